@@ -1,0 +1,28 @@
+/**
+ * Host-side veth names and MACs. Calico Felix finds a pod's interface by this exact name:
+ * prefix + first 11 hex chars of sha1(namespace + "." + podName), plus Terway's ifName suffix for non-eth0.
+ */
+import { createHash } from 'node:crypto';
+import type { IfName, MacAddr } from './brand.js';
+
+export const DEFAULT_VETH_PREFIX = 'cali';
+
+export interface PodIdentity {
+  /** Kubernetes namespace; "" when the runtime gives none (podman). */
+  readonly namespace: string;
+  /** Kubernetes pod name, or the container id when the runtime gives no K8S_POD_NAME. */
+  readonly name: string;
+}
+
+export function vethName(prefix: string, pod: PodIdentity, ifName = 'eth0'): IfName {
+  const suffix = ifName === 'eth0' ? '' : ifName;
+  const digest = createHash('sha1').update(`${pod.namespace}.${pod.name}${suffix}`, 'utf8').digest('hex');
+  return `${prefix}${digest.slice(0, 11)}` as IfName;
+}
+
+/** A stable locally administered unicast MAC derived from a seed (first octet 0xee, like Calico's host side). */
+export function stableMac(seed: string, salt: string): MacAddr {
+  const digest = createHash('sha1').update(`${salt}\0${seed}`, 'utf8').digest();
+  const bytes = [0xee, ...digest.subarray(0, 5)];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':') as MacAddr;
+}

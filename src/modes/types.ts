@@ -1,0 +1,61 @@
+/** The dataplane seam: every mode is a pure planner from (pod, allocation, node facts) to plans. */
+import type { Cidr, IfName, IpAddr, NetnsPath } from '../lib/brand.js';
+import type { PodIdentity } from '../lib/veth-name.js';
+import type { Plan } from '../netlink/ops.js';
+
+export const MODE_NAMES = ['vpc', 'veth-policy-routing'] as const;
+export type ModeName = (typeof MODE_NAMES)[number];
+
+export function isModeName(raw: unknown): raw is ModeName {
+  return typeof raw === 'string' && (MODE_NAMES as readonly string[]).includes(raw);
+}
+
+/** What the runtime told us about the attachment. */
+export interface PodNetworkSpec {
+  readonly pod: PodIdentity;
+  readonly containerId: string;
+  readonly netns: NetnsPath;
+  readonly ifName: IfName;
+}
+
+/** An ENI as the node sees it (local provider: a configured link). */
+export interface EniFacts {
+  readonly link: IfName; // host link name of the ENI
+  readonly ifindex: number;
+  readonly gateway: IpAddr; // vSwitch gateway
+  readonly table: number; // 1000 + ifindex
+}
+
+/** What the daemon allocated for the attachment. */
+export interface Allocation {
+  readonly mode: ModeName;
+  readonly ip: IpAddr;
+  /** Prefix of the subnet the IP came from (podCIDR or vSwitch CIDR): for the CNI result. */
+  readonly subnet: Cidr;
+  readonly mtu: number;
+  /** Present for ENI-backed modes. */
+  readonly eni?: EniFacts;
+}
+
+export interface NodeFacts {
+  readonly vethPrefix: string;
+}
+
+export interface Dataplane {
+  readonly mode: ModeName;
+  /** Host veth name for the pod (what Felix expects). */
+  hostIfName(spec: PodNetworkSpec, node: NodeFacts): IfName;
+  /** Ordered ops that build the pod's network. */
+  planSetup(spec: PodNetworkSpec, alloc: Allocation, node: NodeFacts): Plan;
+  /**
+   * Ops that remove what planSetup built. Works without the allocation (only deterministic names are then
+   * known) and without the pod netns (only host ops are then planned).
+   */
+  planTeardown(spec: PodNetworkSpec, alloc: Allocation | undefined, node: NodeFacts): Plan;
+}
+
+/** The gateway address every veth pod routes through (answered by a static neighbour entry). */
+export const LINK_LOCAL_GW = '169.254.1.1' as IpAddr;
+export const RULE_PRIO_TO_POD = 512;
+export const RULE_PRIO_FROM_POD = 2048;
+export const ENI_TABLE_BASE = 1000;

@@ -1,0 +1,90 @@
+/**
+ * The plugin <-> daemon contract: a gRPC service over a unix socket (mode 0600).
+ *
+ * Messages are encoded with a JSON codec (content-type `application/grpc+json`), so the plugin needs no
+ * protobuf runtime at start-up (every pod pays for the plugin's start-up). Framing, status codes, deadlines
+ * and trailers are standard gRPC. Every message is parsed at both ends (see ./messages.ts).
+ */
+import type { Allocation } from '../modes/types.js';
+
+export const SERVICE = 'terwayhub.v1.Hub';
+export const CONTENT_TYPE = 'application/grpc+json';
+export const DEFAULT_SOCKET = '/var/run/terway-hub/daemon.sock';
+
+export const METHODS = {
+  allocate: `/${SERVICE}/Allocate`,
+  lookup: `/${SERVICE}/Lookup`,
+  release: `/${SERVICE}/Release`,
+  status: `/${SERVICE}/Status`,
+  gc: `/${SERVICE}/Gc`,
+} as const;
+export type MethodName = keyof typeof METHODS;
+
+export interface AttachmentKey {
+  readonly containerId: string;
+  readonly ifName: string;
+}
+
+export interface AllocateRequest extends AttachmentKey {
+  readonly netns: string;
+  /** Kubernetes identity when the runtime passed K8S_POD_* in CNI_ARGS; empty strings otherwise. */
+  readonly podNamespace: string;
+  readonly podName: string;
+  readonly infraContainerId: string;
+}
+export interface AllocateReply {
+  readonly allocation: Allocation;
+}
+
+export type LookupRequest = AttachmentKey;
+export interface LookupReply {
+  readonly found: boolean;
+  readonly allocation?: Allocation;
+  readonly netns?: string;
+}
+
+export interface ReleaseRequest extends AttachmentKey {
+  readonly reason: string;
+}
+export interface ReleaseReply {
+  readonly released: boolean;
+}
+
+export type StatusRequest = Record<string, never>;
+export interface StatusReply {
+  readonly ready: boolean;
+  readonly mode: string;
+  readonly reason: string;
+}
+
+export interface GcRequest {
+  readonly validAttachments: readonly AttachmentKey[];
+}
+export interface GcReply {
+  readonly released: readonly AttachmentKey[];
+  readonly errors: readonly string[];
+}
+
+export interface HubRpc {
+  allocate(req: AllocateRequest): Promise<AllocateReply>;
+  lookup(req: LookupRequest): Promise<LookupReply>;
+  release(req: ReleaseRequest): Promise<ReleaseReply>;
+  status(req: StatusRequest): Promise<StatusReply>;
+  gc(req: GcRequest): Promise<GcReply>;
+}
+
+/** gRPC status codes used by the hub (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
