@@ -43,6 +43,11 @@ export type Op =
       readonly onlink?: boolean;
       readonly scope?: 'link' | 'host';
       readonly table?: number;
+      /**
+       * The route belongs to the node, not to one pod (e.g. an ENI table's default route that every pod on the
+       * ENI uses): rollback never removes it and pod teardown never plans its removal.
+       */
+      readonly shared?: boolean;
     }
   | {
       readonly kind: 'route.del';
@@ -96,7 +101,7 @@ export function inverseOf(op: Op): Op | undefined {
       // Addresses and neighbours vanish with their link; sysctls are node settings that stay.
       return undefined;
     case 'route.replace':
-      return op.dst === 'default' && op.table === undefined
+      return op.shared === true || (op.dst === 'default' && op.table === undefined)
         ? undefined
         : { kind: 'route.del', ns: op.ns, dst: op.dst, dev: op.dev, ...(op.table !== undefined ? { table: op.table } : {}) };
     case 'rule.add':

@@ -1,0 +1,27 @@
+/**
+ * The narrow slice of a cloud provider the daemon needs today. The Aliyun adapter (ENI create/attach/assign)
+ * will grow this; the local provider (embedded default) answers from the node's config.
+ */
+import type { Cidr } from '../lib/brand.js';
+import type { EniFacts, ModeName } from '../modes/types.js';
+import type { AddressSet } from '../ipam/range.js';
+
+export interface LocalFacts {
+  /** The ENI pods are routed through (ENI-backed modes only). */
+  readonly eni?: EniFacts;
+}
+
+/** Where pod addresses come from. */
+export interface IpSource {
+  /** The subnet the addresses belong to (podCIDR or vSwitch CIDR): its prefix goes into the CNI result. */
+  readonly subnet: Cidr;
+  readonly addresses: AddressSet;
+}
+
+export interface CloudProvider {
+  readonly name: string;
+  readonly mode: ModeName;
+  /** Facts read from the node now (async: cloud providers ask the metadata service). */
+  localFacts(): Promise<LocalFacts>;
+  ipSource(): IpSource;
+}

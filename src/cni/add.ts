@@ -1,0 +1,61 @@
+/** ADD: allocate → plan → apply; a failed ADD releases the allocation and leaves nothing behind. */
+import { InternalError, errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import type { NetnsPath } from '../lib/brand.js';
+import type { Op } from '../netlink/ops.js';
+import type { HubRpc } from '../rpc/protocol.js';
+import type { AttachmentEnv } from './args.js';
+import { nodeFacts, specFor } from './attachment.js';
+import type { NetConf } from './config.js';
+import type { CniDeps } from './deps.js';
+import { buildAddResult, type AddResult } from './result.js';
+
+type VethOp = Extract<Op, { kind: 'link.veth' }>;
+
+async function releaseAfterFailure(rpc: HubRpc, env: AttachmentEnv, err: unknown, log: Logger): Promise<void> {
+  const reason = `rollback: ${errorMessage(err)}`;
+  try {
+    await rpc.release({ containerId: env.containerId, ifName: env.ifName, reason });
+  } catch (releaseErr) {
+    // The daemon's GC reclaims it; the ADD error is what the runtime must see.
+    log.warn('release after failed ADD failed', { err: releaseErr });
+  }
+}
+
+export async function cmdAdd(
+  env: AttachmentEnv & { readonly netns: NetnsPath },
+  config: NetConf,
+  deps: CniDeps,
+  rpc: HubRpc,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<AddResult> {
+  const { allocation } = await rpc.allocate({
+    containerId: env.containerId,
+    ifName: env.ifName,
+    netns: env.netns,
+    podNamespace: env.args.podNamespace,
+    podName: env.args.podName,
+    infraContainerId: env.args.infraContainerId,
+  });
+  log.info('allocated', { mode: allocation.mode, ip: allocation.ip });
+  const spec = specFor(env, env.netns);
+  const node = nodeFacts(config);
+  try {
+    const dataplane = deps.dataplanes(allocation.mode);
+    const plan = dataplane.planSetup(spec, allocation, node);
+    const veth = plan.find((op): op is VethOp => op.kind === 'link.veth');
+    if (veth === undefined) throw new InternalError(`the ${allocation.mode} setup plan creates no veth`);
+    const report = await deps.executor.apply(plan, signal);
+    log.info('dataplane set up', { ops: plan.length, applied: report.applied });
+    return buildAddResult(config.cniVersion, {
+      host: { name: dataplane.hostIfName(spec, node), mac: veth.host.mac },
+      pod: { name: env.ifName, mac: veth.peer.mac, sandbox: env.netns, mtu: allocation.mtu },
+      ip: allocation.ip,
+    });
+  } catch (err) {
+    log.error('ADD failed, releasing', { err });
+    await releaseAfterFailure(rpc, env, err, log);
+    throw err;
+  }
+}

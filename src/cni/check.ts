@@ -1,0 +1,38 @@
+/** CHECK: the attachment's network must be what its setup plan says. */
+import type { NetnsPath } from '../lib/brand.js';
+import type { Logger } from '../lib/log.js';
+import type { HubRpc } from '../rpc/protocol.js';
+import type { AttachmentEnv } from './args.js';
+import { nodeFacts, specFor } from './attachment.js';
+import type { NetConf } from './config.js';
+import type { CniDeps } from './deps.js';
+import { CniError } from './errors.js';
+import { CniCode } from './spec.js';
+
+function checkFailed(details: readonly string[]): CniError {
+  return new CniError(CniCode.CHECK_MISMATCH, 'CHECK failed', details.join('; '));
+}
+
+export async function cmdCheck(
+  env: AttachmentEnv & { readonly netns: NetnsPath },
+  config: NetConf,
+  deps: CniDeps,
+  rpc: HubRpc,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const found = await rpc.lookup({ containerId: env.containerId, ifName: env.ifName });
+  if (!found.found || found.allocation === undefined) {
+    throw checkFailed([`no allocation for container ${env.containerId} interface ${env.ifName}`]);
+  }
+  const alloc = found.allocation;
+  if (config.prevIps.length > 0 && !config.prevIps.includes(alloc.ip)) {
+    throw checkFailed([`prevResult IPs [${config.prevIps.join(',')}] do not include the allocated ${alloc.ip}`]);
+  }
+  const plan = deps.dataplanes(alloc.mode).planSetup(specFor(env, env.netns), alloc, nodeFacts(config));
+  const missing = await deps.probe.missing(plan, signal);
+  if (missing.length > 0) {
+    log.warn('CHECK found missing state', { missing });
+    throw checkFailed(missing);
+  }
+}

@@ -1,0 +1,76 @@
+/** stdout encodings: the ADD result per cniVersion, the VERSION answer and the error object. Pure. */
+import type { IpAddr, MacAddr, NetnsPath } from '../lib/brand.js';
+import { LINK_LOCAL_GW } from '../modes/types.js';
+import type { CniError } from './errors.js';
+import { SUPPORTED_VERSIONS, compareVersions, ipsCarryVersion, type CniVersion } from './spec.js';
+
+export interface AddOutcome {
+  readonly host: { readonly name: string; readonly mac: MacAddr };
+  readonly pod: { readonly name: string; readonly mac: MacAddr; readonly sandbox: NetnsPath; readonly mtu: number };
+  readonly ip: IpAddr;
+}
+
+export interface ResultInterface {
+  readonly name: string;
+  readonly mac: string;
+  readonly mtu?: number;
+  readonly sandbox?: string;
+}
+export interface ResultIp {
+  readonly version?: '4';
+  readonly interface: number;
+  readonly address: string;
+  readonly gateway: string;
+}
+export interface AddResult {
+  readonly cniVersion: CniVersion;
+  readonly interfaces: readonly ResultInterface[];
+  readonly ips: readonly ResultIp[];
+  readonly routes: readonly { readonly dst: string; readonly gw: string }[];
+  readonly dns: Readonly<Record<string, never>>;
+}
+
+/** Index of the pod interface in `interfaces`. */
+const POD_IFACE = 1;
+
+export function buildAddResult(version: CniVersion, out: AddOutcome): AddResult {
+  // Interface `mtu` exists in the result format from 1.1.0 on.
+  const withMtu = compareVersions(version, '1.1.0') >= 0;
+  return {
+    cniVersion: version,
+    interfaces: [
+      { name: out.host.name, mac: out.host.mac },
+      { name: out.pod.name, mac: out.pod.mac, ...(withMtu ? { mtu: out.pod.mtu } : {}), sandbox: out.pod.sandbox },
+    ],
+    ips: [
+      {
+        ...(ipsCarryVersion(version) ? { version: '4' as const } : {}),
+        interface: POD_IFACE,
+        address: `${out.ip}/32`,
+        gateway: LINK_LOCAL_GW,
+      },
+    ],
+    routes: [{ dst: '0.0.0.0/0', gw: LINK_LOCAL_GW }],
+    dns: {},
+  };
+}
+
+export interface VersionResult {
+  readonly cniVersion: string;
+  readonly supportedVersions: readonly string[];
+}
+
+export function buildVersionResult(inputVersion: string): VersionResult {
+  return { cniVersion: inputVersion, supportedVersions: [...SUPPORTED_VERSIONS] };
+}
+
+export interface ErrorResult {
+  readonly cniVersion: string;
+  readonly code: number;
+  readonly msg: string;
+  readonly details?: string;
+}
+
+export function buildErrorResult(version: string, err: CniError): ErrorResult {
+  return { cniVersion: version, code: err.code, msg: err.msg, ...(err.details !== undefined ? { details: err.details } : {}) };
+}

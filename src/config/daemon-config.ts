@@ -1,0 +1,234 @@
+/**
+ * The node daemon's configuration (embedded default: the local provider). Pure: `parseDaemonConfig(raw)` takes
+ * what a YAML/JSON file decoded to and returns a validated config with defaults, or throws ConfigError naming the
+ * field path (`local.eni.ips[1]`).
+ */
+import type { Cidr, IfName, IpAddr } from '../lib/brand.js';
+import { ifNameProblem, isIpv4 } from '../lib/brand.js';
+import { ConfigError, InvalidInputError } from '../lib/errors.js';
+import type { LogLevel } from '../lib/log.js';
+import { cidrContains, ipToInt, networkCidr } from '../lib/net.js';
+import { DEFAULT_SOCKET } from '../rpc/protocol.js';
+import { MODE_NAMES, isModeName, type ModeName } from '../modes/types.js';
+import { setFromCidr, setFromSpecs, splitSpecs } from '../ipam/range.js';
+
+export interface VpcConfig {
+  readonly podCIDR: Cidr;
+}
+
+export interface LocalEniConfig {
+  readonly link: IfName;
+  readonly gateway: IpAddr;
+  /** Validated address specs ("a.b.c.d" or "a.b.c.d-a.b.c.e"), all inside `subnet`. */
+  readonly ips: readonly string[];
+  readonly subnet: Cidr;
+}
+
+export interface DaemonConfig {
+  readonly mode: ModeName;
+  readonly socket: string;
+  readonly stateDir: string;
+  readonly cniConfDir: string;
+  readonly conflistName: string;
+  readonly networkName: string;
+  readonly cniVersion: string;
+  readonly cniVersions: readonly string[];
+  readonly vethPrefix: string;
+  readonly mtu: number;
+  /** "host:port", a unix socket path (absolute or `unix://...`), or "" to disable. */
+  readonly httpListen: string;
+  /** The plugin's log file, written into the conflist. */
+  readonly cniLogFile: string;
+  readonly keepConflistOnExit: boolean;
+  readonly logLevel: LogLevel;
+  readonly vpc?: VpcConfig;
+  readonly local?: { readonly eni: LocalEniConfig };
+}
+
+export const DEFAULT_CONFIG = {
+  mode: 'vpc',
+  socket: DEFAULT_SOCKET,
+  stateDir: '/var/lib/terway-hub',
+  cniConfDir: '/etc/cni/net.d',
+  conflistName: '10-terway-hub.conflist',
+  networkName: 'terway-hub',
+  cniVersion: '1.0.0',
+  cniVersions: ['0.4.0', '1.0.0', '1.1.0'],
+  vethPrefix: 'cali',
+  mtu: 1500,
+  httpListen: '127.0.0.1:9470',
+  cniLogFile: '/var/log/terway-hub/cni.log',
+  keepConflistOnExit: false,
+  logLevel: 'info',
+} as const satisfies Omit<DaemonConfig, 'vpc' | 'local'>;
+
+const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local']);
+const CNI_VERSION = /^\d+\.\d+\.\d+$/u;
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+type Obj = Readonly<Record<string, unknown>>;
+
+export function parseDaemonConfig(raw: unknown): DaemonConfig {
+  const top = raw === undefined || raw === null ? {} : obj(raw, '(root)');
+  for (const k of Object.keys(top)) if (!TOP_KEYS.has(k)) throw new ConfigError(k, 'unknown field');
+
+  const modeRaw = top.mode ?? DEFAULT_CONFIG.mode;
+  if (!isModeName(modeRaw)) throw new ConfigError('mode', `must be one of ${MODE_NAMES.join(', ')}; got ${JSON.stringify(modeRaw)}`);
+  const mode: ModeName = modeRaw;
+
+  const cniVersion = str(top, 'cniVersion', DEFAULT_CONFIG.cniVersion);
+  if (!CNI_VERSION.test(cniVersion)) throw new ConfigError('cniVersion', `not a CNI version: ${JSON.stringify(cniVersion)}`);
+  const cniVersions = strList(top, 'cniVersions', DEFAULT_CONFIG.cniVersions);
+  cniVersions.forEach((v, i) => {
+    if (!CNI_VERSION.test(v)) throw new ConfigError(`cniVersions[${String(i)}]`, `not a CNI version: ${JSON.stringify(v)}`);
+  });
+  if (!cniVersions.includes(cniVersion)) throw new ConfigError('cniVersions', `must include cniVersion ${cniVersion}`);
+
+  const vethPrefix = str(top, 'vethPrefix', DEFAULT_CONFIG.vethPrefix);
+  if (!/^[a-z][a-z0-9]{0,3}$/u.test(vethPrefix)) throw new ConfigError('vethPrefix', 'must be 1-4 lower-case letters/digits, starting with a letter');
+
+  const mtu = top.mtu ?? DEFAULT_CONFIG.mtu;
+  if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 576 || mtu > 9000) {
+    throw new ConfigError('mtu', `must be an integer in 576..9000; got ${JSON.stringify(mtu)}`);
+  }
+
+  const logLevel = str(top, 'logLevel', DEFAULT_CONFIG.logLevel);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const keep = top.keepConflistOnExit ?? DEFAULT_CONFIG.keepConflistOnExit;
+  if (typeof keep !== 'boolean') throw new ConfigError('keepConflistOnExit', 'must be a boolean');
+
+  const conflistName = str(top, 'conflistName', DEFAULT_CONFIG.conflistName);
+  if (conflistName.includes('/') || !/\.conflist$/u.test(conflistName)) {
+    throw new ConfigError('conflistName', 'must be a file name ending in .conflist');
+  }
+  const networkName = str(top, 'networkName', DEFAULT_CONFIG.networkName);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/u.test(networkName)) throw new ConfigError('networkName', `invalid network name ${JSON.stringify(networkName)}`);
+
+  const httpListen = str(top, 'httpListen', DEFAULT_CONFIG.httpListen, true);
+  checkListen(httpListen);
+
+  const vpc = top.vpc === undefined ? undefined : parseVpc(top.vpc);
+  const local = top.local === undefined ? undefined : parseLocal(top.local);
+  if (mode === 'vpc' && vpc === undefined) throw new ConfigError('vpc.podCIDR', 'required in vpc mode');
+  if (mode === 'veth-policy-routing' && local === undefined) throw new ConfigError('local.eni', 'required in veth-policy-routing mode');
+
+  return {
+    mode,
+    socket: absPath(top, 'socket', DEFAULT_CONFIG.socket),
+    stateDir: absPath(top, 'stateDir', DEFAULT_CONFIG.stateDir),
+    cniConfDir: absPath(top, 'cniConfDir', DEFAULT_CONFIG.cniConfDir),
+    conflistName,
+    networkName,
+    cniVersion,
+    cniVersions,
+    vethPrefix,
+    mtu,
+    httpListen,
+    cniLogFile: absPath(top, 'cniLogFile', DEFAULT_CONFIG.cniLogFile),
+    keepConflistOnExit: keep,
+    logLevel: logLevel as LogLevel,
+    ...(vpc !== undefined ? { vpc } : {}),
+    ...(local !== undefined ? { local } : {}),
+  };
+}
+
+function parseVpc(raw: unknown): VpcConfig {
+  const o = obj(raw, 'vpc');
+  for (const k of Object.keys(o)) if (k !== 'podCIDR') throw new ConfigError(`vpc.${k}`, 'unknown field');
+  const podCIDR = str(o, 'podCIDR', undefined, false, 'vpc.');
+  try {
+    setFromCidr(podCIDR, 'vpc.podCIDR');
+  } catch (e) {
+    throw asConfigError(e, 'vpc.podCIDR');
+  }
+  return { podCIDR: networkCidr(podCIDR) };
+}
+
+function parseLocal(raw: unknown): { eni: LocalEniConfig } {
+  const o = obj(raw, 'local');
+  for (const k of Object.keys(o)) if (k !== 'eni') throw new ConfigError(`local.${k}`, 'unknown field');
+  const e = obj(o.eni, 'local.eni');
+  const known = new Set(['link', 'gateway', 'ips', 'subnet']);
+  for (const k of Object.keys(e)) if (!known.has(k)) throw new ConfigError(`local.eni.${k}`, 'unknown field');
+
+  const link = str(e, 'link', undefined, false, 'local.eni.');
+  const problem = ifNameProblem(link);
+  if (problem !== undefined) throw new ConfigError('local.eni.link', problem);
+
+  const subnetRaw = str(e, 'subnet', undefined, false, 'local.eni.');
+  let subnet: Cidr;
+  try {
+    setFromCidr(subnetRaw, 'local.eni.subnet');
+    subnet = networkCidr(subnetRaw);
+  } catch (err) {
+    throw asConfigError(err, 'local.eni.subnet');
+  }
+
+  const gateway = str(e, 'gateway', undefined, false, 'local.eni.');
+  if (!isIpv4(gateway)) throw new ConfigError('local.eni.gateway', `not an IPv4 address: ${JSON.stringify(gateway)}`);
+  if (!cidrContains(subnet, gateway)) throw new ConfigError('local.eni.gateway', `${gateway} is outside ${subnet}`);
+
+  let specs: readonly string[];
+  if (typeof e.ips === 'string') specs = splitSpecs(e.ips);
+  else if (Array.isArray(e.ips)) {
+    e.ips.forEach((x: unknown, i) => {
+      if (typeof x !== 'string') throw new ConfigError(`local.eni.ips[${String(i)}]`, 'must be a string');
+    });
+    specs = splitSpecs(e.ips as string[]);
+  } else throw new ConfigError('local.eni.ips', e.ips === undefined ? 'required' : 'must be a range string or a list');
+  try {
+    const set = setFromSpecs(specs, 'local.eni.ips', subnet);
+    if (set.addrs.includes(ipToInt(gateway))) throw new ConfigError('local.eni.ips', `includes the gateway ${gateway}`);
+  } catch (err) {
+    throw asConfigError(err, 'local.eni.ips');
+  }
+  return { eni: { link: link as IfName, gateway, ips: specs, subnet } };
+}
+
+function asConfigError(err: unknown, fallbackPath: string): Error {
+  if (err instanceof ConfigError) return err;
+  if (err instanceof InvalidInputError) {
+    const prefix = `${err.field}: `;
+    const msg = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+    return new ConfigError(err.field, msg, { cause: err });
+  }
+  return new ConfigError(fallbackPath, err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+function checkListen(v: string): void {
+  if (v === '' || v.startsWith('/') || v.startsWith('unix://')) return;
+  const m = /^(.*):(\d{1,5})$/u.exec(v);
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || port > 65535 || (m[1] !== '' && !isIpv4(m[1] ?? '') && m[1] !== 'localhost')) {
+    throw new ConfigError('httpListen', `must be "host:port", a unix socket path, or ""; got ${JSON.stringify(v)}`);
+  }
+}
+
+function obj(raw: unknown, path: string): Obj {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(path, 'must be an object');
+  return raw as Obj;
+}
+
+function str(o: Obj, key: string, dflt: string | undefined, allowEmpty = false, prefix = ''): string {
+  const v = o[key] ?? dflt;
+  if (v === undefined) throw new ConfigError(`${prefix}${key}`, 'required');
+  if (typeof v !== 'string') throw new ConfigError(`${prefix}${key}`, 'must be a string');
+  if (!allowEmpty && v.length === 0) throw new ConfigError(`${prefix}${key}`, 'must not be empty');
+  return v;
+}
+
+function absPath(o: Obj, key: string, dflt: string): string {
+  const v = str(o, key, dflt);
+  if (!v.startsWith('/') || v.includes('\0')) throw new ConfigError(key, `must be an absolute path; got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function strList(o: Obj, key: string, dflt: readonly string[]): readonly string[] {
+  const v = o[key] ?? dflt;
+  if (!Array.isArray(v) || v.length === 0) throw new ConfigError(key, 'must be a non-empty list of strings');
+  return v.map((x: unknown, i) => {
+    if (typeof x !== 'string') throw new ConfigError(`${key}[${String(i)}]`, 'must be a string');
+    return x;
+  });
+}

@@ -1,0 +1,18 @@
+/** A plain-text table of leases for `terway-hub leases`. */
+import type { Lease } from './lease.js';
+
+export function formatLeases(leases: readonly Lease[]): string {
+  const header = ['CONTAINER', 'IFNAME', 'POD', 'MODE', 'IP', 'ENI', 'CREATED'];
+  const rows = leases.map((l) => [
+    l.containerId.slice(0, 12),
+    l.ifName,
+    l.podName === '' ? '-' : `${l.podNamespace}/${l.podName}`,
+    l.allocation.mode,
+    `${l.allocation.ip}/${l.allocation.subnet.split('/')[1] ?? ''}`,
+    l.allocation.eni === undefined ? '-' : `${l.allocation.eni.link}(table ${String(l.allocation.eni.table)})`,
+    l.createdAt,
+  ]);
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+}

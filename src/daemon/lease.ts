@@ -1,0 +1,22 @@
+/** A lease: one attachment (containerId + ifName) holding one allocation. Persisted before the RPC reply. */
+import type { Allocation } from '../modes/types.js';
+import type { AttachmentKey } from '../rpc/protocol.js';
+
+export interface Lease extends AttachmentKey {
+  readonly podNamespace: string;
+  readonly podName: string;
+  readonly infraContainerId: string;
+  readonly netns: string;
+  readonly allocation: Allocation;
+  /** ISO time. */
+  readonly createdAt: string;
+}
+
+export function attachmentId(k: AttachmentKey): string {
+  return `${k.containerId}/${k.ifName}`;
+}
+
+/** "ns/name" for a Kubernetes pod; undefined when the runtime gave no pod name (podman). */
+export function podId(ns: string, name: string): string | undefined {
+  return name === '' ? undefined : `${ns}/${name}`;
+}

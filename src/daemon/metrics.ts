@@ -1,0 +1,53 @@
+/** The daemon's Prometheus metrics, in an owned registry (never the prom-client global one). */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const METRIC_PREFIX = 'terway_hub_';
+
+export interface HubMetrics {
+  readonly registry: Registry;
+  readonly rpcDuration: Histogram<'method' | 'result'>;
+  readonly leases: Gauge;
+  readonly poolSize: Gauge;
+  readonly poolFree: Gauge;
+  readonly allocationFailures: Counter<'reason'>;
+}
+
+export interface PoolProbe {
+  leases(): number;
+  poolSize(): number;
+  poolFree(): number;
+}
+
+export function createHubMetrics(probe?: PoolProbe): HubMetrics {
+  const registry = new Registry();
+  const rpcDuration = new Histogram({
+    name: `${METRIC_PREFIX}rpc_duration_seconds`,
+    help: 'Daemon RPC latency by method and result (a gRPC status name).',
+    labelNames: ['method', 'result'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
+  const gauge = (name: string, help: string, read: (() => number) | undefined): Gauge =>
+    new Gauge({
+      name: `${METRIC_PREFIX}${name}`,
+      help,
+      registers: [registry],
+      ...(read !== undefined
+        ? {
+            collect(this: Gauge) {
+              this.set(read());
+            },
+          }
+        : {}),
+    });
+  const leases = gauge('leases', 'Leases held (attachments with an address).', probe?.leases.bind(probe));
+  const poolSize = gauge('pool_size', 'Addresses the node may hand out.', probe?.poolSize.bind(probe));
+  const poolFree = gauge('pool_free', 'Addresses not leased.', probe?.poolFree.bind(probe));
+  const allocationFailures = new Counter({
+    name: `${METRIC_PREFIX}allocation_failures_total`,
+    help: 'Failed allocations by reason (an error code).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  return { registry, rpcDuration, leases, poolSize, poolFree, allocationFailures };
+}

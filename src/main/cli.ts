@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/** `terway-hub` CLI: daemon | status | leases. */
+import { parseArgs } from 'node:util';
+import { loadDaemonConfig } from '../config/load.js';
+import { createHubClient, HubRpcError } from '../daemon/rpc-client.js';
+import { LeaseStore } from '../daemon/store.js';
+import { HubError, errorMessage } from '../lib/errors.js';
+import { DEFAULT_SOCKET } from '../rpc/protocol.js';
+import { DAEMON_USAGE, runDaemon } from './daemon.js';
+import { formatLeases } from '../daemon/format-leases.js';
+
+const USAGE = `usage: terway-hub <command> [flags]
+commands:
+  daemon   run the node daemon
+           ${DAEMON_USAGE.replace(/\n/gu, '\n           ')}
+  status   [--socket PATH] [--json]           ask the daemon for its status (exit 0 when ready)
+  leases   [--config FILE | --state-dir DIR] [--json]   list the leases recorded on this node`;
+
+async function status(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: { socket: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } } });
+  const client = createHubClient(values.socket ?? DEFAULT_SOCKET, Number(values.timeout ?? '5000'));
+  try {
+    const st = await client.status({});
+    process.stdout.write(values.json === true ? `${JSON.stringify(st)}\n` : `ready=${String(st.ready)} mode=${st.mode}${st.reason ? ` reason=${st.reason}` : ''}\n`);
+    return st.ready ? 0 : 1;
+  } finally {
+    client.close();
+  }
+}
+
+async function leases(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' } } });
+  const stateDir = values['state-dir'] ?? (await loadDaemonConfig(values.config, {}).catch(() => undefined))?.stateDir ?? '/var/lib/terway-hub';
+  const store = LeaseStore.open(stateDir, { readonly: true });
+  try {
+    const list = store.list();
+    process.stdout.write(values.json === true ? `${JSON.stringify(list, null, 2)}\n` : formatLeases(list));
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'daemon':
+      return runDaemon(rest);
+    case 'status':
+      return status(rest);
+    case 'leases':
+      return leases(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command ${JSON.stringify(cmd)}\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  })
+  .catch((e: unknown) => {
+    const detail = e instanceof HubRpcError || e instanceof HubError ? e.message : errorMessage(e);
+    process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'error', msg: 'terway-hub failed', err: detail })}\n`);
+    process.exitCode = e instanceof HubRpcError ? 1 : 2;
+  });

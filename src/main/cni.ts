@@ -1,0 +1,90 @@
+/**
+ * Composition root of the CNI plugin binary (bun --compile). Keep the import graph small: every pod pays for the
+ * start-up. Only stdout carries the result/error JSON; logs go to `logFile` or stderr.
+ */
+import { access, writeFile } from 'node:fs/promises';
+import { appendFileSync, writeSync } from 'node:fs';
+import { createProcessRunner } from '../lib/exec.js';
+import { createLogger, type LogSink } from '../lib/log.js';
+import { pendingDirFor, recordPendingRelease } from '../lib/pending-release.js';
+import { dataplaneFor, planOrphanTeardown } from '../modes/registry.js';
+import { createExecutor } from '../netlink/executor.js';
+import { createStateProbe } from '../netlink/probe.js';
+import { createRpcClient, type HubRpcClient } from '../rpc/client.js';
+import { invoke, type Invocation } from '../cni/commands.js';
+import type { NetConf } from '../cni/config.js';
+import type { CniDeps } from '../cni/deps.js';
+import { CniCode } from '../cni/spec.js';
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sinkFor(config: NetConf): LogSink {
+  const file = config.logFile;
+  if (file === undefined) return { write: (l) => void writeSync(2, l) };
+  return {
+    write: (l) => {
+      try {
+        appendFileSync(file, l, { mode: 0o600 });
+      } catch {
+        writeSync(2, l);
+      }
+    },
+  };
+}
+
+const netnsExists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+async function main(): Promise<number> {
+  const env = process.env;
+  let stdin = '';
+  if (env.CNI_COMMAND !== undefined && env.CNI_COMMAND !== '') {
+    try {
+      stdin = await readStdin();
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      writeSync(1, `${JSON.stringify({ cniVersion: '1.1.0', code: CniCode.IO_FAILURE, msg: 'error reading from stdin', details: msg })}\n`);
+      return 1;
+    }
+  }
+  let client: HubRpcClient | undefined;
+  const makeDeps = (config: NetConf): CniDeps => {
+    const log = createLogger(sinkFor(config), config.logLevel);
+    const runner = createProcessRunner();
+    return {
+      rpc: (c) => (client ??= createRpcClient({ socketPath: c.socket, timeoutMs: c.timeoutMs })),
+      executor: createExecutor({ runner, log, netnsExists, writeSysctl: (path, value) => writeFile(path, value) }),
+      probe: createStateProbe({ runner }),
+      dataplanes: dataplaneFor,
+      planOrphanTeardown,
+      pending: { record: (rec) => recordPendingRelease(pendingDirFor(config.socket), rec) },
+      netnsExists,
+      log,
+    };
+  };
+  let out: Invocation;
+  try {
+    out = await invoke(env, stdin, makeDeps);
+  } finally {
+    client?.close();
+  }
+  if (out.stdout !== '') writeSync(1, out.stdout);
+  if (out.stderr !== '') writeSync(2, out.stderr);
+  return out.exitCode;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    writeSync(2, `terway-hub CNI plugin crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,28 @@
+/** Mode name → dataplane, plus plans that do not depend on a mode (orphan cleanup, node start-up sysctls). */
+import type { IpAddr } from '../lib/brand.js';
+import { HOST, type Op, type Plan } from '../netlink/ops.js';
+import { removePodPolicyRules } from './common/policy-rules.js';
+import { removeHostVeth } from './common/veth.js';
+import type { Dataplane, ModeName, NodeFacts, PodNetworkSpec } from './types.js';
+import { vethPolicyRoutingDataplane } from './veth-policy-routing/plan.js';
+import { vpcDataplane } from './vpc/plan.js';
+
+export function dataplaneFor(mode: ModeName): Dataplane {
+  switch (mode) {
+    case 'vpc':
+      return vpcDataplane;
+    case 'veth-policy-routing':
+      return vethPolicyRoutingDataplane;
+  }
+}
+
+/** Cleanup when neither the mode nor the allocation is known: the host veth and the 512/2048 rules of the IPs. */
+export function planOrphanTeardown(spec: PodNetworkSpec, node: NodeFacts, ips: readonly IpAddr[]): Plan {
+  return [...ips.flatMap((ip) => removePodPolicyRules(ip, undefined, undefined)), ...removeHostVeth(spec, node, undefined)];
+}
+
+/** Node sysctls the daemon applies at start (forwarding on; no reverse-path filtering for /32 pod routes). */
+export function planNodeSetup(): Plan {
+  const set = (key: string, value: string): Op => ({ kind: 'sysctl.set', ns: HOST, key, value });
+  return [set('net.ipv4.ip_forward', '1'), set('net.ipv4.conf.all.rp_filter', '0'), set('net.ipv4.conf.default.rp_filter', '0')];
+}

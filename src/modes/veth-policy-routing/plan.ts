@@ -1,0 +1,33 @@
+/**
+ * ENI multi-IP with veth + policy routing, Terway §2.2: the VPC veth attachment plus, on the host, the ENI
+ * table's default route and the rules `512: to IP/32 lookup main`, `2048: from IP/32 lookup 1000+ifindex`.
+ */
+import { InvalidInputError } from '../../lib/errors.js';
+import type { Plan } from '../../netlink/ops.js';
+import { eniTableDefaultRoute, podPolicyRules, removePodPolicyRules } from '../common/policy-rules.js';
+import { hostVethName, removeHostVeth, vethAttachment } from '../common/veth.js';
+import type { Allocation, Dataplane, EniFacts, NodeFacts, PodNetworkSpec } from '../types.js';
+
+function eniOf(alloc: Allocation): EniFacts {
+  if (alloc.eni === undefined) throw new InvalidInputError('allocation.eni', 'veth-policy-routing needs the ENI of the allocation');
+  return alloc.eni;
+}
+
+function planSetup(spec: PodNetworkSpec, alloc: Allocation, node: NodeFacts): Plan {
+  const eni = eniOf(alloc);
+  return [...vethAttachment(spec, node, alloc.ip, alloc.mtu), ...eniTableDefaultRoute(eni), ...podPolicyRules(alloc.ip, eni)];
+}
+
+function planTeardown(spec: PodNetworkSpec, alloc: Allocation | undefined, node: NodeFacts): Plan {
+  return [
+    ...(alloc !== undefined ? removePodPolicyRules(alloc.ip, alloc.eni?.table, 'main') : []),
+    ...removeHostVeth(spec, node, alloc?.ip),
+  ];
+}
+
+export const vethPolicyRoutingDataplane: Dataplane = {
+  mode: 'veth-policy-routing',
+  hostIfName: hostVethName,
+  planSetup,
+  planTeardown,
+};

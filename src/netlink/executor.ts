@@ -1,0 +1,176 @@
+/**
+ * The only thing that applies plans. Runs steps in order (one `ip -force -batch -` per run of same-namespace ops,
+ * sysctls written directly), learns from iproute2's `Command failed -:N` markers exactly which ops failed, and on a
+ * real failure rolls back what took effect (inverse ops, reverse order, one batch per namespace) before throwing
+ * a PlanError.
+ */
+import { access } from 'node:fs/promises';
+import { errorMessage } from '../lib/errors.js';
+import type { CommandRunner } from '../lib/exec.js';
+import type { Logger } from '../lib/log.js';
+import { inverseOf, type NsRef, type Op, type Plan } from './ops.js';
+import { PlanError } from './plan-error.js';
+import { batchCommand, describeNs, describeOp, nsKey, parseBatchFailures, planSteps, renderOp, type IndexedOp, type Step } from './render.js';
+import { isTolerated } from './tolerate.js';
+
+export { PlanError } from './plan-error.js';
+
+/** Writes `value` to a /proc/sys path (host namespace). */
+export type SysctlWriter = (path: string, value: string) => Promise<void>;
+
+export interface ExecutorDeps {
+  readonly runner: CommandRunner;
+  readonly writeSysctl: SysctlWriter;
+  readonly log: Logger;
+  /** Whether a pod netns path still exists (teardown skips vanished namespaces). Defaults to fs.access. */
+  readonly netnsExists?: (path: string) => Promise<boolean>;
+}
+
+export interface ApplyReport {
+  /** Ops that took effect. */
+  readonly applied: number;
+  /** Ops whose error meant "already so" (rule exists, link already gone). */
+  readonly tolerated: number;
+  readonly steps: number;
+}
+
+export interface TeardownReport {
+  readonly errors: readonly string[];
+}
+
+export interface Executor {
+  apply(plan: Plan, signal?: AbortSignal): Promise<ApplyReport>;
+  teardown(plan: Plan, signal?: AbortSignal): Promise<TeardownReport>;
+}
+
+interface OpOutcome {
+  readonly entry: IndexedOp;
+  readonly ok: boolean;
+  readonly tolerated: boolean;
+  readonly error: string;
+  readonly cause?: unknown;
+}
+
+const defaultNetnsExists = async (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+export function createExecutor(deps: ExecutorDeps): Executor {
+  const netnsExists = deps.netnsExists ?? defaultNetnsExists;
+
+  /** Runs one step; never throws: every op gets an outcome. */
+  async function runStep(step: Step, signal: AbortSignal | undefined): Promise<readonly OpOutcome[]> {
+    if (step.kind === 'sysctl') {
+      try {
+        await deps.writeSysctl(step.path, step.value);
+        return [{ entry: step.entry, ok: true, tolerated: false, error: '' }];
+      } catch (err) {
+        return [{ entry: step.entry, ok: false, tolerated: false, error: errorMessage(err), cause: err }];
+      }
+    }
+    let res;
+    try {
+      res = await deps.runner.run(step.command, signal);
+    } catch (err) {
+      return step.ops.map((entry) => ({ entry, ok: false, tolerated: false, error: errorMessage(err), cause: err }));
+    }
+    const failures = parseBatchFailures(res.stderr);
+    if (res.exitCode !== 0 && failures.size === 0) {
+      // The batch never ran (nsenter could not enter, ip crashed): nothing in it took effect.
+      const error = res.stderr.trim() || `exit ${String(res.exitCode)}`;
+      return step.ops.map((entry) => ({ entry, ok: false, tolerated: false, error }));
+    }
+    return step.ops.map((entry, i) => {
+      const error = failures.get(i + 1);
+      if (error === undefined) return { entry, ok: true, tolerated: false, error: '' };
+      const tolerated = isTolerated(entry.op, error);
+      return { entry, ok: tolerated, tolerated, error };
+    });
+  }
+
+  /** Best-effort undo: inverse ops in reverse order, grouped into one batch per namespace. */
+  async function rollback(applied: readonly Op[]): Promise<readonly string[]> {
+    const inverses = [...applied].reverse().flatMap((op) => {
+      const inv = inverseOf(op);
+      return inv ? [inv] : [];
+    });
+    const byNs = new Map<string, { ns: NsRef; ops: Op[] }>();
+    for (const op of inverses) {
+      const key = nsKey(op.ns);
+      const g = byNs.get(key) ?? { ns: op.ns, ops: [] };
+      g.ops.push(op);
+      byNs.set(key, g);
+    }
+    const errors: string[] = [];
+    for (const g of byNs.values()) {
+      try {
+        const lines = g.ops.map((op) => {
+          const r = renderOp(op);
+          return r.kind === 'ip' ? r.tokens : [];
+        });
+        const res = await deps.runner.run(batchCommand(g.ns, lines));
+        const failures = parseBatchFailures(res.stderr);
+        if (res.exitCode !== 0 && failures.size === 0) errors.push(`rollback in ${describeNs(g.ns)}: ${res.stderr.trim()}`);
+        g.ops.forEach((op, i) => {
+          const e = failures.get(i + 1);
+          if (e !== undefined && !isTolerated(op, e)) errors.push(`rollback ${describeOp(op)}: ${e}`);
+        });
+      } catch (err) {
+        errors.push(`rollback in ${describeNs(g.ns)}: ${errorMessage(err)}`);
+      }
+    }
+    return errors;
+  }
+
+  async function fail(applied: readonly Op[], failed: OpOutcome, cause?: unknown): Promise<never> {
+    const rollbackErrors = await rollback(applied);
+    const log = deps.log.child({ op: failed.entry.op.kind, index: failed.entry.index });
+    log.warn('plan failed; rolled back', { error: failed.error, applied: applied.length, rollbackErrors });
+    throw new PlanError(failed.entry.op, failed.entry.index, failed.error, applied.length, rollbackErrors, {
+      ...(cause !== undefined ? { cause } : {}),
+    });
+  }
+
+  return {
+    async apply(plan, signal) {
+      const steps = planSteps(plan);
+      const applied: Op[] = [];
+      let tolerated = 0;
+      for (const step of steps) {
+        if (signal?.aborted === true) {
+          const entry = step.kind === 'ip' ? step.ops[0] : step.entry;
+          if (entry) await fail(applied, { entry, ok: false, tolerated: false, error: 'aborted' }, signal.reason);
+        }
+        const outcomes = await runStep(step, signal);
+        for (const o of outcomes) {
+          if (o.ok && !o.tolerated) applied.push(o.entry.op);
+          if (o.tolerated) tolerated += 1;
+        }
+        const firstFailure = outcomes.find((o) => !o.ok);
+        if (firstFailure) await fail(applied, firstFailure, firstFailure.cause);
+      }
+      deps.log.debug('plan applied', { ops: plan.length, applied: applied.length, tolerated, steps: steps.length });
+      return { applied: applied.length, tolerated, steps: steps.length };
+    },
+
+    async teardown(plan, signal) {
+      const errors: string[] = [];
+      const gone = new Set<string>();
+      for (const step of planSteps(plan)) {
+        if (step.kind === 'ip' && step.ns.kind === 'pod') {
+          const key = nsKey(step.ns);
+          if (gone.has(key) || !(await netnsExists(step.ns.path))) {
+            gone.add(key);
+            continue;
+          }
+        }
+        const outcomes = await runStep(step, signal);
+        for (const o of outcomes) if (!o.ok) errors.push(`${describeOp(o.entry.op)}: ${o.error}`);
+      }
+      if (errors.length > 0) deps.log.warn('teardown incomplete', { errors });
+      return { errors };
+    },
+  };
+}

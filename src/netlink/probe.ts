@@ -1,0 +1,30 @@
+/** Compares a setup plan with the live state (CHECK, GC ruleSync): which effects are absent or different. */
+import { errorMessage } from '../lib/errors.js';
+import type { CommandRunner } from '../lib/exec.js';
+import { diffPlan, namespacesOf } from './diff.js';
+import { observeState } from './observe.js';
+import type { Plan } from './ops.js';
+import { nsKey } from './render.js';
+import type { ObservedState } from './state.js';
+
+export interface StateProbe {
+  /** A readable description of each planned effect that is absent or different; empty when all is in place. */
+  missing(plan: Plan, signal?: AbortSignal): Promise<readonly string[]>;
+}
+
+export function createStateProbe(deps: { readonly runner: CommandRunner }): StateProbe {
+  return {
+    async missing(plan, signal) {
+      const entries = await Promise.all(
+        namespacesOf(plan).map(async (ns): Promise<readonly [string, ObservedState | string]> => {
+          try {
+            return [nsKey(ns), await observeState(deps.runner, ns, signal)];
+          } catch (err) {
+            return [nsKey(ns), errorMessage(err)];
+          }
+        }),
+      );
+      return diffPlan(plan, new Map(entries));
+    },
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * Pure rendering of ops: each op becomes one `ip -batch` line (tokens) or one sysctl write, and a plan becomes
+ * ordered steps (consecutive ops of one namespace share one `ip -force -batch -` process).
+ */
+import { InvalidInputError } from '../lib/errors.js';
+import type { Command } from '../lib/exec.js';
+import type { NsRef, Op, Plan } from './ops.js';
+
+export type IpOp = Exclude<Op, { kind: 'sysctl.set' }>;
+export type SysctlOp = Extract<Op, { kind: 'sysctl.set' }>;
+
+export type Rendered =
+  | { readonly kind: 'ip'; readonly tokens: readonly string[] }
+  | { readonly kind: 'sysctl'; readonly path: string; readonly value: string };
+
+export interface IndexedOp {
+  readonly index: number; // position in the plan
+  readonly op: Op;
+}
+
+export type Step =
+  | { readonly kind: 'ip'; readonly ns: NsRef; readonly ops: readonly IndexedOp[]; readonly command: Command }
+  | { readonly kind: 'sysctl'; readonly entry: IndexedOp; readonly path: string; readonly value: string };
+
+/** Namespace path of the host, for a peer moved back into it from a pod namespace. */
+const HOST_NETNS_PATH = '/proc/1/ns/net';
+const BAD_TOKEN = /[\s"'#\\]/u;
+
+export function nsKey(ns: NsRef): string {
+  return ns.kind === 'host' ? 'host' : `pod:${ns.path}`;
+}
+
+export function sameNs(a: NsRef, b: NsRef): boolean {
+  return nsKey(a) === nsKey(b);
+}
+
+export function describeNs(ns: NsRef): string {
+  return ns.kind === 'host' ? 'host' : `netns ${ns.path}`;
+}
+
+function checkToken(token: string): string {
+  if (token.length === 0 || BAD_TOKEN.test(token)) {
+    throw new InvalidInputError('op', `unsafe ip-batch token ${JSON.stringify(token)}`);
+  }
+  return token;
+}
+
+function int(n: number, field: string, min: number, max: number): string {
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidInputError(field, `out of range: ${String(n)}`);
+  return String(n);
+}
+
+function tableToken(table: number | 'main'): string {
+  return table === 'main' ? 'main' : int(table, 'table', 1, 0xffffffff);
+}
+
+function selectors(op: { readonly from?: string; readonly to?: string }): string[] {
+  return [...(op.from !== undefined ? ['from', op.from] : []), ...(op.to !== undefined ? ['to', op.to] : [])];
+}
+
+function peerNsTokens(ns: NsRef, peerNs: NsRef): string[] {
+  if (sameNs(ns, peerNs)) return [];
+  return ['netns', peerNs.kind === 'pod' ? peerNs.path : HOST_NETNS_PATH];
+}
+
+/** The tokens of one `ip -batch` line for an ip op (without the leading `ip`). */
+export function ipTokens(op: IpOp): readonly string[] {
+  const tokens = ipTokensUnchecked(op);
+  return tokens.map(checkToken);
+}
+
+function ipTokensUnchecked(op: IpOp): string[] {
+  switch (op.kind) {
+    case 'link.veth': {
+      const mtu = int(op.mtu, 'mtu', 68, 65535);
+      return [
+        'link', 'add', op.host.name, 'mtu', mtu, 'address', op.host.mac, 'type', 'veth',
+        'peer', 'name', op.peer.name, 'mtu', mtu, 'address', op.peer.mac, ...peerNsTokens(op.ns, op.peerNs),
+      ];
+    }
+    case 'link.up':
+      return ['link', 'set', 'dev', op.name, 'up'];
+    case 'link.del':
+      return ['link', 'del', 'dev', op.name];
+    case 'addr.replace':
+      return ['addr', 'replace', op.cidr, 'dev', op.dev];
+    case 'route.replace':
+      return [
+        'route', 'replace', op.dst,
+        ...(op.via !== undefined ? ['via', op.via] : []),
+        'dev', op.dev,
+        ...(op.onlink === true ? ['onlink'] : []),
+        ...(op.scope !== undefined ? ['scope', op.scope] : []),
+        ...(op.table !== undefined ? ['table', tableToken(op.table)] : []),
+      ];
+    case 'route.del':
+      return [
+        'route', 'del', op.dst,
+        ...(op.dev !== undefined ? ['dev', op.dev] : []),
+        ...(op.table !== undefined ? ['table', tableToken(op.table)] : []),
+      ];
+    case 'rule.add':
+      return ['rule', 'add', ...selectors(op), 'lookup', tableToken(op.table), 'priority', int(op.priority, 'priority', 0, 0xffffffff)];
+    case 'rule.del':
+      return [
+        'rule', 'del', ...selectors(op),
+        ...(op.table !== undefined ? ['lookup', tableToken(op.table)] : []),
+        'priority', int(op.priority, 'priority', 0, 0xffffffff),
+      ];
+    case 'neigh.replace':
+      return ['neigh', 'replace', op.ip, 'lladdr', op.lladdr, 'dev', op.dev, 'nud', 'permanent'];
+  }
+}
+
+/**
+ * sysctl(8) key convention: dots separate levels; a `/` inside a key stands for a literal dot (e.g. a VLAN
+ * link `eth0.5` is written `net.ipv4.conf.eth0/5.rp_filter`).
+ */
+export function sysctlPath(key: string): string {
+  const parts = key.split('.').map((p) => p.replaceAll('/', '.'));
+  if (parts.some((p) => p.length === 0 || p === '.' || p === '..' || !/^[A-Za-z0-9_.@-]+$/u.test(p))) {
+    throw new InvalidInputError('sysctl', `unsafe sysctl key ${JSON.stringify(key)}`);
+  }
+  return `/proc/sys/${parts.join('/')}`;
+}
+
+/** Builds a sysctl key from levels, escaping dots inside a level (an interface name) as `/`. */
+export function sysctlKey(...levels: readonly string[]): string {
+  return levels.map((l) => l.replaceAll('.', '/')).join('.');
+}
+
+export function renderOp(op: Op): Rendered {
+  if (op.kind === 'sysctl.set') {
+    if (op.ns.kind !== 'host') throw new InvalidInputError('sysctl', `sysctl ${op.key} outside the host namespace is not supported`);
+    if (/[\s\0]/u.test(op.value) || op.value.length === 0) throw new InvalidInputError('sysctl', `unsafe value ${JSON.stringify(op.value)}`);
+    return { kind: 'sysctl', path: sysctlPath(op.key), value: op.value };
+  }
+  return { kind: 'ip', tokens: ipTokens(op) };
+}
+
+export function batchLine(tokens: readonly string[]): string {
+  return tokens.map(checkToken).join(' ');
+}
+
+/** `ip -force -batch -` in the host, or through `nsenter --net=PATH` in a pod namespace; lines go to stdin. */
+export function batchCommand(ns: NsRef, lines: readonly (readonly string[])[]): Command {
+  const stdin = lines.map((l) => `${batchLine(l)}\n`).join('');
+  const ip = ['ip', '-force', '-batch', '-'];
+  return ns.kind === 'host'
+    ? { file: 'ip', args: ip.slice(1), stdin }
+    : { file: 'nsenter', args: [`--net=${checkToken(ns.path)}`, ...ip], stdin };
+}
+
+/** Groups consecutive ip ops of one namespace into one batch step; each sysctl op is its own step. */
+export function planSteps(plan: Plan): readonly Step[] {
+  const steps: Step[] = [];
+  let group: { ns: NsRef; ops: IndexedOp[]; lines: (readonly string[])[] } | undefined;
+  const flush = (): void => {
+    if (group) steps.push({ kind: 'ip', ns: group.ns, ops: group.ops, command: batchCommand(group.ns, group.lines) });
+    group = undefined;
+  };
+  plan.forEach((op, index) => {
+    const r = renderOp(op);
+    if (r.kind === 'sysctl') {
+      flush();
+      steps.push({ kind: 'sysctl', entry: { index, op }, path: r.path, value: r.value });
+      return;
+    }
+    if (group && !sameNs(group.ns, op.ns)) flush();
+    group ??= { ns: op.ns, ops: [], lines: [] };
+    group.ops.push({ index, op });
+    group.lines.push(r.tokens);
+  });
+  flush();
+  return steps;
+}
+
+/**
+ * With `-force`, iproute2 keeps going after a failing line and prints, for each, the error text followed by
+ * `Command failed -:N` (N 1-based). Returns line number → error text.
+ */
+export function parseBatchFailures(stderr: string): ReadonlyMap<number, string> {
+  const out = new Map<number, string>();
+  let pending: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /^Command failed -:(\d+)\s*$/u.exec(line);
+    if (m?.[1] !== undefined) {
+      out.set(Number(m[1]), pending.join('\n').trim());
+      pending = [];
+    } else if (line.trim().length > 0) {
+      pending.push(line);
+    }
+  }
+  return out;
+}
+
+/** Human-readable one-line description of an op (for logs, errors and probe reports). */
+export function describeOp(op: Op): string {
+  const r = renderOp(op);
+  const text = r.kind === 'ip' ? `ip ${r.tokens.join(' ')}` : `sysctl ${op.kind === 'sysctl.set' ? op.key : ''}=${r.value}`;
+  return op.ns.kind === 'host' ? text : `${text} (in ${describeNs(op.ns)})`;
+}

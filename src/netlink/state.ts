@@ -1,0 +1,151 @@
+/** Observed network state of one namespace, parsed from `ip -j` output (pure: parsing only). */
+
+export interface ObservedLink {
+  readonly name: string;
+  readonly mtu: number;
+  readonly mac: string;
+  /** Administratively up (the UP flag). */
+  readonly up: boolean;
+  readonly operstate: string;
+}
+
+export interface ObservedAddr {
+  readonly dev: string;
+  readonly cidr: string; // local/prefixlen
+}
+
+export interface ObservedRoute {
+  readonly type: string; // unicast, local, broadcast, ...
+  readonly dst: string; // 'default' or a canonical CIDR
+  readonly dev?: string;
+  readonly gateway?: string;
+  readonly table: string; // 'main', 'local' or a number
+  readonly scope?: string;
+  readonly onlink: boolean;
+}
+
+export interface ObservedRule {
+  readonly priority: number;
+  readonly from?: string; // canonical CIDR; absent for "all"
+  readonly to?: string;
+  readonly table: string;
+}
+
+export interface ObservedNeigh {
+  readonly dev: string;
+  readonly ip: string;
+  readonly lladdr?: string;
+  readonly state: readonly string[];
+}
+
+export interface ObservedState {
+  readonly links: readonly ObservedLink[];
+  readonly addrs: readonly ObservedAddr[];
+  readonly routes: readonly ObservedRoute[];
+  readonly rules: readonly ObservedRule[];
+  readonly neighs: readonly ObservedNeigh[];
+}
+
+type Json = Readonly<Record<string, unknown>>;
+
+function records(raw: unknown): readonly Json[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.filter((x): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x));
+}
+
+function str(r: Json, key: string): string | undefined {
+  const v = r[key];
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+}
+
+function num(r: Json, key: string): number | undefined {
+  const v = r[key];
+  return typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/u.test(v) ? Number(v) : undefined;
+}
+
+function strings(r: Json, key: string): readonly string[] {
+  const v = r[key];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** `10.0.0.1` → `10.0.0.1/32`; keeps `default` and CIDRs; masks host bits (`10.0.0.7/24` → `10.0.0.0/24`). */
+export function canonicalDst(dst: string): string {
+  if (dst === 'default' || dst === 'all') return dst;
+  const [ip = '', len = '32'] = dst.split('/');
+  const parts = ip.split('.').map(Number);
+  const prefix = Number(len);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p)) || !Number.isInteger(prefix)) return dst;
+  const n = parts.reduce((acc, p) => acc * 256 + p, 0);
+  const size = 2 ** (32 - prefix);
+  const net = Math.floor(n / size) * size;
+  return `${[(net >>> 24) & 255, (net >>> 16) & 255, (net >>> 8) & 255, net & 255].join('.')}/${String(prefix)}`;
+}
+
+export function parseLinks(raw: unknown): readonly ObservedLink[] {
+  return records(raw).flatMap((r) => {
+    const name = str(r, 'ifname');
+    if (name === undefined) return [];
+    return [{ name, mtu: num(r, 'mtu') ?? 0, mac: (str(r, 'address') ?? '').toLowerCase(), up: strings(r, 'flags').includes('UP'), operstate: str(r, 'operstate') ?? '' }];
+  });
+}
+
+/** From `ip -j addr show`: one entry per IPv4 address. */
+export function parseAddrs(raw: unknown): readonly ObservedAddr[] {
+  return records(raw).flatMap((r) => {
+    const dev = str(r, 'ifname');
+    if (dev === undefined) return [];
+    return records(r.addr_info).flatMap((a) => {
+      const local = str(a, 'local');
+      const len = num(a, 'prefixlen');
+      return str(a, 'family') === 'inet' && local !== undefined && len !== undefined ? [{ dev, cidr: `${local}/${String(len)}` }] : [];
+    });
+  });
+}
+
+export function parseRoutes(raw: unknown): readonly ObservedRoute[] {
+  return records(raw).flatMap((r) => {
+    const dst = str(r, 'dst');
+    if (dst === undefined || dst.includes(':')) return [];
+    const dev = str(r, 'dev');
+    const gateway = str(r, 'gateway');
+    const scope = str(r, 'scope');
+    return [
+      {
+        type: str(r, 'type') ?? 'unicast',
+        dst: canonicalDst(dst),
+        table: str(r, 'table') ?? 'main',
+        onlink: strings(r, 'flags').includes('onlink'),
+        ...(dev !== undefined ? { dev } : {}),
+        ...(gateway !== undefined ? { gateway } : {}),
+        ...(scope !== undefined ? { scope } : {}),
+      },
+    ];
+  });
+}
+
+function selector(r: Json, key: 'src' | 'dst'): string | undefined {
+  const ip = str(r, key);
+  if (ip === undefined || ip === 'all') return undefined;
+  const len = num(r, `${key}len`);
+  return canonicalDst(len === undefined ? ip : `${ip}/${String(len)}`);
+}
+
+export function parseRules(raw: unknown): readonly ObservedRule[] {
+  return records(raw).flatMap((r) => {
+    const priority = num(r, 'priority');
+    if (priority === undefined) return [];
+    const from = selector(r, 'src');
+    const to = selector(r, 'dst');
+    return [{ priority, table: str(r, 'table') ?? 'main', ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }];
+  });
+}
+
+export function parseNeighs(raw: unknown): readonly ObservedNeigh[] {
+  return records(raw).flatMap((r) => {
+    const ip = str(r, 'dst');
+    const dev = str(r, 'dev');
+    if (ip === undefined || dev === undefined) return [];
+    const lladdr = str(r, 'lladdr');
+    return [{ ip, dev, state: strings(r, 'state'), ...(lladdr !== undefined ? { lladdr: lladdr.toLowerCase() } : {}) }];
+  });
+}

@@ -1,0 +1,23 @@
+/** Which iproute2 errors mean "already in the desired state" for an op (see the semantics in ./ops.ts). */
+import type { Op } from './ops.js';
+
+const EXISTS = /File exists/iu;
+const MISSING = /No such file or directory|No such process|Cannot find device|does not exist|not found|No such device/iu;
+
+export function isTolerated(op: Op, errorText: string): boolean {
+  switch (op.kind) {
+    case 'rule.add':
+      return EXISTS.test(errorText);
+    case 'link.del':
+    case 'route.del':
+    case 'rule.del':
+      return MISSING.test(errorText);
+    case 'link.veth':
+    case 'link.up':
+    case 'addr.replace':
+    case 'route.replace':
+    case 'neigh.replace':
+    case 'sysctl.set':
+      return false;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * A minimal unary gRPC client over node:http2 on a unix socket, JSON codec (see ./protocol.ts). No grpc-js: the
+ * plugin pays its start-up for every pod. One HTTP/2 session per client; each call has a deadline.
+ */
+import http2 from 'node:http2';
+import net from 'node:net';
+import {
+  BusyError,
+  ConfigError,
+  ConflictError,
+  ExhaustedError,
+  HubError,
+  InternalError,
+  InvalidInputError,
+  NotFoundError,
+  UnavailableError,
+  errorMessage,
+} from '../lib/errors.js';
+import {
+  parseAllocateReply,
+  parseGcReply,
+  parseLookupReply,
+  parseReleaseReply,
+  parseStatusReply,
+} from './messages.js';
+import { CONTENT_TYPE, GrpcStatus, METHODS, type HubRpc } from './protocol.js';
+
+export interface RpcClientOptions {
+  readonly socketPath: string;
+  /** Deadline of each call. */
+  readonly timeoutMs: number;
+}
+
+export interface HubRpcClient extends HubRpc {
+  close(): void;
+}
+
+/** Maps a non-OK gRPC status to the typed error it stands for. */
+export function errorForStatus(status: number, message: string): HubError {
+  const msg = message === '' ? `grpc status ${String(status)}` : message;
+  switch (status) {
+    case GrpcStatus.UNAVAILABLE:
+      return new UnavailableError(msg);
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return new UnavailableError(`deadline exceeded: ${msg}`);
+    case GrpcStatus.ABORTED:
+      return new BusyError(msg);
+    case GrpcStatus.RESOURCE_EXHAUSTED:
+      return new ExhaustedError(msg);
+    case GrpcStatus.INVALID_ARGUMENT:
+      return new InvalidInputError('request', msg);
+    case GrpcStatus.FAILED_PRECONDITION:
+      return new ConfigError('daemon', msg);
+    case GrpcStatus.ALREADY_EXISTS:
+      return new ConflictError(msg);
+    case GrpcStatus.NOT_FOUND:
+      return new NotFoundError(msg);
+    default:
+      return new InternalError(`daemon error (grpc status ${String(status)}): ${msg}`);
+  }
+}
+
+/** gRPC over HTTP/2 status mapping for responses without grpc-status. */
+function statusForHttp(httpStatus: number): number {
+  switch (httpStatus) {
+    case 400:
+      return GrpcStatus.INTERNAL;
+    case 401:
+    case 403:
+      return GrpcStatus.FAILED_PRECONDITION;
+    case 404:
+      return GrpcStatus.UNAVAILABLE; // UNIMPLEMENTED in the spec; for us: a daemon that does not serve the method yet
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return GrpcStatus.UNAVAILABLE;
+    default:
+      return GrpcStatus.UNKNOWN;
+  }
+}
+
+export function encodeFrame(message: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(message), 'utf8');
+  const frame = Buffer.alloc(5 + body.length);
+  frame.writeUInt8(0, 0);
+  frame.writeUInt32BE(body.length, 1);
+  body.copy(frame, 5);
+  return frame;
+}
+
+/** Decodes exactly one uncompressed length-prefixed message. */
+export function decodeSingleFrame(data: Buffer): unknown {
+  if (data.length < 5) throw new InternalError(`daemon reply too short (${String(data.length)} bytes)`);
+  if (data.readUInt8(0) !== 0) throw new InternalError('daemon reply is compressed; compression is not negotiated');
+  const len = data.readUInt32BE(1);
+  if (data.length !== 5 + len) throw new InternalError(`daemon reply framing: ${String(data.length - 5)} bytes for a ${String(len)}-byte message`);
+  try {
+    return JSON.parse(data.subarray(5).toString('utf8'));
+  } catch (err) {
+    throw new InternalError(`daemon reply is not JSON: ${errorMessage(err)}`);
+  }
+}
+
+function decodeGrpcMessage(raw: unknown): string {
+  if (typeof raw !== 'string') return '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function headerNumber(raw: unknown): number | undefined {
+  if (typeof raw !== 'string' && typeof raw !== 'number') return undefined;
+  const n = Number(raw);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+const CONNECT_FAILURES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EPIPE', 'ENOTSOCK']);
+
+function transportError(err: unknown): HubError {
+  if (err instanceof HubError) return err;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  const why = CONNECT_FAILURES.has(code) ? `daemon unreachable (${code})` : 'daemon connection failed';
+  return new UnavailableError(`${why}: ${errorMessage(err)}`, { cause: err });
+}
+
+export function createRpcClient(opts: RpcClientOptions): HubRpcClient {
+  let session: http2.ClientHttp2Session | undefined;
+  let sessionError: unknown;
+
+  const getSession = (): http2.ClientHttp2Session => {
+    if (session !== undefined && !session.closed && !session.destroyed) return session;
+    sessionError = undefined;
+    const s = http2.connect('http://localhost', { createConnection: () => net.connect(opts.socketPath) });
+    s.on('error', (err: unknown) => {
+      sessionError = err;
+    });
+    session = s;
+    return s;
+  };
+
+  const call = (path: string, request: unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      let settled = false;
+      const chunks: Buffer[] = [];
+      let headerStatus: number | undefined;
+      let headerMessage = '';
+      let httpStatus = 0;
+      let trailerStatus: number | undefined;
+      let trailerMessage = '';
+      const finish = (err: HubError | undefined, value?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err !== undefined) reject(err);
+        else resolve(value);
+      };
+      let req: http2.ClientHttp2Stream;
+      try {
+        req = getSession().request({
+          ':method': 'POST',
+          ':path': path,
+          'content-type': CONTENT_TYPE,
+          te: 'trailers',
+          'grpc-timeout': `${String(Math.min(Math.max(1, Math.ceil(opts.timeoutMs)), 99_999_999))}m`,
+        });
+      } catch (err) {
+        reject(transportError(err));
+        return;
+      }
+      const timer = setTimeout(() => {
+        finish(new UnavailableError(`deadline exceeded: no reply to ${path} within ${String(opts.timeoutMs)} ms`));
+        req.close(http2.constants.NGHTTP2_CANCEL);
+      }, opts.timeoutMs);
+      req.on('response', (headers) => {
+        httpStatus = headerNumber(headers[':status']) ?? 0;
+        headerStatus = headerNumber(headers['grpc-status']);
+        headerMessage = decodeGrpcMessage(headers['grpc-message']);
+      });
+      req.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
+        trailerStatus = headerNumber(trailers['grpc-status']);
+        trailerMessage = decodeGrpcMessage(trailers['grpc-message']);
+      });
+      req.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+      });
+      req.on('error', (err: unknown) => {
+        finish(transportError(sessionError ?? err));
+      });
+      req.on('close', () => {
+        if (settled) return;
+        const status = trailerStatus ?? headerStatus;
+        if (status === undefined) {
+          if (httpStatus === 0) {
+            finish(transportError(sessionError ?? new Error(`stream closed without a response (rst ${String(req.rstCode)})`)));
+          } else {
+            finish(errorForStatus(statusForHttp(httpStatus), `HTTP ${String(httpStatus)} without grpc-status`));
+          }
+          return;
+        }
+        if (status !== GrpcStatus.OK) {
+          finish(errorForStatus(status, trailerStatus !== undefined ? trailerMessage : headerMessage));
+          return;
+        }
+        try {
+          finish(undefined, decodeSingleFrame(Buffer.concat(chunks)));
+        } catch (err) {
+          finish(err instanceof HubError ? err : new InternalError(errorMessage(err)));
+        }
+      });
+      req.end(encodeFrame(request));
+    });
+
+  /** A reply the daemon sent but the plugin cannot read is a daemon fault, not invalid input from the runtime. */
+  const unary = async <T>(path: string, request: unknown, parse: (raw: unknown) => T): Promise<T> => {
+    const raw = await call(path, request);
+    try {
+      return parse(raw);
+    } catch (err) {
+      throw new InternalError(`malformed daemon reply for ${path}: ${errorMessage(err)}`, { cause: err });
+    }
+  };
+
+  return {
+    allocate: (req) => unary(METHODS.allocate, req, parseAllocateReply),
+    lookup: (req) => unary(METHODS.lookup, req, parseLookupReply),
+    release: (req) => unary(METHODS.release, req, parseReleaseReply),
+    status: (req) => unary(METHODS.status, req, parseStatusReply),
+    gc: (req) => unary(METHODS.gc, req, parseGcReply),
+    close: () => {
+      const s = session;
+      session = undefined;
+      if (s !== undefined && !s.destroyed) s.close();
+    },
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * Parsers for every message of ./protocol.ts, both directions: the daemon parses requests, the plugin parses replies.
+ * Each throws InvalidInputError naming the bad field (dotted path). Pure.
+ */
+import { parseCidr, parseIfName, parseIp } from '../lib/brand.js';
+import { InvalidInputError } from '../lib/errors.js';
+import { isModeName, type Allocation, type EniFacts } from '../modes/types.js';
+import type {
+  AllocateReply,
+  AllocateRequest,
+  AttachmentKey,
+  GcReply,
+  GcRequest,
+  LookupReply,
+  LookupRequest,
+  ReleaseReply,
+  ReleaseRequest,
+  StatusReply,
+  StatusRequest,
+} from './protocol.js';
+
+type Obj = Readonly<Record<string, unknown>>;
+
+const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/u;
+
+function obj(raw: unknown, field: string): Obj {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidInputError(field, 'must be an object');
+  return raw as Obj;
+}
+
+function str(o: Obj, key: string, field: string): string {
+  const v = o[key];
+  if (typeof v !== 'string') throw new InvalidInputError(`${field}${key}`, 'must be a string');
+  return v;
+}
+
+function bool(o: Obj, key: string, field: string): boolean {
+  const v = o[key];
+  if (typeof v !== 'boolean') throw new InvalidInputError(`${field}${key}`, 'must be a boolean');
+  return v;
+}
+
+function int(o: Obj, key: string, field: string, min: number, max: number): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new InvalidInputError(`${field}${key}`, `must be an integer in [${String(min)}, ${String(max)}]`);
+  }
+  return v;
+}
+
+function arr(o: Obj, key: string, field: string): readonly unknown[] {
+  const v = o[key];
+  if (!Array.isArray(v)) throw new InvalidInputError(`${field}${key}`, 'must be an array');
+  return v as readonly unknown[];
+}
+
+function attachmentKey(o: Obj, field: string): AttachmentKey {
+  const containerId = str(o, 'containerId', field);
+  if (!CONTAINER_ID_RE.test(containerId)) throw new InvalidInputError(`${field}containerId`, `invalid container id ${JSON.stringify(containerId)}`);
+  const ifName = parseIfName(str(o, 'ifName', field), `${field}ifName`);
+  return { containerId, ifName };
+}
+
+export function parseAttachmentKey(raw: unknown, field = ''): AttachmentKey {
+  return attachmentKey(obj(raw, field === '' ? 'request' : field.slice(0, -1)), field);
+}
+
+function parseEni(raw: unknown, field: string): EniFacts {
+  const o = obj(raw, field.slice(0, -1));
+  return {
+    link: parseIfName(str(o, 'link', field), `${field}link`),
+    ifindex: int(o, 'ifindex', field, 1, 2 ** 31 - 1),
+    gateway: parseIp(str(o, 'gateway', field), `${field}gateway`),
+    table: int(o, 'table', field, 1, 2 ** 32 - 1),
+  };
+}
+
+export function parseAllocation(raw: unknown, field = 'allocation.'): Allocation {
+  const o = obj(raw, field.slice(0, -1));
+  const mode = o.mode;
+  if (!isModeName(mode)) throw new InvalidInputError(`${field}mode`, `unknown mode ${JSON.stringify(mode)}`);
+  const eni = o.eni === undefined ? undefined : parseEni(o.eni, `${field}eni.`);
+  return {
+    mode,
+    ip: parseIp(str(o, 'ip', field), `${field}ip`),
+    subnet: parseCidr(str(o, 'subnet', field), `${field}subnet`),
+    mtu: int(o, 'mtu', field, 68, 65_535),
+    ...(eni !== undefined ? { eni } : {}),
+  };
+}
+
+export function parseAllocateRequest(raw: unknown): AllocateRequest {
+  const o = obj(raw, 'request');
+  const netns = str(o, 'netns', '');
+  if (!netns.startsWith('/')) throw new InvalidInputError('netns', `must be an absolute path, got ${JSON.stringify(netns)}`);
+  return {
+    ...attachmentKey(o, ''),
+    netns,
+    podNamespace: str(o, 'podNamespace', ''),
+    podName: str(o, 'podName', ''),
+    infraContainerId: str(o, 'infraContainerId', ''),
+  };
+}
+
+export function parseAllocateReply(raw: unknown): AllocateReply {
+  const o = obj(raw, 'reply');
+  return { allocation: parseAllocation(o.allocation) };
+}
+
+export function parseLookupRequest(raw: unknown): LookupRequest {
+  return attachmentKey(obj(raw, 'request'), '');
+}
+
+export function parseLookupReply(raw: unknown): LookupReply {
+  const o = obj(raw, 'reply');
+  const found = bool(o, 'found', '');
+  if (!found) return { found };
+  const netns = o.netns === undefined || o.netns === '' ? undefined : str(o, 'netns', '');
+  return { found, allocation: parseAllocation(o.allocation), ...(netns !== undefined ? { netns } : {}) };
+}
+
+export function parseReleaseRequest(raw: unknown): ReleaseRequest {
+  const o = obj(raw, 'request');
+  return { ...attachmentKey(o, ''), reason: str(o, 'reason', '') };
+}
+
+export function parseReleaseReply(raw: unknown): ReleaseReply {
+  return { released: bool(obj(raw, 'reply'), 'released', '') };
+}
+
+export function parseStatusRequest(raw: unknown): StatusRequest {
+  obj(raw, 'request');
+  return {};
+}
+
+export function parseStatusReply(raw: unknown): StatusReply {
+  const o = obj(raw, 'reply');
+  return { ready: bool(o, 'ready', ''), mode: str(o, 'mode', ''), reason: str(o, 'reason', '') };
+}
+
+export function parseGcRequest(raw: unknown): GcRequest {
+  const o = obj(raw, 'request');
+  return { validAttachments: arr(o, 'validAttachments', '').map((a, i) => parseAttachmentKey(a, `validAttachments[${String(i)}].`)) };
+}
+
+export function parseGcReply(raw: unknown): GcReply {
+  const o = obj(raw, 'reply');
+  return {
+    released: arr(o, 'released', '').map((a, i) => parseAttachmentKey(a, `released[${String(i)}].`)),
+    errors: arr(o, 'errors', '').map((e, i) => {
+      if (typeof e !== 'string') throw new InvalidInputError(`errors[${String(i)}]`, 'must be a string');
+      return e;
+    }),
+  };
+}

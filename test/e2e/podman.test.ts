@@ -1,0 +1,81 @@
+/**
+ * A real CNI runtime drives the hub: podman (libcni, network_backend "cni") with a network defined by the
+ * conflist the daemon rendered. Containers get addresses, reach each other, and `podman rm` leaves no residue.
+ * podman runs with its own storage, run root and containers.conf, so the host's podman setup is not touched.
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PLUGIN, startDaemon, type RunningDaemon } from '../helpers/hub.js';
+import { diffHost, snapshotHost, type HostState } from '../helpers/host-state.js';
+import { describeIf, hasCommand, isRoot, rand, sh, shTry } from '../helpers/sh.js';
+
+const ready = isRoot() && existsSync(PLUGIN) && hasCommand('podman') && hasCommand('runc') && existsSync('/bin/busybox');
+const why = !isRoot() ? 'needs root' : !existsSync(PLUGIN) ? 'plugin binary missing: run npm run build' : 'needs podman, runc and busybox-static (apt)';
+const d = describeIf(ready, why);
+
+d('podman as the CNI runtime', () => {
+  const tag = rand();
+  let daemon: RunningDaemon;
+  let before: HostState;
+  let podman: (args: readonly string[]) => { code: number; stdout: string; stderr: string };
+  const subnet = `10.214.${Math.floor(Math.random() * 200) + 20}`;
+
+  beforeAll(async () => {
+    before = snapshotHost();
+    daemon = await startDaemon({ mode: 'vpc', podCIDR: `${subnet}.0/24`, networkName: `hubpm${tag}` });
+    const root = join(daemon.dir, 'podman');
+    const bin = join(root, 'cni-bin');
+    mkdirSync(bin, { recursive: true });
+    copyFileSync(PLUGIN, join(bin, 'terway-hub'));
+    sh('chmod', ['0755', join(bin, 'terway-hub')]);
+    writeFileSync(
+      join(root, 'containers.conf'),
+      `[network]\nnetwork_backend = "cni"\nnetwork_config_dir = "${daemon.confDir}"\ncni_plugin_dirs = ["${bin}"]\n`,
+    );
+    const env = { ...process.env, CONTAINERS_CONF: join(root, 'containers.conf') };
+    const base = ['--root', join(root, 'storage'), '--runroot', join(root, 'run'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'none'];
+    podman = (args) => {
+      const r = shTry('podman', [...base, ...args], { env, timeoutMs: 120_000 });
+      return r;
+    };
+    const rootfs = join(root, 'rootfs');
+    mkdirSync(join(rootfs, 'bin'), { recursive: true });
+    copyFileSync('/bin/busybox', join(rootfs, 'bin', 'busybox'));
+    sh('chmod', ['0755', join(rootfs, 'bin', 'busybox')]);
+    for (const c of ['sh', 'ip', 'sleep', 'ping', 'nc', 'cat']) symlinkSync('busybox', join(rootfs, 'bin', c));
+    sh('tar', ['-C', rootfs, '-cf', join(root, 'bb.tar'), '.']);
+    const imp = podman(['import', join(root, 'bb.tar'), 'localhost/hubbb:1']);
+    expect(imp.code).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    podman(['rm', '-f', '-a']);
+    await daemon.stop();
+    daemon.cleanup();
+  });
+
+  const run = ['--runtime', 'runc', 'run', '-d', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', '--cap-add', 'NET_RAW'];
+
+  it('containers get addresses from the hub, reach each other, and podman rm leaves no residue', () => {
+    const names = [`hubc1${tag}`, `hubc2${tag}`];
+    const ips: string[] = [];
+    for (const n of names) {
+      const r = podman([...run, '--name', n, '--network', daemon.networkName, 'localhost/hubbb:1', '/bin/sleep', '300']);
+      expect({ code: r.code, err: r.stderr, logs: r.code === 0 ? '' : daemon.logs().slice(-3000) }).toMatchObject({ code: 0 });
+      const addr = podman(['exec', n, '/bin/ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+      expect(addr.code).toBe(0);
+      const m = /inet (\d+\.\d+\.\d+\.\d+)\/32/u.exec(addr.stdout);
+      expect(m?.[1]).toMatch(new RegExp(`^${subnet.replace(/\./gu, '\\.')}\\.`, 'u'));
+      ips.push(m?.[1] ?? '');
+    }
+    expect(new Set(ips).size).toBe(2);
+    const p = podman(['exec', names[0] ?? '', '/bin/ping', '-c', '1', '-W', '2', ips[1] ?? '']);
+    expect({ code: p.code, out: p.stdout, err: p.stderr }).toMatchObject({ code: 0 });
+
+    for (const n of names) expect(podman(['rm', '-f', n]).code).toBe(0);
+    expect(diffHost(before, snapshotHost())).toEqual({ added: [], removed: [] });
+    const cache = '/var/lib/cni/results';
+    const leftovers = existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith(`${daemon.networkName}-`)) : [];
+    expect(leftovers).toEqual([]);
+  }, 180_000);
+});

@@ -1,0 +1,51 @@
+/**
+ * A normalised snapshot of the host's network state: links, addresses, routes in all tables, rules and
+ * permanent neighbours. Two snapshots are compared to prove that DEL (or a refused ADD) left the host as before.
+ */
+import { sh } from './sh.js';
+
+export interface HostState {
+  readonly links: readonly string[];
+  readonly addrs: readonly string[];
+  readonly routes: readonly string[];
+  readonly rules: readonly string[];
+  readonly neighs: readonly string[];
+  readonly qdiscs: readonly string[];
+}
+
+type Row = Record<string, unknown>;
+
+function rows(args: readonly string[]): Row[] {
+  const out = sh('ip', ['-j', ...args]).trim();
+  return out ? (JSON.parse(out) as Row[]) : [];
+}
+
+function pick(row: Row, keys: readonly string[]): string {
+  return JSON.stringify(keys.map((k) => row[k] ?? null));
+}
+
+export function snapshotHost(): HostState {
+  const links = rows(['link', 'show']).map((r) => pick(r, ['ifname', 'link_type', 'address', 'mtu', 'flags', 'master']));
+  const addrs = rows(['addr', 'show']).flatMap((r) =>
+    ((r.addr_info as Row[] | undefined) ?? []).map((a) => `${String(r.ifname)} ${pick(a, ['family', 'local', 'prefixlen', 'scope'])}`),
+  );
+  const routes = rows(['route', 'show', 'table', 'all']).map((r) => pick(r, ['table', 'dst', 'gateway', 'dev', 'scope', 'type', 'prefsrc', 'flags']));
+  const rules = rows(['rule', 'show']).map((r) => pick(r, ['priority', 'src', 'srclen', 'dst', 'dstlen', 'table', 'iif', 'oif']));
+  const neighs = rows(['neigh', 'show', 'nud', 'permanent']).map((r) => pick(r, ['dst', 'dev', 'lladdr']));
+  const qdiscs = (JSON.parse(sh('tc', ['-j', 'qdisc', 'show']) || '[]') as Row[]).map((r) => pick(r, ['kind', 'handle', 'dev', 'parent']));
+  const sort = (xs: string[]): string[] => [...xs].sort();
+  return { links: sort(links), addrs: sort(addrs), routes: sort(routes), rules: sort(rules), neighs: sort(neighs), qdiscs: sort(qdiscs) };
+}
+
+/** Lines present in one snapshot and not the other, for readable assertion failures. */
+export function diffHost(before: HostState, after: HostState): { added: string[]; removed: string[] } {
+  const added: string[] = [];
+  const removed: string[] = [];
+  for (const key of Object.keys(before) as (keyof HostState)[]) {
+    const b = new Set(before[key]);
+    const a = new Set(after[key]);
+    for (const x of a) if (!b.has(x)) added.push(`${key}: ${x}`);
+    for (const x of b) if (!a.has(x)) removed.push(`${key}: ${x}`);
+  }
+  return { added, removed };
+}

@@ -1,0 +1,136 @@
+/**
+ * Runs the real hub for end-to-end tests: the daemon (node dist/main/cli.js daemon) with a throwaway config,
+ * state dir and socket, and the real standalone plugin binary (dist/bin/terway-hub) called the way libcni does.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { shTry, type Ran } from './sh.js';
+
+export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+export const PLUGIN = join(ROOT, 'dist', 'bin', 'terway-hub');
+export const CLI = join(ROOT, 'dist', 'main', 'cli.js');
+
+export interface DaemonOptions {
+  readonly mode: 'vpc' | 'veth-policy-routing';
+  readonly podCIDR?: string;
+  readonly eni?: { readonly link: string; readonly gateway: string; readonly subnet: string; readonly ips: string };
+  readonly networkName?: string;
+  readonly extra?: Record<string, unknown>;
+}
+
+export interface RunningDaemon {
+  readonly dir: string;
+  readonly socket: string;
+  readonly confDir: string;
+  readonly conflistPath: string;
+  readonly configPath: string;
+  readonly networkName: string;
+  conflist(): Record<string, unknown>;
+  logs(): string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  cleanup(): void;
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string, logs: () => string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}; daemon logs:\n${logs()}`);
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'hub-'));
+  const networkName = opts.networkName ?? `hubnet-${dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/gu, 'x')}`;
+  const socket = join(dir, 'run', 'daemon.sock');
+  const confDir = join(dir, 'net.d');
+  const conflistName = '10-terway-hub.conflist';
+  const config = {
+    mode: opts.mode,
+    socket,
+    stateDir: join(dir, 'state'),
+    cniConfDir: confDir,
+    conflistName,
+    networkName,
+    httpListen: '',
+    logLevel: 'debug',
+    ...(opts.podCIDR ? { vpc: { podCIDR: opts.podCIDR } } : {}),
+    ...(opts.eni ? { local: { eni: opts.eni } } : {}),
+    ...opts.extra,
+  };
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const conflistPath = join(confDir, conflistName);
+  let child: ChildProcess | undefined;
+  let logText = '';
+  const launch = async (): Promise<void> => {
+    const c = spawn(process.execPath, [CLI, 'daemon', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    c.stdout.on('data', (b: Buffer) => (logText += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (logText += b.toString()));
+    child = c;
+    await waitFor(() => existsSync(conflistPath) || c.exitCode !== null, 20_000, 'the conflist', () => logText);
+    if (c.exitCode !== null) throw new Error(`daemon exited with ${String(c.exitCode)}:\n${logText}`);
+  };
+  const stop = async (): Promise<void> => {
+    const c = child;
+    if (!c || c.exitCode !== null) return;
+    const done = new Promise((r) => c.once('exit', r));
+    c.kill('SIGTERM');
+    await done;
+  };
+  await launch();
+  return {
+    dir,
+    socket,
+    confDir,
+    conflistPath,
+    configPath,
+    networkName,
+    conflist: () => JSON.parse(readFileSync(conflistPath, 'utf8')) as Record<string, unknown>,
+    logs: () => logText,
+    stop,
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface CniCall {
+  readonly command: string;
+  readonly containerId?: string;
+  readonly netns?: string;
+  readonly ifName?: string;
+  readonly args?: string;
+  readonly extraEnv?: Record<string, string>;
+}
+
+/** The stdin libcni derives from a conflist: the plugin entry plus cniVersion and name. */
+export function pluginStdin(conflist: Record<string, unknown>, overrides: Record<string, unknown> = {}): string {
+  const plugins = conflist.plugins as Record<string, unknown>[];
+  const first = plugins[0] ?? {};
+  return JSON.stringify({ cniVersion: conflist.cniVersion, name: conflist.name, ...first, ...overrides });
+}
+
+export function callPlugin(call: CniCall, stdin: string): Ran & { json: unknown } {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', CNI_COMMAND: call.command, CNI_PATH: '/opt/cni/bin' };
+  if (call.containerId !== undefined) env.CNI_CONTAINERID = call.containerId;
+  if (call.netns !== undefined) env.CNI_NETNS = call.netns;
+  if (call.ifName !== undefined) env.CNI_IFNAME = call.ifName;
+  if (call.args !== undefined) env.CNI_ARGS = call.args;
+  Object.assign(env, call.extraEnv);
+  const r = shTry(PLUGIN, [], { input: stdin, env });
+  let json: unknown;
+  try {
+    json = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
+  } catch {
+    json = { unparsable: r.stdout };
+  }
+  return { ...r, json };
+}

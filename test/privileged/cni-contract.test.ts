@@ -1,0 +1,111 @@
+/**
+ * The standalone plugin binary against malformed input (the right CNI error code, nothing changed on the host),
+ * and DEL while the daemon is down (host cleaned, release recorded, finished by the daemon when it is back).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { callPlugin, PLUGIN, pluginStdin, startDaemon, type CniCall, type RunningDaemon } from '../helpers/hub.js';
+import { diffHost, snapshotHost } from '../helpers/host-state.js';
+import { createNetns, type TestNetns } from '../helpers/netns.js';
+import { describeIf, isRoot, rand } from '../helpers/sh.js';
+
+const canRun = isRoot() && existsSync(PLUGIN);
+const d = describeIf(canRun, isRoot() ? `plugin binary missing at ${PLUGIN}: run npm run build` : 'needs root for network namespaces');
+
+d('the plugin binary', () => {
+  const tag = rand();
+  let daemon: RunningDaemon;
+  let ns: TestNetns;
+  const subnet = `10.213.${Math.floor(Math.random() * 200) + 20}`;
+
+  beforeAll(async () => {
+    daemon = await startDaemon({ mode: 'vpc', podCIDR: `${subnet}.0/24` });
+    ns = createNetns(`hubc-${tag}`);
+  });
+  afterAll(async () => {
+    ns.remove();
+    await daemon.stop();
+    daemon.cleanup();
+  });
+
+  interface Bad {
+    readonly what: string;
+    readonly call: Partial<CniCall>;
+    readonly stdin?: (good: Record<string, unknown>) => string;
+    readonly code: number;
+    readonly msg?: RegExp;
+  }
+  const good = (): CniCall => ({ command: 'ADD', containerId: `bad${tag}`, netns: ns.path, ifName: 'eth0', args: 'IgnoreUnknown=1' });
+  const table: Bad[] = [
+    { what: 'undecodable JSON', call: {}, stdin: () => '{"cniVersion":"1.0.0",', code: 6 },
+    { what: 'missing env vars (all named)', call: { containerId: undefined, netns: undefined, ifName: undefined } as never, code: 4, msg: /CNI_CONTAINERID.*CNI_NETNS.*CNI_IFNAME/u },
+    { what: 'unsupported version', call: {}, stdin: (c) => JSON.stringify({ ...c, cniVersion: '0.2.0' }), code: 1 },
+    { what: 'missing version', call: {}, stdin: (c) => JSON.stringify({ ...c, cniVersion: undefined }), code: 1 },
+    { what: 'missing network name', call: {}, stdin: (c) => JSON.stringify({ ...c, name: undefined }), code: 7 },
+    { what: 'interface name longer than 15', call: { ifName: 'eth0123456789012' }, code: 4 },
+    { what: 'interface name ..', call: { ifName: '..' }, code: 4 },
+    { what: 'interface name with /', call: { ifName: 'et/h0' }, code: 4 },
+    { what: 'interface name with :', call: { ifName: 'eth:0' }, code: 4 },
+    { what: 'interface name with a space', call: { ifName: 'eth 0' }, code: 4 },
+    { what: 'container id with shell metacharacters', call: { containerId: 'x;rm -rf /' }, code: 4 },
+    { what: 'container id with $()', call: { containerId: '$(reboot)' }, code: 4 },
+    { what: 'relative netns path', call: { netns: 'var/run/netns/x' }, code: 4 },
+    { what: 'unknown CNI_ARGS key without IgnoreUnknown', call: { args: 'FOO=bar' }, code: 7 },
+    { what: 'CHECK on 0.3.1', call: { command: 'CHECK' }, stdin: (c) => JSON.stringify({ ...c, cniVersion: '0.3.1' }), code: 1 },
+    { what: 'STATUS on 1.0.0', call: { command: 'STATUS' }, stdin: (c) => JSON.stringify({ ...c, cniVersion: '1.0.0' }), code: 1 },
+    { what: 'unknown command', call: { command: 'FROB' }, code: 4 },
+    { what: 'socket is not absolute', call: {}, stdin: (c) => JSON.stringify({ ...c, socket: 'daemon.sock' }), code: 7 },
+  ];
+
+  it.each(table)('$what -> code $code, host unchanged', ({ call, stdin, code, msg }) => {
+    const conf = JSON.parse(pluginStdin(daemon.conflist())) as Record<string, unknown>;
+    const before = snapshotHost();
+    const r = callPlugin({ ...good(), ...call } as CniCall, stdin ? stdin(conf) : JSON.stringify(conf));
+    expect(r.code).not.toBe(0);
+    const err = r.json as { code: number; msg: string; details?: string };
+    expect(err.code).toBe(code);
+    expect(typeof err.msg).toBe('string');
+    if (msg) expect(`${err.msg} ${err.details ?? ''}`).toMatch(msg);
+    expect(diffHost(before, snapshotHost())).toEqual({ added: [], removed: [] });
+    expect(ns.ipJson<{ ifname: string }[]>(['link', 'show']).map((l) => l.ifname)).toEqual(['lo']);
+  });
+
+  it('VERSION lists the supported versions', () => {
+    const r = callPlugin({ command: 'VERSION' }, JSON.stringify({ cniVersion: '1.0.0' }));
+    expect(r.code).toBe(0);
+    expect(r.json).toEqual({ cniVersion: '1.0.0', supportedVersions: ['0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+  });
+
+  it('STATUS is ready while the daemon serves', () => {
+    const r = callPlugin({ command: 'STATUS' }, pluginStdin(daemon.conflist(), { cniVersion: '1.1.0' }));
+    expect({ code: r.code, out: r.stdout }).toEqual({ code: 0, out: '' });
+  });
+
+  it('DEL with the daemon down cleans the host, succeeds, and the daemon finishes the release when back', async () => {
+    const before = snapshotHost();
+    const call = { containerId: `down${tag}`, netns: ns.path, ifName: 'eth0', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=down-${tag}` };
+    const added = callPlugin({ command: 'ADD', ...call }, pluginStdin(daemon.conflist()));
+    expect({ code: added.code, err: added.stderr }).toMatchObject({ code: 0 });
+    const stdinWithPrev = pluginStdin(daemon.conflist(), { prevResult: added.json });
+    await daemon.stop();
+
+    const st = callPlugin({ command: 'STATUS' }, pluginStdin(daemon.conflist(), { cniVersion: '1.1.0' }));
+    expect((st.json as { code: number }).code).toBe(50);
+    const again = callPlugin({ command: 'ADD', ...call, containerId: `other${tag}` }, pluginStdin(daemon.conflist()));
+    expect((again.json as { code: number }).code).toBe(11);
+
+    const r = callPlugin({ command: 'DEL', ...call }, stdinWithPrev);
+    expect({ code: r.code, out: r.stdout, err: r.stderr }).toMatchObject({ code: 0, out: '' });
+    expect(diffHost(before, snapshotHost())).toEqual({ added: [], removed: [] });
+    const pendingDir = join(daemon.socket, '..', 'pending-release');
+    expect(readdirSync(pendingDir).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+
+    await daemon.restart();
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && readdirSync(pendingDir).some((f) => f.endsWith('.json'))) await new Promise((res) => setTimeout(res, 100));
+    expect(readdirSync(pendingDir).filter((f) => f.endsWith('.json'))).toEqual([]);
+    // the lease is gone: CHECK says the container is unknown
+    const chk = callPlugin({ command: 'CHECK', ...call }, stdinWithPrev);
+    expect(chk.code).not.toBe(0);
+  });
+});

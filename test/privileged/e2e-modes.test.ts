@@ -1,0 +1,225 @@
+/**
+ * End to end in real network namespaces: the real daemon + the real standalone plugin binary, both dataplanes.
+ * Asserts the exact Terway layout, real traffic between pods and to the host, CHECK drift detection, and that DEL
+ * leaves the host exactly as it was.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { callPlugin, PLUGIN, pluginStdin, startDaemon, type RunningDaemon } from '../helpers/hub.js';
+import { diffHost, snapshotHost, type HostState } from '../helpers/host-state.js';
+import { createNetns, addrsOf, type TestNetns } from '../helpers/netns.js';
+import { describeIf, isRoot, rand, sh, shTry } from '../helpers/sh.js';
+
+const canRun = isRoot() && existsSync(PLUGIN);
+const d = describeIf(canRun, isRoot() ? `plugin binary missing at ${PLUGIN}: run npm run build` : 'needs root for network namespaces');
+
+function expectedVeth(ns: string, pod: string): string {
+  return `cali${createHash('sha1').update(`${ns}.${pod}`).digest('hex').slice(0, 11)}`;
+}
+
+/** The host's own primary IPv4 (an address of this machine: traffic to it never leaves the host). */
+function hostIp(): string {
+  const routes = JSON.parse(sh('ip', ['-j', '-4', 'addr', 'show', 'scope', 'global'])) as { ifname: string; addr_info: { local: string }[] }[];
+  const addr = routes.flatMap((r) => r.addr_info.map((a) => a.local)).find((a) => !a.startsWith('10.2'));
+  if (!addr) throw new Error('no global IPv4 address on the host');
+  return addr;
+}
+
+interface Pod {
+  readonly ns: TestNetns;
+  readonly name: string;
+  readonly containerId: string;
+  ip: string;
+  result: Record<string, unknown>;
+}
+
+function cniArgs(pod: Pod): string {
+  return `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId}`;
+}
+
+function add(daemon: RunningDaemon, pod: Pod): ReturnType<typeof callPlugin> {
+  return callPlugin({ command: 'ADD', containerId: pod.containerId, netns: pod.ns.path, ifName: 'eth0', args: cniArgs(pod) }, pluginStdin(daemon.conflist()));
+}
+
+function del(daemon: RunningDaemon, pod: Pod): ReturnType<typeof callPlugin> {
+  return callPlugin(
+    { command: 'DEL', containerId: pod.containerId, netns: pod.ns.path, ifName: 'eth0', args: cniArgs(pod) },
+    pluginStdin(daemon.conflist(), { prevResult: pod.result }),
+  );
+}
+
+function check(daemon: RunningDaemon, pod: Pod): ReturnType<typeof callPlugin> {
+  return callPlugin(
+    { command: 'CHECK', containerId: pod.containerId, netns: pod.ns.path, ifName: 'eth0', args: cniArgs(pod) },
+    pluginStdin(daemon.conflist(), { prevResult: pod.result }),
+  );
+}
+
+function ping(from: TestNetns, ip: string): number {
+  return from.tryExec(['ping', '-c', '1', '-W', '2', ip]).code;
+}
+
+interface ModeCase {
+  readonly mode: 'vpc' | 'veth-policy-routing';
+}
+
+d.each<ModeCase>([{ mode: 'vpc' }, { mode: 'veth-policy-routing' }])('dataplane $mode through the real plugin and daemon', ({ mode }) => {
+  const tag = rand();
+  const octet = mode === 'vpc' ? 211 : 212;
+  const subnet = `10.${octet}.${Math.floor(Math.random() * 200) + 20}`;
+  let daemon: RunningDaemon;
+  let before: HostState;
+  let vswitch: TestNetns | undefined;
+  const eniLink = `hube${tag}`;
+  let eniTable = 0;
+  const pods: Pod[] = [];
+
+  beforeAll(async () => {
+    if (mode === 'veth-policy-routing') {
+      // A stand-in ENI: a veth whose far end sits in a "vSwitch" namespace that owns the gateway address.
+      vswitch = createNetns(`hubvs-${tag}`);
+      sh('ip', ['link', 'add', eniLink, 'type', 'veth', 'peer', 'name', 'gw0', 'netns', vswitch.name]);
+      sh('ip', ['link', 'set', eniLink, 'up']);
+      sh('sysctl', ['-qw', `net.ipv4.conf.${eniLink}.proxy_arp=1`, `net.ipv4.conf.${eniLink}.rp_filter=0`]);
+      vswitch.exec(['ip', 'addr', 'add', `${subnet}.1/24`, 'dev', 'gw0']);
+      vswitch.exec(['ip', 'link', 'set', 'gw0', 'up']);
+      eniTable = 1000 + Number(sh('cat', [`/sys/class/net/${eniLink}/ifindex`]).trim());
+    }
+    before = snapshotHost();
+    daemon = await startDaemon(
+      mode === 'vpc'
+        ? { mode, podCIDR: `${subnet}.0/24` }
+        : { mode, eni: { link: eniLink, gateway: `${subnet}.1`, subnet: `${subnet}.0/24`, ips: `${subnet}.10-${subnet}.40` } },
+    );
+    for (const n of ['a', 'b']) {
+      pods.push({ ns: createNetns(`hubp-${tag}-${n}`), name: `pod-${n}-${tag}`, containerId: `ctr${n}${tag}`, ip: '', result: {} });
+    }
+  });
+
+  afterAll(async () => {
+    for (const p of pods) {
+      del(daemon, p);
+      p.ns.remove();
+    }
+    await daemon.stop();
+    daemon.cleanup();
+    if (vswitch) {
+      shTry('ip', ['link', 'del', eniLink]);
+      vswitch.remove();
+    }
+  });
+
+  it('ADD gives each pod the exact Terway layout', () => {
+    for (const pod of pods) {
+      const r = add(daemon, pod);
+      expect({ code: r.code, stderr: r.stderr, out: r.json }).toMatchObject({ code: 0 });
+      pod.result = r.json as Record<string, unknown>;
+      const ips = pod.result.ips as { address: string; interface: number }[];
+      expect(ips).toHaveLength(1);
+      pod.ip = (ips[0]?.address ?? '').split('/')[0] ?? '';
+      const veth = expectedVeth('default', pod.name);
+      expect(pod.result.interfaces).toEqual([
+        expect.objectContaining({ name: veth }),
+        expect.objectContaining({ name: 'eth0', sandbox: pod.ns.path }),
+      ]);
+      expect((pod.result.interfaces as Record<string, unknown>[])[0]).not.toHaveProperty('sandbox');
+      expect(ips[0]?.interface).toBe(1);
+
+      // pod side: only lo and eth0; address /32; default via 169.254.1.1 onlink; PERMANENT neighbour = host veth MAC
+      const links = pod.ns.ipJson<{ ifname: string; address: string; mtu: number }[]>(['link', 'show']);
+      expect(links.map((l) => l.ifname).sort()).toEqual(['eth0', 'lo']);
+      expect(addrsOf(pod.ns, 'eth0')).toEqual([`${pod.ip}/32`]);
+      const routes = pod.ns.ipJson<{ dst: string; gateway?: string; dev: string; flags: string[] }[]>(['route', 'show']);
+      expect(routes).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '169.254.1.1', dev: 'eth0', flags: ['onlink'] }));
+      const hostLink = JSON.parse(sh('ip', ['-j', 'link', 'show', 'dev', veth])) as { address: string; operstate: string; mtu: number }[];
+      expect(hostLink[0]?.mtu).toBe(1500);
+      const neigh = pod.ns.ipJson<{ dst: string; lladdr: string; state: string[] }[]>(['neigh', 'show', 'dev', 'eth0']);
+      expect(neigh).toEqual([{ dst: '169.254.1.1', lladdr: hostLink[0]?.address, state: ['PERMANENT'] }]);
+
+      // host side: /32 route to the veth, no address on it
+      const hostRoutes = JSON.parse(sh('ip', ['-j', 'route', 'show', `${pod.ip}/32`])) as Record<string, unknown>[];
+      expect(hostRoutes).toEqual([expect.objectContaining({ dst: pod.ip, dev: veth, scope: 'link' })]);
+      expect(JSON.parse(sh('ip', ['-j', 'addr', 'show', 'dev', veth]))[0].addr_info).toEqual([]);
+
+      const rules = (JSON.parse(sh('ip', ['-j', 'rule', 'show'])) as Record<string, unknown>[]).filter((x) => x.src === pod.ip || x.dst === pod.ip);
+      if (mode === 'veth-policy-routing') {
+        expect(rules).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ priority: 512, dst: pod.ip, table: 'main' }),
+            expect.objectContaining({ priority: 2048, src: pod.ip, table: String(eniTable) }),
+          ]),
+        );
+        expect(rules).toHaveLength(2);
+        const table = JSON.parse(sh('ip', ['-j', 'route', 'show', 'table', String(eniTable)])) as Record<string, unknown>[];
+        expect(table).toContainEqual(expect.objectContaining({ dst: 'default', gateway: `${subnet}.1`, dev: eniLink }));
+      } else {
+        expect(rules).toEqual([]);
+      }
+    }
+    expect(new Set(pods.map((p) => p.ip)).size).toBe(2);
+  });
+
+  it('pods reach each other and the host with real traffic', () => {
+    const [a, b] = pods as [Pod, Pod];
+    expect(ping(a.ns, b.ip)).toBe(0);
+    expect(ping(b.ns, a.ip)).toBe(0);
+    expect(ping(a.ns, hostIp())).toBe(0);
+    if (mode === 'veth-policy-routing' && vswitch) {
+      // through the ENI table to the vSwitch gateway
+      expect(ping(b.ns, `${subnet}.1`)).toBe(0);
+    }
+  });
+
+  it('CHECK passes, then detects injected drift', () => {
+    const pod = pods[0] as Pod;
+    const ok = check(daemon, pod);
+    expect({ code: ok.code, out: ok.stdout, err: ok.stderr }).toMatchObject({ code: 0, out: '' });
+    pod.ns.exec(['ip', 'neigh', 'del', '169.254.1.1', 'dev', 'eth0']);
+    const bad = check(daemon, pod);
+    expect(bad.code).not.toBe(0);
+    const err = bad.json as { code: number; msg: string; details?: string };
+    expect(err.code).toBeGreaterThanOrEqual(100);
+    expect(`${err.msg} ${err.details ?? ''}`).toMatch(/169\.254\.1\.1/u);
+  });
+
+  it('DEL removes everything ADD created and is idempotent', () => {
+    for (const pod of pods) {
+      const r = del(daemon, pod);
+      expect({ code: r.code, out: r.stdout, err: r.stderr }).toMatchObject({ code: 0, out: '' });
+      expect(del(daemon, pod).code).toBe(0);
+    }
+    expect(diffHost(before, snapshotHost())).toEqual({ added: [], removed: [] });
+    for (const pod of pods) {
+      expect(pod.ns.ipJson<{ ifname: string }[]>(['link', 'show']).map((l) => l.ifname)).toEqual(['lo']);
+    }
+  });
+
+  it('a failed ADD leaves nothing behind and releases its IP', () => {
+    const pod = pods[0] as Pod;
+    // eth0 already exists in the netns: the spec says ADD must fail
+    pod.ns.exec(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'spare0']);
+    const snap = snapshotHost();
+    const r = add(daemon, pod);
+    expect(r.code).not.toBe(0);
+    expect((r.json as { code: number }).code).toBeGreaterThanOrEqual(100);
+    expect(diffHost(snap, snapshotHost())).toEqual({ added: [], removed: [] });
+    pod.ns.exec(['ip', 'link', 'del', 'eth0']);
+    // the IP went back: a fresh ADD succeeds and DEL cleans up again
+    const again = add(daemon, pod);
+    expect(again.code).toBe(0);
+    pod.result = again.json as Record<string, unknown>;
+    expect(del(daemon, pod).code).toBe(0);
+    expect(diffHost(before, snapshotHost())).toEqual({ added: [], removed: [] });
+  });
+
+  it('DEL succeeds when the netns is already gone', () => {
+    const pod = pods[1] as Pod;
+    const r = add(daemon, pod);
+    expect(r.code).toBe(0);
+    pod.result = r.json as Record<string, unknown>;
+    pod.ns.remove();
+    const gone = del(daemon, pod);
+    expect({ code: gone.code, out: gone.stdout, err: gone.stderr }).toMatchObject({ code: 0, out: '' });
+    expect(diffHost(before, snapshotHost())).toEqual({ added: [], removed: [] });
+  });
+});

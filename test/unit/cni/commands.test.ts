@@ -1,0 +1,382 @@
+/* eslint-disable @typescript-eslint/require-await -- the fakes implement async interfaces with synchronous bodies */
+import { invoke, type Invocation } from '../../../src/cni/commands.js';
+import type { CniDeps } from '../../../src/cni/deps.js';
+import type { Env } from '../../../src/cni/args.js';
+import type { IfName, IpAddr, MacAddr, NetnsPath, Cidr } from '../../../src/lib/brand.js';
+import { BusyError, ExecError, UnavailableError } from '../../../src/lib/errors.js';
+import type { PendingRelease } from '../../../src/lib/pending-release.js';
+import { silentLogger } from '../../../src/lib/log.js';
+import type { Allocation, Dataplane, ModeName, NodeFacts, PodNetworkSpec } from '../../../src/modes/types.js';
+import { HOST, podNs, type Plan } from '../../../src/netlink/ops.js';
+import type {
+  AllocateRequest,
+  GcRequest,
+  HubRpc,
+  LookupReply,
+  ReleaseRequest,
+  StatusReply,
+} from '../../../src/rpc/protocol.js';
+
+class FakeHub implements HubRpc {
+  readonly leases = new Map<string, { alloc: Allocation; netns: string; req: AllocateRequest }>();
+  readonly released: ReleaseRequest[] = [];
+  readonly gcCalls: GcRequest[] = [];
+  failWith: Error | undefined;
+  statusReply: StatusReply = { ready: true, mode: 'vpc', reason: '' };
+  gcErrors: string[] = [];
+  private next = 10;
+
+  private guard(): void {
+    if (this.failWith !== undefined) throw this.failWith;
+  }
+  async allocate(req: AllocateRequest): Promise<{ allocation: Allocation }> {
+    this.guard();
+    const key = `${req.containerId}/${req.ifName}`;
+    const existing = this.leases.get(key);
+    if (existing !== undefined) return { allocation: existing.alloc };
+    const alloc: Allocation = { mode: 'vpc', ip: `10.0.0.${String(this.next++)}` as IpAddr, subnet: '10.0.0.0/24' as Cidr, mtu: 1450 };
+    this.leases.set(key, { alloc, netns: req.netns, req });
+    return { allocation: alloc };
+  }
+  async lookup(req: { containerId: string; ifName: string }): Promise<LookupReply> {
+    this.guard();
+    const lease = this.leases.get(`${req.containerId}/${req.ifName}`);
+    return lease === undefined ? { found: false } : { found: true, allocation: lease.alloc, netns: lease.netns };
+  }
+  async release(req: ReleaseRequest): Promise<{ released: boolean }> {
+    this.guard();
+    this.released.push(req);
+    return { released: this.leases.delete(`${req.containerId}/${req.ifName}`) };
+  }
+  async status(): Promise<StatusReply> {
+    this.guard();
+    return this.statusReply;
+  }
+  async gc(req: GcRequest): Promise<{ released: []; errors: string[] }> {
+    this.guard();
+    this.gcCalls.push(req);
+    return { released: [], errors: this.gcErrors };
+  }
+}
+
+const hostName = (spec: PodNetworkSpec, node: NodeFacts): IfName => `${node.vethPrefix}-${spec.pod.name}`.slice(0, 15) as IfName;
+
+const fakeDataplane: Dataplane = {
+  mode: 'vpc',
+  hostIfName: hostName,
+  planSetup: (spec, alloc, node) => [
+    {
+      kind: 'link.veth',
+      ns: HOST,
+      host: { name: hostName(spec, node), mac: 'ee:00:00:00:00:01' as MacAddr },
+      peer: { name: spec.ifName, mac: 'ee:00:00:00:00:02' as MacAddr },
+      peerNs: podNs(spec.netns),
+      mtu: alloc.mtu,
+    },
+    { kind: 'addr.replace', ns: podNs(spec.netns), dev: spec.ifName, cidr: `${alloc.ip}/32` as Cidr },
+    { kind: 'route.replace', ns: HOST, dst: `${alloc.ip}/32` as Cidr, dev: hostName(spec, node), scope: 'link' },
+  ],
+  planTeardown: (spec, alloc, node) => [
+    { kind: 'link.del', ns: podNs(spec.netns), name: spec.ifName },
+    { kind: 'link.del', ns: HOST, name: hostName(spec, node) },
+    ...(alloc !== undefined ? [{ kind: 'route.del' as const, ns: HOST, dst: `${alloc.ip}/32` as Cidr }] : []),
+  ],
+};
+
+interface World {
+  hub: FakeHub;
+  applied: Plan[];
+  tornDown: Plan[];
+  orphanIps: (readonly IpAddr[])[];
+  pending: PendingRelease[];
+  probeMissing: string[];
+  applyError: Error | undefined;
+  existingNetns: Set<string>;
+  modes: ModeName[];
+  deps: CniDeps;
+}
+
+function world(): World {
+  const w = {
+    hub: new FakeHub(),
+    applied: [],
+    tornDown: [],
+    orphanIps: [],
+    pending: [],
+    probeMissing: [],
+    applyError: undefined,
+    existingNetns: new Set(['/var/run/netns/p1']),
+    modes: [],
+  } as Omit<World, 'deps'> & { deps?: CniDeps };
+  w.deps = {
+    rpc: w.hub,
+    executor: {
+      apply: async (plan) => {
+        w.applied.push(plan);
+        if (w.applyError !== undefined) throw w.applyError;
+        return { applied: plan.length };
+      },
+      teardown: async (plan) => {
+        w.tornDown.push(plan);
+        return { errors: [] };
+      },
+    },
+    probe: { missing: async () => w.probeMissing },
+    dataplanes: (mode) => {
+      w.modes.push(mode);
+      return fakeDataplane;
+    },
+    planOrphanTeardown: (spec, node, ips) => {
+      w.orphanIps.push(ips);
+      return [
+        { kind: 'link.del', ns: HOST, name: hostName(spec, node) },
+        { kind: 'link.del', ns: podNs(spec.netns), name: spec.ifName },
+      ];
+    },
+    pending: { record: async (rec) => void w.pending.push(rec) },
+    netnsExists: async (p) => w.existingNetns.has(p),
+    log: silentLogger,
+    now: () => new Date('2026-01-02T03:04:05Z'),
+  };
+  return w as World;
+}
+
+const baseEnv = (command: string, extra: Env = {}): Env => ({
+  CNI_COMMAND: command,
+  CNI_CONTAINERID: 'ctr1',
+  CNI_NETNS: '/var/run/netns/p1',
+  CNI_IFNAME: 'eth0',
+  CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web',
+  ...extra,
+});
+
+const conf = (version = '1.0.0', extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ cniVersion: version, name: 'hub', type: 'terway-hub', ...extra });
+
+async function run(w: World, env: Env, stdin: string): Promise<Invocation & { json: Record<string, unknown> | undefined }> {
+  const out = await invoke(env, stdin, () => w.deps);
+  return { ...out, json: out.stdout === '' ? undefined : (JSON.parse(out.stdout) as Record<string, unknown>) };
+}
+
+describe('ADD', () => {
+  it.each(['0.3.1', '0.4.0', '1.0.0', '1.1.0'])('builds the network and prints a %s result', async (version) => {
+    const w = world();
+    const out = await run(w, baseEnv('ADD'), conf(version));
+    expect(out.exitCode).toBe(0);
+    const lease = w.hub.leases.get('ctr1/eth0');
+    expect(lease?.req).toEqual({
+      containerId: 'ctr1',
+      ifName: 'eth0',
+      netns: '/var/run/netns/p1',
+      podNamespace: 'default',
+      podName: 'web',
+      infraContainerId: '',
+    });
+    expect(w.applied).toHaveLength(1);
+    expect(w.applied[0]?.[0]).toMatchObject({ kind: 'link.veth', host: { name: 'cali-web' }, mtu: 1450 });
+    expect(w.modes).toEqual(['vpc']);
+    const ips = out.json?.ips as Record<string, unknown>[];
+    expect(out.json?.cniVersion).toBe(version);
+    expect(ips[0]?.address).toBe(`${lease?.alloc.ip ?? ''}/32`);
+    expect('version' in (ips[0] ?? {})).toBe(version.startsWith('0.'));
+    expect(out.json?.interfaces).toEqual([
+      { name: 'cali-web', mac: 'ee:00:00:00:00:01' },
+      { name: 'eth0', mac: 'ee:00:00:00:00:02', ...(version === '1.1.0' ? { mtu: 1450 } : {}), sandbox: '/var/run/netns/p1' },
+    ]);
+  });
+
+  it('uses the container id as pod name when the runtime gives no Kubernetes identity', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD', { CNI_ARGS: '' }), conf());
+    expect(w.hub.leases.get('ctr1/eth0')?.req).toMatchObject({ podNamespace: '', podName: '' });
+    expect(w.applied[0]?.[0]).toMatchObject({ host: { name: 'cali-ctr1' } });
+  });
+
+  it('releases with a rollback reason and fails with 100 when the executor fails', async () => {
+    const w = world();
+    w.applyError = new ExecError(['ip', '-batch', '-'], 1, 'RTNETLINK answers: File exists');
+    const out = await run(w, baseEnv('ADD'), conf());
+    expect(out.exitCode).toBe(1);
+    expect(out.json).toMatchObject({ cniVersion: '1.0.0', code: 100, msg: 'dataplane setup failed' });
+    expect(String(out.json?.details)).toContain('File exists');
+    expect(w.hub.released).toEqual([{ containerId: 'ctr1', ifName: 'eth0', reason: expect.stringMatching(/^rollback: .*File exists/) as unknown }]);
+    expect(w.hub.leases.size).toBe(0);
+  });
+
+  it('fails with 11 when the daemon is busy or unreachable, without touching the dataplane', async () => {
+    for (const err of [new BusyError('in progress'), new UnavailableError('connect ENOENT')]) {
+      const w = world();
+      w.hub.failWith = err;
+      const out = await run(w, baseEnv('ADD'), conf());
+      expect(out.json).toMatchObject({ code: 11 });
+      expect(w.applied).toHaveLength(0);
+    }
+  });
+});
+
+describe('DEL', () => {
+  it('tears down, releases, and succeeds again on a second DEL', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    const first = await run(w, baseEnv('DEL'), conf());
+    expect(first).toMatchObject({ exitCode: 0, stdout: '' });
+    expect(w.tornDown).toHaveLength(1);
+    expect(w.tornDown[0]?.some((op) => op.ns.kind === 'pod')).toBe(true);
+    expect(w.hub.released).toEqual([{ containerId: 'ctr1', ifName: 'eth0', reason: 'CNI DEL' }]);
+    const second = await run(w, baseEnv('DEL'), conf());
+    expect(second).toMatchObject({ exitCode: 0, stdout: '' });
+    expect(w.tornDown).toHaveLength(1);
+  });
+
+  it('succeeds for an unknown container without running anything', async () => {
+    const w = world();
+    const out = await run(w, baseEnv('DEL', { CNI_CONTAINERID: 'never-added' }), conf());
+    expect(out.exitCode).toBe(0);
+    expect(w.tornDown).toHaveLength(0);
+    expect(w.hub.released).toHaveLength(0);
+  });
+
+  it('plans only host ops when the netns is gone or not given', async () => {
+    for (const env of [baseEnv('DEL', { CNI_NETNS: '' }), baseEnv('DEL', { CNI_NETNS: '/var/run/netns/gone' })]) {
+      const w = world();
+      await run(w, baseEnv('ADD'), conf());
+      w.existingNetns.clear();
+      const out = await run(w, env, conf());
+      expect(out.exitCode).toBe(0);
+      expect(w.tornDown[0]?.length).toBeGreaterThan(0);
+      expect(w.tornDown[0]?.every((op) => op.ns.kind === 'host')).toBe(true);
+      expect(w.hub.released).toHaveLength(1);
+    }
+  });
+
+  it('falls back to the recorded netns when CNI_NETNS is empty', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    await run(w, baseEnv('DEL', { CNI_NETNS: '' }), conf());
+    expect(w.tornDown[0]).toContainEqual({ kind: 'link.del', ns: podNs('/var/run/netns/p1' as NetnsPath), name: 'eth0' });
+  });
+
+  it('daemon unreachable: orphan teardown with prevResult IPs, pending release, success', async () => {
+    const w = world();
+    w.hub.failWith = new UnavailableError('connect ENOENT /var/run/terway-hub/daemon.sock');
+    const prevResult = { cniVersion: '1.0.0', ips: [{ address: '10.0.0.42/32', interface: 1 }] };
+    const out = await run(w, baseEnv('DEL'), conf('1.0.0', { prevResult }));
+    expect(out).toMatchObject({ exitCode: 0, stdout: '' });
+    expect(w.orphanIps).toEqual([['10.0.0.42']]);
+    expect(w.tornDown).toHaveLength(1);
+    expect(w.pending).toEqual([
+      {
+        containerId: 'ctr1',
+        ifName: 'eth0',
+        podNamespace: 'default',
+        podName: 'web',
+        ips: ['10.0.0.42'],
+        reason: expect.stringContaining('ENOENT') as unknown,
+        at: '2026-01-02T03:04:05.000Z',
+      },
+    ]);
+  });
+
+  it('fails with 11 when the pending release cannot be recorded', async () => {
+    const w = world();
+    w.hub.failWith = new UnavailableError('down');
+    const deps: CniDeps = { ...w.deps, pending: { record: () => Promise.reject(new Error('EROFS')) } };
+    const out = await invoke(baseEnv('DEL'), conf(), () => deps);
+    expect(JSON.parse(out.stdout)).toMatchObject({ code: 11 });
+  });
+
+  it('keeps the lease and fails with 100 when teardown reports errors', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    const deps: CniDeps = { ...w.deps, executor: { ...w.deps.executor, teardown: async () => ({ errors: ['link.del: Operation not permitted'] }) } };
+    const out = await invoke(baseEnv('DEL'), conf(), () => deps);
+    expect(JSON.parse(out.stdout)).toMatchObject({ code: 100, details: 'link.del: Operation not permitted' });
+    expect(w.hub.leases.size).toBe(1);
+  });
+});
+
+describe('CHECK', () => {
+  it('passes when nothing is missing', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    const out = await run(w, baseEnv('CHECK'), conf('0.4.0'));
+    expect(out).toMatchObject({ exitCode: 0, stdout: '' });
+  });
+
+  it('fails with 101 listing what is missing', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    w.probeMissing = ['host: route 10.0.0.10/32 dev cali-web', 'pod: address 10.0.0.10/32 on eth0'];
+    const out = await run(w, baseEnv('CHECK'), conf());
+    expect(out.json).toMatchObject({ code: 101, msg: 'CHECK failed', details: w.probeMissing.join('; ') });
+  });
+
+  it('fails with 101 naming an unknown attachment', async () => {
+    const w = world();
+    const out = await run(w, baseEnv('CHECK'), conf());
+    expect(out.json).toMatchObject({ code: 101 });
+    expect(String(out.json?.details)).toContain('ctr1');
+  });
+
+  it('fails with 101 when prevResult names another IP', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    const out = await run(w, baseEnv('CHECK'), conf('1.0.0', { prevResult: { ips: [{ address: '10.9.9.9/32' }] } }));
+    expect(out.json).toMatchObject({ code: 101 });
+  });
+});
+
+describe('STATUS and GC', () => {
+  const status = { CNI_COMMAND: 'STATUS' };
+  it('STATUS succeeds when the daemon is ready', async () => {
+    expect(await run(world(), status, conf('1.1.0'))).toMatchObject({ exitCode: 0, stdout: '' });
+  });
+  it('STATUS unreachable → 50', async () => {
+    const w = world();
+    w.hub.failWith = new UnavailableError('connect ECONNREFUSED');
+    expect((await run(w, status, conf('1.1.0'))).json).toMatchObject({ code: 50, details: expect.stringContaining('ECONNREFUSED') as unknown });
+  });
+  it('STATUS not ready → 50 with the reason', async () => {
+    const w = world();
+    w.hub.statusReply = { ready: false, mode: 'vpc', reason: 'warming the IP pool' };
+    expect((await run(w, status, conf('1.1.0'))).json).toMatchObject({ code: 50, details: 'warming the IP pool' });
+  });
+  it('STATUS busy → 11', async () => {
+    const w = world();
+    w.hub.failWith = new BusyError('busy');
+    expect((await run(w, status, conf('1.1.0'))).json).toMatchObject({ code: 11 });
+  });
+
+  const gcConf = conf('1.1.0', { 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] });
+  it('GC passes the valid attachments to the daemon', async () => {
+    const w = world();
+    expect(await run(w, { CNI_COMMAND: 'GC' }, gcConf)).toMatchObject({ exitCode: 0 });
+    expect(w.hub.gcCalls).toEqual([{ validAttachments: [{ containerId: 'keep', ifName: 'eth0' }] }]);
+  });
+  it('GC reports daemon errors (105), unreachable (11), missing list (7)', async () => {
+    const w = world();
+    w.hub.gcErrors = ['release x: boom'];
+    expect((await run(w, { CNI_COMMAND: 'GC' }, gcConf)).json).toMatchObject({ code: 105, details: 'release x: boom' });
+    w.hub.failWith = new UnavailableError('down');
+    expect((await run(w, { CNI_COMMAND: 'GC' }, gcConf)).json).toMatchObject({ code: 11 });
+    expect((await run(world(), { CNI_COMMAND: 'GC' }, conf('1.1.0'))).json).toMatchObject({ code: 7 });
+  });
+});
+
+describe('invoke', () => {
+  it('prints the about text on stderr when CNI_COMMAND is unset', async () => {
+    const out = await invoke({}, '', () => {
+      throw new Error('no deps needed');
+    });
+    expect(out).toEqual({ stdout: '', stderr: 'terway-hub CNI plugin\nCNI protocol versions supported: 0.3.1, 0.4.0, 1.0.0, 1.1.0\n', exitCode: 0 });
+  });
+  it('VERSION prints one JSON line', async () => {
+    const out = await run(world(), { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.3.1"}');
+    expect(out.json).toEqual({ cniVersion: '0.3.1', supportedVersions: ['0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+  });
+  it('env errors print error JSON with the input version', async () => {
+    const out = await run(world(), { CNI_COMMAND: 'ADD' }, conf('0.4.0'));
+    expect(out.exitCode).toBe(1);
+    expect(out.json).toEqual({ cniVersion: '0.4.0', code: 4, msg: 'required env variables [CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME] missing' });
+  });
+});

@@ -1,0 +1,111 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
+import { loadDaemonConfig } from '../../../src/config/load.js';
+import { ConfigError } from '../../../src/lib/errors.js';
+
+const vpc = { vpc: { podCIDR: '10.244.1.0/24' } };
+const eni = { mode: 'veth-policy-routing', local: { eni: { link: 'eth1', gateway: '192.168.0.253', ips: '192.168.0.10-192.168.0.20', subnet: '192.168.0.0/24' } } };
+
+function pathOf(raw: unknown): string {
+  try {
+    parseDaemonConfig(raw);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).path;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseDaemonConfig', () => {
+  it('fills every default', () => {
+    expect(parseDaemonConfig(vpc)).toEqual({
+      mode: 'vpc',
+      socket: '/var/run/terway-hub/daemon.sock',
+      stateDir: '/var/lib/terway-hub',
+      cniConfDir: '/etc/cni/net.d',
+      conflistName: '10-terway-hub.conflist',
+      networkName: 'terway-hub',
+      cniVersion: '1.0.0',
+      cniVersions: ['0.4.0', '1.0.0', '1.1.0'],
+      vethPrefix: 'cali',
+      mtu: 1500,
+      httpListen: '127.0.0.1:9470',
+      cniLogFile: '/var/log/terway-hub/cni.log',
+      keepConflistOnExit: false,
+      logLevel: 'info',
+      vpc: { podCIDR: '10.244.1.0/24' },
+    });
+  });
+  it('normalizes the podCIDR to its network', () => {
+    expect(parseDaemonConfig({ vpc: { podCIDR: '10.244.1.7/24' } }).vpc).toEqual({ podCIDR: '10.244.1.0/24' });
+  });
+  it('parses veth-policy-routing with a range string or a list', () => {
+    expect(parseDaemonConfig(eni).local?.eni).toEqual({ link: 'eth1', gateway: '192.168.0.253', ips: ['192.168.0.10-192.168.0.20'], subnet: '192.168.0.0/24' });
+    const list = parseDaemonConfig({ ...eni, local: { eni: { ...eni.local.eni, ips: ['192.168.0.10', '192.168.0.30-192.168.0.31'] } } });
+    expect(list.local?.eni.ips).toEqual(['192.168.0.10', '192.168.0.30-192.168.0.31']);
+  });
+  it('accepts "" (disabled) and unix paths for httpListen', () => {
+    expect(parseDaemonConfig({ ...vpc, httpListen: '' }).httpListen).toBe('');
+    expect(parseDaemonConfig({ ...vpc, httpListen: '/run/x.sock' }).httpListen).toBe('/run/x.sock');
+  });
+  it.each([
+    [{ ...vpc, mode: 'ipvlan' }, 'mode'],
+    [{}, 'vpc.podCIDR'],
+    [{ vpc: { podCIDR: '10.0.0.0/31' } }, 'vpc.podCIDR'],
+    [{ vpc: { podCIDR: 'x' } }, 'vpc.podCIDR'],
+    [{ vpc: { podCIDR: '10.0.0.0/24', extra: 1 } }, 'vpc.extra'],
+    [{ mode: 'veth-policy-routing' }, 'local.eni'],
+    [{ ...eni, local: { eni: { ...eni.local.eni, link: 'a-very-long-link-name' } } }, 'local.eni.link'],
+    [{ ...eni, local: { eni: { ...eni.local.eni, gateway: '10.0.0.1' } } }, 'local.eni.gateway'],
+    [{ ...eni, local: { eni: { ...eni.local.eni, gateway: 'gw' } } }, 'local.eni.gateway'],
+    [{ ...eni, local: { eni: { ...eni.local.eni, subnet: '192.168.0.0' } } }, 'local.eni.subnet'],
+    [{ ...eni, local: { eni: { ...eni.local.eni, ips: ['192.168.0.10', '10.0.0.1'] } } }, 'local.eni.ips[1]'],
+    [{ ...eni, local: { eni: { ...eni.local.eni, ips: ['192.168.0.10', 7] } } }, 'local.eni.ips[1]'],
+    [{ ...eni, local: { eni: { ...eni.local.eni, ips: '192.168.0.250-192.168.0.254' } } }, 'local.eni.ips'],
+    [{ ...eni, local: { eni: { ...eni.local.eni, ips: undefined } } }, 'local.eni.ips'],
+    [{ ...vpc, socket: 'relative.sock' }, 'socket'],
+    [{ ...vpc, stateDir: 42 }, 'stateDir'],
+    [{ ...vpc, cniConfDir: '' }, 'cniConfDir'],
+    [{ ...vpc, conflistName: '10-x.conf' }, 'conflistName'],
+    [{ ...vpc, networkName: 'bad name' }, 'networkName'],
+    [{ ...vpc, cniVersion: '1.0' }, 'cniVersion'],
+    [{ ...vpc, cniVersion: '0.3.1' }, 'cniVersions'],
+    [{ ...vpc, cniVersions: ['1.0.0', 'x'] }, 'cniVersions[1]'],
+    [{ ...vpc, vethPrefix: 'CALI' }, 'vethPrefix'],
+    [{ ...vpc, mtu: 100 }, 'mtu'],
+    [{ ...vpc, mtu: '1500' }, 'mtu'],
+    [{ ...vpc, httpListen: 'nohost' }, 'httpListen'],
+    [{ ...vpc, logLevel: 'trace' }, 'logLevel'],
+    [{ ...vpc, keepConflistOnExit: 'yes' }, 'keepConflistOnExit'],
+    [{ ...vpc, sokcet: '/x' }, 'sokcet'],
+    [[1], '(root)'],
+  ])('%j → ConfigError at %s', (raw, path) => {
+    expect(pathOf(raw)).toBe(path);
+  });
+});
+
+describe('loadDaemonConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hub-cfg-'));
+  it('reads YAML and lets flags override the file', async () => {
+    const file = join(dir, 'daemon.yaml');
+    writeFileSync(file, 'mode: vpc\nmtu: 1450\nvpc:\n  podCIDR: 10.9.0.0/24\nlocal:\n  eni:\n    link: eth1\n    gateway: 192.168.0.1\n    ips: 192.168.0.10-192.168.0.12\n    subnet: 192.168.0.0/24\n');
+    const cfg = await loadDaemonConfig(file, { mode: 'veth-policy-routing', socket: undefined });
+    expect(cfg.mode).toBe('veth-policy-routing');
+    expect(cfg.mtu).toBe(1450);
+    expect(cfg.socket).toBe('/var/run/terway-hub/daemon.sock');
+  });
+  it('reads JSON', async () => {
+    const file = join(dir, 'daemon.json');
+    writeFileSync(file, JSON.stringify({ vpc: { podCIDR: '10.8.0.0/24' } }));
+    expect((await loadDaemonConfig(file)).vpc?.podCIDR).toBe('10.8.0.0/24');
+  });
+  it('names the file when it is missing or malformed', async () => {
+    await expect(loadDaemonConfig(join(dir, 'nope.yaml'))).rejects.toThrow(/nope\.yaml: cannot read/u);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'mode: [\n');
+    await expect(loadDaemonConfig(bad)).rejects.toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,113 @@
+import { describe, expect, it } from '@jest/globals';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
+import { Daemon } from '../../../src/daemon/daemon.js';
+import { createHubClient } from '../../../src/daemon/rpc-client.js';
+import { recordPendingRelease, pendingDirFor } from '../../../src/lib/pending-release.js';
+import { LeaseStore } from '../../../src/daemon/store.js';
+import { lease, req, tempDir } from './helpers/fixtures.js';
+
+function get(address: string, path: string): Promise<{ status: number; body: string }> {
+  const i = address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    request({ host: address.slice(0, i), port: Number(address.slice(i + 1)), path }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }); });
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+function config(dir: string, extra: Record<string, unknown> = {}) {
+  return parseDaemonConfig({
+    mode: 'veth-policy-routing',
+    socket: join(dir, 'run', 'daemon.sock'),
+    stateDir: join(dir, 'state'),
+    cniConfDir: join(dir, 'net.d'),
+    httpListen: '127.0.0.1:0',
+    local: { eni: { link: 'eth1', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.20', subnet: '192.168.0.0/24' } },
+    ...extra,
+  });
+}
+
+describe('Daemon', () => {
+  it('writes sysctls, drains pending releases, serves, then installs the conflist; removes it on stop', async () => {
+    const dir = tempDir('hub-daemon-');
+    const cfg = config(dir);
+    const conflist = join(dir, 'net.d', '10-terway-hub.conflist');
+    // a lease from a previous run, and a release the plugin recorded while the daemon was down
+    const pre = LeaseStore.open(cfg.stateDir);
+    pre.put(lease('gone', '192.168.0.10'));
+    pre.close();
+    await recordPendingRelease(pendingDirFor(cfg.socket), { containerId: 'gone', ifName: 'eth0', podNamespace: '', podName: '', ips: [], reason: 'x', at: '' });
+
+    const sysctls: string[] = [];
+    let seenAtServing: { conflist: boolean; socket: boolean; health: number } | undefined;
+    const daemon: Daemon = new Daemon(cfg, {
+      sysctl: (p, v) => {
+        sysctls.push(`${p}=${v}`);
+        return Promise.resolve();
+      },
+      sysfs: (p) => (p === '/sys/class/net/eth1/ifindex' ? Promise.resolve('7\n') : Promise.reject(new Error('no'))),
+      onServing: async () => {
+        const health = await get(daemon.httpAddress ?? '', '/healthz');
+        seenAtServing = { conflist: existsSync(conflist), socket: existsSync(cfg.socket), health: health.status };
+      },
+    });
+    expect(existsSync(conflist)).toBe(false);
+    const starting = daemon.start();
+    expect(existsSync(conflist)).toBe(false);
+    await starting;
+    expect(seenAtServing).toEqual({ conflist: false, socket: true, health: 200 });
+    expect(sysctls).toEqual(['/proc/sys/net/ipv4/ip_forward=1', '/proc/sys/net/ipv4/conf/all/rp_filter=0', '/proc/sys/net/ipv4/conf/default/rp_filter=0']);
+
+    expect(JSON.parse(readFileSync(conflist, 'utf8'))).toMatchObject({ name: 'terway-hub', plugins: [{ type: 'terway-hub', socket: cfg.socket }] });
+    expect(readdirSync(join(dir, 'net.d'))).toEqual(['10-terway-hub.conflist']); // no temp file left
+    expect(statSync(cfg.socket).mode & 0o777).toBe(0o600);
+
+    const client = createHubClient(cfg.socket);
+    expect(await client.status({})).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
+    const { allocation } = await client.allocate(req('c1'));
+    // the pending release freed 192.168.0.10 but it is cooling down
+    expect(allocation).toMatchObject({ ip: '192.168.0.11', subnet: '192.168.0.0/24', eni: { link: 'eth1', ifindex: 7, table: 1007, gateway: '192.168.0.1' } });
+    client.close();
+
+    const addr = daemon.httpAddress ?? '';
+    const metrics = await get(addr, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/terway_hub_leases 1/u);
+    expect(metrics.body).toMatch(/terway_hub_pool_free 10/u);
+    expect((await get(addr, '/readyz')).status).toBe(200);
+    expect((await get(addr, '/nope')).status).toBe(404);
+
+    await daemon.stop();
+    expect(existsSync(conflist)).toBe(false);
+    expect(existsSync(cfg.socket)).toBe(false);
+    const after = LeaseStore.open(cfg.stateDir);
+    expect(after.list().map((l) => l.containerId)).toEqual(['c1']);
+    after.close();
+  });
+
+  it('keeps the conflist on exit when configured, and treats sysctl failures as non-fatal (vpc mode end to end)', async () => {
+    const dir = tempDir('hub-daemon2-');
+    const cfg = config(dir, { keepConflistOnExit: true, httpListen: '' });
+    const d = new Daemon(cfg, { sysctl: () => Promise.resolve(), sysfs: () => Promise.resolve('3') });
+    await d.start();
+    await d.stop();
+    expect(existsSync(join(dir, 'net.d', '10-terway-hub.conflist'))).toBe(true);
+
+    const dir2 = tempDir('hub-daemon3-');
+    const cfg2 = parseDaemonConfig({ socket: join(dir2, 'd.sock'), stateDir: join(dir2, 's'), cniConfDir: join(dir2, 'n'), httpListen: '', mode: 'vpc', vpc: { podCIDR: '10.1.0.0/30' } });
+    const d2 = new Daemon(cfg2, { sysctl: () => Promise.reject(new Error('read-only /proc')) });
+    await d2.start(); // sysctl failures are logged, not fatal
+    const c = createHubClient(cfg2.socket);
+    expect((await c.allocate(req('x'))).allocation).toEqual({ mode: 'vpc', ip: '10.1.0.2', subnet: '10.1.0.0/30', mtu: 1500 });
+    await expect(c.allocate(req('y'))).rejects.toMatchObject({ code: 8 });
+    c.close();
+    await d2.stop();
+  });
+});

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { statSync } from 'node:fs';
+import { connect, constants } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { join } from 'node:path';
+import { grpcStatusOf } from '../../../src/daemon/grpc-status.js';
+import { createHubClient, HubRpcError, type HubClient } from '../../../src/daemon/rpc-client.js';
+import { HubRpcServer } from '../../../src/daemon/rpc-server.js';
+import { HubService } from '../../../src/daemon/service.js';
+import { LeaseStore } from '../../../src/daemon/store.js';
+import * as E from '../../../src/lib/errors.js';
+import { GrpcStatus, METHODS } from '../../../src/rpc/protocol.js';
+import { FakeProvider, req, tempDir } from './helpers/fixtures.js';
+
+describe('grpcStatusOf', () => {
+  it.each([
+    [new E.InvalidInputError('f', 'bad'), GrpcStatus.INVALID_ARGUMENT],
+    [new E.ConfigError('p', 'bad'), GrpcStatus.FAILED_PRECONDITION],
+    [new E.BusyError('busy'), GrpcStatus.ABORTED],
+    [new E.ExhaustedError('none'), GrpcStatus.RESOURCE_EXHAUSTED],
+    [new E.ConflictError('c'), GrpcStatus.ALREADY_EXISTS],
+    [new E.NotFoundError('n'), GrpcStatus.NOT_FOUND],
+    [new E.UnavailableError('u'), GrpcStatus.UNAVAILABLE],
+    [new E.InternalError('i'), GrpcStatus.INTERNAL],
+    [new Error('plain'), GrpcStatus.INTERNAL],
+    ['thrown string', GrpcStatus.INTERNAL],
+  ])('%p → %i', (err, code) => {
+    expect(grpcStatusOf(err).code).toBe(code);
+  });
+});
+
+describe('HubRpcServer on a unix socket', () => {
+  const dir = tempDir('hub-rpc-');
+  const socket = join(dir, 'run', 'daemon.sock');
+  const store = LeaseStore.open(join(dir, 'state'));
+  const service = new HubService({ store, provider: new FakeProvider(['10.0.0.10']), mtu: 1500 });
+  const server = new HubRpcServer(service);
+  let client: HubClient;
+
+  beforeAll(async () => {
+    await server.listen(socket);
+    service.setReady(true);
+    client = createHubClient(socket);
+  });
+  afterAll(async () => {
+    client.close();
+    await server.close();
+    store.close();
+  });
+
+  it('socket is 0600 in a 0700 directory', () => {
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'run')).mode & 0o777).toBe(0o700);
+  });
+
+  it('round-trips Status, Allocate, Lookup, Gc, Release', async () => {
+    expect(await client.status({})).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
+    const { allocation } = await client.allocate(req('c1'));
+    expect(allocation.ip).toBe('10.0.0.10');
+    expect(allocation.eni?.table).toBe(1003);
+    expect(await client.lookup({ containerId: 'c1', ifName: 'eth0' })).toEqual({ found: true, allocation, netns: '/var/run/netns/c1' });
+    expect(await client.gc({ validAttachments: [{ containerId: 'c1', ifName: 'eth0' }] })).toEqual({ released: [], errors: [] });
+    expect(await client.release({ containerId: 'c1', ifName: 'eth0', reason: 'test' })).toEqual({ released: true });
+    expect(await client.release({ containerId: 'c1', ifName: 'eth0', reason: 'test' })).toEqual({ released: false });
+    expect(await client.lookup({ containerId: 'c1', ifName: 'eth0' })).toEqual({ found: false });
+  });
+
+  it('maps errors to status codes: invalid input, exhausted', async () => {
+    const bad = client.allocate({ ...req('c1'), netns: 'relative' });
+    await expect(bad).rejects.toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT, details: expect.stringContaining('netns') });
+    await client.allocate(req('a1'));
+    const err: unknown = await client.allocate(req('a2')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HubRpcError);
+    expect((err as HubRpcError).code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+    await client.release({ containerId: 'a1', ifName: 'eth0', reason: '' });
+  });
+
+  it('records RPC latency by method and result', async () => {
+    const text = await service.metrics.registry.metrics();
+    expect(text).toMatch(/terway_hub_rpc_duration_seconds_count\{method="allocate",result="OK"\} \d+/u);
+    expect(text).toMatch(/terway_hub_rpc_duration_seconds_count\{method="allocate",result="RESOURCE_EXHAUSTED"\} 1/u);
+  });
+
+  it('refuses a call whose deadline has passed', async () => {
+    const c2 = createHubClient(socket, 1);
+    await new Promise((r) => setTimeout(r, 5));
+    await expect(c2.status({})).rejects.toMatchObject({ code: GrpcStatus.DEADLINE_EXCEEDED });
+    c2.close();
+  });
+
+  it('interoperates with a plain HTTP/2 client (application/grpc+json framing)', async () => {
+    const session = connect('http://localhost', { createConnection: () => netConnect(socket) });
+    const body = Buffer.from(JSON.stringify({}));
+    const frame = Buffer.alloc(5 + body.length);
+    frame.writeUInt8(0, 0);
+    frame.writeUInt32BE(body.length, 1);
+    body.copy(frame, 5);
+    const stream = session.request({
+      [constants.HTTP2_HEADER_METHOD]: 'POST',
+      [constants.HTTP2_HEADER_PATH]: METHODS.status,
+      [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+json',
+      te: 'trailers',
+      'grpc-timeout': '5S',
+    });
+    const chunks: Buffer[] = [];
+    let trailers: Record<string, unknown> = {};
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('trailers', (t) => (trailers = t as Record<string, unknown>));
+    stream.end(frame);
+    await new Promise<void>((resolve) => stream.on('close', () => { resolve(); }));
+    session.close();
+    const all = Buffer.concat(chunks);
+    expect(trailers['grpc-status']).toBe('0');
+    expect(all.readUInt8(0)).toBe(0);
+    const len = all.readUInt32BE(1);
+    expect(JSON.parse(all.subarray(5, 5 + len).toString())).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
+  });
+});

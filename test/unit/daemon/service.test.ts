@@ -1,0 +1,174 @@
+import { describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HubService } from '../../../src/daemon/service.js';
+import { LeaseStore } from '../../../src/daemon/store.js';
+import { BusyError, ExhaustedError } from '../../../src/lib/errors.js';
+import { recordPendingRelease } from '../../../src/lib/pending-release.js';
+import { FakeProvider, deferred, req, tempDir } from './helpers/fixtures.js';
+
+function setup(ips?: readonly string[]): { svc: HubService; store: LeaseStore; provider: FakeProvider } {
+  const store = LeaseStore.open(tempDir());
+  const provider = new FakeProvider(ips);
+  return { svc: new HubService({ store, provider, mtu: 1450, now: () => new Date('2024-05-01T00:00:00Z') }), store, provider };
+}
+
+describe('HubService.allocate', () => {
+  it('allocates the lowest free IP with the ENI facts and persists the lease first', async () => {
+    const { svc, store } = setup();
+    const { allocation } = await svc.allocate(req('c1'));
+    expect(allocation).toEqual({
+      mode: 'veth-policy-routing',
+      ip: '10.0.0.10',
+      subnet: '10.0.0.0/24',
+      mtu: 1450,
+      eni: { link: 'eth1', ifindex: 3, gateway: '10.0.0.1', table: 1003 },
+    });
+    expect(store.get({ containerId: 'c1', ifName: 'eth0' })).toMatchObject({ podName: 'pod-c1', netns: '/var/run/netns/c1', createdAt: '2024-05-01T00:00:00.000Z' });
+  });
+
+  it('is idempotent for the same attachment', async () => {
+    const { svc, store } = setup();
+    const a = await svc.allocate(req('c1'));
+    const b = await svc.allocate(req('c1'));
+    expect(b).toEqual(a);
+    expect(store.count()).toBe(1);
+  });
+
+  it('gives each attachment its own IP and fails with ExhaustedError when none is left', async () => {
+    const { svc } = setup(['10.0.0.10-10.0.0.11']);
+    expect((await svc.allocate(req('c1'))).allocation.ip).toBe('10.0.0.10');
+    expect((await svc.allocate(req('c2'))).allocation.ip).toBe('10.0.0.11');
+    await expect(svc.allocate(req('c3'))).rejects.toBeInstanceOf(ExhaustedError);
+    expect(await svc.metrics.registry.getSingleMetricAsString('terway_hub_allocation_failures_total')).toMatch(/reason="exhausted"\} 1/u);
+  });
+
+  it('does not hand a just-released IP to the next pod', async () => {
+    const { svc } = setup(['10.0.0.10-10.0.0.12']);
+    await svc.allocate(req('c1'));
+    await svc.release({ containerId: 'c1', ifName: 'eth0', reason: 'test' });
+    expect((await svc.allocate(req('c2'))).allocation.ip).toBe('10.0.0.11');
+  });
+});
+
+describe('per-pod serialization', () => {
+  it('two concurrent allocates for the same pod: one succeeds, one gets BusyError', async () => {
+    const { svc, provider, store } = setup();
+    const gate = deferred();
+    provider.gate = gate.promise;
+    const first = svc.allocate(req('c1'));
+    const second = svc.allocate(req('c2', { podName: 'pod-c1' })); // same pod, new sandbox
+    const sameAttachment = svc.allocate(req('c1', { podName: 'other' }));
+    await expect(second).rejects.toBeInstanceOf(BusyError);
+    await expect(sameAttachment).rejects.toThrow(BusyError);
+    await expect(svc.lookup({ containerId: 'c1', ifName: 'eth0' })).rejects.toThrow(/in progress/u);
+    gate.resolve();
+    expect((await first).allocation.ip).toBe('10.0.0.10');
+    expect(store.count()).toBe(1);
+    // after the first finished, the pod can be handled again
+    expect((await svc.allocate(req('c2', { podName: 'pod-c1' }))).allocation.ip).toBe('10.0.0.11');
+  });
+
+  it('different pods proceed concurrently; pods without a name are keyed by attachment only', async () => {
+    const { svc, provider } = setup();
+    const gate = deferred();
+    provider.gate = gate.promise;
+    const all = Promise.all([svc.allocate(req('c1')), svc.allocate(req('c2', { podName: '', podNamespace: '' })), svc.allocate(req('c3', { podName: '', podNamespace: '' }))]);
+    gate.resolve();
+    expect(new Set((await all).map((r) => r.allocation.ip)).size).toBe(3);
+  });
+
+  it('release while the same pod is allocating fails with BusyError', async () => {
+    const { svc, provider } = setup();
+    await svc.allocate(req('old'));
+    const gate = deferred();
+    provider.gate = gate.promise;
+    const p = svc.allocate(req('new', { podName: 'pod-old' }));
+    await expect(svc.release({ containerId: 'old', ifName: 'eth0', reason: 'x' })).rejects.toBeInstanceOf(BusyError);
+    gate.resolve();
+    await p;
+    expect(await svc.release({ containerId: 'old', ifName: 'eth0', reason: 'x' })).toEqual({ released: true });
+  });
+});
+
+describe('lookup, release, status, gc', () => {
+  it('lookup finds the lease with its netns', async () => {
+    const { svc } = setup();
+    const { allocation } = await svc.allocate(req('c1'));
+    expect(await svc.lookup({ containerId: 'c1', ifName: 'eth0' })).toEqual({ found: true, allocation, netns: '/var/run/netns/c1' });
+    expect(await svc.lookup({ containerId: 'c1', ifName: 'eth1' })).toEqual({ found: false });
+  });
+
+  it('release of an unknown attachment is released:false, not an error', async () => {
+    const { svc } = setup();
+    expect(await svc.release({ containerId: 'nope', ifName: 'eth0', reason: 'x' })).toEqual({ released: false });
+  });
+
+  it('status reports readiness and the mode', async () => {
+    const { svc } = setup();
+    expect(await svc.status()).toEqual({ ready: false, mode: 'veth-policy-routing', reason: 'starting' });
+    svc.setReady(true);
+    expect(await svc.status()).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
+  });
+
+  it('gc releases leases that are not valid any more', async () => {
+    const { svc, store } = setup();
+    await svc.allocate(req('c1'));
+    await svc.allocate(req('c2'));
+    await svc.allocate(req('c3'));
+    const res = await svc.gc({ validAttachments: [{ containerId: 'c2', ifName: 'eth0' }] });
+    expect(res).toEqual({ released: [{ containerId: 'c1', ifName: 'eth0' }, { containerId: 'c3', ifName: 'eth0' }], errors: [] });
+    expect(store.list().map((l) => l.containerId)).toEqual(['c2']);
+  });
+
+  it('gc releases an old sandbox lease while the new sandbox of the pod is being allocated', async () => {
+    const { svc, provider } = setup();
+    await svc.allocate(req('c1'));
+    const gate = deferred();
+    provider.gate = gate.promise;
+    const p = svc.allocate(req('c1b', { podName: 'pod-c1' }));
+    const res = await svc.gc({ validAttachments: [] });
+    expect(res.released).toEqual([{ containerId: 'c1', ifName: 'eth0' }]);
+    gate.resolve();
+    await p;
+  });
+
+  it('exposes pool gauges', async () => {
+    const { svc } = setup();
+    await svc.allocate(req('c1'));
+    const text = await svc.metrics.registry.metrics();
+    expect(text).toMatch(/terway_hub_leases 1/u);
+    expect(text).toMatch(/terway_hub_pool_size 3/u);
+    expect(text).toMatch(/terway_hub_pool_free 2/u);
+  });
+});
+
+describe('pending releases', () => {
+  it('drains recorded releases: lease gone, file removed; unknown ones are just removed', async () => {
+    const { svc, store } = setup();
+    await svc.allocate(req('c1'));
+    const dir = join(tempDir(), 'pending-release');
+    const rec = { ifName: 'eth0', podNamespace: 'default', podName: 'p', ips: ['10.0.0.10'], reason: 'daemon down', at: new Date().toISOString() };
+    await recordPendingRelease(dir, { ...rec, containerId: 'c1' });
+    await recordPendingRelease(dir, { ...rec, containerId: 'ghost' });
+    const res = await svc.drainPending(dir);
+    expect(res.released).toHaveLength(2);
+    expect(store.count()).toBe(0);
+    expect(existsSync(join(dir, 'c1.eth0.json'))).toBe(false);
+    expect(existsSync(join(dir, 'ghost.eth0.json'))).toBe(false);
+    expect(await svc.drainPending(join(tempDir(), 'absent'))).toEqual({ released: [], skipped: [] });
+  });
+
+  it('skips an attachment that is in flight and keeps its file', async () => {
+    const { svc, provider } = setup();
+    const gate = deferred();
+    provider.gate = gate.promise;
+    const p = svc.allocate(req('c1'));
+    const dir = join(tempDir(), 'pending-release');
+    await recordPendingRelease(dir, { containerId: 'c1', ifName: 'eth0', podNamespace: '', podName: '', ips: [], reason: 'x', at: '' });
+    expect((await svc.drainPending(dir)).skipped).toEqual([{ containerId: 'c1', ifName: 'eth0' }]);
+    expect(existsSync(join(dir, 'c1.eth0.json'))).toBe(true);
+    gate.resolve();
+    await p;
+  });
+});

@@ -1,0 +1,98 @@
+import type { IpAddr } from '../../../src/lib/brand.js';
+import { InvalidInputError } from '../../../src/lib/errors.js';
+import { stableMac } from '../../../src/lib/veth-name.js';
+import { dataplaneFor, planNodeSetup, planOrphanTeardown } from '../../../src/modes/registry.js';
+import { HOST, inverseOf, podNs, type Op } from '../../../src/netlink/ops.js';
+import { node, spec, vpcAlloc, vprAlloc } from './fixtures.js';
+
+const H = 'calic440f455693';
+const hostMac = stableMac(H, 'host');
+const podMac = stableMac(H, 'pod');
+const pod = podNs(spec.netns);
+
+const vethPart = (mtu: number): Op[] => [
+  { kind: 'link.del', ns: HOST, name: H as never },
+  { kind: 'link.veth', ns: HOST, host: { name: H as never, mac: hostMac }, peer: { name: spec.ifName, mac: podMac }, peerNs: pod, mtu },
+  { kind: 'sysctl.set', ns: HOST, key: `net.ipv4.conf.${H}.rp_filter`, value: '0' },
+  { kind: 'sysctl.set', ns: HOST, key: `net.ipv4.conf.${H}.forwarding`, value: '1' },
+  { kind: 'link.up', ns: HOST, name: H as never },
+  { kind: 'link.up', ns: pod, name: 'lo' as never },
+  { kind: 'link.up', ns: pod, name: spec.ifName },
+  { kind: 'addr.replace', ns: pod, dev: spec.ifName, cidr: '10.200.1.5/32' as never },
+  { kind: 'neigh.replace', ns: pod, dev: spec.ifName, ip: '169.254.1.1' as never, lladdr: hostMac },
+  { kind: 'route.replace', ns: pod, dst: 'default', via: '169.254.1.1' as never, dev: spec.ifName, onlink: true },
+  { kind: 'route.replace', ns: HOST, dst: '10.200.1.5/32' as never, dev: H as never, scope: 'link' },
+];
+
+describe('vpc dataplane', () => {
+  const dp = dataplaneFor('vpc');
+  it('plans the Terway §2.1 setup', () => {
+    expect(dp.mode).toBe('vpc');
+    expect(dp.planSetup(spec, vpcAlloc, node)).toEqual(vethPart(1500));
+  });
+  it('plans teardown with and without the allocation', () => {
+    expect(dp.planTeardown(spec, vpcAlloc, node)).toEqual([
+      { kind: 'route.del', ns: HOST, dst: '10.200.1.5/32', dev: H },
+      { kind: 'link.del', ns: HOST, name: H },
+    ]);
+    expect(dp.planTeardown(spec, undefined, node)).toEqual([{ kind: 'link.del', ns: HOST, name: H }]);
+  });
+  it('teardown touches only the host (works without the pod netns)', () => {
+    expect(dp.planTeardown(spec, vpcAlloc, node).every((op) => op.ns.kind === 'host')).toBe(true);
+  });
+});
+
+describe('veth-policy-routing dataplane', () => {
+  const dp = dataplaneFor('veth-policy-routing');
+  it('plans the Terway §2.2 setup', () => {
+    expect(dp.planSetup(spec, vprAlloc, node)).toEqual([
+      ...vethPart(1450),
+      { kind: 'route.replace', ns: HOST, dst: 'default', via: '10.200.0.253', dev: 'eth1', onlink: true, table: 1007, shared: true },
+      { kind: 'rule.add', ns: HOST, to: '10.200.1.5/32', table: 'main', priority: 512 },
+      { kind: 'rule.add', ns: HOST, from: '10.200.1.5/32', table: 1007, priority: 2048 },
+    ]);
+  });
+  it('never rolls back the shared ENI table route', () => {
+    const plan = dp.planSetup(spec, vprAlloc, node);
+    const eniRoute = plan.find((op) => op.kind === 'route.replace' && op.table === 1007);
+    expect(eniRoute).toBeDefined();
+    if (eniRoute) expect(inverseOf(eniRoute)).toBeUndefined();
+  });
+  it('rejects an allocation without an ENI', () => {
+    expect(() => dp.planSetup(spec, { ...vprAlloc, mode: 'veth-policy-routing', eni: undefined as never }, node)).toThrow(InvalidInputError);
+  });
+  it('plans teardown: rules, host route, host veth', () => {
+    expect(dp.planTeardown(spec, vprAlloc, node)).toEqual([
+      { kind: 'rule.del', ns: HOST, to: '10.200.1.5/32', table: 'main', priority: 512 },
+      { kind: 'rule.del', ns: HOST, from: '10.200.1.5/32', table: 1007, priority: 2048 },
+      { kind: 'route.del', ns: HOST, dst: '10.200.1.5/32', dev: H },
+      { kind: 'link.del', ns: HOST, name: H },
+    ]);
+    expect(dp.planTeardown(spec, undefined, node)).toEqual([{ kind: 'link.del', ns: HOST, name: H }]);
+  });
+});
+
+describe('registry', () => {
+  it('plans orphan teardown for unknown mode/allocation', () => {
+    expect(planOrphanTeardown(spec, node, ['10.200.1.5' as IpAddr, '10.200.1.6' as IpAddr])).toEqual([
+      { kind: 'rule.del', ns: HOST, to: '10.200.1.5/32', priority: 512 },
+      { kind: 'rule.del', ns: HOST, from: '10.200.1.5/32', priority: 2048 },
+      { kind: 'rule.del', ns: HOST, to: '10.200.1.6/32', priority: 512 },
+      { kind: 'rule.del', ns: HOST, from: '10.200.1.6/32', priority: 2048 },
+      { kind: 'link.del', ns: HOST, name: H },
+    ]);
+    expect(planOrphanTeardown(spec, node, [])).toEqual([{ kind: 'link.del', ns: HOST, name: H }]);
+  });
+  it('plans the node sysctls', () => {
+    expect(planNodeSetup()).toEqual([
+      { kind: 'sysctl.set', ns: HOST, key: 'net.ipv4.ip_forward', value: '1' },
+      { kind: 'sysctl.set', ns: HOST, key: 'net.ipv4.conf.all.rp_filter', value: '0' },
+      { kind: 'sysctl.set', ns: HOST, key: 'net.ipv4.conf.default.rp_filter', value: '0' },
+    ]);
+  });
+  it('uses a different host veth for a second interface of the same pod', () => {
+    const second = dataplaneFor('vpc').planSetup({ ...spec, ifName: 'eth1' as never }, vpcAlloc, node);
+    expect(second[0]).toEqual({ kind: 'link.del', ns: HOST, name: dataplaneFor('vpc').hostIfName({ ...spec, ifName: 'eth1' as never }, node) });
+    expect(second[0]).not.toEqual({ kind: 'link.del', ns: HOST, name: H });
+  });
+});

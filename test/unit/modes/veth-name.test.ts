@@ -1,0 +1,29 @@
+import { stableMac, vethName } from '../../../src/lib/veth-name.js';
+import { dataplaneFor } from '../../../src/modes/registry.js';
+import { node, spec } from './fixtures.js';
+
+describe('vethName (Terway/Calico vectors)', () => {
+  it.each([
+    ['eni', 'namespace', 'podname', 'eni82111e10a96'],
+    ['cali', 'default', 'nginx', 'calic440f455693'],
+    ['cali', 'kube-system', 'coredns-5d78c9869d-abcde', 'cali4d5f75c480c'],
+  ])('%s %s/%s → %s', (prefix, namespace, name, want) => {
+    expect(vethName(prefix, { namespace, name })).toBe(want);
+  });
+
+  it('adds the ifName for non-eth0 interfaces', () => {
+    expect(vethName('cali', { namespace: 'default', name: 'nginx' }, 'eth1')).not.toBe('calic440f455693');
+  });
+
+  it('every dataplane names the host veth the same way', () => {
+    expect(dataplaneFor('vpc').hostIfName(spec, node)).toBe('calic440f455693');
+    expect(dataplaneFor('veth-policy-routing').hostIfName(spec, node)).toBe('calic440f455693');
+  });
+
+  it('stable MACs are locally administered unicast and distinct per side', () => {
+    const h = stableMac('calic440f455693', 'host');
+    expect(h).toMatch(/^ee(:[0-9a-f]{2}){5}$/u);
+    expect(stableMac('calic440f455693', 'host')).toBe(h);
+    expect(stableMac('calic440f455693', 'pod')).not.toBe(h);
+  });
+});
