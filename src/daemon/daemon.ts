@@ -15,13 +15,18 @@ import { removeFile, writeFileAtomic } from './install.js';
 import { HubRpcServer } from './rpc-server.js';
 import { HubService } from './service.js';
 import { LeaseStore } from './store.js';
-import { applyNodeSysctls, procSysctlWriter, type SysctlWriter } from './sysctl.js';
+import { createProcessRunner, type CommandRunner } from '../lib/exec.js';
+import { planNodeSetup } from '../modes/registry.js';
+import { createExecutor, type SysctlWriter } from '../netlink/executor.js';
+import { procSysctlWriter } from './sysctl.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
 
 export interface DaemonDeps {
   readonly log?: Logger;
   readonly sysctl?: SysctlWriter;
+  /** Runs ip(8) for the node setup plan (tests inject a fake). */
+  readonly runner?: CommandRunner;
   readonly sysfs?: SysfsReader;
   /** Overrides the provider built from the config (tests, later: the Aliyun adapter). */
   readonly provider?: CloudProvider;
@@ -66,9 +71,9 @@ export class Daemon {
     const cfg = this.#cfg;
     this.#log.info('daemon starting', { mode: cfg.mode, socket: cfg.socket, stateDir: cfg.stateDir });
     try {
-      await applyNodeSysctls(this.#deps.sysctl ?? procSysctlWriter, this.#log);
       this.#store = LeaseStore.open(cfg.stateDir);
       const provider = this.#deps.provider ?? createLocalProvider(cfg, ...(this.#deps.sysfs ? [this.#deps.sysfs] : []));
+      await this.#setUpNode(provider);
       const service = new HubService({ store: this.#store, provider, mtu: cfg.mtu, log: this.#log.child({ component: 'service' }) });
       this.#service = service;
 
@@ -130,6 +135,21 @@ export class Daemon {
     await this.#http?.close();
     this.#store?.close();
     this.#log.info('daemon stopped');
+  }
+
+  /** Node state every pod relies on (sysctls, the ENI table). Failures are logged, not fatal: ADD ensures them again. */
+  async #setUpNode(provider: CloudProvider): Promise<void> {
+    const executor = createExecutor({
+      runner: this.#deps.runner ?? createProcessRunner(),
+      writeSysctl: this.#deps.sysctl ?? procSysctlWriter,
+      log: this.#log.child({ component: 'node-setup' }),
+    });
+    try {
+      const { eni } = await provider.localFacts();
+      await executor.apply(planNodeSetup(eni));
+    } catch (e) {
+      this.#log.error('node setup incomplete', { err: errorMessage(e) });
+    }
   }
 
   async #drain(): Promise<void> {

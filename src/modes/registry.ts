@@ -1,9 +1,9 @@
 /** Mode name → dataplane, plus plans that do not depend on a mode (orphan cleanup, node start-up sysctls). */
 import type { IpAddr } from '../lib/brand.js';
 import { HOST, type Op, type Plan } from '../netlink/ops.js';
-import { removePodPolicyRules } from './common/policy-rules.js';
+import { eniTableDefaultRoute, removePodPolicyRules } from './common/policy-rules.js';
 import { removeHostVeth } from './common/veth.js';
-import type { Dataplane, ModeName, NodeFacts, PodNetworkSpec } from './types.js';
+import type { Dataplane, EniFacts, ModeName, NodeFacts, PodNetworkSpec } from './types.js';
 import { vethPolicyRoutingDataplane } from './veth-policy-routing/plan.js';
 import { vpcDataplane } from './vpc/plan.js';
 
@@ -21,8 +21,16 @@ export function planOrphanTeardown(spec: PodNetworkSpec, node: NodeFacts, ips: r
   return [...ips.flatMap((ip) => removePodPolicyRules(ip, undefined, undefined)), ...removeHostVeth(spec, node, undefined)];
 }
 
-/** Node sysctls the daemon applies at start (forwarding on; no reverse-path filtering for /32 pod routes). */
-export function planNodeSetup(): Plan {
+/**
+ * What the daemon ensures on the node at start: sysctls (forwarding on; no reverse-path filtering for /32 pod
+ * routes) and, for ENI-backed modes, the ENI's route table. Both are node state that outlives every pod.
+ */
+export function planNodeSetup(eni?: EniFacts): Plan {
   const set = (key: string, value: string): Op => ({ kind: 'sysctl.set', ns: HOST, key, value });
-  return [set('net.ipv4.ip_forward', '1'), set('net.ipv4.conf.all.rp_filter', '0'), set('net.ipv4.conf.default.rp_filter', '0')];
+  return [
+    set('net.ipv4.ip_forward', '1'),
+    set('net.ipv4.conf.all.rp_filter', '0'),
+    set('net.ipv4.conf.default.rp_filter', '0'),
+    ...(eni !== undefined ? eniTableDefaultRoute(eni) : []),
+  ];
 }

@@ -5,7 +5,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PLUGIN, startDaemon, type RunningDaemon } from '../helpers/hub.js';
+import { CLI, PLUGIN, startDaemon, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost, type HostState } from '../helpers/host-state.js';
 import { describeIf, hasCommand, isRoot, rand, sh, shTry } from '../helpers/sh.js';
 
@@ -77,5 +77,8 @@ d('podman as the CNI runtime', () => {
     const cache = '/var/lib/cni/results';
     const leftovers = existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith(`${daemon.networkName}-`)) : [];
     expect(leftovers).toEqual([]);
+    const leases = shTry(process.execPath, [CLI, 'leases', '--config', daemon.configPath, '--json']);
+    expect({ code: leases.code, err: leases.stderr }).toMatchObject({ code: 0 });
+    expect(JSON.parse(leases.stdout)).toEqual([]);
   }, 180_000);
 });

@@ -1,6 +1,8 @@
 /**
  * A normalised snapshot of the host's network state: links, addresses, routes in all tables, rules and
  * permanent neighbours. Two snapshots are compared to prove that DEL (or a refused ADD) left the host as before.
+ * IPv6 link-local addresses and their routes are left out: the kernel adds them by itself, some time after a link
+ * comes up, so they say nothing about what the hub did (any link the hub leaves behind shows up in `links`).
  */
 import { sh } from './sh.js';
 
@@ -27,9 +29,13 @@ function pick(row: Row, keys: readonly string[]): string {
 export function snapshotHost(): HostState {
   const links = rows(['link', 'show']).map((r) => pick(r, ['ifname', 'link_type', 'address', 'mtu', 'flags', 'master']));
   const addrs = rows(['addr', 'show']).flatMap((r) =>
-    ((r.addr_info as Row[] | undefined) ?? []).map((a) => `${String(r.ifname)} ${pick(a, ['family', 'local', 'prefixlen', 'scope'])}`),
+    ((r.addr_info as Row[] | undefined) ?? [])
+      .filter((a) => !(a.family === 'inet6' && a.scope === 'link'))
+      .map((a) => `${String(r.ifname)} ${pick(a, ['family', 'local', 'prefixlen', 'scope'])}`),
   );
-  const routes = rows(['route', 'show', 'table', 'all']).map((r) => pick(r, ['table', 'dst', 'gateway', 'dev', 'scope', 'type', 'prefsrc', 'flags']));
+  const routes = rows(['route', 'show', 'table', 'all'])
+    .filter((r) => !String(r.dst).startsWith('fe80:'))
+    .map((r) => pick(r, ['table', 'dst', 'gateway', 'dev', 'scope', 'type', 'prefsrc', 'flags']));
   const rules = rows(['rule', 'show']).map((r) => pick(r, ['priority', 'src', 'srclen', 'dst', 'dstlen', 'table', 'iif', 'oif']));
   const neighs = rows(['neigh', 'show', 'nud', 'permanent']).map((r) => pick(r, ['dst', 'dev', 'lladdr']));
   const qdiscs = (JSON.parse(sh('tc', ['-j', 'qdisc', 'show']) || '[]') as Row[]).map((r) => pick(r, ['kind', 'handle', 'dev', 'parent']));

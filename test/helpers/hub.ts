@@ -68,6 +68,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const conflistPath = join(confDir, conflistName);
   let child: ChildProcess | undefined;
   let logText = '';
+  /** The conflist as last installed: the daemon removes it on stop, kubelet/libcni keep using what they read. */
+  let rendered: Record<string, unknown> = {};
   const launch = async (): Promise<void> => {
     const c = spawn(process.execPath, [CLI, 'daemon', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     c.stdout.on('data', (b: Buffer) => (logText += b.toString()));
@@ -75,6 +77,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     child = c;
     await waitFor(() => existsSync(conflistPath) || c.exitCode !== null, 20_000, 'the conflist', () => logText);
     if (c.exitCode !== null) throw new Error(`daemon exited with ${String(c.exitCode)}:\n${logText}`);
+    rendered = JSON.parse(readFileSync(conflistPath, 'utf8')) as Record<string, unknown>;
   };
   const stop = async (): Promise<void> => {
     const c = child;
@@ -91,7 +94,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     conflistPath,
     configPath,
     networkName,
-    conflist: () => JSON.parse(readFileSync(conflistPath, 'utf8')) as Record<string, unknown>,
+    conflist: () => rendered,
     logs: () => logText,
     stop,
     restart: async () => {

@@ -50,7 +50,7 @@ d('the plugin binary', () => {
     { what: 'container id with shell metacharacters', call: { containerId: 'x;rm -rf /' }, code: 4 },
     { what: 'container id with $()', call: { containerId: '$(reboot)' }, code: 4 },
     { what: 'relative netns path', call: { netns: 'var/run/netns/x' }, code: 4 },
-    { what: 'unknown CNI_ARGS key without IgnoreUnknown', call: { args: 'FOO=bar' }, code: 7 },
+    { what: 'unknown CNI_ARGS key without IgnoreUnknown', call: { args: 'FOO=bar' }, code: 4, msg: /CNI_ARGS/u },
     { what: 'CHECK on 0.3.1', call: { command: 'CHECK' }, stdin: (c) => JSON.stringify({ ...c, cniVersion: '0.3.1' }), code: 1 },
     { what: 'STATUS on 1.0.0', call: { command: 'STATUS' }, stdin: (c) => JSON.stringify({ ...c, cniVersion: '1.0.0' }), code: 1 },
     { what: 'unknown command', call: { command: 'FROB' }, code: 4 },
