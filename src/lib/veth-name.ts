@@ -2,8 +2,8 @@
  * Host-side veth names and MACs. Calico Felix finds a pod's interface by this exact name:
  * prefix + first 11 hex chars of sha1(namespace + "." + podName), plus Terway's ifName suffix for non-eth0.
  */
-import { createHash } from 'node:crypto';
 import type { IfName, MacAddr } from './brand.js';
+import { sha1Hex } from './sha1.js';
 
 export const DEFAULT_VETH_PREFIX = 'cali';
 
@@ -16,13 +16,13 @@ export interface PodIdentity {
 
 export function vethName(prefix: string, pod: PodIdentity, ifName = 'eth0'): IfName {
   const suffix = ifName === 'eth0' ? '' : ifName;
-  const digest = createHash('sha1').update(`${pod.namespace}.${pod.name}${suffix}`, 'utf8').digest('hex');
+  const digest = sha1Hex(`${pod.namespace}.${pod.name}${suffix}`);
   return `${prefix}${digest.slice(0, 11)}` as IfName;
 }
 
 /** A stable locally administered unicast MAC derived from a seed (first octet 0xee, like Calico's host side). */
 export function stableMac(seed: string, salt: string): MacAddr {
-  const digest = createHash('sha1').update(`${salt}\0${seed}`, 'utf8').digest();
-  const bytes = [0xee, ...digest.subarray(0, 5)];
+  const hex = sha1Hex(`${salt}\0${seed}`);
+  const bytes = [0xee, ...[0, 2, 4, 6, 8].map((i) => parseInt(hex.slice(i, i + 2), 16))];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':') as MacAddr;
 }

@@ -12,6 +12,8 @@ import { shTry, type Ran } from './sh.js';
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const PLUGIN = join(ROOT, 'dist', 'bin', 'terway-hub');
 export const CLI = join(ROOT, 'dist', 'main', 'cli.js');
+/** The daemon runs on Node.js (better-sqlite3); bench and demo scripts themselves run under bun. */
+export const NODE = 'bun' in process.versions ? (process.env.npm_node_execpath ?? 'node') : process.execPath;
 
 export interface DaemonOptions {
   readonly mode: 'vpc' | 'veth-policy-routing';
@@ -71,7 +73,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   /** The conflist as last installed: the daemon removes it on stop, kubelet/libcni keep using what they read. */
   let rendered: Record<string, unknown> = {};
   const launch = async (): Promise<void> => {
-    const c = spawn(process.execPath, [CLI, 'daemon', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(NODE, [CLI, 'daemon', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     c.stdout.on('data', (b: Buffer) => (logText += b.toString()));
     c.stderr.on('data', (b: Buffer) => (logText += b.toString()));
     child = c;

@@ -26,14 +26,21 @@ export function removeStaleHostVeth(spec: PodNetworkSpec, node: NodeFacts): read
   return [{ kind: 'link.del', ns: HOST, name: hostVethName(spec, node) }];
 }
 
-/** The veth pair, the pod end created directly in the pod netns; host-side sysctls; host end up. */
+/** The veth pair, the pod end created directly in the pod netns; host end up. */
 export function createHostVeth(spec: PodNetworkSpec, node: NodeFacts, mtu: number): readonly Op[] {
   const { host, pod } = vethEnds(spec, node);
   return [
     { kind: 'link.veth', ns: HOST, host, peer: pod, peerNs: podNs(spec.netns), mtu },
-    { kind: 'sysctl.set', ns: HOST, key: sysctlKey('net', 'ipv4', 'conf', host.name, 'rp_filter'), value: '0' },
-    { kind: 'sysctl.set', ns: HOST, key: sysctlKey('net', 'ipv4', 'conf', host.name, 'forwarding'), value: '1' },
     { kind: 'link.up', ns: HOST, name: host.name },
+  ];
+}
+
+/** Host-side sysctls of the new veth: no reverse-path filtering (/32 routes), forwarding on. */
+export function hostVethSysctls(spec: PodNetworkSpec, node: NodeFacts): readonly Op[] {
+  const name = hostVethName(spec, node);
+  return [
+    { kind: 'sysctl.set', ns: HOST, key: sysctlKey('net', 'ipv4', 'conf', name, 'rp_filter'), value: '0' },
+    { kind: 'sysctl.set', ns: HOST, key: sysctlKey('net', 'ipv4', 'conf', name, 'forwarding'), value: '1' },
   ];
 }
 
@@ -61,14 +68,20 @@ export function hostRouteToPod(spec: PodNetworkSpec, node: NodeFacts, ip: IpAddr
   return [{ kind: 'route.replace', ns: HOST, dst: hostCidr(ip), dev: hostVethName(spec, node), scope: 'link' }];
 }
 
-/** The complete veth attachment common to the veth modes. */
-export function vethAttachment(spec: PodNetworkSpec, node: NodeFacts, ip: IpAddr, mtu: number): readonly Op[] {
+/**
+ * The complete veth attachment common to the veth modes, ordered so the executor needs two processes: every host
+ * op first (one `ip -batch`, with the mode's own host ops in `hostExtras`), then every pod op (one `nsenter ip
+ * -batch`), then the sysctl writes (no process).
+ */
+export function vethAttachment(spec: PodNetworkSpec, node: NodeFacts, ip: IpAddr, mtu: number, hostExtras: readonly Op[] = []): readonly Op[] {
   return [
     ...removeStaleHostVeth(spec, node),
     ...createHostVeth(spec, node, mtu),
+    ...hostRouteToPod(spec, node, ip),
+    ...hostExtras,
     ...podInterface(spec, ip),
     ...podDefaultGateway(spec, node),
-    ...hostRouteToPod(spec, node, ip),
+    ...hostVethSysctls(spec, node),
   ];
 }
 

@@ -15,7 +15,7 @@ function eniOf(alloc: Allocation): EniFacts {
 
 function planSetup(spec: PodNetworkSpec, alloc: Allocation, node: NodeFacts): Plan {
   const eni = eniOf(alloc);
-  return [...vethAttachment(spec, node, alloc.ip, alloc.mtu), ...eniTableDefaultRoute(eni), ...podPolicyRules(alloc.ip, eni)];
+  return vethAttachment(spec, node, alloc.ip, alloc.mtu, [...eniTableDefaultRoute(eni), ...podPolicyRules(alloc.ip, eni)]);
 }
 
 function planTeardown(spec: PodNetworkSpec, alloc: Allocation | undefined, node: NodeFacts): Plan {

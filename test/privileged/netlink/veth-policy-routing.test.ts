@@ -81,8 +81,8 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
     await sh('ip', '-n', ns, 'neigh', 'del', '169.254.1.1', 'dev', 'eth0');
     await sh('ip', 'rule', 'del', 'from', `${alloc.ip}/32`, 'priority', '2048');
     expect(await probe.missing(plan)).toEqual([
-      `neighbour 169.254.1.1 dev eth0 in netns ${spec.netns} is missing`,
       `rule 2048: from ${alloc.ip}/32 lookup ${String(eni.table)} is missing`,
+      `neighbour 169.254.1.1 dev eth0 in netns ${spec.netns} is missing`,
     ]);
     await executor.apply(plan); // re-ADD repairs
     expect(await probe.missing(plan)).toEqual([]);
@@ -96,7 +96,9 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
     const before = await hostSnapshot(needles);
     const setup = dp.planSetup(spec, alloc, node);
     const bad: Op = { kind: 'route.replace', ns: HOST, dst: `${subnet3}.64/26` as never, via: parseIp(gw), dev: parseIfName(`hubnx${tag}`) };
-    const at = setup.length - 3; // after the host /32 route, before the ENI table route and both rules
+    // after the host /32 route, before the ENI table route and both rules (all in the same host batch)
+    const at = setup.findIndex((op) => op.kind === 'route.replace' && op.ns.kind === 'host' && op.table === undefined) + 1;
+    expect(setup[at]).toMatchObject({ kind: 'route.replace', table: eni.table });
     const plan = [...setup.slice(0, at), bad, ...setup.slice(at)];
     const err: unknown = await executor.apply(plan).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PlanError);

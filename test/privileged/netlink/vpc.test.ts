@@ -76,7 +76,9 @@ d('vpc plan on a real netns', () => {
     const plan = [...setup.slice(0, 3), bad, ...setup.slice(3)];
     const err: unknown = await executor.apply(plan).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PlanError);
-    expect(err).toMatchObject({ failedIndex: 3, failedOp: bad, applied: 2, rollbackErrors: [] });
+    // applied: the veth and its link.up before the failure, and the host /32 route after it in the same
+    // `ip -force -batch` (the stale-veth delete was tolerated, not applied); all three are rolled back
+    expect(err).toMatchObject({ failedIndex: 3, failedOp: bad, applied: 3, rollbackErrors: [] });
     expect((err as PlanError).stderr).toMatch(/Cannot find device/u);
     expect(await hostSnapshot(needles)).toEqual(before);
     expect((await nsJson(ns, 'link', 'show')).map((l) => (l as { ifname: string }).ifname)).toEqual(['lo']);

@@ -3,6 +3,7 @@ import { InvalidInputError } from '../../../src/lib/errors.js';
 import { stableMac } from '../../../src/lib/veth-name.js';
 import { dataplaneFor, planNodeSetup, planOrphanTeardown } from '../../../src/modes/registry.js';
 import { HOST, inverseOf, podNs, type Op } from '../../../src/netlink/ops.js';
+import { planSteps } from '../../../src/netlink/render.js';
 import { node, spec, vpcAlloc, vprAlloc } from './fixtures.js';
 
 const H = 'calic440f455693';
@@ -10,18 +11,20 @@ const hostMac = stableMac(H, 'host');
 const podMac = stableMac(H, 'pod');
 const pod = podNs(spec.netns);
 
-const vethPart = (mtu: number): Op[] => [
+/** Host ops first (one ip batch), then the mode's host extras, then pod ops (one nsenter batch), then sysctls. */
+const vethPart = (mtu: number, hostExtras: Op[] = []): Op[] => [
   { kind: 'link.del', ns: HOST, name: H as never },
   { kind: 'link.veth', ns: HOST, host: { name: H as never, mac: hostMac }, peer: { name: spec.ifName, mac: podMac }, peerNs: pod, mtu },
-  { kind: 'sysctl.set', ns: HOST, key: `net.ipv4.conf.${H}.rp_filter`, value: '0' },
-  { kind: 'sysctl.set', ns: HOST, key: `net.ipv4.conf.${H}.forwarding`, value: '1' },
   { kind: 'link.up', ns: HOST, name: H as never },
+  { kind: 'route.replace', ns: HOST, dst: '10.200.1.5/32' as never, dev: H as never, scope: 'link' },
+  ...hostExtras,
   { kind: 'link.up', ns: pod, name: 'lo' as never },
   { kind: 'link.up', ns: pod, name: spec.ifName },
   { kind: 'addr.replace', ns: pod, dev: spec.ifName, cidr: '10.200.1.5/32' as never },
   { kind: 'neigh.replace', ns: pod, dev: spec.ifName, ip: '169.254.1.1' as never, lladdr: hostMac },
   { kind: 'route.replace', ns: pod, dst: 'default', via: '169.254.1.1' as never, dev: spec.ifName, onlink: true },
-  { kind: 'route.replace', ns: HOST, dst: '10.200.1.5/32' as never, dev: H as never, scope: 'link' },
+  { kind: 'sysctl.set', ns: HOST, key: `net.ipv4.conf.${H}.rp_filter`, value: '0' },
+  { kind: 'sysctl.set', ns: HOST, key: `net.ipv4.conf.${H}.forwarding`, value: '1' },
 ];
 
 describe('vpc dataplane', () => {
@@ -45,12 +48,17 @@ describe('vpc dataplane', () => {
 describe('veth-policy-routing dataplane', () => {
   const dp = dataplaneFor('veth-policy-routing');
   it('plans the Terway §2.2 setup', () => {
-    expect(dp.planSetup(spec, vprAlloc, node)).toEqual([
-      ...vethPart(1450),
-      { kind: 'route.replace', ns: HOST, dst: 'default', via: '10.200.0.253', dev: 'eth1', onlink: true, table: 1007, shared: true },
-      { kind: 'rule.add', ns: HOST, to: '10.200.1.5/32', table: 'main', priority: 512 },
-      { kind: 'rule.add', ns: HOST, from: '10.200.1.5/32', table: 1007, priority: 2048 },
-    ]);
+    expect(dp.planSetup(spec, vprAlloc, node)).toEqual(
+      vethPart(1450, [
+        { kind: 'route.replace', ns: HOST, dst: 'default', via: '10.200.0.253' as never, dev: 'eth1' as never, onlink: true, table: 1007, shared: true },
+        { kind: 'rule.add', ns: HOST, to: '10.200.1.5/32' as never, table: 'main', priority: 512 },
+        { kind: 'rule.add', ns: HOST, from: '10.200.1.5/32' as never, table: 1007, priority: 2048 },
+      ]),
+    );
+  });
+  it('needs two processes: one host batch, one pod batch', () => {
+    const steps = planSteps(dp.planSetup(spec, vprAlloc, node));
+    expect(steps.filter((st) => st.kind === 'ip').map((st) => (st.kind === 'ip' ? st.command.file : ''))).toEqual(['ip', 'nsenter']);
   });
   it('never rolls back the shared ENI table route', () => {
     const plan = dp.planSetup(spec, vprAlloc, node);

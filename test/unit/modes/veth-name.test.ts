@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { sha1Hex } from '../../../src/lib/sha1.js';
 import { stableMac, vethName } from '../../../src/lib/veth-name.js';
 import { dataplaneFor } from '../../../src/modes/registry.js';
 import { node, spec } from './fixtures.js';
@@ -25,5 +27,11 @@ describe('vethName (Terway/Calico vectors)', () => {
     expect(h).toMatch(/^ee(:[0-9a-f]{2}){5}$/u);
     expect(stableMac('calic440f455693', 'host')).toBe(h);
     expect(stableMac('calic440f455693', 'pod')).not.toBe(h);
+  });
+});
+
+describe('sha1Hex (plain TS, for the plugin start-up)', () => {
+  it.each(['', 'abc', 'default.nginx', 'a'.repeat(55), 'b'.repeat(56), 'c'.repeat(64), 'd'.repeat(119), 'ünïcødé.pöd', `${'x'.repeat(300)}.y`])('matches node:crypto for %j', (s) => {
+    expect(sha1Hex(s)).toBe(createHash('sha1').update(s, 'utf8').digest('hex'));
   });
 });
