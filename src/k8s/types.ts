@@ -1,0 +1,95 @@
+/**
+ * The daemon's narrow view of the Kubernetes API. Only src/k8s/client.ts imports @kubernetes/client-node; everything
+ * else depends on these types (and tests use in-memory fakes or the real client against the API emulator).
+ */
+
+export interface OwnerRef {
+  readonly kind: string;
+  readonly name: string;
+  readonly controller: boolean;
+}
+
+export interface PodInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly nodeName: string;
+  readonly hostNetwork: boolean;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly owners: readonly OwnerRef[];
+  readonly deletionTimestamp?: string;
+  readonly phase?: string;
+  readonly resourceVersion: string;
+}
+
+export interface NodeInfo {
+  readonly name: string;
+  readonly uid: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly podCIDR?: string;
+  readonly resourceVersion: string;
+}
+
+export interface ConfigMapInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly data: Readonly<Record<string, string>>;
+  readonly resourceVersion: string;
+}
+
+export type InformerEvent<T> =
+  | { readonly type: 'add'; readonly object: T }
+  | { readonly type: 'update'; readonly object: T; readonly old?: T }
+  | { readonly type: 'delete'; readonly object: T };
+
+/** List + watch with resync and reconnect (relist on 410 Gone); a local cache keyed by namespace/name. */
+export interface Informer<T> {
+  /** Resolves after the first successful list (the cache is then complete). */
+  start(): Promise<void>;
+  stop(): void;
+  list(): readonly T[];
+  get(namespace: string, name: string): T | undefined;
+  on(listener: (event: InformerEvent<T>) => void): () => void;
+  /** Watch/list errors (the informer keeps retrying with backoff). */
+  onError(listener: (err: unknown) => void): () => void;
+}
+
+export interface EventTarget {
+  readonly kind: 'Pod' | 'Node';
+  readonly namespace: string; // "" for Node (events go to "default")
+  readonly name: string;
+  readonly uid: string;
+}
+
+export interface KubeEvent {
+  readonly target: EventTarget;
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface NodeCondition {
+  readonly type: string;
+  readonly status: 'True' | 'False' | 'Unknown';
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface KubeApi {
+  /** Pods bound to `nodeName` (field selector spec.nodeName). */
+  podInformer(nodeName: string): Informer<PodInfo>;
+  /** The node's own Node object (field selector metadata.name). */
+  nodeInformer(nodeName: string): Informer<NodeInfo>;
+  /** ConfigMaps in `namespace`. */
+  configMapInformer(namespace: string): Informer<ConfigMapInfo>;
+  /** Uncached read (confirms a pod is really gone before GC releases its lease); undefined on 404. */
+  getPod(namespace: string, name: string): Promise<PodInfo | undefined>;
+  /** JSON merge patch of metadata.annotations (a null value removes the key). */
+  patchPodAnnotations(namespace: string, name: string, annotations: Readonly<Record<string, string | null>>): Promise<void>;
+  patchNodeAnnotations(name: string, annotations: Readonly<Record<string, string | null>>): Promise<void>;
+  /** Sets (adds or replaces by type) one condition in node status. */
+  setNodeCondition(name: string, condition: NodeCondition): Promise<void>;
+  createEvent(event: KubeEvent): Promise<void>;
+}
