@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     rmSync(ipamDir, { recursive: true, force: true });
   }
   const f = (x: number): string => x.toFixed(2);
-  const row = (what: string, xs: number[]): void => console.log(`${what.padEnd(24)} p50 ${f(pct(xs, 50)).padStart(7)} ms   p99 ${f(pct(xs, 99)).padStart(7)} ms   (n=${xs.length})`);
+  const row = (what: string, xs: number[]): void => { console.log(`${what.padEnd(24)} p50 ${f(pct(xs, 50)).padStart(7)} ms   p99 ${f(pct(xs, 99)).padStart(7)} ms   (n=${xs.length})`); };
   row('hub ADD', hubAdd);
   row('reference ADD (ptp+bw)', refAdd);
   row('hub DEL', hubDel);

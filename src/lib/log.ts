@@ -22,10 +22,10 @@ export function createLogger(sink: LogSink, level: LogLevel = 'info', bound: Log
     sink.write(`${JSON.stringify({ ts: new Date().toISOString(), level: lvl, msg, ...bound, ...fields }, errorReplacer)}\n`);
   };
   return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
+    debug: (m, f) => { emit('debug', m, f); },
+    info: (m, f) => { emit('info', m, f); },
+    warn: (m, f) => { emit('warn', m, f); },
+    error: (m, f) => { emit('error', m, f); },
     child: (f) => createLogger(sink, level, { ...bound, ...f }),
   };
 }

@@ -103,7 +103,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       await stop();
       await launch();
     },
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => { rmSync(dir, { recursive: true, force: true }); },
   };
 }
 

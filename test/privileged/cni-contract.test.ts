@@ -60,7 +60,7 @@ d('the plugin binary', () => {
   it.each(table)('$what -> code $code, host unchanged', ({ call, stdin, code, msg }) => {
     const conf = JSON.parse(pluginStdin(daemon.conflist())) as Record<string, unknown>;
     const before = snapshotHost();
-    const r = callPlugin({ ...good(), ...call } as CniCall, stdin ? stdin(conf) : JSON.stringify(conf));
+    const r = callPlugin({ ...good(), ...call }, stdin ? stdin(conf) : JSON.stringify(conf));
     expect(r.code).not.toBe(0);
     const err = r.json as { code: number; msg: string; details?: string };
     expect(err.code).toBe(code);

@@ -1,0 +1,28 @@
+/** A kubeconfig (JSON is valid YAML) pointing at the emulator, with a bearer token the request log can show. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const EMULATOR_TOKEN = 'emulator-token';
+
+export function kubeconfigText(server: string, namespace = 'default'): string {
+  return JSON.stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'emulator', cluster: { server } }],
+      users: [{ name: 'emulator', user: { token: EMULATOR_TOKEN } }],
+      contexts: [{ name: 'emulator', context: { cluster: 'emulator', user: 'emulator', namespace } }],
+      'current-context': 'emulator',
+    },
+    null,
+    2,
+  );
+}
+
+export function writeKubeconfig(server: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'k8s-emulator-'));
+  const path = join(dir, 'kubeconfig');
+  writeFileSync(path, kubeconfigText(server), { mode: 0o600 });
+  return path;
+}
