@@ -1,4 +1,7 @@
-/** ADD: allocate → plan → apply; a failed ADD releases the allocation and leaves nothing behind. */
+/**
+ * ADD: allocate → plan → apply; a failed ADD releases the allocation and leaves nothing behind. Bandwidth: the
+ * runtimeConfig's limits are validated before allocating, then merged over the daemon's annotation-derived ones.
+ */
 import { InternalError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { NetnsPath } from '../lib/brand.js';
@@ -8,6 +11,7 @@ import type { AttachmentEnv } from './args.js';
 import { nodeFacts, specFor } from './attachment.js';
 import type { NetConf } from './config.js';
 import type { CniDeps } from './deps.js';
+import { mergeBandwidth, runtimeBandwidth, withBandwidth } from './bandwidth.js';
 import { buildAddResult, type AddResult } from './result.js';
 
 type VethOp = Extract<Op, { kind: 'link.veth' }>;
@@ -30,7 +34,8 @@ export async function cmdAdd(
   log: Logger,
   signal: AbortSignal,
 ): Promise<AddResult> {
-  const { allocation } = await rpc.allocate({
+  const runtimeLimits = runtimeBandwidth(config.runtimeConfig);
+  const { allocation: allocated } = await rpc.allocate({
     containerId: env.containerId,
     ifName: env.ifName,
     netns: env.netns,
@@ -38,7 +43,9 @@ export async function cmdAdd(
     podName: env.args.podName,
     infraContainerId: env.args.infraContainerId,
   });
-  log.info('allocated', { mode: allocation.mode, ip: allocation.ip });
+  const allocation = withBandwidth(allocated, mergeBandwidth(runtimeLimits, allocated.bandwidth));
+  const { bandwidth } = allocation;
+  log.info('allocated', { mode: allocation.mode, ip: allocation.ip, ...(bandwidth !== undefined ? { bandwidth } : {}) });
   const spec = specFor(env, env.netns);
   const node = nodeFacts(config);
   try {

@@ -4,6 +4,7 @@ import type { Logger } from '../lib/log.js';
 import type { HubRpc } from '../rpc/protocol.js';
 import type { AttachmentEnv } from './args.js';
 import { nodeFacts, specFor } from './attachment.js';
+import { withRuntimeBandwidth } from './bandwidth.js';
 import type { NetConf } from './config.js';
 import type { CniDeps } from './deps.js';
 import { CniError } from './errors.js';
@@ -25,7 +26,7 @@ export async function cmdCheck(
   if (!found.found || found.allocation === undefined) {
     throw checkFailed([`no allocation for container ${env.containerId} interface ${env.ifName}`]);
   }
-  const alloc = found.allocation;
+  const alloc = withRuntimeBandwidth(found.allocation, config.runtimeConfig);
   if (config.prevIps.length > 0 && !config.prevIps.includes(alloc.ip)) {
     throw checkFailed([`prevResult IPs [${config.prevIps.join(',')}] do not include the allocated ${alloc.ip}`]);
   }

@@ -43,6 +43,13 @@ export interface DaemonConfig {
   readonly logLevel: LogLevel;
   readonly vpc?: VpcConfig;
   readonly local?: { readonly eni: LocalEniConfig };
+  /** This node's name in Kubernetes (else env NODE_NAME). Kubernetes integration needs it. */
+  readonly nodeName?: string;
+  /** A kubeconfig file (env KUBECONFIG); without it the daemon uses the in-cluster config when available. */
+  readonly kubeconfig?: string;
+  /** Namespace of the `eni-config` ConfigMap and per-node override ConfigMaps (Terway: kube-system). */
+  readonly kubeNamespace: string;
+  readonly eniConfigName: string;
 }
 
 export const DEFAULT_CONFIG = {
@@ -60,9 +67,13 @@ export const DEFAULT_CONFIG = {
   cniLogFile: '/var/log/terway-hub/cni.log',
   keepConflistOnExit: false,
   logLevel: 'info',
-} as const satisfies Omit<DaemonConfig, 'vpc' | 'local'>;
+  kubeNamespace: 'kube-system',
+  eniConfigName: 'eni-config',
+} as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'nodeName' | 'kubeconfig'>;
 
-const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local']);
+const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'nodeName', 'kubeconfig']);
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/u;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/u;
 const CNI_VERSION = /^\d+\.\d+\.\d+$/u;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -108,6 +119,14 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
   const httpListen = str(top, 'httpListen', DEFAULT_CONFIG.httpListen, true);
   checkListen(httpListen);
 
+  const nodeName = top.nodeName === undefined ? undefined : str(top, 'nodeName', undefined);
+  if (nodeName !== undefined && (nodeName.length > 253 || !DNS_SUBDOMAIN.test(nodeName))) throw new ConfigError('nodeName', `not a Kubernetes node name: ${JSON.stringify(nodeName)}`);
+  const kubeconfig = top.kubeconfig === undefined ? undefined : absPath(top, 'kubeconfig', '');
+  const kubeNamespace = str(top, 'kubeNamespace', DEFAULT_CONFIG.kubeNamespace);
+  if (kubeNamespace.length > 63 || !DNS_LABEL.test(kubeNamespace)) throw new ConfigError('kubeNamespace', `not a namespace name: ${JSON.stringify(kubeNamespace)}`);
+  const eniConfigName = str(top, 'eniConfigName', DEFAULT_CONFIG.eniConfigName);
+  if (eniConfigName.length > 253 || !DNS_SUBDOMAIN.test(eniConfigName)) throw new ConfigError('eniConfigName', `not a ConfigMap name: ${JSON.stringify(eniConfigName)}`);
+
   const vpc = top.vpc === undefined ? undefined : parseVpc(top.vpc);
   const local = top.local === undefined ? undefined : parseLocal(top.local);
   if (mode === 'vpc' && vpc === undefined) throw new ConfigError('vpc.podCIDR', 'required in vpc mode');
@@ -128,8 +147,12 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
     cniLogFile: absPath(top, 'cniLogFile', DEFAULT_CONFIG.cniLogFile),
     keepConflistOnExit: keep,
     logLevel: logLevel as LogLevel,
+    kubeNamespace,
+    eniConfigName,
     ...(vpc !== undefined ? { vpc } : {}),
     ...(local !== undefined ? { local } : {}),
+    ...(nodeName !== undefined ? { nodeName } : {}),
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
   };
 }
 

@@ -2,7 +2,7 @@
  * Small typed readers for decoded JSON objects (ConfigMap payloads). Each names the offending field path in a
  * ConfigError; secrets are never echoed.
  */
-import { isIpv4, parseCidr, type Cidr } from '../lib/brand.js';
+import { isIpv4, parseCidr } from '../lib/brand.js';
 import { ConfigError } from '../lib/errors.js';
 
 export type Obj = Readonly<Record<string, unknown>>;
@@ -93,7 +93,7 @@ export function cidrItems(items: readonly string[], path: string): readonly stri
       return s;
     }
     try {
-      return parseCidr(s, path) as Cidr;
+      return parseCidr(s, path);
     } catch {
       throw new ConfigError(`${path}[${String(i)}]`, `not a CIDR: ${JSON.stringify(raw)}`);
     }

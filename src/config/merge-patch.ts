@@ -10,10 +10,10 @@ function isObject(v: unknown): v is Readonly<Record<string, Json>> {
 
 export function mergePatch(target: Json | undefined, patch: Json): Json {
   if (!isObject(patch)) return patch;
-  const out: Record<string, Json> = isObject(target) ? { ...target } : {};
+  const out = new Map<string, Json>(isObject(target) ? Object.entries(target) : []);
   for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete out[key];
-    else out[key] = mergePatch(out[key], value);
+    if (value === null) out.delete(key);
+    else out.set(key, mergePatch(out.get(key), value));
   }
-  return out;
+  return Object.fromEntries(out);
 }

@@ -1,17 +1,29 @@
 /**
- * The node daemon, composed: config → sysctls → lease store → provider → service → pending releases drained →
- * RPC server bound → ready → conflist installed; /metrics and /healthz alongside. `stop()` undoes it in reverse.
+ * The node daemon, composed: config → sysctls → lease store → [Kubernetes: informers, effective cluster config]
+ * → provider → service → pending releases drained → RPC server bound → ready → conflist installed → node
+ * components; /metrics and /healthz alongside. `stop()` undoes it in reverse.
+ *
+ * With Kubernetes the node's mode follows the `eni-config` ConfigMap without a restart: a new effective config
+ * switches the service to a new provider (new pods get the new dataplane; leases keep the mode they were made in)
+ * and re-renders the conflist.
  */
 import { join } from 'node:path';
 import type { CloudProvider } from '../cloud/types.js';
 import { createLocalProvider, type SysfsReader } from '../cloud/local/provider.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
-import { errorMessage } from '../lib/errors.js';
+import { setHas } from '../ipam/range.js';
+import { ConfigError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { pendingDirFor } from '../lib/pending-release.js';
+import type { KubeApi } from '../k8s/types.js';
 import { renderConflist } from '../templates/render.js';
 import { HubHttpServer, parseListen } from './http.js';
 import { removeFile, writeFileAtomic } from './install.js';
+import type { ApplyOutcome } from './k8s/config-watcher.js';
+import type { EffectiveConfig } from './k8s/effective-config.js';
+import { KubeNodeAgent } from './k8s/node-agent.js';
+import type { BandwidthParser } from './k8s/pod-facts.js';
+import type { RetryPolicy } from './k8s/reporter.js';
 import { HubRpcServer } from './rpc-server.js';
 import { HubService } from './service.js';
 import { LeaseStore } from './store.js';
@@ -22,41 +34,86 @@ import { procSysctlWriter } from './sysctl.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
 
+/** Something that runs alongside the daemon (GC, device plugin, …): started once serving, stopped first. */
+export interface NodeComponent {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What a component may use; handed to `DaemonDeps.components` once the service exists. */
+export interface DaemonContext {
+  readonly config: DaemonConfig;
+  readonly service: HubService;
+  readonly store: LeaseStore;
+  readonly log: Logger;
+  readonly kube?: KubeApi;
+  readonly nodeName?: string;
+  /** The Kubernetes glue (informers, reporter) when Kubernetes is configured. */
+  readonly agent?: KubeNodeAgent;
+}
+
 export interface DaemonDeps {
   readonly log?: Logger;
   readonly sysctl?: SysctlWriter;
   /** Runs ip(8) for the node setup plan (tests inject a fake). */
   readonly runner?: CommandRunner;
   readonly sysfs?: SysfsReader;
-  /** Overrides the provider built from the config (tests, later: the Aliyun adapter). */
+  /** One provider for every mode (tests; no mode switching). Prefer `providerFor`. */
   readonly provider?: CloudProvider;
+  /** Builds the provider of an effective config (default: the local provider). */
+  readonly providerFor?: (cfg: DaemonConfig) => CloudProvider;
   readonly pendingDrainIntervalMs?: number;
   /** Called after the socket is bound and before the conflist is written (tests observe the ordering). */
   readonly onServing?: () => void | Promise<void>;
+  /** The Kubernetes API; absent → the daemon runs on its local config alone (podman, demo, tests). */
+  readonly kube?: KubeApi;
+  /** Overrides `config.nodeName` (which overrides env NODE_NAME). */
+  readonly nodeName?: string;
+  readonly kubeSyncTimeoutMs?: number;
+  readonly kubeRetry?: RetryPolicy;
+  /** Parses the pod bandwidth annotations; default `parseBandwidthAnnotations` (src/bandwidth/annotations.ts). */
+  readonly parseBandwidth?: BandwidthParser;
+  readonly stickTtlMs?: number;
+  readonly components?: (ctx: DaemonContext) => readonly NodeComponent[];
 }
 
 export class Daemon {
   readonly #cfg: DaemonConfig;
   readonly #deps: DaemonDeps;
   readonly #log: Logger;
+  #effective: DaemonConfig;
   #store: LeaseStore | undefined;
   #service: HubService | undefined;
+  #agent: KubeNodeAgent | undefined;
+  #components: readonly NodeComponent[] = [];
   #rpc: HubRpcServer | undefined;
   #http: HubHttpServer | undefined;
   #httpAddress: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #serving = false;
   #conflistPath: string | undefined;
+  #conflistText: string | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps = {}) {
     this.#cfg = cfg;
+    this.#effective = cfg;
     this.#deps = deps;
     this.#log = deps.log ?? silentLogger;
   }
 
   get service(): HubService | undefined {
     return this.#service;
+  }
+
+  get agent(): KubeNodeAgent | undefined {
+    return this.#agent;
+  }
+
+  /** The config the node runs now (the local config with the cluster's mode/MTU/podCIDR applied). */
+  get effectiveConfig(): DaemonConfig {
+    return this.#effective;
   }
 
   get httpAddress(): string | undefined {
@@ -69,12 +126,35 @@ export class Daemon {
 
   async start(): Promise<void> {
     const cfg = this.#cfg;
-    this.#log.info('daemon starting', { mode: cfg.mode, socket: cfg.socket, stateDir: cfg.stateDir });
+    this.#log.info('daemon starting', { mode: cfg.mode, socket: cfg.socket, stateDir: cfg.stateDir, kubernetes: this.#deps.kube !== undefined });
     try {
       this.#store = LeaseStore.open(cfg.stateDir);
-      const provider = this.#deps.provider ?? createLocalProvider(cfg, ...(this.#deps.sysfs ? [this.#deps.sysfs] : []));
+      const nodeName = this.#nodeName();
+      if (this.#deps.kube !== undefined) {
+        if (nodeName === undefined) throw new ConfigError('nodeName', 'Kubernetes is configured but the node name is unknown (set nodeName or NODE_NAME)');
+        this.#agent = new KubeNodeAgent({
+          kube: this.#deps.kube,
+          nodeName,
+          local: cfg,
+          apply: (eff) => this.#apply(eff),
+          log: this.#log.child({ component: 'k8s' }),
+          ...(this.#deps.kubeSyncTimeoutMs !== undefined ? { syncTimeoutMs: this.#deps.kubeSyncTimeoutMs } : {}),
+          ...(this.#deps.kubeRetry !== undefined ? { retry: this.#deps.kubeRetry } : {}),
+          ...(this.#deps.parseBandwidth !== undefined ? { parseBandwidth: this.#deps.parseBandwidth } : {}),
+        });
+        await this.#agent.start(); // applies the first effective config into #effective (no service yet)
+      }
+      const eff = this.#effective;
+      const provider = this.#providerFor(eff);
       await this.#setUpNode(provider);
-      const service = new HubService({ store: this.#store, provider, mtu: cfg.mtu, log: this.#log.child({ component: 'service' }) });
+      const service = new HubService({
+        store: this.#store,
+        provider,
+        mtu: eff.mtu,
+        log: this.#log.child({ component: 'service' }),
+        ...(this.#agent !== undefined ? { podFacts: this.#agent.podFacts, observer: this.#agent.reporter } : {}),
+        ...(this.#deps.stickTtlMs !== undefined ? { stickTtlMs: this.#deps.stickTtlMs } : {}),
+      });
       this.#service = service;
 
       const listen = parseListen(cfg.httpListen);
@@ -95,21 +175,17 @@ export class Daemon {
       service.setReady(true);
       await this.#deps.onServing?.();
 
-      const conflist = renderConflist({
-        cniVersion: cfg.cniVersion,
-        cniVersions: cfg.cniVersions,
-        name: cfg.networkName,
-        socket: cfg.socket,
-        vethPrefix: cfg.vethPrefix,
-        mtu: cfg.mtu,
-        logFile: cfg.cniLogFile,
-      });
-      this.#conflistPath = await writeFileAtomic(cfg.cniConfDir, cfg.conflistName, conflist);
-      this.#log.info('conflist installed', { path: this.#conflistPath });
+      await this.#installConflist();
 
       const every = this.#deps.pendingDrainIntervalMs ?? PENDING_DRAIN_INTERVAL_MS;
       this.#timer = setInterval(() => void this.#drain(), every);
       this.#timer.unref();
+
+      this.#components = this.#deps.components?.(this.#context(service, this.#store, nodeName)) ?? [];
+      for (const c of this.#components) {
+        await c.start();
+        this.#log.info('component started', { component: c.name });
+      }
     } catch (e) {
       this.#log.error('daemon start failed', { err: errorMessage(e) });
       await this.stop();
@@ -125,6 +201,9 @@ export class Daemon {
 
   async #stop(): Promise<void> {
     this.#log.info('daemon stopping');
+    for (const c of [...this.#components].reverse()) {
+      await c.stop().catch((e: unknown) => { this.#log.warn('component stop failed', { component: c.name, err: errorMessage(e) }); });
+    }
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#service?.setReady(false, 'stopping');
     this.#serving = false;
@@ -132,9 +211,76 @@ export class Daemon {
       await removeFile(this.#conflistPath).catch((e: unknown) => { this.#log.warn('conflist removal failed', { err: errorMessage(e) }); });
     }
     await this.#rpc?.close();
+    await this.#agent?.stop();
     await this.#http?.close();
     this.#store?.close();
     this.#log.info('daemon stopped');
+  }
+
+  #nodeName(): string | undefined {
+    const n = this.#deps.nodeName ?? this.#cfg.nodeName ?? process.env.NODE_NAME;
+    return n === undefined || n === '' ? undefined : n;
+  }
+
+  #context(service: HubService, store: LeaseStore, nodeName: string | undefined): DaemonContext {
+    return {
+      config: this.#cfg,
+      service,
+      store,
+      log: this.#log,
+      ...(this.#deps.kube !== undefined ? { kube: this.#deps.kube } : {}),
+      ...(nodeName !== undefined ? { nodeName } : {}),
+      ...(this.#agent !== undefined ? { agent: this.#agent } : {}),
+    };
+  }
+
+  #providerFor(cfg: DaemonConfig): CloudProvider {
+    if (this.#deps.provider !== undefined) return this.#deps.provider;
+    if (this.#deps.providerFor !== undefined) return this.#deps.providerFor(cfg);
+    return createLocalProvider(cfg, ...(this.#deps.sysfs ? [this.#deps.sysfs] : []));
+  }
+
+  /**
+   * A new effective config. Before the service exists it only becomes the starting config; afterwards the service
+   * switches provider (validated first: a provider that cannot be built rejects the config), the node setup runs
+   * for the new mode and the conflist is re-rendered. Returns the existing leases the new pool no longer covers.
+   */
+  async #apply(eff: EffectiveConfig): Promise<ApplyOutcome> {
+    const next = eff.daemon;
+    const service = this.#service;
+    if (service === undefined) {
+      this.#providerFor(next); // throws ConfigError when the config cannot run
+      this.#effective = next;
+      return { invalid: [] };
+    }
+    const provider = this.#providerFor(next);
+    await this.#setUpNode(provider);
+    service.switchTo({ provider, mtu: next.mtu });
+    this.#effective = next;
+    if (this.#serving) await this.#installConflist();
+    const pool = provider.ipSource().addresses;
+    const invalid = (this.#store?.list() ?? [])
+      .filter((l) => l.allocation.mode === next.mode && !setHas(pool, l.allocation.ip))
+      .map((l) => `lease ${l.containerId}/${l.ifName} (${l.podNamespace}/${l.podName}) holds ${l.allocation.ip}, outside the ${next.mode} pool`);
+    return { invalid };
+  }
+
+  /** Renders the conflist from the effective config; written atomically, only when its content changes. */
+  async #installConflist(): Promise<void> {
+    const cfg = this.#effective;
+    const text = renderConflist({
+      cniVersion: cfg.cniVersion,
+      cniVersions: cfg.cniVersions,
+      name: cfg.networkName,
+      socket: cfg.socket,
+      vethPrefix: cfg.vethPrefix,
+      mtu: cfg.mtu,
+      logFile: cfg.cniLogFile,
+    });
+    if (text === this.#conflistText && this.#conflistPath !== undefined) return;
+    this.#conflistPath = await writeFileAtomic(cfg.cniConfDir, cfg.conflistName, text);
+    this.#conflistText = text;
+    this.#log.info('conflist installed', { path: this.#conflistPath, mode: cfg.mode, mtu: cfg.mtu });
   }
 
   /** Node state every pod relies on (sysctls, the ENI table). Failures are logged, not fatal: ADD ensures them again. */
@@ -156,6 +302,7 @@ export class Daemon {
     const service = this.#service;
     if (service === undefined) return;
     try {
+      service.purgeExpiredReservations();
       const res = await service.drainPending(pendingDirFor(this.#cfg.socket));
       if (res.released.length > 0 || res.skipped.length > 0) this.#log.info('pending releases drained', { released: res.released.length, skipped: res.skipped.length });
     } catch (e) {

@@ -10,6 +10,20 @@ export interface Lease extends AttachmentKey {
   readonly allocation: Allocation;
   /** ISO time. */
   readonly createdAt: string;
+  /** The pod keeps its IP for a while after release (StatefulSet & co., or the reservation annotation). */
+  readonly sticky?: boolean;
+}
+
+/** A released sticky lease: the IP waits for the same pod (namespace/name/ifName) until `expiresAt`. */
+export interface Reservation {
+  readonly podNamespace: string;
+  readonly podName: string;
+  readonly ifName: string;
+  readonly ip: string;
+  readonly allocation: Allocation;
+  /** ISO times. */
+  readonly releasedAt: string;
+  readonly expiresAt: string;
 }
 
 export function attachmentId(k: AttachmentKey): string {

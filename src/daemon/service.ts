@@ -3,12 +3,13 @@
  * plugin recorded while the daemon was down. All state lives in the lease store; requests are already parsed.
  */
 import type { CloudProvider } from '../cloud/types.js';
-import { ExhaustedError, HubError, UnavailableError, errorMessage } from '../lib/errors.js';
+import { BusyError, ExhaustedError, HubError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { listPendingReleases, removePendingRelease } from '../lib/pending-release.js';
 import type { Allocation } from '../modes/types.js';
 import { CoolDown } from '../ipam/cool-down.js';
-import { freeCount, pickFree, setSize } from '../ipam/range.js';
+import { freeCount, pickFree, setHas, setSize } from '../ipam/range.js';
+import type { IpAddr } from '../lib/brand.js';
 import type {
   AllocateReply,
   AllocateRequest,
@@ -22,6 +23,7 @@ import type {
   StatusReply,
 } from '../rpc/protocol.js';
 import { InFlight, attachmentKeyOf, podKeyOf } from './in-flight.js';
+import type { AllocationObserver, PodFacts, PodFactsSource } from './k8s/hooks.js';
 import type { Lease } from './lease.js';
 import { createHubMetrics, type HubMetrics, type PoolProbe } from './metrics.js';
 import type { LeaseStore } from './store.js';
@@ -33,7 +35,20 @@ export interface HubServiceDeps {
   readonly log?: Logger;
   readonly now?: () => Date;
   readonly coolDownSize?: number;
+  /** Kubernetes pod facts (hostNetwork, stickiness, bandwidth); absent without Kubernetes. */
+  readonly podFacts?: PodFactsSource;
+  readonly observer?: AllocationObserver;
+  /** How long a sticky pod's IP waits for it after release (Terway's IPStickTime: 5 min). */
+  readonly stickTtlMs?: number;
 }
+
+/** What the service allocates from: switched as a whole when the node's mode changes. */
+export interface ServiceRuntime {
+  readonly provider: CloudProvider;
+  readonly mtu: number;
+}
+
+export const DEFAULT_STICK_TTL_MS = 5 * 60_000;
 
 export interface DrainResult {
   readonly released: readonly AttachmentKey[];
@@ -43,8 +58,10 @@ export interface DrainResult {
 export class HubService implements PoolProbe {
   readonly metrics: HubMetrics;
   readonly #store: LeaseStore;
-  readonly #provider: CloudProvider;
-  readonly #mtu: number;
+  #runtime: ServiceRuntime;
+  readonly #podFacts: PodFactsSource | undefined;
+  readonly #observer: AllocationObserver | undefined;
+  readonly #stickTtlMs: number;
   readonly #log: Logger;
   readonly #now: () => Date;
   readonly #coolDown: CoolDown;
@@ -54,8 +71,10 @@ export class HubService implements PoolProbe {
 
   constructor(deps: HubServiceDeps) {
     this.#store = deps.store;
-    this.#provider = deps.provider;
-    this.#mtu = deps.mtu;
+    this.#runtime = { provider: deps.provider, mtu: deps.mtu };
+    this.#podFacts = deps.podFacts;
+    this.#observer = deps.observer;
+    this.#stickTtlMs = deps.stickTtlMs ?? DEFAULT_STICK_TTL_MS;
     this.#log = deps.log ?? silentLogger;
     this.#now = deps.now ?? (() => new Date());
     this.#coolDown = new CoolDown(deps.coolDownSize);
@@ -63,7 +82,21 @@ export class HubService implements PoolProbe {
   }
 
   get mode(): string {
-    return this.#provider.mode;
+    return this.#runtime.provider.mode;
+  }
+
+  /**
+   * New allocations come from `runtime` from now on. Leases of the previous mode stay valid: they keep their
+   * allocation (and its mode, which DEL/CHECK plan from) and their IP stays taken (one IP index for all modes).
+   */
+  switchTo(runtime: ServiceRuntime): void {
+    const from = this.#runtime.provider.mode;
+    this.#runtime = runtime;
+    if (from !== runtime.provider.mode) this.#log.info('mode switched: new pods get the new dataplane', { from, to: runtime.provider.mode });
+  }
+
+  get runtime(): ServiceRuntime {
+    return this.#runtime;
   }
 
   setReady(ready: boolean, reason = ''): void {
@@ -77,34 +110,84 @@ export class HubService implements PoolProbe {
 
   async allocate(req: AllocateRequest, signal?: AbortSignal): Promise<AllocateReply> {
     const keys = [attachmentKeyOf(req.containerId, req.ifName), podKeyOf(req.podNamespace, req.podName)].filter(isString);
+    const started = performance.now();
+    let facts: PodFacts | undefined;
     try {
-      return await this.#inFlight.run(keys, 'allocate', async () => {
+      const outcome = await this.#inFlight.run(keys, 'allocate', async (): Promise<{ reply: AllocateReply; fresh: boolean; fromReservation: boolean }> => {
         const existing = this.#store.get(req);
         if (existing !== undefined) {
           this.#log.info('allocate: existing lease', { containerId: req.containerId, ifName: req.ifName, ip: existing.allocation.ip });
-          return { allocation: existing.allocation };
+          return { reply: { allocation: existing.allocation }, fresh: false, fromReservation: false };
         }
-        const facts = await this.#provider.localFacts();
-        const source = this.#provider.ipSource();
-        const ip = pickFree(source.addresses, this.#store.usedIps(), this.#coolDown.list());
+        facts = await this.#factsFor(req);
+        if (facts?.hostNetwork === true) throw new InvalidInputError('pod', `${req.podNamespace}/${req.podName} uses the host network: it gets no pod IP`);
+        this.purgeExpiredReservations();
+        const { provider, mtu } = this.#runtime; // one snapshot: a mode switch mid-request cannot mix modes
+        const local = await provider.localFacts();
+        const source = provider.ipSource();
+        const reserved = this.#reservedIp(req, source.addresses);
+        const fromReservation = reserved !== undefined;
+        const ip = reserved ?? pickFree(source.addresses, this.#store.usedIps(), this.#coolDown.list());
         if (ip === undefined) throw new ExhaustedError(`no free address left in ${source.subnet} (${String(setSize(source.addresses))} in pool)`);
         const allocation: Allocation = {
-          mode: this.#provider.mode,
+          mode: provider.mode,
           ip,
           subnet: source.subnet,
-          mtu: this.#mtu,
-          ...(facts.eni !== undefined ? { eni: facts.eni } : {}),
+          mtu,
+          ...(local.eni !== undefined ? { eni: local.eni } : {}),
+          // the pod's bandwidth annotations travel with the allocation (the plugin shapes from it)
+          ...(facts?.bandwidth !== undefined ? { bandwidth: facts.bandwidth } : {}),
         };
         if (signal?.aborted === true) throw new UnavailableError('request deadline passed before the lease was written');
-        this.#store.put(leaseFor(req, allocation, this.#now()));
+        this.#store.put(leaseFor(req, allocation, this.#now(), facts?.sticky === true && req.podName !== ''));
         this.#coolDown.taken(ip);
-        this.#log.info('allocate: new lease', { containerId: req.containerId, ifName: req.ifName, pod: `${req.podNamespace}/${req.podName}`, ip });
-        return { allocation };
+        this.#log.info('allocate: new lease', { containerId: req.containerId, ifName: req.ifName, pod: `${req.podNamespace}/${req.podName}`, ip, mode: provider.mode, reserved: fromReservation });
+        return { reply: { allocation }, fresh: true, fromReservation };
       });
+      const { reply, fresh, fromReservation } = outcome;
+      if (fresh) this.#observer?.succeeded({ req, allocation: reply.allocation, facts, elapsedMs: performance.now() - started, fromReservation });
+      return reply;
     } catch (e) {
       this.metrics.allocationFailures.inc({ reason: e instanceof HubError ? e.code : 'internal' });
+      if (!(e instanceof BusyError)) this.#observer?.failed({ req, error: e instanceof Error ? e : new Error(String(e)), facts, elapsedMs: performance.now() - started });
       throw e;
     }
+  }
+
+  /** Pod facts, when Kubernetes is configured and the request names a pod. Lookup errors are logged, not fatal. */
+  async #factsFor(req: AllocateRequest): Promise<PodFacts | undefined> {
+    if (this.#podFacts === undefined || req.podName === '') return undefined;
+    try {
+      const facts = await this.#podFacts.get(req.podNamespace, req.podName);
+      if (facts === undefined) this.#log.warn('allocate: pod not found in the API; allocating without pod facts', { pod: `${req.podNamespace}/${req.podName}` });
+      return facts;
+    } catch (e) {
+      if (e instanceof HubError && e.code === 'config') throw e; // a bad annotation is the pod's problem: refuse
+      this.#log.warn('allocate: pod lookup failed; allocating without pod facts', { pod: `${req.podNamespace}/${req.podName}`, err: errorMessage(e) });
+      return undefined;
+    }
+  }
+
+  /** The pod's reserved IP when it is still usable in the current pool; an unusable reservation is dropped. */
+  #reservedIp(req: AllocateRequest, pool: Parameters<typeof setHas>[0]): IpAddr | undefined {
+    if (req.podName === '') return undefined;
+    const r = this.#store.reservation(req.podNamespace, req.podName, req.ifName);
+    if (r === undefined) return undefined;
+    if (setHas(pool, r.ip)) return r.allocation.ip;
+    this.#store.deleteReservation(r.podNamespace, r.podName, r.ifName);
+    this.#coolDown.released(r.ip);
+    this.#log.info('reservation dropped: its IP is outside the current pool', { pod: `${r.podNamespace}/${r.podName}`, ip: r.ip });
+    return undefined;
+  }
+
+  /** Frees the IPs of expired reservations (they cool down like any release). */
+  purgeExpiredReservations(): number {
+    const gone = this.#store.purgeExpiredReservations(this.#now());
+    for (const r of gone) {
+      this.#coolDown.released(r.ip);
+      this.#log.info('reservation expired', { pod: `${r.podNamespace}/${r.podName}`, ip: r.ip });
+    }
+    return gone.length;
   }
 
   async lookup(req: LookupRequest): Promise<LookupReply> {
@@ -122,7 +205,7 @@ export class HubService implements PoolProbe {
   }
 
   status(): Promise<StatusReply> {
-    return Promise.resolve({ ready: this.#ready, mode: this.#provider.mode, reason: this.#reason });
+    return Promise.resolve({ ready: this.#ready, mode: this.#runtime.provider.mode, reason: this.#reason });
   }
 
   /** Releases every lease whose attachment is not in `validAttachments`; attachments being worked on are kept. */
@@ -168,16 +251,27 @@ export class HubService implements PoolProbe {
   }
 
   poolSize(): number {
-    return setSize(this.#provider.ipSource().addresses);
+    return setSize(this.#runtime.provider.ipSource().addresses);
   }
 
   poolFree(): number {
-    return freeCount(this.#provider.ipSource().addresses, this.#store.usedIps());
+    return freeCount(this.#runtime.provider.ipSource().addresses, this.#store.usedIps());
+  }
+
+  /** A newer sandbox of the same pod holds the interface: the old sandbox's IP is not worth reserving. */
+  #otherSandboxHolds(lease: Lease): boolean {
+    return this.#store.list().some((l) => l.podNamespace === lease.podNamespace && l.podName === lease.podName && l.ifName === lease.ifName && l.containerId !== lease.containerId);
   }
 
   #releaseNow(key: AttachmentKey, reason: string): boolean {
     const lease = this.#store.get(key);
     if (lease === undefined) return false;
+    if (lease.sticky === true && this.#stickTtlMs > 0 && !this.#otherSandboxHolds(lease)) {
+      const now = this.#now();
+      const r = this.#store.releaseToReservation(key, now, new Date(now.getTime() + this.#stickTtlMs));
+      if (r !== undefined) this.#log.info('release: ip reserved for the pod', { containerId: key.containerId, ifName: key.ifName, pod: `${r.podNamespace}/${r.podName}`, ip: r.ip, until: r.expiresAt, reason });
+      return r !== undefined;
+    }
     const deleted = this.#store.delete(key);
     if (deleted) {
       this.#coolDown.released(lease.allocation.ip);
@@ -187,7 +281,7 @@ export class HubService implements PoolProbe {
   }
 }
 
-function leaseFor(req: AllocateRequest, allocation: Allocation, at: Date): Lease {
+function leaseFor(req: AllocateRequest, allocation: Allocation, at: Date, sticky: boolean): Lease {
   return {
     containerId: req.containerId,
     ifName: req.ifName,
@@ -197,6 +291,7 @@ function leaseFor(req: AllocateRequest, allocation: Allocation, at: Date): Lease
     netns: req.netns,
     allocation,
     createdAt: at.toISOString(),
+    ...(sticky ? { sticky } : {}),
   };
 }
 

@@ -9,9 +9,9 @@ import { isIpv4 } from '../lib/brand.js';
 import { ConfigError, ConflictError, InternalError } from '../lib/errors.js';
 import { isModeName, type Allocation } from '../modes/types.js';
 import type { AttachmentKey } from '../rpc/protocol.js';
-import type { Lease } from './lease.js';
+import type { Lease, Reservation } from './lease.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 export const LEASES_DB = 'leases.db';
 
 const MIGRATIONS: readonly string[] = [
@@ -31,6 +31,19 @@ const MIGRATIONS: readonly string[] = [
    ) STRICT;
    CREATE UNIQUE INDEX leases_ip ON leases (ip);
    CREATE INDEX leases_pod ON leases (pod_namespace, pod_name);`,
+  // v2: sticky leases (StatefulSet & co.) and the reservations they turn into on release
+  `ALTER TABLE leases ADD COLUMN sticky INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE reservations (
+     pod_namespace TEXT NOT NULL,
+     pod_name TEXT NOT NULL,
+     if_name TEXT NOT NULL,
+     ip TEXT NOT NULL,
+     allocation TEXT NOT NULL,
+     released_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     PRIMARY KEY (pod_namespace, pod_name, if_name)
+   ) STRICT;
+   CREATE UNIQUE INDEX reservations_ip ON reservations (ip);`,
 ];
 
 interface Row {
@@ -44,6 +57,17 @@ interface Row {
   ip: string;
   allocation: string;
   created_at: string;
+  sticky: number;
+}
+
+interface ReservationRow {
+  pod_namespace: string;
+  pod_name: string;
+  if_name: string;
+  ip: string;
+  allocation: string;
+  released_at: string;
+  expires_at: string;
 }
 
 export interface LeaseStoreOptions {
@@ -58,6 +82,7 @@ export class LeaseStore {
   readonly #list: Database.Statement<[], Row>;
   readonly #byIp: Database.Statement<[string], Row>;
   readonly #count: Database.Statement<[], { n: number }>;
+  readonly #reservations: ReservationStatements;
 
   /** Opens (creating when needed) `<stateDir>/leases.db`; the directory is made 0700. */
   static open(stateDir: string, opts: LeaseStoreOptions = {}): LeaseStore {
@@ -82,14 +107,25 @@ export class LeaseStore {
       if (v !== SCHEMA_VERSION) throw new ConfigError(file, `lease store schema version ${String(v)}, expected ${String(SCHEMA_VERSION)}`);
     }
     this.#insert = this.#db.prepare(
-      `INSERT INTO leases (container_id, if_name, pod_namespace, pod_name, infra_container_id, netns, mode, ip, allocation, created_at)
-       VALUES (@container_id, @if_name, @pod_namespace, @pod_name, @infra_container_id, @netns, @mode, @ip, @allocation, @created_at)`,
+      `INSERT INTO leases (container_id, if_name, pod_namespace, pod_name, infra_container_id, netns, mode, ip, allocation, created_at, sticky)
+       VALUES (@container_id, @if_name, @pod_namespace, @pod_name, @infra_container_id, @netns, @mode, @ip, @allocation, @created_at, @sticky)`,
     );
     this.#get = this.#db.prepare('SELECT * FROM leases WHERE container_id = ? AND if_name = ?');
     this.#del = this.#db.prepare('DELETE FROM leases WHERE container_id = ? AND if_name = ?');
     this.#list = this.#db.prepare('SELECT * FROM leases ORDER BY created_at, container_id, if_name');
     this.#byIp = this.#db.prepare('SELECT * FROM leases WHERE ip = ?');
     this.#count = this.#db.prepare('SELECT count(*) AS n FROM leases');
+    this.#reservations = {
+      upsert: this.#db.prepare(
+        `INSERT OR REPLACE INTO reservations (pod_namespace, pod_name, if_name, ip, allocation, released_at, expires_at)
+         VALUES (@pod_namespace, @pod_name, @if_name, @ip, @allocation, @released_at, @expires_at)`,
+      ),
+      get: this.#db.prepare('SELECT * FROM reservations WHERE pod_namespace = ? AND pod_name = ? AND if_name = ?'),
+      byIp: this.#db.prepare('SELECT * FROM reservations WHERE ip = ?'),
+      del: this.#db.prepare('DELETE FROM reservations WHERE pod_namespace = ? AND pod_name = ? AND if_name = ?'),
+      list: this.#db.prepare('SELECT * FROM reservations ORDER BY expires_at, pod_namespace, pod_name, if_name'),
+      expired: this.#db.prepare('SELECT * FROM reservations WHERE expires_at <= ? ORDER BY expires_at'),
+    };
   }
 
   #migrate(): void {
@@ -108,6 +144,18 @@ export class LeaseStore {
 
   /** Durable when it returns. Throws ConflictError if the attachment already has a lease or the IP is taken. */
   put(lease: Lease): void {
+    this.#db.transaction(() => {
+      const reserved = this.#reservations.byIp.get(lease.allocation.ip);
+      if (reserved !== undefined) {
+        const same = reserved.pod_namespace === lease.podNamespace && reserved.pod_name === lease.podName && lease.podName !== '';
+        if (!same) throw new ConflictError(`ip ${lease.allocation.ip} is reserved for pod ${reserved.pod_namespace}/${reserved.pod_name} until ${reserved.expires_at}`);
+        this.#reservations.del.run(reserved.pod_namespace, reserved.pod_name, reserved.if_name);
+      }
+      this.#insertLease(lease);
+    })();
+  }
+
+  #insertLease(lease: Lease): void {
     try {
       this.#insert.run({
         container_id: lease.containerId,
@@ -120,6 +168,7 @@ export class LeaseStore {
         ip: lease.allocation.ip,
         allocation: JSON.stringify(lease.allocation),
         created_at: lease.createdAt,
+        sticky: lease.sticky === true ? 1 : 0,
       });
     } catch (e) {
       const code = (e as { code?: unknown }).code;
@@ -159,8 +208,56 @@ export class LeaseStore {
     return this.#count.get()?.n ?? 0;
   }
 
+  /** Leased and reserved addresses (expired reservations count until purged). */
   usedIps(): ReadonlySet<string> {
-    return new Set(this.#list.all().map((r) => r.ip));
+    return new Set([...this.#list.all().map((r) => r.ip), ...this.#reservations.list.all().map((r) => r.ip)]);
+  }
+
+  /**
+   * Deletes the lease and keeps its IP for the pod until `expiresAt` (one transaction). Returns the reservation, or
+   * undefined when there was no lease.
+   */
+  releaseToReservation(key: AttachmentKey, releasedAt: Date, expiresAt: Date): Reservation | undefined {
+    return this.#db.transaction((): Reservation | undefined => {
+      const lease = this.get(key);
+      if (lease === undefined) return undefined;
+      this.#del.run(key.containerId, key.ifName);
+      const row: ReservationRow = {
+        pod_namespace: lease.podNamespace,
+        pod_name: lease.podName,
+        if_name: lease.ifName,
+        ip: lease.allocation.ip,
+        allocation: JSON.stringify(lease.allocation),
+        released_at: releasedAt.toISOString(),
+        expires_at: expiresAt.toISOString(),
+      };
+      const clash = this.#reservations.byIp.get(row.ip);
+      if (clash !== undefined) this.#reservations.del.run(clash.pod_namespace, clash.pod_name, clash.if_name);
+      this.#reservations.upsert.run(row);
+      return rowToReservation(row);
+    })();
+  }
+
+  reservation(podNamespace: string, podName: string, ifName: string): Reservation | undefined {
+    const row = this.#reservations.get.get(podNamespace, podName, ifName);
+    return row === undefined ? undefined : rowToReservation(row);
+  }
+
+  reservations(): readonly Reservation[] {
+    return this.#reservations.list.all().map(rowToReservation);
+  }
+
+  deleteReservation(podNamespace: string, podName: string, ifName: string): boolean {
+    return this.#reservations.del.run(podNamespace, podName, ifName).changes > 0;
+  }
+
+  /** Removes reservations whose expiry is at or before `now`; returns them (their IPs are free again). */
+  purgeExpiredReservations(now: Date): readonly Reservation[] {
+    return this.#db.transaction(() => {
+      const rows = this.#reservations.expired.all(now.toISOString());
+      for (const r of rows) this.#reservations.del.run(r.pod_namespace, r.pod_name, r.if_name);
+      return rows.map(rowToReservation);
+    })();
   }
 
   schemaVersion(): number {
@@ -172,8 +269,31 @@ export class LeaseStore {
   }
 }
 
+interface ReservationStatements {
+  readonly upsert: Database.Statement<ReservationRow>;
+  readonly get: Database.Statement<[string, string, string], ReservationRow>;
+  readonly byIp: Database.Statement<[string], ReservationRow>;
+  readonly del: Database.Statement<[string, string, string]>;
+  readonly list: Database.Statement<[], ReservationRow>;
+  readonly expired: Database.Statement<[string], ReservationRow>;
+}
+
+function rowToReservation(row: ReservationRow): Reservation {
+  const allocation = parseStoredAllocation(row.allocation, { container_id: `${row.pod_namespace}/${row.pod_name}`, if_name: row.if_name });
+  return {
+    podNamespace: row.pod_namespace,
+    podName: row.pod_name,
+    ifName: row.if_name,
+    ip: allocation.ip,
+    allocation,
+    releasedAt: row.released_at,
+    expiresAt: row.expires_at,
+  };
+}
+
 function rowToLease(row: Row): Lease {
   return {
+    ...(row.sticky === 1 ? { sticky: true } : {}),
     containerId: row.container_id,
     ifName: row.if_name,
     podNamespace: row.pod_namespace,
@@ -185,7 +305,7 @@ function rowToLease(row: Row): Lease {
   };
 }
 
-function parseStoredAllocation(text: string, row: Row): Allocation {
+function parseStoredAllocation(text: string, row: Pick<Row, 'container_id' | 'if_name'>): Allocation {
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -1,12 +1,38 @@
 /** Composition root of the node daemon: `terway-hub daemon --config FILE [flags]`. Flags override the file. */
 import { parseArgs } from 'node:util';
+import type { DaemonConfig } from '../config/daemon-config.js';
 import { loadDaemonConfig } from '../config/load.js';
+import type { KubeApi } from '../k8s/types.js';
 import { Daemon } from '../daemon/daemon.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, parseLogLevel, type Logger } from '../lib/log.js';
 
 export const DAEMON_USAGE = `usage: terway-hub daemon [--config FILE] [--mode vpc|veth-policy-routing] [--socket PATH]
-                        [--state-dir DIR] [--http-listen ADDR] [--cni-conf-dir DIR] [--log-level LEVEL]`;
+                        [--state-dir DIR] [--http-listen ADDR] [--cni-conf-dir DIR] [--log-level LEVEL]
+                        [--kubeconfig FILE] [--node-name NAME]
+  Kubernetes is used when --kubeconfig, KUBECONFIG or the in-cluster env (KUBERNETES_SERVICE_HOST) is present;
+  the node name comes from --node-name, the config's nodeName or NODE_NAME.`;
+
+/** Pure: whether the daemon should talk to Kubernetes, and with which kubeconfig (undefined → client default). */
+export function kubeSettings(cfg: DaemonConfig, env: Readonly<Record<string, string | undefined>>): { readonly enabled: boolean; readonly kubeconfig?: string } {
+  const explicit = cfg.kubeconfig ?? nonEmpty(env.KUBECONFIG);
+  if (explicit !== undefined) return { enabled: true, kubeconfig: explicit };
+  return { enabled: nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined };
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
+async function kubeFor(cfg: DaemonConfig, log: Logger): Promise<KubeApi | undefined> {
+  const k = kubeSettings(cfg, process.env);
+  if (!k.enabled) return undefined;
+  // loaded only when used: the daemon without Kubernetes never loads @kubernetes/client-node
+  const { createKubeApi } = await import('../k8s/client.js');
+  const nodeName = cfg.nodeName ?? nonEmpty(process.env.NODE_NAME);
+  log.info('kubernetes configured', { kubeconfig: k.kubeconfig ?? '(in-cluster/default)', nodeName: nodeName ?? '(unset)' });
+  return createKubeApi({ log, ...(k.kubeconfig !== undefined ? { kubeconfigPath: k.kubeconfig } : {}), ...(nodeName !== undefined ? { eventHost: nodeName } : {}) });
+}
 
 export async function runDaemon(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
@@ -19,6 +45,8 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
       'http-listen': { type: 'string' },
       'cni-conf-dir': { type: 'string' },
       'log-level': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      'node-name': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -34,9 +62,12 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
     httpListen: values['http-listen'],
     cniConfDir: values['cni-conf-dir'],
     logLevel: values['log-level'],
+    kubeconfig: values.kubeconfig,
+    nodeName: values['node-name'],
   });
   const log = createLogger(process.stderr, parseLogLevel(cfg.logLevel), { component: 'daemon' });
-  const daemon = new Daemon(cfg, { log });
+  const kube = await kubeFor(cfg, log);
+  const daemon = new Daemon(cfg, { log, ...(kube !== undefined ? { kube } : {}) });
   await daemon.start();
   return waitForSignal(daemon, log);
 }

@@ -2,6 +2,7 @@
 import type { IpAddr } from '../lib/brand.js';
 import { HOST, type Op, type Plan } from '../netlink/ops.js';
 import { eniTableDefaultRoute, removePodPolicyRules } from './common/policy-rules.js';
+import { planShapingTeardown, hostVethTarget } from './common/bandwidth.js';
 import { removeHostVeth } from './common/veth.js';
 import type { Dataplane, EniFacts, ModeName, NodeFacts, PodNetworkSpec } from './types.js';
 import { vethPolicyRoutingDataplane } from './veth-policy-routing/plan.js';
@@ -16,9 +17,13 @@ export function dataplaneFor(mode: ModeName): Dataplane {
   }
 }
 
-/** Cleanup when neither the mode nor the allocation is known: the host veth and the 512/2048 rules of the IPs. */
+/** Cleanup when neither the mode nor the allocation is known: the 512/2048 rules of the IPs, the ifb, the host veth. */
 export function planOrphanTeardown(spec: PodNetworkSpec, node: NodeFacts, ips: readonly IpAddr[]): Plan {
-  return [...ips.flatMap((ip) => removePodPolicyRules(ip, undefined, undefined)), ...removeHostVeth(spec, node, undefined)];
+  return [
+    ...ips.flatMap((ip) => removePodPolicyRules(ip, undefined, undefined)),
+    ...planShapingTeardown(hostVethTarget(spec, node, 1500)),
+    ...removeHostVeth(spec, node, undefined),
+  ];
 }
 
 /**

@@ -1,6 +1,7 @@
 /** The dataplane seam: every mode is a pure planner from (pod, allocation, node facts) to plans. */
 import type { Cidr, IfName, IpAddr, NetnsPath } from '../lib/brand.js';
 import type { PodIdentity } from '../lib/veth-name.js';
+import type { BandwidthSpec } from '../bandwidth/types.js';
 import type { Plan } from '../netlink/ops.js';
 
 export const MODE_NAMES = ['vpc', 'veth-policy-routing'] as const;
@@ -35,6 +36,11 @@ export interface Allocation {
   readonly mtu: number;
   /** Present for ENI-backed modes. */
   readonly eni?: EniFacts;
+  /**
+   * Pod bandwidth limits. The daemon sets it from the pod's annotations (src/bandwidth/annotations.ts); the plugin
+   * merges CNI `runtimeConfig.bandwidth` over it per direction before planning.
+   */
+  readonly bandwidth?: BandwidthSpec;
 }
 
 export interface NodeFacts {

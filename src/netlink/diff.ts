@@ -2,8 +2,8 @@
  * Pure comparison of a setup plan against observed state: one readable problem per op whose effect is absent
  * or different. Ops without a lasting observable effect here (deletes, sysctls) are not checked.
  */
-import type { NsRef, Op, Plan } from './ops.js';
-import { describeNs, nsKey } from './render.js';
+import { slotOf, type NsRef, type Op, type Plan, type QdiscSpec } from './ops.js';
+import { describeNs, isTcOp, nsKey } from './render.js';
 import { canonicalDst, type ObservedLink, type ObservedRoute, type ObservedState } from './state.js';
 
 /** State per namespace key (see nsKey); a string is why that namespace could not be observed. */
@@ -65,6 +65,48 @@ function neighProblems(state: ObservedState, op: Extract<Op, { kind: 'neigh.repl
   ];
 }
 
+/**
+ * How far an observed tbf buffer may be from the planned one, in ticks. tc hands the kernel the burst in bytes
+ * (TCA_TBF_BURST) and the kernel derives the buffer in ns, without the reference formula's truncation to whole µs
+ * (up to one µs = 15.625 ticks) and with its own rounding (~1e-7 relative for huge buckets).
+ */
+export function bufferTolerance(ticks: number): number {
+  return Math.max(20, Math.ceil(ticks * 1e-6));
+}
+
+function qdiscProblems(state: ObservedState, ns: NsRef, dev: string, want: QdiscSpec): readonly string[] {
+  const slot = slotOf(want);
+  const name = `${slot === 'root' ? 'root' : 'ingress'} qdisc ${want.type} on ${dev}${where(ns)}`;
+  if (state.qdiscs === undefined) return [`qdiscs${where(ns)} were not observed`];
+  const found = state.qdiscs.find((q) => q.dev === dev && (slot === 'root' ? q.root : q.handle === 'ffff:'));
+  if (found === undefined || found.kind !== want.type) return [`${name} is missing${found ? ` (found ${found.kind})` : ''}`];
+  if (want.type !== 'tbf') return [];
+  const problems: string[] = [];
+  if (found.rateBytes !== want.rateBytes) problems.push(`${name} has rate ${String(found.rateBytes)} bytes/s, want ${String(want.rateBytes)}`);
+  if (found.limitBytes !== want.limitBytes) problems.push(`${name} has limit ${String(found.limitBytes)} bytes, want ${String(want.limitBytes)}`);
+  const wantTicks = tbfBufferTicks(want);
+  if (found.bufferTicks === undefined || Math.abs(found.bufferTicks - wantTicks) > bufferTolerance(wantTicks)) {
+    problems.push(`${name} has buffer ${String(found.bufferTicks)} ticks, want ${String(wantTicks)}`);
+  }
+  return problems;
+}
+
+/** tick-in-usec used to predict buffers (this kernel's /proc/net/psched; see src/bandwidth/tbf.ts). */
+let tickInUsec = 15.625;
+export function setTickInUsec(tick: number): void {
+  tickInUsec = tick;
+}
+
+/** The buffer (ticks) a tbf op's burst gives (u32-safe: planned bursts are already clamped). */
+export function tbfBufferTicks(q: Extract<QdiscSpec, { type: 'tbf' }>): number {
+  return Math.min(0xffffffff, Math.trunc(Math.trunc((q.burstBytes * 1e6) / q.rateBytes) * tickInUsec));
+}
+
+/** Namespaces where a plan has tc ops (their qdiscs must be observed too). */
+export function qdiscNamespacesOf(plan: Plan): ReadonlySet<string> {
+  return new Set(plan.filter(isTcOp).map((op) => nsKey(op.ns)));
+}
+
 /** Checks of one op, each against the namespace it reads. */
 function checksOf(op: Op): readonly (readonly [NsRef, Check])[] {
   switch (op.kind) {
@@ -85,6 +127,12 @@ function checksOf(op: Op): readonly (readonly [NsRef, Check])[] {
       return [[op.ns, (s) => ruleProblems(s, op)]];
     case 'neigh.replace':
       return [[op.ns, (s) => neighProblems(s, op)]];
+    case 'link.ifb':
+      return [[op.ns, (s) => linkProblems(s, op.ns, op.name, { mtu: op.mtu })]];
+    case 'qdisc.replace':
+      return [[op.ns, (s) => qdiscProblems(s, op.ns, op.dev, op.qdisc)]];
+    case 'filter.redirect': // filters are not listed (one tc process per device); the ingress qdisc is checked
+    case 'qdisc.del':
     case 'link.del':
     case 'route.del':
     case 'rule.del':

@@ -10,7 +10,18 @@ import type { CommandRunner } from '../lib/exec.js';
 import type { Logger } from '../lib/log.js';
 import { inverseOf, type NsRef, type Op, type Plan } from './ops.js';
 import { PlanError } from './plan-error.js';
-import { batchCommand, describeNs, describeOp, nsKey, parseBatchFailures, planSteps, renderOp, type IndexedOp, type Step } from './render.js';
+import {
+  batchCommand,
+  describeNs,
+  describeOp,
+  nsKey,
+  parseBatchFailures,
+  planSteps,
+  renderOp,
+  type BatchTool,
+  type IndexedOp,
+  type Step,
+} from './render.js';
 import { isTolerated } from './tolerate.js';
 
 export { PlanError } from './plan-error.js';
@@ -90,27 +101,26 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     });
   }
 
-  /** Best-effort undo: inverse ops in reverse order, grouped into one batch per namespace. */
+  /** Best-effort undo: inverse ops in reverse order, grouped into one batch per tool and namespace. */
   async function rollback(applied: readonly Op[]): Promise<readonly string[]> {
     const inverses = [...applied].reverse().flatMap((op) => {
       const inv = inverseOf(op);
       return inv ? [inv] : [];
     });
-    const byNs = new Map<string, { ns: NsRef; ops: Op[] }>();
+    const byNs = new Map<string, { tool: BatchTool; ns: NsRef; ops: Op[]; lines: (readonly string[])[] }>();
     for (const op of inverses) {
-      const key = nsKey(op.ns);
-      const g = byNs.get(key) ?? { ns: op.ns, ops: [] };
+      const r = renderOp(op);
+      if (r.kind === 'sysctl') continue;
+      const key = `${r.kind}|${nsKey(op.ns)}`;
+      const g = byNs.get(key) ?? { tool: r.kind, ns: op.ns, ops: [], lines: [] };
       g.ops.push(op);
+      g.lines.push(r.tokens);
       byNs.set(key, g);
     }
     const errors: string[] = [];
     for (const g of byNs.values()) {
       try {
-        const lines = g.ops.map((op) => {
-          const r = renderOp(op);
-          return r.kind === 'ip' ? r.tokens : [];
-        });
-        const res = await deps.runner.run(batchCommand(g.ns, lines));
+        const res = await deps.runner.run(batchCommand(g.ns, g.lines, g.tool));
         const failures = parseBatchFailures(res.stderr);
         if (res.exitCode !== 0 && failures.size === 0) errors.push(`rollback in ${describeNs(g.ns)}: ${res.stderr.trim()}`);
         g.ops.forEach((op, i) => {
@@ -140,7 +150,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       let tolerated = 0;
       for (const step of steps) {
         if (signal?.aborted === true) {
-          const entry = step.kind === 'ip' ? step.ops[0] : step.entry;
+          const entry = step.kind === 'sysctl' ? step.entry : step.ops[0];
           if (entry) await fail(applied, { entry, ok: false, tolerated: false, error: 'aborted' }, signal.reason);
         }
         const outcomes = await runStep(step, signal);
@@ -159,7 +169,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       const errors: string[] = [];
       const gone = new Set<string>();
       for (const step of planSteps(plan)) {
-        if (step.kind === 'ip' && step.ns.kind === 'pod') {
+        if (step.kind !== 'sysctl' && step.ns.kind === 'pod') {
           const key = nsKey(step.ns);
           if (gone.has(key) || !(await netnsExists(step.ns.path))) {
             gone.add(key);

@@ -1,7 +1,15 @@
 /** Reads a namespace's network state with `ip -j` (host, or a pod netns through nsenter). */
 import { runChecked, type Command, type CommandRunner } from '../lib/exec.js';
 import type { NsRef } from './ops.js';
-import { parseAddrs, parseLinks, parseNeighs, parseRoutes, parseRules, type ObservedState } from './state.js';
+import { parseAddrs, parseLinks, parseNeighs, parseQdiscs, parseRoutes, parseRules, type ObservedState } from './state.js';
+
+/** `tc -j -raw qdisc show`: every qdisc of the namespace, with tbf buffers in raw ticks. */
+export const QDISC_QUERY = ['-j', '-raw', 'qdisc', 'show'] as const;
+
+export interface ObserveOptions {
+  /** Also list qdiscs (one more process); for plans with tc ops in the namespace. */
+  readonly qdiscs?: boolean;
+}
 
 export const OBSERVE_QUERIES = {
   links: ['-j', 'link', 'show'],
@@ -11,22 +19,23 @@ export const OBSERVE_QUERIES = {
   neighs: ['-j', '-4', 'neigh', 'show'],
 } as const;
 
-export function ipCommand(ns: NsRef, args: readonly string[]): Command {
-  return ns.kind === 'host' ? { file: 'ip', args } : { file: 'nsenter', args: [`--net=${ns.path}`, 'ip', ...args] };
+export function ipCommand(ns: NsRef, args: readonly string[], tool: 'ip' | 'tc' = 'ip'): Command {
+  return ns.kind === 'host' ? { file: tool, args } : { file: 'nsenter', args: [`--net=${ns.path}`, tool, ...args] };
 }
 
-async function query(runner: CommandRunner, ns: NsRef, args: readonly string[], signal?: AbortSignal): Promise<unknown> {
-  const out = await runChecked(runner, ipCommand(ns, args), signal);
+async function query(runner: CommandRunner, ns: NsRef, args: readonly string[], signal?: AbortSignal, tool: 'ip' | 'tc' = 'ip'): Promise<unknown> {
+  const out = await runChecked(runner, ipCommand(ns, args, tool), signal);
   return out.trim() === '' ? [] : (JSON.parse(out) as unknown);
 }
 
-export async function observeState(runner: CommandRunner, ns: NsRef, signal?: AbortSignal): Promise<ObservedState> {
-  const [links, addrs, routes, rules, neighs] = await Promise.all([
+export async function observeState(runner: CommandRunner, ns: NsRef, signal?: AbortSignal, options: ObserveOptions = {}): Promise<ObservedState> {
+  const [links, addrs, routes, rules, neighs, qdiscs] = await Promise.all([
     query(runner, ns, OBSERVE_QUERIES.links, signal),
     query(runner, ns, OBSERVE_QUERIES.addrs, signal),
     query(runner, ns, OBSERVE_QUERIES.routes, signal),
     query(runner, ns, OBSERVE_QUERIES.rules, signal),
     query(runner, ns, OBSERVE_QUERIES.neighs, signal),
+    options.qdiscs === true ? query(runner, ns, QDISC_QUERY, signal, 'tc') : Promise.resolve(undefined),
   ]);
   return {
     links: parseLinks(links),
@@ -34,5 +43,6 @@ export async function observeState(runner: CommandRunner, ns: NsRef, signal?: Ab
     routes: parseRoutes(routes),
     rules: parseRules(rules),
     neighs: parseNeighs(neighs),
+    ...(qdiscs !== undefined ? { qdiscs: parseQdiscs(qdiscs) } : {}),
   };
 }

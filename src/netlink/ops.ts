@@ -5,7 +5,10 @@
  * Semantics every op keeps, so plans are safe to re-apply and to tear down twice:
  * - `*.replace` ops overwrite what is there;
  * - `rule.add` treats "already exists" as success (the kernel has no rule replace);
- * - `*.del` ops treat "not found" as success.
+ * - `*.del` ops treat "not found" as success;
+ * - `link.ifb` treats "already exists" as success (plans that need a fresh one delete it first).
+ *
+ * `qdisc.*` and `filter.*` ops render to `tc -force -batch -` lines, the rest (but sysctls) to `ip -force -batch -`.
  */
 import type { Cidr, IfName, IpAddr, MacAddr, NetnsPath } from '../lib/brand.js';
 
@@ -19,6 +22,25 @@ export function podNs(path: NetnsPath): NsRef {
 export interface VethEnd {
   readonly name: IfName;
   readonly mac: MacAddr;
+}
+
+/** A tbf's kernel parameters (see src/bandwidth/tbf.ts): rate bytes/s, bucket bytes, queue limit bytes. */
+export interface TbfQdisc {
+  readonly type: 'tbf';
+  readonly rateBytes: number;
+  readonly burstBytes: number;
+  readonly limitBytes: number;
+}
+/** The `ingress` qdisc (handle ffff:), where u32 filters of traffic received by the device attach. */
+export interface IngressQdisc {
+  readonly type: 'ingress';
+}
+export type QdiscSpec = TbfQdisc | IngressQdisc;
+/** Where a qdisc sits: `root` (handle 1:) or the ingress hook (handle ffff:). */
+export type QdiscSlot = 'root' | 'ingress';
+
+export function slotOf(q: QdiscSpec): QdiscSlot {
+  return q.type === 'ingress' ? 'ingress' : 'root';
 }
 
 export type Op =
@@ -80,6 +102,17 @@ export type Op =
       readonly ip: IpAddr;
       readonly lladdr: MacAddr;
     }
+  /** Creates an ifb link (txqueuelen 0, like the reference plugin); "exists" is success. Not set up. */
+  | { readonly kind: 'link.ifb'; readonly ns: NsRef; readonly name: IfName; readonly mtu: number }
+  /** `tc qdisc replace`: a tbf at root (handle 1:) or the ingress qdisc (handle ffff:) of `dev`. */
+  | { readonly kind: 'qdisc.replace'; readonly ns: NsRef; readonly dev: IfName; readonly qdisc: QdiscSpec }
+  /** `tc qdisc del` of the root or ingress qdisc of `dev` (its filters go with it); "not found" is success. */
+  | { readonly kind: 'qdisc.del'; readonly ns: NsRef; readonly dev: IfName; readonly slot: QdiscSlot }
+  /**
+   * `tc filter replace` on `dev`'s ingress qdisc: u32 match-all (prio 1, handle 800::800) with
+   * `action mirred egress redirect dev <target>` — everything `dev` receives is sent out of `target` (an ifb).
+   */
+  | { readonly kind: 'filter.redirect'; readonly ns: NsRef; readonly dev: IfName; readonly target: IfName }
   /** Writes /proc/sys/<key with dots as slashes> in the host namespace. */
   | { readonly kind: 'sysctl.set'; readonly ns: NsRef; readonly key: string; readonly value: string };
 
@@ -91,6 +124,14 @@ export function inverseOf(op: Op): Op | undefined {
   switch (op.kind) {
     case 'link.veth':
       return { kind: 'link.del', ns: op.ns, name: op.host.name };
+    case 'link.ifb':
+      return { kind: 'link.del', ns: op.ns, name: op.name };
+    case 'qdisc.replace':
+      // A replaced qdisc is removed (the device's default comes back); for a live update this drops the shaping
+      // of that direction rather than restoring the previous limit.
+      return { kind: 'qdisc.del', ns: op.ns, dev: op.dev, slot: slotOf(op.qdisc) };
+    case 'filter.redirect': // dies with its ingress qdisc
+    case 'qdisc.del':
     case 'addr.replace':
     case 'link.up':
     case 'link.del':

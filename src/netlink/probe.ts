@@ -1,7 +1,7 @@
 /** Compares a setup plan with the live state (CHECK, GC ruleSync): which effects are absent or different. */
 import { errorMessage } from '../lib/errors.js';
 import type { CommandRunner } from '../lib/exec.js';
-import { diffPlan, namespacesOf } from './diff.js';
+import { diffPlan, namespacesOf, qdiscNamespacesOf } from './diff.js';
 import { observeState } from './observe.js';
 import type { Plan } from './ops.js';
 import { nsKey } from './render.js';
@@ -15,10 +15,11 @@ export interface StateProbe {
 export function createStateProbe(deps: { readonly runner: CommandRunner }): StateProbe {
   return {
     async missing(plan, signal) {
+      const withQdiscs = qdiscNamespacesOf(plan);
       const entries = await Promise.all(
         namespacesOf(plan).map(async (ns): Promise<readonly [string, ObservedState | string]> => {
           try {
-            return [nsKey(ns), await observeState(deps.runner, ns, signal)];
+            return [nsKey(ns), await observeState(deps.runner, ns, signal, { qdiscs: withQdiscs.has(nsKey(ns)) })];
           } catch (err) {
             return [nsKey(ns), errorMessage(err)];
           }

@@ -1,16 +1,20 @@
 /**
- * Pure rendering of ops: each op becomes one `ip -batch` line (tokens) or one sysctl write, and a plan becomes
- * ordered steps (consecutive ops of one namespace share one `ip -force -batch -` process).
+ * Pure rendering of ops: each op becomes one `ip -batch` or `tc -batch` line (tokens) or one sysctl write, and a
+ * plan becomes ordered steps (consecutive ops of one tool and namespace share one `ip|tc -force -batch -` process).
  */
 import { InvalidInputError } from '../lib/errors.js';
 import type { Command } from '../lib/exec.js';
-import type { NsRef, Op, Plan } from './ops.js';
+import type { NsRef, Op, Plan, QdiscSpec } from './ops.js';
 
-export type IpOp = Exclude<Op, { kind: 'sysctl.set' }>;
+export type TcOp = Extract<Op, { kind: 'qdisc.replace' | 'qdisc.del' | 'filter.redirect' }>;
+export type IpOp = Exclude<Op, { kind: 'sysctl.set' } | TcOp>;
 export type SysctlOp = Extract<Op, { kind: 'sysctl.set' }>;
+/** The iproute2 programs that run batches. */
+export type BatchTool = 'ip' | 'tc';
 
 export type Rendered =
   | { readonly kind: 'ip'; readonly tokens: readonly string[] }
+  | { readonly kind: 'tc'; readonly tokens: readonly string[] }
   | { readonly kind: 'sysctl'; readonly path: string; readonly value: string };
 
 export interface IndexedOp {
@@ -19,7 +23,7 @@ export interface IndexedOp {
 }
 
 export type Step =
-  | { readonly kind: 'ip'; readonly ns: NsRef; readonly ops: readonly IndexedOp[]; readonly command: Command }
+  | { readonly kind: BatchTool; readonly ns: NsRef; readonly ops: readonly IndexedOp[]; readonly command: Command }
   | { readonly kind: 'sysctl'; readonly entry: IndexedOp; readonly path: string; readonly value: string };
 
 /** Namespace path of the host, for a peer moved back into it from a pod namespace. */
@@ -109,7 +113,48 @@ function ipTokensUnchecked(op: IpOp): string[] {
       ];
     case 'neigh.replace':
       return ['neigh', 'replace', op.ip, 'lladdr', op.lladdr, 'dev', op.dev, 'nud', 'permanent'];
+    case 'link.ifb':
+      return ['link', 'add', op.name, 'mtu', int(op.mtu, 'mtu', 68, 65535), 'txqueuelen', '0', 'type', 'ifb'];
   }
+}
+
+const U32_MAX = 0xffffffff;
+
+function qdiscTokens(q: QdiscSpec): string[] {
+  switch (q.type) {
+    case 'tbf':
+      // `bps` = bytes per second in tc's units; burst and limit are bytes.
+      return [
+        'root', 'handle', '1:', 'tbf',
+        'rate', `${int(q.rateBytes, 'rateBytes', 1, Number.MAX_SAFE_INTEGER)}bps`,
+        'burst', int(q.burstBytes, 'burstBytes', 1, U32_MAX - 1),
+        'limit', int(q.limitBytes, 'limitBytes', 1, U32_MAX),
+      ];
+    case 'ingress':
+      return ['handle', 'ffff:', 'ingress'];
+  }
+}
+
+/** The tokens of one `tc -batch` line for a tc op (without the leading `tc`). */
+export function tcTokens(op: TcOp): readonly string[] {
+  const tokens = ((): string[] => {
+    switch (op.kind) {
+      case 'qdisc.replace':
+        return ['qdisc', 'replace', 'dev', op.dev, ...qdiscTokens(op.qdisc)];
+      case 'qdisc.del':
+        return ['qdisc', 'del', 'dev', op.dev, ...(op.slot === 'root' ? ['root'] : ['handle', 'ffff:', 'ingress'])];
+      case 'filter.redirect':
+        return [
+          'filter', 'replace', 'dev', op.dev, 'parent', 'ffff:', 'protocol', 'all', 'prio', '1', 'handle', '800::800',
+          'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', op.target,
+        ];
+    }
+  })();
+  return tokens.map(checkToken);
+}
+
+export function isTcOp(op: Op): op is TcOp {
+  return op.kind === 'qdisc.replace' || op.kind === 'qdisc.del' || op.kind === 'filter.redirect';
 }
 
 /**
@@ -135,6 +180,7 @@ export function renderOp(op: Op): Rendered {
     if (/[\s\0]/u.test(op.value) || op.value.length === 0) throw new InvalidInputError('sysctl', `unsafe value ${JSON.stringify(op.value)}`);
     return { kind: 'sysctl', path: sysctlPath(op.key), value: op.value };
   }
+  if (isTcOp(op)) return { kind: 'tc', tokens: tcTokens(op) };
   return { kind: 'ip', tokens: ipTokens(op) };
 }
 
@@ -142,21 +188,24 @@ export function batchLine(tokens: readonly string[]): string {
   return tokens.map(checkToken).join(' ');
 }
 
-/** `ip -force -batch -` in the host, or through `nsenter --net=PATH` in a pod namespace; lines go to stdin. */
-export function batchCommand(ns: NsRef, lines: readonly (readonly string[])[]): Command {
+/**
+ * `ip -force -batch -` (or `tc -force -batch -`) in the host, or through `nsenter --net=PATH` in a pod namespace;
+ * lines go to stdin.
+ */
+export function batchCommand(ns: NsRef, lines: readonly (readonly string[])[], tool: BatchTool = 'ip'): Command {
   const stdin = lines.map((l) => `${batchLine(l)}\n`).join('');
-  const ip = ['ip', '-force', '-batch', '-'];
+  const argv = [tool, '-force', '-batch', '-'];
   return ns.kind === 'host'
-    ? { file: 'ip', args: ip.slice(1), stdin }
-    : { file: 'nsenter', args: [`--net=${checkToken(ns.path)}`, ...ip], stdin };
+    ? { file: tool, args: argv.slice(1), stdin }
+    : { file: 'nsenter', args: [`--net=${checkToken(ns.path)}`, ...argv], stdin };
 }
 
-/** Groups consecutive ip ops of one namespace into one batch step; each sysctl op is its own step. */
+/** Groups consecutive ip (or tc) ops of one namespace into one batch step; each sysctl op is its own step. */
 export function planSteps(plan: Plan): readonly Step[] {
   const steps: Step[] = [];
-  let group: { ns: NsRef; ops: IndexedOp[]; lines: (readonly string[])[] } | undefined;
+  let group: { tool: BatchTool; ns: NsRef; ops: IndexedOp[]; lines: (readonly string[])[] } | undefined;
   const flush = (): void => {
-    if (group) steps.push({ kind: 'ip', ns: group.ns, ops: group.ops, command: batchCommand(group.ns, group.lines) });
+    if (group) steps.push({ kind: group.tool, ns: group.ns, ops: group.ops, command: batchCommand(group.ns, group.lines, group.tool) });
     group = undefined;
   };
   plan.forEach((op, index) => {
@@ -166,8 +215,8 @@ export function planSteps(plan: Plan): readonly Step[] {
       steps.push({ kind: 'sysctl', entry: { index, op }, path: r.path, value: r.value });
       return;
     }
-    if (group && !sameNs(group.ns, op.ns)) flush();
-    group ??= { ns: op.ns, ops: [], lines: [] };
+    if (group && (!sameNs(group.ns, op.ns) || group.tool !== r.kind)) flush();
+    group ??= { tool: r.kind, ns: op.ns, ops: [], lines: [] };
     group.ops.push({ index, op });
     group.lines.push(r.tokens);
   });
@@ -176,8 +225,10 @@ export function planSteps(plan: Plan): readonly Step[] {
 }
 
 /**
- * With `-force`, iproute2 keeps going after a failing line and prints, for each, the error text followed by
- * `Command failed -:N` (N 1-based). Returns line number → error text.
+ * With `-force`, iproute2 (`ip` and `tc` alike) keeps going after a failing line and prints, for each, the error
+ * text followed by `Command failed -:N` (N 1-based). tc may print several lines for one failure (e.g. `Error:
+ * Parent Qdisc doesn't exists.` then `We have an error talking to the kernel`); they are joined. Returns line
+ * number → error text.
  */
 export function parseBatchFailures(stderr: string): ReadonlyMap<number, string> {
   const out = new Map<number, string>();
@@ -197,6 +248,6 @@ export function parseBatchFailures(stderr: string): ReadonlyMap<number, string> 
 /** Human-readable one-line description of an op (for logs, errors and probe reports). */
 export function describeOp(op: Op): string {
   const r = renderOp(op);
-  const text = r.kind === 'ip' ? `ip ${r.tokens.join(' ')}` : `sysctl ${op.kind === 'sysctl.set' ? op.key : ''}=${r.value}`;
+  const text = r.kind === 'sysctl' ? `sysctl ${op.kind === 'sysctl.set' ? op.key : ''}=${r.value}` : `${r.kind} ${r.tokens.join(' ')}`;
   return op.ns.kind === 'host' ? text : `${text} (in ${describeNs(op.ns)})`;
 }

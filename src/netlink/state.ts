@@ -38,12 +38,28 @@ export interface ObservedNeigh {
   readonly state: readonly string[];
 }
 
+/** From `tc -j -raw qdisc show`; the tbf fields only for tbf. */
+export interface ObservedQdisc {
+  readonly dev: string;
+  readonly kind: string; // tbf, ingress, noqueue, ...
+  readonly handle: string; // '1:', 'ffff:'
+  readonly root: boolean;
+  /** bytes/s */
+  readonly rateBytes?: number;
+  /** psched ticks (the `burst_raw` hex of -raw) */
+  readonly bufferTicks?: number;
+  /** bytes */
+  readonly limitBytes?: number;
+}
+
 export interface ObservedState {
   readonly links: readonly ObservedLink[];
   readonly addrs: readonly ObservedAddr[];
   readonly routes: readonly ObservedRoute[];
   readonly rules: readonly ObservedRule[];
   readonly neighs: readonly ObservedNeigh[];
+  /** Only observed when a plan has tc ops in the namespace. */
+  readonly qdiscs?: readonly ObservedQdisc[];
 }
 
 type Json = Readonly<Record<string, unknown>>;
@@ -147,5 +163,34 @@ export function parseNeighs(raw: unknown): readonly ObservedNeigh[] {
     if (ip === undefined || dev === undefined) return [];
     const lladdr = str(r, 'lladdr');
     return [{ ip, dev, state: strings(r, 'state'), ...(lladdr !== undefined ? { lladdr: lladdr.toLowerCase() } : {}) }];
+  });
+}
+
+/**
+ * From `tc -j -raw qdisc show` (every device). `tc -j` does not name the device per entry when a device is given,
+ * so the whole namespace is listed and entries carry `dev`.
+ */
+export function parseQdiscs(raw: unknown): readonly ObservedQdisc[] {
+  return records(raw).flatMap((r) => {
+    const dev = str(r, 'dev');
+    const kind = str(r, 'kind');
+    const handle = str(r, 'handle');
+    if (dev === undefined || kind === undefined || handle === undefined) return [];
+    const opts = records([r.options])[0] ?? {};
+    const rateBytes = num(opts, 'rate');
+    const rawBuffer = str(opts, 'burst_raw');
+    const bufferTicks = rawBuffer !== undefined && /^[0-9a-f]+$/iu.test(rawBuffer) ? Number.parseInt(rawBuffer, 16) : undefined;
+    const limitBytes = num(opts, 'limit');
+    return [
+      {
+        dev,
+        kind,
+        handle,
+        root: r.root === true,
+        ...(rateBytes !== undefined ? { rateBytes } : {}),
+        ...(bufferTicks !== undefined ? { bufferTicks } : {}),
+        ...(limitBytes !== undefined ? { limitBytes } : {}),
+      },
+    ];
   });
 }

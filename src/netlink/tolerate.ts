@@ -3,11 +3,16 @@ import type { Op } from './ops.js';
 
 const EXISTS = /File exists/iu;
 const MISSING = /No such file or directory|No such process|Cannot find device|does not exist|not found|No such device/iu;
+/** tc's answers to deleting a qdisc that is not there (root: the default has handle 0; ingress: no such handle). */
+const QDISC_MISSING = /Cannot delete qdisc with handle of zero|Invalid handle|Cannot find specified qdisc/iu;
 
 export function isTolerated(op: Op, errorText: string): boolean {
   switch (op.kind) {
     case 'rule.add':
+    case 'link.ifb':
       return EXISTS.test(errorText);
+    case 'qdisc.del':
+      return MISSING.test(errorText) || QDISC_MISSING.test(errorText);
     case 'link.del':
     case 'route.del':
     case 'rule.del':
@@ -18,6 +23,8 @@ export function isTolerated(op: Op, errorText: string): boolean {
     case 'route.replace':
     case 'neigh.replace':
     case 'sysctl.set':
+    case 'qdisc.replace':
+    case 'filter.redirect':
       return false;
   }
 }

@@ -4,6 +4,7 @@
  */
 import { parseCidr, parseIfName, parseIp } from '../lib/brand.js';
 import { InvalidInputError } from '../lib/errors.js';
+import type { BandwidthSpec, RateLimit } from '../bandwidth/types.js';
 import { isModeName, type Allocation, type EniFacts } from '../modes/types.js';
 import type {
   AllocateReply,
@@ -75,17 +76,35 @@ function parseEni(raw: unknown, field: string): EniFacts {
   };
 }
 
+function parseRateLimit(raw: unknown, field: string): RateLimit {
+  const o = obj(raw, field.slice(0, -1));
+  return {
+    rateBps: int(o, 'rateBps', field, 8, Number.MAX_SAFE_INTEGER),
+    burstBits: int(o, 'burstBits', field, 8, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** `{ingress?: {rateBps, burstBits}, egress?: ...}`; an empty object means no shaping. */
+export function parseBandwidth(raw: unknown, field = 'allocation.bandwidth.'): BandwidthSpec {
+  const o = obj(raw, field.slice(0, -1));
+  const ingress = o.ingress === undefined ? undefined : parseRateLimit(o.ingress, `${field}ingress.`);
+  const egress = o.egress === undefined ? undefined : parseRateLimit(o.egress, `${field}egress.`);
+  return { ...(ingress !== undefined ? { ingress } : {}), ...(egress !== undefined ? { egress } : {}) };
+}
+
 export function parseAllocation(raw: unknown, field = 'allocation.'): Allocation {
   const o = obj(raw, field.slice(0, -1));
   const mode = o.mode;
   if (!isModeName(mode)) throw new InvalidInputError(`${field}mode`, `unknown mode ${JSON.stringify(mode)}`);
   const eni = o.eni === undefined ? undefined : parseEni(o.eni, `${field}eni.`);
+  const bandwidth = o.bandwidth === undefined ? undefined : parseBandwidth(o.bandwidth, `${field}bandwidth.`);
   return {
     mode,
     ip: parseIp(str(o, 'ip', field), `${field}ip`),
     subnet: parseCidr(str(o, 'subnet', field), `${field}subnet`),
     mtu: int(o, 'mtu', field, 68, 65_535),
     ...(eni !== undefined ? { eni } : {}),
+    ...(bandwidth !== undefined ? { bandwidth } : {}),
   };
 }
 

@@ -10,7 +10,8 @@ export function kubeconfigText(server: string, namespace = 'default'): string {
     {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'emulator', cluster: { server } }],
+      // client-node 1.x refuses plain http unless TLS verification is explicitly skipped.
+      clusters: [{ name: 'emulator', cluster: { server, 'insecure-skip-tls-verify': true } }],
       users: [{ name: 'emulator', user: { token: EMULATOR_TOKEN } }],
       contexts: [{ name: 'emulator', context: { cluster: 'emulator', user: 'emulator', namespace } }],
       'current-context': 'emulator',

@@ -9,7 +9,7 @@ export function mergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) return clone(patch);
   const out: JsonObject = isObject(target) ? clone(target) : {};
   for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete out[key];
+    if (value === null) Reflect.deleteProperty(out, key);
     else out[key] = mergePatch(out[key] ?? null, value);
   }
   return out;
@@ -46,7 +46,7 @@ export function strategicMergePatch(target: Json, patch: Json, field = ''): Json
   const out: JsonObject = isObject(target) ? clone(target) : {};
   for (const [key, value] of Object.entries(patch)) {
     if (key.startsWith('$')) continue;
-    if (value === null) delete out[key];
+    if (value === null) Reflect.deleteProperty(out, key);
     else out[key] = strategicMergePatch(out[key] ?? null, value, key);
   }
   return out;
@@ -104,7 +104,7 @@ function applyOp(doc: Json, parts: string[], op: string, value: Json): Json {
   }
   if (!isObject(doc)) throw new PatchError(`path does not exist: ${head}`);
   if (rest.length === 0) {
-    if (op === 'remove') delete doc[head];
+    if (op === 'remove') Reflect.deleteProperty(doc, head);
     else if (op === 'test') {
       if (JSON.stringify(doc[head]) !== JSON.stringify(value)) throw new PatchError('test failed');
     } else doc[head] = clone(value);

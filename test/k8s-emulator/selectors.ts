@@ -16,7 +16,7 @@ export function parseFieldSelector(raw: string | null): Matcher {
     const negate = op === '!=';
     return (obj: KubeObject): boolean => {
       const actual = fieldAt(obj, path);
-      const str = actual === undefined || actual === null ? '' : String(actual);
+      const str = typeof actual === 'string' || typeof actual === 'number' || typeof actual === 'boolean' ? String(actual) : '';
       return negate ? str !== value : str === value;
     };
   });

@@ -69,11 +69,19 @@ export function hostRouteToPod(spec: PodNetworkSpec, node: NodeFacts, ip: IpAddr
 }
 
 /**
- * The complete veth attachment common to the veth modes, ordered so the executor needs two processes: every host
- * op first (one `ip -batch`, with the mode's own host ops in `hostExtras`), then every pod op (one `nsenter ip
- * -batch`), then the sysctl writes (no process).
+ * The complete veth attachment common to the veth modes, ordered so the executor needs two processes (three with
+ * bandwidth shaping): every host ip op first (one `ip -batch`, with the mode's own host ops in `hostExtras`), then
+ * every pod op (one `nsenter ip -batch`), then the host tc ops `hostTc` (one `tc -batch`), then the sysctl writes
+ * (no process).
  */
-export function vethAttachment(spec: PodNetworkSpec, node: NodeFacts, ip: IpAddr, mtu: number, hostExtras: readonly Op[] = []): readonly Op[] {
+export function vethAttachment(
+  spec: PodNetworkSpec,
+  node: NodeFacts,
+  ip: IpAddr,
+  mtu: number,
+  hostExtras: readonly Op[] = [],
+  hostTc: readonly Op[] = [],
+): readonly Op[] {
   return [
     ...removeStaleHostVeth(spec, node),
     ...createHostVeth(spec, node, mtu),
@@ -81,6 +89,7 @@ export function vethAttachment(spec: PodNetworkSpec, node: NodeFacts, ip: IpAddr
     ...hostExtras,
     ...podInterface(spec, ip),
     ...podDefaultGateway(spec, node),
+    ...hostTc,
     ...hostVethSysctls(spec, node),
   ];
 }

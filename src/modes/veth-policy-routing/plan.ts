@@ -5,7 +5,8 @@
 import { InvalidInputError } from '../../lib/errors.js';
 import type { Plan } from '../../netlink/ops.js';
 import { eniTableDefaultRoute, podPolicyRules, removePodPolicyRules } from '../common/policy-rules.js';
-import { hostVethName, removeHostVeth, vethAttachment } from '../common/veth.js';
+import { shapedVethAttachment, shapedVethTeardown } from '../common/bandwidth.js';
+import { hostVethName } from '../common/veth.js';
 import type { Allocation, Dataplane, EniFacts, NodeFacts, PodNetworkSpec } from '../types.js';
 
 function eniOf(alloc: Allocation): EniFacts {
@@ -15,13 +16,13 @@ function eniOf(alloc: Allocation): EniFacts {
 
 function planSetup(spec: PodNetworkSpec, alloc: Allocation, node: NodeFacts): Plan {
   const eni = eniOf(alloc);
-  return vethAttachment(spec, node, alloc.ip, alloc.mtu, [...eniTableDefaultRoute(eni), ...podPolicyRules(alloc.ip, eni)]);
+  return shapedVethAttachment(spec, node, alloc, [...eniTableDefaultRoute(eni), ...podPolicyRules(alloc.ip, eni)]);
 }
 
 function planTeardown(spec: PodNetworkSpec, alloc: Allocation | undefined, node: NodeFacts): Plan {
   return [
     ...(alloc !== undefined ? removePodPolicyRules(alloc.ip, alloc.eni?.table, 'main') : []),
-    ...removeHostVeth(spec, node, alloc?.ip),
+    ...shapedVethTeardown(spec, node, alloc),
   ];
 }
 

@@ -36,8 +36,17 @@ describe('parseDaemonConfig', () => {
       cniLogFile: '/var/log/terway-hub/cni.log',
       keepConflistOnExit: false,
       logLevel: 'info',
+      kubeNamespace: 'kube-system',
+      eniConfigName: 'eni-config',
       vpc: { podCIDR: '10.244.1.0/24' },
     });
+  });
+  it('takes the Kubernetes settings and names a bad one', () => {
+    expect(parseDaemonConfig({ ...vpc, nodeName: 'node-1', kubeconfig: '/etc/kube/config', kubeNamespace: 'terway' })).toMatchObject({ nodeName: 'node-1', kubeconfig: '/etc/kube/config', kubeNamespace: 'terway' });
+    expect(() => parseDaemonConfig({ ...vpc, nodeName: 'Node_1' })).toThrow(/^nodeName: /u);
+    expect(() => parseDaemonConfig({ ...vpc, kubeconfig: 'rel/path' })).toThrow(/^kubeconfig: /u);
+    expect(() => parseDaemonConfig({ ...vpc, kubeNamespace: 'a.b' })).toThrow(/^kubeNamespace: /u);
+    expect(() => parseDaemonConfig({ ...vpc, eniConfigName: '' })).toThrow(/^eniConfigName: /u);
   });
   it('normalizes the podCIDR to its network', () => {
     expect(parseDaemonConfig({ vpc: { podCIDR: '10.244.1.7/24' } }).vpc).toEqual({ podCIDR: '10.244.1.0/24' });

@@ -1,12 +1,14 @@
 import type { IpAddr } from '../../../src/lib/brand.js';
 import { InvalidInputError } from '../../../src/lib/errors.js';
 import { stableMac } from '../../../src/lib/veth-name.js';
+import { ifbName } from '../../../src/bandwidth/names.js';
 import { dataplaneFor, planNodeSetup, planOrphanTeardown } from '../../../src/modes/registry.js';
 import { HOST, inverseOf, podNs, type Op } from '../../../src/netlink/ops.js';
 import { planSteps } from '../../../src/netlink/render.js';
 import { node, spec, vpcAlloc, vprAlloc } from './fixtures.js';
 
 const H = 'calic440f455693';
+const IFB = ifbName('c0ffee', 'eth0');
 const hostMac = stableMac(H, 'host');
 const podMac = stableMac(H, 'pod');
 const pod = podNs(spec.netns);
@@ -35,10 +37,11 @@ describe('vpc dataplane', () => {
   });
   it('plans teardown with and without the allocation', () => {
     expect(dp.planTeardown(spec, vpcAlloc, node)).toEqual([
+      { kind: 'link.del', ns: HOST, name: IFB },
       { kind: 'route.del', ns: HOST, dst: '10.200.1.5/32', dev: H },
       { kind: 'link.del', ns: HOST, name: H },
     ]);
-    expect(dp.planTeardown(spec, undefined, node)).toEqual([{ kind: 'link.del', ns: HOST, name: H }]);
+    expect(dp.planTeardown(spec, undefined, node)).toEqual([{ kind: 'link.del', ns: HOST, name: IFB }, { kind: 'link.del', ns: HOST, name: H }]);
   });
   it('teardown touches only the host (works without the pod netns)', () => {
     expect(dp.planTeardown(spec, vpcAlloc, node).every((op) => op.ns.kind === 'host')).toBe(true);
@@ -73,10 +76,11 @@ describe('veth-policy-routing dataplane', () => {
     expect(dp.planTeardown(spec, vprAlloc, node)).toEqual([
       { kind: 'rule.del', ns: HOST, to: '10.200.1.5/32', table: 'main', priority: 512 },
       { kind: 'rule.del', ns: HOST, from: '10.200.1.5/32', table: 1007, priority: 2048 },
+      { kind: 'link.del', ns: HOST, name: IFB },
       { kind: 'route.del', ns: HOST, dst: '10.200.1.5/32', dev: H },
       { kind: 'link.del', ns: HOST, name: H },
     ]);
-    expect(dp.planTeardown(spec, undefined, node)).toEqual([{ kind: 'link.del', ns: HOST, name: H }]);
+    expect(dp.planTeardown(spec, undefined, node)).toEqual([{ kind: 'link.del', ns: HOST, name: IFB }, { kind: 'link.del', ns: HOST, name: H }]);
   });
 });
 
@@ -87,9 +91,10 @@ describe('registry', () => {
       { kind: 'rule.del', ns: HOST, from: '10.200.1.5/32', priority: 2048 },
       { kind: 'rule.del', ns: HOST, to: '10.200.1.6/32', priority: 512 },
       { kind: 'rule.del', ns: HOST, from: '10.200.1.6/32', priority: 2048 },
+      { kind: 'link.del', ns: HOST, name: IFB },
       { kind: 'link.del', ns: HOST, name: H },
     ]);
-    expect(planOrphanTeardown(spec, node, [])).toEqual([{ kind: 'link.del', ns: HOST, name: H }]);
+    expect(planOrphanTeardown(spec, node, [])).toEqual([{ kind: 'link.del', ns: HOST, name: IFB }, { kind: 'link.del', ns: HOST, name: H }]);
   });
   it('plans the node sysctls', () => {
     expect(planNodeSetup()).toEqual([

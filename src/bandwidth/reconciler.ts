@@ -1,0 +1,130 @@
+/**
+ * Live bandwidth updates: the daemon feeds it pod annotation changes (pod informer) with the pod's leases; when the
+ * effective limits change it applies `planBandwidthUpdate` through the executor and emits a pod event.
+ * Limits set through CNI runtimeConfig at ADD (recorded on the lease as `runtimeBandwidth`) win per direction and
+ * are left alone. A bad annotation value emits `ParseFailed` (Warning) and keeps the old shaping.
+ */
+import { ConfigError, errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { hostVethTarget, planBandwidthUpdate, type ShapingTarget } from '../modes/common/bandwidth.js';
+import type { Allocation, NodeFacts, PodNetworkSpec } from '../modes/types.js';
+import type { Plan } from '../netlink/ops.js';
+import { parseBandwidthAnnotations } from './annotations.js';
+import { sameSpec, type BandwidthSpec, type RateLimit } from './types.js';
+import type { IfName, NetnsPath } from '../lib/brand.js';
+
+export type EventType = 'Normal' | 'Warning';
+export const REASON_UPDATED = 'BandwidthUpdated';
+export const REASON_PARSE_FAILED = 'ParseFailed';
+export const REASON_UPDATE_FAILED = 'BandwidthUpdateFailed';
+
+/** Structurally a daemon lease (src/daemon/lease.ts) plus what the plugin's runtimeConfig set at ADD. */
+export interface BandwidthLease {
+  readonly podNamespace: string;
+  /** "" when the runtime gave no pod name (podman): the host veth is then named after the container id. */
+  readonly podName: string;
+  readonly containerId: string;
+  readonly ifName: string;
+  readonly netns: string;
+  readonly allocation: Allocation;
+  /** Limits from CNI runtimeConfig.bandwidth at ADD; each direction set here is never changed by annotations. */
+  readonly runtimeBandwidth?: BandwidthSpec;
+}
+
+export interface ReconcilerDeps {
+  readonly executor: { apply(plan: Plan, signal?: AbortSignal): Promise<unknown> };
+  /** Emits a Kubernetes event on the pod `podKey` ("namespace/name"). */
+  readonly emit: (podKey: string, reason: string, message: string, type: EventType) => void;
+  readonly node: NodeFacts;
+  readonly log: Logger;
+  /** Where a lease's shaping lives; defaults by mode (every current mode: the host veth). */
+  readonly targetFor?: (lease: BandwidthLease) => ShapingTarget;
+}
+
+function defaultTarget(node: NodeFacts, lease: BandwidthLease): ShapingTarget {
+  const spec: PodNetworkSpec = {
+    pod: lease.podName !== '' ? { namespace: lease.podNamespace, name: lease.podName } : { namespace: '', name: lease.containerId },
+    containerId: lease.containerId,
+    netns: lease.netns as NetnsPath,
+    ifName: lease.ifName as IfName,
+  };
+  switch (lease.allocation.mode) {
+    case 'vpc':
+    case 'veth-policy-routing':
+      return hostVethTarget(spec, node, lease.allocation.mtu);
+  }
+}
+
+function merge(runtime: BandwidthSpec | undefined, base: BandwidthSpec | undefined): BandwidthSpec | undefined {
+  const ingress = runtime?.ingress ?? base?.ingress;
+  const egress = runtime?.egress ?? base?.egress;
+  if (ingress === undefined && egress === undefined) return undefined;
+  return { ...(ingress !== undefined ? { ingress } : {}), ...(egress !== undefined ? { egress } : {}) };
+}
+
+function fmt(l: RateLimit | undefined): string {
+  return l === undefined ? 'unlimited' : `${String(l.rateBps)} bit/s (burst ${String(l.burstBits)} bit)`;
+}
+
+export function describeSpec(s: BandwidthSpec | undefined): string {
+  return `ingress ${fmt(s?.ingress)}, egress ${fmt(s?.egress)}`;
+}
+
+export class BandwidthReconciler {
+  /** attachment id → the effective limits in place (after ADD or our last update). */
+  private readonly applied = new Map<string, BandwidthSpec | undefined>();
+  /** pod key → the tail of its update chain (one update per pod at a time, in arrival order). */
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Call on pod add/update with the pod's current annotations and leases; resolves when applied. */
+  onPodAnnotations(podKey: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<void> {
+    const prev = this.queues.get(podKey) ?? Promise.resolve();
+    const next = prev.then(() => this.reconcile(podKey, annotations, leases));
+    this.queues.set(podKey, next);
+    void next.finally(() => {
+      if (this.queues.get(podKey) === next) this.queues.delete(podKey);
+    });
+    return next;
+  }
+
+  /** Forget an attachment (after DEL / release). */
+  forget(containerId: string, ifName: string): void {
+    this.applied.delete(`${containerId}/${ifName}`);
+  }
+
+  private async reconcile(podKey: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<void> {
+    let fromAnnotations: BandwidthSpec | undefined;
+    try {
+      fromAnnotations = parseBandwidthAnnotations(annotations);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.deps.log.warn('bad bandwidth annotation; keeping the current shaping', { pod: podKey, err });
+      this.deps.emit(podKey, REASON_PARSE_FAILED, `bandwidth not changed: ${err.message}`, 'Warning');
+      return;
+    }
+    for (const lease of leases) {
+      const id = `${lease.containerId}/${lease.ifName}`;
+      const current = this.applied.has(id) ? this.applied.get(id) : merge(lease.runtimeBandwidth, lease.allocation.bandwidth);
+      const desired = merge(lease.runtimeBandwidth, fromAnnotations);
+      if (sameSpec(current, desired)) {
+        this.applied.set(id, current);
+        continue;
+      }
+      const target = (this.deps.targetFor ?? ((l: BandwidthLease) => defaultTarget(this.deps.node, l)))(lease);
+      try {
+        const plan = planBandwidthUpdate(target, current, desired);
+        await this.deps.executor.apply(plan);
+        this.applied.set(id, desired);
+        this.deps.log.info('bandwidth updated', { pod: podKey, attachment: id, from: describeSpec(current), to: describeSpec(desired) });
+        this.deps.emit(podKey, REASON_UPDATED, `${lease.ifName}: ${describeSpec(desired)}`, 'Normal');
+      } catch (err) {
+        // The executor rolled back what it applied: the attachment's state is unknown, re-plan from scratch next time.
+        this.applied.delete(id);
+        this.deps.log.warn('bandwidth update failed', { pod: podKey, attachment: id, err });
+        this.deps.emit(podKey, REASON_UPDATE_FAILED, `${lease.ifName}: ${errorMessage(err)}`, 'Warning');
+      }
+    }
+  }
+}

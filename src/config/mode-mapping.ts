@@ -1,0 +1,22 @@
+/**
+ * Terway's daemon mode (+ the CNI `eniip_virtual_type`) → the hub's dataplane. Pure; modes the hub cannot run yet
+ * are ConfigErrors naming the field that asked for them.
+ */
+import { ConfigError } from '../lib/errors.js';
+import type { ModeName } from '../modes/types.js';
+import { CONF_KEY, type CniSettings } from './cni-settings.js';
+import { DAEMON_MODE_KEY, type DaemonMode } from './eni-config.js';
+
+export function hubModeFor(daemonMode: DaemonMode, cni: CniSettings): ModeName {
+  switch (daemonMode) {
+    case 'VPC':
+      return 'vpc';
+    case 'ENI':
+      throw new ConfigError(DAEMON_MODE_KEY, 'ENI (exclusive ENI per pod) is not available yet; use VPC or ENIMultiIP');
+    case 'ENIMultiIP': {
+      const field = `${cni.source === 'default' ? CONF_KEY : cni.source}.eniip_virtual_type`;
+      if (cni.eniipVirtualType === 'veth') return 'veth-policy-routing';
+      throw new ConfigError(field, `${cni.eniipVirtualType} is not available yet with ENIMultiIP; use "veth"`);
+    }
+  }
+}

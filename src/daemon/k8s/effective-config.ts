@@ -1,0 +1,82 @@
+/**
+ * Pure: what the node should run, from the local daemon config, the `eni-config` ConfigMap, the node's
+ * `terway-config` override ConfigMap and the Node itself (its podCIDR for VPC mode). Either a complete config or
+ * the ConfigError that rejects the cluster config as a whole.
+ */
+import type { DaemonConfig } from '../../config/daemon-config.js';
+import { BUILTIN_STATEFUL_KINDS } from '../../config/eni-conf.js';
+import { NODE_CONFIG_LABEL, parseClusterConfig, type ClusterConfig } from '../../config/eni-config.js';
+import { hubModeFor } from '../../config/mode-mapping.js';
+import { setFromCidr } from '../../ipam/range.js';
+import { ConfigError, errorMessage } from '../../lib/errors.js';
+import { networkCidr } from '../../lib/net.js';
+import type { ConfigMapInfo, NodeInfo } from '../../k8s/types.js';
+
+export interface EffectiveConfig {
+  /** The daemon config with the cluster's mode, MTU and (VPC) podCIDR applied. */
+  readonly daemon: DaemonConfig;
+  /** Absent when the cluster has no `eni-config` (the local config runs as is). */
+  readonly cluster?: ClusterConfig;
+  /** Where it came from, for messages ("kube-system/eni-config + kube-system/big-nodes"). */
+  readonly source: string;
+  readonly statefulKinds: readonly string[];
+  readonly enablePatchPodIps: boolean;
+}
+
+export type EffectiveResult = { readonly ok: true; readonly config: EffectiveConfig } | { readonly ok: false; readonly error: ConfigError; readonly source: string };
+
+export interface EffectiveInputs {
+  readonly local: DaemonConfig;
+  readonly node: NodeInfo | undefined;
+  readonly configMap: (namespace: string, name: string) => ConfigMapInfo | undefined;
+}
+
+export function effectiveConfig(inp: EffectiveInputs): EffectiveResult {
+  const ns = inp.local.kubeNamespace;
+  const baseId = `${ns}/${inp.local.eniConfigName}`;
+  const overrideName = inp.node?.labels[NODE_CONFIG_LABEL];
+  const source = overrideName !== undefined && overrideName !== '' ? `${baseId} + ${ns}/${overrideName}` : baseId;
+  try {
+    const base = inp.configMap(ns, inp.local.eniConfigName);
+    if (base === undefined) {
+      if (overrideName !== undefined && overrideName !== '') throw new ConfigError(`node label ${NODE_CONFIG_LABEL}`, `names ${ns}/${overrideName} but ${baseId} does not exist`);
+      return { ok: true, config: { daemon: inp.local, source: 'local config', statefulKinds: [...BUILTIN_STATEFUL_KINDS], enablePatchPodIps: true } };
+    }
+    let override: ConfigMapInfo | undefined;
+    if (overrideName !== undefined && overrideName !== '') {
+      override = inp.configMap(ns, overrideName);
+      if (override === undefined) throw new ConfigError(`node label ${NODE_CONFIG_LABEL}`, `ConfigMap ${ns}/${overrideName} not found`);
+    }
+    const cluster = parseClusterConfig({ id: baseId, data: base.data }, override === undefined ? undefined : { id: `${ns}/${override.name}`, data: override.data });
+    const mode = hubModeFor(cluster.daemonMode, cluster.cni);
+    const daemon = applyMode(inp.local, mode, cluster.cni.mtu, inp.node);
+    return { ok: true, config: { daemon, cluster, source, statefulKinds: cluster.eniConf.statefulKinds, enablePatchPodIps: cluster.eniConf.enablePatchPodIps } };
+  } catch (e) {
+    const error = e instanceof ConfigError ? e : new ConfigError(source, errorMessage(e), { cause: e });
+    return { ok: false, error, source };
+  }
+}
+
+function applyMode(local: DaemonConfig, mode: DaemonConfig['mode'], mtu: number | undefined, node: NodeInfo | undefined): DaemonConfig {
+  const withMtu = { ...local, mode, ...(mtu !== undefined ? { mtu } : {}) };
+  if (mode === 'veth-policy-routing') {
+    if (local.local === undefined) throw new ConfigError('daemon_mode', 'ENIMultiIP (veth) needs local.eni (the ENI) in the daemon config of this node');
+    return withMtu;
+  }
+  const fromNode = node?.podCIDR;
+  const raw = fromNode !== undefined && fromNode !== '' ? fromNode : local.vpc?.podCIDR;
+  const field = fromNode !== undefined && fromNode !== '' ? 'Node.spec.podCIDR' : 'vpc.podCIDR';
+  if (raw === undefined) throw new ConfigError('daemon_mode', 'VPC needs the Node spec.podCIDR or vpc.podCIDR in the daemon config');
+  try {
+    setFromCidr(raw, field);
+  } catch (e) {
+    throw new ConfigError(field, errorMessage(e), { cause: e });
+  }
+  return { ...withMtu, vpc: { podCIDR: networkCidr(raw) } };
+}
+
+/** Stable identity of what a config change would change (mode, pool, MTU, pod-facing settings). */
+export function fingerprint(c: EffectiveConfig): string {
+  const d = c.daemon;
+  return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', d.mode === 'veth-policy-routing' ? d.local?.eni : null, c.statefulKinds, c.enablePatchPodIps]);
+}

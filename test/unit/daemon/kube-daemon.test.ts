@@ -1,0 +1,229 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
+import { Daemon } from '../../../src/daemon/daemon.js';
+import { CONFIG_ERROR_ANNOTATION, MODE_ANNOTATION } from '../../../src/daemon/k8s/config-watcher.js';
+import { dataplaneFor } from '../../../src/modes/registry.js';
+import type { IfName, NetnsPath } from '../../../src/lib/brand.js';
+import { FakeKube } from './fake-kube.js';
+import { req, tempDir } from './helpers/fixtures.js';
+
+const ENI_CONF = JSON.stringify({ version: '1', max_pool_size: 5 });
+const VETH_CONF = JSON.stringify({ cniVersion: '0.4.0', name: 'terway', type: 'terway', eniip_virtual_type: 'veth' });
+
+function config(dir: string, extra: Record<string, unknown> = {}) {
+  return parseDaemonConfig({
+    mode: 'veth-policy-routing',
+    socket: join(dir, 'run', 'daemon.sock'),
+    stateDir: join(dir, 'state'),
+    cniConfDir: join(dir, 'net.d'),
+    httpListen: '',
+    local: { eni: { link: 'eth1', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.11', subnet: '192.168.0.0/24' } },
+    vpc: { podCIDR: '10.9.0.0/24' },
+    ...extra,
+  });
+}
+
+const running: Daemon[] = [];
+afterEach(async () => {
+  for (const d of running.splice(0)) await d.stop();
+});
+
+async function start(kube: FakeKube, extra: Record<string, unknown> = {}): Promise<Daemon> {
+  const dir = tempDir('hub-kd-');
+  const d = new Daemon(config(dir, extra), {
+    kube,
+    nodeName: kube.nodeName,
+    sysctl: () => Promise.resolve(),
+    runner: { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) },
+    sysfs: () => Promise.resolve('7'),
+    kubeRetry: { attempts: 3, baseDelayMs: 1 },
+  });
+  running.push(d);
+  await d.start();
+  await settle(d);
+  return d;
+}
+
+async function settle(d: Daemon): Promise<void> {
+  await d.agent?.config.settled();
+  await d.agent?.reporter.idle();
+}
+
+function svc(d: Daemon) {
+  const s = d.service;
+  if (s === undefined) throw new Error('no service');
+  return s;
+}
+
+describe('Daemon with Kubernetes: config and mode', () => {
+  it('without an eni-config ConfigMap runs the local config and annotates the node with its mode', async () => {
+    const kube = new FakeKube();
+    const d = await start(kube);
+    expect(svc(d).mode).toBe('veth-policy-routing');
+    expect(kube.node().annotations[MODE_ANNOTATION]).toBe('veth-policy-routing');
+    expect(kube.events).toEqual([]);
+  });
+
+  it('starts in the ConfigMap mode: VPC takes the Node podCIDR', async () => {
+    const kube = new FakeKube('node-1', { podCIDR: '10.77.0.0/24' });
+    kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'VPC' });
+    const d = await start(kube);
+    expect(svc(d).mode).toBe('vpc');
+    expect((await svc(d).allocate(req('c1'))).allocation).toMatchObject({ mode: 'vpc', ip: '10.77.0.2', subnet: '10.77.0.0/24' });
+    expect(kube.node().annotations[MODE_ANNOTATION]).toBe('vpc');
+  });
+
+  it('switches mode without a restart; an old pod keeps its lease mode and its teardown plan', async () => {
+    const kube = new FakeKube();
+    kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'VPC', '10-terway.conf': VETH_CONF });
+    const d = await start(kube);
+    const old = await svc(d).allocate(req('old'));
+    expect(old.allocation).toMatchObject({ mode: 'vpc', ip: '10.9.0.2' }); // no Node podCIDR → local vpc.podCIDR
+
+    kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'ENIMultiIP', '10-terway.conf': JSON.stringify({ type: 'terway', eniip_virtual_type: 'veth', mtu: 1400 }) });
+    await settle(d);
+    expect(svc(d).mode).toBe('veth-policy-routing');
+    expect(kube.node().annotations[MODE_ANNOTATION]).toBe('veth-policy-routing');
+    const conflist = JSON.parse(readFileSync(d.conflistPath, 'utf8')) as { plugins: { mtu: number }[] };
+    expect(conflist.plugins[0]?.mtu).toBe(1400);
+
+    const fresh = await svc(d).allocate(req('new'));
+    expect(fresh.allocation).toMatchObject({ mode: 'veth-policy-routing', ip: '192.168.0.10', mtu: 1400, eni: { link: 'eth1', table: 1007 } });
+    const found = await svc(d).lookup({ containerId: 'old', ifName: 'eth0' });
+    expect(found.allocation).toEqual(old.allocation);
+    // DEL plans from the lease's mode: the VPC teardown has no ENI policy rules
+    const spec = { pod: { namespace: 'default', name: 'pod-old' }, containerId: 'old', netns: '/var/run/netns/old' as NetnsPath, ifName: 'eth0' as IfName };
+    const plan = dataplaneFor(found.allocation?.mode ?? 'veth-policy-routing').planTeardown(spec, found.allocation, { vethPrefix: 'cali' });
+    expect(plan.some((op) => op.kind === 'rule.del')).toBe(false);
+    expect(await svc(d).release({ containerId: 'old', ifName: 'eth0', reason: 'CNI DEL' })).toEqual({ released: true });
+  });
+
+  it('rejects a bad ConfigMap as a whole: Warning ConfigError naming the field, annotation, old config kept; fixed → annotation removed', async () => {
+    const kube = new FakeKube();
+    kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'ENIMultiIP' });
+    const d = await start(kube);
+    kube.setConfigMap('eni-config', { eni_conf: JSON.stringify({ max_pool_size: -3 }), daemon_mode: 'VPC' });
+    await settle(d);
+    expect(svc(d).mode).toBe('veth-policy-routing');
+    const warn = kube.events.find((e) => e.reason === 'ConfigError');
+    expect(warn).toMatchObject({ type: 'Warning', target: { kind: 'Node', name: 'node-1', uid: 'node-uid' } });
+    expect(warn?.message).toMatch(/eni_conf\.max_pool_size: must be an integer.*keeping the last good config \(mode veth-policy-routing\)/u);
+    expect(kube.node().annotations[CONFIG_ERROR_ANNOTATION]).toMatch(/eni_conf\.max_pool_size/u);
+
+    // the same bad config again (a resync) is not reported twice
+    kube.setConfigMap('eni-config', { eni_conf: JSON.stringify({ max_pool_size: -3 }), daemon_mode: 'VPC' });
+    await settle(d);
+    expect(kube.events.filter((e) => e.reason === 'ConfigError')).toHaveLength(1);
+
+    kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'VPC' });
+    await settle(d);
+    expect(svc(d).mode).toBe('vpc');
+    expect(kube.node().annotations[CONFIG_ERROR_ANNOTATION]).toBeUndefined();
+  });
+
+  it('refuses modes that are not available yet (ipvlan, ENI) naming the field', async () => {
+    const kube = new FakeKube();
+    kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, '10-terway.conf': JSON.stringify({ type: 'terway', eniip_virtual_type: 'ipvlan' }) });
+    const d = await start(kube);
+    expect(svc(d).mode).toBe('veth-policy-routing'); // the local config
+    expect(kube.events.map((e) => e.message).join('\n')).toMatch(/10-terway\.conf\.eniip_virtual_type: ipvlan is not available yet/u);
+    kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'ENI' });
+    await settle(d);
+    expect(kube.events.map((e) => e.message).join('\n')).toMatch(/daemon_mode: ENI \(exclusive ENI per pod\) is not available yet/u);
+  });
+
+  it('merges the per-node override ConfigMap named by the terway-config label', async () => {
+    const kube = new FakeKube('node-1', { labels: { 'terway-config': 'sticky-kinds' } });
+    kube.setConfigMap('eni-config', { eni_conf: JSON.stringify({ max_pool_size: 5, custom_stateful_workload_kinds: ['CloneSet'] }), daemon_mode: 'VPC' });
+    kube.setConfigMap('sticky-kinds', { eni_conf: JSON.stringify({ custom_stateful_workload_kinds: ['GameServer'], enable_patch_pod_ips: false }) });
+    const d = await start(kube);
+    expect(d.agent?.config.current).toMatchObject({ source: 'kube-system/eni-config + kube-system/sticky-kinds', statefulKinds: ['statefulset', 'gameserver'], enablePatchPodIps: false });
+    kube.addPod('gs-0', { owners: [{ kind: 'GameServer', name: 'gs', controller: true }] });
+    await svc(d).allocate(req('c1', { podName: 'gs-0' }));
+    await settle(d);
+    expect(kube.podPatches).toEqual([]); // enable_patch_pod_ips: false
+    await svc(d).release({ containerId: 'c1', ifName: 'eth0', reason: 'x' });
+    expect((await svc(d).allocate(req('c2', { podName: 'gs-0' }))).allocation.ip).toBe('10.9.0.2');
+
+    kube.setNode({ labels: { 'terway-config': 'missing' } });
+    await settle(d);
+    expect(kube.events.map((e) => e.message).join('\n')).toMatch(/node label terway-config: ConfigMap kube-system\/missing not found/u);
+  });
+});
+
+describe('Daemon with Kubernetes: pods, events, SufficientIP', () => {
+  it('AllocIPSucceed with the time taken, pod-ips annotation (retried), SufficientIP False then True', async () => {
+    const kube = new FakeKube();
+    const d = await start(kube);
+    kube.addPod('a');
+    kube.addPod('b');
+    kube.addPod('c');
+    kube.failPodPatches = 1;
+    await svc(d).allocate(req('ca', { podName: 'a' }));
+    await settle(d);
+    expect(kube.pods.get('default', 'a')?.annotations['k8s.aliyun.com/pod-ips']).toBe('192.168.0.10');
+    const ok = kube.events.find((e) => e.reason === 'AllocIPSucceed');
+    expect(ok).toMatchObject({ type: 'Normal', target: { kind: 'Pod', namespace: 'default', name: 'a', uid: 'uid-a' } });
+    expect(ok?.message).toMatch(/^Alloc IP 192\.168\.0\.10\/24 \(veth-policy-routing\) took \d+\.\dms$/u);
+    expect(kube.conditions).toEqual([{ type: 'SufficientIP', status: 'True', reason: 'SufficientIP', message: 'pod IPs are available' }]);
+
+    await svc(d).allocate(req('cb', { podName: 'b' }));
+    await expect(svc(d).allocate(req('cc', { podName: 'c' }))).rejects.toMatchObject({ code: 'exhausted' });
+    await settle(d);
+    const failed = kube.events.find((e) => e.reason === 'AllocIPFailed');
+    expect(failed).toMatchObject({ type: 'Warning', target: { name: 'c' } });
+    expect(failed?.message).toMatch(/^Alloc IP failed \(exhausted\): no free address left/u);
+    expect(kube.conditions.at(-1)).toMatchObject({ type: 'SufficientIP', status: 'False', reason: 'InsufficientIP' });
+
+    await svc(d).release({ containerId: 'ca', ifName: 'eth0', reason: 'x' });
+    await svc(d).allocate(req('cc', { podName: 'c' }));
+    await settle(d);
+    expect(kube.conditions.map((c) => c.status)).toEqual(['True', 'False', 'True']);
+  });
+
+  it('refuses hostNetwork pods with an AllocIPFailed event; reads the API when the cache misses', async () => {
+    const kube = new FakeKube();
+    const d = await start(kube);
+    kube.addPod('h', { hostNetwork: true });
+    await expect(svc(d).allocate(req('c1', { podName: 'h' }))).rejects.toMatchObject({ code: 'invalid-input' });
+    kube.apiOnlyPods.set('default/late', { namespace: 'default', name: 'late', uid: 'u-late', nodeName: 'node-1', hostNetwork: false, annotations: { 'k8s.aliyun.com/pod-ip-reservation': 'true' }, labels: {}, owners: [], resourceVersion: '1' });
+    await svc(d).allocate(req('c2', { podName: 'late' }));
+    expect(kube.getPodCalls).toBeGreaterThanOrEqual(1);
+    await svc(d).release({ containerId: 'c2', ifName: 'eth0', reason: 'x' });
+    await settle(d);
+    expect(kube.reasons()).toEqual(['Pod/Warning/AllocIPFailed', 'Pod/Normal/AllocIPSucceed']);
+  });
+
+  it('bandwidth annotations travel with the allocation; a bad one refuses the pod naming the annotation', async () => {
+    const kube = new FakeKube();
+    const d = await start(kube);
+    kube.addPod('bw', { annotations: { 'kubernetes.io/egress-bandwidth': '10M' } });
+    const { allocation } = await svc(d).allocate(req('c1', { podName: 'bw' }));
+    expect(allocation.bandwidth?.egress?.rateBps).toBe(10_000_000);
+    kube.addPod('bad', { annotations: { 'kubernetes.io/ingress-bandwidth': 'lots' } });
+    await expect(svc(d).allocate(req('c2', { podName: 'bad' }))).rejects.toThrow(/kubernetes\.io\/ingress-bandwidth/u);
+  });
+
+  it('podman-style requests (no pod name) work as without Kubernetes: no lookups, no pod events', async () => {
+    const kube = new FakeKube();
+    const d = await start(kube);
+    await svc(d).allocate(req('p1', { podName: '', podNamespace: '' }));
+    await settle(d);
+    expect(kube.getPodCalls).toBe(0);
+    expect(kube.events).toEqual([]);
+    expect(kube.podPatches).toEqual([]);
+  });
+
+  it('reports leases outside the new pool as ResourceInvalid', async () => {
+    const kube = new FakeKube('node-1', { podCIDR: '10.50.0.0/24' });
+    kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'VPC' });
+    const d = await start(kube);
+    await svc(d).allocate(req('c1'));
+    kube.setNode({ podCIDR: '10.60.0.0/24' });
+    await settle(d);
+    expect(kube.events.find((e) => e.reason === 'ResourceInvalid')?.message).toMatch(/holds 10\.50\.0\.2, outside the vpc pool/u);
+    expect((await svc(d).allocate(req('c2'))).allocation.ip).toBe('10.60.0.2');
+  });
+});
