@@ -37,6 +37,11 @@ export interface ReconcilerDeps {
   readonly emit: (podKey: string, reason: string, message: string, type: EventType) => void;
   readonly node: NodeFacts;
   readonly log: Logger;
+  /**
+   * Told after an update took effect, with the annotation-derived limits now in force (the daemon records them on
+   * the lease's allocation, so CHECK and a restarted daemon see what is in place). Must not throw.
+   */
+  readonly onApplied?: (lease: BandwidthLease, fromAnnotations: BandwidthSpec | undefined) => void;
   /** Where a lease's shaping lives; defaults by mode (every current mode: the host veth). */
   readonly targetFor?: (lease: BandwidthLease) => ShapingTarget;
 }
@@ -117,6 +122,7 @@ export class BandwidthReconciler {
         const plan = planBandwidthUpdate(target, current, desired);
         await this.deps.executor.apply(plan);
         this.applied.set(id, desired);
+        this.deps.onApplied?.(lease, fromAnnotations);
         this.deps.log.info('bandwidth updated', { pod: podKey, attachment: id, from: describeSpec(current), to: describeSpec(desired) });
         this.deps.emit(podKey, REASON_UPDATED, `${lease.ifName}: ${describeSpec(desired)}`, 'Normal');
       } catch (err) {

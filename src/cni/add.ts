@@ -42,6 +42,8 @@ export async function cmdAdd(
     podNamespace: env.args.podNamespace,
     podName: env.args.podName,
     infraContainerId: env.args.infraContainerId,
+    // recorded on the lease: live annotation updates leave these directions alone
+    ...(runtimeLimits !== undefined ? { runtimeBandwidth: runtimeLimits } : {}),
   });
   const allocation = withBandwidth(allocated, mergeBandwidth(runtimeLimits, allocated.bandwidth));
   const { bandwidth } = allocation;

@@ -50,6 +50,16 @@ export interface DaemonConfig {
   /** Namespace of the `eni-config` ConfigMap and per-node override ConfigMaps (Terway: kube-system). */
   readonly kubeNamespace: string;
   readonly eniConfigName: string;
+  /** Period of the garbage collector (leaked leases and host leftovers); it also runs at start. */
+  readonly gcIntervalSeconds: number;
+  /** The kubelet device plugin advertising `aliyun/eni` (exclusive ENI slots); off unless enabled. */
+  readonly devicePlugin: DevicePluginConfig;
+}
+
+export interface DevicePluginConfig {
+  readonly enabled: boolean;
+  readonly capacity: number;
+  readonly dir: string;
 }
 
 export const DEFAULT_CONFIG = {
@@ -69,6 +79,8 @@ export const DEFAULT_CONFIG = {
   logLevel: 'info',
   kubeNamespace: 'kube-system',
   eniConfigName: 'eni-config',
+  gcIntervalSeconds: 300,
+  devicePlugin: { enabled: false, capacity: 0, dir: '/var/lib/kubelet/device-plugins' },
 } as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'nodeName' | 'kubeconfig'>;
 
 const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'nodeName', 'kubeconfig']);
@@ -127,6 +139,12 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
   const eniConfigName = str(top, 'eniConfigName', DEFAULT_CONFIG.eniConfigName);
   if (eniConfigName.length > 253 || !DNS_SUBDOMAIN.test(eniConfigName)) throw new ConfigError('eniConfigName', `not a ConfigMap name: ${JSON.stringify(eniConfigName)}`);
 
+  const gcIntervalSeconds = top.gcIntervalSeconds ?? DEFAULT_CONFIG.gcIntervalSeconds;
+  if (typeof gcIntervalSeconds !== 'number' || !Number.isInteger(gcIntervalSeconds) || gcIntervalSeconds < 5 || gcIntervalSeconds > 86_400) {
+    throw new ConfigError('gcIntervalSeconds', `must be an integer in 5..86400; got ${JSON.stringify(gcIntervalSeconds)}`);
+  }
+  const devicePlugin = parseDevicePlugin(top.devicePlugin);
+
   const vpc = top.vpc === undefined ? undefined : parseVpc(top.vpc);
   const local = top.local === undefined ? undefined : parseLocal(top.local);
   if (mode === 'vpc' && vpc === undefined) throw new ConfigError('vpc.podCIDR', 'required in vpc mode');
@@ -149,11 +167,30 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
     logLevel: logLevel as LogLevel,
     kubeNamespace,
     eniConfigName,
+    gcIntervalSeconds,
+    devicePlugin,
     ...(vpc !== undefined ? { vpc } : {}),
     ...(local !== undefined ? { local } : {}),
     ...(nodeName !== undefined ? { nodeName } : {}),
     ...(kubeconfig !== undefined ? { kubeconfig } : {}),
   };
+}
+
+function parseDevicePlugin(raw: unknown): DevicePluginConfig {
+  const d = DEFAULT_CONFIG.devicePlugin;
+  if (raw === undefined) return d;
+  const o = obj(raw, 'devicePlugin');
+  for (const k of Object.keys(o)) if (!(k in d)) throw new ConfigError(`devicePlugin.${k}`, 'unknown field');
+  const enabled = o.enabled ?? d.enabled;
+  if (typeof enabled !== 'boolean') throw new ConfigError('devicePlugin.enabled', 'must be a boolean');
+  const capacity = o.capacity ?? d.capacity;
+  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 0 || capacity > 64) {
+    throw new ConfigError('devicePlugin.capacity', `must be an integer in 0..64; got ${JSON.stringify(capacity)}`);
+  }
+  if (enabled && capacity === 0) throw new ConfigError('devicePlugin.capacity', 'must be > 0 when the device plugin is enabled');
+  const dir = o.dir ?? d.dir;
+  if (typeof dir !== 'string' || !dir.startsWith('/')) throw new ConfigError('devicePlugin.dir', `must be an absolute path; got ${JSON.stringify(dir)}`);
+  return { enabled, capacity, dir };
 }
 
 function parseVpc(raw: unknown): VpcConfig {

@@ -7,6 +7,7 @@
  * switches the service to a new provider (new pods get the new dataplane; leases keep the mode they were made in)
  * and re-renders the conflist.
  */
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CloudProvider } from '../cloud/types.js';
 import { createLocalProvider, type SysfsReader } from '../cloud/local/provider.js';
@@ -21,7 +22,9 @@ import { HubHttpServer, parseListen } from './http.js';
 import { removeFile, writeFileAtomic } from './install.js';
 import type { ApplyOutcome } from './k8s/config-watcher.js';
 import type { EffectiveConfig } from './k8s/effective-config.js';
+import { createLiveBandwidth } from './k8s/live-bandwidth.js';
 import { KubeNodeAgent } from './k8s/node-agent.js';
+import type { PodBandwidthSync } from './k8s/pod-bandwidth.js';
 import type { BandwidthParser } from './k8s/pod-facts.js';
 import type { RetryPolicy } from './k8s/reporter.js';
 import { HubRpcServer } from './rpc-server.js';
@@ -86,6 +89,7 @@ export class Daemon {
   #store: LeaseStore | undefined;
   #service: HubService | undefined;
   #agent: KubeNodeAgent | undefined;
+  #bandwidth: PodBandwidthSync | undefined;
   #components: readonly NodeComponent[] = [];
   #rpc: HubRpcServer | undefined;
   #http: HubHttpServer | undefined;
@@ -154,8 +158,20 @@ export class Daemon {
         log: this.#log.child({ component: 'service' }),
         ...(this.#agent !== undefined ? { podFacts: this.#agent.podFacts, observer: this.#agent.reporter } : {}),
         ...(this.#deps.stickTtlMs !== undefined ? { stickTtlMs: this.#deps.stickTtlMs } : {}),
+        onReleased: (lease) => { this.#bandwidth?.released(lease); },
       });
       this.#service = service;
+      if (this.#agent !== undefined) {
+        this.#bandwidth = createLiveBandwidth({
+          pods: this.#agent.pods,
+          reporter: this.#agent.reporter,
+          store: this.#store,
+          executor: this.#executor('bandwidth'),
+          vethPrefix: eff.vethPrefix,
+          log: this.#log.child({ component: 'bandwidth' }),
+        });
+        this.#bandwidth.start(); // reconciles the pods already known, then follows annotation changes
+      }
 
       const listen = parseListen(cfg.httpListen);
       if (listen !== undefined) {
@@ -205,6 +221,7 @@ export class Daemon {
       await c.stop().catch((e: unknown) => { this.#log.warn('component stop failed', { component: c.name, err: errorMessage(e) }); });
     }
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#bandwidth?.stop();
     this.#service?.setReady(false, 'stopping');
     this.#serving = false;
     if (this.#conflistPath !== undefined && !this.#cfg.keepConflistOnExit) {
@@ -285,17 +302,23 @@ export class Daemon {
 
   /** Node state every pod relies on (sysctls, the ENI table). Failures are logged, not fatal: ADD ensures them again. */
   async #setUpNode(provider: CloudProvider): Promise<void> {
-    const executor = createExecutor({
-      runner: this.#deps.runner ?? createProcessRunner(),
-      writeSysctl: this.#deps.sysctl ?? procSysctlWriter,
-      log: this.#log.child({ component: 'node-setup' }),
-    });
+    const executor = this.#executor('node-setup');
     try {
       const { eni } = await provider.localFacts();
       await executor.apply(planNodeSetup(eni));
     } catch (e) {
       this.#log.error('node setup incomplete', { err: errorMessage(e) });
     }
+  }
+
+  /** The daemon's dataplane executor (ip/tc through the runner). */
+  #executor(component: string): ReturnType<typeof createExecutor> {
+    return createExecutor({
+      runner: this.#deps.runner ?? createProcessRunner(),
+      writeSysctl: this.#deps.sysctl ?? procSysctlWriter,
+      log: this.#log.child({ component }),
+      netnsExists,
+    });
   }
 
   async #drain(): Promise<void> {
@@ -309,4 +332,11 @@ export class Daemon {
       this.#log.warn('pending release drain failed', { err: errorMessage(e) });
     }
   }
+}
+
+function netnsExists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

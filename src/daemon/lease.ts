@@ -1,4 +1,5 @@
 /** A lease: one attachment (containerId + ifName) holding one allocation. Persisted before the RPC reply. */
+import type { BandwidthSpec } from '../bandwidth/types.js';
 import type { Allocation } from '../modes/types.js';
 import type { AttachmentKey } from '../rpc/protocol.js';
 
@@ -12,6 +13,8 @@ export interface Lease extends AttachmentKey {
   readonly createdAt: string;
   /** The pod keeps its IP for a while after release (StatefulSet & co., or the reservation annotation). */
   readonly sticky?: boolean;
+  /** Limits the plugin's CNI runtimeConfig set at ADD; live annotation updates never change these directions. */
+  readonly runtimeBandwidth?: BandwidthSpec;
 }
 
 /** A released sticky lease: the IP waits for the same pod (namespace/name/ifName) until `expiresAt`. */

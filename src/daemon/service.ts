@@ -40,6 +40,8 @@ export interface HubServiceDeps {
   readonly observer?: AllocationObserver;
   /** How long a sticky pod's IP waits for it after release (Terway's IPStickTime: 5 min). */
   readonly stickTtlMs?: number;
+  /** Told after a lease is released (deleted or turned into a reservation); must not block. Errors are logged. */
+  readonly onReleased?: (lease: Lease) => void;
 }
 
 /** What the service allocates from: switched as a whole when the node's mode changes. */
@@ -61,12 +63,14 @@ export class HubService implements PoolProbe {
   #runtime: ServiceRuntime;
   readonly #podFacts: PodFactsSource | undefined;
   readonly #observer: AllocationObserver | undefined;
+  readonly #onReleased: ((lease: Lease) => void) | undefined;
   readonly #stickTtlMs: number;
   readonly #log: Logger;
   readonly #now: () => Date;
   readonly #coolDown: CoolDown;
   readonly #inFlight = new InFlight();
   #ready = false;
+  #attachmentGc: ((req: GcRequest) => Promise<GcReply>) | undefined;
   #reason = 'starting';
 
   constructor(deps: HubServiceDeps) {
@@ -74,6 +78,7 @@ export class HubService implements PoolProbe {
     this.#runtime = { provider: deps.provider, mtu: deps.mtu };
     this.#podFacts = deps.podFacts;
     this.#observer = deps.observer;
+    this.#onReleased = deps.onReleased;
     this.#stickTtlMs = deps.stickTtlMs ?? DEFAULT_STICK_TTL_MS;
     this.#log = deps.log ?? silentLogger;
     this.#now = deps.now ?? (() => new Date());
@@ -209,7 +214,22 @@ export class HubService implements PoolProbe {
   }
 
   /** Releases every lease whose attachment is not in `validAttachments`; attachments being worked on are kept. */
+  /**
+   * The CNI GC verb's handler. The garbage collector (src/daemon/gc) installs itself here so that attachments the
+   * runtime says are gone get their host side torn down as well as their leases released; without it (unit tests,
+   * no GC component) the service only releases the leases.
+   */
+  setAttachmentGc(handler: ((req: GcRequest) => Promise<GcReply>) | undefined): void {
+    this.#attachmentGc = handler;
+  }
+
   gc(req: GcRequest): Promise<GcReply> {
+    if (this.#attachmentGc !== undefined) return this.#attachmentGc(req);
+    return this.releaseInvalid(req);
+  }
+
+  /** Releases every lease not in `validAttachments` (no dataplane work). */
+  releaseInvalid(req: GcRequest): Promise<GcReply> {
     const valid = new Set(req.validAttachments.map((k) => attachmentKeyOf(k.containerId, k.ifName)));
     const released: AttachmentKey[] = [];
     const errors: string[] = [];
@@ -266,6 +286,20 @@ export class HubService implements PoolProbe {
   #releaseNow(key: AttachmentKey, reason: string): boolean {
     const lease = this.#store.get(key);
     if (lease === undefined) return false;
+    const released = this.#releaseLease(lease, key, reason);
+    if (released) this.#notifyReleased(lease);
+    return released;
+  }
+
+  #notifyReleased(lease: Lease): void {
+    try {
+      this.#onReleased?.(lease);
+    } catch (e) {
+      this.#log.warn('release listener failed', { containerId: lease.containerId, ifName: lease.ifName, err: errorMessage(e) });
+    }
+  }
+
+  #releaseLease(lease: Lease, key: AttachmentKey, reason: string): boolean {
     if (lease.sticky === true && this.#stickTtlMs > 0 && !this.#otherSandboxHolds(lease)) {
       const now = this.#now();
       const r = this.#store.releaseToReservation(key, now, new Date(now.getTime() + this.#stickTtlMs));
@@ -292,6 +326,7 @@ function leaseFor(req: AllocateRequest, allocation: Allocation, at: Date, sticky
     allocation,
     createdAt: at.toISOString(),
     ...(sticky ? { sticky } : {}),
+    ...(req.runtimeBandwidth !== undefined ? { runtimeBandwidth: req.runtimeBandwidth } : {}),
   };
 }
 

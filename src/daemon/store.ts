@@ -7,11 +7,12 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIpv4 } from '../lib/brand.js';
 import { ConfigError, ConflictError, InternalError } from '../lib/errors.js';
+import type { BandwidthSpec } from '../bandwidth/types.js';
 import { isModeName, type Allocation } from '../modes/types.js';
 import type { AttachmentKey } from '../rpc/protocol.js';
 import type { Lease, Reservation } from './lease.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 export const LEASES_DB = 'leases.db';
 
 const MIGRATIONS: readonly string[] = [
@@ -44,6 +45,8 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (pod_namespace, pod_name, if_name)
    ) STRICT;
    CREATE UNIQUE INDEX reservations_ip ON reservations (ip);`,
+  // v3: the limits of the plugin's CNI runtimeConfig.bandwidth (JSON BandwidthSpec; NULL = none)
+  `ALTER TABLE leases ADD COLUMN runtime_bandwidth TEXT;`,
 ];
 
 interface Row {
@@ -58,6 +61,7 @@ interface Row {
   allocation: string;
   created_at: string;
   sticky: number;
+  runtime_bandwidth: string | null;
 }
 
 interface ReservationRow {
@@ -82,6 +86,8 @@ export class LeaseStore {
   readonly #list: Database.Statement<[], Row>;
   readonly #byIp: Database.Statement<[string], Row>;
   readonly #count: Database.Statement<[], { n: number }>;
+  readonly #setAllocation: Database.Statement<[string, string, string]>;
+  readonly #byPod: Database.Statement<[string, string], Row>;
   readonly #reservations: ReservationStatements;
 
   /** Opens (creating when needed) `<stateDir>/leases.db`; the directory is made 0700. */
@@ -107,14 +113,16 @@ export class LeaseStore {
       if (v !== SCHEMA_VERSION) throw new ConfigError(file, `lease store schema version ${String(v)}, expected ${String(SCHEMA_VERSION)}`);
     }
     this.#insert = this.#db.prepare(
-      `INSERT INTO leases (container_id, if_name, pod_namespace, pod_name, infra_container_id, netns, mode, ip, allocation, created_at, sticky)
-       VALUES (@container_id, @if_name, @pod_namespace, @pod_name, @infra_container_id, @netns, @mode, @ip, @allocation, @created_at, @sticky)`,
+      `INSERT INTO leases (container_id, if_name, pod_namespace, pod_name, infra_container_id, netns, mode, ip, allocation, created_at, sticky, runtime_bandwidth)
+       VALUES (@container_id, @if_name, @pod_namespace, @pod_name, @infra_container_id, @netns, @mode, @ip, @allocation, @created_at, @sticky, @runtime_bandwidth)`,
     );
     this.#get = this.#db.prepare('SELECT * FROM leases WHERE container_id = ? AND if_name = ?');
     this.#del = this.#db.prepare('DELETE FROM leases WHERE container_id = ? AND if_name = ?');
     this.#list = this.#db.prepare('SELECT * FROM leases ORDER BY created_at, container_id, if_name');
     this.#byIp = this.#db.prepare('SELECT * FROM leases WHERE ip = ?');
     this.#count = this.#db.prepare('SELECT count(*) AS n FROM leases');
+    this.#byPod = this.#db.prepare('SELECT * FROM leases WHERE pod_namespace = ? AND pod_name = ? ORDER BY created_at, container_id, if_name');
+    this.#setAllocation = this.#db.prepare('UPDATE leases SET allocation = ? WHERE container_id = ? AND if_name = ?');
     this.#reservations = {
       upsert: this.#db.prepare(
         `INSERT OR REPLACE INTO reservations (pod_namespace, pod_name, if_name, ip, allocation, released_at, expires_at)
@@ -169,6 +177,7 @@ export class LeaseStore {
         allocation: JSON.stringify(lease.allocation),
         created_at: lease.createdAt,
         sticky: lease.sticky === true ? 1 : 0,
+        runtime_bandwidth: lease.runtimeBandwidth === undefined ? null : JSON.stringify(lease.runtimeBandwidth),
       });
     } catch (e) {
       const code = (e as { code?: unknown }).code;
@@ -190,6 +199,21 @@ export class LeaseStore {
     return row === undefined ? undefined : rowToLease(row);
   }
 
+  /**
+   * Replaces the annotation-derived limits of a lease's allocation (after a live update: CHECK, DEL and a daemon
+   * restart then see what is in place). Returns whether the lease exists.
+   */
+  setAllocationBandwidth(key: AttachmentKey, bandwidth: BandwidthSpec | undefined): boolean {
+    return this.#db.transaction((): boolean => {
+      const lease = this.get(key);
+      if (lease === undefined) return false;
+      const allocation: Record<string, unknown> = { ...lease.allocation };
+      delete allocation.bandwidth;
+      if (bandwidth !== undefined) allocation.bandwidth = bandwidth;
+      return this.#setAllocation.run(JSON.stringify(allocation), key.containerId, key.ifName).changes > 0;
+    })();
+  }
+
   /** Returns whether a lease was deleted. */
   delete(key: AttachmentKey): boolean {
     return this.#del.run(key.containerId, key.ifName).changes > 0;
@@ -197,6 +221,11 @@ export class LeaseStore {
 
   list(): readonly Lease[] {
     return this.#list.all().map(rowToLease);
+  }
+
+  /** The leases of one Kubernetes pod (every sandbox and interface). */
+  listByPod(podNamespace: string, podName: string): readonly Lease[] {
+    return this.#byPod.all(podNamespace, podName).map(rowToLease);
   }
 
   findByIp(ip: string): Lease | undefined {
@@ -302,7 +331,29 @@ function rowToLease(row: Row): Lease {
     netns: row.netns,
     allocation: parseStoredAllocation(row.allocation, row),
     createdAt: row.created_at,
+    ...(row.runtime_bandwidth !== null ? { runtimeBandwidth: parseStoredBandwidth(row.runtime_bandwidth, row) } : {}),
   };
+}
+
+function isLimit(v: unknown): boolean {
+  if (v === undefined) return true;
+  const l = v as Partial<Record<'rateBps' | 'burstBits', unknown>>;
+  return typeof v === 'object' && v !== null && Number.isSafeInteger(l.rateBps) && Number.isSafeInteger(l.burstBits);
+}
+
+/** The JSON of `runtime_bandwidth` (written by put); a malformed value is store corruption. */
+function parseStoredBandwidth(text: string, row: Pick<Row, 'container_id' | 'if_name'>): BandwidthSpec {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new InternalError(`lease ${row.container_id}/${row.if_name}: corrupt runtime_bandwidth JSON`, { cause: e });
+  }
+  const b = raw as Partial<Record<'ingress' | 'egress', unknown>>;
+  if (typeof raw !== 'object' || raw === null || !isLimit(b.ingress) || !isLimit(b.egress)) {
+    throw new InternalError(`lease ${row.container_id}/${row.if_name}: malformed runtime_bandwidth`);
+  }
+  return raw as BandwidthSpec;
 }
 
 function parseStoredAllocation(text: string, row: Pick<Row, 'container_id' | 'if_name'>): Allocation {

@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { loadDaemonConfig } from '../config/load.js';
 import type { KubeApi } from '../k8s/types.js';
-import { Daemon } from '../daemon/daemon.js';
+import { Daemon, type DaemonContext, type NodeComponent } from '../daemon/daemon.js';
+import { EniDevicePlugin } from '../daemon/device-plugin/index.js';
+import { gcComponent } from '../daemon/gc/index.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, parseLogLevel, type Logger } from '../lib/log.js';
 
@@ -67,9 +69,20 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
   });
   const log = createLogger(process.stderr, parseLogLevel(cfg.logLevel), { component: 'daemon' });
   const kube = await kubeFor(cfg, log);
-  const daemon = new Daemon(cfg, { log, ...(kube !== undefined ? { kube } : {}) });
+  const daemon = new Daemon(cfg, { log, components: nodeComponents, ...(kube !== undefined ? { kube } : {}) });
   await daemon.start();
   return waitForSignal(daemon, log);
+}
+
+/** GC (at start, periodically, and behind the CNI GC verb) and, when enabled, the kubelet device plugin. */
+function nodeComponents(ctx: DaemonContext): readonly NodeComponent[] {
+  const gc = gcComponent(ctx, { intervalMs: ctx.config.gcIntervalSeconds * 1000 });
+  ctx.service.setAttachmentGc((req) => gc.gcAttachments(req.validAttachments));
+  const dp = ctx.config.devicePlugin;
+  return [
+    gc,
+    ...(dp.enabled ? [new EniDevicePlugin({ capacity: dp.capacity, dir: dp.dir, log: ctx.log.child({ component: 'device-plugin' }) })] : []),
+  ];
 }
 
 function waitForSignal(daemon: Daemon, log: Logger): Promise<number> {

@@ -4,7 +4,7 @@
  */
 import { parseCidr, parseIfName, parseIp } from '../lib/brand.js';
 import { InvalidInputError } from '../lib/errors.js';
-import type { BandwidthSpec, RateLimit } from '../bandwidth/types.js';
+import { isEmptySpec, type BandwidthSpec, type RateLimit } from '../bandwidth/types.js';
 import { isModeName, type Allocation, type EniFacts } from '../modes/types.js';
 import type {
   AllocateReply,
@@ -112,12 +112,15 @@ export function parseAllocateRequest(raw: unknown): AllocateRequest {
   const o = obj(raw, 'request');
   const netns = str(o, 'netns', '');
   if (!netns.startsWith('/')) throw new InvalidInputError('netns', `must be an absolute path, got ${JSON.stringify(netns)}`);
+  // optional (older plugins do not send it); an empty spec or null means no runtimeConfig limits
+  const rb = o.runtimeBandwidth === undefined || o.runtimeBandwidth === null ? undefined : parseBandwidth(o.runtimeBandwidth, 'runtimeBandwidth.');
   return {
     ...attachmentKey(o, ''),
     netns,
     podNamespace: str(o, 'podNamespace', ''),
     podName: str(o, 'podName', ''),
     infraContainerId: str(o, 'infraContainerId', ''),
+    ...(rb !== undefined && !isEmptySpec(rb) ? { runtimeBandwidth: rb } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  * protobuf runtime at start-up (every pod pays for the plugin's start-up). Framing, status codes, deadlines
  * and trailers are standard gRPC. Every message is parsed at both ends (see ./messages.ts).
  */
+import type { BandwidthSpec } from '../bandwidth/types.js';
 import type { Allocation } from '../modes/types.js';
 
 export const SERVICE = 'terwayhub.v1.Hub';
@@ -31,6 +32,11 @@ export interface AllocateRequest extends AttachmentKey {
   readonly podNamespace: string;
   readonly podName: string;
   readonly infraContainerId: string;
+  /**
+   * The limits of the plugin's CNI `runtimeConfig.bandwidth` (already validated, default bursts filled in). The
+   * daemon records them on the lease so live annotation updates leave those directions alone. Absent: none.
+   */
+  readonly runtimeBandwidth?: BandwidthSpec;
 }
 export interface AllocateReply {
   readonly allocation: Allocation;

@@ -50,6 +50,7 @@ export class KubeNodeAgent {
       nodeUid: () => this.nodes.get('', nodeName)?.uid ?? '',
       patchPodIps: () => this.config.current?.enablePatchPodIps ?? true,
       log: this.#log,
+      podUid: (ns, name) => this.pods.get(ns, name)?.uid,
       ...(deps.retry !== undefined ? { retry: deps.retry } : {}),
     });
     this.config = new ConfigWatcher({ kube, local: deps.local, nodeName, nodes: this.nodes, configMaps: this.configMaps, reporter: this.reporter, apply: deps.apply, log: this.#log });

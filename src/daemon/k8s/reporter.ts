@@ -1,9 +1,12 @@
 /**
- * Tells Kubernetes what allocation did: pod events (`AllocIPSucceed`, `AllocIPFailed`), the pod's
+ * Tells Kubernetes what allocation did: pod events (`AllocIPSucceed`, `AllocIPFailed`, and `ParseFailed` when a
+ * bandwidth annotation is bad; bandwidth updates post theirs through `podEvent`), the pod's
  * `k8s.aliyun.com/pod-ips` annotation, node Warning events and the node condition `SufficientIP`. Everything runs
  * in the background with a few retries and never delays or fails an RPC; `idle()` waits for it (tests, stop).
  */
-import { ExhaustedError, HubError, errorMessage } from '../../lib/errors.js';
+import { BANDWIDTH_ANNOTATIONS } from '../../bandwidth/annotations.js';
+import { REASON_PARSE_FAILED } from '../../bandwidth/reconciler.js';
+import { ConfigError, ExhaustedError, HubError, errorMessage } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { KubeApi, NodeCondition } from '../../k8s/types.js';
 import type { AllocationFailed, AllocationObserver, AllocationSucceeded } from './hooks.js';
@@ -25,6 +28,13 @@ export interface KubeReporterDeps {
   readonly patchPodIps: () => boolean;
   readonly log?: Logger;
   readonly retry?: RetryPolicy;
+  /** The uid of a pod when the informer knows it (events then point at that pod instance). */
+  readonly podUid?: (namespace: string, name: string) => string | undefined;
+}
+
+/** Whether an allocation failed because of a bad bandwidth annotation (ConfigError whose path is the annotation). */
+export function isBandwidthAnnotationError(error: unknown): error is ConfigError {
+  return error instanceof ConfigError && (BANDWIDTH_ANNOTATIONS as readonly string[]).includes(error.path);
 }
 
 export class KubeReporter implements AllocationObserver {
@@ -58,11 +68,21 @@ export class KubeReporter implements AllocationObserver {
     const { req, error } = e;
     if (req.podName !== '') {
       const code = error instanceof HubError ? error.code : 'internal';
+      const uid = e.facts?.uid ?? this.#deps.podUid?.(req.podNamespace, req.podName);
       this.#run('pod event AllocIPFailed', () =>
-        this.#deps.kube.createEvent({ target: podTarget(req.podNamespace, req.podName, e.facts?.uid), type: 'Warning', reason: 'AllocIPFailed', message: `Alloc IP failed (${code}): ${error.message}` }),
+        this.#deps.kube.createEvent({ target: podTarget(req.podNamespace, req.podName, uid), type: 'Warning', reason: 'AllocIPFailed', message: `Alloc IP failed (${code}): ${error.message}` }),
       );
+      if (isBandwidthAnnotationError(error)) {
+        this.podEvent(req.podNamespace, req.podName, 'Warning', REASON_PARSE_FAILED, `bad bandwidth annotation, pod network not set up: ${error.message}`);
+      }
     }
     if (error instanceof ExhaustedError) this.#setSufficient(false, 'InsufficientIP', error.message);
+  }
+
+  /** An event on a pod (bandwidth: `BandwidthUpdated`, `ParseFailed`, `BandwidthUpdateFailed`), in the background. */
+  podEvent(namespace: string, name: string, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const uid = this.#deps.podUid?.(namespace, name);
+    this.#run(`pod event ${reason}`, () => this.#deps.kube.createEvent({ target: podTarget(namespace, name, uid), type, reason, message }));
   }
 
   /** A Warning event on this node (`ConfigError`, `ResourceInvalid`). */

@@ -38,8 +38,21 @@ describe('parseDaemonConfig', () => {
       logLevel: 'info',
       kubeNamespace: 'kube-system',
       eniConfigName: 'eni-config',
+      gcIntervalSeconds: 300,
+      devicePlugin: { enabled: false, capacity: 0, dir: '/var/lib/kubelet/device-plugins' },
       vpc: { podCIDR: '10.244.1.0/24' },
     });
+  });
+  it('takes the GC period and the device plugin, naming a bad field', () => {
+    expect(parseDaemonConfig({ ...vpc, gcIntervalSeconds: 60, devicePlugin: { enabled: true, capacity: 3 } })).toMatchObject({
+      gcIntervalSeconds: 60,
+      devicePlugin: { enabled: true, capacity: 3, dir: '/var/lib/kubelet/device-plugins' },
+    });
+    expect(() => parseDaemonConfig({ ...vpc, gcIntervalSeconds: 1 })).toThrow(/^gcIntervalSeconds: /u);
+    expect(() => parseDaemonConfig({ ...vpc, devicePlugin: { enabled: true } })).toThrow(/^devicePlugin\.capacity: /u);
+    expect(() => parseDaemonConfig({ ...vpc, devicePlugin: { enabled: 'yes', capacity: 1 } })).toThrow(/^devicePlugin\.enabled: /u);
+    expect(() => parseDaemonConfig({ ...vpc, devicePlugin: { capacity: 1, dir: 'rel' } })).toThrow(/^devicePlugin\.dir: /u);
+    expect(() => parseDaemonConfig({ ...vpc, devicePlugin: { sockets: 1 } })).toThrow(/^devicePlugin\.sockets: /u);
   });
   it('takes the Kubernetes settings and names a bad one', () => {
     expect(parseDaemonConfig({ ...vpc, nodeName: 'node-1', kubeconfig: '/etc/kube/config', kubeNamespace: 'terway' })).toMatchObject({ nodeName: 'node-1', kubeconfig: '/etc/kube/config', kubeNamespace: 'terway' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { HubService } from '../../../src/daemon/service.js';
-import { LeaseStore } from '../../../src/daemon/store.js';
+import { LeaseStore, SCHEMA_VERSION } from '../../../src/daemon/store.js';
 import type { PodFacts, PodFactsSource } from '../../../src/daemon/k8s/hooks.js';
 import { ConflictError, InvalidInputError } from '../../../src/lib/errors.js';
 import { FakeProvider, lease, req, tempDir } from './helpers/fixtures.js';
@@ -61,7 +61,7 @@ describe('IP stickiness', () => {
     await a.svc.release(rel('c1'));
     a.store.close();
     const b = setup(a.dir, a.facts, a.clock);
-    expect(b.store.schemaVersion()).toBe(2);
+    expect(b.store.schemaVersion()).toBe(SCHEMA_VERSION);
     expect((await b.svc.allocate(req('c9', { podName: 'db-0' }))).allocation.ip).toBe('10.0.0.11');
     b.store.close();
   });

@@ -1,0 +1,103 @@
+/**
+ * Live pod bandwidth (issue 4): the node's pod informer drives the BandwidthReconciler (src/bandwidth/reconciler.ts).
+ * A pod added (or listed at start) or whose bandwidth annotations changed is reconciled against its leases; a
+ * released lease is forgotten. Per pod, one reconcile runs at a time and a burst of changes coalesces into one run
+ * that reads the LATEST annotations and leases when it starts. Nothing here throws into the informer or the daemon.
+ */
+import { BANDWIDTH_ANNOTATIONS } from '../../bandwidth/annotations.js';
+import type { BandwidthLease } from '../../bandwidth/reconciler.js';
+import { errorMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { Informer, InformerEvent, PodInfo } from '../../k8s/types.js';
+
+/** The reconciler as this module uses it. */
+export interface PodBandwidthReconciler {
+  onPodAnnotations(podKey: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<void>;
+  forget(containerId: string, ifName: string): void;
+}
+
+export interface PodBandwidthSyncDeps {
+  readonly pods: Informer<PodInfo>;
+  readonly reconciler: PodBandwidthReconciler;
+  /** The pod's current leases (read when its reconcile starts). */
+  readonly leasesOf: (namespace: string, name: string) => readonly BandwidthLease[];
+  readonly log: Logger;
+}
+
+/** Whether the bandwidth annotations of two versions of a pod differ. */
+export function bandwidthAnnotationsChanged(a: PodInfo | undefined, b: PodInfo): boolean {
+  if (a === undefined) return true;
+  return BANDWIDTH_ANNOTATIONS.some((k) => a.annotations[k] !== b.annotations[k]);
+}
+
+export class PodBandwidthSync {
+  readonly #deps: PodBandwidthSyncDeps;
+  /** pod key → the tail of its run chain. */
+  readonly #chains = new Map<string, Promise<void>>();
+  /** pod key → the run queued behind the current one (not started yet): later changes join it. */
+  readonly #queued = new Map<string, Promise<void>>();
+  #unsubscribe: (() => void) | undefined;
+  #stopped = false;
+
+  constructor(deps: PodBandwidthSyncDeps) {
+    this.#deps = deps;
+  }
+
+  /** Subscribes to the informer and reconciles every pod it already knows. */
+  start(): void {
+    this.#unsubscribe = this.#deps.pods.on((e) => { this.#onEvent(e); });
+    for (const pod of this.#deps.pods.list()) void this.schedule(pod.namespace, pod.name);
+  }
+
+  /** Unsubscribes and waits for the runs in progress. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    await this.idle();
+  }
+
+  /** A lease was released (DEL, GC, pending release): its shaping is no longer ours to track. */
+  released(lease: { readonly containerId: string; readonly ifName: string }): void {
+    this.#deps.reconciler.forget(lease.containerId, lease.ifName);
+  }
+
+  /** Reconciles the pod soon (after its current run); resolves when that run is over. Never rejects. */
+  schedule(namespace: string, name: string): Promise<void> {
+    const key = `${namespace}/${name}`;
+    const queued = this.#queued.get(key);
+    if (queued !== undefined) return queued;
+    const prev = this.#chains.get(key) ?? Promise.resolve();
+    const run = prev.then(() => this.#run(key, namespace, name));
+    this.#queued.set(key, run);
+    this.#chains.set(key, run);
+    void run.then(() => {
+      if (this.#chains.get(key) === run) this.#chains.delete(key);
+    });
+    return run;
+  }
+
+  /** Resolves when no run is pending. */
+  async idle(): Promise<void> {
+    while (this.#chains.size > 0) await Promise.all([...this.#chains.values()]);
+  }
+
+  #onEvent(e: InformerEvent<PodInfo>): void {
+    if (this.#stopped || e.type === 'delete') return;
+    if (e.type === 'update' && !bandwidthAnnotationsChanged(e.old, e.object)) return;
+    void this.schedule(e.object.namespace, e.object.name);
+  }
+
+  async #run(key: string, namespace: string, name: string): Promise<void> {
+    this.#queued.delete(key); // from now on a change needs another run
+    if (this.#stopped) return;
+    try {
+      const pod = this.#deps.pods.get(namespace, name);
+      if (pod === undefined) return;
+      const leases = this.#deps.leasesOf(namespace, name);
+      if (leases.length === 0) return; // not (yet) networked by us: ADD reads the annotations itself
+      await this.#deps.reconciler.onPodAnnotations(key, pod.annotations, leases);
+    } catch (err) {
+      this.#deps.log.warn('pod bandwidth reconcile failed', { pod: key, err: errorMessage(err) });
+    }
+  }
+}
