@@ -353,7 +353,7 @@ function parseStoredBandwidth(text: string, row: Pick<Row, 'container_id' | 'if_
   if (typeof raw !== 'object' || raw === null || !isLimit(b.ingress) || !isLimit(b.egress)) {
     throw new InternalError(`lease ${row.container_id}/${row.if_name}: malformed runtime_bandwidth`);
   }
-  return raw as BandwidthSpec;
+  return b as BandwidthSpec;
 }
 
 function parseStoredAllocation(text: string, row: Pick<Row, 'container_id' | 'if_name'>): Allocation {

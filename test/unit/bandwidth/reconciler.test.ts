@@ -66,6 +66,23 @@ describe('BandwidthReconciler', () => {
       { kind: 'link.del', ns: { kind: 'host' }, name: ifbName('c0ffee', 'eth0') },
     ]);
   });
+  it('onApplied is told the annotation limits after an update took effect (not after a no-op or a failure)', async () => {
+    const applied: string[] = [];
+    const mk = (fail: boolean): BandwidthReconciler => new BandwidthReconciler({
+      executor: { apply: () => (fail ? Promise.reject(new Error('boom')) : Promise.resolve({})) },
+      emit: () => undefined,
+      node: { vethPrefix: 'cali' },
+      log: silentLogger,
+      onApplied: (l, spec) => applied.push(`${l.containerId} ${JSON.stringify(spec)}`),
+    });
+    const ok = mk(false);
+    await ok.onPodAnnotations('default/nginx', { 'kubernetes.io/ingress-bandwidth': '10M' }, [lease()]);
+    expect(applied).toEqual([]);
+    await ok.onPodAnnotations('default/nginx', {}, [lease()]);
+    expect(applied).toEqual(['c0ffee undefined']);
+    await mk(true).onPodAnnotations('default/nginx', { 'kubernetes.io/ingress-bandwidth': '20M' }, [lease()]);
+    expect(applied).toHaveLength(1);
+  });
   it('an executor failure emits a warning', async () => {
     const { rec, events } = setup(true);
     await rec.onPodAnnotations('default/nginx', { 'kubernetes.io/ingress-bandwidth': '20M' }, [lease()]);

@@ -185,6 +185,19 @@ describe('ADD', () => {
     ]);
   });
 
+  it('sends the runtimeConfig bandwidth to the daemon (recorded on the lease) and shapes with it', async () => {
+    const w = world();
+    const out = await run(w, baseEnv('ADD'), conf('1.0.0', { runtimeConfig: { bandwidth: { ingressRate: 8_000_000, ingressBurst: 1_000_000 } } }));
+    expect(out.exitCode).toBe(0);
+    expect(w.hub.leases.get('ctr1/eth0')?.req.runtimeBandwidth).toEqual({ ingress: { rateBps: 8_000_000, burstBits: 1_000_000 } });
+  });
+
+  it('sends no runtimeBandwidth without runtimeConfig limits', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf('1.0.0', { runtimeConfig: { bandwidth: { ingressRate: 0 } } }));
+    expect(w.hub.leases.get('ctr1/eth0')?.req).not.toHaveProperty('runtimeBandwidth');
+  });
+
   it('uses the container id as pod name when the runtime gives no Kubernetes identity', async () => {
     const w = world();
     await run(w, baseEnv('ADD', { CNI_ARGS: '' }), conf());

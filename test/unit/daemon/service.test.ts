@@ -172,3 +172,35 @@ describe('pending releases', () => {
     await p;
   });
 });
+
+describe('HubService: runtimeConfig bandwidth and release notifications', () => {
+  it('records the request runtimeBandwidth on the lease (not in the allocation the annotations own)', async () => {
+    const { svc, store } = setup();
+    const runtimeBandwidth = { ingress: { rateBps: 8_000_000, burstBits: 524_288 } };
+    const { allocation } = await svc.allocate(req('c1', { runtimeBandwidth }));
+    expect(allocation).not.toHaveProperty('bandwidth');
+    expect(store.get({ containerId: 'c1', ifName: 'eth0' })?.runtimeBandwidth).toEqual(runtimeBandwidth);
+    await svc.allocate(req('c2'));
+    expect(store.get({ containerId: 'c2', ifName: 'eth0' })).not.toHaveProperty('runtimeBandwidth');
+  });
+
+  it('tells onReleased about every released lease (DEL and GC); a throwing listener does not fail the release', async () => {
+    const store = LeaseStore.open(tempDir());
+    const seen: string[] = [];
+    const svc = new HubService({
+      store,
+      provider: new FakeProvider(),
+      mtu: 1450,
+      onReleased: (l) => {
+        seen.push(`${l.containerId}/${l.ifName}`);
+        if (l.containerId === 'c2') throw new Error('listener bug');
+      },
+    });
+    await svc.allocate(req('c1'));
+    await svc.allocate(req('c2'));
+    expect(await svc.release({ containerId: 'c1', ifName: 'eth0', reason: 'CNI DEL' })).toEqual({ released: true });
+    expect(await svc.release({ containerId: 'c1', ifName: 'eth0', reason: 'CNI DEL' })).toEqual({ released: false });
+    expect((await svc.gc({ validAttachments: [] })).released).toEqual([{ containerId: 'c2', ifName: 'eth0' }]);
+    expect(seen).toEqual(['c1/eth0', 'c2/eth0']);
+  });
+});

@@ -42,6 +42,15 @@ describe('rpc message parsers', () => {
     expect(parseGcReply({ released: [], errors: ['e'] })).toEqual({ released: [], errors: ['e'] });
   });
 
+  it('parses the optional runtimeBandwidth of an allocate request', () => {
+    const base = { containerId: 'c1', ifName: 'eth0', netns: '/proc/1/ns/net', podNamespace: 'ns', podName: 'p', infraContainerId: 'c1' };
+    const runtimeBandwidth = { ingress: { rateBps: 8_000_000, burstBits: 524_288 }, egress: { rateBps: 1000, burstBits: 8 } };
+    expect(parseAllocateRequest({ ...base, runtimeBandwidth })).toEqual({ ...base, runtimeBandwidth });
+    expect(parseAllocateRequest({ ...base, runtimeBandwidth: { egress: runtimeBandwidth.egress } })).toEqual({ ...base, runtimeBandwidth: { egress: runtimeBandwidth.egress } });
+    // absent, null and empty all mean "no runtimeConfig limits" (older plugins send nothing)
+    for (const rb of [undefined, null, {}]) expect(parseAllocateRequest({ ...base, runtimeBandwidth: rb })).toEqual(base);
+  });
+
   it('drops unknown fields', () => {
     expect(parseReleaseReply({ released: false, extra: 1 })).toEqual({ released: false });
   });
@@ -63,6 +72,9 @@ describe('rpc message parsers', () => {
     ['found not boolean', () => parseLookupReply({ found: 'yes' }), 'found'],
     ['found without allocation', () => parseLookupReply({ found: true }), 'allocation'],
     ['status ready missing', () => parseStatusReply({ mode: 'vpc', reason: '' }), 'ready'],
+    ['runtimeBandwidth not an object', () => parseAllocateRequest({ containerId: 'a', ifName: 'eth0', netns: '/n', podNamespace: '', podName: '', infraContainerId: '', runtimeBandwidth: 5 }), 'runtimeBandwidth'],
+    ['runtimeBandwidth rate too small', () => parseAllocateRequest({ containerId: 'a', ifName: 'eth0', netns: '/n', podNamespace: '', podName: '', infraContainerId: '', runtimeBandwidth: { ingress: { rateBps: 1, burstBits: 8 } } }), 'runtimeBandwidth.ingress.rateBps'],
+    ['runtimeBandwidth burst missing', () => parseAllocateRequest({ containerId: 'a', ifName: 'eth0', netns: '/n', podNamespace: '', podName: '', infraContainerId: '', runtimeBandwidth: { egress: { rateBps: 1000 } } }), 'runtimeBandwidth.egress.burstBits'],
     ['gc attachments not an array', () => parseGcRequest({ validAttachments: {} }), 'validAttachments'],
     ['gc attachment bad ifName', () => parseGcRequest({ validAttachments: [{ containerId: 'a', ifName: '' }] }), 'validAttachments[0].ifName'],
     ['gc reply error not a string', () => parseGcReply({ released: [], errors: [1] }), 'errors[0]'],
