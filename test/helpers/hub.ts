@@ -123,46 +123,40 @@ export function pluginStdin(conflist: Record<string, unknown>, overrides: Record
   return JSON.stringify({ cniVersion: conflist.cniVersion, name: conflist.name, ...first, ...overrides });
 }
 
-export function callPlugin(call: CniCall, stdin: string): Ran & { json: unknown } {
+/** The environment a CNI runtime gives the plugin (a clean one: nothing inherited but PATH). */
+function pluginEnv(call: CniCall): Record<string, string> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', CNI_COMMAND: call.command, CNI_PATH: '/opt/cni/bin' };
   if (call.containerId !== undefined) env.CNI_CONTAINERID = call.containerId;
   if (call.netns !== undefined) env.CNI_NETNS = call.netns;
   if (call.ifName !== undefined) env.CNI_IFNAME = call.ifName;
   if (call.args !== undefined) env.CNI_ARGS = call.args;
-  Object.assign(env, call.extraEnv);
-  const r = shTry(PLUGIN, [], { input: stdin, env });
-  let json: unknown;
+  return { ...env, ...call.extraEnv };
+}
+
+function parseOut(stdout: string): unknown {
   try {
-    json = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
+    return stdout.trim() ? JSON.parse(stdout) : undefined;
   } catch {
-    json = { unparsable: r.stdout };
+    return { unparsable: stdout };
   }
-  return { ...r, json };
+}
+
+export function callPlugin(call: CniCall, stdin: string): Ran & { json: unknown } {
+  const r = shTry(PLUGIN, [], { input: stdin, env: pluginEnv(call) });
+  return { ...r, json: parseOut(r.stdout) };
 }
 
 /** Like callPlugin, without blocking the event loop: for a daemon running inside the test process. */
 export function callPluginAsync(call: CniCall, stdin: string): Promise<Ran & { json: unknown }> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', CNI_COMMAND: call.command, CNI_PATH: '/opt/cni/bin' };
-  if (call.containerId !== undefined) env.CNI_CONTAINERID = call.containerId;
-  if (call.netns !== undefined) env.CNI_NETNS = call.netns;
-  if (call.ifName !== undefined) env.CNI_IFNAME = call.ifName;
-  if (call.args !== undefined) env.CNI_ARGS = call.args;
-  Object.assign(env, call.extraEnv);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(PLUGIN, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(PLUGIN, [], { env: pluginEnv(call), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      let json: unknown;
-      try {
-        json = stdout.trim() ? JSON.parse(stdout) : undefined;
-      } catch {
-        json = { unparsable: stdout };
-      }
-      resolvePromise({ code: code ?? -1, stdout, stderr, json });
+      resolvePromise({ code: code ?? -1, stdout, stderr, json: parseOut(stdout) });
     });
     child.stdin.end(stdin);
   });
