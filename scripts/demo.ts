@@ -22,6 +22,12 @@ function sh(args: string[], allowFail = false): string {
   return r.stdout;
 }
 
+/** One of this machine's own global IPv4 addresses (traffic to it stays on the machine). */
+function hostAddress(): string | undefined {
+  const links = JSON.parse(sh(['ip', '-j', '-4', 'addr', 'show', 'scope', 'global'])) as { addr_info: { local: string }[] }[];
+  return links.flatMap((l) => l.addr_info.map((a) => a.local)).find((a) => !a.startsWith('10.19'));
+}
+
 function cleanupFixtures(): void {
   for (const p of PODS) sh(['ip', 'netns', 'del', p], true);
   sh(['ip', 'link', 'del', ENI], true);
@@ -59,6 +65,8 @@ async function main(): Promise<void> {
       console.log(`ADD ${pod.padEnd(14)} ${String(res.ips[0]?.address).padEnd(16)} host veth ${res.interfaces[0]?.name}  (${(performance.now() - t0).toFixed(1)} ms)`);
     }
     const targets = [...results.map((r) => ({ name: r.pod, ip: r.ip.split('/')[0] ?? '' }))];
+    const host = hostAddress();
+    if (host !== undefined) targets.push({ name: 'host', ip: host });
     if (mode === 'veth-policy-routing') targets.push({ name: 'vswitch-gw', ip: '10.199.0.1' });
     console.log('\nping matrix (from row to column):');
     console.log(`${''.padEnd(14)}${targets.map((t) => t.name.padEnd(14)).join('')}`);
