@@ -86,11 +86,13 @@ export class BandwidthReconciler {
   /** Call on pod add/update with the pod's current annotations and leases; resolves when applied. */
   onPodAnnotations(podKey: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<void> {
     const prev = this.queues.get(podKey) ?? Promise.resolve();
-    const next = prev.then(() => this.reconcile(podKey, annotations, leases));
+    // an earlier failure (already reported to its caller) must not skip this update
+    const next = prev.catch(() => undefined).then(() => this.reconcile(podKey, annotations, leases));
     this.queues.set(podKey, next);
-    void next.finally(() => {
+    const done = (): void => {
       if (this.queues.get(podKey) === next) this.queues.delete(podKey);
-    });
+    };
+    next.then(done, done); // not next.finally(): its copy of a rejection would be unhandled and end the process
     return next;
   }
 
@@ -117,8 +119,8 @@ export class BandwidthReconciler {
         this.applied.set(id, current);
         continue;
       }
-      const target = (this.deps.targetFor ?? ((l: BandwidthLease) => defaultTarget(this.deps.node, l)))(lease);
       try {
+        const target = (this.deps.targetFor ?? ((l: BandwidthLease) => defaultTarget(this.deps.node, l)))(lease);
         const plan = planBandwidthUpdate(target, current, desired);
         await this.deps.executor.apply(plan);
         this.applied.set(id, desired);

@@ -4,6 +4,7 @@
  * netns (4) → cniVersion (1) → verb allowed by version (1) → CNI_ARGS (4) → plugin fields (7).
  */
 import { ifNameProblem, type IfName, type NetnsPath } from '../lib/brand.js';
+import { isBatchSafe } from '../netlink/render.js';
 import { parseCniArgs, type CniArgs } from './cni-args.js';
 import { isJsonObject, parseNetConf, type JsonObject, type NetConf } from './config.js';
 import { CniError } from './errors.js';
@@ -134,5 +135,8 @@ export function parseCniRequest(env: Env, stdin: string): CniRequest | AboutRequ
   const base = { containerId: att.containerId, ifName: att.ifName, args };
   if (command === 'DEL') return { command, env: { ...base, ...(att.netns !== undefined ? { netns: att.netns } : {}) }, config };
   if (att.netns === undefined) throw envError('required env variables [CNI_NETNS] missing');
+  // ADD and CHECK put both into ip/tc batch lines; refuse them here (code 4), not after allocating (DEL never does).
+  if (!isBatchSafe(att.ifName)) throw envError('interface name contains a quote, # or backslash', JSON.stringify(att.ifName));
+  if (!isBatchSafe(att.netns)) throw envError('CNI_NETNS contains whitespace, a quote, # or backslash', att.netns);
   return { command: command as 'ADD' | 'CHECK', env: { ...base, netns: att.netns }, config };
 }

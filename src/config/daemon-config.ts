@@ -180,7 +180,7 @@ function parseDevicePlugin(raw: unknown): DevicePluginConfig {
   const d = DEFAULT_CONFIG.devicePlugin;
   if (raw === undefined) return d;
   const o = obj(raw, 'devicePlugin');
-  for (const k of Object.keys(o)) if (!(k in d)) throw new ConfigError(`devicePlugin.${k}`, 'unknown field');
+  for (const k of Object.keys(o)) if (!Object.hasOwn(d, k)) throw new ConfigError(`devicePlugin.${k}`, 'unknown field');
   const enabled = o.enabled ?? d.enabled;
   if (typeof enabled !== 'boolean') throw new ConfigError('devicePlugin.enabled', 'must be a boolean');
   const capacity = o.capacity ?? d.capacity;

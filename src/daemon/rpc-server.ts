@@ -125,19 +125,28 @@ export class HubRpcServer {
     }
   }
 
-  /** Binds `unix://<socket>`: creates the directory 0700, unlinks a stale socket, chmods the socket 0600. */
+  /**
+   * Binds `unix://<socket>`: creates the directory 0700 (a directory that already exists is never chmodded: the
+   * socket could sit in /run), unlinks a stale socket, binds under umask 0177 so the socket is never reachable by
+   * others, not even for a moment, and chmods it 0600.
+   */
   async listen(socket: string): Promise<void> {
-    await mkdir(dirname(socket), { recursive: true, mode: 0o700 });
-    await chmod(dirname(socket), 0o700);
+    const created = await mkdir(dirname(socket), { recursive: true, mode: 0o700 });
+    if (created !== undefined) await chmod(dirname(socket), 0o700);
     await unlink(socket).catch((e: unknown) => {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     });
-    await new Promise<void>((resolve, reject) => {
-      this.#server.bindAsync(`unix://${socket}`, grpc.ServerCredentials.createInsecure(), (err) => {
-        if (err) reject(err);
-        else resolve();
+    const umask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#server.bindAsync(`unix://${socket}`, grpc.ServerCredentials.createInsecure(), (err) => {
+          if (err) reject(err);
+          else resolve();
+        });
       });
-    });
+    } finally {
+      process.umask(umask);
+    }
     await chmod(socket, 0o600);
     this.#socket = socket;
     this.#log.info('rpc serving', { socket });

@@ -249,7 +249,11 @@ export class HubService implements PoolProbe {
     return Promise.resolve({ released, errors });
   }
 
-  /** Finishes the releases the plugin recorded while the daemon was unreachable. */
+  /**
+   * Finishes the releases the plugin recorded while the daemon was unreachable. A lease written after the record
+   * (the same attachment added again once the daemon answered, e.g. `podman restart`) is not the one the record
+   * meant: it is kept and the stale record dropped.
+   */
   async drainPending(dir: string): Promise<DrainResult> {
     const released: AttachmentKey[] = [];
     const skipped: AttachmentKey[] = [];
@@ -257,6 +261,12 @@ export class HubService implements PoolProbe {
       const key = { containerId: rec.containerId, ifName: rec.ifName };
       if (this.#inFlight.has(attachmentKeyOf(rec.containerId, rec.ifName))) {
         skipped.push(key);
+        continue;
+      }
+      const lease = this.#store.get(key);
+      if (lease !== undefined && Date.parse(lease.createdAt) > Date.parse(rec.at)) {
+        this.#log.info('pending release is older than the lease: lease kept, record dropped', { containerId: rec.containerId, ifName: rec.ifName, recordedAt: rec.at, leasedAt: lease.createdAt });
+        await removePendingRelease(dir, rec.containerId, rec.ifName);
         continue;
       }
       this.#releaseNow(key, `pending: ${rec.reason}`);

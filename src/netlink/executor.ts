@@ -38,7 +38,7 @@ export interface ExecutorDeps {
 }
 
 export interface ApplyReport {
-  /** Ops that took effect. */
+  /** Ops that took effect (on failure, PlanError.applied also counts ops of a cut-short batch that may have). */
   readonly applied: number;
   /** Ops whose error meant "already so" (rule exists, link already gone). */
   readonly tolerated: number;
@@ -60,13 +60,32 @@ interface OpOutcome {
   readonly tolerated: boolean;
   readonly error: string;
   readonly cause?: unknown;
+  /** Failed or not run, but it may have taken effect (the batch was cut short): rollback undoes it. */
+  readonly uncertain?: boolean;
 }
+
+/**
+ * iproute2 exits at once with 255 (`exit(-1)`: invarg, e.g. a netns path it cannot open) in the middle of a
+ * `-force` batch, without a `Command failed` marker; a process killed by a signal (the deadline) also stops midway.
+ * Either way the lines before the stop took effect, the rest did not, and where it stopped is unknown.
+ */
+const ABORTED_EXIT = new Set([255, -1]);
 
 const defaultNetnsExists = async (path: string): Promise<boolean> =>
   access(path).then(
     () => true,
     () => false,
   );
+
+/** stderr after the last `Command failed -:N` marker (what an aborting line printed). */
+function trailingText(stderr: string): string {
+  const lines = stderr.split('\n');
+  let last = -1;
+  lines.forEach((l, i) => {
+    if (/^Command failed -:\d+\s*$/u.test(l)) last = i;
+  });
+  return lines.slice(last + 1).join('\n').trim();
+}
 
 export function createExecutor(deps: ExecutorDeps): Executor {
   const netnsExists = deps.netnsExists ?? defaultNetnsExists;
@@ -85,16 +104,23 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     try {
       res = await deps.runner.run(step.command, signal);
     } catch (err) {
-      return step.ops.map((entry) => ({ entry, ok: false, tolerated: false, error: errorMessage(err), cause: err }));
+      // Killed by the deadline after it started: any prefix of the batch may have taken effect.
+      const uncertain = signal?.aborted === true;
+      return step.ops.map((entry) => ({ entry, ok: false, tolerated: false, error: errorMessage(err), cause: err, uncertain }));
     }
     const failures = parseBatchFailures(res.stderr);
-    if (res.exitCode !== 0 && failures.size === 0) {
-      // The batch never ran (nsenter could not enter, ip crashed): nothing in it took effect.
+    const aborted = ABORTED_EXIT.has(res.exitCode);
+    if (res.exitCode !== 0 && failures.size === 0 && !aborted) {
+      // The batch never ran (nsenter could not enter, ip not found): nothing in it took effect.
       const error = res.stderr.trim() || `exit ${String(res.exitCode)}`;
       return step.ops.map((entry) => ({ entry, ok: false, tolerated: false, error }));
     }
+    // Lines up to the last marker ran; after it, an aborted batch leaves them unknown.
+    const lastMarked = Math.max(0, ...failures.keys());
+    const abortText = aborted ? `${step.kind} batch stopped (exit ${String(res.exitCode)}) at line ${String(lastMarked + 1)} or later: ${trailingText(res.stderr) || 'no message'}` : '';
     return step.ops.map((entry, i) => {
       const error = failures.get(i + 1);
+      if (aborted && i + 1 > lastMarked) return { entry, ok: false, tolerated: false, error: abortText, uncertain: true };
       if (error === undefined) return { entry, ok: true, tolerated: false, error: '' };
       const tolerated = isTolerated(entry.op, error);
       return { entry, ok: tolerated, tolerated, error };
@@ -155,7 +181,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         }
         const outcomes = await runStep(step, signal);
         for (const o of outcomes) {
-          if (o.ok && !o.tolerated) applied.push(o.entry.op);
+          if ((o.ok && !o.tolerated) || o.uncertain === true) applied.push(o.entry.op);
           if (o.tolerated) tolerated += 1;
         }
         const firstFailure = outcomes.find((o) => !o.ok);

@@ -42,8 +42,13 @@ export function describeNs(ns: NsRef): string {
   return ns.kind === 'host' ? 'host' : `netns ${ns.path}`;
 }
 
+/** Whether a value can be one token of an `ip|tc -batch` line (no whitespace, quote, `#` or backslash). */
+export function isBatchSafe(token: string): boolean {
+  return token.length > 0 && !BAD_TOKEN.test(token);
+}
+
 function checkToken(token: string): string {
-  if (token.length === 0 || BAD_TOKEN.test(token)) {
+  if (!isBatchSafe(token)) {
     throw new InvalidInputError('op', `unsafe ip-batch token ${JSON.stringify(token)}`);
   }
   return token;

@@ -84,10 +84,21 @@ export function createGarbageCollector(deps: GarbageCollectorDeps): GarbageColle
     return run;
   }
 
-  /** Guard, teardown, release: shared by both paths. */
-  async function execute(plan: Plan, release: readonly LeaseKey[], reason: string): Promise<{ released: LeaseKey[]; errors: string[]; hostOps: number }> {
+  /**
+   * Guard, teardown, release: shared by both paths. A planned lease whose attachment holds a different lease by now
+   * (DEL and ADD of the same attachment since planning) is not released, and the guard keeps its host side.
+   */
+  async function execute(plan: Plan, planned: readonly Lease[], reason: string): Promise<{ released: LeaseKey[]; errors: string[]; hostOps: number }> {
+    const fresh = deps.leases();
+    const freshById = new Map(fresh.map((l) => [attachmentId(l), l]));
+    const replaced = planned.filter((l) => {
+      const now = freshById.get(attachmentId(l));
+      return now !== undefined && (now.createdAt !== l.createdAt || now.allocation.ip !== l.allocation.ip);
+    });
+    if (replaced.length > 0) log.info('gc: attachments leased again since planning; kept', { attachments: replaced.map(attachmentId) });
+    const release = planned.filter((l) => !replaced.includes(l)).map((l) => ({ containerId: l.containerId, ifName: l.ifName }));
     const releasing = new Set(release.map(attachmentId));
-    const guarded = guardPlan(plan, deps.leases(), releasing, deps.node);
+    const guarded = guardPlan(plan, fresh, releasing, deps.node);
     if (guarded.dropped.length > 0) log.info('gc: leases written since planning; kept', { dropped: guarded.dropped });
     const errors: string[] = [];
     if (guarded.plan.length > 0) {
@@ -130,7 +141,8 @@ export function createGarbageCollector(deps: GarbageCollectorDeps): GarbageColle
     });
     const t = started.getTime();
     orphanSince = new Map(plan.orphans.map((o) => [o.key, orphanSince.get(o.key) ?? t]));
-    const out = await execute(plan.hostPlan, plan.release, 'gc');
+    const byId = new Map(leases.map((l) => [attachmentId(l), l]));
+    const out = await execute(plan.hostPlan, plan.release.flatMap((k) => byId.get(attachmentId(k)) ?? []), 'gc');
     for (const r of plan.reasons) if (r.action !== 'keep' && r.action !== 'skip') log.info(`gc: ${r.action} ${r.subject}`, { why: r.why });
     const result: GcResult = { released: out.released, counts: { ...plan.counts, released: out.released.length }, hostOps: out.hostOps, reasons: plan.reasons, errors: out.errors };
     if (out.errors.length > 0) log.warn('gc pass incomplete', { errors: out.errors });
@@ -161,7 +173,7 @@ export function createGarbageCollector(deps: GarbageCollectorDeps): GarbageColle
     }
     // ifbs are planned unconditionally (a missing link is tolerated); the guard keeps the veth of a live lease.
     const plan = dedupePlan(gone.flatMap((l) => leaseHostTeardown(l, deps.node, true)));
-    const out = await execute(plan, gone.map((l) => ({ containerId: l.containerId, ifName: l.ifName })), 'cni gc');
+    const out = await execute(plan, gone, 'cni gc');
     log.info('gc verb', { released: out.released.length, errors: out.errors.length });
     return { released: out.released, errors: out.errors };
   }

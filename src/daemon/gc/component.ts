@@ -3,7 +3,9 @@
  * pods from the node agent's informer confirmed with the uncached getPod, host state and teardown through the real
  * observer and executor, pool subnet as the scope of rules/routes.
  */
-import { access, writeFile } from 'node:fs/promises';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { UnavailableError } from '../../lib/errors.js';
 import { createProcessRunner, type CommandRunner } from '../../lib/exec.js';
 import { createExecutor, type Executor } from '../../netlink/executor.js';
 import { observeState } from '../../netlink/observe.js';
@@ -27,6 +29,25 @@ const exists = (path: string): Promise<boolean> =>
     () => false,
   );
 
+/**
+ * GC's netns check: false only when the netns is provably gone — ENOENT while its directory is visible. A path the
+ * daemon cannot see into (a `/proc/<pid>/ns/net` of another PID namespace, a runtime directory not mounted into
+ * the daemon's container) or any other error rejects: undecided, the lease is kept.
+ */
+export async function netnsPresent(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const dir = dirname(path);
+  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
+    throw new UnavailableError(`netns ${path}: its directory ${dir} is not visible to the daemon; cannot tell whether it vanished`);
+  }
+  return false;
+}
+
 export function gcComponent(ctx: DaemonContext, opts: GcComponentOptions = {}): GarbageCollector {
   const runner = opts.runner ?? createProcessRunner();
   const log = ctx.log.child({ component: 'gc' });
@@ -36,7 +57,7 @@ export function gcComponent(ctx: DaemonContext, opts: GcComponentOptions = {}): 
     release: (req) => ctx.service.release(req),
     ...(ctx.agent !== undefined ? { pods: ctx.agent.pods } : {}),
     ...(ctx.kube !== undefined ? { confirmGone: confirmGoneVia(ctx.kube) } : {}),
-    netnsExists: exists,
+    netnsExists: netnsPresent,
     observeHost: (signal) => observeState(runner, HOST, signal),
     executor,
     log,

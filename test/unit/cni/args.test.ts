@@ -40,6 +40,11 @@ describe('parseCniRequest: malformed input', () => {
     ['container id $(x)', { ...addEnv, CNI_CONTAINERID: '$(x)' }, conf(), 4, /^invalid characters in containerID$/],
     ['container id starting with -', { ...addEnv, CNI_CONTAINERID: '-abc' }, conf(), 4, /^invalid characters in containerID$/],
     ['relative netns', { ...addEnv, CNI_NETNS: 'netns/p1' }, conf(), 4, /CNI_NETNS must be an absolute path/],
+    ['ifname with # (cannot be an ip-batch token)', { ...addEnv, CNI_IFNAME: 'eth#0' }, conf(), 4, /quote, # or backslash/],
+    ['ifname with a quote', { ...addEnv, CNI_IFNAME: 'eth"0' }, conf(), 4, /quote, # or backslash/],
+    ['CHECK ifname with a backslash', { ...addEnv, CNI_COMMAND: 'CHECK', CNI_IFNAME: 'eth\\0' }, conf(), 4, /quote, # or backslash/],
+    ['netns with a space', { ...addEnv, CNI_NETNS: '/var/run/netns/a b' }, conf(), 4, /^CNI_NETNS contains whitespace/],
+    ['netns with a newline', { ...addEnv, CNI_NETNS: '/var/run/netns/a\nlink del dev eth0' }, conf(), 4, /^CNI_NETNS contains whitespace/],
     ['CHECK on 0.3.1', { ...addEnv, CNI_COMMAND: 'CHECK' }, conf({}, '0.3.1'), 1, /^config version does not allow CHECK$/],
     ['GC on 1.0.0', { CNI_COMMAND: 'GC' }, conf({}, '1.0.0'), 1, /^config version does not allow GC$/],
     ['STATUS on 1.0.0', { CNI_COMMAND: 'STATUS' }, conf({}, '1.0.0'), 1, /^config version does not allow STATUS$/],
@@ -117,6 +122,12 @@ describe('parseCniRequest: accepted input', () => {
     if (req.command !== 'DEL') throw new Error(req.command);
     expect(req.env.netns).toBeUndefined();
     expect(req.config.prevIps).toEqual(['10.0.0.7']);
+  });
+
+  it('DEL accepts what ADD refuses for batch safety (DEL must succeed; it plans nothing from them)', () => {
+    const req = parseCniRequest({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth#0', CNI_NETNS: '/var/run/netns/a b' }, conf());
+    if (req.command !== 'DEL') throw new Error(req.command);
+    expect(req.env.ifName).toBe('eth#0');
   });
 
   it('GC and STATUS need only CNI_COMMAND (not CNI_PATH)', () => {

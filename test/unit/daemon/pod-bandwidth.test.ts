@@ -5,6 +5,7 @@ import type { BandwidthLease } from '../../../src/bandwidth/reconciler.js';
 import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
 import { PodBandwidthSync, bandwidthAnnotationsChanged, type PodBandwidthReconciler } from '../../../src/daemon/k8s/pod-bandwidth.js';
+import type { IfName } from '../../../src/lib/brand.js';
 import { ConfigError } from '../../../src/lib/errors.js';
 import type { Command } from '../../../src/lib/exec.js';
 import { silentLogger } from '../../../src/lib/log.js';
@@ -244,3 +245,69 @@ async function eventually(check: () => void, timeoutMs = 3000): Promise<void> {
     }
   }
 }
+
+describe('BandwidthReconciler as the daemon drives it: a failure never escapes', () => {
+  it('a lease whose shaping target cannot be computed: the pod\'s other leases are still shaped, no unhandled rejection, the next change runs', async () => {
+    const { BandwidthReconciler } = await import('../../../src/bandwidth/reconciler.js');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => { unhandled.push(e); };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const applied: string[] = [];
+      const events: string[] = [];
+      const rec = new BandwidthReconciler({
+        executor: { apply: (plan) => (applied.push(plan.map((o) => ('dev' in o ? o.dev : o.kind)).join(',')), Promise.resolve({})) },
+        emit: (_pod, reason, message) => events.push(`${reason}: ${message}`),
+        node: { vethPrefix: 'cali' },
+        log: silentLogger,
+        targetFor: (l) => {
+          if (l.containerId === 'bad') throw new Error('no target for this lease');
+          return { kind: 'host-veth', hostIf: `cali-${l.containerId}` as IfName, ifb: `hubb-${l.containerId}` as IfName, mtu: 1500 };
+        },
+      });
+      const bad = { ...lease('bad', '10.0.0.5'), ifName: 'eth1' };
+      const good = lease('good', '10.0.0.6');
+      await expect(rec.onPodAnnotations('default/p', { [INGRESS]: '20M' }, [bad, good])).resolves.toBeUndefined();
+      await rec.onPodAnnotations('default/p', { [INGRESS]: '30M' }, [good]);
+      await tick();
+      await tick();
+      expect(unhandled).toEqual([]);
+      expect(applied).toEqual(['cali-good', 'cali-good']);
+      expect(events).toEqual([
+        expect.stringMatching(/^BandwidthUpdateFailed: eth1: no target for this lease/u),
+        expect.stringMatching(/^BandwidthUpdated: eth0: ingress 20000000/u),
+        expect.stringMatching(/^BandwidthUpdated: eth0: ingress 30000000/u),
+      ]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('a reconcile that rejects (the event sink threw) rejects only its caller: no unhandled rejection, the next update still runs', async () => {
+    const { BandwidthReconciler } = await import('../../../src/bandwidth/reconciler.js');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => { unhandled.push(e); };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const applied: number[] = [];
+      const rec = new BandwidthReconciler({
+        executor: { apply: (plan) => (applied.push(plan.length), Promise.resolve({})) },
+        emit: (_pod, reason) => {
+          if (reason === 'ParseFailed') throw new Error('event sink down');
+        },
+        node: { vethPrefix: 'cali' },
+        log: silentLogger,
+      });
+      const first = rec.onPodAnnotations('default/p', { [INGRESS]: 'garbage' }, [lease('c1', '10.0.0.5')]);
+      const second = rec.onPodAnnotations('default/p', { [INGRESS]: '20M' }, [lease('c1', '10.0.0.5')]);
+      await expect(first).rejects.toThrow('event sink down');
+      await expect(second).resolves.toBeUndefined();
+      await tick();
+      await tick();
+      expect(unhandled).toEqual([]);
+      expect(applied).toEqual([1]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { statSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { connect, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
@@ -48,6 +48,18 @@ describe('HubRpcServer on a unix socket', () => {
     store.close();
   });
 
+  it('never chmods a directory it did not create (the socket could sit in /run), yet the socket is 0600', async () => {
+    const shared = tempDir('hub-rpc-shared-');
+    chmodSync(shared, 0o755);
+    const other = new HubRpcServer(service);
+    await other.listen(join(shared, 'hub.sock'));
+    try {
+      expect(statSync(shared).mode & 0o777).toBe(0o755);
+      expect(statSync(join(shared, 'hub.sock')).mode & 0o777).toBe(0o600);
+    } finally {
+      await other.close();
+    }
+  });
   it('socket is 0600 in a 0700 directory', () => {
     expect(statSync(socket).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'run')).mode & 0o777).toBe(0o700);

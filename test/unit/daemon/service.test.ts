@@ -159,6 +159,21 @@ describe('pending releases', () => {
     expect(await svc.drainPending(join(tempDir(), 'absent'))).toEqual({ released: [], skipped: [] });
   });
 
+  it('keeps a lease written after the record (same attachment added again) and drops the stale record', async () => {
+    const { svc, store } = setup(); // leases are written at 2024-05-01T00:00:00Z
+    await svc.allocate(req('c1'));
+    await svc.allocate(req('c2'));
+    const dir = join(tempDir(), 'pending-release');
+    const rec = { ifName: 'eth0', podNamespace: 'default', podName: 'p', ips: [], reason: 'daemon down' };
+    await recordPendingRelease(dir, { ...rec, containerId: 'c1', at: '2024-04-30T23:59:00.000Z' }); // DEL, then ADD again
+    await recordPendingRelease(dir, { ...rec, containerId: 'c2', at: '2024-05-01T00:01:00.000Z' }); // DEL after the ADD
+    const res = await svc.drainPending(dir);
+    expect(res.released).toEqual([{ containerId: 'c2', ifName: 'eth0' }]);
+    expect(store.get({ containerId: 'c1', ifName: 'eth0' })?.allocation.ip).toBe('10.0.0.10');
+    expect(store.get({ containerId: 'c2', ifName: 'eth0' })).toBeUndefined();
+    expect(existsSync(join(dir, 'c1.eth0.json'))).toBe(false);
+  });
+
   it('skips an attachment that is in flight and keeps its file', async () => {
     const { svc, provider } = setup();
     const gate = deferred();

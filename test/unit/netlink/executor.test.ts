@@ -128,6 +128,63 @@ describe('executor.apply', () => {
     expect(runner.lines(2)).toHaveLength(4);
   });
 
+  it('a batch iproute2 cut short (exit 255, e.g. an unopenable netns) rolls back every op that may have run', async () => {
+    // ip -force still exits at once on an argument error, with no `Command failed` marker: line 1 (the veth) took
+    // effect, the line that stopped it and those after did not, and which line that was is unknown.
+    const stderr = 'Error: argument "/var/run/netns/p1" is wrong: Invalid "netns" value\n';
+    const { runner, exec } = setup((_c, call) => (call === 0 ? { exitCode: 255, stderr } : {}));
+    const pe = (await exec.apply(plan).catch((e: unknown) => e)) as PlanError;
+    expect(pe).toBeInstanceOf(PlanError);
+    expect(pe.failedIndex).toBe(0);
+    expect(pe.stderr).toContain('stopped (exit 255) at line 1 or later: Error: argument');
+    expect(runner.calls).toHaveLength(2);
+    expect(runner.lines(1)).toEqual([
+      'rule del from 10.200.1.5/32 lookup 1007 priority 2048',
+      'rule del to 10.200.1.5/32 lookup main priority 512',
+      'route del 10.200.1.5/32 dev cali1',
+      'link del dev cali1',
+    ]);
+  });
+
+  it('lines before the last marker of a cut-short batch are known; only the later ones are uncertain', async () => {
+    const stderr = 'RTNETLINK answers: Invalid argument\nCommand failed -:2\nError: either "to" is duplicate, or "x" is a garbage.\n';
+    const { runner, exec } = setup((_c, call) => (call === 0 ? { exitCode: 255, stderr } : {}));
+    const pe = (await exec.apply(plan).catch((e: unknown) => e)) as PlanError;
+    expect(pe.failedIndex).toBe(1);
+    expect(pe.stderr).toBe('RTNETLINK answers: Invalid argument');
+    // line 1 ran; line 2 failed (not undone); lines 3-5 may have run
+    expect(runner.lines(1)).toEqual([
+      'rule del from 10.200.1.5/32 lookup 1007 priority 2048',
+      'rule del to 10.200.1.5/32 lookup main priority 512',
+      'route del 10.200.1.5/32 dev cali1',
+      'link del dev cali1',
+    ]);
+  });
+
+  it('a batch killed by the deadline mid-run is rolled back', async () => {
+    const ac = new AbortController();
+    const { runner, exec } = setup((_c, call) => {
+      if (call !== 0) return {};
+      ac.abort();
+      return new ExecError(['ip'], null, 'The operation was aborted');
+    });
+    const pe = (await exec.apply(plan, ac.signal).catch((e: unknown) => e)) as PlanError;
+    expect(pe.failedIndex).toBe(0);
+    expect(runner.calls).toHaveLength(2);
+    expect(runner.lines(1)).toEqual([
+      'rule del from 10.200.1.5/32 lookup 1007 priority 2048',
+      'rule del to 10.200.1.5/32 lookup main priority 512',
+      'route del 10.200.1.5/32 dev cali1',
+      'link del dev cali1',
+    ]);
+  });
+
+  it('a cut-short teardown batch reports the lines that may not have run', async () => {
+    const { exec } = setup(() => ({ exitCode: 255, stderr: 'Error: argument "x" is wrong\n' }));
+    const res = await exec.teardown([{ kind: 'link.del', ns: HOST, name: nm('cali1') }]);
+    expect(res.errors).toEqual(['ip link del dev cali1: ip batch stopped (exit 255) at line 1 or later: Error: argument "x" is wrong']);
+  });
+
   it('a runner that cannot start counts as failure; the cause is kept', async () => {
     const boom = new ExecError(['ip'], null, 'spawn ip ENOENT');
     const { exec } = setup(() => boom);

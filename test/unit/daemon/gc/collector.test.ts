@@ -109,6 +109,23 @@ describe('createGarbageCollector', () => {
     expect((await inner.runOnce()).hostOps).toBe(2); // same host, no lease: both go
   });
 
+  it('guard: an attachment leased again since planning (DEL + ADD of the same container) is neither released nor torn down', async () => {
+    let n = 0;
+    const old = lease('a', '10.0.0.2');
+    const again = lease('a', '10.0.0.5', { createdAt: NOW.toISOString() });
+    const releases: ReleaseRequest[] = [];
+    const h = harness([], {
+      leases: () => (++n === 1 ? [old] : [again]),
+      netnsExists: () => Promise.resolve(false), // the old sandbox's netns is gone
+      release: (r) => (releases.push(r), Promise.resolve({ released: true })),
+    });
+    const r = await h.gc.runOnce();
+    expect(releases).toEqual([]);
+    expect(r.released).toEqual([]);
+    const veth = vethName('cali', { namespace: 'default', name: 'pod-a' });
+    expect(h.plans.flat().map(describeOp)).not.toContain(`ip link del dev ${veth}`);
+  });
+
   it('orphans wait out orphanGraceMs across passes', async () => {
     let t = NOW.getTime();
     const h = harness([], { orphanGraceMs: 10_000, now: () => new Date(t) });
