@@ -5,6 +5,7 @@
 import { access, writeFile } from 'node:fs/promises';
 import { appendFileSync, writeSync } from 'node:fs';
 import { createProcessRunner } from '../lib/exec.js';
+import { createBunRunner } from '../lib/exec-bun.js';
 import { createLogger, type LogSink } from '../lib/log.js';
 import { pendingDirFor, recordPendingRelease } from '../lib/pending-release.js';
 import { dataplaneFor, planOrphanTeardown } from '../modes/registry.js';
@@ -58,7 +59,7 @@ async function main(): Promise<number> {
   let client: HubRpcClient | undefined;
   const makeDeps = (config: NetConf): CniDeps => {
     const log = createLogger(sinkFor(config), config.logLevel);
-    const runner = createProcessRunner();
+    const runner = createBunRunner() ?? createProcessRunner();
     return {
       rpc: (c) => (client ??= createRpcClient({ socketPath: c.socket, timeoutMs: c.timeoutMs })),
       executor: createExecutor({ runner, log, netnsExists, writeSysctl: (path, value) => writeFile(path, value) }),

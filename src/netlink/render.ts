@@ -197,12 +197,21 @@ export function batchLine(tokens: readonly string[]): string {
  * `ip -force -batch -` (or `tc -force -batch -`) in the host, or through `nsenter --net=PATH` in a pod namespace;
  * lines go to stdin.
  */
+/**
+ * A netns iproute2 can open by name itself (`ip -n NAME`, `tc -n NAME` open /var/run/netns/NAME): one exec instead
+ * of nsenter + ip, which is ~3 ms per ADD here. Any other path (podman's /run/netns, /proc/PID/ns/net) goes through
+ * nsenter.
+ */
+const NAMED_NETNS = /^\/var\/run\/netns\/([^/]+)$/u;
+
 export function batchCommand(ns: NsRef, lines: readonly (readonly string[])[], tool: BatchTool = 'ip'): Command {
   const stdin = lines.map((l) => `${batchLine(l)}\n`).join('');
   const argv = [tool, '-force', '-batch', '-'];
-  return ns.kind === 'host'
-    ? { file: tool, args: argv.slice(1), stdin }
-    : { file: 'nsenter', args: [`--net=${checkToken(ns.path)}`, ...argv], stdin };
+  if (ns.kind === 'host') return { file: tool, args: argv.slice(1), stdin };
+  const named = NAMED_NETNS.exec(checkToken(ns.path))?.[1];
+  return named !== undefined
+    ? { file: tool, args: ['-n', named, ...argv.slice(1)], stdin }
+    : { file: 'nsenter', args: [`--net=${ns.path}`, ...argv], stdin };
 }
 
 /** Groups consecutive ip (or tc) ops of one namespace into one batch step; each sysctl op is its own step. */

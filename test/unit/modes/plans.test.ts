@@ -59,9 +59,13 @@ describe('veth-policy-routing dataplane', () => {
       ]),
     );
   });
-  it('needs two processes: one host batch, one pod batch', () => {
-    const steps = planSteps(dp.planSetup(spec, vprAlloc, node));
-    expect(steps.filter((st) => st.kind === 'ip').map((st) => (st.kind === 'ip' ? st.command.file : ''))).toEqual(['ip', 'nsenter']);
+  it('needs two processes: one host batch, one pod batch (ip -n for a /var/run/netns path, else nsenter)', () => {
+    const files = (s: typeof spec): string[] =>
+      planSteps(dp.planSetup(s, vprAlloc, node))
+        .filter((st) => st.kind === 'ip')
+        .map((st) => (st.kind === 'ip' ? [st.command.file, ...st.command.args.slice(0, 2)].join(' ') : ''));
+    expect(files(spec)).toEqual(['ip -force -batch', 'ip -n pod1']);
+    expect(files({ ...spec, netns: '/run/netns/netns-1' as never })).toEqual(['ip -force -batch', 'nsenter --net=/run/netns/netns-1 ip']);
   });
   it('never rolls back the shared ENI table route', () => {
     const plan = dp.planSetup(spec, vprAlloc, node);

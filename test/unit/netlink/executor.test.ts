@@ -6,7 +6,7 @@ import { HOST, podNs, type Op } from '../../../src/netlink/ops.js';
 import { FakeRunner, failLines, type Script } from './fake-runner.js';
 
 const nm = (s: string): IfName => s as IfName;
-const P = podNs('/var/run/netns/p1' as NetnsPath);
+const P = podNs('/run/netns/p1' as NetnsPath);
 
 // host: veth, up, route, rule 512, rule 2048 | pod: lo up, addr | host: route in table
 const plan: Op[] = [
@@ -43,7 +43,7 @@ describe('executor.apply', () => {
     await expect(exec.apply(plan, ac.signal)).resolves.toEqual({ applied: 8, tolerated: 0, steps: 3 });
     expect(runner.calls.map((c) => [c.cmd.file, ...c.cmd.args])).toEqual([
       ['ip', '-force', '-batch', '-'],
-      ['nsenter', '--net=/var/run/netns/p1', 'ip', '-force', '-batch', '-'],
+      ['nsenter', '--net=/run/netns/p1', 'ip', '-force', '-batch', '-'],
       ['ip', '-force', '-batch', '-'],
     ]);
     expect(runner.lines(0)).toHaveLength(5);
@@ -120,7 +120,7 @@ describe('executor.apply', () => {
   });
 
   it('treats a batch that never ran (nsenter failed) as failing its first op', async () => {
-    const { runner, exec } = setup((cmd) => (cmd.file === 'nsenter' ? { exitCode: 1, stderr: 'nsenter: cannot open /var/run/netns/p1: No such file or directory' } : {}));
+    const { runner, exec } = setup((cmd) => (cmd.file === 'nsenter' ? { exitCode: 1, stderr: 'nsenter: cannot open /run/netns/p1: No such file or directory' } : {}));
     const pe = (await exec.apply(plan).catch((e: unknown) => e)) as PlanError;
     expect(pe.failedIndex).toBe(5);
     expect(pe.applied).toBe(5);
@@ -131,7 +131,7 @@ describe('executor.apply', () => {
   it('a batch iproute2 cut short (exit 255, e.g. an unopenable netns) rolls back every op that may have run', async () => {
     // ip -force still exits at once on an argument error, with no `Command failed` marker: line 1 (the veth) took
     // effect, the line that stopped it and those after did not, and which line that was is unknown.
-    const stderr = 'Error: argument "/var/run/netns/p1" is wrong: Invalid "netns" value\n';
+    const stderr = 'Error: argument "/run/netns/p1" is wrong: Invalid "netns" value\n';
     const { runner, exec } = setup((_c, call) => (call === 0 ? { exitCode: 255, stderr } : {}));
     const pe = (await exec.apply(plan).catch((e: unknown) => e)) as PlanError;
     expect(pe).toBeInstanceOf(PlanError);
@@ -246,6 +246,6 @@ describe('executor.teardown', () => {
   it('enters a pod netns that still exists', async () => {
     const { runner, exec } = setup();
     await exec.teardown([{ kind: 'link.del', ns: P, name: nm('eth0') }]);
-    expect(runner.calls[0]?.cmd.args[0]).toBe('--net=/var/run/netns/p1');
+    expect(runner.calls[0]?.cmd.args[0]).toBe('--net=/run/netns/p1');
   });
 });

@@ -6,13 +6,13 @@ import { batchCommand, describeOp, ipTokens, parseBatchFailures, planSteps, rend
 
 const nm = (s: string): IfName => s as IfName;
 const mac = (s: string): MacAddr => s as MacAddr;
-const P = podNs('/var/run/netns/p1' as NetnsPath);
+const P = podNs('/run/netns/p1' as NetnsPath);
 
 describe('ipTokens', () => {
   it('renders link.veth with the peer created in the pod netns (absolute path)', () => {
     const op: Op = { kind: 'link.veth', ns: HOST, host: { name: nm('cali1'), mac: mac('ee:00:00:00:00:01') }, peer: { name: nm('eth0'), mac: mac('ee:00:00:00:00:02') }, peerNs: P, mtu: 1500 };
     expect(ipTokens(op).join(' ')).toBe(
-      'link add cali1 mtu 1500 address ee:00:00:00:00:01 type veth peer name eth0 mtu 1500 address ee:00:00:00:00:02 netns /var/run/netns/p1',
+      'link add cali1 mtu 1500 address ee:00:00:00:00:01 type veth peer name eth0 mtu 1500 address ee:00:00:00:00:02 netns /run/netns/p1',
     );
     expect(ipTokens({ ...op, peerNs: HOST }).join(' ')).not.toContain('netns');
     expect(ipTokens({ ...op, ns: P, peerNs: HOST }).slice(-2)).toEqual(['netns', '/proc/1/ns/net']);
@@ -62,6 +62,19 @@ describe('sysctl rendering', () => {
   });
 });
 
+describe('batchCommand', () => {
+  const lines = [['link', 'set', 'dev', 'lo', 'up']];
+  it('lets iproute2 open a /var/run/netns/NAME netns itself (one exec)', () => {
+    expect(batchCommand(podNs('/var/run/netns/cni-1234' as never), lines)).toEqual({ file: 'ip', args: ['-n', 'cni-1234', '-force', '-batch', '-'], stdin: 'link set dev lo up\n' });
+    expect(batchCommand(podNs('/var/run/netns/cni-1234' as never), lines, 'tc').args.slice(0, 2)).toEqual(['-n', 'cni-1234']);
+  });
+  it('enters any other netns path with nsenter', () => {
+    for (const path of ['/run/netns/netns-1', '/proc/42/ns/net', '/var/run/netns/a/b']) {
+      expect(batchCommand(podNs(path as never), lines)).toMatchObject({ file: 'nsenter', args: [`--net=${path}`, 'ip', '-force', '-batch', '-'] });
+    }
+  });
+});
+
 describe('planSteps', () => {
   it('groups consecutive ops by namespace; sysctls are separate steps', () => {
     const plan: Op[] = [
@@ -76,7 +89,7 @@ describe('planSteps', () => {
     expect(steps.map((s) => (s.kind !== 'sysctl' ? { file: s.command.file, args: s.command.args, stdin: s.command.stdin, idx: s.ops.map((o) => o.index) } : { sysctl: s.path, idx: [s.entry.index] }))).toEqual([
       { file: 'ip', args: ['-force', '-batch', '-'], stdin: 'link del dev cali1\nlink set dev cali1 up\n', idx: [0, 1] },
       { sysctl: '/proc/sys/net/ipv4/conf/cali1/rp_filter', idx: [2] },
-      { file: 'nsenter', args: ['--net=/var/run/netns/p1', 'ip', '-force', '-batch', '-'], stdin: 'link set dev lo up\nlink set dev eth0 up\n', idx: [3, 4] },
+      { file: 'nsenter', args: ['--net=/run/netns/p1', 'ip', '-force', '-batch', '-'], stdin: 'link set dev lo up\nlink set dev eth0 up\n', idx: [3, 4] },
       { file: 'ip', args: ['-force', '-batch', '-'], stdin: 'link set dev cali2 up\n', idx: [5] },
     ]);
   });
@@ -96,7 +109,7 @@ describe('parseBatchFailures', () => {
 
 describe('describeOp', () => {
   it('says where pod ops run', () => {
-    expect(describeOp({ kind: 'link.up', ns: P, name: nm('eth0') })).toBe('ip link set dev eth0 up (in netns /var/run/netns/p1)');
+    expect(describeOp({ kind: 'link.up', ns: P, name: nm('eth0') })).toBe('ip link set dev eth0 up (in netns /run/netns/p1)');
     expect(describeOp({ kind: 'sysctl.set', ns: HOST, key: 'net.ipv4.ip_forward', value: '1' })).toBe('sysctl net.ipv4.ip_forward=1');
   });
 });

@@ -9,7 +9,7 @@ import { silentLogger } from '../../../src/lib/log.js';
 import { FakeRunner, failLines } from './fake-runner.js';
 
 const nm = (s: string): IfName => s as IfName;
-const P = podNs('/var/run/netns/p1' as NetnsPath);
+const P = podNs('/run/netns/p1' as NetnsPath);
 const tbf: Op = { kind: 'qdisc.replace', ns: HOST, dev: nm('cali1'), qdisc: { type: 'tbf', rateBytes: 1250000, burstBytes: 65536, limitBytes: 96786 } };
 
 describe('tc ops', () => {
@@ -41,7 +41,7 @@ describe('tc ops', () => {
     expect(planSteps(plan).map((s) => (s.kind === 'sysctl' ? s.kind : [s.kind, s.command.file, ...s.command.args, s.ops.length]))).toEqual([
       ['ip', 'ip', '-force', '-batch', '-', 2],
       ['tc', 'tc', '-force', '-batch', '-', 2],
-      ['tc', 'nsenter', '--net=/var/run/netns/p1', 'tc', '-force', '-batch', '-', 1],
+      ['tc', 'nsenter', '--net=/run/netns/p1', 'tc', '-force', '-batch', '-', 1],
     ]);
   });
   it('parses tc -force batch failures (multi-line errors joined)', () => {

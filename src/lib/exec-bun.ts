@@ -1,0 +1,52 @@
+/**
+ * A CommandRunner on Bun.spawn, for the plugin binary (bun --compile): ~1.3 ms cheaper per process than bun's
+ * node:child_process layer, twice per ADD. Same contract as createProcessRunner (argv only, never a shell):
+ * resolves with the output whatever the exit code; rejects with ExecError when the command cannot start or is
+ * aborted. Undefined outside bun (the daemon and the tests run on Node.js).
+ */
+import { ExecError } from './errors.js';
+import type { CommandRunner } from './exec.js';
+
+interface BunSubprocess {
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  readonly exited: Promise<number>;
+  kill(): void;
+}
+
+interface BunSpawn {
+  spawn(argv: readonly string[], opts: { stdin: Uint8Array; stdout: 'pipe'; stderr: 'pipe' }): BunSubprocess;
+}
+
+export function createBunRunner(): CommandRunner | undefined {
+  const bun = (globalThis as { Bun?: BunSpawn }).Bun;
+  if (bun === undefined) return undefined;
+  return {
+    run: async (cmd, signal) => {
+      const argv = [cmd.file, ...cmd.args];
+      if (aborted(signal)) throw new ExecError(argv, null, 'aborted before start');
+      let proc: BunSubprocess;
+      try {
+        proc = bun.spawn(argv, { stdin: new TextEncoder().encode(cmd.stdin ?? ''), stdout: 'pipe', stderr: 'pipe' });
+      } catch (e) {
+        throw new ExecError(argv, null, e instanceof Error ? e.message : String(e), { cause: e });
+      }
+      const onAbort = (): void => {
+        proc.kill();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+        if (aborted(signal)) throw new ExecError(argv, exitCode, `aborted: ${stderr}`);
+        return { stdout, stderr, exitCode };
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    },
+  };
+}
+
+/** A call, not a property read: the signal can fire while the process runs (no narrowing across the await). */
+function aborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
