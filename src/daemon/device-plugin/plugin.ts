@@ -119,11 +119,13 @@ export class EniDevicePlugin {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    await this.#serve();
     if (this.#watch) this.#watchDir();
     this.#timer = setInterval(() => { this.#schedule(0); }, this.#checkMs);
     this.#timer.unref();
-    await this.reconcile();
+    // serving happens in the check: a missing directory (kubelet not installed yet) is retried, never fatal
+    await this.reconcile().catch((e: unknown) => {
+      this.#log.warn('device plugin: not serving yet; will retry', { dir: this.dir, err: errorMessage(e) });
+    });
   }
 
   #watchDir(): void {

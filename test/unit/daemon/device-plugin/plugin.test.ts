@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,28 @@ describe('EniDevicePlugin against a fake kubelet', () => {
     await kubelet.waitForRegistrations(1, 3000);
     await waitFor(() => plugin.registered);
     expect(plugin.registrations).toBe(1);
+  });
+
+  it('starts even when the device-plugin directory does not exist yet, and serves + registers once it does', async () => {
+    await kubelet.stop();
+    const later = join(dir, 'not-yet');
+    const early = new EniDevicePlugin({ capacity: 2, dir: later, log: silentLogger, checkIntervalMs: 200 });
+    try {
+      await early.start(); // must not throw: kubelet may not be installed yet
+      expect(early.registered).toBe(false);
+      mkdirSync(later);
+      const lateKubelet = new FakeKubelet(later);
+      await lateKubelet.start();
+      try {
+        await lateKubelet.waitForRegistrations(1, 5000);
+        await waitFor(() => early.registered);
+        expect(existsSync(early.socketPath)).toBe(true);
+      } finally {
+        await lateKubelet.stop();
+      }
+    } finally {
+      await early.stop();
+    }
   });
 
   it('without the directory watch, the periodic check re-registers after a kubelet restart', async () => {
