@@ -78,6 +78,8 @@ export interface DaemonDeps {
   /** Parses the pod bandwidth annotations; default `parseBandwidthAnnotations` (src/bandwidth/annotations.ts). */
   readonly parseBandwidth?: BandwidthParser;
   readonly stickTtlMs?: number;
+  /** How old a lease must be before a live bandwidth update touches it (default 10 s: an ADD may be in flight). */
+  readonly bandwidthSettleMs?: number;
   readonly components?: (ctx: DaemonContext) => readonly NodeComponent[];
 }
 
@@ -169,6 +171,7 @@ export class Daemon {
           executor: this.#executor('bandwidth'),
           vethPrefix: eff.vethPrefix,
           log: this.#log.child({ component: 'bandwidth' }),
+          ...(this.#deps.bandwidthSettleMs !== undefined ? { settleMs: this.#deps.bandwidthSettleMs } : {}),
         });
         this.#bandwidth.start(); // reconciles the pods already known, then follows annotation changes
       }

@@ -22,6 +22,8 @@ export interface LiveBandwidthDeps {
   readonly executor: ReconcilerDeps['executor'];
   readonly vethPrefix: string;
   readonly log: Logger;
+  /** See PodBandwidthSync: how old a lease must be before a live update touches it. */
+  readonly settleMs?: number;
 }
 
 /** "ns/name" → [ns, name] (neither may contain a slash). */
@@ -48,5 +50,11 @@ export function createLiveBandwidth(deps: LiveBandwidthDeps): PodBandwidthSync {
       }
     },
   });
-  return new PodBandwidthSync({ pods: deps.pods, reconciler, leasesOf: (ns, name) => deps.store.listByPod(ns, name), log });
+  return new PodBandwidthSync({
+    pods: deps.pods,
+    reconciler,
+    leasesOf: (ns, name) => deps.store.listByPod(ns, name),
+    log,
+    ...(deps.settleMs !== undefined ? { settleMs: deps.settleMs } : {}),
+  });
 }

@@ -3,6 +3,10 @@
  * A pod added (or listed at start) or whose bandwidth annotations changed is reconciled against its leases; a
  * released lease is forgotten. Per pod, one reconcile runs at a time and a burst of changes coalesces into one run
  * that reads the LATEST annotations and leases when it starts. Nothing here throws into the informer or the daemon.
+ *
+ * A lease younger than `settleMs` may belong to an ADD still in flight: the plugin applies the limits allocate gave
+ * it, after the host veth exists, and would overwrite (or race) a live update. Such a pod is reconciled once its
+ * youngest lease has settled; by then the lease still says what the ADD applied, so a changed annotation is applied.
  */
 import { BANDWIDTH_ANNOTATIONS } from '../../bandwidth/annotations.js';
 import type { BandwidthLease } from '../../bandwidth/reconciler.js';
@@ -16,12 +20,20 @@ export interface PodBandwidthReconciler {
   forget(containerId: string, ifName: string): void;
 }
 
+export const DEFAULT_SETTLE_MS = 10_000;
+
+/** A lease as this module reads it: the reconciler's view plus when it was written. */
+export type SyncLease = BandwidthLease & { readonly createdAt: string };
+
 export interface PodBandwidthSyncDeps {
   readonly pods: Informer<PodInfo>;
   readonly reconciler: PodBandwidthReconciler;
   /** The pod's current leases (read when its reconcile starts). */
-  readonly leasesOf: (namespace: string, name: string) => readonly BandwidthLease[];
+  readonly leasesOf: (namespace: string, name: string) => readonly SyncLease[];
   readonly log: Logger;
+  /** How old a lease must be before a live update may touch it (default 10 s). */
+  readonly settleMs?: number;
+  readonly now?: () => number;
 }
 
 /** Whether the bandwidth annotations of two versions of a pod differ. */
@@ -36,6 +48,8 @@ export class PodBandwidthSync {
   readonly #chains = new Map<string, Promise<void>>();
   /** pod key → the run queued behind the current one (not started yet): later changes join it. */
   readonly #queued = new Map<string, Promise<void>>();
+  /** pod key → the timer that reconciles it once its youngest lease has settled. */
+  readonly #deferred = new Map<string, NodeJS.Timeout>();
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
 
@@ -53,6 +67,8 @@ export class PodBandwidthSync {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#unsubscribe?.();
+    for (const t of this.#deferred.values()) clearTimeout(t);
+    this.#deferred.clear();
     await this.idle();
   }
 
@@ -87,6 +103,24 @@ export class PodBandwidthSync {
     void this.schedule(e.object.namespace, e.object.name);
   }
 
+  /** Milliseconds until the youngest lease is `settleMs` old (0 when all are settled or the time is unreadable). */
+  #unsettledFor(leases: readonly SyncLease[]): number {
+    const now = this.#deps.now?.() ?? Date.now();
+    const settle = this.#deps.settleMs ?? DEFAULT_SETTLE_MS;
+    const youngest = Math.max(...leases.map((l) => Date.parse(l.createdAt)).filter((t) => Number.isFinite(t)));
+    return Number.isFinite(youngest) ? Math.max(0, youngest + settle - now) : 0;
+  }
+
+  #defer(key: string, namespace: string, name: string, ms: number): void {
+    if (this.#deferred.has(key)) return; // one timer per pod; the run it triggers reads the latest state
+    const t = setTimeout(() => {
+      this.#deferred.delete(key);
+      if (!this.#stopped) void this.schedule(namespace, name);
+    }, ms);
+    t.unref();
+    this.#deferred.set(key, t);
+  }
+
   async #run(key: string, namespace: string, name: string): Promise<void> {
     this.#queued.delete(key); // from now on a change needs another run
     if (this.#stopped) return;
@@ -95,6 +129,11 @@ export class PodBandwidthSync {
       if (pod === undefined) return;
       const leases = this.#deps.leasesOf(namespace, name);
       if (leases.length === 0) return; // not (yet) networked by us: ADD reads the annotations itself
+      const wait = this.#unsettledFor(leases);
+      if (wait > 0) {
+        this.#defer(key, namespace, name, wait);
+        return;
+      }
       await this.#deps.reconciler.onPodAnnotations(key, pod.annotations, leases);
     } catch (err) {
       this.#deps.log.warn('pod bandwidth reconcile failed', { pod: key, err: errorMessage(err) });

@@ -93,6 +93,23 @@ describe('PodBandwidthSync', () => {
     await sync.stop();
   });
 
+  it('leaves a pod whose lease is younger than settleMs (its ADD may be in flight) alone, then reconciles it once settled', async () => {
+    const pods = new FakeInformer<PodInfo>((p) => p.namespace);
+    const rec = new GatedReconciler();
+    const created = Date.now();
+    const young = lease('y-0', '10.0.0.10', { createdAt: new Date(created).toISOString() });
+    const sync = new PodBandwidthSync({ pods, reconciler: rec, leasesOf: () => [young], log: silentLogger, settleMs: 150 });
+    sync.start();
+    pods.set(podInfo('y', { [INGRESS]: '10M' }));
+    pods.set(podInfo('y', { [INGRESS]: '20M' }, '2'));
+    await drain(rec, sync);
+    expect(rec.calls).toEqual([]); // nothing while the lease is young
+    await new Promise((r) => setTimeout(r, 250));
+    await drain(rec, sync);
+    expect(rec.calls.map((c) => `${c.pod} ${c.annotations[INGRESS] ?? '-'}`)).toEqual(['default/y 20M']); // once, latest
+    await sync.stop();
+  });
+
   it('one reconcile per pod at a time; a burst coalesces into one run with the latest annotations; pods run in parallel', async () => {
     const { pods, rec, sync } = harness();
     sync.start();
@@ -168,6 +185,7 @@ describe('Daemon: live pod bandwidth through the informer, the executor and the 
         runner: { run: (cmd) => (commands.push(cmd), Promise.resolve({ stdout: '', stderr: '', exitCode: 0 })) },
         sysfs: () => Promise.resolve('7'),
         kubeRetry: { attempts: 3, baseDelayMs: 1 },
+        bandwidthSettleMs: 0,
       },
     );
     running.push(d);
