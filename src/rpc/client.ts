@@ -1,9 +1,8 @@
 /**
- * A minimal unary gRPC client over node:http2 on a unix socket, JSON codec (see ./protocol.ts). No grpc-js: the
- * plugin pays its start-up for every pod. One HTTP/2 session per client; each call has a deadline.
+ * A minimal unary gRPC client on a unix socket, JSON codec (see ./protocol.ts). No grpc-js and no node:http2: the
+ * plugin pays its start-up for every pod, so HTTP/2 is the small client in ./h2/. One HTTP/2 connection per
+ * client; each call has a deadline.
  */
-import http2 from 'node:http2';
-import net from 'node:net';
 import {
   BusyError,
   ConfigError,
@@ -23,6 +22,7 @@ import {
   parseReleaseReply,
   parseStatusReply,
 } from './messages.js';
+import { H2Session, type H2Response } from './h2/session.js';
 import { CONTENT_TYPE, GrpcStatus, METHODS, type HubRpc } from './protocol.js';
 
 export interface RpcClientOptions {
@@ -127,29 +127,29 @@ function transportError(err: unknown): HubError {
 }
 
 export function createRpcClient(opts: RpcClientOptions): HubRpcClient {
-  let session: http2.ClientHttp2Session | undefined;
-  let sessionError: unknown;
+  let session: H2Session | undefined;
 
-  const getSession = (): http2.ClientHttp2Session => {
-    if (session !== undefined && !session.closed && !session.destroyed) return session;
-    sessionError = undefined;
-    const s = http2.connect('http://localhost', { createConnection: () => net.connect(opts.socketPath) });
-    s.on('error', (err: unknown) => {
-      sessionError = err;
-    });
-    session = s;
-    return s;
+  const getSession = (): H2Session => {
+    if (session?.usable === true) return session;
+    session = new H2Session(opts.socketPath);
+    return session;
+  };
+
+  const settle = (path: string, res: H2Response): unknown => {
+    const httpStatus = headerNumber(res.headers.get(':status')) ?? 0;
+    const trailerStatus = headerNumber(res.trailers?.get('grpc-status'));
+    const status = trailerStatus ?? headerNumber(res.headers.get('grpc-status'));
+    if (status === undefined) throw errorForStatus(statusForHttp(httpStatus), `HTTP ${String(httpStatus)} without grpc-status (${path})`);
+    if (status !== GrpcStatus.OK) {
+      const raw = trailerStatus !== undefined ? res.trailers?.get('grpc-message') : res.headers.get('grpc-message');
+      throw errorForStatus(status, decodeGrpcMessage(raw));
+    }
+    return decodeSingleFrame(res.body);
   };
 
   const call = (path: string, request: unknown): Promise<unknown> =>
     new Promise((resolve, reject) => {
       let settled = false;
-      const chunks: Buffer[] = [];
-      let headerStatus: number | undefined;
-      let headerMessage = '';
-      let httpStatus = 0;
-      let trailerStatus: number | undefined;
-      let trailerMessage = '';
       const finish = (err: HubError | undefined, value?: unknown): void => {
         if (settled) return;
         settled = true;
@@ -157,60 +157,39 @@ export function createRpcClient(opts: RpcClientOptions): HubRpcClient {
         if (err !== undefined) reject(err);
         else resolve(value);
       };
-      let req: http2.ClientHttp2Stream;
+      let handle: { cancel(): void };
       try {
-        req = getSession().request({
-          ':method': 'POST',
-          ':path': path,
-          'content-type': CONTENT_TYPE,
-          te: 'trailers',
-          'grpc-timeout': `${String(Math.min(Math.max(1, Math.ceil(opts.timeoutMs)), 99_999_999))}m`,
-        });
+        handle = getSession().request(
+          [
+            [':method', 'POST'],
+            [':scheme', 'http'],
+            [':path', path],
+            [':authority', 'localhost'],
+            ['content-type', CONTENT_TYPE],
+            ['te', 'trailers'],
+            ['grpc-timeout', `${String(Math.min(Math.max(1, Math.ceil(opts.timeoutMs)), 99_999_999))}m`],
+          ],
+          encodeFrame(request),
+          (err, res) => {
+            if (err !== undefined || res === undefined) {
+              finish(transportError(err ?? new Error('stream closed without a response')));
+              return;
+            }
+            try {
+              finish(undefined, settle(path, res));
+            } catch (e) {
+              finish(e instanceof HubError ? e : new InternalError(errorMessage(e)));
+            }
+          },
+        );
       } catch (err) {
         reject(transportError(err));
         return;
       }
       const timer = setTimeout(() => {
         finish(new UnavailableError(`deadline exceeded: no reply to ${path} within ${String(opts.timeoutMs)} ms`));
-        req.close(http2.constants.NGHTTP2_CANCEL);
+        handle.cancel();
       }, opts.timeoutMs);
-      req.on('response', (headers) => {
-        httpStatus = headerNumber(headers[':status']) ?? 0;
-        headerStatus = headerNumber(headers['grpc-status']);
-        headerMessage = decodeGrpcMessage(headers['grpc-message']);
-      });
-      req.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
-        trailerStatus = headerNumber(trailers['grpc-status']);
-        trailerMessage = decodeGrpcMessage(trailers['grpc-message']);
-      });
-      req.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-      });
-      req.on('error', (err: unknown) => {
-        finish(transportError(sessionError ?? err));
-      });
-      req.on('close', () => {
-        if (settled) return;
-        const status = trailerStatus ?? headerStatus;
-        if (status === undefined) {
-          if (httpStatus === 0) {
-            finish(transportError(sessionError ?? new Error(`stream closed without a response (rst ${String(req.rstCode)})`)));
-          } else {
-            finish(errorForStatus(statusForHttp(httpStatus), `HTTP ${String(httpStatus)} without grpc-status`));
-          }
-          return;
-        }
-        if (status !== GrpcStatus.OK) {
-          finish(errorForStatus(status, trailerStatus !== undefined ? trailerMessage : headerMessage));
-          return;
-        }
-        try {
-          finish(undefined, decodeSingleFrame(Buffer.concat(chunks)));
-        } catch (err) {
-          finish(err instanceof HubError ? err : new InternalError(errorMessage(err)));
-        }
-      });
-      req.end(encodeFrame(request));
     });
 
   /** A reply the daemon sent but the plugin cannot read is a daemon fault, not invalid input from the runtime. */
@@ -232,7 +211,7 @@ export function createRpcClient(opts: RpcClientOptions): HubRpcClient {
     close: () => {
       const s = session;
       session = undefined;
-      if (s !== undefined && !s.destroyed) s.close();
+      s?.close();
     },
   };
 }
