@@ -22,7 +22,7 @@ const MAX_U32 = 4294967295;
 const tag = randomBytes(3).toString('hex');
 const executor = createExecutor({ runner: createProcessRunner(), log: silentLogger, writeSysctl: (p, v) => writeFile(p, v) });
 const node: NodeFacts = { vethPrefix: 'hbb' };
-const cleanups: (() => void)[] = [];
+const cleanups: (() => unknown)[] = [];
 
 function run(file: string, args: readonly string[], input?: string, env?: NodeJS.ProcessEnv): string {
   const r = spawnSync(file, args, { input, env: env ?? process.env, encoding: 'utf8' });
@@ -47,7 +47,7 @@ async function hubPod(name: string, last: number, rateBps?: number): Promise<{ n
   };
   const dp = dataplaneFor('vpc');
   await executor.apply(dp.planSetup(spec, alloc, node));
-  cleanups.push(() => void executor.teardown(dp.planTeardown(spec, alloc, node)));
+  cleanups.push(() => executor.teardown(dp.planTeardown(spec, alloc, node)));
   return { ns, ip: alloc.ip };
 }
 
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const c of cleanups.reverse()) c();
+    for (const c of cleanups.reverse()) await c();
   }
   const fields = Object.entries(results).map(([k, v]) => `${k}=${v.toFixed(3)}`);
   console.log(`RESULT bench:bandwidth ${fields.join(' ')}`);

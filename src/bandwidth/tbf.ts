@@ -58,6 +58,11 @@ export function validateRateAndBurst(field: string, rateBits: number, burstBits:
   if (rateBits !== 0 && burstBits !== 0 && burstBits < 8) throw new InvalidInputError(`${field}Burst`, `must be at least 8 bits (1 byte), got ${String(burstBits)}`);
 }
 
+/** The buffer (psched ticks) the kernel derives from a tbf's rate and burst in bytes (what CHECK expects to see). */
+export function bufferTicksOf(rateBytes: number, burstBytes: number, tickInUsec = DEFAULT_TICK_IN_USEC): number {
+  return Math.min(U32_MAX, Math.trunc(Math.trunc((burstBytes * TIME_UNITS_PER_SEC) / rateBytes) * tickInUsec));
+}
+
 /** The tbf for `rateBits` bits/s with a `burstBits`-bit bucket. Throws InvalidInputError on a rate < 1 byte/s. */
 export function tbfParams(rateBits: number, burstBits: number, tickInUsec = DEFAULT_TICK_IN_USEC): TbfParams {
   validateRateAndBurst('', rateBits, burstBits);

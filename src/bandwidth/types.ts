@@ -13,7 +13,6 @@ export interface BandwidthSpec {
 }
 
 export type Direction = 'ingress' | 'egress';
-export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 
 /** True when no direction is shaped. */
 export function isEmptySpec(spec: BandwidthSpec | undefined): boolean {

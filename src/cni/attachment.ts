@@ -1,9 +1,8 @@
 /** Helpers shared by the attachment verbs (ADD, DEL, CHECK). Pure. */
 import type { NetnsPath } from '../lib/brand.js';
 import { HubError } from '../lib/errors.js';
-import type { PodIdentity } from '../lib/veth-name.js';
+import { podIdentity, type PodIdentity } from '../lib/veth-name.js';
 import type { NodeFacts, PodNetworkSpec } from '../modes/types.js';
-import type { Plan } from '../netlink/ops.js';
 import type { AttachmentEnv } from './args.js';
 import type { NetConf } from './config.js';
 
@@ -11,23 +10,18 @@ import type { NetConf } from './config.js';
 export const ABSENT_NETNS = '/nonexistent/terway-hub/netns' as NetnsPath;
 
 /** Kubernetes identity when the runtime passed one; else namespace "" and the container id as name (podman). */
-export function podIdentity(env: AttachmentEnv): PodIdentity {
-  return env.args.podName !== ''
-    ? { namespace: env.args.podNamespace, name: env.args.podName }
-    : { namespace: '', name: env.containerId };
+export function podIdentityOf(env: AttachmentEnv): PodIdentity {
+  return podIdentity(env.args.podNamespace, env.args.podName, env.containerId);
 }
 
 export function specFor(env: AttachmentEnv, netns: NetnsPath): PodNetworkSpec {
-  return { pod: podIdentity(env), containerId: env.containerId, netns, ifName: env.ifName };
+  return { pod: podIdentityOf(env), containerId: env.containerId, netns, ifName: env.ifName };
 }
 
 export function nodeFacts(config: NetConf): NodeFacts {
   return { vethPrefix: config.vethPrefix };
 }
 
-export function hostOnly(plan: Plan): Plan {
-  return plan.filter((op) => op.ns.kind === 'host' && !('peerNs' in op && op.peerNs.kind === 'pod'));
-}
 
 export function isUnavailable(err: unknown): boolean {
   return err instanceof HubError && err.code === 'unavailable';

@@ -6,10 +6,10 @@
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { NetnsPath } from '../lib/brand.js';
-import type { Plan } from '../netlink/ops.js';
 import type { HubRpc, LookupReply } from '../rpc/protocol.js';
 import type { AttachmentEnv } from './args.js';
-import { ABSENT_NETNS, hostOnly, isUnavailable, nodeFacts, podIdentity, specFor } from './attachment.js';
+import { hostOnly, type Plan } from '../netlink/ops.js';
+import { ABSENT_NETNS, isUnavailable, nodeFacts, podIdentityOf, specFor } from './attachment.js';
 import type { NetConf } from './config.js';
 import type { CniDeps } from './deps.js';
 import { CniError } from './errors.js';
@@ -34,7 +34,7 @@ async function orphanDel(env: AttachmentEnv, config: NetConf, deps: CniDeps, log
   const spec = specFor(env, netns ?? ABSENT_NETNS);
   const errors = await teardown(deps.planOrphanTeardown(spec, nodeFacts(config), config.prevIps), netns, deps, signal);
   if (errors.length > 0) log.warn('orphan teardown incomplete', { errors });
-  const pod = podIdentity(env);
+  const pod = podIdentityOf(env);
   try {
     await deps.pending.record({
       containerId: env.containerId,

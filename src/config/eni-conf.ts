@@ -21,7 +21,6 @@ import {
   type Obj,
 } from './fields.js';
 
-export const IP_STICK_TIME_MS = 5 * 60_000;
 export const BUILTIN_STATEFUL_KINDS = ['statefulset'] as const;
 const MAX_SECURITY_GROUPS = 10;
 

@@ -8,7 +8,6 @@ import { parseCniSettings, type CniSettings } from './cni-settings.js';
 import { decodeEniConf, parseEniConf, type EniConf } from './eni-conf.js';
 import { mergePatch, type Json } from './merge-patch.js';
 
-export const ENI_CONFIG_NAME = 'eni-config';
 export const ENI_CONF_KEY = 'eni_conf';
 export const DAEMON_MODE_KEY = 'daemon_mode';
 export const DISABLE_POLICY_KEY = 'disable_network_policy';

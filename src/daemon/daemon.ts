@@ -7,7 +7,6 @@
  * switches the service to a new provider (new pods get the new dataplane; leases keep the mode they were made in)
  * and re-renders the conflist.
  */
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CloudProvider } from '../cloud/types.js';
 import { createLocalProvider, type SysfsReader } from '../cloud/local/provider.js';
@@ -33,7 +32,6 @@ import { LeaseStore } from './store.js';
 import { createProcessRunner, type CommandRunner } from '../lib/exec.js';
 import { planNodeSetup } from '../modes/registry.js';
 import { createExecutor, type SysctlWriter } from '../netlink/executor.js';
-import { procSysctlWriter } from './sysctl.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
 
@@ -318,9 +316,8 @@ export class Daemon {
   #executor(component: string): ReturnType<typeof createExecutor> {
     return createExecutor({
       runner: this.#deps.runner ?? createProcessRunner(),
-      writeSysctl: this.#deps.sysctl ?? procSysctlWriter,
       log: this.#log.child({ component }),
-      netnsExists,
+      ...(this.#deps.sysctl !== undefined ? { writeSysctl: this.#deps.sysctl } : {}),
     });
   }
 
@@ -335,11 +332,4 @@ export class Daemon {
       this.#log.warn('pending release drain failed', { err: errorMessage(e) });
     }
   }
-}
-
-function netnsExists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }

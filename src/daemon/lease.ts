@@ -32,8 +32,3 @@ export interface Reservation {
 export function attachmentId(k: AttachmentKey): string {
   return `${k.containerId}/${k.ifName}`;
 }
-
-/** "ns/name" for a Kubernetes pod; undefined when the runtime gave no pod name (podman). */
-export function podId(ns: string, name: string): string | undefined {
-  return name === '' ? undefined : `${ns}/${name}`;
-}

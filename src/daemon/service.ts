@@ -213,7 +213,6 @@ export class HubService implements PoolProbe {
     return Promise.resolve({ ready: this.#ready, mode: this.#runtime.provider.mode, reason: this.#reason });
   }
 
-  /** Releases every lease whose attachment is not in `validAttachments`; attachments being worked on are kept. */
   /**
    * The CNI GC verb's handler. The garbage collector (src/daemon/gc) installs itself here so that attachments the
    * runtime says are gone get their host side torn down as well as their leases released; without it (unit tests,
@@ -290,7 +289,7 @@ export class HubService implements PoolProbe {
 
   /** A newer sandbox of the same pod holds the interface: the old sandbox's IP is not worth reserving. */
   #otherSandboxHolds(lease: Lease): boolean {
-    return this.#store.list().some((l) => l.podNamespace === lease.podNamespace && l.podName === lease.podName && l.ifName === lease.ifName && l.containerId !== lease.containerId);
+    return this.#store.listByPod(lease.podNamespace, lease.podName).some((l) => l.ifName === lease.ifName && l.containerId !== lease.containerId);
   }
 
   #releaseNow(key: AttachmentKey, reason: string): boolean {

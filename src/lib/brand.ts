@@ -47,11 +47,6 @@ export function parseCidr(raw: string, field = 'cidr'): Cidr {
   return raw as Cidr;
 }
 
-export function parseMac(raw: string, field = 'mac'): MacAddr {
-  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/iu.test(raw)) throw new InvalidInputError(field, `not a MAC address: ${JSON.stringify(raw)}`);
-  return raw.toLowerCase() as MacAddr;
-}
-
 export function parseNetnsPath(raw: string, field = 'netns'): NetnsPath {
   if (!raw.startsWith('/') || raw.includes('\0') || /\s/u.test(raw)) {
     throw new InvalidInputError(field, `netns must be an absolute path: ${JSON.stringify(raw)}`);

@@ -14,6 +14,11 @@ export interface PodIdentity {
   readonly name: string;
 }
 
+/** Kubernetes identity when the runtime gave one; else namespace "" and the container id (podman). */
+export function podIdentity(namespace: string, name: string, containerId: string): PodIdentity {
+  return name !== '' ? { namespace, name } : { namespace: '', name: containerId };
+}
+
 export function vethName(prefix: string, pod: PodIdentity, ifName = 'eth0'): IfName {
   const suffix = ifName === 'eth0' ? '' : ifName;
   const digest = sha1Hex(`${pod.namespace}.${pod.name}${suffix}`);

@@ -2,7 +2,7 @@
  * Composition root of the CNI plugin binary (bun --compile). Keep the import graph small: every pod pays for the
  * start-up. Only stdout carries the result/error JSON; logs go to `logFile` or stderr.
  */
-import { access, writeFile } from 'node:fs/promises';
+import { pathExists } from '../lib/path-exists.js';
 import { appendFileSync, writeSync } from 'node:fs';
 import { createProcessRunner } from '../lib/exec.js';
 import { createBunRunner } from '../lib/exec-bun.js';
@@ -38,11 +38,6 @@ function sinkFor(config: NetConf): LogSink {
   };
 }
 
-const netnsExists = (path: string): Promise<boolean> =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 async function main(): Promise<number> {
   const env = process.env;
@@ -62,12 +57,12 @@ async function main(): Promise<number> {
     const runner = createBunRunner() ?? createProcessRunner();
     return {
       rpc: (c) => (client ??= createRpcClient({ socketPath: c.socket, timeoutMs: c.timeoutMs })),
-      executor: createExecutor({ runner, log, netnsExists, writeSysctl: (path, value) => writeFile(path, value) }),
+      executor: createExecutor({ runner, log }),
       probe: createStateProbe({ runner }),
       dataplanes: dataplaneFor,
       planOrphanTeardown,
       pending: { record: (rec) => recordPendingRelease(pendingDirFor(config.socket), rec) },
-      netnsExists,
+      netnsExists: pathExists,
       log,
     };
   };

@@ -2,6 +2,7 @@
  * Pure comparison of a setup plan against observed state: one readable problem per op whose effect is absent
  * or different. Ops without a lasting observable effect here (deletes, sysctls) are not checked.
  */
+import { bufferTicksOf } from '../bandwidth/tbf.js';
 import { slotOf, type NsRef, type Op, type Plan, type QdiscSpec } from './ops.js';
 import { describeNs, isTcOp, nsKey } from './render.js';
 import { canonicalDst, type ObservedLink, type ObservedRoute, type ObservedState } from './state.js';
@@ -91,15 +92,9 @@ function qdiscProblems(state: ObservedState, ns: NsRef, dev: string, want: Qdisc
   return problems;
 }
 
-/** tick-in-usec used to predict buffers (this kernel's /proc/net/psched; see src/bandwidth/tbf.ts). */
-let tickInUsec = 15.625;
-export function setTickInUsec(tick: number): void {
-  tickInUsec = tick;
-}
-
 /** The buffer (ticks) a tbf op's burst gives (u32-safe: planned bursts are already clamped). */
 export function tbfBufferTicks(q: Extract<QdiscSpec, { type: 'tbf' }>): number {
-  return Math.min(0xffffffff, Math.trunc(Math.trunc((q.burstBytes * 1e6) / q.rateBytes) * tickInUsec));
+  return bufferTicksOf(q.rateBytes, q.burstBytes);
 }
 
 /** Namespaces where a plan has tc ops (their qdiscs must be observed too). */

@@ -4,10 +4,11 @@
  * real failure rolls back what took effect (inverse ops, reverse order, one batch per namespace) before throwing
  * a PlanError.
  */
-import { access } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { errorMessage } from '../lib/errors.js';
 import type { CommandRunner } from '../lib/exec.js';
 import type { Logger } from '../lib/log.js';
+import { pathExists } from '../lib/path-exists.js';
 import { inverseOf, type NsRef, type Op, type Plan } from './ops.js';
 import { PlanError } from './plan-error.js';
 import {
@@ -29,11 +30,15 @@ export { PlanError } from './plan-error.js';
 /** Writes `value` to a /proc/sys path (host namespace). */
 export type SysctlWriter = (path: string, value: string) => Promise<void>;
 
+/** The real writer: /proc/sys paths come from sysctlPath (render.ts). */
+export const procSysctlWriter: SysctlWriter = (path, value) => writeFile(path, value);
+
 export interface ExecutorDeps {
   readonly runner: CommandRunner;
-  readonly writeSysctl: SysctlWriter;
   readonly log: Logger;
-  /** Whether a pod netns path still exists (teardown skips vanished namespaces). Defaults to fs.access. */
+  /** Defaults to writing /proc/sys (tests inject a recorder). */
+  readonly writeSysctl?: SysctlWriter;
+  /** Whether a pod netns path still exists (teardown skips vanished namespaces). Defaults to pathExists. */
   readonly netnsExists?: (path: string) => Promise<boolean>;
 }
 
@@ -71,12 +76,6 @@ interface OpOutcome {
  */
 const ABORTED_EXIT = new Set([255, -1]);
 
-const defaultNetnsExists = async (path: string): Promise<boolean> =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
-
 /** stderr after the last `Command failed -:N` marker (what an aborting line printed). */
 function trailingText(stderr: string): string {
   const lines = stderr.split('\n');
@@ -88,13 +87,14 @@ function trailingText(stderr: string): string {
 }
 
 export function createExecutor(deps: ExecutorDeps): Executor {
-  const netnsExists = deps.netnsExists ?? defaultNetnsExists;
+  const netnsExists = deps.netnsExists ?? pathExists;
+  const writeSysctl = deps.writeSysctl ?? procSysctlWriter;
 
   /** Runs one step; never throws: every op gets an outcome. */
   async function runStep(step: Step, signal: AbortSignal | undefined): Promise<readonly OpOutcome[]> {
     if (step.kind === 'sysctl') {
       try {
-        await deps.writeSysctl(step.path, step.value);
+        await writeSysctl(step.path, step.value);
         return [{ entry: step.entry, ok: true, tolerated: false, error: '' }];
       } catch (err) {
         return [{ entry: step.entry, ok: false, tolerated: false, error: errorMessage(err), cause: err }];

@@ -116,8 +116,12 @@ export type Op =
   /** Writes /proc/sys/<key with dots as slashes> in the host namespace. */
   | { readonly kind: 'sysctl.set'; readonly ns: NsRef; readonly key: string; readonly value: string };
 
-export type OpKind = Op['kind'];
 export type Plan = readonly Op[];
+
+/** The ops of a plan that run in the host namespace (a veth created from the host into a pod counts as pod work). */
+export function hostOnly(plan: Plan): Plan {
+  return plan.filter((op) => op.ns.kind === 'host' && !('peerNs' in op && op.peerNs.kind === 'pod'));
+}
 
 /** The op that undoes `op`, for rollback; undefined when nothing needs undoing (or it cannot be undone). */
 export function inverseOf(op: Op): Op | undefined {

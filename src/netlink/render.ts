@@ -8,7 +8,6 @@ import type { NsRef, Op, Plan, QdiscSpec } from './ops.js';
 
 export type TcOp = Extract<Op, { kind: 'qdisc.replace' | 'qdisc.del' | 'filter.redirect' }>;
 export type IpOp = Exclude<Op, { kind: 'sysctl.set' } | TcOp>;
-export type SysctlOp = Extract<Op, { kind: 'sysctl.set' }>;
 /** The iproute2 programs that run batches. */
 export type BatchTool = 'ip' | 'tc';
 

@@ -126,6 +126,19 @@ function transportError(err: unknown): HubError {
   return new UnavailableError(`${why}: ${errorMessage(err)}`, { cause: err });
 }
 
+/** The request headers of a unary gRPC call with the hub's JSON codec. */
+export function grpcRequestHeaders(path: string, timeoutMs: number): [string, string][] {
+  return [
+    [':method', 'POST'],
+    [':scheme', 'http'],
+    [':path', path],
+    [':authority', 'localhost'],
+    ['content-type', CONTENT_TYPE],
+    ['te', 'trailers'],
+    ['grpc-timeout', `${String(Math.min(Math.max(1, Math.ceil(timeoutMs)), 99_999_999))}m`],
+  ];
+}
+
 export function createRpcClient(opts: RpcClientOptions): HubRpcClient {
   let session: H2Session | undefined;
 
@@ -160,15 +173,7 @@ export function createRpcClient(opts: RpcClientOptions): HubRpcClient {
       let handle: { cancel(): void };
       try {
         handle = getSession().request(
-          [
-            [':method', 'POST'],
-            [':scheme', 'http'],
-            [':path', path],
-            [':authority', 'localhost'],
-            ['content-type', CONTENT_TYPE],
-            ['te', 'trailers'],
-            ['grpc-timeout', `${String(Math.min(Math.max(1, Math.ceil(opts.timeoutMs)), 99_999_999))}m`],
-          ],
+          grpcRequestHeaders(path, opts.timeoutMs),
           encodeFrame(request),
           (err, res) => {
             if (err !== undefined || res === undefined) {

@@ -91,7 +91,15 @@ d('GC with Kubernetes (real daemon, real client, API emulator, real plugin)', ()
     return { ns, ip, containerId, name };
   }
 
-  const leaseIps = (): string[] => (store?.list() ?? []).map((l) => l.allocation.ip);
+  /** Both are set by the daemon's components hook; a missing one must fail the test, not turn a pass into a no-op. */
+  const theGc = (): GarbageCollector => {
+    if (gc === undefined) throw new Error('the GC component was never created');
+    return gc;
+  };
+  const leaseIps = (): string[] => {
+    if (store === undefined) throw new Error('the lease store was never handed to the components hook');
+    return store.list().map((l) => l.allocation.ip);
+  };
 
   it('releases the lease and cleans the host after the pod is deleted from the API server', async () => {
     const before = snapshotHost();
@@ -100,14 +108,15 @@ d('GC with Kubernetes (real daemon, real client, API emulator, real plugin)', ()
     expect(diffHost(before, snapshotHost()).added.length).toBeGreaterThan(0);
 
     // still in the API server: GC keeps it
-    await gc?.runOnce();
+    await theGc().runOnce();
     expect(leaseIps()).toContain(p.ip);
 
     emu.delete('Pod', 'default', `gc-a-${tag}`);
+    expect(daemon.agent).toBeDefined(); // else the wait below is satisfied by `undefined` at once
     await eventually(() => {
       expect(daemon.agent?.pods.get('default', `gc-a-${tag}`)).toBeUndefined();
     });
-    await gc?.runOnce();
+    await theGc().runOnce();
     expect(leaseIps()).not.toContain(p.ip);
     expect(diffHost(before, snapshotHost())).toEqual({ added: [], removed: [] });
   });
@@ -115,8 +124,9 @@ d('GC with Kubernetes (real daemon, real client, API emulator, real plugin)', ()
   it('releases the lease and cleans the host after the netns vanished without DEL', async () => {
     const before = snapshotHost();
     const p = await addPod('b');
+    expect(leaseIps()).toContain(p.ip); // else "not.toContain" below proves nothing
     p.ns.remove(); // the runtime lost the sandbox: no DEL ever comes
-    await gc?.runOnce();
+    await theGc().runOnce();
     expect(leaseIps()).not.toContain(p.ip);
     expect(diffHost(before, snapshotHost())).toEqual({ added: [], removed: [] });
     expect(emu.get('Pod', 'default', `gc-b-${tag}`)).toBeDefined(); // the pod object itself is not GC's business

@@ -11,7 +11,6 @@ export const API_VERSION = 'v1beta1';
 export const DEFAULT_DEVICE_PLUGIN_DIR = '/var/lib/kubelet/device-plugins';
 export const KUBELET_SOCKET = 'kubelet.sock';
 export const HEALTHY = 'Healthy';
-export const UNHEALTHY = 'Unhealthy';
 
 export type Empty = Record<string, never>;
 

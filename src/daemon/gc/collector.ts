@@ -172,7 +172,7 @@ export function createGarbageCollector(deps: GarbageCollectorDeps): GarbageColle
       gone.push(l);
     }
     // ifbs are planned unconditionally (a missing link is tolerated); the guard keeps the veth of a live lease.
-    const plan = dedupePlan(gone.flatMap((l) => leaseHostTeardown(l, deps.node, true)));
+    const plan = dedupePlan(gone.flatMap((l) => leaseHostTeardown(l, deps.node)));
     const out = await execute(plan, gone, 'cni gc');
     log.info('gc verb', { released: out.released.length, errors: out.errors.length });
     return { released: out.released, errors: out.errors };

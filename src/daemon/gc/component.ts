@@ -3,7 +3,7 @@
  * pods from the node agent's informer confirmed with the uncached getPod, host state and teardown through the real
  * observer and executor, pool subnet as the scope of rules/routes.
  */
-import { access, stat, writeFile } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UnavailableError } from '../../lib/errors.js';
 import { createProcessRunner, type CommandRunner } from '../../lib/exec.js';
@@ -22,12 +22,6 @@ export interface GcComponentOptions {
   readonly orphanGraceMs?: number;
   readonly onResult?: (result: GcResult) => void;
 }
-
-const exists = (path: string): Promise<boolean> =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 /**
  * GC's netns check: false only when the netns is provably gone — ENOENT while its directory is visible. A path the
@@ -51,7 +45,7 @@ export async function netnsPresent(path: string): Promise<boolean> {
 export function gcComponent(ctx: DaemonContext, opts: GcComponentOptions = {}): GarbageCollector {
   const runner = opts.runner ?? createProcessRunner();
   const log = ctx.log.child({ component: 'gc' });
-  const executor = opts.executor ?? createExecutor({ runner, log, writeSysctl: (path, value) => writeFile(path, value), netnsExists: exists });
+  const executor = opts.executor ?? createExecutor({ runner, log });
   return createGarbageCollector({
     leases: () => ctx.store.list(),
     release: (req) => ctx.service.release(req),

@@ -1,15 +1,15 @@
 /** What a lease owns on the host (its veth, IP, ifb) and the host-only teardown of it, through the real planners. */
 import { ifbName } from '../../bandwidth/names.js';
 import type { IfName, NetnsPath } from '../../lib/brand.js';
-import type { PodIdentity } from '../../lib/veth-name.js';
+import { podIdentity, type PodIdentity } from '../../lib/veth-name.js';
 import { dataplaneFor } from '../../modes/registry.js';
 import type { NodeFacts, PodNetworkSpec } from '../../modes/types.js';
-import { HOST, type Plan } from '../../netlink/ops.js';
+import { hostOnly, type Plan } from '../../netlink/ops.js';
 import { attachmentId, type Lease } from '../lease.js';
 
-/** Same identity rule as the plugin (src/cni/attachment.ts): no pod name → namespace "" and the container id. */
+/** The plugin's identity rule (podIdentity): no pod name → namespace "" and the container id. */
 export function leasePod(lease: Lease): PodIdentity {
-  return lease.podName !== '' ? { namespace: lease.podNamespace, name: lease.podName } : { namespace: '', name: lease.containerId };
+  return podIdentity(lease.podNamespace, lease.podName, lease.containerId);
 }
 
 export function leaseSpec(lease: Lease): PodNetworkSpec {
@@ -49,13 +49,11 @@ export function explainedBy(leases: readonly Lease[], node: NodeFacts): Explaine
 }
 
 /**
- * The host side of a lease's teardown (the mode's own plan, host ops only: the pod netns belongs to the runtime),
- * plus its ifb when one is present.
+ * The host side of a lease's teardown: the mode's own plan (which removes the veth, its routes and rules, and the
+ * bandwidth ifb), host ops only — the pod netns belongs to the runtime.
  */
-export function leaseHostTeardown(lease: Lease, node: NodeFacts, ifbPresent: boolean): Plan {
-  const plan = dataplaneFor(lease.allocation.mode).planTeardown(leaseSpec(lease), lease.allocation, node);
-  const host = plan.filter((op) => op.ns.kind === 'host' && !('peerNs' in op && op.peerNs.kind === 'pod'));
-  return ifbPresent ? [...host, { kind: 'link.del', ns: HOST, name: leaseIfb(lease) }] : host;
+export function leaseHostTeardown(lease: Lease, node: NodeFacts): Plan {
+  return hostOnly(dataplaneFor(lease.allocation.mode).planTeardown(leaseSpec(lease), lease.allocation, node));
 }
 
 export { attachmentId };

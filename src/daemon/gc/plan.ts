@@ -6,7 +6,7 @@
  */
 import { dedupePlan } from './plan-util.js';
 import { findHostOrphans } from './host-orphans.js';
-import { attachmentId, explainedBy, leaseHostTeardown, leaseIfb, leaseVeth } from './lease-host.js';
+import { attachmentId, explainedBy, leaseHostTeardown, leaseVeth } from './lease-host.js';
 import type { Lease } from '../lease.js';
 import type { Op } from '../../netlink/ops.js';
 import type { GcAction, GcCounts, GcInput, GcPlan, GcReason, LeaseKey, OrphanCandidate } from './types.js';
@@ -67,9 +67,8 @@ export function planGc(input: GcInput): GcPlan {
 
   // A released lease's veth name can be the name of a kept lease's veth (a new sandbox of the same pod): keep it.
   const keptExplained = explainedBy(kept, input.node);
-  const hostLinks = new Set(input.host.links.map((l) => l.name));
   const leaseOps: Op[] = releasing.flatMap((l) =>
-    leaseHostTeardown(l, input.node, hostLinks.has(leaseIfb(l))).filter((op) => !(op.kind === 'link.del' && keptExplained.veths.has(op.name))),
+    leaseHostTeardown(l, input.node).filter((op) => !(op.kind === 'link.del' && keptExplained.veths.has(op.name))),
   );
   const linksDeleted = new Set(leaseOps.flatMap((op) => (op.kind === 'link.del' ? [op.name as string] : [])));
 

@@ -4,6 +4,7 @@
  */
 import { parseBandwidthAnnotations } from '../../bandwidth/annotations.js';
 import type { DaemonConfig } from '../../config/daemon-config.js';
+import { BUILTIN_STATEFUL_KINDS } from '../../config/eni-conf.js';
 import { errorMessage } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { ConfigMapInfo, Informer, KubeApi, NodeInfo, PodInfo } from '../../k8s/types.js';
@@ -57,7 +58,7 @@ export class KubeNodeAgent {
     this.podFacts = new KubePodFacts({
       informer: this.pods,
       getPod: (ns, name) => kube.getPod(ns, name),
-      statefulKinds: () => this.config.current?.statefulKinds ?? ['statefulset'],
+      statefulKinds: () => this.config.current?.statefulKinds ?? BUILTIN_STATEFUL_KINDS,
       parseBandwidth: deps.parseBandwidth ?? parseBandwidthAnnotations,
     });
   }

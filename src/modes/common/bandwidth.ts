@@ -12,7 +12,7 @@
  */
 import { ifbName } from '../../bandwidth/names.js';
 import { tbfParams, validateRateAndBurst } from '../../bandwidth/tbf.js';
-import type { BandwidthSpec, RateLimit } from '../../bandwidth/types.js';
+import { sameLimit, type BandwidthSpec, type RateLimit } from '../../bandwidth/types.js';
 import type { IfName, NetnsPath } from '../../lib/brand.js';
 import { InvalidInputError } from '../../lib/errors.js';
 import { HOST, podNs, type NsRef, type Op, type TbfQdisc } from '../../netlink/ops.js';
@@ -80,11 +80,10 @@ function layoutOf(t: ShapingTarget): Layout {
     : { ns: podNs(t.netns), directDev: t.podIf, redirectDev: t.podIf, ifb: t.ifb, mtu: t.mtu, direct: 'egress', redirected: 'ingress' };
 }
 
-/** The pieces of a plan: ip ops that create links, tc ops, ip ops that delete links (run in that order). */
+/** The pieces of a setup plan: ip ops that create links, then tc ops. */
 export interface ShapingOps {
   readonly links: readonly Op[];
   readonly tc: readonly Op[];
-  readonly cleanup: readonly Op[];
 }
 
 function createIfb(l: Layout): readonly Op[] {
@@ -118,7 +117,6 @@ export function planShapingSetup(target: ShapingTarget, spec: BandwidthSpec | un
       ...(directQ ? [{ kind: 'qdisc.replace', ns: l.ns, dev: l.directDev, qdisc: directQ } satisfies Op] : []),
       ...(redirectQ ? redirectTc(l, redirectQ) : []),
     ],
-    cleanup: [],
   };
 }
 
@@ -143,7 +141,7 @@ export function planBandwidthUpdate(target: ShapingTarget, old: BandwidthSpec | 
   const newDirect = next?.[l.direct];
   if (newDirect !== undefined) {
     const q = tbfOf(newDirect, `bandwidth.${l.direct}`);
-    if (oldDirect === undefined || oldDirect.rateBps !== newDirect.rateBps || oldDirect.burstBits !== newDirect.burstBits) {
+    if (!sameLimit(oldDirect, newDirect)) {
       tc.push({ kind: 'qdisc.replace', ns: l.ns, dev: l.directDev, qdisc: q });
     }
   } else if (oldDirect !== undefined) {
@@ -156,7 +154,7 @@ export function planBandwidthUpdate(target: ShapingTarget, old: BandwidthSpec | 
     if (oldRedir === undefined) {
       links.push(...createIfb(l));
       tc.push(...redirectTc(l, q));
-    } else if (oldRedir.rateBps !== newRedir.rateBps || oldRedir.burstBits !== newRedir.burstBits) {
+    } else if (!sameLimit(oldRedir, newRedir)) {
       tc.push({ kind: 'qdisc.replace', ns: l.ns, dev: l.ifb, qdisc: q });
     }
   } else if (oldRedir !== undefined) {

@@ -75,7 +75,8 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
 
     expect(await ping(ns, gw)).toMatch(/1 received/u); // pod → host veth → rule 2048 → table → ENI → gateway
     const target = await hostAddress();
-    if (target !== undefined) expect(await ping(ns, target)).toMatch(/1 received/u);
+    if (target === undefined) console.warn('no global host address: skipping the ping to the host');
+    else expect(await ping(ns, target)).toMatch(/1 received/u);
 
     expect(await probe.missing(plan)).toEqual([]);
     await sh('ip', '-n', ns, 'neigh', 'del', '169.254.1.1', 'dev', 'eth0');

@@ -98,13 +98,13 @@ describe('PodBandwidthSync', () => {
     const rec = new GatedReconciler();
     const created = Date.now();
     const young = lease('y-0', '10.0.0.10', { createdAt: new Date(created).toISOString() });
-    const sync = new PodBandwidthSync({ pods, reconciler: rec, leasesOf: () => [young], log: silentLogger, settleMs: 150 });
+    const sync = new PodBandwidthSync({ pods, reconciler: rec, leasesOf: () => [young], log: silentLogger, settleMs: 1000 });
     sync.start();
     pods.set(podInfo('y', { [INGRESS]: '10M' }));
     pods.set(podInfo('y', { [INGRESS]: '20M' }, '2'));
     await drain(rec, sync);
     expect(rec.calls).toEqual([]); // nothing while the lease is young
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 1200));
     await drain(rec, sync);
     expect(rec.calls.map((c) => `${c.pod} ${c.annotations[INGRESS] ?? '-'}`)).toEqual(['default/y 20M']); // once, latest
     await sync.stop();

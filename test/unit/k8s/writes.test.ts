@@ -134,7 +134,8 @@ describe('createEvent', () => {
     expect(emu.list('Event', 'ns1')).toHaveLength(1);
     const [stored] = emu.list('Event', 'ns1');
     expect(stored).toMatchObject({ count: 3, lastTimestamp: '2025-03-01T10:00:05Z' });
-    expect(emu.requests.filter((r) => r.method === 'PATCH').every((r) => r.contentType === 'application/merge-patch+json')).toBe(true);
+    // the two repeats are PATCHes (not new events); `every` alone would pass on zero PATCHes
+    expect(emu.requests.filter((r) => r.method === 'PATCH').map((r) => r.contentType)).toEqual(['application/merge-patch+json', 'application/merge-patch+json']);
     await kube.createEvent({ ...ev, message: 'other' });
     expect(emu.list('Event', 'ns1')).toHaveLength(2);
   });

@@ -101,7 +101,14 @@ describe('executor.apply', () => {
     // File exists on addr.replace is not tolerated
     const pe = (await exec.apply(plan).catch((e: unknown) => e)) as PlanError;
     expect(pe.failedIndex).toBe(6);
-    expect(runner.lines(3)).not.toContain('rule del to 10.200.1.5/32 lookup main priority 512');
+    // host batch, pod batch, then one host rollback batch: the tolerated rule 512 is not in it
+    expect(runner.calls).toHaveLength(3);
+    expect(runner.lines(2)).toEqual([
+      'rule del from 10.200.1.5/32 lookup 1007 priority 2048',
+      'route del 10.200.1.5/32 dev cali1',
+      'link del dev cali1',
+    ]);
+    expect(runner.lines(2)).not.toContain('rule del to 10.200.1.5/32 lookup main priority 512');
     const ok = setup((_c, call) => (call === 0 ? failLines({ 4: 'RTNETLINK answers: File exists' }) : {}));
     await expect(ok.exec.apply(plan)).resolves.toEqual({ applied: 7, tolerated: 1, steps: 3 });
   });

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExhaustedError, NotFoundError, UnavailableError } from '../../../src/lib/errors.js';
-import { createRpcClient, decodeSingleFrame, encodeFrame } from '../../../src/rpc/client.js';
+import { createRpcClient, decodeSingleFrame, encodeFrame, grpcRequestHeaders } from '../../../src/rpc/client.js';
 import { FrameType, Flag, encodeFrame as h2Frame, u32 } from '../../../src/rpc/h2/frames.js';
 import { H2Session, type H2Response } from '../../../src/rpc/h2/session.js';
 import { CONTENT_TYPE, METHODS } from '../../../src/rpc/protocol.js';
@@ -70,15 +70,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const headers = (path: string): [string, string][] => [
-  [':method', 'POST'],
-  [':scheme', 'http'],
-  [':path', path],
-  [':authority', 'localhost'],
-  ['content-type', CONTENT_TYPE],
-  ['te', 'trailers'],
-  ['grpc-timeout', '2000m'],
-];
+const headers = (path: string): [string, string][] => grpcRequestHeaders(path, 2000);
 
 const send = (s: H2Session, body: unknown, path: string = METHODS.status): Promise<H2Response> =>
   new Promise((resolve, reject) => {
