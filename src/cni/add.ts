@@ -1,11 +1,14 @@
 /**
- * ADD: allocate → plan → apply; a failed ADD releases the allocation and leaves nothing behind. Bandwidth: the
+ * ADD: allocate → plan → apply; a failed ADD rolls back and releases the allocation. When the rollback itself
+ * failed, host state of the attachment remains: the lease is kept (never release an IP while its host state
+ * remains) for the runtime's DEL, or GC, to finish. Bandwidth: the
  * runtimeConfig's limits are validated before allocating, then merged over the daemon's annotation-derived ones.
  */
 import { InternalError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { NetnsPath } from '../lib/brand.js';
 import type { Op } from '../netlink/ops.js';
+import { PlanError } from '../netlink/plan-error.js';
 import type { HubRpc } from '../rpc/protocol.js';
 import type { AttachmentEnv } from './args.js';
 import { nodeFacts, specFor } from './attachment.js';
@@ -63,6 +66,10 @@ export async function cmdAdd(
       ip: allocation.ip,
     });
   } catch (err) {
+    if (err instanceof PlanError && err.rollbackErrors.length > 0) {
+      log.error('ADD failed and its rollback failed: lease kept for DEL or GC', { err, rollbackErrors: err.rollbackErrors });
+      throw err;
+    }
     log.error('ADD failed, releasing', { err });
     await releaseAfterFailure(rpc, env, err, log);
     throw err;

@@ -1,7 +1,9 @@
 /**
- * DEL: idempotent and best effort. Known attachment → teardown plan → release. Unknown → success. Daemon
- * unreachable → tear down host leftovers we can name (veth, rules for prevResult IPs), record a pending release for
- * the daemon, succeed.
+ * DEL: idempotent. Known attachment → teardown plan → release. Unknown → success. Daemon unreachable → tear down
+ * what is the attachment's own (pod end of the veth, rules for prevResult IPs, ifb), record a pending release for
+ * the daemon, succeed. One invariant on every path: an IP is released (or recorded for release) only once its host
+ * state is gone; a failed teardown fails the DEL and keeps the lease, so a retried DEL or GC can finish.
+ * Host objects named after the pod are removed only when the daemon says no newer sandbox of the pod owns them.
  */
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -33,7 +35,10 @@ async function orphanDel(env: AttachmentEnv, config: NetConf, deps: CniDeps, log
   const netns = await existingNetns(deps, env.netns);
   const spec = specFor(env, netns ?? ABSENT_NETNS);
   const errors = await teardown(deps.planOrphanTeardown(spec, nodeFacts(config), config.prevIps), netns, deps, signal);
-  if (errors.length > 0) log.warn('orphan teardown incomplete', { errors });
+  if (errors.length > 0) {
+    // No pending record: the daemon would release an IP whose rules remain. The runtime retries DEL.
+    throw new CniError(CniCode.DATAPLANE_FAILED, 'daemon unavailable and the dataplane teardown failed', errors.join('; '));
+  }
   const pod = podIdentityOf(env);
   try {
     await deps.pending.record({
@@ -67,7 +72,7 @@ export async function cmdDel(env: AttachmentEnv, config: NetConf, deps: CniDeps,
   const alloc = found.allocation;
   const netns = await existingNetns(deps, env.netns, found.netns);
   const spec = specFor(env, netns ?? ABSENT_NETNS);
-  const plan = deps.dataplanes(alloc.mode).planTeardown(spec, alloc, nodeFacts(config));
+  const plan = deps.dataplanes(alloc.mode).planTeardown(spec, alloc, nodeFacts(config), found.superseded === true ? 'superseded' : 'owned');
   const errors = await teardown(plan, netns, deps, signal);
   if (errors.length > 0) {
     // Keep the lease so a retried DEL (or GC) can finish: releasing now could hand the IP to a pod while rules remain.
@@ -79,5 +84,5 @@ export async function cmdDel(env: AttachmentEnv, config: NetConf, deps: CniDeps,
     if (isUnavailable(err)) return orphanDel(env, config, deps, log, err, signal);
     throw err;
   }
-  log.info('deleted', { mode: alloc.mode, ip: alloc.ip, podOps: netns !== undefined });
+  log.info('deleted', { mode: alloc.mode, ip: alloc.ip, podOps: netns !== undefined, superseded: found.superseded === true });
 }

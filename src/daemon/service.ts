@@ -196,9 +196,11 @@ export class HubService implements PoolProbe {
   }
 
   async lookup(req: LookupRequest): Promise<LookupReply> {
-    return this.#inFlight.run([attachmentKeyOf(req.containerId, req.ifName)], 'lookup', () => {
+    return this.#inFlight.run([attachmentKeyOf(req.containerId, req.ifName)], 'lookup', (): Promise<LookupReply> => {
       const lease = this.#store.get(req);
-      return Promise.resolve(lease === undefined ? { found: false } : { found: true, allocation: lease.allocation, netns: lease.netns });
+      if (lease === undefined) return Promise.resolve({ found: false });
+      const superseded = this.#newerSandboxHolds(lease);
+      return Promise.resolve({ found: true, allocation: lease.allocation, netns: lease.netns, ...(superseded ? { superseded } : {}) });
     });
   }
 
@@ -287,9 +289,24 @@ export class HubService implements PoolProbe {
     return freeCount(this.#runtime.provider.ipSource().addresses, this.#store.usedIps());
   }
 
-  /** A newer sandbox of the same pod holds the interface: the old sandbox's IP is not worth reserving. */
+  /** Other sandboxes of the same pod leasing the same interface (kubelet re-created the sandbox). */
+  #otherSandboxes(lease: Lease): readonly Lease[] {
+    if (lease.podName === '') return []; // no pod identity: host objects are named after the container id
+    return this.#store.listByPod(lease.podNamespace, lease.podName).filter((l) => l.ifName === lease.ifName && l.containerId !== lease.containerId);
+  }
+
+  /** Another sandbox of the pod holds the interface: the old sandbox's IP is not worth reserving. */
   #otherSandboxHolds(lease: Lease): boolean {
-    return this.#store.listByPod(lease.podNamespace, lease.podName).some((l) => l.ifName === lease.ifName && l.containerId !== lease.containerId);
+    return this.#otherSandboxes(lease).length > 0;
+  }
+
+  /**
+   * A sandbox leased after this one holds the interface: the host objects named after the pod were rebuilt by its
+   * ADD (which removes a stale host veth of the same name first) and are its own now.
+   */
+  #newerSandboxHolds(lease: Lease): boolean {
+    const mine = Date.parse(lease.createdAt);
+    return this.#otherSandboxes(lease).some((l) => Date.parse(l.createdAt) >= mine);
   }
 
   #releaseNow(key: AttachmentKey, reason: string): boolean {

@@ -3,7 +3,7 @@ import type { IpAddr } from '../lib/brand.js';
 import { HOST, type Op, type Plan } from '../netlink/ops.js';
 import { eniTableDefaultRoute, removePodPolicyRules } from './common/policy-rules.js';
 import { planShapingTeardown, hostVethTarget } from './common/bandwidth.js';
-import { removeHostVeth } from './common/veth.js';
+import { removeVeth } from './common/veth.js';
 import type { Dataplane, EniFacts, ModeName, NodeFacts, PodNetworkSpec } from './types.js';
 import { vethPolicyRoutingDataplane } from './veth-policy-routing/plan.js';
 import { vpcDataplane } from './vpc/plan.js';
@@ -17,12 +17,16 @@ export function dataplaneFor(mode: ModeName): Dataplane {
   }
 }
 
-/** Cleanup when neither the mode nor the allocation is known: the 512/2048 rules of the IPs, the ifb, the host veth. */
+/**
+ * Cleanup when neither the mode nor the allocation is known (daemon unreachable): the 512/2048 rules of the IPs,
+ * the attachment's ifb, and the pod end of the veth from inside the netns. Host objects named after the pod are
+ * left alone: without the daemon nothing says whether a newer sandbox of the pod owns them (HostNames `unknown`).
+ */
 export function planOrphanTeardown(spec: PodNetworkSpec, node: NodeFacts, ips: readonly IpAddr[]): Plan {
   return [
     ...ips.flatMap((ip) => removePodPolicyRules(ip, undefined, undefined)),
     ...planShapingTeardown(hostVethTarget(spec, node, 1500)),
-    ...removeHostVeth(spec, node, undefined),
+    ...removeVeth(spec, node, undefined, 'unknown'),
   ];
 }
 

@@ -47,6 +47,17 @@ export interface NodeFacts {
   readonly vethPrefix: string;
 }
 
+/**
+ * Whose the host objects named after the pod are (the host veth, which Felix finds by that name). Every sandbox of a
+ * pod gets the same names, and an ADD removes a stale object of its name before building its own.
+ *  - `owned`: the daemon knows no newer sandbox of the pod: the teardown removes them by name.
+ *  - `superseded`: a newer sandbox's ADD rebuilt them (the daemon said so on Lookup): they are left alone.
+ *  - `unknown`: the daemon is unreachable: left alone too. The attachment's own side is removed from inside its
+ *    netns (the veth peer dies with it, as Calico does); a vanished netns took the pair with it; GC sweeps the rest.
+ * The attachment's own objects (its IP's rules and route, its ifb, its pod-side link) are removed in every case.
+ */
+export type HostNames = 'owned' | 'superseded' | 'unknown';
+
 export interface Dataplane {
   readonly mode: ModeName;
   /** Host veth name for the pod (what Felix expects). */
@@ -55,9 +66,9 @@ export interface Dataplane {
   planSetup(spec: PodNetworkSpec, alloc: Allocation, node: NodeFacts): Plan;
   /**
    * Ops that remove what planSetup built. Works without the allocation (only deterministic names are then
-   * known) and without the pod netns (only host ops are then planned).
+   * known) and without the pod netns (the caller keeps only host ops then). `hostNames` defaults to `owned`.
    */
-  planTeardown(spec: PodNetworkSpec, alloc: Allocation | undefined, node: NodeFacts): Plan;
+  planTeardown(spec: PodNetworkSpec, alloc: Allocation | undefined, node: NodeFacts, hostNames?: HostNames): Plan;
 }
 
 /** The gateway address every veth pod routes through (answered by a static neighbour entry). */

@@ -138,7 +138,8 @@ export function parseLookupReply(raw: unknown): LookupReply {
   const found = bool(o, 'found', '');
   if (!found) return { found };
   const netns = o.netns === undefined || o.netns === '' ? undefined : str(o, 'netns', '');
-  return { found, allocation: parseAllocation(o.allocation), ...(netns !== undefined ? { netns } : {}) };
+  const superseded = o.superseded === undefined ? false : bool(o, 'superseded', '');
+  return { found, allocation: parseAllocation(o.allocation), ...(netns !== undefined ? { netns } : {}), ...(superseded ? { superseded } : {}) };
 }
 
 export function parseReleaseRequest(raw: unknown): ReleaseRequest {

@@ -47,6 +47,11 @@ export interface LookupReply {
   readonly found: boolean;
   readonly allocation?: Allocation;
   readonly netns?: string;
+  /**
+   * A newer attachment of the same pod and interface exists (kubelet re-created the sandbox): the host objects
+   * named after the pod (the host veth) are that attachment's now, and DEL must leave them alone.
+   */
+  readonly superseded?: boolean;
 }
 
 export interface ReleaseRequest extends AttachmentKey {

@@ -16,8 +16,8 @@ import { sameLimit, type BandwidthSpec, type RateLimit } from '../../bandwidth/t
 import type { IfName, NetnsPath } from '../../lib/brand.js';
 import { InvalidInputError } from '../../lib/errors.js';
 import { HOST, podNs, type NsRef, type Op, type TbfQdisc } from '../../netlink/ops.js';
-import { hostVethName, removeHostVeth, vethAttachment } from './veth.js';
-import type { Allocation, NodeFacts, PodNetworkSpec } from '../types.js';
+import { hostVethName, removeVeth, vethAttachment } from './veth.js';
+import type { Allocation, HostNames, NodeFacts, PodNetworkSpec } from '../types.js';
 
 /** Where an attachment's shaping lives. */
 export type ShapingTarget =
@@ -173,7 +173,7 @@ export function shapedVethAttachment(spec: PodNetworkSpec, node: NodeFacts, allo
   return vethAttachment(spec, node, alloc.ip, alloc.mtu, [...hostExtras, ...shaping.links], shaping.tc);
 }
 
-/** A veth mode's host-side teardown: the ifb, then the /32 route and the host veth (whose qdiscs die with it). */
-export function shapedVethTeardown(spec: PodNetworkSpec, node: NodeFacts, alloc: Allocation | undefined): readonly Op[] {
-  return [...planShapingTeardown(hostVethTarget(spec, node, alloc?.mtu ?? 1500)), ...removeHostVeth(spec, node, alloc?.ip)];
+/** A veth mode's teardown: the ifb (the attachment's own), then the veth (whose qdiscs die with it; see removeVeth). */
+export function shapedVethTeardown(spec: PodNetworkSpec, node: NodeFacts, alloc: Allocation | undefined, hostNames?: HostNames): readonly Op[] {
+  return [...planShapingTeardown(hostVethTarget(spec, node, alloc?.mtu ?? 1500)), ...removeVeth(spec, node, alloc?.ip, hostNames)];
 }

@@ -7,7 +7,7 @@ import { hostCidr } from '../../lib/net.js';
 import { stableMac, vethName } from '../../lib/veth-name.js';
 import { HOST, podNs, type Op, type VethEnd } from '../../netlink/ops.js';
 import { sysctlKey } from '../../netlink/render.js';
-import { LINK_LOCAL_GW, type NodeFacts, type PodNetworkSpec } from '../types.js';
+import { LINK_LOCAL_GW, type HostNames, type NodeFacts, type PodNetworkSpec } from '../types.js';
 
 const LOOPBACK = 'lo' as IfName;
 
@@ -94,8 +94,13 @@ export function vethAttachment(
   ];
 }
 
-/** Teardown of the host side: the /32 route (when the IP is known), then the host veth (its peer dies with it). */
-export function removeHostVeth(spec: PodNetworkSpec, node: NodeFacts, ip: IpAddr | undefined): readonly Op[] {
+/**
+ * Teardown of the veth. Owned host names: the /32 route (when the IP is known), then the host veth (its peer dies
+ * with it). Otherwise the pod end, from inside the pod netns (the host end and its route die with it; nothing named
+ * after the pod is touched on the host).
+ */
+export function removeVeth(spec: PodNetworkSpec, node: NodeFacts, ip: IpAddr | undefined, hostNames: HostNames = 'owned'): readonly Op[] {
+  if (hostNames !== 'owned') return [{ kind: 'link.del', ns: podNs(spec.netns), name: spec.ifName }];
   const name = hostVethName(spec, node);
   return [
     ...(ip !== undefined ? [{ kind: 'route.del', ns: HOST, dst: hostCidr(ip), dev: name } satisfies Op] : []),

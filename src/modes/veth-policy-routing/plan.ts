@@ -7,7 +7,7 @@ import type { Plan } from '../../netlink/ops.js';
 import { eniTableDefaultRoute, podPolicyRules, removePodPolicyRules } from '../common/policy-rules.js';
 import { shapedVethAttachment, shapedVethTeardown } from '../common/bandwidth.js';
 import { hostVethName } from '../common/veth.js';
-import type { Allocation, Dataplane, EniFacts, NodeFacts, PodNetworkSpec } from '../types.js';
+import type { Allocation, Dataplane, EniFacts, HostNames, NodeFacts, PodNetworkSpec } from '../types.js';
 
 function eniOf(alloc: Allocation): EniFacts {
   if (alloc.eni === undefined) throw new InvalidInputError('allocation.eni', 'veth-policy-routing needs the ENI of the allocation');
@@ -19,10 +19,10 @@ function planSetup(spec: PodNetworkSpec, alloc: Allocation, node: NodeFacts): Pl
   return shapedVethAttachment(spec, node, alloc, [...eniTableDefaultRoute(eni), ...podPolicyRules(alloc.ip, eni)]);
 }
 
-function planTeardown(spec: PodNetworkSpec, alloc: Allocation | undefined, node: NodeFacts): Plan {
+function planTeardown(spec: PodNetworkSpec, alloc: Allocation | undefined, node: NodeFacts, hostNames?: HostNames): Plan {
   return [
     ...(alloc !== undefined ? removePodPolicyRules(alloc.ip, alloc.eni?.table, 'main') : []),
-    ...shapedVethTeardown(spec, node, alloc),
+    ...shapedVethTeardown(spec, node, alloc, hostNames),
   ];
 }
 

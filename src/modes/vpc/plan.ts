@@ -11,5 +11,5 @@ export const vpcDataplane: Dataplane = {
   mode: 'vpc',
   hostIfName: hostVethName,
   planSetup: (spec, alloc, node) => shapedVethAttachment(spec, node, alloc),
-  planTeardown: (spec, alloc, node) => shapedVethTeardown(spec, node, alloc),
+  planTeardown: (spec, alloc, node, hostNames) => shapedVethTeardown(spec, node, alloc, hostNames),
 };

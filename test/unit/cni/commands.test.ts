@@ -8,6 +8,7 @@ import type { PendingRelease } from '../../../src/lib/pending-release.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import type { Allocation, Dataplane, ModeName, NodeFacts, PodNetworkSpec } from '../../../src/modes/types.js';
 import { HOST, podNs, type Plan } from '../../../src/netlink/ops.js';
+import { PlanError } from '../../../src/netlink/plan-error.js';
 import type {
   AllocateRequest,
   GcRequest,
@@ -22,6 +23,8 @@ class FakeHub implements HubRpc {
   readonly released: ReleaseRequest[] = [];
   readonly gcCalls: GcRequest[] = [];
   failWith: Error | undefined;
+  /** Attachments a newer sandbox of the same pod supersedes (Lookup says so). */
+  readonly superseded = new Set<string>();
   statusReply: StatusReply = { ready: true, mode: 'vpc', reason: '' };
   gcErrors: string[] = [];
   private next = 10;
@@ -41,7 +44,9 @@ class FakeHub implements HubRpc {
   async lookup(req: { containerId: string; ifName: string }): Promise<LookupReply> {
     this.guard();
     const lease = this.leases.get(`${req.containerId}/${req.ifName}`);
-    return lease === undefined ? { found: false } : { found: true, allocation: lease.alloc, netns: lease.netns };
+    if (lease === undefined) return { found: false };
+    const superseded = this.superseded.has(`${req.containerId}/${req.ifName}`);
+    return { found: true, allocation: lease.alloc, netns: lease.netns, ...(superseded ? { superseded } : {}) };
   }
   async release(req: ReleaseRequest): Promise<{ released: boolean }> {
     this.guard();
@@ -76,9 +81,9 @@ const fakeDataplane: Dataplane = {
     { kind: 'addr.replace', ns: podNs(spec.netns), dev: spec.ifName, cidr: `${alloc.ip}/32` as Cidr },
     { kind: 'route.replace', ns: HOST, dst: `${alloc.ip}/32` as Cidr, dev: hostName(spec, node), scope: 'link' },
   ],
-  planTeardown: (spec, alloc, node) => [
+  planTeardown: (spec, alloc, node, hostNames = 'owned') => [
     { kind: 'link.del', ns: podNs(spec.netns), name: spec.ifName },
-    { kind: 'link.del', ns: HOST, name: hostName(spec, node) },
+    ...(hostNames === 'owned' ? [{ kind: 'link.del' as const, ns: HOST, name: hostName(spec, node) }] : []),
     ...(alloc !== undefined ? [{ kind: 'route.del' as const, ns: HOST, dst: `${alloc.ip}/32` as Cidr }] : []),
   ],
 };
@@ -216,6 +221,15 @@ describe('ADD', () => {
     expect(w.hub.leases.size).toBe(0);
   });
 
+  it('keeps the lease (no release) when the rollback of a failed ADD failed too', async () => {
+    const w = world();
+    w.applyError = new PlanError({ kind: 'link.up', ns: HOST, name: 'x' as IfName }, 1, 'RTNETLINK answers: No such device', 1, ['rollback link.del x: Operation not permitted']);
+    const out = await run(w, baseEnv('ADD'), conf());
+    expect(out.json).toMatchObject({ code: 100 });
+    expect(w.hub.released).toEqual([]);
+    expect(w.hub.leases.size).toBe(1);
+  });
+
   it('fails with 11 when the daemon is busy or unreachable, without touching the dataplane', async () => {
     for (const err of [new BusyError('in progress'), new UnavailableError('connect ENOENT')]) {
       const w = world();
@@ -288,6 +302,25 @@ describe('DEL', () => {
         at: '2026-01-02T03:04:05.000Z',
       },
     ]);
+  });
+
+  it('daemon unreachable and teardown failed: fails, records no pending release', async () => {
+    const w = world();
+    w.hub.failWith = new UnavailableError('down');
+    const deps: CniDeps = { ...w.deps, executor: { ...w.deps.executor, teardown: async () => ({ errors: ['rule.del: Operation not permitted'] }) } };
+    const out = await invoke(baseEnv('DEL'), conf(), () => deps);
+    expect(JSON.parse(out.stdout)).toMatchObject({ code: 100, details: 'rule.del: Operation not permitted' });
+    expect(w.pending).toEqual([]);
+  });
+
+  it('leaves the pod-named host veth alone when the daemon says a newer sandbox holds it', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    w.hub.superseded.add('ctr1/eth0');
+    const out = await run(w, baseEnv('DEL'), conf());
+    expect(out.exitCode).toBe(0);
+    expect(w.tornDown[0]).toEqual([{ kind: 'link.del', ns: podNs('/var/run/netns/p1' as NetnsPath), name: 'eth0' }, { kind: 'route.del', ns: HOST, dst: expect.any(String) as unknown }]);
+    expect(w.hub.released).toHaveLength(1);
   });
 
   it('fails with 11 when the pending release cannot be recorded', async () => {

@@ -99,6 +99,22 @@ describe('lookup, release, status, gc', () => {
     expect(await svc.lookup({ containerId: 'c1', ifName: 'eth1' })).toEqual({ found: false });
   });
 
+  it('lookup says when a newer sandbox of the same pod holds the interface (not for other pods or podman)', async () => {
+    const store = LeaseStore.open(tempDir());
+    let t = Date.parse('2024-05-01T00:00:00Z');
+    const svc = new HubService({ store, provider: new FakeProvider(['10.0.0.10-10.0.0.20']), mtu: 1450, now: () => new Date((t += 1000)) });
+    await svc.allocate(req('old', { podName: 'web' }));
+    await svc.allocate(req('other', { podName: 'db' }));
+    await svc.allocate(req('pm1', { podName: '', podNamespace: '' }));
+    expect((await svc.lookup({ containerId: 'old', ifName: 'eth0' })).superseded).toBeUndefined();
+    await svc.allocate(req('new', { podName: 'web' }));
+    await svc.allocate(req('pm2', { podName: '', podNamespace: '' }));
+    expect((await svc.lookup({ containerId: 'old', ifName: 'eth0' })).superseded).toBe(true);
+    expect((await svc.lookup({ containerId: 'new', ifName: 'eth0' })).superseded).toBeUndefined();
+    expect((await svc.lookup({ containerId: 'other', ifName: 'eth0' })).superseded).toBeUndefined();
+    expect((await svc.lookup({ containerId: 'pm1', ifName: 'eth0' })).superseded).toBeUndefined();
+  });
+
   it('release of an unknown attachment is released:false, not an error', async () => {
     const { svc } = setup();
     expect(await svc.release({ containerId: 'nope', ifName: 'eth0', reason: 'x' })).toEqual({ released: false });

@@ -96,9 +96,20 @@ describe('registry', () => {
       { kind: 'rule.del', ns: HOST, to: '10.200.1.6/32', priority: 512 },
       { kind: 'rule.del', ns: HOST, from: '10.200.1.6/32', priority: 2048 },
       { kind: 'link.del', ns: HOST, name: IFB },
-      { kind: 'link.del', ns: HOST, name: H },
+      { kind: 'link.del', ns: pod, name: spec.ifName },
     ]);
-    expect(planOrphanTeardown(spec, node, [])).toEqual([{ kind: 'link.del', ns: HOST, name: IFB }, { kind: 'link.del', ns: HOST, name: H }]);
+    expect(planOrphanTeardown(spec, node, [])).toEqual([{ kind: 'link.del', ns: HOST, name: IFB }, { kind: 'link.del', ns: pod, name: spec.ifName }]);
+  });
+  it('never plans the pod-named host veth without the daemon saying it is this attachment\'s', () => {
+    for (const mode of ['vpc', 'veth-policy-routing'] as const) {
+      for (const hostNames of ['superseded', 'unknown'] as const) {
+        const plan = dataplaneFor(mode).planTeardown(spec, mode === 'vpc' ? vpcAlloc : vprAlloc, node, hostNames);
+        expect(plan.filter((op) => op.ns.kind === 'host' && JSON.stringify(op).includes(H))).toEqual([]);
+        expect(plan).toContainEqual({ kind: 'link.del', ns: pod, name: spec.ifName });
+        expect(plan).toContainEqual({ kind: 'link.del', ns: HOST, name: IFB });
+      }
+    }
+    expect(planOrphanTeardown(spec, node, []).filter((op) => op.ns.kind === 'host' && JSON.stringify(op).includes(H))).toEqual([]);
   });
   it('plans the node sysctls', () => {
     expect(planNodeSetup()).toEqual([
