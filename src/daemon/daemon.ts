@@ -26,6 +26,7 @@ import { KubeNodeAgent } from './k8s/node-agent.js';
 import type { PodBandwidthSync } from './k8s/pod-bandwidth.js';
 import type { BandwidthParser } from './k8s/pod-facts.js';
 import type { RetryPolicy } from './k8s/reporter.js';
+import { InstanceLock } from './instance-lock.js';
 import { HubRpcServer } from './rpc-server.js';
 import { HubService } from './service.js';
 import { LeaseStore } from './store.js';
@@ -99,6 +100,7 @@ export class Daemon {
   #conflistPath: string | undefined;
   #conflistText: string | undefined;
   #stopping: Promise<void> | undefined;
+  #lock: InstanceLock | undefined;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps = {}) {
     this.#cfg = cfg;
@@ -131,6 +133,7 @@ export class Daemon {
   async start(): Promise<void> {
     const cfg = this.#cfg;
     this.#log.info('daemon starting', { mode: cfg.mode, socket: cfg.socket, stateDir: cfg.stateDir, kubernetes: this.#deps.kube !== undefined });
+    this.#lock = InstanceLock.acquire(cfg.stateDir); // before anything shared is touched: the store, the socket
     try {
       this.#store = LeaseStore.open(cfg.stateDir);
       const nodeName = this.#nodeName();
@@ -232,6 +235,7 @@ export class Daemon {
     await this.#agent?.stop();
     await this.#http?.close();
     this.#store?.close();
+    this.#lock?.release();
     this.#log.info('daemon stopped');
   }
 

@@ -83,7 +83,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   };
   const stop = async (): Promise<void> => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return; // exited, or killed by a signal
     const done = new Promise((r) => c.once('exit', r));
     c.kill('SIGTERM');
     await done;
