@@ -3,8 +3,8 @@
  * Parses every request (src/rpc/messages.ts), honours the call deadline, and maps errors to a status once.
  */
 import * as grpc from '@grpc/grpc-js';
-import { chmod, mkdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chmod, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { parseAllocateRequest, parseGcRequest, parseLookupRequest, parseReleaseRequest, parseStatusRequest } from '../rpc/messages.js';
@@ -126,28 +126,29 @@ export class HubRpcServer {
   }
 
   /**
-   * Binds `unix://<socket>`: creates the directory 0700 (a directory that already exists is never chmodded: the
-   * socket could sit in /run), unlinks a stale socket, binds under umask 0177 so the socket is never reachable by
-   * others, not even for a moment, and chmods it 0600.
+   * Binds `unix://<socket>` without touching the process-wide umask: the socket is bound inside a fresh 0700
+   * directory beside its final path (unreachable by others whatever its own mode), chmodded 0600, then renamed over
+   * the final path (atomic; replaces a stale socket). The socket's directory is created 0700 when missing (an
+   * existing one is never chmodded: the socket could sit in /run).
    */
   async listen(socket: string): Promise<void> {
-    const created = await mkdir(dirname(socket), { recursive: true, mode: 0o700 });
-    if (created !== undefined) await chmod(dirname(socket), 0o700);
-    await unlink(socket).catch((e: unknown) => {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    });
-    const umask = process.umask(0o177);
+    const dir = dirname(socket);
+    const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (created !== undefined) await chmod(dir, 0o700);
+    const staging = await mkdtemp(join(dir, '.bind-')); // mode 0700
+    const staged = join(staging, 'sock');
     try {
       await new Promise<void>((resolve, reject) => {
-        this.#server.bindAsync(`unix://${socket}`, grpc.ServerCredentials.createInsecure(), (err) => {
+        this.#server.bindAsync(`unix://${staged}`, grpc.ServerCredentials.createInsecure(), (err) => {
           if (err) reject(err);
           else resolve();
         });
       });
+      await chmod(staged, 0o600);
+      await rename(staged, socket);
     } finally {
-      process.umask(umask);
+      await rm(staging, { recursive: true, force: true });
     }
-    await chmod(socket, 0o600);
     this.#socket = socket;
     this.#log.info('rpc serving', { socket });
   }

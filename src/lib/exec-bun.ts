@@ -5,7 +5,8 @@
  * aborted. Undefined outside bun (the daemon and the tests run on Node.js).
  */
 import { ExecError } from './errors.js';
-import type { CommandRunner } from './exec.js';
+import { executableOf, type CommandRunner } from './exec.js';
+import { toolEnv } from './which.js';
 
 interface BunSubprocess {
   readonly stdout: ReadableStream<Uint8Array>;
@@ -15,19 +16,20 @@ interface BunSubprocess {
 }
 
 interface BunSpawn {
-  spawn(argv: readonly string[], opts: { stdin: Uint8Array; stdout: 'pipe'; stderr: 'pipe' }): BunSubprocess;
+  spawn(argv: readonly string[], opts: { stdin: Uint8Array; stdout: 'pipe'; stderr: 'pipe'; env: Record<string, string> }): BunSubprocess;
 }
 
 export function createBunRunner(): CommandRunner | undefined {
   const bun = (globalThis as { Bun?: BunSpawn }).Bun;
   if (bun === undefined) return undefined;
+  const env = toolEnv();
   return {
     run: async (cmd, signal) => {
       const argv = [cmd.file, ...cmd.args];
       if (aborted(signal)) throw new ExecError(argv, null, 'aborted before start');
       let proc: BunSubprocess;
       try {
-        proc = bun.spawn(argv, { stdin: new TextEncoder().encode(cmd.stdin ?? ''), stdout: 'pipe', stderr: 'pipe' });
+        proc = bun.spawn([executableOf(cmd), ...cmd.args], { stdin: new TextEncoder().encode(cmd.stdin ?? ''), stdout: 'pipe', stderr: 'pipe', env });
       } catch (e) {
         throw new ExecError(argv, null, e instanceof Error ? e.message : String(e), { cause: e });
       }

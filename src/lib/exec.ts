@@ -1,6 +1,10 @@
-/** The only module that starts processes. argv only: never a shell string. */
+/**
+ * The only module that starts processes. argv only: never a shell string; tools by absolute path (./which.ts),
+ * under the C locale.
+ */
 import { spawn } from 'node:child_process';
 import { ExecError } from './errors.js';
+import { toolEnv, which } from './which.js';
 
 export interface Command {
   readonly file: string;
@@ -19,11 +23,19 @@ export interface CommandRunner {
   run(cmd: Command, signal?: AbortSignal): Promise<CommandOutput>;
 }
 
+/** The absolute path of `cmd.file`, or ExecError naming where it was looked for. */
+export function executableOf(cmd: Command): string {
+  const file = which(cmd.file);
+  if (file === undefined) throw new ExecError([cmd.file, ...cmd.args], null, `${cmd.file}: not found in the system directories or PATH`);
+  return file;
+}
+
 export function createProcessRunner(): CommandRunner {
+  const env = toolEnv();
   return {
     run: (cmd, signal) =>
       new Promise((resolve, reject) => {
-        const child = spawn(cmd.file, cmd.args, { shell: false, stdio: ['pipe', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+        const child = spawn(executableOf(cmd), cmd.args, { shell: false, env, stdio: ['pipe', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on('data', (c: Buffer) => out.push(c));

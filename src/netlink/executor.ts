@@ -40,7 +40,11 @@ export interface ExecutorDeps {
   readonly writeSysctl?: SysctlWriter;
   /** Whether a pod netns path still exists (teardown skips vanished namespaces). Defaults to pathExists. */
   readonly netnsExists?: (path: string) => Promise<boolean>;
+  /** How long a rollback may take (its own deadline: the apply's may have passed already). Default 10 s. */
+  readonly rollbackDeadlineMs?: number;
 }
+
+export const DEFAULT_ROLLBACK_DEADLINE_MS = 10_000;
 
 export interface ApplyReport {
   /** Ops that took effect (on failure, PlanError.applied also counts ops of a cut-short batch that may have). */
@@ -144,9 +148,14 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       byNs.set(key, g);
     }
     const errors: string[] = [];
+    const deadline = AbortSignal.timeout(deps.rollbackDeadlineMs ?? DEFAULT_ROLLBACK_DEADLINE_MS);
     for (const g of byNs.values()) {
+      if (deadline.aborted) {
+        errors.push(`rollback in ${describeNs(g.ns)}: not run, the rollback deadline passed`);
+        continue;
+      }
       try {
-        const res = await deps.runner.run(batchCommand(g.ns, g.lines, g.tool));
+        const res = await deps.runner.run(batchCommand(g.ns, g.lines, g.tool), deadline);
         const failures = parseBatchFailures(res.stderr);
         if (res.exitCode !== 0 && failures.size === 0) errors.push(`rollback in ${describeNs(g.ns)}: ${res.stderr.trim()}`);
         g.ops.forEach((op, i) => {

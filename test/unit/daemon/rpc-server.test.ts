@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
@@ -60,6 +60,33 @@ describe('HubRpcServer on a unix socket', () => {
       await other.close();
     }
   });
+  it('binds without changing the process umask, replaces a stale socket, leaves no staging directory', async () => {
+    const shared = tempDir('hub-rpc-umask-');
+    const path = join(shared, 'hub.sock');
+    writeFileSync(path, 'stale');
+    const umask = process.umask();
+    const other = new HubRpcServer(service);
+    const seen: number[] = [];
+    const sampler = setInterval(() => { seen.push(process.umask()); }, 0);
+    try {
+      await other.listen(path);
+      clearInterval(sampler);
+      expect(seen.every((m) => m === umask)).toBe(true);
+      expect(statSync(path).isSocket()).toBe(true);
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      expect(readdirSync(shared)).toEqual(['hub.sock']);
+      const c = createHubClient(path);
+      try {
+        await expect(c.status({})).resolves.toMatchObject({ mode: 'veth-policy-routing' });
+      } finally {
+        c.close();
+      }
+    } finally {
+      clearInterval(sampler);
+      await other.close();
+    }
+  });
+
   it('socket is 0600 in a 0700 directory', () => {
     expect(statSync(socket).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'run')).mode & 0o777).toBe(0o700);

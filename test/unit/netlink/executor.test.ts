@@ -228,7 +228,25 @@ describe('executor.apply', () => {
     expect(pe.failedIndex).toBe(5);
     expect(pe.stderr).toBe('aborted');
     expect(runner.calls).toHaveLength(2);
-    expect(runner.calls[1]?.signal).toBeUndefined(); // rollback is not aborted
+    // the rollback is not aborted by the apply's signal: it runs under its own deadline
+    expect(runner.calls[1]?.signal).toBeDefined();
+    expect(runner.calls[1]?.signal).not.toBe(ac.signal);
+    expect(runner.calls[1]?.signal?.aborted).toBe(false);
+  });
+
+  it('bounds the rollback by its own deadline: a hung rollback is reported, not waited for', async () => {
+    const runner = new FakeRunner((_c, call) => (call === 0 ? failLines({ 3: 'RTNETLINK answers: Invalid argument' }) : {}));
+    const hanging = {
+      run: (cmd: Parameters<FakeRunner['run']>[0], signal?: AbortSignal) =>
+        runner.calls.length === 0
+          ? runner.run(cmd, signal)
+          : new Promise<never>((_resolve, reject) => signal?.addEventListener('abort', () => { reject(new Error('killed at the deadline')); })),
+    };
+    const exec = createExecutor({ runner: hanging, log: silentLogger, rollbackDeadlineMs: 50 });
+    const started = Date.now();
+    const pe = (await exec.apply(plan.slice(0, 4)).catch((e: unknown) => e)) as PlanError;
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(pe.rollbackErrors).toEqual([expect.stringContaining('killed at the deadline')]);
   });
 });
 
