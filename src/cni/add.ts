@@ -15,9 +15,17 @@ import { nodeFacts, specFor } from './attachment.js';
 import type { NetConf } from './config.js';
 import type { CniDeps } from './deps.js';
 import { mergeBandwidth, runtimeBandwidth, withBandwidth } from './bandwidth.js';
-import { buildAddResult, type AddResult } from './result.js';
+import { buildAddResult, type AddOutcome, type AddResult } from './result.js';
 
 type VethOp = Extract<Op, { kind: 'link.veth' }>;
+type IfbOp = Extract<Op, { kind: 'link.ifb' }>;
+
+/** The ifbs a setup plan creates, as CNI result interfaces (the spec lists every interface an ADD created). */
+function createdIfbs(plan: readonly Op[]): NonNullable<AddOutcome['created']> {
+  return plan
+    .filter((op): op is IfbOp & { mac: NonNullable<IfbOp['mac']> } => op.kind === 'link.ifb' && op.mac !== undefined)
+    .map((op) => ({ name: op.name, mac: op.mac, ...(op.ns.kind === 'pod' ? { sandbox: op.ns.path } : {}) }));
+}
 
 async function releaseAfterFailure(rpc: HubRpc, env: AttachmentEnv, err: unknown, log: Logger): Promise<void> {
   const reason = `rollback: ${errorMessage(err)}`;
@@ -64,6 +72,7 @@ export async function cmdAdd(
       host: { name: dataplane.hostIfName(spec, node), mac: veth.host.mac },
       pod: { name: env.ifName, mac: veth.peer.mac, sandbox: env.netns, mtu: allocation.mtu },
       ip: allocation.ip,
+      created: createdIfbs(plan),
     });
   } catch (err) {
     if (err instanceof PlanError && err.rollbackErrors.length > 0) {

@@ -8,6 +8,8 @@ export interface AddOutcome {
   readonly host: { readonly name: string; readonly mac: MacAddr };
   readonly pod: { readonly name: string; readonly mac: MacAddr; readonly sandbox: NetnsPath; readonly mtu: number };
   readonly ip: IpAddr;
+  /** Further interfaces the attachment created (the host ifb of egress shaping), listed after the pod's. */
+  readonly created?: readonly { readonly name: string; readonly mac: MacAddr; readonly sandbox?: NetnsPath }[];
 }
 
 export interface ResultInterface {
@@ -41,6 +43,7 @@ export function buildAddResult(version: CniVersion, out: AddOutcome): AddResult 
     interfaces: [
       { name: out.host.name, mac: out.host.mac },
       { name: out.pod.name, mac: out.pod.mac, ...(withMtu ? { mtu: out.pod.mtu } : {}), sandbox: out.pod.sandbox },
+      ...(out.created ?? []).map((i) => ({ name: i.name, mac: i.mac, ...(i.sandbox !== undefined ? { sandbox: i.sandbox } : {}) })),
     ],
     ips: [
       {

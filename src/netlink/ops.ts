@@ -102,8 +102,11 @@ export type Op =
       readonly ip: IpAddr;
       readonly lladdr: MacAddr;
     }
-  /** Creates an ifb link (txqueuelen 0, like the reference plugin); "exists" is success. Not set up. */
-  | { readonly kind: 'link.ifb'; readonly ns: NsRef; readonly name: IfName; readonly mtu: number }
+  /**
+   * Creates an ifb link (txqueuelen 0, like the reference plugin); "exists" is success. Not set up. `mac` (stable,
+   * chosen by the planner) lets the CNI result name the ifb's address without reading it back.
+   */
+  | { readonly kind: 'link.ifb'; readonly ns: NsRef; readonly name: IfName; readonly mtu: number; readonly mac?: MacAddr }
   /** `tc qdisc replace`: a tbf at root (handle 1:) or the ingress qdisc (handle ffff:) of `dev`. */
   | { readonly kind: 'qdisc.replace'; readonly ns: NsRef; readonly dev: IfName; readonly qdisc: QdiscSpec }
   /** `tc qdisc del` of the root or ingress qdisc of `dev` (its filters go with it); "not found" is success. */

@@ -118,7 +118,7 @@ function ipTokensUnchecked(op: IpOp): string[] {
     case 'neigh.replace':
       return ['neigh', 'replace', op.ip, 'lladdr', op.lladdr, 'dev', op.dev, 'nud', 'permanent'];
     case 'link.ifb':
-      return ['link', 'add', op.name, 'mtu', int(op.mtu, 'mtu', 68, 65535), 'txqueuelen', '0', 'type', 'ifb'];
+      return ['link', 'add', op.name, ...(op.mac !== undefined ? ['address', op.mac] : []), 'mtu', int(op.mtu, 'mtu', 68, 65535), 'txqueuelen', '0', 'type', 'ifb'];
   }
 }
 

@@ -15,6 +15,7 @@ import { tbfParams, validateRateAndBurst } from '../../bandwidth/tbf.js';
 import { sameLimit, type BandwidthSpec, type RateLimit } from '../../bandwidth/types.js';
 import type { IfName, NetnsPath } from '../../lib/brand.js';
 import { InvalidInputError } from '../../lib/errors.js';
+import { stableMac } from '../../lib/veth-name.js';
 import { HOST, podNs, type NsRef, type Op, type TbfQdisc } from '../../netlink/ops.js';
 import { hostVethName, removeVeth, vethAttachment } from './veth.js';
 import type { Allocation, HostNames, NodeFacts, PodNetworkSpec } from '../types.js';
@@ -88,7 +89,7 @@ export interface ShapingOps {
 
 function createIfb(l: Layout): readonly Op[] {
   return [
-    { kind: 'link.ifb', ns: l.ns, name: l.ifb, mtu: l.mtu },
+    { kind: 'link.ifb', ns: l.ns, name: l.ifb, mtu: l.mtu, mac: stableMac(l.ifb, 'ifb') },
     { kind: 'link.up', ns: l.ns, name: l.ifb },
   ];
 }

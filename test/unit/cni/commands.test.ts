@@ -197,6 +197,20 @@ describe('ADD', () => {
     expect(w.hub.leases.get('ctr1/eth0')?.req.runtimeBandwidth).toEqual({ ingress: { rateBps: 8_000_000, burstBits: 1_000_000 } });
   });
 
+  it('lists the ifb it created for egress shaping in the result interfaces (after the pod interface)', async () => {
+    const w = world();
+    const ifb = { kind: 'link.ifb' as const, ns: HOST, name: 'hubb0123456789a' as IfName, mtu: 1450, mac: 'ee:11:22:33:44:55' as MacAddr };
+    const deps: CniDeps = { ...w.deps, dataplanes: () => ({ ...fakeDataplane, planSetup: (s, a, n) => [...fakeDataplane.planSetup(s, a, n), ifb] }) };
+    const out = await invoke(baseEnv('ADD'), conf('1.0.0'), () => deps);
+    const result = JSON.parse(out.stdout) as { interfaces: unknown[]; ips: { interface: number }[] };
+    expect(result.interfaces).toEqual([
+      { name: 'cali-web', mac: 'ee:00:00:00:00:01' },
+      { name: 'eth0', mac: 'ee:00:00:00:00:02', sandbox: '/var/run/netns/p1' },
+      { name: 'hubb0123456789a', mac: 'ee:11:22:33:44:55' },
+    ]);
+    expect(result.ips[0]?.interface).toBe(1);
+  });
+
   it('sends no runtimeBandwidth without runtimeConfig limits', async () => {
     const w = world();
     await run(w, baseEnv('ADD'), conf('1.0.0', { runtimeConfig: { bandwidth: { ingressRate: 0 } } }));

@@ -1,6 +1,7 @@
 import { defaultBurstBits } from '../../../src/bandwidth/burst.js';
 import { ifbName } from '../../../src/bandwidth/names.js';
 import { InvalidInputError } from '../../../src/lib/errors.js';
+import { stableMac } from '../../../src/lib/veth-name.js';
 import { hostVethTarget, planBandwidthUpdate, planShapingSetup, podLinkTarget } from '../../../src/modes/common/bandwidth.js';
 import { dataplaneFor } from '../../../src/modes/registry.js';
 import { HOST, podNs, type Op } from '../../../src/netlink/ops.js';
@@ -19,7 +20,7 @@ describe('veth shaping', () => {
     const s = planShapingSetup(target, { ingress: lim(20), egress: lim(10) });
     expect(s.links).toEqual([
       { kind: 'link.del', ns: HOST, name: IFB },
-      { kind: 'link.ifb', ns: HOST, name: IFB, mtu: 1500 },
+      { kind: 'link.ifb', ns: HOST, name: IFB, mtu: 1500, mac: stableMac(IFB, 'ifb') },
       { kind: 'link.up', ns: HOST, name: IFB },
     ]);
     expect(s.tc).toEqual([
@@ -56,7 +57,7 @@ describe('pod-link shaping (exclusive ENI / ipvlan)', () => {
     const s = planShapingSetup(target, { ingress: lim(20), egress: lim(10) });
     expect([...s.links, ...s.tc]).toEqual([
       { kind: 'link.del', ns: P, name: IFB },
-      { kind: 'link.ifb', ns: P, name: IFB, mtu: 1500 },
+      { kind: 'link.ifb', ns: P, name: IFB, mtu: 1500, mac: stableMac(IFB, 'ifb') },
       { kind: 'link.up', ns: P, name: IFB },
       { kind: 'qdisc.replace', ns: P, dev: 'eth0', qdisc: tbf10 },
       { kind: 'qdisc.replace', ns: P, dev: 'eth0', qdisc: { type: 'ingress' } },
