@@ -4,7 +4,7 @@
  * Limits set through CNI runtimeConfig at ADD (recorded on the lease as `runtimeBandwidth`) win per direction and
  * are left alone. A bad annotation value emits `ParseFailed` (Warning) and keeps the old shaping.
  */
-import { ConfigError, errorMessage } from '../lib/errors.js';
+import { BusyError, ConfigError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { hostVethTarget, planBandwidthUpdate, type ShapingTarget } from '../modes/common/bandwidth.js';
 import type { Allocation, NodeFacts, PodNetworkSpec } from '../modes/types.js';
@@ -14,6 +14,11 @@ import { sameSpec, type BandwidthSpec, type RateLimit } from './types.js';
 import type { IfName, NetnsPath } from '../lib/brand.js';
 
 export type EventType = 'Normal' | 'Warning';
+
+/** `retry`: an attachment was busy (its ADD/DEL in progress); the caller reconciles the pod again later. */
+export interface ReconcileOutcome {
+  readonly retry: boolean;
+}
 export const REASON_UPDATED = 'BandwidthUpdated';
 export const REASON_PARSE_FAILED = 'ParseFailed';
 export const REASON_UPDATE_FAILED = 'BandwidthUpdateFailed';
@@ -26,6 +31,8 @@ export interface BandwidthLease {
   readonly containerId: string;
   readonly ifName: string;
   readonly netns: string;
+  /** The lease's generation (its creation time): an update is applied only to the same generation. */
+  readonly createdAt: string;
   readonly allocation: Allocation;
   /** Limits from CNI runtimeConfig.bandwidth at ADD; each direction set here is never changed by annotations. */
   readonly runtimeBandwidth?: BandwidthSpec;
@@ -42,6 +49,12 @@ export interface ReconcilerDeps {
    * the lease's allocation, so CHECK and a restarted daemon see what is in place). Must not throw.
    */
   readonly onApplied?: (lease: BandwidthLease, fromAnnotations: BandwidthSpec | undefined) => void;
+  /**
+   * Runs one lease's update (apply + onApplied) exclusively: the daemon holds the attachment's in-flight key and
+   * checks the lease is still the same generation and settled (HubService.withSettledLease). BusyError → the
+   * update is retried later (ReconcileOutcome.retry), undefined → the lease is gone. Default: run directly.
+   */
+  readonly exclusive?: <T>(lease: BandwidthLease, fn: () => Promise<T>) => Promise<T | undefined>;
   /** Where a lease's shaping lives; defaults by mode (every current mode: the host veth). */
   readonly targetFor?: (lease: BandwidthLease) => ShapingTarget;
 }
@@ -79,13 +92,13 @@ export class BandwidthReconciler {
   /** attachment id → the effective limits in place (after ADD or our last update). */
   private readonly applied = new Map<string, BandwidthSpec | undefined>();
   /** pod key → the tail of its update chain (one update per pod at a time, in arrival order). */
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly queues = new Map<string, Promise<ReconcileOutcome>>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
   /** Call on pod add/update with the pod's current annotations and leases; resolves when applied. */
-  onPodAnnotations(podKey: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<void> {
-    const prev = this.queues.get(podKey) ?? Promise.resolve();
+  onPodAnnotations(podKey: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<ReconcileOutcome> {
+    const prev: Promise<unknown> = this.queues.get(podKey) ?? Promise.resolve();
     // an earlier failure (already reported to its caller) must not skip this update
     const next = prev.catch(() => undefined).then(() => this.reconcile(podKey, annotations, leases));
     this.queues.set(podKey, next);
@@ -101,7 +114,8 @@ export class BandwidthReconciler {
     this.applied.delete(`${containerId}/${ifName}`);
   }
 
-  private async reconcile(podKey: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<void> {
+  private async reconcile(podKey: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<ReconcileOutcome> {
+    let retry = false;
     let fromAnnotations: BandwidthSpec | undefined;
     try {
       fromAnnotations = parseBandwidthAnnotations(annotations);
@@ -109,7 +123,7 @@ export class BandwidthReconciler {
       if (!(err instanceof ConfigError)) throw err;
       this.deps.log.warn('bad bandwidth annotation; keeping the current shaping', { pod: podKey, err });
       this.deps.emit(podKey, REASON_PARSE_FAILED, `bandwidth not changed: ${err.message}`, 'Warning');
-      return;
+      return { retry };
     }
     for (const lease of leases) {
       const id = `${lease.containerId}/${lease.ifName}`;
@@ -122,17 +136,32 @@ export class BandwidthReconciler {
       try {
         const target = (this.deps.targetFor ?? ((l: BandwidthLease) => defaultTarget(this.deps.node, l)))(lease);
         const plan = planBandwidthUpdate(target, current, desired);
-        await this.deps.executor.apply(plan);
-        this.applied.set(id, desired);
-        this.deps.onApplied?.(lease, fromAnnotations);
+        const run = this.deps.exclusive ?? (<T>(_l: BandwidthLease, fn: () => Promise<T>): Promise<T> => fn());
+        const done = await run(lease, async () => {
+          await this.deps.executor.apply(plan);
+          this.applied.set(id, desired);
+          this.deps.onApplied?.(lease, fromAnnotations);
+          return true;
+        });
+        if (done === undefined) {
+          this.applied.delete(id); // released meanwhile
+          continue;
+        }
         this.deps.log.info('bandwidth updated', { pod: podKey, attachment: id, from: describeSpec(current), to: describeSpec(desired) });
         this.deps.emit(podKey, REASON_UPDATED, `${lease.ifName}: ${describeSpec(desired)}`, 'Normal');
       } catch (err) {
+        if (err instanceof BusyError) {
+          // an ADD, DEL or CHECK of the attachment is in progress: not a failure, try again later
+          this.deps.log.info('bandwidth update deferred: the attachment is busy', { pod: podKey, attachment: id, reason: err.message });
+          retry = true;
+          continue;
+        }
         // The executor rolled back what it applied: the attachment's state is unknown, re-plan from scratch next time.
         this.applied.delete(id);
         this.deps.log.warn('bandwidth update failed', { pod: podKey, attachment: id, err });
         this.deps.emit(podKey, REASON_UPDATE_FAILED, `${lease.ifName}: ${errorMessage(err)}`, 'Warning');
       }
     }
+    return { retry };
   }
 }

@@ -37,6 +37,20 @@ async function releaseAfterFailure(rpc: HubRpc, env: AttachmentEnv, err: unknown
   }
 }
 
+/**
+ * Tells the daemon the dataplane is built, so a live bandwidth update cannot race this ADD's own tc ops. Only pods
+ * with a Kubernetes identity have live updates. A failure is logged, not fatal: the daemon stops waiting for the
+ * Confirm after its build deadline.
+ */
+async function confirm(rpc: HubRpc, env: AttachmentEnv, log: Logger): Promise<void> {
+  if (env.args.podName === '') return;
+  try {
+    await rpc.confirm({ containerId: env.containerId, ifName: env.ifName });
+  } catch (err) {
+    log.warn('could not confirm the ADD to the daemon (live updates wait for its deadline)', { err });
+  }
+}
+
 export async function cmdAdd(
   env: AttachmentEnv & { readonly netns: NetnsPath },
   config: NetConf,
@@ -68,6 +82,7 @@ export async function cmdAdd(
     if (veth === undefined) throw new InternalError(`the ${allocation.mode} setup plan creates no veth`);
     const report = await deps.executor.apply(plan, signal);
     log.info('dataplane set up', { ops: plan.length, applied: report.applied });
+    await confirm(rpc, env, log);
     return buildAddResult(config.cniVersion, {
       host: { name: dataplane.hostIfName(spec, node), mac: veth.host.mac },
       pod: { name: env.ifName, mac: veth.peer.mac, sandbox: env.netns, mtu: allocation.mtu },

@@ -77,8 +77,6 @@ export interface DaemonDeps {
   /** Parses the pod bandwidth annotations; default `parseBandwidthAnnotations` (src/bandwidth/annotations.ts). */
   readonly parseBandwidth?: BandwidthParser;
   readonly stickTtlMs?: number;
-  /** How old a lease must be before a live bandwidth update touches it (default 10 s: an ADD may be in flight). */
-  readonly bandwidthSettleMs?: number;
   readonly components?: (ctx: DaemonContext) => readonly NodeComponent[];
 }
 
@@ -162,6 +160,7 @@ export class Daemon {
         ...(this.#agent !== undefined ? { podFacts: this.#agent.podFacts, observer: this.#agent.reporter } : {}),
         ...(this.#deps.stickTtlMs !== undefined ? { stickTtlMs: this.#deps.stickTtlMs } : {}),
         onReleased: (lease) => { this.#bandwidth?.released(lease); },
+        onSettled: (lease) => { this.#bandwidth?.settled(lease); },
       });
       this.#service = service;
       if (this.#agent !== undefined) {
@@ -172,7 +171,7 @@ export class Daemon {
           executor: this.#executor('bandwidth'),
           vethPrefix: eff.vethPrefix,
           log: this.#log.child({ component: 'bandwidth' }),
-          ...(this.#deps.bandwidthSettleMs !== undefined ? { settleMs: this.#deps.bandwidthSettleMs } : {}),
+          attachments: service,
         });
         this.#bandwidth.start(); // reconciles the pods already known, then follows annotation changes
       }

@@ -1,6 +1,6 @@
 /** A grpc-js client for the hub service with the same JSON codec (used by the CLI and tests; the plugin has its own). */
 import * as grpc from '@grpc/grpc-js';
-import { parseAllocateReply, parseGcReply, parseLookupReply, parseReleaseReply, parseStatusReply } from '../rpc/messages.js';
+import { parseAllocateReply, parseConfirmReply, parseGcReply, parseLookupReply, parseReleaseReply, parseStatusReply } from '../rpc/messages.js';
 import { METHODS, type HubRpc, type MethodName } from '../rpc/protocol.js';
 import { deserializeJson, serializeJson } from './json-codec.js';
 
@@ -45,6 +45,7 @@ export function createHubClient(socket: string, timeoutMs = 10_000): HubClient {
     allocate: (req) => call('allocate', req, parseAllocateReply),
     lookup: (req) => call('lookup', req, parseLookupReply),
     release: (req) => call('release', req, parseReleaseReply),
+    confirm: (req) => call('confirm', req, parseConfirmReply),
     status: (req) => call('status', req, parseStatusReply),
     gc: (req) => call('gc', req, parseGcReply),
     close: () => { client.close(); },

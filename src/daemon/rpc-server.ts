@@ -7,7 +7,7 @@ import { chmod, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
-import { parseAllocateRequest, parseGcRequest, parseLookupRequest, parseReleaseRequest, parseStatusRequest } from '../rpc/messages.js';
+import { parseAllocateRequest, parseConfirmRequest, parseGcRequest, parseLookupRequest, parseReleaseRequest, parseStatusRequest } from '../rpc/messages.js';
 import { GrpcStatus, METHODS, type MethodName } from '../rpc/protocol.js';
 import { grpcStatusName, grpcStatusOf } from './grpc-status.js';
 import { deserializeJson, serializeJson } from './json-codec.js';
@@ -15,7 +15,7 @@ import type { HubService } from './service.js';
 
 type Handler = (raw: unknown, signal: AbortSignal) => Promise<unknown>;
 
-const GRPC_NAMES: Record<MethodName, string> = { allocate: 'Allocate', lookup: 'Lookup', release: 'Release', status: 'Status', gc: 'Gc' };
+const GRPC_NAMES: Record<MethodName, string> = { allocate: 'Allocate', lookup: 'Lookup', release: 'Release', confirm: 'Confirm', status: 'Status', gc: 'Gc' };
 
 export function hubServiceDefinition(): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
@@ -38,6 +38,7 @@ function handlersFor(service: HubService): Record<MethodName, Handler> {
     allocate: (raw, signal) => service.allocate(parseAllocateRequest(raw), signal),
     lookup: (raw) => service.lookup(parseLookupRequest(raw)),
     release: (raw) => service.release(parseReleaseRequest(raw)),
+    confirm: (raw) => service.confirm(parseConfirmRequest(raw)),
     status: (raw) => {
       parseStatusRequest(raw);
       return service.status();

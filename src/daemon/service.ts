@@ -14,6 +14,8 @@ import type {
   AllocateReply,
   AllocateRequest,
   AttachmentKey,
+  ConfirmReply,
+  ConfirmRequest,
   GcReply,
   GcRequest,
   LookupReply,
@@ -42,13 +44,26 @@ export interface HubServiceDeps {
   readonly stickTtlMs?: number;
   /** Told after a lease is released (deleted or turned into a reservation); must not block. Errors are logged. */
   readonly onReleased?: (lease: Lease) => void;
+  /** Told when an ADD confirmed its dataplane (Confirm): live updates may touch the attachment now. Must not block. */
+  readonly onSettled?: (lease: Lease) => void;
+  /** How long an ADD may build its dataplane before live updates stop waiting for its Confirm (default 60 s). */
+  readonly buildDeadlineMs?: number;
 }
+
+/**
+ * Longer than any plugin deadline (NetConf timeoutMs, 25 s by default): an ADD that never confirms (plugin killed)
+ * stops blocking live updates after this.
+ */
+export const DEFAULT_BUILD_DEADLINE_MS = 60_000;
 
 /** What the service allocates from: switched as a whole when the node's mode changes. */
 export interface ServiceRuntime {
   readonly provider: CloudProvider;
   readonly mtu: number;
 }
+
+/** A lease as its attachment and generation (its creation time: a DEL + re-ADD makes a new one). */
+export type LeaseGeneration = Pick<Lease, 'containerId' | 'ifName' | 'createdAt'>;
 
 export const DEFAULT_STICK_TTL_MS = 5 * 60_000;
 
@@ -69,6 +84,12 @@ export class HubService implements PoolProbe {
   readonly #now: () => Date;
   readonly #coolDown: CoolDown;
   readonly #inFlight = new InFlight();
+  /** attachment key → until when its ADD may still be building the dataplane (cleared by Confirm or release). */
+  readonly #building = new Map<string, number>();
+  readonly #buildDeadlineMs: number;
+  readonly #onSettled: ((lease: Lease) => void) | undefined;
+  /** Leases older than this were written by an earlier daemon: their ADD's Confirm may have gone to it. */
+  readonly #startedAt: number;
   #ready = false;
   #attachmentGc: ((req: GcRequest) => Promise<GcReply>) | undefined;
   #reason = 'starting';
@@ -83,6 +104,9 @@ export class HubService implements PoolProbe {
     this.#log = deps.log ?? silentLogger;
     this.#now = deps.now ?? (() => new Date());
     this.#coolDown = new CoolDown(deps.coolDownSize);
+    this.#buildDeadlineMs = deps.buildDeadlineMs ?? DEFAULT_BUILD_DEADLINE_MS;
+    this.#onSettled = deps.onSettled;
+    this.#startedAt = this.#now().getTime();
     this.metrics = createHubMetrics(this);
   }
 
@@ -150,6 +174,8 @@ export class HubService implements PoolProbe {
         return { reply: { allocation }, fresh: true, fromReservation };
       });
       const { reply, fresh, fromReservation } = outcome;
+      // the plugin builds the dataplane after this reply, fresh lease or retried ADD alike
+      this.#building.set(attachmentKeyOf(req.containerId, req.ifName), this.#now().getTime() + this.#buildDeadlineMs);
       if (fresh) this.#observer?.succeeded({ req, allocation: reply.allocation, facts, elapsedMs: performance.now() - started, fromReservation });
       return reply;
     } catch (e) {
@@ -209,6 +235,47 @@ export class HubService implements PoolProbe {
     const lease = this.#store.get(req);
     const keys = [attachmentKeyOf(req.containerId, req.ifName), lease === undefined ? undefined : podKeyOf(lease.podNamespace, lease.podName)].filter(isString);
     return this.#inFlight.run(keys, 'release', () => Promise.resolve({ released: this.#releaseNow(req, req.reason) }));
+  }
+
+  /** The plugin's ADD built the dataplane: the attachment is settled (live updates may touch it). */
+  confirm(req: ConfirmRequest): Promise<ConfirmReply> {
+    const key = attachmentKeyOf(req.containerId, req.ifName);
+    this.#building.delete(key);
+    const lease = this.#store.get(req);
+    if (lease !== undefined) this.#notify(this.#onSettled, lease, 'settled');
+    return Promise.resolve({ confirmed: lease !== undefined });
+  }
+
+  /**
+   * Until when (epoch ms) an ADD may still be building the lease's dataplane; undefined once settled. A lease an
+   * earlier daemon wrote is treated as building until its creation + the deadline (its Confirm went elsewhere).
+   */
+  buildingUntil(lease: LeaseGeneration): number | undefined {
+    const key = attachmentKeyOf(lease.containerId, lease.ifName);
+    const now = this.#now().getTime();
+    const until = this.#building.get(key) ?? (Date.parse(lease.createdAt) < this.#startedAt ? Date.parse(lease.createdAt) + this.#buildDeadlineMs : undefined);
+    if (until === undefined || !(until > now)) {
+      this.#building.delete(key);
+      return undefined;
+    }
+    return until;
+  }
+
+  /**
+   * Runs `fn` for a settled lease while holding its attachment's in-flight key, so no Allocate, Lookup or Release
+   * of it interleaves, and only if the store still holds the same lease (compare-and-set on its creation time: a
+   * DEL + re-ADD in between is another generation). BusyError when the attachment is busy, building, or re-created;
+   * undefined when the lease is gone.
+   */
+  async withSettledLease<T>(lease: LeaseGeneration, fn: () => Promise<T>): Promise<T | undefined> {
+    const key = attachmentKeyOf(lease.containerId, lease.ifName);
+    return this.#inFlight.run([key], 'live update', async () => {
+      const current = this.#store.get(lease);
+      if (current === undefined) return undefined;
+      if (current.createdAt !== lease.createdAt) throw new BusyError(`live update: ${key} was re-created`);
+      if (this.buildingUntil(current) !== undefined) throw new BusyError(`live update: ${key} is still being built by its ADD`);
+      return fn();
+    });
   }
 
   status(): Promise<StatusReply> {
@@ -318,10 +385,15 @@ export class HubService implements PoolProbe {
   }
 
   #notifyReleased(lease: Lease): void {
+    this.#building.delete(attachmentKeyOf(lease.containerId, lease.ifName));
+    this.#notify(this.#onReleased, lease, 'release');
+  }
+
+  #notify(listener: ((lease: Lease) => void) | undefined, lease: Lease, what: string): void {
     try {
-      this.#onReleased?.(lease);
+      listener?.(lease);
     } catch (e) {
-      this.#log.warn('release listener failed', { containerId: lease.containerId, ifName: lease.ifName, err: errorMessage(e) });
+      this.#log.warn(`${what} listener failed`, { containerId: lease.containerId, ifName: lease.ifName, err: errorMessage(e) });
     }
   }
 

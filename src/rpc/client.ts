@@ -18,6 +18,7 @@ import {
 import {
   parseAllocateReply,
   parseGcReply,
+  parseConfirmReply,
   parseLookupReply,
   parseReleaseReply,
   parseStatusReply,
@@ -211,6 +212,7 @@ export function createRpcClient(opts: RpcClientOptions): HubRpcClient {
     allocate: (req) => unary(METHODS.allocate, req, parseAllocateReply),
     lookup: (req) => unary(METHODS.lookup, req, parseLookupReply),
     release: (req) => unary(METHODS.release, req, parseReleaseReply),
+    confirm: (req) => unary(METHODS.confirm, req, parseConfirmReply),
     status: (req) => unary(METHODS.status, req, parseStatusReply),
     gc: (req) => unary(METHODS.gc, req, parseGcReply),
     close: () => {

@@ -12,6 +12,8 @@ import type {
   AttachmentKey,
   GcReply,
   GcRequest,
+  ConfirmReply,
+  ConfirmRequest,
   LookupReply,
   LookupRequest,
   ReleaseReply,
@@ -149,6 +151,14 @@ export function parseReleaseRequest(raw: unknown): ReleaseRequest {
 
 export function parseReleaseReply(raw: unknown): ReleaseReply {
   return { released: bool(obj(raw, 'reply'), 'released', '') };
+}
+
+export function parseConfirmRequest(raw: unknown): ConfirmRequest {
+  return attachmentKey(obj(raw, 'request'), '');
+}
+
+export function parseConfirmReply(raw: unknown): ConfirmReply {
+  return { confirmed: bool(obj(raw, 'reply'), 'confirmed', '') };
 }
 
 export function parseStatusRequest(raw: unknown): StatusRequest {

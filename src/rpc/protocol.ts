@@ -16,6 +16,7 @@ export const METHODS = {
   allocate: `/${SERVICE}/Allocate`,
   lookup: `/${SERVICE}/Lookup`,
   release: `/${SERVICE}/Release`,
+  confirm: `/${SERVICE}/Confirm`,
   status: `/${SERVICE}/Status`,
   gc: `/${SERVICE}/Gc`,
 } as const;
@@ -61,6 +62,13 @@ export interface ReleaseReply {
   readonly released: boolean;
 }
 
+/** The plugin's ADD built the attachment's dataplane: live updates (bandwidth) may touch it from now on. */
+export type ConfirmRequest = AttachmentKey;
+export interface ConfirmReply {
+  /** False when the daemon has no lease for it (released meanwhile). */
+  readonly confirmed: boolean;
+}
+
 export type StatusRequest = Record<string, never>;
 export interface StatusReply {
   readonly ready: boolean;
@@ -80,6 +88,7 @@ export interface HubRpc {
   allocate(req: AllocateRequest): Promise<AllocateReply>;
   lookup(req: LookupRequest): Promise<LookupReply>;
   release(req: ReleaseRequest): Promise<ReleaseReply>;
+  confirm(req: ConfirmRequest): Promise<ConfirmReply>;
   status(req: StatusRequest): Promise<StatusReply>;
   gc(req: GcRequest): Promise<GcReply>;
 }

@@ -105,8 +105,7 @@ d('live pod bandwidth: daemon + API emulator + real netns', () => {
       vpc: { podCIDR: POD_CIDR },
     });
     // real runner (ip/tc); host sysctls are left alone
-    // a short settle: the live update right after ADD goes through the deferral path for real
-    daemon = new Daemon(cfg, { kube: emulatedKubeApi(emu, { eventHost: NODE }), sysctl: () => Promise.resolve(), kubeSyncTimeoutMs: 5000, kubeRetry: { attempts: 5, baseDelayMs: 20 }, bandwidthSettleMs: 500 });
+    daemon = new Daemon(cfg, { kube: emulatedKubeApi(emu, { eventHost: NODE }), sysctl: () => Promise.resolve(), kubeSyncTimeoutMs: 5000, kubeRetry: { attempts: 5, baseDelayMs: 20 } });
     await daemon.start();
     stdin = pluginStdin(JSON.parse(readFileSync(daemon.conflistPath, 'utf8')) as Record<string, unknown>, { logFile: join(dir, 'cni.log') });
   });

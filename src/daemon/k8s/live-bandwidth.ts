@@ -3,7 +3,7 @@
  * prefix), its events posted on the pod through the reporter, the limits in force recorded on the lease, and the
  * pod-informer driver (./pod-bandwidth.ts).
  */
-import { BandwidthReconciler, type EventType, type ReconcilerDeps } from '../../bandwidth/reconciler.js';
+import { BandwidthReconciler, type BandwidthLease, type EventType, type ReconcilerDeps } from '../../bandwidth/reconciler.js';
 import type { BandwidthSpec } from '../../bandwidth/types.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -22,8 +22,11 @@ export interface LiveBandwidthDeps {
   readonly executor: ReconcilerDeps['executor'];
   readonly vethPrefix: string;
   readonly log: Logger;
-  /** See PodBandwidthSync: how old a lease must be before a live update touches it. */
-  readonly settleMs?: number;
+  /** The service's coordination with ADD/DEL (HubService.buildingUntil / withSettledLease). */
+  readonly attachments: {
+    buildingUntil(lease: Lease | BandwidthLease): number | undefined;
+    withSettledLease<T>(lease: Lease | BandwidthLease, fn: () => Promise<T>): Promise<T | undefined>;
+  };
 }
 
 /** "ns/name" → [ns, name] (neither may contain a slash). */
@@ -38,6 +41,7 @@ export function createLiveBandwidth(deps: LiveBandwidthDeps): PodBandwidthSync {
     executor: deps.executor,
     node: { vethPrefix: deps.vethPrefix },
     log,
+    exclusive: (lease, fn) => deps.attachments.withSettledLease(lease, fn),
     emit: (podKey, reason, message, type) => {
       const [ns, name] = splitPodKey(podKey);
       deps.reporter.podEvent(ns, name, type, reason, message);
@@ -55,6 +59,6 @@ export function createLiveBandwidth(deps: LiveBandwidthDeps): PodBandwidthSync {
     reconciler,
     leasesOf: (ns, name) => deps.store.listByPod(ns, name),
     log,
-    ...(deps.settleMs !== undefined ? { settleMs: deps.settleMs } : {}),
+    buildingUntil: (lease) => deps.attachments.buildingUntil(lease),
   });
 }

@@ -4,26 +4,29 @@
  * released lease is forgotten. Per pod, one reconcile runs at a time and a burst of changes coalesces into one run
  * that reads the LATEST annotations and leases when it starts. Nothing here throws into the informer or the daemon.
  *
- * A lease younger than `settleMs` may belong to an ADD still in flight: the plugin applies the limits allocate gave
- * it, after the host veth exists, and would overwrite (or race) a live update. Such a pod is reconciled once its
- * youngest lease has settled; by then the lease still says what the ADD applied, so a changed annotation is applied.
+ * A lease whose ADD is still building the dataplane (the daemon's `buildingUntil`: from Allocate until the plugin's
+ * Confirm, or the build deadline when a plugin never confirms) is not touched: the plugin applies the limits
+ * allocate gave it and would overwrite (or race) a live update. Such a pod is reconciled when the ADD confirms
+ * (`settled`), or at the deadline; by then the lease still says what the ADD applied, so a changed annotation is
+ * applied. The update itself runs under the attachment's in-flight key (see live-bandwidth.ts).
  */
 import { BANDWIDTH_ANNOTATIONS } from '../../bandwidth/annotations.js';
-import type { BandwidthLease } from '../../bandwidth/reconciler.js';
+import type { BandwidthLease, ReconcileOutcome } from '../../bandwidth/reconciler.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Informer, InformerEvent, PodInfo } from '../../k8s/types.js';
 
 /** The reconciler as this module uses it. */
 export interface PodBandwidthReconciler {
-  onPodAnnotations(podKey: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<void>;
+  onPodAnnotations(podKey: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<ReconcileOutcome>;
   forget(containerId: string, ifName: string): void;
 }
 
-export const DEFAULT_SETTLE_MS = 10_000;
+/** When an attachment was busy (its ADD, DEL or CHECK in progress), the pod is reconciled again after this. */
+export const BUSY_RETRY_MS = 1000;
 
 /** A lease as this module reads it: the reconciler's view plus when it was written. */
-export type SyncLease = BandwidthLease & { readonly createdAt: string };
+export type SyncLease = BandwidthLease;
 
 export interface PodBandwidthSyncDeps {
   readonly pods: Informer<PodInfo>;
@@ -31,8 +34,8 @@ export interface PodBandwidthSyncDeps {
   /** The pod's current leases (read when its reconcile starts). */
   readonly leasesOf: (namespace: string, name: string) => readonly SyncLease[];
   readonly log: Logger;
-  /** How old a lease must be before a live update may touch it (default 10 s). */
-  readonly settleMs?: number;
+  /** Until when (epoch ms) the lease's ADD may still be building; undefined when settled (HubService.buildingUntil). */
+  readonly buildingUntil: (lease: SyncLease) => number | undefined;
   readonly now?: () => number;
 }
 
@@ -48,7 +51,7 @@ export class PodBandwidthSync {
   readonly #chains = new Map<string, Promise<void>>();
   /** pod key → the run queued behind the current one (not started yet): later changes join it. */
   readonly #queued = new Map<string, Promise<void>>();
-  /** pod key → the timer that reconciles it once its youngest lease has settled. */
+  /** pod key → the timer that reconciles it at the build deadline of its leases (unless `settled` comes first). */
   readonly #deferred = new Map<string, NodeJS.Timeout>();
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
@@ -77,6 +80,16 @@ export class PodBandwidthSync {
     this.#deps.reconciler.forget(lease.containerId, lease.ifName);
   }
 
+  /** An ADD confirmed its dataplane: a pod waiting for it is reconciled now. */
+  settled(lease: { readonly podNamespace: string; readonly podName: string }): void {
+    const key = `${lease.podNamespace}/${lease.podName}`;
+    const t = this.#deferred.get(key);
+    if (t === undefined || this.#stopped) return;
+    clearTimeout(t);
+    this.#deferred.delete(key);
+    void this.schedule(lease.podNamespace, lease.podName);
+  }
+
   /** Reconciles the pod soon (after its current run); resolves when that run is over. Never rejects. */
   schedule(namespace: string, name: string): Promise<void> {
     const key = `${namespace}/${name}`;
@@ -103,12 +116,11 @@ export class PodBandwidthSync {
     void this.schedule(e.object.namespace, e.object.name);
   }
 
-  /** Milliseconds until the youngest lease is `settleMs` old (0 when all are settled or the time is unreadable). */
+  /** Milliseconds until the last of the leases' ADDs stops building (0 when every lease is settled). */
   #unsettledFor(leases: readonly SyncLease[]): number {
     const now = this.#deps.now?.() ?? Date.now();
-    const settle = this.#deps.settleMs ?? DEFAULT_SETTLE_MS;
-    const youngest = Math.max(...leases.map((l) => Date.parse(l.createdAt)).filter((t) => Number.isFinite(t)));
-    return Number.isFinite(youngest) ? Math.max(0, youngest + settle - now) : 0;
+    const until = Math.max(0, ...leases.map((l) => this.#deps.buildingUntil(l) ?? 0));
+    return Math.max(0, until - now);
   }
 
   #defer(key: string, namespace: string, name: string, ms: number): void {
@@ -134,7 +146,8 @@ export class PodBandwidthSync {
         this.#defer(key, namespace, name, wait);
         return;
       }
-      await this.#deps.reconciler.onPodAnnotations(key, pod.annotations, leases);
+      const { retry } = await this.#deps.reconciler.onPodAnnotations(key, pod.annotations, leases);
+      if (retry) this.#defer(key, namespace, name, BUSY_RETRY_MS);
     } catch (err) {
       this.#deps.log.warn('pod bandwidth reconcile failed', { pod: key, err: errorMessage(err) });
     }

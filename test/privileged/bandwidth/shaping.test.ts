@@ -153,7 +153,7 @@ d('bandwidth shaping (iperf3)', () => {
     expectNear(await iperf(a.ns, b.ns, a.alloc.ip, SECONDS), 10 * M);
     const events: string[] = [];
     const rec = new BandwidthReconciler({ executor, node, log: silentLogger, emit: (_p, reason, m, type) => events.push(`${type}:${reason}${type === 'Warning' && reason !== 'ParseFailed' ? m : ''}`) });
-    const lease = { podNamespace: a.spec.pod.namespace, podName: a.spec.pod.name, containerId: a.spec.containerId, ifName: a.spec.ifName, netns: a.spec.netns, allocation: a.alloc };
+    const lease = { podNamespace: a.spec.pod.namespace, podName: a.spec.pod.name, containerId: a.spec.containerId, ifName: a.spec.ifName, netns: a.spec.netns, createdAt: new Date().toISOString(), allocation: a.alloc };
     await rec.onPodAnnotations('hbw/ua', { 'kubernetes.io/ingress-bandwidth': '40M', 'kubernetes.io/egress-bandwidth': '15M' }, [lease]);
     expect(events).toEqual(['Normal:BandwidthUpdated']);
     expectNear(await iperf(a.ns, b.ns, a.alloc.ip, SECONDS), 40 * M);

@@ -2,6 +2,7 @@ import { defaultBurstBits } from '../../../src/bandwidth/burst.js';
 import { ifbName } from '../../../src/bandwidth/names.js';
 import { BandwidthReconciler, type BandwidthLease } from '../../../src/bandwidth/reconciler.js';
 import type { IpAddr, Cidr } from '../../../src/lib/brand.js';
+import { BusyError } from '../../../src/lib/errors.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import type { Plan } from '../../../src/netlink/ops.js';
 
@@ -12,6 +13,7 @@ const lease = (extra: Partial<BandwidthLease> = {}): BandwidthLease => ({
   containerId: 'c0ffee',
   ifName: 'eth0',
   netns: '/var/run/netns/p',
+  createdAt: '2026-01-01T00:00:00.000Z',
   allocation: { mode: 'vpc', ip: '10.0.0.5' as IpAddr, subnet: '10.0.0.0/24' as Cidr, mtu: 1500, bandwidth: { ingress: lim(10e6) } },
   ...extra,
 });
@@ -87,5 +89,32 @@ describe('BandwidthReconciler', () => {
     const { rec, events } = setup(true);
     await rec.onPodAnnotations('default/nginx', { 'kubernetes.io/ingress-bandwidth': '20M' }, [lease()]);
     expect(events).toEqual([expect.stringContaining('Warning BandwidthUpdateFailed: eth0: boom')]);
+  });
+});
+
+describe('BandwidthReconciler.exclusive (coordination with ADD/DEL)', () => {
+  it('a busy attachment is retried, not reported; a released one is skipped; otherwise the update runs inside the claim', async () => {
+    const events: string[] = [];
+    const plans: Plan[] = [];
+    let mode: 'busy' | 'gone' | 'run' = 'busy';
+    const rec = new BandwidthReconciler({
+      executor: { apply: (p: Plan) => Promise.resolve(void plans.push(p)) },
+      node: { vethPrefix: 'cali' },
+      log: silentLogger,
+      emit: (_pod, reason) => events.push(reason),
+      exclusive: async <T>(_l: BandwidthLease, fn: () => Promise<T>): Promise<T | undefined> => {
+        if (mode === 'busy') throw new BusyError('live update: attachment is still being built by its ADD');
+        if (mode === 'gone') return undefined;
+        return fn();
+      },
+    });
+    const ann = { 'kubernetes.io/ingress-bandwidth': '20M' };
+    expect(await rec.onPodAnnotations('default/nginx', ann, [lease()])).toEqual({ retry: true });
+    mode = 'gone';
+    expect(await rec.onPodAnnotations('default/nginx', ann, [lease()])).toEqual({ retry: false });
+    expect({ events, plans: plans.length }).toEqual({ events: [], plans: 0 });
+    mode = 'run';
+    expect(await rec.onPodAnnotations('default/nginx', ann, [lease()])).toEqual({ retry: false });
+    expect({ events, plans: plans.length }).toEqual({ events: ['BandwidthUpdated'], plans: 1 });
   });
 });

@@ -53,6 +53,12 @@ class FakeHub implements HubRpc {
     this.released.push(req);
     return { released: this.leases.delete(`${req.containerId}/${req.ifName}`) };
   }
+  readonly confirmed: string[] = [];
+  async confirm(req: { containerId: string; ifName: string }): Promise<{ confirmed: boolean }> {
+    this.guard();
+    this.confirmed.push(`${req.containerId}/${req.ifName}`);
+    return { confirmed: this.leases.has(`${req.containerId}/${req.ifName}`) };
+  }
   async status(): Promise<StatusReply> {
     this.guard();
     return this.statusReply;

@@ -1,7 +1,7 @@
 /** Live pod bandwidth in the daemon: the informer driver (per-pod serialisation, coalescing) and the daemon wiring. */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import type { BandwidthLease } from '../../../src/bandwidth/reconciler.js';
+import type { BandwidthLease, ReconcileOutcome } from '../../../src/bandwidth/reconciler.js';
 import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
 import { PodBandwidthSync, bandwidthAnnotationsChanged, type PodBandwidthReconciler } from '../../../src/daemon/k8s/pod-bandwidth.js';
@@ -28,7 +28,8 @@ class GatedReconciler implements PodBandwidthReconciler {
   maxPerPod = 0;
   maxTotal = 0;
   failNext = false;
-  async onPodAnnotations(pod: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<void> {
+  retryNext = false;
+  async onPodAnnotations(pod: string, annotations: Readonly<Record<string, string>>, leases: readonly BandwidthLease[]): Promise<ReconcileOutcome> {
     this.calls.push({ pod, annotations, leases: leases.length });
     this.running.set(pod, (this.running.get(pod) ?? 0) + 1);
     this.maxPerPod = Math.max(this.maxPerPod, ...this.running.values());
@@ -44,6 +45,9 @@ class GatedReconciler implements PodBandwidthReconciler {
     } finally {
       this.running.set(pod, (this.running.get(pod) ?? 1) - 1);
     }
+    const retry = this.retryNext;
+    this.retryNext = false;
+    return { retry };
   }
   forget(containerId: string, ifName: string): void {
     this.forgotten.push(`${containerId}/${ifName}`);
@@ -63,6 +67,7 @@ function harness(leasesFor: (name: string) => number = () => 1) {
     reconciler: rec,
     leasesOf: (_ns, name) => Array.from({ length: leasesFor(name) }, (_, i) => lease(`${name}-${String(i)}`, `10.0.0.${String(10 + i)}`)),
     log: silentLogger,
+    buildingUntil: () => undefined,
   });
   return { pods, rec, sync };
 }
@@ -93,20 +98,41 @@ describe('PodBandwidthSync', () => {
     await sync.stop();
   });
 
-  it('leaves a pod whose lease is younger than settleMs (its ADD may be in flight) alone, then reconciles it once settled', async () => {
+  it('leaves a pod whose ADD is still building alone (no timer guess), and reconciles it once, with the latest annotations, when the ADD confirms', async () => {
     const pods = new FakeInformer<PodInfo>((p) => p.namespace);
     const rec = new GatedReconciler();
-    const created = Date.now();
-    const young = lease('y-0', '10.0.0.10', { createdAt: new Date(created).toISOString() });
-    const sync = new PodBandwidthSync({ pods, reconciler: rec, leasesOf: () => [young], log: silentLogger, settleMs: 1000 });
+    const building = lease('y-0', '10.0.0.10');
+    let until: number | undefined = Date.now() + 60_000;
+    const sync = new PodBandwidthSync({ pods, reconciler: rec, leasesOf: () => [building], log: silentLogger, buildingUntil: () => until });
     sync.start();
     pods.set(podInfo('y', { [INGRESS]: '10M' }));
     pods.set(podInfo('y', { [INGRESS]: '20M' }, '2'));
     await drain(rec, sync);
-    expect(rec.calls).toEqual([]); // nothing while the lease is young
-    await new Promise((r) => setTimeout(r, 1200));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(rec.calls).toEqual([]); // nothing while its ADD builds, however long that takes
+    until = undefined;
+    sync.settled({ podNamespace: 'default', podName: 'y' });
     await drain(rec, sync);
     expect(rec.calls.map((c) => `${c.pod} ${c.annotations[INGRESS] ?? '-'}`)).toEqual(['default/y 20M']); // once, latest
+    await sync.stop();
+  });
+
+  it('a pod whose ADD never confirms is reconciled at the build deadline; a busy attachment is retried', async () => {
+    const pods = new FakeInformer<PodInfo>((p) => p.namespace);
+    const rec = new GatedReconciler();
+    const deadline = Date.now() + 300;
+    const sync = new PodBandwidthSync({ pods, reconciler: rec, leasesOf: () => [lease('z-0', '10.0.0.10')], log: silentLogger, buildingUntil: () => (Date.now() < deadline ? deadline : undefined) });
+    sync.start();
+    rec.retryNext = true; // the first run finds the attachment busy
+    pods.set(podInfo('z', { [INGRESS]: '10M' }));
+    await drain(rec, sync);
+    expect(rec.calls).toEqual([]);
+    await new Promise((r) => setTimeout(r, 450));
+    await drain(rec, sync);
+    expect(rec.calls).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1100)); // BUSY_RETRY_MS
+    await drain(rec, sync);
+    expect(rec.calls).toHaveLength(2);
     await sync.stop();
   });
 
@@ -185,7 +211,6 @@ describe('Daemon: live pod bandwidth through the informer, the executor and the 
         runner: { run: (cmd) => (commands.push(cmd), Promise.resolve({ stdout: '', stderr: '', exitCode: 0 })) },
         sysfs: () => Promise.resolve('7'),
         kubeRetry: { attempts: 3, baseDelayMs: 1 },
-        bandwidthSettleMs: 0,
       },
     );
     running.push(d);
@@ -202,6 +227,7 @@ describe('Daemon: live pod bandwidth through the informer, the executor and the 
     const { d, service, commands } = await start(kube);
     kube.addPod('web', { annotations: { [INGRESS]: '10M' } });
     const reply = await service.allocate(req('c1', { podName: 'web', runtimeBandwidth: { egress: { rateBps: 1_000_000, burstBits: 524_288 } } }));
+    await service.confirm({ containerId: 'c1', ifName: 'eth0' }); // the plugin's ADD built the dataplane
     expect(reply.allocation.bandwidth).toEqual({ ingress: { rateBps: 10_000_000, burstBits: 524_288 } });
     commands.length = 0;
     kube.addPod('web', { annotations: { [INGRESS]: '20M', 'kubernetes.io/egress-bandwidth': '50M' } });
@@ -242,6 +268,7 @@ describe('Daemon: live pod bandwidth through the informer, the executor and the 
     const { service, commands } = await start(kube);
     kube.addPod('web', { annotations: { [INGRESS]: '10M' } });
     await service.allocate(req('c1', { podName: 'web' }));
+    await service.confirm({ containerId: 'c1', ifName: 'eth0' });
     await service.release({ containerId: 'c1', ifName: 'eth0', reason: 'CNI DEL' });
     commands.length = 0;
     kube.addPod('web', { annotations: { [INGRESS]: '30M' } });
@@ -285,7 +312,7 @@ describe('BandwidthReconciler as the daemon drives it: a failure never escapes',
       });
       const bad = { ...lease('bad', '10.0.0.5'), ifName: 'eth1' };
       const good = lease('good', '10.0.0.6');
-      await expect(rec.onPodAnnotations('default/p', { [INGRESS]: '20M' }, [bad, good])).resolves.toBeUndefined();
+      await expect(rec.onPodAnnotations('default/p', { [INGRESS]: '20M' }, [bad, good])).resolves.toEqual({ retry: false });
       await rec.onPodAnnotations('default/p', { [INGRESS]: '30M' }, [good]);
       await tick();
       await tick();
@@ -319,7 +346,7 @@ describe('BandwidthReconciler as the daemon drives it: a failure never escapes',
       const first = rec.onPodAnnotations('default/p', { [INGRESS]: 'garbage' }, [lease('c1', '10.0.0.5')]);
       const second = rec.onPodAnnotations('default/p', { [INGRESS]: '20M' }, [lease('c1', '10.0.0.5')]);
       await expect(first).rejects.toThrow('event sink down');
-      await expect(second).resolves.toBeUndefined();
+      await expect(second).resolves.toEqual({ retry: false });
       await tick();
       await tick();
       expect(unhandled).toEqual([]);

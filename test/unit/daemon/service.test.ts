@@ -115,6 +115,45 @@ describe('lookup, release, status, gc', () => {
     expect((await svc.lookup({ containerId: 'pm1', ifName: 'eth0' })).superseded).toBeUndefined();
   });
 
+  it('live updates wait for the ADD: building from Allocate until Confirm, run under the in-flight key, same generation only', async () => {
+    const settled: string[] = [];
+    const store = LeaseStore.open(tempDir());
+    const svc = new HubService({ store, provider: new FakeProvider(), mtu: 1450, onSettled: (l) => settled.push(l.containerId) });
+    await svc.allocate(req('c1'));
+    const lease = store.get({ containerId: 'c1', ifName: 'eth0' })!;
+    expect(svc.buildingUntil(lease)).toBeGreaterThan(Date.now());
+    await expect(svc.withSettledLease(lease, () => Promise.resolve('ran'))).rejects.toBeInstanceOf(BusyError);
+    expect(await svc.confirm({ containerId: 'c1', ifName: 'eth0' })).toEqual({ confirmed: true });
+    expect(settled).toEqual(['c1']);
+    expect(svc.buildingUntil(lease)).toBeUndefined();
+    // while it runs, the attachment is claimed: a DEL's Lookup is told to retry
+    const gate = deferred();
+    const running = svc.withSettledLease(lease, async () => { await gate.promise; return 'ran'; });
+    await expect(svc.lookup({ containerId: 'c1', ifName: 'eth0' })).rejects.toBeInstanceOf(BusyError);
+    gate.resolve();
+    await expect(running).resolves.toBe('ran');
+    // another generation of the same attachment (DEL + re-ADD): the stale update is refused
+    await svc.release({ containerId: 'c1', ifName: 'eth0', reason: 'test' });
+    await expect(svc.withSettledLease(lease, () => Promise.resolve('ran'))).resolves.toBeUndefined();
+    await svc.allocate(req('c1'));
+    await svc.confirm({ containerId: 'c1', ifName: 'eth0' });
+    await expect(svc.withSettledLease({ ...lease, createdAt: '2000-01-01T00:00:00.000Z' }, () => Promise.resolve('ran'))).rejects.toBeInstanceOf(BusyError);
+    expect(await svc.confirm({ containerId: 'gone', ifName: 'eth0' })).toEqual({ confirmed: false });
+  });
+
+  it('an ADD that never confirms stops blocking live updates at the build deadline; leases of an earlier daemon count as building until theirs', async () => {
+    let now = Date.parse('2024-05-01T00:00:00Z');
+    const store = LeaseStore.open(tempDir());
+    const svc = new HubService({ store, provider: new FakeProvider(), mtu: 1450, now: () => new Date(now), buildDeadlineMs: 1000 });
+    await svc.allocate(req('c1'));
+    const lease = store.get({ containerId: 'c1', ifName: 'eth0' })!;
+    expect(svc.buildingUntil(lease)).toBe(now + 1000);
+    now += 1001;
+    expect(svc.buildingUntil(lease)).toBeUndefined();
+    const restarted = new HubService({ store, provider: new FakeProvider(), mtu: 1450, now: () => new Date(now), buildDeadlineMs: 5000 });
+    expect(restarted.buildingUntil(lease)).toBe(Date.parse(lease.createdAt) + 5000);
+  });
+
   it('release of an unknown attachment is released:false, not an error', async () => {
     const { svc } = setup();
     expect(await svc.release({ containerId: 'nope', ifName: 'eth0', reason: 'x' })).toEqual({ released: false });
