@@ -32,6 +32,8 @@ export interface RunningDaemon {
   readonly networkName: string;
   conflist(): Record<string, unknown>;
   logs(): string;
+  /** SIGKILL: nothing runs on the daemon's way out (no socket, conflist or store clean-up). */
+  kill9(): Promise<void>;
   stop(): Promise<void>;
   restart(): Promise<void>;
   cleanup(): void;
@@ -73,6 +75,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   /** The conflist as last installed: the daemon removes it on stop, kubelet/libcni keep using what they read. */
   let rendered: Record<string, unknown> = {};
   const launch = async (): Promise<void> => {
+    rmSync(conflistPath, { force: true }); // a SIGKILLed daemon leaves its conflist: wait for a fresh one
     const c = spawn(NODE, [CLI, 'daemon', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     c.stdout.on('data', (b: Buffer) => (logText += b.toString()));
     c.stderr.on('data', (b: Buffer) => (logText += b.toString()));
@@ -98,6 +101,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     networkName,
     conflist: () => rendered,
     logs: () => logText,
+    kill9: async () => {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const done = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await done;
+    },
     stop,
     restart: async () => {
       await stop();
