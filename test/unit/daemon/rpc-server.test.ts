@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
@@ -64,10 +64,12 @@ describe('HubRpcServer on a unix socket', () => {
     const shared = tempDir('hub-rpc-umask-');
     const path = join(shared, 'hub.sock');
     writeFileSync(path, 'stale');
-    const umask = process.umask();
+    // read from /proc (process.umask() with no argument writes the umask itself)
+    const readUmask = (): number => Number.parseInt(/^Umask:\s*([0-7]+)$/mu.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 'x', 8);
+    const umask = readUmask();
     const other = new HubRpcServer(service);
     const seen: number[] = [];
-    const sampler = setInterval(() => { seen.push(process.umask()); }, 0);
+    const sampler = setInterval(() => { seen.push(readUmask()); }, 0);
     try {
       await other.listen(path);
       clearInterval(sampler);
