@@ -7,18 +7,22 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFil
 import { join } from 'node:path';
 import { CLI, PLUGIN, startDaemon, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost, type HostState } from '../helpers/host-state.js';
-import { describeIf, hasCommand, isRoot, rand, sh, shTry } from '../helpers/sh.js';
+import { hasCommand, sh, shTry } from '../helpers/exec.js';
+import { rand, testSubnet } from '../helpers/names.js';
+import { describePrivileged } from '../helpers/privilege.js';
 
-const ready = isRoot() && existsSync(PLUGIN) && hasCommand('podman') && hasCommand('runc') && existsSync('/bin/busybox');
-const why = !isRoot() ? 'needs root' : !existsSync(PLUGIN) ? 'plugin binary missing: run npm run build' : 'needs podman, runc and busybox-static (apt)';
-const d = describeIf(ready, why);
+const d = describePrivileged(
+  'podman end-to-end test',
+  [existsSync(PLUGIN), 'plugin binary missing: run npm run build'],
+  [hasCommand('podman') && hasCommand('runc') && existsSync('/bin/busybox'), 'needs podman, runc and busybox-static (apt)'],
+);
 
 d('podman as the CNI runtime', () => {
   const tag = rand();
   let daemon: RunningDaemon;
   let before: HostState;
   let podman: (args: readonly string[]) => { code: number; stdout: string; stderr: string };
-  const subnet = `10.214.${Math.floor(Math.random() * 200) + 20}`;
+  const subnet = testSubnet('10.214').subnet3;
 
   beforeAll(async () => {
     before = snapshotHost();

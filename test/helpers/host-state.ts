@@ -4,7 +4,8 @@
  * IPv6 link-local addresses and their routes are left out: the kernel adds them by itself, some time after a link
  * comes up, so they say nothing about what the hub did (any link the hub leaves behind shows up in `links`).
  */
-import { sh } from './sh.js';
+import { sh } from './exec.js';
+import { ipRows, type Row } from './ip.js';
 
 export interface HostState {
   readonly links: readonly string[];
@@ -15,29 +16,22 @@ export interface HostState {
   readonly qdiscs: readonly string[];
 }
 
-type Row = Record<string, unknown>;
-
-function rows(args: readonly string[]): Row[] {
-  const out = sh('ip', ['-j', ...args]).trim();
-  return out ? (JSON.parse(out) as Row[]) : [];
-}
-
 function pick(row: Row, keys: readonly string[]): string {
   return JSON.stringify(keys.map((k) => row[k] ?? null));
 }
 
 export function snapshotHost(): HostState {
-  const links = rows(['link', 'show']).map((r) => pick(r, ['ifname', 'link_type', 'address', 'mtu', 'flags', 'master']));
-  const addrs = rows(['addr', 'show']).flatMap((r) =>
+  const links = ipRows(['link', 'show']).map((r) => pick(r, ['ifname', 'link_type', 'address', 'mtu', 'flags', 'master']));
+  const addrs = ipRows(['addr', 'show']).flatMap((r) =>
     ((r.addr_info as Row[] | undefined) ?? [])
       .filter((a) => !(a.family === 'inet6' && a.scope === 'link'))
       .map((a) => `${String(r.ifname)} ${pick(a, ['family', 'local', 'prefixlen', 'scope'])}`),
   );
-  const routes = rows(['route', 'show', 'table', 'all'])
+  const routes = ipRows(['route', 'show', 'table', 'all'])
     .filter((r) => !String(r.dst).startsWith('fe80:'))
     .map((r) => pick(r, ['table', 'dst', 'gateway', 'dev', 'scope', 'type', 'prefsrc', 'flags']));
-  const rules = rows(['rule', 'show']).map((r) => pick(r, ['priority', 'src', 'srclen', 'dst', 'dstlen', 'table', 'iif', 'oif']));
-  const neighs = rows(['neigh', 'show', 'nud', 'permanent']).map((r) => pick(r, ['dst', 'dev', 'lladdr']));
+  const rules = ipRows(['rule', 'show']).map((r) => pick(r, ['priority', 'src', 'srclen', 'dst', 'dstlen', 'table', 'iif', 'oif']));
+  const neighs = ipRows(['neigh', 'show', 'nud', 'permanent']).map((r) => pick(r, ['dst', 'dev', 'lladdr']));
   const qdiscs = (JSON.parse(sh('tc', ['-j', 'qdisc', 'show']) || '[]') as Row[]).map((r) => pick(r, ['kind', 'handle', 'dev', 'parent']));
   const sort = (xs: string[]): string[] => [...xs].sort();
   return { links: sort(links), addrs: sort(addrs), routes: sort(routes), rules: sort(rules), neighs: sort(neighs), qdiscs: sort(qdiscs) };
@@ -54,4 +48,19 @@ export function diffHost(before: HostState, after: HostState): { added: string[]
     for (const x of b) if (!a.has(x)) removed.push(`${key}: ${x}`);
   }
   return { added, removed };
+}
+
+export interface OwnedHostState {
+  readonly link: Row[];
+  readonly route: Row[];
+  readonly rule: Row[];
+}
+
+/**
+ * The host's links, routes (all tables) and rules, as `ip -j` rows, that mention one of `needles` (a test's own
+ * names, IPs, tables): a comparison about what one test owns, whatever else shares the host.
+ */
+export function hostSnapshotOf(needles: readonly string[]): OwnedHostState {
+  const mine = (xs: Row[]): Row[] => xs.filter((x) => needles.some((n) => JSON.stringify(x).includes(n)));
+  return { link: mine(ipRows(['link', 'show'])), route: mine(ipRows(['route', 'show', 'table', 'all'])), rule: mine(ipRows(['rule', 'show'])) };
 }

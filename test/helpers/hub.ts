@@ -3,11 +3,12 @@
  * state dir and socket, and the real standalone plugin binary (dist/bin/terway-hub) called the way libcni does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { shTry, type Ran } from './sh.js';
+import { shTry, type Ran } from './exec.js';
+import { tempDir } from './tmp.js';
+import { waitFor } from './wait.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const PLUGIN = join(ROOT, 'dist', 'bin', 'terway-hub');
@@ -39,17 +40,8 @@ export interface RunningDaemon {
   cleanup(): void;
 }
 
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string, logs: () => string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}; daemon logs:\n${logs()}`);
-}
-
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
-  const dir = mkdtempSync(join(tmpdir(), 'hub-'));
+  const dir = tempDir('hub-');
   const networkName = opts.networkName ?? `hubnet-${dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/gu, 'x')}`;
   const socket = join(dir, 'run', 'daemon.sock');
   const confDir = join(dir, 'net.d');
@@ -80,7 +72,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     c.stdout.on('data', (b: Buffer) => (logText += b.toString()));
     c.stderr.on('data', (b: Buffer) => (logText += b.toString()));
     child = c;
-    await waitFor(() => existsSync(conflistPath) || c.exitCode !== null, 20_000, 'the conflist', () => logText);
+    await waitFor(() => existsSync(conflistPath) || c.exitCode !== null, { timeoutMs: 20_000, what: () => `the conflist; daemon logs:\n${logText}` });
     if (c.exitCode !== null) throw new Error(`daemon exited with ${String(c.exitCode)}:\n${logText}`);
     rendered = JSON.parse(readFileSync(conflistPath, 'utf8')) as Record<string, unknown>;
   };

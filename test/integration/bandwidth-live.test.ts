@@ -23,13 +23,15 @@ import { createStateProbe } from '../../src/netlink/probe.js';
 import { createRpcClient, type HubRpcClient } from '../../src/rpc/client.js';
 import { pluginStdin } from '../helpers/hub.js';
 import { createNetns, type TestNetns } from '../helpers/netns.js';
-import { describeIf, hasCommand, isRoot, rand, shTry } from '../helpers/sh.js';
+import { hasCommand, shTry } from '../helpers/exec.js';
+import { rand } from '../helpers/names.js';
+import { describePrivileged } from '../helpers/privilege.js';
+import { tempDir } from '../helpers/tmp.js';
+import { eventually } from '../helpers/wait.js';
 import { startKubeEmulator, type KubeEmulator } from '../k8s-emulator/index.js';
-import { emulatedKubeApi, eventually, node, pod } from '../k8s-emulator/testing.js';
-import { tempDir } from '../unit/daemon/helpers/fixtures.js';
+import { emulatedKubeApi, node, pod } from '../k8s-emulator/testing.js';
 
-const canRun = isRoot() && hasCommand('tc') && hasCommand('ip');
-const d = describeIf(canRun, isRoot() ? 'tc/ip (iproute2) not installed' : 'live bandwidth integration test needs root (network namespaces, tc)');
+const d = describePrivileged('live bandwidth integration test', [hasCommand('tc') && hasCommand('ip'), 'tc/ip (iproute2) not installed']);
 
 const INGRESS = 'kubernetes.io/ingress-bandwidth';
 const EGRESS = 'kubernetes.io/egress-bandwidth';

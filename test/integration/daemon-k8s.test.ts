@@ -12,8 +12,10 @@ import type { IfName, NetnsPath } from '../../src/lib/brand.js';
 import { dataplaneFor } from '../../src/modes/registry.js';
 import type { KubeEmulator, KubeObject } from '../k8s-emulator/index.js';
 import { startKubeEmulator } from '../k8s-emulator/index.js';
-import { emulatedKubeApi, eventually, node, pod } from '../k8s-emulator/testing.js';
-import { req, tempDir } from '../unit/daemon/helpers/fixtures.js';
+import { emulatedKubeApi, node, pod } from '../k8s-emulator/testing.js';
+import { tempDir } from '../helpers/tmp.js';
+import { eventually } from '../helpers/wait.js';
+import { req } from '../unit/daemon/helpers/fixtures.js';
 
 const NS = 'kube-system';
 const ENI_CONF = JSON.stringify({ version: '1', max_pool_size: 5 });

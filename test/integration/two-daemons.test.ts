@@ -7,9 +7,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, NODE, PLUGIN, startDaemon, type RunningDaemon } from '../helpers/hub.js';
-import { describeIf, isRoot, shTry } from '../helpers/sh.js';
+import { shTry } from '../helpers/exec.js';
+import { describePrivileged } from '../helpers/privilege.js';
 
-const d = describeIf(isRoot() && existsSync(PLUGIN), isRoot() ? `build first: ${PLUGIN} is missing` : 'needs root (the daemon writes node sysctls)');
+const d = describePrivileged('two daemons', [existsSync(PLUGIN), `plugin binary missing at ${PLUGIN}: run npm run build`]);
 
 d('two daemons on one state dir', () => {
   let first: RunningDaemon;

@@ -3,4 +3,4 @@ export type { EmulatorOptions, FailureRule, RequestRecord } from './emulator.js'
 export { EMULATOR_TOKEN, kubeconfigText } from './kubeconfig.js';
 export type { KubeObject } from './object.js';
 export type { GoneMode } from './watch.js';
-export { FAST_TIMING, emulatedKubeApi, eventually, node, pod } from './testing.js';
+export { FAST_TIMING, emulatedKubeApi, node, pod } from './testing.js';

@@ -1,7 +1,7 @@
 /** A kubeconfig (JSON is valid YAML) pointing at the emulator, with a bearer token the request log can show. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../helpers/tmp.js';
 
 export const EMULATOR_TOKEN = 'emulator-token';
 
@@ -22,7 +22,7 @@ export function kubeconfigText(server: string, namespace = 'default'): string {
 }
 
 export function writeKubeconfig(server: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-emulator-'));
+  const dir = tempDir('k8s-emulator-');
   const path = join(dir, 'kubeconfig');
   writeFileSync(path, kubeconfigText(server), { mode: 0o600 });
   return path;

@@ -1,4 +1,4 @@
-/** Test helpers: a real client-node KubeClient wired to an emulator, fast timings, and polling. */
+/** Test helpers: a real client-node KubeClient wired to an emulator, fast timings, and object builders. */
 import type { CreateKubeApiOptions, KubeClient } from '../../src/k8s/client.js';
 import { createKubeApi } from '../../src/k8s/client.js';
 import type { Logger } from '../../src/lib/log.js';
@@ -16,20 +16,6 @@ export function emulatedKubeApi(emu: KubeEmulator, overrides: Partial<Omit<Creat
     ...overrides,
     timing: { ...FAST_TIMING, ...overrides.timing },
   });
-}
-
-/** Polls `check` until it returns without throwing (jest `expect` inside is fine). */
-export async function eventually(check: () => void | Promise<void>, timeoutMs = 3000, stepMs = 10): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, stepMs));
-    }
-  }
 }
 
 export function pod(name: string, nodeName: string, extra: { namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } = {}): object {

@@ -11,13 +11,14 @@ import { join } from 'node:path';
 import { CLI, NODE, callPluginAsync, PLUGIN, pluginStdin, startDaemon, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost, type HostState } from '../helpers/host-state.js';
 import { createNetns, type TestNetns } from '../helpers/netns.js';
-import { describeIf, isRoot, rand, sh, shTry } from '../helpers/sh.js';
+import { sh, shTry } from '../helpers/exec.js';
+import { rand } from '../helpers/names.js';
+import { describePrivileged } from '../helpers/privilege.js';
+import { sleep } from '../helpers/wait.js';
 
-const canRun = isRoot() && existsSync(PLUGIN);
-const d = describeIf(canRun, isRoot() ? `plugin binary missing at ${PLUGIN}: run npm run build` : 'needs root for network namespaces');
+const d = describePrivileged('churn', [existsSync(PLUGIN), `plugin binary missing at ${PLUGIN}: run npm run build`]);
 
 const CYCLES = 200;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Attachment {
   readonly ns: TestNetns;

@@ -7,16 +7,17 @@ import { join } from 'node:path';
 import { callPlugin, PLUGIN, pluginStdin, startDaemon, type CniCall, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost } from '../helpers/host-state.js';
 import { createNetns, type TestNetns } from '../helpers/netns.js';
-import { describeIf, isRoot, rand } from '../helpers/sh.js';
+import { rand, testSubnet } from '../helpers/names.js';
+import { describePrivileged } from '../helpers/privilege.js';
+import { waitFor } from '../helpers/wait.js';
 
-const canRun = isRoot() && existsSync(PLUGIN);
-const d = describeIf(canRun, isRoot() ? `plugin binary missing at ${PLUGIN}: run npm run build` : 'needs root for network namespaces');
+const d = describePrivileged('plugin binary contract tests', [existsSync(PLUGIN), `plugin binary missing at ${PLUGIN}: run npm run build`]);
 
 d('the plugin binary', () => {
   const tag = rand();
   let daemon: RunningDaemon;
   let ns: TestNetns;
-  const subnet = `10.213.${Math.floor(Math.random() * 200) + 20}`;
+  const subnet = testSubnet('10.213').subnet3;
 
   beforeAll(async () => {
     daemon = await startDaemon({ mode: 'vpc', podCIDR: `${subnet}.0/24` });
@@ -101,8 +102,7 @@ d('the plugin binary', () => {
     expect(readdirSync(pendingDir).filter((f) => f.endsWith('.json'))).toHaveLength(1);
 
     await daemon.restart();
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && readdirSync(pendingDir).some((f) => f.endsWith('.json'))) await new Promise((res) => setTimeout(res, 100));
+    await waitFor(() => !readdirSync(pendingDir).some((f) => f.endsWith('.json')), { timeoutMs: 10_000, stepMs: 100 }).catch(() => undefined); // asserted next
     expect(readdirSync(pendingDir).filter((f) => f.endsWith('.json'))).toEqual([]);
     // the lease is gone: CHECK says the container is unknown
     const chk = callPlugin({ command: 'CHECK', ...call }, stdinWithPrev);

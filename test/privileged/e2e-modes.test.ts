@@ -8,10 +8,12 @@ import { existsSync } from 'node:fs';
 import { callPlugin, PLUGIN, pluginStdin, startDaemon, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost, type HostState } from '../helpers/host-state.js';
 import { createNetns, addrsOf, type TestNetns } from '../helpers/netns.js';
-import { describeIf, isRoot, rand, sh, shTry } from '../helpers/sh.js';
+import { sh, shTry } from '../helpers/exec.js';
+import { hostAddress } from '../helpers/ip.js';
+import { rand, testSubnet } from '../helpers/names.js';
+import { describePrivileged } from '../helpers/privilege.js';
 
-const canRun = isRoot() && existsSync(PLUGIN);
-const d = describeIf(canRun, isRoot() ? `plugin binary missing at ${PLUGIN}: run npm run build` : 'needs root for network namespaces');
+const d = describePrivileged('end-to-end dataplane tests', [existsSync(PLUGIN), `plugin binary missing at ${PLUGIN}: run npm run build`]);
 
 function expectedVeth(ns: string, pod: string): string {
   return `cali${createHash('sha1').update(`${ns}.${pod}`).digest('hex').slice(0, 11)}`;
@@ -19,8 +21,7 @@ function expectedVeth(ns: string, pod: string): string {
 
 /** The host's own primary IPv4 (an address of this machine: traffic to it never leaves the host). */
 function hostIp(): string {
-  const routes = JSON.parse(sh('ip', ['-j', '-4', 'addr', 'show', 'scope', 'global'])) as { ifname: string; addr_info: { local: string }[] }[];
-  const addr = routes.flatMap((r) => r.addr_info.map((a) => a.local)).find((a) => !a.startsWith('10.2'));
+  const addr = hostAddress();
   if (!addr) throw new Error('no global IPv4 address on the host');
   return addr;
 }
@@ -65,8 +66,7 @@ interface ModeCase {
 
 d.each<ModeCase>([{ mode: 'vpc' }, { mode: 'veth-policy-routing' }])('dataplane $mode through the real plugin and daemon', ({ mode }) => {
   const tag = rand();
-  const octet = mode === 'vpc' ? 211 : 212;
-  const subnet = `10.${octet}.${Math.floor(Math.random() * 200) + 20}`;
+  const subnet = testSubnet(mode === 'vpc' ? '10.211' : '10.212').subnet3;
   let daemon: RunningDaemon;
   let before: HostState;
   let vswitch: TestNetns | undefined;

@@ -12,21 +12,22 @@ import { gcComponent } from '../../src/daemon/gc/index.js';
 import type { GarbageCollector } from '../../src/daemon/gc/index.js';
 import type { LeaseStore } from '../../src/daemon/store.js';
 import { startKubeEmulator, type KubeEmulator } from '../k8s-emulator/index.js';
-import { emulatedKubeApi, eventually, node, pod } from '../k8s-emulator/testing.js';
+import { emulatedKubeApi, node, pod } from '../k8s-emulator/testing.js';
 import { callPluginAsync, PLUGIN } from '../helpers/hub.js';
 import { diffHost, snapshotHost } from '../helpers/host-state.js';
 import { createNetns, type TestNetns } from '../helpers/netns.js';
-import { describeIf, isRoot, rand } from '../helpers/sh.js';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rand, testSubnet } from '../helpers/names.js';
+import { describePrivileged } from '../helpers/privilege.js';
+import { tempDir } from '../helpers/tmp.js';
+import { eventually } from '../helpers/wait.js';
+import { existsSync, rmSync } from 'node:fs';
 
-const canRun = isRoot() && existsSync(PLUGIN);
-const d = describeIf(canRun, isRoot() ? `plugin binary missing at ${PLUGIN}: run npm run build` : 'needs root for network namespaces');
+const d = describePrivileged('GC with Kubernetes tests', [existsSync(PLUGIN), `plugin binary missing at ${PLUGIN}: run npm run build`]);
 
 d('GC with Kubernetes (real daemon, real client, API emulator, real plugin)', () => {
   const tag = rand();
   const nodeName = `gcnode-${tag}`;
-  const subnet = `10.216.${Math.floor(Math.random() * 200) + 20}`;
+  const subnet = testSubnet('10.216').subnet3;
   let emu: KubeEmulator;
   let daemon: Daemon;
   let gc: GarbageCollector | undefined;
@@ -41,7 +42,7 @@ d('GC with Kubernetes (real daemon, real client, API emulator, real plugin)', ()
     emu = await startKubeEmulator();
     emu.put('ConfigMap', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'eni-config', namespace: 'kube-system' }, data: { daemon_mode: 'VPC', eni_conf: '{"version":"1"}' } });
     emu.put('Node', node(nodeName, { podCIDR: `${subnet}.0/24` }));
-    dir = mkdtempSync(join(tmpdir(), 'hub-gc-'));
+    dir = tempDir('hub-gc-');
     socket = join(dir, 'run', 'daemon.sock');
     const cfg = parseDaemonConfig({
       mode: 'vpc',

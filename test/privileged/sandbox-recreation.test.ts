@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { CLI, NODE, callPlugin, PLUGIN, pluginStdin, startDaemon, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost, type HostState } from '../helpers/host-state.js';
 import { createNetns, type TestNetns } from '../helpers/netns.js';
-import { describeIf, isRoot, rand, sh, shTry } from '../helpers/sh.js';
+import { sh, shTry } from '../helpers/exec.js';
+import { rand } from '../helpers/names.js';
+import { describePrivileged } from '../helpers/privilege.js';
 
-const canRun = isRoot() && existsSync(PLUGIN);
-const d = describeIf(canRun, isRoot() ? `plugin binary missing at ${PLUGIN}: run npm run build` : 'needs root for network namespaces');
+const d = describePrivileged('sandbox re-creation', [existsSync(PLUGIN), `plugin binary missing at ${PLUGIN}: run npm run build`]);
 
 interface Sandbox {
   readonly ns: TestNetns;

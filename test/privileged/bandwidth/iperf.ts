@@ -1,12 +1,6 @@
 /** iperf3 between two network namespaces (server in one, client in the other), JSON output. */
-import { spawn, spawnSync } from 'node:child_process';
-
-export const hasIperf3 = spawnSync('iperf3', ['--version']).status === 0;
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((r) => {
-    setTimeout(r, ms);
-  });
+import { spawn } from 'node:child_process';
+import { sleep } from '../../helpers/wait.js';
 
 let nextPort = 15200 + Math.floor(Math.random() * 2000);
 

@@ -3,43 +3,36 @@
  * modes (host tbf + host ifb), the exclusive-ENI style (pod owns its link: tbf + ifb inside the pod netns), a live
  * update through the reconciler, teardown leaving no qdisc/ifb, and CHECK (probe) seeing a deleted qdisc.
  */
-import { randomBytes } from 'node:crypto';
 import { ifbName } from '../../../src/bandwidth/names.js';
 import { BandwidthReconciler } from '../../../src/bandwidth/reconciler.js';
 import type { BandwidthSpec } from '../../../src/bandwidth/types.js';
 import { defaultBurstBits } from '../../../src/bandwidth/burst.js';
-import { parseIfName, parseIp, parseNetnsPath, type IfName, type IpAddr } from '../../../src/lib/brand.js';
+import { parseIfName } from '../../../src/lib/brand.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import { hostVethTarget, planShapingSetup, podLinkTarget, planBandwidthUpdate } from '../../../src/modes/common/bandwidth.js';
 import { dataplaneFor, planNodeSetup } from '../../../src/modes/registry.js';
 import { ENI_TABLE_BASE, type Allocation, type ModeName, type NodeFacts, type PodNetworkSpec } from '../../../src/modes/types.js';
-import { executor, ipJson, isRoot, probe, sh } from '../netlink/harness.js';
-import { hasIperf3, iperf } from './iperf.js';
+import { hasCommand, shAsync } from '../../helpers/exec.js';
+import { ipJson } from '../../helpers/ip.js';
+import { testSubnet } from '../../helpers/names.js';
+import { createNetns, netnsPath, type TestNetns } from '../../helpers/netns.js';
+import { describePrivileged } from '../../helpers/privilege.js';
+import { executor, podSpec as netlinkPodSpec, probe, tag } from '../netlink/harness.js';
+import { iperf } from './iperf.js';
 
-const skip = !isRoot ? 'not root' : !hasIperf3 ? 'iperf3 not installed (apt-get install -y iperf3)' : undefined;
-if (skip !== undefined) console.warn(`skipping privileged bandwidth tests: ${skip}`);
-const d = skip === undefined ? describe : describe.skip;
+const d = describePrivileged('privileged bandwidth tests', [hasCommand('iperf3'), 'iperf3 not installed (apt-get install -y iperf3)']);
 
-const tag = randomBytes(3).toString('hex');
-const subnet3 = `10.201.${String(1 + ((randomBytes(1)[0] ?? 0) % 250))}`;
-const ip = (n: number): IpAddr => parseIp(`${subnet3}.${String(n)}`);
+const { subnet3, ip } = testSubnet('10.201');
 const node: NodeFacts = { vethPrefix: 'hbw' };
 const M = 1_000_000;
 const SECONDS = 2;
 const limit = (mbit: number): { rateBps: number; burstBits: number } => ({ rateBps: mbit * M, burstBits: defaultBurstBits(mbit * M) });
 
-function podSpec(netnsName: string, name: string): PodNetworkSpec {
-  return {
-    pod: { namespace: `hbw-${tag}`, name },
-    containerId: `c-${tag}-${name}`,
-    netns: parseNetnsPath(`/var/run/netns/${netnsName}`),
-    ifName: 'eth0' as IfName,
-  };
-}
+const podSpec = (netnsName: string, name: string): PodNetworkSpec => netlinkPodSpec(netnsName, name, `hbw-${tag}`);
 
 /** Qdiscs on, and links named, any of `names` in the host. */
 async function leftovers(names: readonly string[]): Promise<unknown[]> {
-  const qd = JSON.parse((await sh('tc', '-j', 'qdisc', 'show')) || '[]') as { dev?: string }[];
+  const qd = JSON.parse((await shAsync('tc', '-j', 'qdisc', 'show')) || '[]') as { dev?: string }[];
   const links = (await ipJson('link', 'show')) as { ifname?: string }[];
   return [...qd.filter((q) => names.includes(q.dev ?? '')), ...links.filter((l) => names.includes(l.ifname ?? ''))];
 }
@@ -52,31 +45,29 @@ function expectNear(measured: number, limitBps: number): void {
 d('bandwidth shaping (iperf3)', () => {
   const eniLink = parseIfName(`hbwe${tag}`);
   const vsw = `hbwv-${tag}`;
-  const namespaces: string[] = [];
+  const namespaces: TestNetns[] = [];
   const hostLinks: string[] = [eniLink];
   let eniIndex = 0;
 
   beforeAll(async () => {
     await executor.apply(planNodeSetup());
-    await sh('ip', 'netns', 'add', vsw);
-    namespaces.push(vsw);
-    await sh('ip', 'link', 'add', eniLink, 'type', 'veth', 'peer', 'name', 'vsw0', 'netns', `/var/run/netns/${vsw}`);
-    await sh('ip', 'link', 'set', eniLink, 'up');
+    namespaces.push(createNetns(vsw, { lo: 'down' }));
+    await shAsync('ip', 'link', 'add', eniLink, 'type', 'veth', 'peer', 'name', 'vsw0', 'netns', netnsPath(vsw));
+    await shAsync('ip', 'link', 'set', eniLink, 'up');
     const [link] = (await ipJson('link', 'show', 'dev', eniLink)) as { ifindex: number }[];
     eniIndex = link?.ifindex ?? 0;
   });
   afterAll(async () => {
-    for (const l of hostLinks) await sh('ip', 'link', 'del', l).catch(() => undefined);
-    for (const n of namespaces) await sh('ip', 'netns', 'del', n).catch(() => undefined);
+    for (const l of hostLinks) await shAsync('ip', 'link', 'del', l).catch(() => undefined);
+    for (const n of namespaces) n.remove();
     for (const last of [11, 12, 21, 22]) {
-      for (const [sel, prio] of [['to', '512'], ['from', '2048']] as const) await sh('ip', 'rule', 'del', sel, `${ip(last)}/32`, 'priority', prio).catch(() => undefined);
+      for (const [sel, prio] of [['to', '512'], ['from', '2048']] as const) await shAsync('ip', 'rule', 'del', sel, `${ip(last)}/32`, 'priority', prio).catch(() => undefined);
     }
   });
 
   async function pod(mode: ModeName, name: string, last: number, bandwidth?: BandwidthSpec): Promise<{ spec: PodNetworkSpec; alloc: Allocation; ns: string }> {
     const ns = `hbw-${tag}-${name}`;
-    await sh('ip', 'netns', 'add', ns);
-    namespaces.push(ns);
+    namespaces.push(createNetns(ns, { lo: 'down' }));
     const spec = podSpec(ns, name);
     const alloc: Allocation = {
       mode,
@@ -108,7 +99,7 @@ d('bandwidth shaping (iperf3)', () => {
 
       const setup = dp.planSetup(a.spec, a.alloc, node);
       expect(await probe.missing(setup)).toEqual([]);
-      await sh('tc', 'qdisc', 'del', 'dev', hostIf, 'root');
+      await shAsync('tc', 'qdisc', 'del', 'dev', hostIf, 'root');
       expect(await probe.missing(setup)).toEqual([expect.stringContaining(`root qdisc tbf on ${hostIf} is missing`)]);
 
       const report = await executor.teardown(dp.planTeardown(a.spec, a.alloc, node));
@@ -119,16 +110,15 @@ d('bandwidth shaping (iperf3)', () => {
 
   it('exclusive-ENI style (the pod owns its link): egress tbf and ingress ifb inside the pod netns', async () => {
     const ns = `hbw-${tag}-x`;
-    await sh('ip', 'netns', 'add', ns);
-    namespaces.push(ns);
+    namespaces.push(createNetns(ns, { lo: 'down' }));
     const spec = podSpec(ns, 'x');
     // The pod's "ENI": a veth end moved into the pod, its peer in the vSwitch netns.
-    await sh('ip', '-n', vsw, 'link', 'add', 'xsw0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', spec.netns);
-    await sh('ip', '-n', vsw, 'addr', 'add', `${ip(31)}/24`, 'dev', 'xsw0');
-    await sh('ip', '-n', vsw, 'link', 'set', 'xsw0', 'up');
-    await sh('ip', '-n', ns, 'addr', 'add', `${ip(32)}/24`, 'dev', 'eth0');
-    await sh('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
-    await sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+    await shAsync('ip', '-n', vsw, 'link', 'add', 'xsw0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', spec.netns);
+    await shAsync('ip', '-n', vsw, 'addr', 'add', `${ip(31)}/24`, 'dev', 'xsw0');
+    await shAsync('ip', '-n', vsw, 'link', 'set', 'xsw0', 'up');
+    await shAsync('ip', '-n', ns, 'addr', 'add', `${ip(32)}/24`, 'dev', 'eth0');
+    await shAsync('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
+    await shAsync('ip', '-n', ns, 'link', 'set', 'lo', 'up');
     const target = podLinkTarget(spec, 1500);
     const s = planShapingSetup(target, { ingress: limit(20), egress: limit(10) });
     const plan = [...s.links, ...s.tc];
@@ -141,9 +131,9 @@ d('bandwidth shaping (iperf3)', () => {
 
     // Removing the spec removes the shaping and the pod-side ifb.
     await executor.apply(planBandwidthUpdate(target, { ingress: limit(20), egress: limit(10) }, undefined));
-    const qd = JSON.parse(await sh('ip', 'netns', 'exec', ns, 'tc', '-j', 'qdisc', 'show')) as { kind: string }[];
+    const qd = JSON.parse(await shAsync('ip', 'netns', 'exec', ns, 'tc', '-j', 'qdisc', 'show')) as { kind: string }[];
     expect(qd.filter((q) => q.kind === 'tbf' || q.kind === 'ingress')).toEqual([]);
-    const links = (JSON.parse(await sh('ip', '-n', ns, '-j', 'link', 'show')) as { ifname: string }[]).map((l) => l.ifname);
+    const links = (JSON.parse(await shAsync('ip', '-n', ns, '-j', 'link', 'show')) as { ifname: string }[]).map((l) => l.ifname);
     expect(links).not.toContain(target.ifb);
   });
 
@@ -166,7 +156,7 @@ d('bandwidth shaping (iperf3)', () => {
     expect(await probe.missing(planBandwidthUpdate(target, undefined, { ingress: limit(40), egress: limit(15) }))).toEqual([]);
     await rec.onPodAnnotations('hbw/ua', {}, [lease]);
     expect(await leftovers([target.ifb])).toEqual([]);
-    const qd = JSON.parse(await sh('tc', '-j', 'qdisc', 'show', 'dev', hostIf)) as { kind: string }[];
+    const qd = JSON.parse(await shAsync('tc', '-j', 'qdisc', 'show', 'dev', hostIf)) as { kind: string }[];
     expect(qd.map((q) => q.kind).filter((k) => k === 'tbf' || k === 'ingress')).toEqual([]);
   });
 });

@@ -4,11 +4,8 @@
  * the real `ip -j` state filtered to this test's own names and subnet (other suites run on this host meanwhile);
  * the foreign `cali*` veth IS in that view, so the MAC proof is what keeps it.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ifbName } from '../../../src/bandwidth/names.js';
 import { createGarbageCollector, type GarbageCollector } from '../../../src/daemon/gc/collector.js';
 import type { HostView } from '../../../src/daemon/gc/types.js';
@@ -17,8 +14,7 @@ import { LeaseStore } from '../../../src/daemon/store.js';
 import type { CloudProvider } from '../../../src/cloud/types.js';
 import { setFromCidr } from '../../../src/ipam/range.js';
 import type { PodInfo } from '../../../src/k8s/types.js';
-import { parseIfName, parseNetnsPath, type Cidr, type IfName, type IpAddr } from '../../../src/lib/brand.js';
-import { createProcessRunner, runChecked } from '../../../src/lib/exec.js';
+import { parseIfName, type Cidr, type IfName } from '../../../src/lib/brand.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import { stableMac, vethName } from '../../../src/lib/veth-name.js';
 import { dataplaneFor } from '../../../src/modes/registry.js';
@@ -26,23 +22,22 @@ import { ENI_TABLE_BASE, type EniFacts, type NodeFacts, type PodNetworkSpec } fr
 import { createExecutor } from '../../../src/netlink/executor.js';
 import { observeState } from '../../../src/netlink/observe.js';
 import { HOST } from '../../../src/netlink/ops.js';
+import { runner, shAsync } from '../../helpers/exec.js';
+import { hostSnapshotOf, type OwnedHostState } from '../../helpers/host-state.js';
+import { ipJson } from '../../helpers/ip.js';
+import { rand, testSubnet } from '../../helpers/names.js';
+import { createNetns, netnsPath, type TestNetns } from '../../helpers/netns.js';
+import { describePrivileged } from '../../helpers/privilege.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/wait.js';
 
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('SKIP privileged GC tests: not root (they need netns, veth, ip rules)');
-const d = isRoot ? describe : describe.skip;
+const d = describePrivileged('privileged GC tests');
 
-const runner = createProcessRunner();
 const executor = createExecutor({ runner, log: silentLogger, writeSysctl: (p, v) => writeFile(p, v) });
-const sh = (file: string, ...args: string[]): Promise<string> => runChecked(runner, { file, args });
-const ipJson = async (...args: string[]): Promise<unknown[]> => {
-  const out = await sh('ip', '-j', ...args);
-  return out.trim() === '' ? [] : (JSON.parse(out) as unknown[]);
-};
 
-const tag = randomBytes(3).toString('hex');
-const subnet3 = `10.203.${String(1 + ((randomBytes(1)[0] ?? 0) % 250))}`;
+const tag = rand(6);
+const { subnet3, ip } = testSubnet('10.203');
 const subnet = `${subnet3}.0/24` as Cidr;
-const ip = (last: number): IpAddr => `${subnet3}.${String(last)}` as IpAddr;
 const node: NodeFacts = { vethPrefix: 'cali' };
 const podNamespace = `gc-${tag}`;
 
@@ -53,8 +48,8 @@ function pod(name: string): PodInfo {
 d('GC on a real host', () => {
   const vsw = `gcv-${tag}`;
   const eniLink = parseIfName(`gce${tag}`);
-  const stateDir = mkdtempSync(join(tmpdir(), 'hub-gc-'));
-  const netnsCreated: string[] = [];
+  const stateDir = tempDir('hub-gc-');
+  const netnsCreated: TestNetns[] = [];
   const linksCreated: string[] = [];
   const rulesAdded: string[][] = [];
   let eni: EniFacts;
@@ -79,22 +74,16 @@ d('GC on a real host', () => {
   };
 
   /** Host links/routes/rules mentioning this test's names or subnet (the ENI table's shared default route left out). */
-  const snapshot = async (): Promise<Record<string, unknown[]>> => {
-    const needles = [...ownNames].filter((n) => n !== eniLink).concat([`${subnet3}.`]);
-    const mine = (xs: unknown[]): unknown[] => xs.filter((x) => needles.some((n) => JSON.stringify(x).includes(n)));
-    return {
-      link: mine(await ipJson('link', 'show')),
-      route: mine(await ipJson('route', 'show', 'table', 'all')).filter((r) => (r as { table?: string }).table !== String(eni.table)),
-      rule: mine(await ipJson('rule', 'show')),
-    };
+  const snapshot = (): OwnedHostState => {
+    const s = hostSnapshotOf([...ownNames].filter((n) => n !== eniLink).concat([`${subnet3}.`]));
+    return { ...s, route: s.route.filter((r) => r.table !== String(eni.table)) };
   };
 
   async function addPod(name: string): Promise<{ spec: PodNetworkSpec; containerId: string; ns: string }> {
     const ns = `gcp-${tag}-${name}`;
-    await sh('ip', 'netns', 'add', ns);
-    netnsCreated.push(ns);
+    netnsCreated.push(createNetns(ns, { lo: 'down' }));
     const containerId = `c-${tag}-${name}`;
-    const spec: PodNetworkSpec = { pod: { namespace: podNamespace, name }, containerId, netns: parseNetnsPath(`/var/run/netns/${ns}`), ifName: 'eth0' as IfName };
+    const spec: PodNetworkSpec = { pod: { namespace: podNamespace, name }, containerId, netns: netnsPath(ns), ifName: 'eth0' as IfName };
     own(vethName(node.vethPrefix, spec.pod));
     own(ifbName(containerId, 'eth0'));
     const { allocation } = await service.allocate({ containerId, ifName: 'eth0', netns: spec.netns, podNamespace, podName: name, infraContainerId: containerId });
@@ -104,11 +93,10 @@ d('GC on a real host', () => {
   }
 
   beforeAll(async () => {
-    await sh('ip', 'netns', 'add', vsw);
-    netnsCreated.push(vsw);
-    await sh('ip', 'link', 'add', own(eniLink), 'type', 'veth', 'peer', 'name', 'vsw0', 'netns', `/var/run/netns/${vsw}`);
+    netnsCreated.push(createNetns(vsw, { lo: 'down' }));
+    await shAsync('ip', 'link', 'add', own(eniLink), 'type', 'veth', 'peer', 'name', 'vsw0', 'netns', netnsPath(vsw));
     linksCreated.push(eniLink);
-    await sh('ip', 'link', 'set', eniLink, 'up');
+    await shAsync('ip', 'link', 'set', eniLink, 'up');
     const [link] = (await ipJson('link', 'show', 'dev', eniLink)) as { ifindex: number }[];
     if (!link) throw new Error('ENI link missing');
     eni = { link: eniLink, ifindex: link.ifindex, gateway: ip(1), table: ENI_TABLE_BASE + link.ifindex };
@@ -125,7 +113,7 @@ d('GC on a real host', () => {
       release: (req) => service.release(req),
       pods: { get: (ns, name) => (ns === podNamespace ? podCache.get(name) : undefined) },
       confirmGone: (_ns, name) => Promise.resolve(deletedPods.has(name)),
-      netnsExists: (p) => sh('test', '-e', p).then(() => true, () => false),
+      netnsExists: (p) => shAsync('test', '-e', p).then(() => true, () => false),
       observeHost,
       executor,
       log: silentLogger,
@@ -137,18 +125,18 @@ d('GC on a real host', () => {
   });
 
   afterAll(async () => {
-    for (const l of [...ownNames]) await sh('ip', 'link', 'del', l).catch(() => undefined);
-    for (const r of rulesAdded) await sh('ip', 'rule', 'del', ...r).catch(() => undefined);
+    for (const l of [...ownNames]) await shAsync('ip', 'link', 'del', l).catch(() => undefined);
+    for (const r of rulesAdded) await shAsync('ip', 'rule', 'del', ...r).catch(() => undefined);
     for (const last of Array.from({ length: 64 }, (_, i) => i)) {
-      for (const [sel, prio] of [['to', '512'], ['from', '2048']] as const) await sh('ip', 'rule', 'del', sel, `${ip(last)}/32`, 'priority', prio).catch(() => undefined);
+      for (const [sel, prio] of [['to', '512'], ['from', '2048']] as const) await shAsync('ip', 'rule', 'del', sel, `${ip(last)}/32`, 'priority', prio).catch(() => undefined);
     }
-    for (const ns of netnsCreated) await sh('ip', 'netns', 'del', ns).catch(() => undefined);
+    for (const ns of netnsCreated) ns.remove();
     store.close();
     rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('(a) pod kept while present; pod deleted → GC tears down and releases, host as before', async () => {
-    const before = await snapshot();
+    const before = snapshot();
     const a = await addPod('a');
     const lease = store.get({ containerId: a.containerId, ifName: 'eth0' });
     expect(lease).toBeDefined();
@@ -167,15 +155,15 @@ d('GC on a real host', () => {
     expect(r.released).toEqual([{ containerId: a.containerId, ifName: 'eth0' }]);
     expect(r.counts).toMatchObject({ podGone: 1, released: 1 });
     expect(store.get({ containerId: a.containerId, ifName: 'eth0' })).toBeUndefined();
-    expect(await snapshot()).toEqual(before);
+    expect(snapshot()).toEqual(before);
   });
 
   it('(b) netns deleted without DEL → GC removes the leftover rules and releases; the /32 route went with the link', async () => {
-    const before = await snapshot();
+    const before = snapshot();
     const b = await addPod('b');
     const podIp = store.get({ containerId: b.containerId, ifName: 'eth0' })?.allocation.ip ?? '';
     const veth = vethName(node.vethPrefix, b.spec.pod);
-    await sh('ip', 'netns', 'del', b.ns);
+    await shAsync('ip', 'netns', 'del', b.ns);
     // Kernel: the veth pair dies with the netns, and its /32 route with it; the policy rules stay.
     await waitFor(async () => (await ipJson('link', 'show')).every((l) => (l as { ifname: string }).ifname !== veth));
     expect(await ipJson('route', 'show', `${podIp}/32`)).toEqual([]);
@@ -186,27 +174,27 @@ d('GC on a real host', () => {
     expect(r.released).toEqual([{ containerId: b.containerId, ifName: 'eth0' }]);
     expect(r.counts).toMatchObject({ netnsGone: 1 });
     expect(store.count()).toBe(0);
-    expect(await snapshot()).toEqual(before);
+    expect(snapshot()).toEqual(before);
   });
 
   it('(c) a leaked hub veth, its /32 route, rules and ifb without lease are removed; a foreign cali* veth is untouched', async () => {
-    const before = await snapshot();
+    const before = snapshot();
     const leaked = own(vethName(node.vethPrefix, { namespace: podNamespace, name: 'leaked' }));
     const foreign = own(vethName(node.vethPrefix, { namespace: podNamespace, name: 'foreign' }));
     const leakedPeer = own(`gcl${tag}`);
     const foreignPeer = own(`gcf${tag}`);
     const ifb = own(ifbName(`leak-${tag}`, 'eth0'));
     const leakIp = ip(60);
-    await sh('ip', 'link', 'add', leaked, 'address', stableMac(leaked, 'host'), 'type', 'veth', 'peer', 'name', leakedPeer);
-    await sh('ip', 'link', 'add', foreign, 'address', 'ee:00:00:12:34:56', 'type', 'veth', 'peer', 'name', foreignPeer);
-    await sh('ip', 'link', 'add', ifb, 'type', 'ifb');
-    await sh('ip', 'link', 'set', leaked, 'up');
-    await sh('ip', 'link', 'set', foreign, 'up');
-    await sh('ip', 'route', 'replace', `${leakIp}/32`, 'dev', leaked, 'scope', 'link');
-    await sh('ip', 'route', 'replace', `${ip(61)}/32`, 'dev', foreign, 'scope', 'link');
+    await shAsync('ip', 'link', 'add', leaked, 'address', stableMac(leaked, 'host'), 'type', 'veth', 'peer', 'name', leakedPeer);
+    await shAsync('ip', 'link', 'add', foreign, 'address', 'ee:00:00:12:34:56', 'type', 'veth', 'peer', 'name', foreignPeer);
+    await shAsync('ip', 'link', 'add', ifb, 'type', 'ifb');
+    await shAsync('ip', 'link', 'set', leaked, 'up');
+    await shAsync('ip', 'link', 'set', foreign, 'up');
+    await shAsync('ip', 'route', 'replace', `${leakIp}/32`, 'dev', leaked, 'scope', 'link');
+    await shAsync('ip', 'route', 'replace', `${ip(61)}/32`, 'dev', foreign, 'scope', 'link');
     rulesAdded.push(['to', `${leakIp}/32`, 'priority', '512'], ['from', `${leakIp}/32`, 'priority', '2048']);
-    await sh('ip', 'rule', 'add', 'to', `${leakIp}/32`, 'lookup', 'main', 'priority', '512');
-    await sh('ip', 'rule', 'add', 'from', `${leakIp}/32`, 'lookup', String(eni.table), 'priority', '2048');
+    await shAsync('ip', 'rule', 'add', 'to', `${leakIp}/32`, 'lookup', 'main', 'priority', '512');
+    await shAsync('ip', 'rule', 'add', 'from', `${leakIp}/32`, 'lookup', String(eni.table), 'priority', '2048');
     const foreignState = (await ipJson('link', 'show', 'dev', foreign))[0];
 
     const r = await gc.runOnce();
@@ -223,12 +211,12 @@ d('GC on a real host', () => {
     expect(await ipJson('route', 'show', `${leakIp}/32`)).toEqual([]);
     expect((await ipJson('rule', 'show')).filter((x) => JSON.stringify(x).includes(`"${leakIp}"`))).toEqual([]);
 
-    await sh('ip', 'link', 'del', foreign);
-    expect(await snapshot()).toEqual(before);
+    await shAsync('ip', 'link', 'del', foreign);
+    expect(snapshot()).toEqual(before);
   });
 
   it('CNI GC verb: gcAttachments tears down and releases attachments not in the valid list', async () => {
-    const before = await snapshot();
+    const before = snapshot();
     const keep = await addPod('keep');
     const drop = await addPod('drop');
     const dropVeth = vethName(node.vethPrefix, drop.spec.pod);
@@ -242,14 +230,6 @@ d('GC on a real host', () => {
     expect(keptLease).toBeDefined();
     expect((await executor.teardown(dataplaneFor('veth-policy-routing').planTeardown(keep.spec, keptLease?.allocation, node))).errors).toEqual([]);
     await service.release({ containerId: keep.containerId, ifName: 'eth0', reason: 'test' });
-    expect(await snapshot()).toEqual(before);
+    expect(snapshot()).toEqual(before);
   });
 });
-
-async function waitFor(cond: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

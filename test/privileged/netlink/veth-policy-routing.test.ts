@@ -4,10 +4,15 @@ import { ENI_TABLE_BASE, type Allocation, type EniFacts } from '../../../src/mod
 import { PlanError } from '../../../src/netlink/executor.js';
 import { HOST, type Op } from '../../../src/netlink/ops.js';
 import { stableMac } from '../../../src/lib/veth-name.js';
-import { executor, hostAddress, hostSnapshot, ipJson, isRoot, node, nsJson, ping, podSpec, probe, sh, tag, testSubnet } from './harness.js';
+import { shAsync } from '../../helpers/exec.js';
+import { hostSnapshotOf, type OwnedHostState } from '../../helpers/host-state.js';
+import { hostAddress, ipJson, nsJson } from '../../helpers/ip.js';
+import { testSubnet } from '../../helpers/names.js';
+import { createNetns, netnsPath, type TestNetns } from '../../helpers/netns.js';
+import { describePrivileged } from '../../helpers/privilege.js';
+import { executor, node, ping, podSpec, probe, tag } from './harness.js';
 
-if (!isRoot) console.warn('skipping privileged netlink tests (veth-policy-routing): not root');
-const d = isRoot ? describe : describe.skip;
+const d = describePrivileged('privileged netlink tests (veth-policy-routing)');
 const { subnet3, ip } = testSubnet('100.64');
 
 d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
@@ -21,42 +26,41 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
   let eni: EniFacts;
   let alloc: Allocation;
   let needles: string[];
+  const namespaces: TestNetns[] = [];
 
   beforeAll(async () => {
-    await sh('ip', 'netns', 'add', ns);
-    await sh('ip', 'netns', 'add', vsw);
+    namespaces.push(createNetns(ns, { lo: 'down' }), createNetns(vsw, { lo: 'down' }));
     await executor.apply(planNodeSetup());
     // The "vSwitch": the ENI is a veth whose peer sits in a netns that owns the gateway IP.
-    await sh('ip', 'link', 'add', eniLink, 'type', 'veth', 'peer', 'name', 'vsw0', 'netns', `/var/run/netns/${vsw}`);
-    await sh('ip', 'link', 'set', eniLink, 'up');
-    await sh('ip', '-n', vsw, 'link', 'set', 'vsw0', 'up');
-    await sh('ip', '-n', vsw, 'addr', 'add', `${gw}/24`, 'dev', 'vsw0');
+    await shAsync('ip', 'link', 'add', eniLink, 'type', 'veth', 'peer', 'name', 'vsw0', 'netns', netnsPath(vsw));
+    await shAsync('ip', 'link', 'set', eniLink, 'up');
+    await shAsync('ip', '-n', vsw, 'link', 'set', 'vsw0', 'up');
+    await shAsync('ip', '-n', vsw, 'addr', 'add', `${gw}/24`, 'dev', 'vsw0');
     const [link] = (await ipJson('link', 'show', 'dev', eniLink)) as { ifindex: number; address: string }[];
     if (!link) throw new Error('ENI link missing');
     eni = { link: eniLink, ifindex: link.ifindex, gateway: gw, table: ENI_TABLE_BASE + link.ifindex };
     alloc = { mode: 'veth-policy-routing', ip: ip(7), subnet: `${subnet3}.0/24` as never, mtu: 1450, eni };
     // The VPC fabric knows which ENI owns the pod IP (the SDN's job): a static entry in the vSwitch.
-    await sh('ip', '-n', vsw, 'neigh', 'replace', alloc.ip, 'lladdr', link.address, 'dev', 'vsw0', 'nud', 'permanent');
+    await shAsync('ip', '-n', vsw, 'neigh', 'replace', alloc.ip, 'lladdr', link.address, 'dev', 'vsw0', 'nud', 'permanent');
     needles = [hostVeth, `${subnet3}.`, `"${String(eni.table)}"`];
   });
   afterAll(async () => {
-    await sh('ip', 'link', 'del', hostVeth).catch(() => undefined);
+    await shAsync('ip', 'link', 'del', hostVeth).catch(() => undefined);
     for (const [sel, prio] of [['to', '512'], ['from', '2048']] as const) {
-      await sh('ip', 'rule', 'del', sel, `${alloc.ip}/32`, 'priority', prio).catch(() => undefined);
+      await shAsync('ip', 'rule', 'del', sel, `${alloc.ip}/32`, 'priority', prio).catch(() => undefined);
     }
-    await sh('ip', 'link', 'del', eniLink).catch(() => undefined);
-    await sh('ip', 'netns', 'del', ns).catch(() => undefined);
-    await sh('ip', 'netns', 'del', vsw).catch(() => undefined);
+    await shAsync('ip', 'link', 'del', eniLink).catch(() => undefined);
+    for (const n of namespaces) n.remove();
   });
 
   /** The ENI table's default route is shared by every pod on the ENI: it outlives a pod's teardown/rollback. */
-  const withoutEniTable = (snap: Record<string, unknown[]>): Record<string, unknown[]> => ({
+  const withoutEniTable = (snap: OwnedHostState): OwnedHostState => ({
     ...snap,
-    route: (snap.route ?? []).filter((r) => (r as { table?: string }).table !== String(eni.table)),
+    route: snap.route.filter((r) => (r as { table?: string }).table !== String(eni.table)),
   });
 
   it('applies, routes through the ENI table, is probed, and tears down', async () => {
-    const before = await hostSnapshot(needles);
+    const before = hostSnapshotOf(needles);
     const plan = dp.planSetup(spec, alloc, node);
     await executor.apply(plan);
 
@@ -74,13 +78,13 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
     expect(eth0?.mtu).toBe(1450);
 
     expect(await ping(ns, gw)).toMatch(/1 received/u); // pod → host veth → rule 2048 → table → ENI → gateway
-    const target = await hostAddress();
+    const target = hostAddress();
     if (target === undefined) console.warn('no global host address: skipping the ping to the host');
     else expect(await ping(ns, target)).toMatch(/1 received/u);
 
     expect(await probe.missing(plan)).toEqual([]);
-    await sh('ip', '-n', ns, 'neigh', 'del', '169.254.1.1', 'dev', 'eth0');
-    await sh('ip', 'rule', 'del', 'from', `${alloc.ip}/32`, 'priority', '2048');
+    await shAsync('ip', '-n', ns, 'neigh', 'del', '169.254.1.1', 'dev', 'eth0');
+    await shAsync('ip', 'rule', 'del', 'from', `${alloc.ip}/32`, 'priority', '2048');
     expect(await probe.missing(plan)).toEqual([
       `rule 2048: from ${alloc.ip}/32 lookup ${String(eni.table)} is missing`,
       `neighbour 169.254.1.1 dev eth0 in netns ${spec.netns} is missing`,
@@ -89,12 +93,12 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
     expect(await probe.missing(plan)).toEqual([]);
 
     expect(await executor.teardown(dp.planTeardown(spec, alloc, node))).toEqual({ errors: [] });
-    expect(withoutEniTable(await hostSnapshot(needles))).toEqual(withoutEniTable(before));
+    expect(withoutEniTable(hostSnapshotOf(needles))).toEqual(withoutEniTable(before));
     expect(await ipJson('route', 'show', 'table', String(eni.table))).toHaveLength(1); // shared route kept
   });
 
   it('rolls back the rules and routes applied after a failure inside the same batch', async () => {
-    const before = await hostSnapshot(needles);
+    const before = hostSnapshotOf(needles);
     const setup = dp.planSetup(spec, alloc, node);
     const bad: Op = { kind: 'route.replace', ns: HOST, dst: `${subnet3}.64/26` as never, via: parseIp(gw), dev: parseIfName(`hubnx${tag}`) };
     // after the host /32 route, before the ENI table route and both rules (all in the same host batch)
@@ -104,14 +108,14 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
     const err: unknown = await executor.apply(plan).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PlanError);
     expect(err).toMatchObject({ failedIndex: at, rollbackErrors: [] });
-    expect(withoutEniTable(await hostSnapshot(needles))).toEqual(withoutEniTable(before));
+    expect(withoutEniTable(hostSnapshotOf(needles))).toEqual(withoutEniTable(before));
     expect((await nsJson(ns, 'link', 'show')).map((l) => (l as { ifname: string }).ifname)).toEqual(['lo']);
   });
 
   it('orphan teardown removes the host veth and the rules without knowing mode or table', async () => {
-    const before = await hostSnapshot(needles);
+    const before = hostSnapshotOf(needles);
     await executor.apply(dp.planSetup(spec, alloc, node));
     expect(await executor.teardown(planOrphanTeardown(spec, node, [alloc.ip]))).toEqual({ errors: [] });
-    expect(withoutEniTable(await hostSnapshot(needles))).toEqual(withoutEniTable(before));
+    expect(withoutEniTable(hostSnapshotOf(needles))).toEqual(withoutEniTable(before));
   });
 });

@@ -4,10 +4,15 @@ import type { Allocation } from '../../../src/modes/types.js';
 import { PlanError } from '../../../src/netlink/executor.js';
 import { HOST, type Op } from '../../../src/netlink/ops.js';
 import { stableMac } from '../../../src/lib/veth-name.js';
-import { executor, hostAddress, hostSnapshot, ipJson, isRoot, node, nsJson, ping, podSpec, probe, sh, tag, testSubnet } from './harness.js';
+import { shAsync } from '../../helpers/exec.js';
+import { hostSnapshotOf } from '../../helpers/host-state.js';
+import { hostAddress, ipJson, nsJson } from '../../helpers/ip.js';
+import { testSubnet } from '../../helpers/names.js';
+import { createNetns, type TestNetns } from '../../helpers/netns.js';
+import { describePrivileged } from '../../helpers/privilege.js';
+import { executor, node, ping, podSpec, probe, tag } from './harness.js';
 
-if (!isRoot) console.warn('skipping privileged netlink tests (vpc): not root');
-const d = isRoot ? describe : describe.skip;
+const d = describePrivileged('privileged netlink tests (vpc)');
 const { subnet3, ip } = testSubnet('10.200');
 
 d('vpc plan on a real netns', () => {
@@ -17,18 +22,19 @@ d('vpc plan on a real netns', () => {
   const hostVeth = dp.hostIfName(spec, node);
   const alloc: Allocation = { mode: 'vpc', ip: ip(5), subnet: `${subnet3}.0/24` as never, mtu: 1400 };
   const needles = [hostVeth, `${subnet3}.`];
+  let netns: TestNetns | undefined;
 
   beforeAll(async () => {
-    await sh('ip', 'netns', 'add', ns);
+    netns = createNetns(ns, { lo: 'down' }); // the plan must bring lo up itself
     await executor.apply(planNodeSetup());
   });
   afterAll(async () => {
-    await sh('ip', 'link', 'del', hostVeth).catch(() => undefined);
-    await sh('ip', 'netns', 'del', ns).catch(() => undefined);
+    await shAsync('ip', 'link', 'del', hostVeth).catch(() => undefined);
+    netns?.remove();
   });
 
   it('applies, is observable, passes traffic, is probed, and tears down to the previous state', async () => {
-    const before = await hostSnapshot(needles);
+    const before = hostSnapshotOf(needles);
     const plan = dp.planSetup(spec, alloc, node);
     const report = await executor.apply(plan);
     expect(report.applied).toBe(plan.length - 1); // the stale-veth delete found nothing
@@ -50,12 +56,12 @@ d('vpc plan on a real netns', () => {
     expect(await nsJson(ns, 'neigh', 'show')).toEqual([{ dst: '169.254.1.1', dev: 'eth0', lladdr: stableMac(hostVeth, 'host'), state: ['PERMANENT'] }]);
     expect(await nsJson(ns, 'route', 'show')).toEqual([{ dst: 'default', gateway: '169.254.1.1', dev: 'eth0', flags: ['onlink'] }]);
 
-    const target = await hostAddress();
+    const target = hostAddress();
     if (target === undefined) console.warn('no global host address: skipping the ping');
     else expect(await ping(ns, target)).toMatch(/1 received/u);
 
     expect(await probe.missing(plan)).toEqual([]);
-    await sh('ip', '-n', ns, 'neigh', 'del', '169.254.1.1', 'dev', 'eth0');
+    await shAsync('ip', '-n', ns, 'neigh', 'del', '169.254.1.1', 'dev', 'eth0');
     expect(await probe.missing(plan)).toEqual([`neighbour 169.254.1.1 dev eth0 in netns ${spec.netns} is missing`]);
 
     // re-applying the same plan (a repeated ADD) succeeds and repairs
@@ -63,14 +69,14 @@ d('vpc plan on a real netns', () => {
     expect(await probe.missing(plan)).toEqual([]);
 
     expect(await executor.teardown(dp.planTeardown(spec, alloc, node))).toEqual({ errors: [] });
-    expect(await hostSnapshot(needles)).toEqual(before);
+    expect(hostSnapshotOf(needles)).toEqual(before);
     expect((await nsJson(ns, 'link', 'show')).map((l) => (l as { ifname: string }).ifname)).toEqual(['lo']);
     // tearing down twice is fine
     expect(await executor.teardown(dp.planTeardown(spec, alloc, node))).toEqual({ errors: [] });
   });
 
   it('rolls back completely when the 4th op fails', async () => {
-    const before = await hostSnapshot(needles);
+    const before = hostSnapshotOf(needles);
     const setup = dp.planSetup(spec, alloc, node);
     const bad: Op = { kind: 'link.up', ns: HOST, name: `hubnx${tag}` as never };
     const plan = [...setup.slice(0, 3), bad, ...setup.slice(3)];
@@ -80,7 +86,7 @@ d('vpc plan on a real netns', () => {
     // `ip -force -batch` (the stale-veth delete was tolerated, not applied); all three are rolled back
     expect(err).toMatchObject({ failedIndex: 3, failedOp: bad, applied: 3, rollbackErrors: [] });
     expect((err as PlanError).stderr).toMatch(/Cannot find device/u);
-    expect(await hostSnapshot(needles)).toEqual(before);
+    expect(hostSnapshotOf(needles)).toEqual(before);
     expect((await nsJson(ns, 'link', 'show')).map((l) => (l as { ifname: string }).ifname)).toEqual(['lo']);
   });
 

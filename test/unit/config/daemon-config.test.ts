@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
 import { loadDaemonConfig } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/lib/errors.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const vpc = { vpc: { podCIDR: '10.244.1.0/24' } };
 const eni = { mode: 'veth-policy-routing', local: { eni: { link: 'eth1', gateway: '192.168.0.253', ips: '192.168.0.10-192.168.0.20', subnet: '192.168.0.0/24' } } };
@@ -110,7 +110,7 @@ describe('parseDaemonConfig', () => {
 });
 
 describe('loadDaemonConfig', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hub-cfg-'));
+  const dir = tempDir('hub-cfg-');
   it('reads YAML and lets flags override the file', async () => {
     const file = join(dir, 'daemon.yaml');
     writeFileSync(file, 'mode: vpc\nmtu: 1450\nvpc:\n  podCIDR: 10.9.0.0/24\nlocal:\n  eni:\n    link: eth1\n    gateway: 192.168.0.1\n    ips: 192.168.0.10-192.168.0.12\n    subnet: 192.168.0.0/24\n');

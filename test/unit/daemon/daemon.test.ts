@@ -7,7 +7,8 @@ import { Daemon } from '../../../src/daemon/daemon.js';
 import { createHubClient } from '../../../src/daemon/rpc-client.js';
 import { recordPendingRelease, pendingDirFor } from '../../../src/lib/pending-release.js';
 import { LeaseStore } from '../../../src/daemon/store.js';
-import { lease, req, tempDir } from './helpers/fixtures.js';
+import { lease, req } from './helpers/fixtures.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 function get(address: string, path: string): Promise<{ status: number; body: string }> {
   const i = address.lastIndexOf(':');

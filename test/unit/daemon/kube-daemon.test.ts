@@ -7,7 +7,8 @@ import { CONFIG_ERROR_ANNOTATION, MODE_ANNOTATION } from '../../../src/daemon/k8
 import { dataplaneFor } from '../../../src/modes/registry.js';
 import type { IfName, NetnsPath } from '../../../src/lib/brand.js';
 import { FakeKube } from './fake-kube.js';
-import { req, tempDir } from './helpers/fixtures.js';
+import { req } from './helpers/fixtures.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const ENI_CONF = JSON.stringify({ version: '1', max_pool_size: 5 });
 const VETH_CONF = JSON.stringify({ cniVersion: '0.4.0', name: 'terway', type: 'terway', eniip_virtual_type: 'veth' });

@@ -11,7 +11,9 @@ import type { Command } from '../../../src/lib/exec.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import type { PodInfo } from '../../../src/k8s/types.js';
 import { FakeInformer, FakeKube } from './fake-kube.js';
-import { deferred, lease, req, tempDir } from './helpers/fixtures.js';
+import { deferred, lease, req } from './helpers/fixtures.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { eventually, sleep } from '../../helpers/wait.js';
 
 const INGRESS = 'kubernetes.io/ingress-bandwidth';
 
@@ -108,7 +110,7 @@ describe('PodBandwidthSync', () => {
     pods.set(podInfo('y', { [INGRESS]: '10M' }));
     pods.set(podInfo('y', { [INGRESS]: '20M' }, '2'));
     await drain(rec, sync);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(rec.calls).toEqual([]); // nothing while its ADD builds, however long that takes
     until = undefined;
     sync.settled({ podNamespace: 'default', podName: 'y' });
@@ -127,10 +129,10 @@ describe('PodBandwidthSync', () => {
     pods.set(podInfo('z', { [INGRESS]: '10M' }));
     await drain(rec, sync);
     expect(rec.calls).toEqual([]);
-    await new Promise((r) => setTimeout(r, 450));
+    await sleep(450);
     await drain(rec, sync);
     expect(rec.calls).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 1100)); // BUSY_RETRY_MS
+    await sleep(1100); // BUSY_RETRY_MS
     await drain(rec, sync);
     expect(rec.calls).toHaveLength(2);
     await sync.stop();
@@ -272,24 +274,11 @@ describe('Daemon: live pod bandwidth through the informer, the executor and the 
     await service.release({ containerId: 'c1', ifName: 'eth0', reason: 'CNI DEL' });
     commands.length = 0;
     kube.addPod('web', { annotations: { [INGRESS]: '30M' } });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect(tcLines(commands)).toEqual([]);
     expect(kube.events.filter((e) => e.reason.startsWith('Bandwidth'))).toEqual([]);
   });
 });
-
-async function eventually(check: () => void, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
 
 describe('BandwidthReconciler as the daemon drives it: a failure never escapes', () => {
   it('a lease whose shaping target cannot be computed: the pod\'s other leases are still shaped, no unhandled rejection, the next change runs', async () => {

@@ -10,7 +10,9 @@ import { HubService } from '../../../src/daemon/service.js';
 import { LeaseStore } from '../../../src/daemon/store.js';
 import * as E from '../../../src/lib/errors.js';
 import { GrpcStatus, METHODS } from '../../../src/rpc/protocol.js';
-import { FakeProvider, req, tempDir } from './helpers/fixtures.js';
+import { FakeProvider, req } from './helpers/fixtures.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { sleep } from '../../helpers/wait.js';
 
 describe('grpcStatusOf', () => {
   it.each([
@@ -124,7 +126,7 @@ describe('HubRpcServer on a unix socket', () => {
 
   it('refuses a call whose deadline has passed', async () => {
     const c2 = createHubClient(socket, 1);
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
     await expect(c2.status({})).rejects.toMatchObject({ code: GrpcStatus.DEADLINE_EXCEEDED });
     c2.close();
   });

@@ -5,7 +5,8 @@ import { HubService } from '../../../src/daemon/service.js';
 import { LeaseStore } from '../../../src/daemon/store.js';
 import { BusyError, ExhaustedError } from '../../../src/lib/errors.js';
 import { recordPendingRelease } from '../../../src/lib/pending-release.js';
-import { FakeProvider, deferred, req, tempDir } from './helpers/fixtures.js';
+import { FakeProvider, deferred, req } from './helpers/fixtures.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 function setup(ips?: readonly string[]): { svc: HubService; store: LeaseStore; provider: FakeProvider } {
   const store = LeaseStore.open(tempDir());

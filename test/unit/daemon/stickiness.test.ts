@@ -3,7 +3,8 @@ import { HubService } from '../../../src/daemon/service.js';
 import { LeaseStore, SCHEMA_VERSION } from '../../../src/daemon/store.js';
 import type { PodFacts, PodFactsSource } from '../../../src/daemon/k8s/hooks.js';
 import { ConflictError, InvalidInputError } from '../../../src/lib/errors.js';
-import { FakeProvider, lease, req, tempDir } from './helpers/fixtures.js';
+import { FakeProvider, lease, req } from './helpers/fixtures.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 class Facts implements PodFactsSource {
   readonly pods = new Map<string, PodFacts>();

@@ -4,7 +4,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LeaseStore, SCHEMA_VERSION } from '../../../src/daemon/store.js';
 import { ConflictError } from '../../../src/lib/errors.js';
-import { lease, tempDir } from './helpers/fixtures.js';
+import { lease } from './helpers/fixtures.js';
+import { tempDir } from '../../helpers/tmp.js';
 import { transpileToTemp } from './helpers/transpile.js';
 
 describe('LeaseStore', () => {

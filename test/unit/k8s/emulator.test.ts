@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { KubeEmulator } from '../../k8s-emulator/index.js';
 import { node, pod, startKubeEmulator } from '../../k8s-emulator/index.js';
+import { sleep } from '../../helpers/wait.js';
 
 let emu: KubeEmulator;
 beforeEach(async () => {
@@ -62,7 +63,7 @@ describe('k8s emulator', () => {
     const rv = emu.resourceVersion();
     emu.put('Pod', pod('b', 'n1'));
     const pending = watchEvents(`/api/v1/watch/namespaces/default/pods?resourceVersion=${rv}`, 3);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     emu.put('Pod', pod('b', 'n1', { labels: { x: 'y' } }));
     emu.delete('Pod', 'default', 'a');
     const events = await pending;
@@ -73,7 +74,7 @@ describe('k8s emulator', () => {
   test('watch without resourceVersion starts with synthetic ADDED; bookmarks on request', async () => {
     emu.put('Node', node('n1'));
     const pending = watchEvents('/api/v1/nodes?watch=true&allowWatchBookmarks=true', 2);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     emu.bookmark();
     const events = await pending;
     expect(events.map((e) => e.type)).toEqual(['ADDED', 'BOOKMARK']);

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { KubeClient } from '../../../src/k8s/client.js';
 import type { Informer, InformerEvent, PodInfo } from '../../../src/k8s/types.js';
 import type { KubeEmulator } from '../../k8s-emulator/index.js';
-import { emulatedKubeApi, eventually, node, pod, startKubeEmulator } from '../../k8s-emulator/index.js';
+import { emulatedKubeApi, node, pod, startKubeEmulator } from '../../k8s-emulator/index.js';
+import { eventually } from '../../helpers/wait.js';
 
 let emu: KubeEmulator;
 let kube: KubeClient;

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, expect, test } from '@jest/globals';
 import type { KubeClient } from '../../../src/k8s/client.js';
 import type { KubeEmulator } from '../../k8s-emulator/index.js';
-import { emulatedKubeApi, eventually, pod, startKubeEmulator } from '../../k8s-emulator/index.js';
+import { emulatedKubeApi, pod, startKubeEmulator } from '../../k8s-emulator/index.js';
+import { eventually } from '../../helpers/wait.js';
 import { parseFieldSelector, parseLabelSelector } from '../../k8s-emulator/selectors.js';
 
 let emu: KubeEmulator;

@@ -1,10 +1,10 @@
 /** The plugin's Bun.spawn runner, run under bun itself (jest runs on Node, where the runner is absent). */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBunRunner } from '../../../src/lib/exec-bun.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 const bun = join(root, 'node_modules', '.bin', 'bun');
@@ -17,7 +17,7 @@ describe('createBunRunner', () => {
   const d = existsSync(bun) ? it : it.skip;
   if (!existsSync(bun)) console.warn(`SKIP: no bun at ${bun}`);
   d('passes stdin, returns stdout/stderr/exit code, and rejects with ExecError when the command cannot start', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hub-bunrun-'));
+    const dir = tempDir('hub-bunrun-');
     try {
       const script = join(dir, 'probe.ts');
       writeFileSync(

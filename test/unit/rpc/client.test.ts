@@ -1,7 +1,6 @@
 /* eslint-disable @typescript-eslint/require-await -- handlers implement an async interface with synchronous bodies */
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BusyError,
@@ -16,6 +15,7 @@ import {
 import { createRpcClient, decodeSingleFrame, encodeFrame, type HubRpcClient } from '../../../src/rpc/client.js';
 import { parseAllocateRequest } from '../../../src/rpc/messages.js';
 import { METHODS, type MethodName } from '../../../src/rpc/protocol.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 type Handler = (req: unknown) => Promise<unknown>;
 
@@ -57,7 +57,7 @@ const seen: { method: MethodName; req: unknown; deadline: string }[] = [];
 let client: HubRpcClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hub-rpc-'));
+  dir = tempDir('hub-rpc-');
   socket = join(dir, 'daemon.sock');
   server = new grpc.Server();
   const impl: grpc.UntypedServiceImplementation = {};

@@ -1,14 +1,15 @@
 /* eslint-disable @typescript-eslint/require-await -- handlers implement an async interface with synchronous bodies */
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExhaustedError, NotFoundError, UnavailableError } from '../../../src/lib/errors.js';
 import { createRpcClient, decodeSingleFrame, encodeFrame, grpcRequestHeaders } from '../../../src/rpc/client.js';
 import { FrameType, Flag, encodeFrame as h2Frame, u32 } from '../../../src/rpc/h2/frames.js';
 import { H2Session, type H2Response } from '../../../src/rpc/h2/session.js';
 import { CONTENT_TYPE, METHODS } from '../../../src/rpc/protocol.js';
+import { sleep } from '../../helpers/wait.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 class StatusError extends Error {
   constructor(
@@ -30,7 +31,7 @@ let server: grpc.Server;
 let handler: (req: unknown) => Promise<unknown> = async (req) => req;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hub-h2-'));
+  dir = tempDir('hub-h2-');
   socket = join(dir, 'daemon.sock');
   server = new grpc.Server();
   const def: grpc.ServiceDefinition = {
@@ -184,7 +185,7 @@ describe('H2Session against a hand-written server', () => {
         expect((err as Error).message).toMatch(/reset/);
       },
     );
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     expect(got.includes(h2Frame(FrameType.SETTINGS, Flag.ACK, 0))).toBe(true);
     expect(got.includes(h2Frame(FrameType.PING, Flag.ACK, 0, Buffer.from('12345678')))).toBe(true);
   });

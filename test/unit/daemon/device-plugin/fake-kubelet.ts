@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KUBELET_SOCKET, loadDevicePluginApi, unixAddress, type AllocateResponse, type DevicePluginOptionsMsg, type ListAndWatchResponse, type RegisterRequest } from '../../../../src/daemon/device-plugin/api.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 export class FakeKubelet {
   readonly registrations: RegisterRequest[] = [];
@@ -87,11 +88,7 @@ export class PluginClient {
     stream.on('data', (d: ListAndWatchResponse) => messages.push(d));
     stream.on('error', () => undefined);
     const next = async (n: number, timeoutMs = 3000): Promise<ListAndWatchResponse> => {
-      const until = Date.now() + timeoutMs;
-      while (messages.length < n) {
-        if (Date.now() > until) throw new Error(`ListAndWatch: ${String(messages.length)} messages, want ${String(n)}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitFor(() => messages.length >= n, { timeoutMs, stepMs: 20, what: () => `ListAndWatch: ${String(messages.length)} messages, want ${String(n)}` });
       const msg = messages[n - 1];
       if (!msg) throw new Error('unreachable');
       return msg;

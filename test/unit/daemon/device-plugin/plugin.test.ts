@@ -1,19 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EniDevicePlugin } from '../../../../src/daemon/device-plugin/plugin.js';
 import { ConfigError } from '../../../../src/lib/errors.js';
 import { silentLogger } from '../../../../src/lib/log.js';
 import { FakeKubelet, PluginClient } from './fake-kubelet.js';
-
-async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { sleep, waitFor } from '../../../helpers/wait.js';
+import { tempDir } from '../../../helpers/tmp.js';
 
 describe('EniDevicePlugin against a fake kubelet', () => {
   let dir: string;
@@ -27,7 +20,7 @@ describe('EniDevicePlugin against a fake kubelet', () => {
   };
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'hub-dp-'));
+    dir = tempDir('hub-dp-');
     kubelet = new FakeKubelet(dir);
     await kubelet.start();
     plugin = new EniDevicePlugin({ capacity: 3, dir, log: silentLogger, checkIntervalMs: 500 });
@@ -74,7 +67,7 @@ describe('EniDevicePlugin against a fake kubelet', () => {
     await kubelet.waitForRegistrations(1);
     await kubelet.stop();
     await unlink(plugin.socketPath); // kubelet removes plugin sockets when it starts
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     await kubelet.start();
     const t0 = Date.now();
     await kubelet.waitForRegistrations(2, 4000);
@@ -92,7 +85,7 @@ describe('EniDevicePlugin against a fake kubelet', () => {
     expect(plugin.registered).toBe(false);
     await kubelet.start();
     await kubelet.waitForRegistrations(1, 3000);
-    await waitFor(() => plugin.registered);
+    await waitFor(() => plugin.registered, { timeoutMs: 3000, stepMs: 20 });
     expect(plugin.registrations).toBe(1);
   });
 
@@ -108,7 +101,7 @@ describe('EniDevicePlugin against a fake kubelet', () => {
       await lateKubelet.start();
       try {
         await lateKubelet.waitForRegistrations(1, 5000);
-        await waitFor(() => early.registered);
+        await waitFor(() => early.registered, { timeoutMs: 3000, stepMs: 20 });
         expect(existsSync(early.socketPath)).toBe(true);
       } finally {
         await lateKubelet.stop();
@@ -128,7 +121,7 @@ describe('EniDevicePlugin against a fake kubelet', () => {
       await kubelet.start();
       await kubelet.waitForRegistrations(2, 3000);
       expect(kubelet.registrations[1]?.endpoint).toBe('poll.sock');
-      await waitFor(() => existsSync(polling.socketPath));
+      await waitFor(() => existsSync(polling.socketPath), { timeoutMs: 3000, stepMs: 20 });
     } finally {
       await polling.stop();
     }

@@ -9,6 +9,7 @@ import { stableMac, vethName } from '../../../../src/lib/veth-name.js';
 import type { Plan } from '../../../../src/netlink/ops.js';
 import { describeOp } from '../../../../src/netlink/render.js';
 import type { ReleaseRequest } from '../../../../src/rpc/protocol.js';
+import { sleep } from '../../../helpers/wait.js';
 
 const NOW = new Date('2024-06-01T12:00:00.000Z');
 function lease(id: string, ip: string, extra: Partial<Lease> = {}): Lease {
@@ -147,11 +148,11 @@ describe('createGarbageCollector', () => {
     const results: number[] = [];
     const h = harness([], { intervalMs: 20, onResult: (r) => results.push(r.hostOps) });
     await h.gc.start();
-    await new Promise((r) => setTimeout(r, 70));
+    await sleep(70);
     await h.gc.stop();
     const n = results.length;
     expect(n).toBeGreaterThanOrEqual(2);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect(results.length).toBe(n);
     expect(h.gc.lastResult).toBeDefined();
   });

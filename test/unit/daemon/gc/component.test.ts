@@ -7,7 +7,8 @@ import { HubService } from '../../../../src/daemon/service.js';
 import { LeaseStore } from '../../../../src/daemon/store.js';
 import type { Command, CommandRunner } from '../../../../src/lib/exec.js';
 import { silentLogger } from '../../../../src/lib/log.js';
-import { FakeProvider, req, tempDir } from '../helpers/fixtures.js';
+import { FakeProvider, req } from '../helpers/fixtures.js';
+import { tempDir } from '../../../helpers/tmp.js';
 
 describe('gcComponent (composed from the daemon context)', () => {
   it('observes the host with ip -j, releases a lease whose netns is gone through the service, tears down its host side', async () => {

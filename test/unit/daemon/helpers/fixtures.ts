@@ -1,16 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { CloudProvider, LocalFacts } from '../../../../src/cloud/types.js';
 import { setFromSpecs } from '../../../../src/ipam/range.js';
 import type { Cidr, IfName, IpAddr } from '../../../../src/lib/brand.js';
 import type { Allocation } from '../../../../src/modes/types.js';
 import type { AllocateRequest } from '../../../../src/rpc/protocol.js';
 import type { Lease } from '../../../../src/daemon/lease.js';
-
-export function tempDir(prefix = 'hub-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
 
 export function alloc(ip: string): Allocation {
   return { mode: 'vpc', ip: ip as IpAddr, subnet: '10.0.0.0/24' as Cidr, mtu: 1500 };
@@ -52,6 +45,7 @@ export class FakeProvider implements CloudProvider {
   }
 }
 
+/** A promise and the function that resolves it (to hold a fake at a chosen point). */
 export function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve = (): void => undefined;
   const promise = new Promise<void>((r) => {

@@ -1,5 +1,6 @@
-/** Test-side process helpers (argv only). */
+/** Test-side process helpers (argv only): synchronous `sh`/`shTry`, and `shAsync` through the hub's own runner. */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createProcessRunner, runChecked } from '../../src/lib/exec.js';
 
 export function sh(file: string, args: readonly string[], input?: string): string {
   return execFileSync(file, args, { encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'] });
@@ -21,20 +22,14 @@ export function shTry(file: string, args: readonly string[], opts: { input?: str
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function isRoot(): boolean {
-  return process.getuid?.() === 0;
+/** The production process runner (src/lib/exec.ts), for tests that hand it to an executor or probe. */
+export const runner = createProcessRunner();
+
+/** Runs without blocking the event loop (a daemon or server may live in the test process); rejects on non-zero. */
+export function shAsync(file: string, ...args: string[]): Promise<string> {
+  return runChecked(runner, { file, args });
 }
 
 export function hasCommand(cmd: string): boolean {
   return shTry('sh', ['-c', 'command -v "$1"', 'sh', cmd]).code === 0;
-}
-
-export function rand(n = 5): string {
-  return Math.random().toString(36).slice(2, 2 + n).padEnd(n, '0');
-}
-
-/** Skips a whole describe block with a printed reason. */
-export function describeIf(cond: boolean, reason: string): jest.Describe {
-  if (!cond) console.warn(`SKIP: ${reason}`);
-  return cond ? describe : describe.skip;
 }
