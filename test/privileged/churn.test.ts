@@ -51,6 +51,16 @@ d.each([{ mode: 'vpc' as const }, { mode: 'veth-policy-routing' as const }])('ch
   const live = new Map<string, string>(); // ip → containerId of the live attachment holding it
   const counts: Counts = { cycles: 0, adds: 0, addFailures: 0, dels: 0, delRetries: 0, recreations: 0, recreationBroken: 0, restarts: 0, kills: 0, doubleAssigned: 0 };
   let seq = 0;
+  let inFlight = 0; // plugin processes running now
+  let inFlightAtKill = 0;
+  const plugin = async (...a: Parameters<typeof callPluginAsync>): ReturnType<typeof callPluginAsync> => {
+    inFlight += 1;
+    try {
+      return await callPluginAsync(...a);
+    } finally {
+      inFlight -= 1;
+    }
+  };
 
   beforeAll(async () => {
     if (mode === 'veth-policy-routing') {
@@ -85,7 +95,7 @@ d.each([{ mode: 'vpc' as const }, { mode: 'veth-policy-routing' as const }])('ch
 
   async function add(a: Attachment): Promise<boolean> {
     counts.adds += 1;
-    const r = await callPluginAsync({ command: 'ADD', containerId: a.containerId, netns: a.ns.path, ifName: 'eth0', args: args(a) }, pluginStdin(daemon.conflist()));
+    const r = await plugin({ command: 'ADD', containerId: a.containerId, netns: a.ns.path, ifName: 'eth0', args: args(a) }, pluginStdin(daemon.conflist()));
     if (r.code !== 0) {
       counts.addFailures += 1;
       return false;
@@ -103,7 +113,7 @@ d.each([{ mode: 'vpc' as const }, { mode: 'veth-policy-routing' as const }])('ch
     if (a.ip !== undefined && live.get(a.ip) === a.containerId) live.delete(a.ip);
     for (let attempt = 0; ; attempt++) {
       const stdin = pluginStdin(daemon.conflist(), a.result !== undefined ? { prevResult: a.result } : {});
-      const r = await callPluginAsync({ command: 'DEL', containerId: a.containerId, netns: a.ns.path, ifName: 'eth0', args: args(a) }, stdin);
+      const r = await plugin({ command: 'DEL', containerId: a.containerId, netns: a.ns.path, ifName: 'eth0', args: args(a) }, stdin);
       if (r.code === 0) break;
       if (attempt >= 50) throw new Error(`DEL of ${a.containerId} keeps failing: ${r.stdout} ${r.stderr}`);
       counts.delRetries += 1;
@@ -140,7 +150,9 @@ d.each([{ mode: 'vpc' as const }, { mode: 'veth-policy-routing' as const }])('ch
       const jobs = Array.from({ length: size }, () => (Math.random() < 0.2 ? recreation() : plainCycle()));
       counts.cycles += size;
       if (wave === killWave) {
-        await sleep(Math.floor(Math.random() * 60));
+        while (inFlight === 0) await sleep(1); // the kill lands while plugins talk to the daemon
+        await sleep(Math.floor(Math.random() * 20));
+        inFlightAtKill = inFlight;
         await daemon.kill9();
         counts.kills += 1;
         await sleep(Math.floor(Math.random() * 100));
@@ -163,12 +175,13 @@ d.each([{ mode: 'vpc' as const }, { mode: 'veth-policy-routing' as const }])('ch
     const leaked = (kind: string): number => diff.added.filter((l) => l.startsWith(kind)).length;
     console.log(
       `CHURN mode=${mode} cycles=${String(counts.cycles)} adds=${String(counts.adds)} add_failures=${String(counts.addFailures)} dels=${String(counts.dels)} ` +
-        `del_retries=${String(counts.delRetries)} recreations=${String(counts.recreations)} restarts=${String(counts.restarts)} kills=${String(counts.kills)} ` +
+        `del_retries=${String(counts.delRetries)} recreations=${String(counts.recreations)} restarts=${String(counts.restarts)} kills=${String(counts.kills)} in_flight_at_kill=${String(inFlightAtKill)} ` +
         `leaked_links=${String(leaked('link'))} leaked_addrs=${String(leaked('addr'))} leaked_routes=${String(leaked('route'))} leaked_rules=${String(leaked('rule'))} ` +
         `leaked_neighs=${String(leaked('neigh'))} leaked_qdiscs=${String(leaked('qdisc'))} removed=${String(diff.removed.length)} leases=${String(leases)} ` +
         `pending=${String(pending)} double_assigned=${String(counts.doubleAssigned)} recreation_broken=${String(counts.recreationBroken)}`,
     );
     expect(diff).toEqual({ added: [], removed: [] });
     expect({ leases, pending, doubleAssigned: counts.doubleAssigned, recreationBroken: counts.recreationBroken, kills: counts.kills }).toEqual({ leases: 0, pending: 0, doubleAssigned: 0, recreationBroken: 0, kills: 1 });
+    expect(inFlightAtKill).toBeGreaterThan(0);
   }, 300_000);
 });
