@@ -135,6 +135,7 @@ function world(): World {
     },
     pending: { record: async (rec) => void w.pending.push(rec) },
     netnsExists: async (p) => w.existingNetns.has(p),
+    netnsProblem: async (p) => (w.existingNetns.has(p) ? undefined : 'CNI_NETNS does not exist'),
     log: silentLogger,
     now: () => new Date('2026-01-02T03:04:05Z'),
   };
@@ -324,10 +325,10 @@ describe('CHECK', () => {
     expect(out.json).toMatchObject({ code: 101, msg: 'CHECK failed', details: w.probeMissing.join('; ') });
   });
 
-  it('fails with 101 naming an unknown attachment', async () => {
+  it('fails with 3 (UNKNOWN_CONTAINER, not 101) naming an attachment the daemon does not know', async () => {
     const w = world();
     const out = await run(w, baseEnv('CHECK'), conf());
-    expect(out.json).toMatchObject({ code: 101 });
+    expect(out.json).toMatchObject({ code: 3, msg: 'unknown container' });
     expect(String(out.json?.details)).toContain('ctr1');
   });
 
@@ -393,3 +394,49 @@ describe('invoke', () => {
     expect(out.json).toEqual({ cniVersion: '0.4.0', code: 4, msg: 'required env variables [CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME] missing' });
   });
 });
+
+describe('malformed input is refused before any RPC (issue 7)', () => {
+  it.each(['ADD', 'CHECK'])('%s with a missing or non-namespace CNI_NETNS → code 4, nothing allocated', async (verb) => {
+    for (const problem of ['CNI_NETNS does not exist', 'CNI_NETNS is not a namespace file (a regular file)']) {
+      const w = world();
+      const calls: string[] = [];
+      const deps: CniDeps = { ...w.deps, netnsProblem: async (p) => (calls.push(p), problem) };
+      const out = await invoke(baseEnv(verb, { CNI_NETNS: '/var/run/netns/gone' }), conf(), () => deps);
+      expect(JSON.parse(out.stdout)).toMatchObject({ code: 4, msg: problem, details: '"/var/run/netns/gone"' });
+      expect(calls).toEqual(['/var/run/netns/gone']);
+      expect(w.hub.leases.size).toBe(0);
+      expect(w.applied).toHaveLength(0);
+    }
+  });
+
+  it('DEL with a missing netns still succeeds (no netns check; host ops only)', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    const deps: CniDeps = { ...w.deps, netnsProblem: () => Promise.reject(new Error('DEL must not ask')) };
+    w.existingNetns.clear();
+    const out = await invoke(baseEnv('DEL', { CNI_NETNS: '/var/run/netns/gone' }), conf(), () => deps);
+    expect(out).toMatchObject({ exitCode: 0, stdout: '' });
+    expect(w.hub.released).toHaveLength(1);
+  });
+
+  it('ADD with CNI_IFNAME éééééééé (16 bytes) → code 4, no allocation', async () => {
+    const w = world();
+    const out = await run(w, baseEnv('ADD', { CNI_IFNAME: 'éééééééé' }), conf());
+    expect(out.json).toMatchObject({ code: 4 });
+    expect(w.hub.leases.size).toBe(0);
+  });
+
+  it('ADD with CNI_IFNAME eth\\xff (decoded as eth\\ufffd) → code 4, no interface renamed behind the runtime', async () => {
+    const w = world();
+    const out = await run(w, baseEnv('ADD', { CNI_IFNAME: Buffer.from([0x65, 0x74, 0x68, 0xff]).toString('utf8') }), conf());
+    expect(out.json).toMatchObject({ code: 4 });
+    expect(w.hub.leases.size).toBe(0);
+  });
+
+  it('a 10 MB vethPrefix gives a short error on stdout', async () => {
+    const out = await run(world(), baseEnv('ADD'), conf('1.0.0', { vethPrefix: 'v'.repeat(10 * 1024 * 1024) }));
+    expect(out.json).toMatchObject({ code: 7 });
+    expect(out.stdout.length).toBeLessThan(400);
+  });
+});
+
