@@ -1,10 +1,13 @@
 /* eslint-disable @typescript-eslint/require-await -- the fakes implement async interfaces with synchronous bodies */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { invoke, type Invocation } from '../../../src/cni/commands.js';
 import type { CniDeps } from '../../../src/cni/deps.js';
 import type { Env } from '../../../src/cni/args.js';
 import type { IfName, IpAddr, MacAddr, NetnsPath, Cidr } from '../../../src/lib/brand.js';
 import { BusyError, ExecError, UnavailableError } from '../../../src/lib/errors.js';
-import type { PendingRelease } from '../../../src/lib/pending-release.js';
+import { MAX_PENDING_RELEASES, listPendingReleases, recordPendingRelease, type PendingRelease } from '../../../src/lib/pending-release.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import type { Allocation, Dataplane, ModeName, NodeFacts, PodNetworkSpec } from '../../../src/modes/types.js';
 import { HOST, podNs, type Plan } from '../../../src/netlink/ops.js';
@@ -440,3 +443,27 @@ describe('malformed input is refused before any RPC (issue 7)', () => {
   });
 });
 
+describe('DEL with the daemon down and the real pending-release queue', () => {
+  const realQueue = (w: World, dir: string): CniDeps => ({ ...w.deps, pending: { record: (rec) => recordPendingRelease(dir, rec) } });
+
+  it('succeeds for a legal 300-character container id (was ENAMETOOLONG, code 11)', async () => {
+    const w = world();
+    w.hub.failWith = new UnavailableError('down');
+    const dir = join(mkdtempSync(join(tmpdir(), 'hub-del-')), 'pending-release');
+    const id = 'a'.repeat(300);
+    const out = await invoke(baseEnv('DEL', { CNI_CONTAINERID: id }), conf(), () => realQueue(w, dir));
+    expect(out).toMatchObject({ exitCode: 0, stdout: '' });
+    expect((await listPendingReleases(dir)).map((r) => r.containerId)).toEqual([id]);
+  });
+
+  it('fails with the retryable code 11 when the queue is full', async () => {
+    const w = world();
+    w.hub.failWith = new UnavailableError('down');
+    const dir = join(mkdtempSync(join(tmpdir(), 'hub-del-')), 'pending-release');
+    for (let i = 0; i < MAX_PENDING_RELEASES; i++) {
+      await recordPendingRelease(dir, { containerId: `c${String(i)}`, ifName: 'eth0', podNamespace: '', podName: '', ips: [], reason: 'x', at: new Date().toISOString() });
+    }
+    const out = await invoke(baseEnv('DEL'), conf(), () => realQueue(w, dir));
+    expect(JSON.parse(out.stdout)).toMatchObject({ code: 11, details: expect.stringContaining('is full') as unknown });
+  });
+});
