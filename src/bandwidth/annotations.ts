@@ -9,6 +9,7 @@ import { ConfigError } from '../lib/errors.js';
 import { defaultBurstBits } from './burst.js';
 import { ceilExact, parseQuantity, parseTerwayBytes } from './quantity.js';
 import type { BandwidthSpec, Direction, RateLimit } from './types.js';
+import { quote } from '../lib/text.js';
 
 export const K8S_INGRESS = 'kubernetes.io/ingress-bandwidth';
 export const K8S_EGRESS = 'kubernetes.io/egress-bandwidth';
@@ -21,16 +22,16 @@ export const MIN_RATE_BPS = 1_000n;
 export const MAX_RATE_BPS = 1_000_000_000_000_000n;
 
 function checkRange(name: string, raw: string, bits: bigint): number {
-  if (bits < MIN_RATE_BPS) throw new ConfigError(name, `bandwidth ${JSON.stringify(raw)} is unreasonably small (< 1kbit/s)`);
-  if (bits > MAX_RATE_BPS) throw new ConfigError(name, `bandwidth ${JSON.stringify(raw)} is unreasonably large (> 1Pbit/s)`);
+  if (bits < MIN_RATE_BPS) throw new ConfigError(name, `bandwidth ${quote(raw)} is unreasonably small (< 1kbit/s)`);
+  if (bits > MAX_RATE_BPS) throw new ConfigError(name, `bandwidth ${quote(raw)} is unreasonably large (> 1Pbit/s)`);
   return Number(bits);
 }
 
 /** `kubernetes.io/*-bandwidth` value → bits/s. */
 export function parseK8sBandwidth(name: string, raw: string): number {
   const q = parseQuantity(raw.trim());
-  if (q === undefined) throw new ConfigError(name, `cannot parse bandwidth ${JSON.stringify(raw)} as a Kubernetes quantity (e.g. 10M, 1Gi)`);
-  if (q.negative) throw new ConfigError(name, `bandwidth ${JSON.stringify(raw)} is negative`);
+  if (q === undefined) throw new ConfigError(name, `cannot parse bandwidth ${quote(raw)} as a Kubernetes quantity (e.g. 10M, 1Gi)`);
+  if (q.negative) throw new ConfigError(name, `bandwidth ${quote(raw)} is negative`);
   return checkRange(name, raw, ceilExact(q));
 }
 
@@ -38,9 +39,9 @@ export function parseK8sBandwidth(name: string, raw: string): number {
 export function parseTerwayBandwidth(name: string, raw: string): number {
   const bytes = parseTerwayBytes(raw);
   if (bytes === undefined) {
-    throw new ConfigError(name, `cannot parse bandwidth ${JSON.stringify(raw)}: want a positive number of bytes/s with a unit B, K, M, G or T (binary, e.g. 10M)`);
+    throw new ConfigError(name, `cannot parse bandwidth ${quote(raw)}: want a positive number of bytes/s with a unit B, K, M, G or T (binary, e.g. 10M)`);
   }
-  if (bytes === 0n) throw new ConfigError(name, `bandwidth ${JSON.stringify(raw)} is zero`);
+  if (bytes === 0n) throw new ConfigError(name, `bandwidth ${quote(raw)} is zero`);
   return checkRange(name, raw, bytes * 8n);
 }
 

@@ -15,6 +15,7 @@
  * limit is clamped to 2^32 - 1 bytes. Every input that does not wrap in the reference yields exactly its values.
  */
 import { InvalidInputError } from '../lib/errors.js';
+import { quote } from '../lib/text.js';
 
 export const LATENCY_MS = 25;
 export const TIME_UNITS_PER_SEC = 1_000_000;
@@ -43,7 +44,7 @@ export function maxBurstUs(tickInUsec: number): number {
 /** tick-in-usec from the text of /proc/net/psched (`t2us us2t clock_res hz`, hex). */
 export function parsePsched(text: string): number {
   const [t2us, us2t] = text.trim().split(/\s+/u).map((h) => Number.parseInt(h, 16));
-  if (t2us === undefined || us2t === undefined || !(t2us > 0) || !(us2t > 0)) throw new InvalidInputError('/proc/net/psched', `unexpected content ${JSON.stringify(text)}`);
+  if (t2us === undefined || us2t === undefined || !(t2us > 0) || !(us2t > 0)) throw new InvalidInputError('/proc/net/psched', `unexpected content ${quote(text)}`);
   return t2us / us2t;
 }
 

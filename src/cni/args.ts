@@ -4,12 +4,14 @@
  * netns (4) → cniVersion (1) → verb allowed by version (1) → CNI_ARGS (4) → plugin fields (7).
  */
 import { ifNameProblem, type IfName, type NetnsPath } from '../lib/brand.js';
+import { clip, hasReplacementChar, quote } from '../lib/text.js';
+import { containerIdProblem, networkNameProblem } from '../lib/validate/names.js';
+import { netnsPathProblem } from '../lib/validate/paths.js';
 import { isBatchSafe } from '../netlink/render.js';
 import { parseCniArgs, type CniArgs } from './cni-args.js';
 import { isJsonObject, parseNetConf, type JsonObject, type NetConf } from './config.js';
 import { CniError } from './errors.js';
 import {
-  CONTAINER_ID_RE,
   CniCode,
   IMPLICIT_VERSION,
   LATEST_VERSION,
@@ -78,7 +80,7 @@ function decodeConfig(stdin: string): JsonObject {
   try {
     raw = JSON.parse(stdin);
   } catch (err) {
-    throw new CniError(CniCode.DECODE, `error unmarshall network config: ${err instanceof Error ? err.message : String(err)}`);
+    throw new CniError(CniCode.DECODE, `error unmarshall network config: ${clip(err instanceof Error ? err.message : String(err), 256)}`);
   }
   if (!isJsonObject(raw)) throw new CniError(CniCode.DECODE, 'error unmarshall network config: not a JSON object');
   return raw;
@@ -87,8 +89,8 @@ function decodeConfig(stdin: string): JsonObject {
 function networkName(raw: JsonObject): string {
   const name = raw.name;
   if (name === undefined || name === '') throw new CniError(CniCode.INVALID_CONFIG, 'missing network name');
-  if (typeof name !== 'string' || !CONTAINER_ID_RE.test(name)) {
-    throw new CniError(CniCode.INVALID_CONFIG, 'invalid characters found in network name', JSON.stringify(name));
+  if (typeof name !== 'string' || networkNameProblem(name) !== undefined) {
+    throw new CniError(CniCode.INVALID_CONFIG, 'invalid characters found in network name', quote(name));
   }
   return name;
 }
@@ -99,20 +101,26 @@ function configVersion(raw: JsonObject, cmd: CniCommand): CniVersion {
   const version = v === undefined || v === '' ? IMPLICIT_VERSION : v;
   if (!isSupportedVersion(version)) {
     const supported = SUPPORTED_VERSIONS.map((s) => JSON.stringify(s)).join(' ');
-    throw new CniError(CniCode.INCOMPATIBLE_VERSION, 'incompatible CNI versions', `config is ${JSON.stringify(version)}, plugin supports [${supported}]`);
+    throw new CniError(CniCode.INCOMPATIBLE_VERSION, 'incompatible CNI versions', `config is ${quote(version)}, plugin supports [${supported}]`);
   }
   if (!versionAllows(cmd, version)) throw new CniError(CniCode.INCOMPATIBLE_VERSION, `config version does not allow ${cmd}`);
   return version;
 }
 
+/** An env value used as a name: refused when it was not valid UTF-8 (see hasReplacementChar). */
+function decodable(name: EnvVar, value: string): string {
+  if (hasReplacementChar(value)) throw envError(`${name} is not valid UTF-8 (bytes a name cannot be given back exactly)`, quote(value));
+  return value;
+}
+
 function attachmentEnv(env: Env): { containerId: string; ifName: IfName; netns: NetnsPath | undefined } {
-  const containerId = env.CNI_CONTAINERID ?? '';
-  if (!CONTAINER_ID_RE.test(containerId)) throw envError('invalid characters in containerID', containerId);
-  const ifName = env.CNI_IFNAME ?? '';
+  const containerId = decodable('CNI_CONTAINERID', env.CNI_CONTAINERID ?? '');
+  if (containerIdProblem(containerId) !== undefined) throw envError('invalid characters in containerID', quote(containerId));
+  const ifName = decodable('CNI_IFNAME', env.CNI_IFNAME ?? '');
   const problem = ifNameProblem(ifName);
-  if (problem !== undefined) throw envError(problem, JSON.stringify(ifName));
+  if (problem !== undefined) throw envError(problem, quote(ifName));
   const netns = nonEmpty(env, 'CNI_NETNS');
-  if (netns !== undefined && (!netns.startsWith('/') || netns.includes('\0'))) throw envError('CNI_NETNS must be an absolute path', netns);
+  if (netns !== undefined && netnsPathProblem(decodable('CNI_NETNS', netns)) !== undefined) throw envError('CNI_NETNS must be an absolute path', quote(netns));
   return { containerId, ifName: ifName as IfName, netns: netns as NetnsPath | undefined };
 }
 
@@ -122,7 +130,7 @@ export function parseCniRequest(env: Env, stdin: string): CniRequest | AboutRequ
   const required = isCniCommand(command) ? REQUIRED[command] : ['CNI_COMMAND'];
   const missing = required.filter((name) => nonEmpty(env, name) === undefined);
   if (missing.length > 0) throw envError(`required env variables [${missing.join(',')}] missing`);
-  if (!isCniCommand(command)) throw envError(`unknown CNI_COMMAND: ${command}`);
+  if (!isCniCommand(command)) throw envError(`unknown CNI_COMMAND: ${clip(command)}`);
   if (command === 'VERSION') return { command, cniVersion: versionOfStdin(stdin) };
 
   const raw = decodeConfig(stdin);
@@ -136,7 +144,7 @@ export function parseCniRequest(env: Env, stdin: string): CniRequest | AboutRequ
   if (command === 'DEL') return { command, env: { ...base, ...(att.netns !== undefined ? { netns: att.netns } : {}) }, config };
   if (att.netns === undefined) throw envError('required env variables [CNI_NETNS] missing');
   // ADD and CHECK put both into ip/tc batch lines; refuse them here (code 4), not after allocating (DEL never does).
-  if (!isBatchSafe(att.ifName)) throw envError('interface name contains a quote, # or backslash', JSON.stringify(att.ifName));
-  if (!isBatchSafe(att.netns)) throw envError('CNI_NETNS contains whitespace, a quote, # or backslash', att.netns);
+  if (!isBatchSafe(att.ifName)) throw envError('interface name contains a quote, # or backslash', quote(att.ifName));
+  if (!isBatchSafe(att.netns)) throw envError('CNI_NETNS contains whitespace, a quote, # or backslash', quote(att.netns));
   return { command: command as 'ADD' | 'CHECK', env: { ...base, netns: att.netns }, config };
 }

@@ -8,6 +8,7 @@ import { defaultBurstBits } from '../bandwidth/burst.js';
 import { validateRateAndBurst } from '../bandwidth/tbf.js';
 import type { BandwidthSpec, RateLimit } from '../bandwidth/types.js';
 import { errorMessage } from '../lib/errors.js';
+import { quote } from '../lib/text.js';
 import type { Allocation } from '../modes/types.js';
 import { isJsonObject, type JsonObject } from './config.js';
 import { CniError } from './errors.js';
@@ -26,7 +27,7 @@ function key(o: JsonObject, name: string): unknown {
 function count(o: JsonObject, name: string): number {
   const v = key(o, name);
   if (v === undefined || v === null) return 0;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw invalid(name, `must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw invalid(name, `must be a non-negative integer, got ${quote(v)}`);
   return v;
 }
 

@@ -24,7 +24,8 @@ export async function cmdCheck(
 ): Promise<void> {
   const found = await rpc.lookup({ containerId: env.containerId, ifName: env.ifName });
   if (!found.found || found.allocation === undefined) {
-    throw checkFailed([`no allocation for container ${env.containerId} interface ${env.ifName}`]);
+    // CNI spec: "3 - Container unknown or does not exist"; 101 is for a known attachment whose network differs.
+    throw new CniError(CniCode.UNKNOWN_CONTAINER, 'unknown container', `no allocation for container ${env.containerId} interface ${env.ifName}`);
   }
   const alloc = withRuntimeBandwidth(found.allocation, config.runtimeConfig);
   if (config.prevIps.length > 0 && !config.prevIps.includes(alloc.ip)) {

@@ -1,4 +1,6 @@
 /** CNI_ARGS ("K1=V1;K2=V2") like Go's types.LoadArgs: unknown keys are rejected unless IgnoreUnknown is true. Pure. */
+import { quote } from '../lib/text.js';
+import { podIdentityProblem } from '../lib/validate/names.js';
 import { CniError } from './errors.js';
 import { CniCode } from './spec.js';
 
@@ -22,7 +24,7 @@ function parseBool(key: string, value: string): boolean {
   const v = value.toLowerCase();
   if (v === '1' || v === 'true') return true;
   if (v === '0' || v === 'false') return false;
-  throw bad(`${key}: boolean value expected, got ${JSON.stringify(value)}`);
+  throw bad(`${key}: boolean value expected, got ${quote(value)}`);
 }
 
 export function parseCniArgs(raw: string | undefined): CniArgs {
@@ -31,15 +33,18 @@ export function parseCniArgs(raw: string | undefined): CniArgs {
   for (const pair of raw.split(';')) {
     if (pair === '') continue;
     const kv = pair.split('=');
-    if (kv.length !== 2 || kv[0] === '') throw bad(`invalid pair ${JSON.stringify(pair)}`);
+    if (kv.length !== 2 || kv[0] === '') throw bad(`invalid pair ${quote(pair)}`);
     pairs.set(kv[0] ?? '', kv[1] ?? '');
   }
   const ignore = pairs.has('IgnoreUnknown') && parseBool('IgnoreUnknown', pairs.get('IgnoreUnknown') ?? '');
   const unknown = [...pairs.keys()].filter((k) => !KNOWN.has(k));
-  if (unknown.length > 0 && !ignore) throw bad(`unknown args ${JSON.stringify(unknown)}`);
-  return {
+  if (unknown.length > 0 && !ignore) throw bad(`unknown args ${quote(unknown, 256)}`);
+  const args = {
     podNamespace: pairs.get('K8S_POD_NAMESPACE') ?? '',
     podName: pairs.get('K8S_POD_NAME') ?? '',
     infraContainerId: pairs.get('K8S_POD_INFRA_CONTAINER_ID') ?? '',
   };
+  const problem = podIdentityProblem(args.podNamespace, args.podName, args.infraContainerId);
+  if (problem !== undefined) throw bad(`${problem}: ${quote([args.podNamespace, args.podName, args.infraContainerId], 256)}`);
+  return args;
 }

@@ -1,14 +1,15 @@
 /** One invocation of the plugin: env + stdin → stdout/stderr/exit code. I/O only through the injected deps. */
 import type { Logger } from '../lib/log.js';
+import { clip, quote } from '../lib/text.js';
 import { cmdAdd } from './add.js';
 import { parseCniRequest, versionOfStdin, type CniRequest, type Env } from './args.js';
 import { cmdCheck } from './check.js';
 import type { NetConf } from './config.js';
 import { cmdDel } from './del.js';
 import { rpcOf, type CniDeps } from './deps.js';
-import { toCniError } from './errors.js';
+import { CniError, toCniError } from './errors.js';
 import { buildErrorResult, buildVersionResult } from './result.js';
-import { SUPPORTED_VERSIONS } from './spec.js';
+import { CniCode, SUPPORTED_VERSIONS } from './spec.js';
 import { cmdGc, cmdStatus } from './status-gc.js';
 
 export const ABOUT = 'terway-hub CNI plugin';
@@ -26,6 +27,12 @@ function verbLogger(req: ConfigRequest, log: Logger): Logger {
   return log.child({ verb: req.command, containerId: req.env.containerId, netns: req.env.netns ?? '', ifName: req.env.ifName });
 }
 
+/** ADD/CHECK: a missing or non-namespace CNI_NETNS is code 4 before any RPC (DEL tolerates both: no check). */
+async function refuseUnusableNetns(netns: string, deps: CniDeps): Promise<void> {
+  const problem = await deps.netnsProblem(netns);
+  if (problem !== undefined) throw new CniError(CniCode.INVALID_ENV, problem, quote(netns));
+}
+
 /** Runs a verb; resolves with the JSON to print (undefined: print nothing), throws on failure. */
 export async function runVerb(req: ConfigRequest, deps: CniDeps): Promise<object | undefined> {
   const log = verbLogger(req, deps.log);
@@ -34,11 +41,13 @@ export async function runVerb(req: ConfigRequest, deps: CniDeps): Promise<object
   log.debug('start');
   switch (req.command) {
     case 'ADD':
+      await refuseUnusableNetns(req.env.netns, deps);
       return cmdAdd(req.env, req.config, deps, rpc, log, signal);
     case 'DEL':
       await cmdDel(req.env, req.config, deps, rpc, log, signal);
       return undefined;
     case 'CHECK':
+      await refuseUnusableNetns(req.env.netns, deps);
       await cmdCheck(req.env, req.config, deps, rpc, log, signal);
       return undefined;
     case 'STATUS':
@@ -69,7 +78,7 @@ export async function invoke(env: Env, stdin: string, makeDeps: (config: NetConf
     return { stdout: result === undefined ? '' : line(result), stderr: '', exitCode: 0 };
   } catch (err) {
     const cniErr = toCniError(err);
-    deps?.log.error('failed', { verb: env.CNI_COMMAND, containerId: env.CNI_CONTAINERID, code: cniErr.code, err });
+    deps?.log.error('failed', { verb: clip(env.CNI_COMMAND ?? ''), containerId: clip(env.CNI_CONTAINERID ?? ''), code: cniErr.code, err });
     return { stdout: line(buildErrorResult(config?.cniVersion ?? versionOfStdin(stdin), cniErr)), stderr: '', exitCode: 1 };
   }
 }

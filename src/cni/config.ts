@@ -1,10 +1,13 @@
 /** The plugin's network config (stdin) after decoding: validated fields with defaults, plus the raw object. Pure. */
-import { isIpv4, type IpAddr } from '../lib/brand.js';
+import { ifNameProblem, isIpv4, type IpAddr } from '../lib/brand.js';
 import type { LogLevel } from '../lib/log.js';
+import { quote } from '../lib/text.js';
+import { containerIdProblem, vethPrefixProblem } from '../lib/validate/names.js';
+import { absolutePathProblem, socketPathProblem } from '../lib/validate/paths.js';
 import { DEFAULT_VETH_PREFIX } from '../lib/veth-name.js';
 import { DEFAULT_SOCKET, type AttachmentKey } from '../rpc/protocol.js';
 import { CniError } from './errors.js';
-import { CONTAINER_ID_RE, CniCode, type CniVersion } from './spec.js';
+import { CniCode, type CniVersion } from './spec.js';
 
 export const DEFAULT_TIMEOUT_MS = 25_000;
 export const VALID_ATTACHMENTS_KEY = 'cni.dev/valid-attachments';
@@ -44,9 +47,10 @@ function optionalString(raw: JsonObject, field: string): string | undefined {
   return v;
 }
 
-function absolutePath(raw: JsonObject, field: string): string | undefined {
+function path(raw: JsonObject, field: string, problemOf: (v: string) => string | undefined): string | undefined {
   const v = optionalString(raw, field);
-  if (v !== undefined && (!v.startsWith('/') || v.includes('\0'))) throw invalid(field, `must be an absolute path, got ${JSON.stringify(v)}`);
+  const problem = v === undefined ? undefined : problemOf(v);
+  if (problem !== undefined) throw invalid(field, `${problem}, got ${quote(v)}`);
   return v;
 }
 
@@ -54,14 +58,14 @@ function parseLogLevelField(raw: JsonObject): LogLevel {
   const v = optionalString(raw, 'logLevel');
   if (v === undefined) return 'warn';
   if (v === 'debug' || v === 'info' || v === 'warn' || v === 'error') return v;
-  throw invalid('logLevel', `must be one of debug, info, warn, error; got ${JSON.stringify(v)}`);
+  throw invalid('logLevel', `must be one of debug, info, warn, error; got ${quote(v)}`);
 }
 
 function parseTimeout(raw: JsonObject): number {
   const v = raw.timeoutMs;
   if (v === undefined) return DEFAULT_TIMEOUT_MS;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 600_000) {
-    throw invalid('timeoutMs', `must be an integer between 100 and 600000, got ${JSON.stringify(v)}`);
+    throw invalid('timeoutMs', `must be an integer between 100 and 600000, got ${quote(v)}`);
   }
   return v;
 }
@@ -69,7 +73,8 @@ function parseTimeout(raw: JsonObject): number {
 function parseVethPrefix(raw: JsonObject): string {
   const v = optionalString(raw, 'vethPrefix');
   if (v === undefined) return DEFAULT_VETH_PREFIX;
-  if (!/^[a-z]{1,4}$/u.test(v)) throw invalid('vethPrefix', `must be 1-4 lower-case letters, got ${JSON.stringify(v)}`);
+  const problem = vethPrefixProblem(v);
+  if (problem !== undefined) throw invalid('vethPrefix', `${problem}, got ${quote(v)}`);
   return v;
 }
 
@@ -101,22 +106,26 @@ function parseValidAttachments(raw: JsonObject): AttachmentKey[] | undefined {
     const field = `${VALID_ATTACHMENTS_KEY}[${String(i)}]`;
     if (!isJsonObject(entry)) throw invalid(field, 'must be an object');
     const { containerID, ifname } = entry;
-    if (typeof containerID !== 'string' || !CONTAINER_ID_RE.test(containerID)) throw invalid(`${field}.containerID`, 'invalid container id');
-    if (typeof ifname !== 'string' || ifname === '') throw invalid(`${field}.ifname`, 'must be a non-empty string');
+    if (typeof containerID !== 'string') throw invalid(`${field}.containerID`, 'must be a string');
+    const idProblem = containerIdProblem(containerID);
+    if (idProblem !== undefined) throw invalid(`${field}.containerID`, `${idProblem}: ${quote(containerID)}`);
+    if (typeof ifname !== 'string') throw invalid(`${field}.ifname`, 'must be a string');
+    const ifProblem = ifNameProblem(ifname);
+    if (ifProblem !== undefined) throw invalid(`${field}.ifname`, `${ifProblem}: ${quote(ifname)}`);
     return { containerId: containerID, ifName: ifname };
   });
 }
 
 /** Validates the plugin-specific fields of an already decoded config whose name and version were checked. */
 export function parseNetConf(raw: JsonObject, name: string, cniVersion: CniVersion): NetConf {
-  const logFile = absolutePath(raw, 'logFile');
+  const logFile = path(raw, 'logFile', absolutePathProblem);
   const runtimeConfig = optionalObject(raw, 'runtimeConfig');
   const prevResult = optionalObject(raw, 'prevResult');
   const validAttachments = parseValidAttachments(raw);
   return {
     cniVersion,
     name,
-    socket: absolutePath(raw, 'socket') ?? DEFAULT_SOCKET,
+    socket: path(raw, 'socket', socketPathProblem) ?? DEFAULT_SOCKET,
     vethPrefix: parseVethPrefix(raw),
     ...(logFile !== undefined ? { logFile } : {}),
     logLevel: parseLogLevelField(raw),

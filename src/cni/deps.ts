@@ -34,7 +34,10 @@ export interface CniDeps {
   /** Host leftovers (veth, 512/2048 rules for `ips`) of an attachment whose allocation is unknown. */
   readonly planOrphanTeardown: (spec: PodNetworkSpec, node: NodeFacts, ips: readonly IpAddr[]) => Plan;
   readonly pending: PendingRecorder;
+  /** DEL: whether pod-side teardown can enter the path (src/lib/netns-check.ts netnsUsable). */
   readonly netnsExists: (path: string) => Promise<boolean>;
+  /** ADD/CHECK, before any RPC: why the path is not a usable netns (missing, a regular file...), or undefined. */
+  readonly netnsProblem: (path: string) => Promise<string | undefined>;
   readonly log: Logger;
   readonly now?: () => Date;
 }

@@ -1,5 +1,6 @@
 /** stdout encodings: the ADD result per cniVersion, the VERSION answer and the error object. Pure. */
 import type { IpAddr, MacAddr, NetnsPath } from '../lib/brand.js';
+import { clip } from '../lib/text.js';
 import { LINK_LOCAL_GW } from '../modes/types.js';
 import type { CniError } from './errors.js';
 import { SUPPORTED_VERSIONS, compareVersions, ipsCarryVersion, type CniVersion } from './spec.js';
@@ -74,6 +75,10 @@ export interface ErrorResult {
   readonly details?: string;
 }
 
+/** Bound of msg and details on stdout: values inside are already quoted short (src/lib/text.ts); this is the backstop. */
+const ERROR_TEXT_MAX = 4096;
+
 export function buildErrorResult(version: string, err: CniError): ErrorResult {
-  return { cniVersion: version, code: err.code, msg: err.msg, ...(err.details !== undefined ? { details: err.details } : {}) };
+  const details = err.details === undefined ? undefined : clip(err.details, ERROR_TEXT_MAX);
+  return { cniVersion: version, code: err.code, msg: clip(err.msg, ERROR_TEXT_MAX), ...(details !== undefined ? { details } : {}) };
 }

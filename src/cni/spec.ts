@@ -81,6 +81,3 @@ export function versionAllows(cmd: CniCommand, version: string): boolean {
 export function ipsCarryVersion(version: CniVersion): boolean {
   return compareVersions(version, '1.0.0') < 0;
 }
-
-/** CNI_CONTAINERID and network name rule (libcni ValidateContainerID / network name). */
-export const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/u;

@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../lib/errors.js';
 import { asObj, cidrItems, kindOf, optBool, optEnum, optInt, optString, optStringList, type Obj } from './fields.js';
+import { quote } from '../lib/text.js';
 
 export const CONFLIST_KEY = '10-terway.conflist';
 export const CONF_KEY = '10-terway.conf';
@@ -50,7 +51,7 @@ function decode(text: string, path: string): unknown {
 
 function parsePlugin(p: Obj, path: string, source: CniSettings['source']): CniSettings {
   const type = optString(p, 'type', path);
-  if (type !== undefined && type !== 'terway') throw new ConfigError(`${path}.type`, `must be "terway"; got ${JSON.stringify(type)}`);
+  if (type !== undefined && type !== 'terway') throw new ConfigError(`${path}.type`, `must be "terway"; got ${quote(type)}`);
   const vt = optString(p, 'eniip_virtual_type', path);
   const eniipVirtualType = vt === undefined || vt === '' ? 'veth' : (optEnum(p, 'eniip_virtual_type', path, ['veth', 'ipvlan', 'datapathv2'] as const, { lower: true }) ?? 'veth');
   const mtu = optInt(p, 'mtu', path, 0, 9000);

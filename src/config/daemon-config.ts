@@ -6,6 +6,9 @@
 import type { Cidr, IfName, IpAddr } from '../lib/brand.js';
 import { ifNameProblem, isIpv4 } from '../lib/brand.js';
 import { ConfigError, InvalidInputError } from '../lib/errors.js';
+import { quote } from '../lib/text.js';
+import { dnsLabelProblem, dnsSubdomainProblem, networkNameProblem, vethPrefixProblem } from '../lib/validate/names.js';
+import { absolutePathProblem, socketPathProblem } from '../lib/validate/paths.js';
 import type { LogLevel } from '../lib/log.js';
 import { cidrContains, ipToInt, networkCidr } from '../lib/net.js';
 import { DEFAULT_SOCKET } from '../rpc/protocol.js';
@@ -84,8 +87,6 @@ export const DEFAULT_CONFIG = {
 } as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'nodeName' | 'kubeconfig'>;
 
 const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'nodeName', 'kubeconfig']);
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/u;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/u;
 const CNI_VERSION = /^\d+\.\d+\.\d+$/u;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -96,23 +97,23 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
   for (const k of Object.keys(top)) if (!TOP_KEYS.has(k)) throw new ConfigError(k, 'unknown field');
 
   const modeRaw = top.mode ?? DEFAULT_CONFIG.mode;
-  if (!isModeName(modeRaw)) throw new ConfigError('mode', `must be one of ${MODE_NAMES.join(', ')}; got ${JSON.stringify(modeRaw)}`);
+  if (!isModeName(modeRaw)) throw new ConfigError('mode', `must be one of ${MODE_NAMES.join(', ')}; got ${quote(modeRaw)}`);
   const mode: ModeName = modeRaw;
 
   const cniVersion = str(top, 'cniVersion', DEFAULT_CONFIG.cniVersion);
-  if (!CNI_VERSION.test(cniVersion)) throw new ConfigError('cniVersion', `not a CNI version: ${JSON.stringify(cniVersion)}`);
+  if (!CNI_VERSION.test(cniVersion)) throw new ConfigError('cniVersion', `not a CNI version: ${quote(cniVersion)}`);
   const cniVersions = strList(top, 'cniVersions', DEFAULT_CONFIG.cniVersions);
   cniVersions.forEach((v, i) => {
-    if (!CNI_VERSION.test(v)) throw new ConfigError(`cniVersions[${String(i)}]`, `not a CNI version: ${JSON.stringify(v)}`);
+    if (!CNI_VERSION.test(v)) throw new ConfigError(`cniVersions[${String(i)}]`, `not a CNI version: ${quote(v)}`);
   });
   if (!cniVersions.includes(cniVersion)) throw new ConfigError('cniVersions', `must include cniVersion ${cniVersion}`);
 
   const vethPrefix = str(top, 'vethPrefix', DEFAULT_CONFIG.vethPrefix);
-  if (!/^[a-z][a-z0-9]{0,3}$/u.test(vethPrefix)) throw new ConfigError('vethPrefix', 'must be 1-4 lower-case letters/digits, starting with a letter');
+  check('vethPrefix', vethPrefix, vethPrefixProblem);
 
   const mtu = top.mtu ?? DEFAULT_CONFIG.mtu;
   if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 576 || mtu > 9000) {
-    throw new ConfigError('mtu', `must be an integer in 576..9000; got ${JSON.stringify(mtu)}`);
+    throw new ConfigError('mtu', `must be an integer in 576..9000; got ${quote(mtu)}`);
   }
 
   const logLevel = str(top, 'logLevel', DEFAULT_CONFIG.logLevel);
@@ -126,22 +127,22 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
     throw new ConfigError('conflistName', 'must be a file name ending in .conflist');
   }
   const networkName = str(top, 'networkName', DEFAULT_CONFIG.networkName);
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/u.test(networkName)) throw new ConfigError('networkName', `invalid network name ${JSON.stringify(networkName)}`);
+  check('networkName', networkName, networkNameProblem);
 
   const httpListen = str(top, 'httpListen', DEFAULT_CONFIG.httpListen, true);
   checkListen(httpListen);
 
   const nodeName = top.nodeName === undefined ? undefined : str(top, 'nodeName', undefined);
-  if (nodeName !== undefined && (nodeName.length > 253 || !DNS_SUBDOMAIN.test(nodeName))) throw new ConfigError('nodeName', `not a Kubernetes node name: ${JSON.stringify(nodeName)}`);
+  if (nodeName !== undefined) check('nodeName', nodeName, dnsSubdomainProblem);
   const kubeconfig = top.kubeconfig === undefined ? undefined : absPath(top, 'kubeconfig', '');
   const kubeNamespace = str(top, 'kubeNamespace', DEFAULT_CONFIG.kubeNamespace);
-  if (kubeNamespace.length > 63 || !DNS_LABEL.test(kubeNamespace)) throw new ConfigError('kubeNamespace', `not a namespace name: ${JSON.stringify(kubeNamespace)}`);
+  check('kubeNamespace', kubeNamespace, dnsLabelProblem);
   const eniConfigName = str(top, 'eniConfigName', DEFAULT_CONFIG.eniConfigName);
-  if (eniConfigName.length > 253 || !DNS_SUBDOMAIN.test(eniConfigName)) throw new ConfigError('eniConfigName', `not a ConfigMap name: ${JSON.stringify(eniConfigName)}`);
+  check('eniConfigName', eniConfigName, dnsSubdomainProblem);
 
   const gcIntervalSeconds = top.gcIntervalSeconds ?? DEFAULT_CONFIG.gcIntervalSeconds;
   if (typeof gcIntervalSeconds !== 'number' || !Number.isInteger(gcIntervalSeconds) || gcIntervalSeconds < 5 || gcIntervalSeconds > 86_400) {
-    throw new ConfigError('gcIntervalSeconds', `must be an integer in 5..86400; got ${JSON.stringify(gcIntervalSeconds)}`);
+    throw new ConfigError('gcIntervalSeconds', `must be an integer in 5..86400; got ${quote(gcIntervalSeconds)}`);
   }
   const devicePlugin = parseDevicePlugin(top.devicePlugin);
 
@@ -152,7 +153,7 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
 
   return {
     mode,
-    socket: absPath(top, 'socket', DEFAULT_CONFIG.socket),
+    socket: absPath(top, 'socket', DEFAULT_CONFIG.socket, socketPathProblem),
     stateDir: absPath(top, 'stateDir', DEFAULT_CONFIG.stateDir),
     cniConfDir: absPath(top, 'cniConfDir', DEFAULT_CONFIG.cniConfDir),
     conflistName,
@@ -185,11 +186,12 @@ function parseDevicePlugin(raw: unknown): DevicePluginConfig {
   if (typeof enabled !== 'boolean') throw new ConfigError('devicePlugin.enabled', 'must be a boolean');
   const capacity = o.capacity ?? d.capacity;
   if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 0 || capacity > 64) {
-    throw new ConfigError('devicePlugin.capacity', `must be an integer in 0..64; got ${JSON.stringify(capacity)}`);
+    throw new ConfigError('devicePlugin.capacity', `must be an integer in 0..64; got ${quote(capacity)}`);
   }
   if (enabled && capacity === 0) throw new ConfigError('devicePlugin.capacity', 'must be > 0 when the device plugin is enabled');
   const dir = o.dir ?? d.dir;
-  if (typeof dir !== 'string' || !dir.startsWith('/')) throw new ConfigError('devicePlugin.dir', `must be an absolute path; got ${JSON.stringify(dir)}`);
+  if (typeof dir !== 'string') throw new ConfigError('devicePlugin.dir', `must be a string; got ${quote(dir)}`);
+  check('devicePlugin.dir', dir, absolutePathProblem);
   return { enabled, capacity, dir };
 }
 
@@ -213,8 +215,7 @@ function parseLocal(raw: unknown): { eni: LocalEniConfig } {
   for (const k of Object.keys(e)) if (!known.has(k)) throw new ConfigError(`local.eni.${k}`, 'unknown field');
 
   const link = str(e, 'link', undefined, false, 'local.eni.');
-  const problem = ifNameProblem(link);
-  if (problem !== undefined) throw new ConfigError('local.eni.link', problem);
+  check('local.eni.link', link, ifNameProblem);
 
   const subnetRaw = str(e, 'subnet', undefined, false, 'local.eni.');
   let subnet: Cidr;
@@ -226,7 +227,7 @@ function parseLocal(raw: unknown): { eni: LocalEniConfig } {
   }
 
   const gateway = str(e, 'gateway', undefined, false, 'local.eni.');
-  if (!isIpv4(gateway)) throw new ConfigError('local.eni.gateway', `not an IPv4 address: ${JSON.stringify(gateway)}`);
+  if (!isIpv4(gateway)) throw new ConfigError('local.eni.gateway', `not an IPv4 address: ${quote(gateway)}`);
   if (!cidrContains(subnet, gateway)) throw new ConfigError('local.eni.gateway', `${gateway} is outside ${subnet}`);
 
   let specs: readonly string[];
@@ -257,11 +258,15 @@ function asConfigError(err: unknown, fallbackPath: string): Error {
 }
 
 function checkListen(v: string): void {
-  if (v === '' || v.startsWith('/') || v.startsWith('unix://')) return;
+  if (v === '') return;
+  if (v.startsWith('/') || v.startsWith('unix://')) {
+    check('httpListen', v.startsWith('/') ? v : v.slice('unix://'.length), socketPathProblem);
+    return;
+  }
   const m = /^(.*):(\d{1,5})$/u.exec(v);
   const port = m === null ? NaN : Number(m[2]);
   if (m === null || port > 65535 || (m[1] !== '' && !isIpv4(m[1] ?? '') && m[1] !== 'localhost')) {
-    throw new ConfigError('httpListen', `must be "host:port", a unix socket path, or ""; got ${JSON.stringify(v)}`);
+    throw new ConfigError('httpListen', `must be "host:port", a unix socket path, or ""; got ${quote(v)}`);
   }
 }
 
@@ -278,10 +283,16 @@ function str(o: Obj, key: string, dflt: string | undefined, allowEmpty = false, 
   return v;
 }
 
-function absPath(o: Obj, key: string, dflt: string): string {
+function absPath(o: Obj, key: string, dflt: string, problemOf: (v: string) => string | undefined = absolutePathProblem): string {
   const v = str(o, key, dflt);
-  if (!v.startsWith('/') || v.includes('\0')) throw new ConfigError(key, `must be an absolute path; got ${JSON.stringify(v)}`);
+  check(key, v, problemOf);
   return v;
+}
+
+/** One shared validator (src/lib/validate, src/lib/brand.ts) applied to a config field: ConfigError on a problem. */
+function check(path: string, v: string, problemOf: (v: string) => string | undefined): void {
+  const problem = problemOf(v);
+  if (problem !== undefined) throw new ConfigError(path, `${problem}; got ${quote(v)}`);
 }
 
 function strList(o: Obj, key: string, dflt: readonly string[]): readonly string[] {

@@ -20,6 +20,7 @@ import {
   parseGoDuration,
   type Obj,
 } from './fields.js';
+import { quote } from '../lib/text.js';
 
 export const BUILTIN_STATEFUL_KINDS = ['statefulset'] as const;
 const MAX_SECURITY_GROUPS = 10;
@@ -130,23 +131,23 @@ export function parseEniConf(raw: unknown, path = 'eni_conf'): Parsed<EniConf> {
   if (ipStack === 'dual') warnings.push(`${path}.ip_stack: dual stack is not implemented yet; pods get IPv4 only`);
 
   const ipamType = optEnum(o, 'ipam_type', path, ['', 'crd', 'preferCRD'] as const) ?? '';
-  if (ipamType !== '') warnings.push(`${path}.ipam_type: ${JSON.stringify(ipamType)} (centralized IPAM) is not implemented; the daemon-local IPAM is used`);
+  if (ipamType !== '') warnings.push(`${path}.ipam_type: ${quote(ipamType)} (centralized IPAM) is not implemented; the daemon-local IPAM is used`);
 
   const kinds = optStringList(o, 'custom_stateful_workload_kinds', path) ?? [];
   kinds.forEach((k, i) => {
-    if (!/^[A-Za-z][A-Za-z0-9]*$/u.test(k)) throw new ConfigError(`${path}.custom_stateful_workload_kinds[${String(i)}]`, `not a Kubernetes kind: ${JSON.stringify(k)}`);
+    if (!/^[A-Za-z][A-Za-z0-9]*$/u.test(k)) throw new ConfigError(`${path}.custom_stateful_workload_kinds[${String(i)}]`, `not a Kubernetes kind: ${quote(k)}`);
   });
 
   const jitterRaw = optString(o, 'idle_ip_reclaim_jitter_factor', path);
   const jitter = jitterRaw === undefined ? 0.1 : Number(jitterRaw);
   if (jitterRaw !== undefined && (jitterRaw.trim() === '' || !Number.isFinite(jitter) || jitter < 0)) {
-    throw new ConfigError(`${path}.idle_ip_reclaim_jitter_factor`, `must be a non-negative number in a string; got ${JSON.stringify(jitterRaw)}`);
+    throw new ConfigError(`${path}.idle_ip_reclaim_jitter_factor`, `must be a non-negative number in a string; got ${quote(jitterRaw)}`);
   }
 
   // Terway falls back to 120 s when ip_pool_sync_period is empty or unparsable: tolerated with a warning.
   const syncRaw = optString(o, 'ip_pool_sync_period', path);
   const syncMs = syncRaw === undefined || syncRaw === '' ? undefined : parseGoDuration(syncRaw);
-  if (syncRaw !== undefined && syncRaw !== '' && syncMs === undefined) warnings.push(`${path}.ip_pool_sync_period: unparsable ${JSON.stringify(syncRaw)}, using 120s`);
+  if (syncRaw !== undefined && syncRaw !== '' && syncMs === undefined) warnings.push(`${path}.ip_pool_sync_period: unparsable ${quote(syncRaw)}, using 120s`);
 
   const ipv4PrefixCount = optInt(o, 'ipv4_prefix_count', path, 0, 4096) ?? 0;
   const ipv6PrefixCount = optInt(o, 'ipv6_prefix_count', path, 0, 1) ?? 0;
@@ -210,7 +211,7 @@ function parseVswitches(o: Obj, path: string): Readonly<Record<string, readonly 
   for (const zone of Object.keys(m)) {
     const ids = optStringList(m, zone, `${path}.vswitches`) ?? [];
     ids.forEach((id, i) => {
-      if (!/^vsw-[a-z0-9]+$/u.test(id)) throw new ConfigError(`${path}.vswitches.${zone}[${String(i)}]`, `not a vSwitch id (vsw-…): ${JSON.stringify(id)}`);
+      if (!/^vsw-[a-z0-9]+$/u.test(id)) throw new ConfigError(`${path}.vswitches.${zone}[${String(i)}]`, `not a vSwitch id (vsw-…): ${quote(id)}`);
     });
     out[zone] = ids;
   }

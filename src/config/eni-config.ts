@@ -7,6 +7,7 @@ import { ConfigError } from '../lib/errors.js';
 import { parseCniSettings, type CniSettings } from './cni-settings.js';
 import { decodeEniConf, parseEniConf, type EniConf } from './eni-conf.js';
 import { mergePatch, type Json } from './merge-patch.js';
+import { quote } from '../lib/text.js';
 
 export const ENI_CONF_KEY = 'eni_conf';
 export const DAEMON_MODE_KEY = 'daemon_mode';
@@ -46,7 +47,7 @@ export function parseDaemonMode(raw: string | undefined, path = DAEMON_MODE_KEY)
   if (v === 'vpc') return 'VPC';
   if (v === 'enimultiip') return 'ENIMultiIP';
   if (v === 'eni' || v === 'enionly') return 'ENI';
-  throw new ConfigError(path, `must be one of ${DAEMON_MODES.join(', ')}; got ${JSON.stringify(raw)}`);
+  throw new ConfigError(path, `must be one of ${DAEMON_MODES.join(', ')}; got ${quote(raw)}`);
 }
 
 /**

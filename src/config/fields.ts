@@ -4,6 +4,7 @@
  */
 import { isIpv4, parseCidr } from '../lib/brand.js';
 import { ConfigError } from '../lib/errors.js';
+import { quote } from '../lib/text.js';
 
 export type Obj = Readonly<Record<string, unknown>>;
 
@@ -19,7 +20,7 @@ export function asObj(v: unknown, path: string): Obj {
 export function kindOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${quote(v)}`;
 }
 
 export function optString(o: Obj, key: string, path: string, secret = false): string | undefined {
@@ -59,7 +60,7 @@ export function optEnum<T extends string>(o: Obj, key: string, path: string, val
   if (raw === undefined) return undefined;
   const v = opts.lower === true ? raw.toLowerCase() : raw;
   if (!(values as readonly string[]).includes(v)) {
-    throw new ConfigError(`${path}.${key}`, `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}; got ${JSON.stringify(raw)}`);
+    throw new ConfigError(`${path}.${key}`, `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}; got ${quote(raw)}`);
   }
   return v as T;
 }
@@ -89,13 +90,13 @@ export function cidrItems(items: readonly string[], path: string): readonly stri
   return items.map((raw, i) => {
     const s = raw.trim();
     if (s.includes(':')) {
-      if (!/^[0-9a-fA-F:]+\/\d{1,3}$/u.test(s)) throw new ConfigError(`${path}[${String(i)}]`, `not a CIDR: ${JSON.stringify(raw)}`);
+      if (!/^[0-9a-fA-F:]+\/\d{1,3}$/u.test(s)) throw new ConfigError(`${path}[${String(i)}]`, `not a CIDR: ${quote(raw)}`);
       return s;
     }
     try {
       return parseCidr(s, path);
     } catch {
-      throw new ConfigError(`${path}[${String(i)}]`, `not a CIDR: ${JSON.stringify(raw)}`);
+      throw new ConfigError(`${path}[${String(i)}]`, `not a CIDR: ${quote(raw)}`);
     }
   });
 }
@@ -124,6 +125,6 @@ export function optDuration(o: Obj, key: string, path: string): number | undefin
   const raw = optString(o, key, path);
   if (raw === undefined) return undefined;
   const ms = parseGoDuration(raw);
-  if (ms === undefined) throw new ConfigError(`${path}.${key}`, `not a duration (e.g. "10m", "90s"): ${JSON.stringify(raw)}`);
+  if (ms === undefined) throw new ConfigError(`${path}.${key}`, `not a duration (e.g. "10m", "90s"): ${quote(raw)}`);
   return ms;
 }

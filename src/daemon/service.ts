@@ -325,7 +325,7 @@ export class HubService implements PoolProbe {
   async drainPending(dir: string): Promise<DrainResult> {
     const released: AttachmentKey[] = [];
     const skipped: AttachmentKey[] = [];
-    for (const rec of await listPendingReleases(dir)) {
+    for (const rec of await listPendingReleases(dir, this.#log)) {
       const key = { containerId: rec.containerId, ifName: rec.ifName };
       if (this.#inFlight.has(attachmentKeyOf(rec.containerId, rec.ifName))) {
         skipped.push(key);

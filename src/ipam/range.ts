@@ -6,6 +6,7 @@ import type { Cidr, IpAddr } from '../lib/brand.js';
 import { isIpv4, parseCidr } from '../lib/brand.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { cidrContains, cidrParts, intToIp, ipToInt } from '../lib/net.js';
+import { quote } from '../lib/text.js';
 
 /** The largest set a pool may describe (guards against typos such as a /8 podCIDR). */
 export const MAX_SET_SIZE = 65536;
@@ -54,10 +55,10 @@ export function setFromSpecs(specs: readonly string[], field = 'ips', within?: C
   specs.forEach((spec, i) => {
     const f = `${field}[${String(i)}]`;
     const [a, b, ...rest] = spec.split('-').map((s) => s.trim());
-    if (a === undefined || rest.length > 0) throw new InvalidInputError(f, `not an address or range: ${JSON.stringify(spec)}`);
-    if (!isIpv4(a)) throw new InvalidInputError(f, `not an IPv4 address: ${JSON.stringify(a)}`);
+    if (a === undefined || rest.length > 0) throw new InvalidInputError(f, `not an address or range: ${quote(spec)}`);
+    if (!isIpv4(a)) throw new InvalidInputError(f, `not an IPv4 address: ${quote(a)}`);
     const end = b ?? a;
-    if (!isIpv4(end)) throw new InvalidInputError(f, `not an IPv4 address: ${JSON.stringify(end)}`);
+    if (!isIpv4(end)) throw new InvalidInputError(f, `not an IPv4 address: ${quote(end)}`);
     const lo = ipToInt(a);
     const hi = ipToInt(end);
     if (hi < lo) throw new InvalidInputError(f, `range end ${end} is before its start ${a}`);

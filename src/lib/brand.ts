@@ -1,5 +1,7 @@
 /** Branded primitive types: a value of these types has been validated once, at a boundary. */
 import { InvalidInputError } from './errors.js';
+import { quote, utf8Length } from './text.js';
+import { netnsPathProblem } from './validate/paths.js';
 
 declare const brand: unique symbol;
 export type Brand<T, B extends string> = T & { readonly [brand]: B };
@@ -12,10 +14,14 @@ export type NetnsPath = Brand<string, 'NetnsPath'>;
 
 const IFNAMSIZ = 16;
 
-/** Linux interface name rules (libcni ValidateInterfaceName): 1..15 chars, not . or .., no / : or whitespace. */
+/**
+ * Linux interface name rules (kernel dev_valid_name, libcni ValidateInterfaceName): 1..15 bytes (IFNAMSIZ 16
+ * includes the NUL; the kernel counts bytes, so "éééééééé" is 16), not . or .., no / : or whitespace.
+ */
 export function ifNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'interface name is empty';
-  if (name.length >= IFNAMSIZ) return `interface name is too long (${name.length} > ${IFNAMSIZ - 1} characters)`;
+  const bytes = utf8Length(name);
+  if (bytes >= IFNAMSIZ) return `interface name is too long (${bytes} > ${IFNAMSIZ - 1} bytes)`;
   if (name === '.' || name === '..') return 'interface name is . or ..';
   if (/[/:\s]/u.test(name)) return 'interface name contains / : or whitespace';
   return undefined;
@@ -23,7 +29,7 @@ export function ifNameProblem(name: string): string | undefined {
 
 export function parseIfName(raw: string, field = 'ifName'): IfName {
   const problem = ifNameProblem(raw);
-  if (problem !== undefined) throw new InvalidInputError(field, `${problem}: ${JSON.stringify(raw)}`);
+  if (problem !== undefined) throw new InvalidInputError(field, `${problem}: ${quote(raw)}`);
   return raw as IfName;
 }
 
@@ -34,7 +40,7 @@ export function isIpv4(raw: string): raw is IpAddr {
 }
 
 export function parseIp(raw: string, field = 'ip'): IpAddr {
-  if (!isIpv4(raw)) throw new InvalidInputError(field, `not an IPv4 address: ${JSON.stringify(raw)}`);
+  if (!isIpv4(raw)) throw new InvalidInputError(field, `not an IPv4 address: ${quote(raw)}`);
   return raw;
 }
 
@@ -42,14 +48,13 @@ export function parseCidr(raw: string, field = 'cidr'): Cidr {
   const [ip, len, ...rest] = raw.split('/');
   const n = Number(len);
   if (rest.length > 0 || ip === undefined || !isIpv4(ip) || len === undefined || !/^\d{1,2}$/u.test(len) || n > 32) {
-    throw new InvalidInputError(field, `not an IPv4 CIDR: ${JSON.stringify(raw)}`);
+    throw new InvalidInputError(field, `not an IPv4 CIDR: ${quote(raw)}`);
   }
   return raw as Cidr;
 }
 
 export function parseNetnsPath(raw: string, field = 'netns'): NetnsPath {
-  if (!raw.startsWith('/') || raw.includes('\0') || /\s/u.test(raw)) {
-    throw new InvalidInputError(field, `netns must be an absolute path: ${JSON.stringify(raw)}`);
-  }
+  const problem = netnsPathProblem(raw);
+  if (problem !== undefined) throw new InvalidInputError(field, `${problem}: ${quote(raw)}`);
   return raw as NetnsPath;
 }

@@ -2,11 +2,12 @@
  * Composition root of the CNI plugin binary (bun --compile). Keep the import graph small: every pod pays for the
  * start-up. Only stdout carries the result/error JSON; logs go to `logFile` or stderr.
  */
-import { pathExists } from '../lib/path-exists.js';
-import { appendFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { createProcessRunner } from '../lib/exec.js';
 import { createBunRunner } from '../lib/exec-bun.js';
 import { createLogger, type LogSink } from '../lib/log.js';
+import { fileLogSink } from '../lib/log-file.js';
+import { netnsProblem, netnsUsable } from '../lib/netns-check.js';
 import { pendingDirFor, recordPendingRelease } from '../lib/pending-release.js';
 import { dataplaneFor, planOrphanTeardown } from '../modes/registry.js';
 import { createExecutor } from '../netlink/executor.js';
@@ -25,19 +26,8 @@ async function readStdin(): Promise<string> {
 }
 
 function sinkFor(config: NetConf): LogSink {
-  const file = config.logFile;
-  if (file === undefined) return { write: (l) => void writeSync(2, l) };
-  return {
-    write: (l) => {
-      try {
-        appendFileSync(file, l, { mode: 0o600 });
-      } catch {
-        writeSync(2, l);
-      }
-    },
-  };
+  return config.logFile === undefined ? { write: (l) => void writeSync(2, l) } : fileLogSink(config.logFile);
 }
-
 
 async function main(): Promise<number> {
   const env = process.env;
@@ -57,12 +47,13 @@ async function main(): Promise<number> {
     const runner = createBunRunner() ?? createProcessRunner();
     return {
       rpc: (c) => (client ??= createRpcClient({ socketPath: c.socket, timeoutMs: c.timeoutMs })),
-      executor: createExecutor({ runner, log }),
+      executor: createExecutor({ runner, log, netnsExists: netnsUsable }),
       probe: createStateProbe({ runner }),
       dataplanes: dataplaneFor,
       planOrphanTeardown,
       pending: { record: (rec) => recordPendingRelease(pendingDirFor(config.socket), rec) },
-      netnsExists: pathExists,
+      netnsExists: netnsUsable,
+      netnsProblem,
       log,
     };
   };

@@ -5,6 +5,7 @@
 import { InvalidInputError } from '../lib/errors.js';
 import type { Command } from '../lib/exec.js';
 import type { NsRef, Op, Plan, QdiscSpec } from './ops.js';
+import { quote } from '../lib/text.js';
 
 export type TcOp = Extract<Op, { kind: 'qdisc.replace' | 'qdisc.del' | 'filter.redirect' }>;
 export type IpOp = Exclude<Op, { kind: 'sysctl.set' } | TcOp>;
@@ -48,7 +49,7 @@ export function isBatchSafe(token: string): boolean {
 
 function checkToken(token: string): string {
   if (!isBatchSafe(token)) {
-    throw new InvalidInputError('op', `unsafe ip-batch token ${JSON.stringify(token)}`);
+    throw new InvalidInputError('op', `unsafe ip-batch token ${quote(token)}`);
   }
   return token;
 }
@@ -168,7 +169,7 @@ export function isTcOp(op: Op): op is TcOp {
 export function sysctlPath(key: string): string {
   const parts = key.split('.').map((p) => p.replaceAll('/', '.'));
   if (parts.some((p) => p.length === 0 || p === '.' || p === '..' || !/^[A-Za-z0-9_.@-]+$/u.test(p))) {
-    throw new InvalidInputError('sysctl', `unsafe sysctl key ${JSON.stringify(key)}`);
+    throw new InvalidInputError('sysctl', `unsafe sysctl key ${quote(key)}`);
   }
   return `/proc/sys/${parts.join('/')}`;
 }
@@ -181,7 +182,7 @@ export function sysctlKey(...levels: readonly string[]): string {
 export function renderOp(op: Op): Rendered {
   if (op.kind === 'sysctl.set') {
     if (op.ns.kind !== 'host') throw new InvalidInputError('sysctl', `sysctl ${op.key} outside the host namespace is not supported`);
-    if (/[\s\0]/u.test(op.value) || op.value.length === 0) throw new InvalidInputError('sysctl', `unsafe value ${JSON.stringify(op.value)}`);
+    if (/[\s\0]/u.test(op.value) || op.value.length === 0) throw new InvalidInputError('sysctl', `unsafe value ${quote(op.value)}`);
     return { kind: 'sysctl', path: sysctlPath(op.key), value: op.value };
   }
   if (isTcOp(op)) return { kind: 'tc', tokens: tcTokens(op) };

@@ -2,8 +2,10 @@
  * Parsers for every message of ./protocol.ts, both directions: the daemon parses requests, the plugin parses replies.
  * Each throws InvalidInputError naming the bad field (dotted path). Pure.
  */
-import { parseCidr, parseIfName, parseIp } from '../lib/brand.js';
+import { parseCidr, parseIfName, parseIp, parseNetnsPath } from '../lib/brand.js';
 import { InvalidInputError } from '../lib/errors.js';
+import { quote } from '../lib/text.js';
+import { containerIdProblem, podIdentityProblem } from '../lib/validate/names.js';
 import { isEmptySpec, type BandwidthSpec, type RateLimit } from '../bandwidth/types.js';
 import { isModeName, type Allocation, type EniFacts } from '../modes/types.js';
 import type {
@@ -23,8 +25,6 @@ import type {
 } from './protocol.js';
 
 type Obj = Readonly<Record<string, unknown>>;
-
-const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/u;
 
 function obj(raw: unknown, field: string): Obj {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidInputError(field, 'must be an object');
@@ -59,7 +59,8 @@ function arr(o: Obj, key: string, field: string): readonly unknown[] {
 
 function attachmentKey(o: Obj, field: string): AttachmentKey {
   const containerId = str(o, 'containerId', field);
-  if (!CONTAINER_ID_RE.test(containerId)) throw new InvalidInputError(`${field}containerId`, `invalid container id ${JSON.stringify(containerId)}`);
+  const problem = containerIdProblem(containerId);
+  if (problem !== undefined) throw new InvalidInputError(`${field}containerId`, `${problem}: ${quote(containerId)}`);
   const ifName = parseIfName(str(o, 'ifName', field), `${field}ifName`);
   return { containerId, ifName };
 }
@@ -97,7 +98,7 @@ export function parseBandwidth(raw: unknown, field = 'allocation.bandwidth.'): B
 export function parseAllocation(raw: unknown, field = 'allocation.'): Allocation {
   const o = obj(raw, field.slice(0, -1));
   const mode = o.mode;
-  if (!isModeName(mode)) throw new InvalidInputError(`${field}mode`, `unknown mode ${JSON.stringify(mode)}`);
+  if (!isModeName(mode)) throw new InvalidInputError(`${field}mode`, `unknown mode ${quote(mode)}`);
   const eni = o.eni === undefined ? undefined : parseEni(o.eni, `${field}eni.`);
   const bandwidth = o.bandwidth === undefined ? undefined : parseBandwidth(o.bandwidth, `${field}bandwidth.`);
   return {
@@ -112,16 +113,20 @@ export function parseAllocation(raw: unknown, field = 'allocation.'): Allocation
 
 export function parseAllocateRequest(raw: unknown): AllocateRequest {
   const o = obj(raw, 'request');
-  const netns = str(o, 'netns', '');
-  if (!netns.startsWith('/')) throw new InvalidInputError('netns', `must be an absolute path, got ${JSON.stringify(netns)}`);
+  const netns = parseNetnsPath(str(o, 'netns', ''), 'netns');
+  const podNamespace = str(o, 'podNamespace', '');
+  const podName = str(o, 'podName', '');
+  const infraContainerId = str(o, 'infraContainerId', '');
+  const identity = podIdentityProblem(podNamespace, podName, infraContainerId);
+  if (identity !== undefined) throw new InvalidInputError('podName', `${identity}: ${quote([podNamespace, podName, infraContainerId], 256)}`);
   // optional (older plugins do not send it); an empty spec or null means no runtimeConfig limits
   const rb = o.runtimeBandwidth === undefined || o.runtimeBandwidth === null ? undefined : parseBandwidth(o.runtimeBandwidth, 'runtimeBandwidth.');
   return {
     ...attachmentKey(o, ''),
     netns,
-    podNamespace: str(o, 'podNamespace', ''),
-    podName: str(o, 'podName', ''),
-    infraContainerId: str(o, 'infraContainerId', ''),
+    podNamespace,
+    podName,
+    infraContainerId,
     ...(rb !== undefined && !isEmptySpec(rb) ? { runtimeBandwidth: rb } : {}),
   };
 }
@@ -139,7 +144,7 @@ export function parseLookupReply(raw: unknown): LookupReply {
   const o = obj(raw, 'reply');
   const found = bool(o, 'found', '');
   if (!found) return { found };
-  const netns = o.netns === undefined || o.netns === '' ? undefined : str(o, 'netns', '');
+  const netns = o.netns === undefined || o.netns === '' ? undefined : parseNetnsPath(str(o, 'netns', ''), 'netns');
   const superseded = o.superseded === undefined ? false : bool(o, 'superseded', '');
   return { found, allocation: parseAllocation(o.allocation), ...(netns !== undefined ? { netns } : {}), ...(superseded ? { superseded } : {}) };
 }

@@ -74,6 +74,7 @@ d('live pod bandwidth: daemon + API emulator + real netns', () => {
       planOrphanTeardown,
       pending: { record: () => Promise.resolve() },
       netnsExists,
+      netnsProblem: () => Promise.resolve(undefined),
       log: silentLogger,
     };
   };

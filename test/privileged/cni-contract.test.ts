@@ -2,11 +2,13 @@
  * The standalone plugin binary against malformed input (the right CNI error code, nothing changed on the host),
  * and DEL while the daemon is down (host cleaned, release recorded, finished by the daemon when it is back).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callPlugin, PLUGIN, pluginStdin, startDaemon, type CniCall, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost } from '../helpers/host-state.js';
 import { createNetns, type TestNetns } from '../helpers/netns.js';
+import { shTry } from '../helpers/exec.js';
 import { rand, testSubnet } from '../helpers/names.js';
 import { describePrivileged } from '../helpers/privilege.js';
 import { waitFor } from '../helpers/wait.js';
@@ -19,9 +21,13 @@ d('the plugin binary', () => {
   let ns: TestNetns;
   const subnet = testSubnet('10.213').subnet3;
 
+  // A digit in the prefix (issue 7, defect 5: the plugin refused what the daemon wrote); host links are vi0…, netns vi…
+  const notANetns = join(mkdtempSync(join(tmpdir(), 'hub-notns-')), 'file');
+  writeFileSync(notANetns, 'a regular file, not a namespace');
+
   beforeAll(async () => {
-    daemon = await startDaemon({ mode: 'vpc', podCIDR: `${subnet}.0/24` });
-    ns = createNetns(`hubc-${tag}`);
+    daemon = await startDaemon({ mode: 'vpc', podCIDR: `${subnet}.0/24`, extra: { vethPrefix: 'vi0' } });
+    ns = createNetns(`vic-${tag}`);
   });
   afterAll(async () => {
     ns.remove();
@@ -56,6 +62,11 @@ d('the plugin binary', () => {
     { what: 'STATUS on 1.0.0', call: { command: 'STATUS' }, stdin: (c) => JSON.stringify({ ...c, cniVersion: '1.0.0' }), code: 1 },
     { what: 'unknown command', call: { command: 'FROB' }, code: 4 },
     { what: 'socket is not absolute', call: {}, stdin: (c) => JSON.stringify({ ...c, socket: 'daemon.sock' }), code: 7 },
+    // issue 7's corpus
+    { what: 'interface name of 8 × é (16 bytes)', call: { ifName: 'éééééééé' }, code: 4, msg: /bytes/u },
+    { what: 'netns that does not exist', call: { netns: `/var/run/netns/vi-missing-${tag}` }, code: 4, msg: /does not exist/u },
+    { what: 'netns that is a regular file', call: { netns: notANetns }, code: 4, msg: /not a namespace/u },
+    { what: 'CHECK netns that does not exist', call: { command: 'CHECK', netns: `/var/run/netns/vi-missing-${tag}` }, code: 4 },
   ];
 
   it.each(table)('$what -> code $code, host unchanged', ({ call, stdin, code, msg }) => {
@@ -69,6 +80,30 @@ d('the plugin binary', () => {
     if (msg) expect(`${err.msg} ${err.details ?? ''}`).toMatch(msg);
     expect(diffHost(before, snapshotHost())).toEqual({ added: [], removed: [] });
     expect(ns.ipJson<{ ifname: string }[]>(['link', 'show']).map((l) => l.ifname)).toEqual(['lo']);
+  });
+
+  it('CNI_IFNAME with invalid UTF-8 (eth\\xff) -> code 4, nothing created', () => {
+    const before = snapshotHost();
+    const conf = pluginStdin(daemon.conflist());
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'ADD', CNI_CONTAINERID: `utf${tag}`, CNI_NETNS: ns.path, CNI_PATH: '/opt/cni/bin' };
+    // Node cannot put raw bytes in an env value; bash can.
+    const r = shTry('bash', ['-c', `CNI_IFNAME=$'eth\\xff' exec "$0"`, PLUGIN], { input: conf, env });
+    expect(r.code).not.toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ code: 4, msg: expect.stringContaining('CNI_IFNAME is not valid UTF-8') as unknown });
+    expect(diffHost(before, snapshotHost())).toEqual({ added: [], removed: [] });
+    expect(ns.ipJson<{ ifname: string }[]>(['link', 'show']).map((l) => l.ifname)).toEqual(['lo']);
+  });
+
+  it('a 10 MB vethPrefix is refused (code 7) with a short message', () => {
+    const conf = JSON.parse(pluginStdin(daemon.conflist())) as Record<string, unknown>;
+    const r = callPlugin(good(), JSON.stringify({ ...conf, vethPrefix: 'v'.repeat(10 * 1024 * 1024) }));
+    expect((r.json as { code: number }).code).toBe(7);
+    expect(r.stdout.length).toBeLessThan(1000);
+  });
+
+  it('CHECK of an attachment the daemon does not know -> code 3', () => {
+    const r = callPlugin({ ...good(), command: 'CHECK', containerId: `never${tag}` }, pluginStdin(daemon.conflist()));
+    expect((r.json as { code: number }).code).toBe(3);
   });
 
   it('VERSION lists the supported versions', () => {
@@ -100,6 +135,10 @@ d('the plugin binary', () => {
     expect(diffHost(before, snapshotHost())).toEqual({ added: [], removed: [] });
     const pendingDir = join(daemon.socket, '..', 'pending-release');
     expect(readdirSync(pendingDir).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+    // a legal 300-character container id (was ENAMETOOLONG, code 11)
+    const long = callPlugin({ command: 'DEL', ...call, containerId: 'l'.repeat(300) }, pluginStdin(daemon.conflist()));
+    expect({ code: long.code, out: long.stdout }).toEqual({ code: 0, out: '' });
+    expect(readdirSync(pendingDir).filter((f) => f.endsWith('.json'))).toHaveLength(2);
 
     await daemon.restart();
     await waitFor(() => !readdirSync(pendingDir).some((f) => f.endsWith('.json')), { timeoutMs: 10_000, stepMs: 100 }).catch(() => undefined); // asserted next

@@ -153,3 +153,53 @@ describe('parseCniArgs', () => {
     expect(() => parseCniArgs('IgnoreUnknown=0;X=1;Y=2')).toThrow('unknown args ["X","Y"]');
   });
 });
+
+describe('parseCniRequest: malformed input from the 129-case corpus (issue 7)', () => {
+  it('counts CNI_IFNAME in UTF-8 bytes like the kernel: 8 × "é" is 16 bytes → code 4', () => {
+    const err = errorOf({ ...addEnv, CNI_IFNAME: 'éééééééé' }, conf());
+    expect({ code: err.code, msg: err.msg }).toEqual({ code: 4, msg: 'interface name is too long (16 > 15 bytes)' });
+    const ok = parseCniRequest({ ...addEnv, CNI_IFNAME: 'ééééééé' }, conf()); // 14 bytes
+    expect(ok.command === 'ADD' && ok.env.ifName).toBe('ééééééé');
+  });
+
+  it.each<[string, Env]>([
+    ['CNI_IFNAME', { ...addEnv, CNI_IFNAME: 'eth\ufffd' }],
+    ['CNI_CONTAINERID', { ...addEnv, CNI_CONTAINERID: 'abc\ufffd' }],
+    ['CNI_NETNS', { ...addEnv, CNI_NETNS: '/var/run/netns/p\ufffd' }],
+    ['CNI_NETNS', { ...addEnv, CNI_COMMAND: 'DEL', CNI_NETNS: '/var/run/netns/p\ufffd' }],
+  ])('refuses %s holding U+FFFD (invalid UTF-8 decoded by the runtime) with code 4', (name, env) => {
+    const err = errorOf(env, conf());
+    expect(err.code).toBe(4);
+    expect(err.msg).toContain(`${name} is not valid UTF-8`);
+  });
+
+  it('truncates an echoed value: a 10 MB vethPrefix gives a short message naming its size', () => {
+    const err = errorOf(addEnv, conf({ vethPrefix: 'x'.repeat(10 * 1024 * 1024) }));
+    expect(err.code).toBe(7);
+    expect((err.details ?? '').length).toBeLessThan(300);
+    expect(err.details).toMatch(/^vethPrefix: .*"x{64}"…\(10485760 bytes\)$/u);
+  });
+
+  it.each<[string, Env]>([
+    ['container id', { ...addEnv, CNI_CONTAINERID: `;${'y'.repeat(1_000_000)}` }],
+    ['ifname', { ...addEnv, CNI_IFNAME: 'e'.repeat(1_000_000) }],
+    ['netns', { ...addEnv, CNI_NETNS: `rel${'n'.repeat(1_000_000)}` }],
+    ['command', { CNI_COMMAND: 'F'.repeat(1_000_000) }],
+    ['CNI_ARGS', { ...addEnv, CNI_ARGS: `K8S_POD_NAME=${'P'.repeat(1_000_000)}` }],
+  ])('truncates an echoed %s', (_what, env) => {
+    const err = errorOf(env, conf());
+    expect(err.code).toBe(4);
+    expect(err.message.length).toBeLessThan(600);
+    expect(err.message).toMatch(/…\(\d{7} bytes\)/u);
+  });
+
+  it('refuses invalid Kubernetes names in CNI_ARGS (the daemon applies the same rule)', () => {
+    expect(errorOf({ ...addEnv, CNI_ARGS: 'K8S_POD_NAMESPACE=Default;K8S_POD_NAME=web' }, conf()).details).toMatch(/^pod namespace not a DNS label/u);
+    expect(errorOf({ ...addEnv, CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=../x' }, conf()).details).toMatch(/^pod name not a DNS subdomain/u);
+  });
+
+  it('validates GC valid-attachments ifnames with the ifname rule', () => {
+    const err = errorOf({ CNI_COMMAND: 'GC' }, conf({ 'cni.dev/valid-attachments': [{ containerID: 'c', ifname: 'a/b' }] }, '1.1.0'));
+    expect(err.details).toMatch(/ifname: interface name contains/u);
+  });
+});

@@ -1,10 +1,13 @@
 /* eslint-disable @typescript-eslint/require-await -- the fakes implement async interfaces with synchronous bodies */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { invoke, type Invocation } from '../../../src/cni/commands.js';
 import type { CniDeps } from '../../../src/cni/deps.js';
 import type { Env } from '../../../src/cni/args.js';
 import type { IfName, IpAddr, MacAddr, NetnsPath, Cidr } from '../../../src/lib/brand.js';
 import { BusyError, ExecError, UnavailableError } from '../../../src/lib/errors.js';
-import type { PendingRelease } from '../../../src/lib/pending-release.js';
+import { MAX_PENDING_RELEASES, listPendingReleases, recordPendingRelease, type PendingRelease } from '../../../src/lib/pending-release.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import type { Allocation, Dataplane, ModeName, NodeFacts, PodNetworkSpec } from '../../../src/modes/types.js';
 import { HOST, podNs, type Plan } from '../../../src/netlink/ops.js';
@@ -146,6 +149,7 @@ function world(): World {
     },
     pending: { record: async (rec) => void w.pending.push(rec) },
     netnsExists: async (p) => w.existingNetns.has(p),
+    netnsProblem: async (p) => (w.existingNetns.has(p) ? undefined : 'CNI_NETNS does not exist'),
     log: silentLogger,
     now: () => new Date('2026-01-02T03:04:05Z'),
   };
@@ -377,10 +381,10 @@ describe('CHECK', () => {
     expect(out.json).toMatchObject({ code: 101, msg: 'CHECK failed', details: w.probeMissing.join('; ') });
   });
 
-  it('fails with 101 naming an unknown attachment', async () => {
+  it('fails with 3 (UNKNOWN_CONTAINER, not 101) naming an attachment the daemon does not know', async () => {
     const w = world();
     const out = await run(w, baseEnv('CHECK'), conf());
-    expect(out.json).toMatchObject({ code: 101 });
+    expect(out.json).toMatchObject({ code: 3, msg: 'unknown container' });
     expect(String(out.json?.details)).toContain('ctr1');
   });
 
@@ -444,5 +448,75 @@ describe('invoke', () => {
     const out = await run(world(), { CNI_COMMAND: 'ADD' }, conf('0.4.0'));
     expect(out.exitCode).toBe(1);
     expect(out.json).toEqual({ cniVersion: '0.4.0', code: 4, msg: 'required env variables [CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME] missing' });
+  });
+});
+
+describe('malformed input is refused before any RPC (issue 7)', () => {
+  it.each(['ADD', 'CHECK'])('%s with a missing or non-namespace CNI_NETNS → code 4, nothing allocated', async (verb) => {
+    for (const problem of ['CNI_NETNS does not exist', 'CNI_NETNS is not a namespace file (a regular file)']) {
+      const w = world();
+      const calls: string[] = [];
+      const deps: CniDeps = { ...w.deps, netnsProblem: async (p) => (calls.push(p), problem) };
+      const out = await invoke(baseEnv(verb, { CNI_NETNS: '/var/run/netns/gone' }), conf(), () => deps);
+      expect(JSON.parse(out.stdout)).toMatchObject({ code: 4, msg: problem, details: '"/var/run/netns/gone"' });
+      expect(calls).toEqual(['/var/run/netns/gone']);
+      expect(w.hub.leases.size).toBe(0);
+      expect(w.applied).toHaveLength(0);
+    }
+  });
+
+  it('DEL with a missing netns still succeeds (no netns check; host ops only)', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    const deps: CniDeps = { ...w.deps, netnsProblem: () => Promise.reject(new Error('DEL must not ask')) };
+    w.existingNetns.clear();
+    const out = await invoke(baseEnv('DEL', { CNI_NETNS: '/var/run/netns/gone' }), conf(), () => deps);
+    expect(out).toMatchObject({ exitCode: 0, stdout: '' });
+    expect(w.hub.released).toHaveLength(1);
+  });
+
+  it('ADD with CNI_IFNAME éééééééé (16 bytes) → code 4, no allocation', async () => {
+    const w = world();
+    const out = await run(w, baseEnv('ADD', { CNI_IFNAME: 'éééééééé' }), conf());
+    expect(out.json).toMatchObject({ code: 4 });
+    expect(w.hub.leases.size).toBe(0);
+  });
+
+  it('ADD with CNI_IFNAME eth\\xff (decoded as eth\\ufffd) → code 4, no interface renamed behind the runtime', async () => {
+    const w = world();
+    const out = await run(w, baseEnv('ADD', { CNI_IFNAME: Buffer.from([0x65, 0x74, 0x68, 0xff]).toString('utf8') }), conf());
+    expect(out.json).toMatchObject({ code: 4 });
+    expect(w.hub.leases.size).toBe(0);
+  });
+
+  it('a 10 MB vethPrefix gives a short error on stdout', async () => {
+    const out = await run(world(), baseEnv('ADD'), conf('1.0.0', { vethPrefix: 'v'.repeat(10 * 1024 * 1024) }));
+    expect(out.json).toMatchObject({ code: 7 });
+    expect(out.stdout.length).toBeLessThan(400);
+  });
+});
+
+describe('DEL with the daemon down and the real pending-release queue', () => {
+  const realQueue = (w: World, dir: string): CniDeps => ({ ...w.deps, pending: { record: (rec) => recordPendingRelease(dir, rec) } });
+
+  it('succeeds for a legal 300-character container id (was ENAMETOOLONG, code 11)', async () => {
+    const w = world();
+    w.hub.failWith = new UnavailableError('down');
+    const dir = join(mkdtempSync(join(tmpdir(), 'hub-del-')), 'pending-release');
+    const id = 'a'.repeat(300);
+    const out = await invoke(baseEnv('DEL', { CNI_CONTAINERID: id }), conf(), () => realQueue(w, dir));
+    expect(out).toMatchObject({ exitCode: 0, stdout: '' });
+    expect((await listPendingReleases(dir)).map((r) => r.containerId)).toEqual([id]);
+  });
+
+  it('fails with the retryable code 11 when the queue is full', async () => {
+    const w = world();
+    w.hub.failWith = new UnavailableError('down');
+    const dir = join(mkdtempSync(join(tmpdir(), 'hub-del-')), 'pending-release');
+    for (let i = 0; i < MAX_PENDING_RELEASES; i++) {
+      await recordPendingRelease(dir, { containerId: `c${String(i)}`, ifName: 'eth0', podNamespace: '', podName: '', ips: [], reason: 'x', at: new Date().toISOString() });
+    }
+    const out = await invoke(baseEnv('DEL'), conf(), () => realQueue(w, dir));
+    expect(JSON.parse(out.stdout)).toMatchObject({ code: 11, details: expect.stringContaining('is full') as unknown });
   });
 });

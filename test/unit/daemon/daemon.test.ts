@@ -44,7 +44,7 @@ describe('Daemon', () => {
     const pre = LeaseStore.open(cfg.stateDir);
     pre.put(lease('gone', '192.168.0.10'));
     pre.close();
-    await recordPendingRelease(pendingDirFor(cfg.socket), { containerId: 'gone', ifName: 'eth0', podNamespace: '', podName: '', ips: [], reason: 'x', at: '' });
+    await recordPendingRelease(pendingDirFor(cfg.socket), { containerId: 'gone', ifName: 'eth0', podNamespace: '', podName: '', ips: [], reason: 'x', at: new Date().toISOString() });
 
     const sysctls: string[] = [];
     let seenAtServing: { conflist: boolean; socket: boolean; health: number } | undefined;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { HubService } from '../../../src/daemon/service.js';
 import { LeaseStore } from '../../../src/daemon/store.js';
 import { BusyError, ExhaustedError } from '../../../src/lib/errors.js';
-import { recordPendingRelease } from '../../../src/lib/pending-release.js';
+import { pendingFileName, recordPendingRelease } from '../../../src/lib/pending-release.js';
 import { FakeProvider, deferred, req } from './helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -210,8 +210,8 @@ describe('pending releases', () => {
     const res = await svc.drainPending(dir);
     expect(res.released).toHaveLength(2);
     expect(store.count()).toBe(0);
-    expect(existsSync(join(dir, 'c1.eth0.json'))).toBe(false);
-    expect(existsSync(join(dir, 'ghost.eth0.json'))).toBe(false);
+    expect(existsSync(join(dir, pendingFileName('c1', 'eth0')))).toBe(false);
+    expect(existsSync(join(dir, pendingFileName('ghost', 'eth0')))).toBe(false);
     expect(await svc.drainPending(join(tempDir(), 'absent'))).toEqual({ released: [], skipped: [] });
   });
 
@@ -227,7 +227,7 @@ describe('pending releases', () => {
     expect(res.released).toEqual([{ containerId: 'c2', ifName: 'eth0' }]);
     expect(store.get({ containerId: 'c1', ifName: 'eth0' })?.allocation.ip).toBe('10.0.0.10');
     expect(store.get({ containerId: 'c2', ifName: 'eth0' })).toBeUndefined();
-    expect(existsSync(join(dir, 'c1.eth0.json'))).toBe(false);
+    expect(existsSync(join(dir, pendingFileName('c1', 'eth0')))).toBe(false);
   });
 
   it('skips an attachment that is in flight and keeps its file', async () => {
@@ -236,9 +236,9 @@ describe('pending releases', () => {
     provider.gate = gate.promise;
     const p = svc.allocate(req('c1'));
     const dir = join(tempDir(), 'pending-release');
-    await recordPendingRelease(dir, { containerId: 'c1', ifName: 'eth0', podNamespace: '', podName: '', ips: [], reason: 'x', at: '' });
+    await recordPendingRelease(dir, { containerId: 'c1', ifName: 'eth0', podNamespace: '', podName: '', ips: [], reason: 'x', at: new Date().toISOString() });
     expect((await svc.drainPending(dir)).skipped).toEqual([{ containerId: 'c1', ifName: 'eth0' }]);
-    expect(existsSync(join(dir, 'c1.eth0.json'))).toBe(true);
+    expect(existsSync(join(dir, pendingFileName('c1', 'eth0')))).toBe(true);
     gate.resolve();
     await p;
   });
