@@ -3,7 +3,7 @@
  * prefix), its events posted on the pod through the reporter, the limits in force recorded on the lease, and the
  * pod-informer driver (./pod-bandwidth.ts).
  */
-import { BandwidthReconciler, type EventType, type ReconcilerDeps } from '../../bandwidth/reconciler.js';
+import { BandwidthReconciler, type EventType, type ReconcilerDeps } from './bandwidth-reconciler.js';
 import type { BandwidthSpec } from '../../bandwidth/types.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';

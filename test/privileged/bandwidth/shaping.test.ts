@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ifbName } from '../../../src/bandwidth/names.js';
-import { BandwidthReconciler } from '../../../src/bandwidth/reconciler.js';
+import { BandwidthReconciler } from '../../../src/daemon/k8s/bandwidth-reconciler.js';
 import type { BandwidthSpec } from '../../../src/bandwidth/types.js';
 import { defaultBurstBits } from '../../../src/bandwidth/burst.js';
 import { parseIfName, parseIp, parseNetnsPath, type IfName, type IpAddr } from '../../../src/lib/brand.js';

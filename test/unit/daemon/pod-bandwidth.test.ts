@@ -1,7 +1,7 @@
 /** Live pod bandwidth in the daemon: the informer driver (per-pod serialisation, coalescing) and the daemon wiring. */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import type { BandwidthLease } from '../../../src/bandwidth/reconciler.js';
+import type { BandwidthLease } from '../../../src/daemon/k8s/bandwidth-reconciler.js';
 import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
 import { PodBandwidthSync, bandwidthAnnotationsChanged, type PodBandwidthReconciler } from '../../../src/daemon/k8s/pod-bandwidth.js';
@@ -266,7 +266,7 @@ async function eventually(check: () => void, timeoutMs = 3000): Promise<void> {
 
 describe('BandwidthReconciler as the daemon drives it: a failure never escapes', () => {
   it('a lease whose shaping target cannot be computed: the pod\'s other leases are still shaped, no unhandled rejection, the next change runs', async () => {
-    const { BandwidthReconciler } = await import('../../../src/bandwidth/reconciler.js');
+    const { BandwidthReconciler } = await import('../../../src/daemon/k8s/bandwidth-reconciler.js');
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => { unhandled.push(e); };
     process.on('unhandledRejection', onUnhandled);
@@ -302,7 +302,7 @@ describe('BandwidthReconciler as the daemon drives it: a failure never escapes',
   });
 
   it('a reconcile that rejects (the event sink threw) rejects only its caller: no unhandled rejection, the next update still runs', async () => {
-    const { BandwidthReconciler } = await import('../../../src/bandwidth/reconciler.js');
+    const { BandwidthReconciler } = await import('../../../src/daemon/k8s/bandwidth-reconciler.js');
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => { unhandled.push(e); };
     process.on('unhandledRejection', onUnhandled);
