@@ -27,6 +27,7 @@ import { describeIf, hasCommand, isRoot, rand, shTry } from '../helpers/sh.js';
 import { startKubeEmulator, type KubeEmulator } from '../k8s-emulator/index.js';
 import { emulatedKubeApi, eventually, node, pod } from '../k8s-emulator/testing.js';
 import { tempDir } from '../unit/daemon/helpers/fixtures.js';
+import { nodeAdapters } from '../../src/main/adapters.js';
 
 const canRun = isRoot() && hasCommand('tc') && hasCommand('ip');
 const d = describeIf(canRun, isRoot() ? 'tc/ip (iproute2) not installed' : 'live bandwidth integration test needs root (network namespaces, tc)');
@@ -106,7 +107,7 @@ d('live pod bandwidth: daemon + API emulator + real netns', () => {
     });
     // real runner (ip/tc); host sysctls are left alone
     // a short settle: the live update right after ADD goes through the deferral path for real
-    daemon = new Daemon(cfg, { kube: emulatedKubeApi(emu, { eventHost: NODE }), sysctl: () => Promise.resolve(), kubeSyncTimeoutMs: 5000, kubeRetry: { attempts: 5, baseDelayMs: 20 }, bandwidthSettleMs: 500 });
+    daemon = new Daemon(cfg, { ...nodeAdapters({ sysctl: () => Promise.resolve() }), kube: emulatedKubeApi(emu, { eventHost: NODE }), kubeSyncTimeoutMs: 5000, kubeRetry: { attempts: 5, baseDelayMs: 20 }, bandwidthSettleMs: 500 });
     await daemon.start();
     stdin = pluginStdin(JSON.parse(readFileSync(daemon.conflistPath, 'utf8')) as Record<string, unknown>, { logFile: join(dir, 'cni.log') });
   });

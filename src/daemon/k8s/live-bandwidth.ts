@@ -9,7 +9,7 @@ import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Informer, PodInfo } from '../../k8s/types.js';
 import type { AttachmentKey } from '../../rpc/protocol.js';
-import type { Lease } from '../lease.js';
+import type { Lease } from '../../store/lease.js';
 import { PodBandwidthSync } from './pod-bandwidth.js';
 
 export interface LiveBandwidthDeps {

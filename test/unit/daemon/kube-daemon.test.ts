@@ -8,6 +8,7 @@ import { dataplaneFor } from '../../../src/modes/registry.js';
 import type { IfName, NetnsPath } from '../../../src/lib/brand.js';
 import { FakeKube } from './fake-kube.js';
 import { req, tempDir } from './helpers/fixtures.js';
+import { nodeAdapters } from '../../../src/main/adapters.js';
 
 const ENI_CONF = JSON.stringify({ version: '1', max_pool_size: 5 });
 const VETH_CONF = JSON.stringify({ cniVersion: '0.4.0', name: 'terway', type: 'terway', eniip_virtual_type: 'veth' });
@@ -35,9 +36,11 @@ async function start(kube: FakeKube, extra: Record<string, unknown> = {}): Promi
   const d = new Daemon(config(dir, extra), {
     kube,
     nodeName: kube.nodeName,
-    sysctl: () => Promise.resolve(),
-    runner: { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) },
-    sysfs: () => Promise.resolve('7'),
+    ...nodeAdapters({
+      sysctl: () => Promise.resolve(),
+      runner: { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) },
+      sysfs: () => Promise.resolve('7'),
+    }),
     kubeRetry: { attempts: 3, baseDelayMs: 1 },
   });
   running.push(d);

@@ -12,6 +12,7 @@ import { silentLogger } from '../../../src/lib/log.js';
 import type { PodInfo } from '../../../src/k8s/types.js';
 import { FakeInformer, FakeKube } from './fake-kube.js';
 import { deferred, lease, req, tempDir } from './helpers/fixtures.js';
+import { nodeAdapters } from '../../../src/main/adapters.js';
 
 const INGRESS = 'kubernetes.io/ingress-bandwidth';
 
@@ -181,9 +182,11 @@ describe('Daemon: live pod bandwidth through the informer, the executor and the 
       {
         kube,
         nodeName: kube.nodeName,
-        sysctl: () => Promise.resolve(),
-        runner: { run: (cmd) => (commands.push(cmd), Promise.resolve({ stdout: '', stderr: '', exitCode: 0 })) },
-        sysfs: () => Promise.resolve('7'),
+        ...nodeAdapters({
+          sysctl: () => Promise.resolve(),
+          runner: { run: (cmd) => (commands.push(cmd), Promise.resolve({ stdout: '', stderr: '', exitCode: 0 })) },
+          sysfs: () => Promise.resolve('7'),
+        }),
         kubeRetry: { attempts: 3, baseDelayMs: 1 },
         bandwidthSettleMs: 0,
       },

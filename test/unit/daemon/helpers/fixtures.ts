@@ -6,7 +6,7 @@ import { setFromSpecs } from '../../../../src/ipam/range.js';
 import type { Cidr, IfName, IpAddr } from '../../../../src/lib/brand.js';
 import type { Allocation } from '../../../../src/modes/types.js';
 import type { AllocateRequest } from '../../../../src/rpc/protocol.js';
-import type { Lease } from '../../../../src/daemon/lease.js';
+import type { Lease } from '../../../../src/store/lease.js';
 
 export function tempDir(prefix = 'hub-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

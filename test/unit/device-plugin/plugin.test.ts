@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EniDevicePlugin } from '../../../../src/daemon/device-plugin/plugin.js';
-import { ConfigError } from '../../../../src/lib/errors.js';
-import { silentLogger } from '../../../../src/lib/log.js';
+import { EniDevicePlugin } from '../../../src/device-plugin/plugin.js';
+import { ConfigError } from '../../../src/lib/errors.js';
+import { silentLogger } from '../../../src/lib/log.js';
 import { FakeKubelet, PluginClient } from './fake-kubelet.js';
 
 async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {

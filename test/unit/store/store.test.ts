@@ -2,10 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { LeaseStore, SCHEMA_VERSION } from '../../../src/daemon/store.js';
+import { LeaseStore, SCHEMA_VERSION } from '../../../src/store/store.js';
 import { ConflictError } from '../../../src/lib/errors.js';
-import { lease, tempDir } from './helpers/fixtures.js';
-import { transpileToTemp } from './helpers/transpile.js';
+import { lease, tempDir } from '../daemon/helpers/fixtures.js';
+import { transpileToTemp } from '../daemon/helpers/transpile.js';
 
 describe('LeaseStore', () => {
   it('puts, gets, lists, finds by ip and deletes', () => {
@@ -55,10 +55,10 @@ describe('LeaseStore', () => {
   it('a lease written by a process that is then SIGKILLed is there after reopen', async () => {
     const dir = tempDir('hub-crash-');
     const code = join(dir, 'code');
-    transpileToTemp(code, ['src/daemon/store.ts', 'src/lib/errors.ts', 'src/lib/brand.ts', 'src/modes/types.ts']);
+    transpileToTemp(code, ['src/store/store.ts', 'src/lib/errors.ts', 'src/lib/brand.ts', 'src/modes/types.ts']);
     const stateDir = join(dir, 'state');
     const script = `
-      import { LeaseStore } from ${JSON.stringify(join(code, 'src/daemon/store.js'))};
+      import { LeaseStore } from ${JSON.stringify(join(code, 'src/store/store.js'))};
       const s = LeaseStore.open(${JSON.stringify(stateDir)});
       s.put(${JSON.stringify(lease('crashy', '10.0.0.42'))});
       process.stdout.write('written\\n');
