@@ -4,7 +4,7 @@
  * - a module cycle: this file can reach itself through imports of files under root;
  * - a folder cycle: this file's folder (root's top-level folder: `src/modes`) imports another folder that imports
  *   it back, through any files (`modes/common/bandwidth.ts → bandwidth/names.ts` while
- *   `bandwidth/reconciler.ts → modes/…` is a folder cycle though no module is on a module cycle).
+ *   the former `bandwidth/reconciler.ts → modes/…` made a folder cycle though no module was on a module cycle).
  *
  * Every reference counts, `import type` and `import()` included: a cycle through type-only imports is harmless at
  * runtime but is still two modules (or layers) that know each other, and a dynamic import is still a dependency.
