@@ -1,8 +1,8 @@
-// Lint: typescript-eslint strict + type-aware rules, layering enforced with no-restricted-imports.
+// Lint: typescript-eslint strict + type-aware rules; layering (no import cycles, who may import src/daemon, the
+// plugin's and the planners' import limits) in tools/eslint-rules/layering.js.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-
-const pluginMayNotImport = ['**/daemon/**', '**/k8s/**', '**/cloud/**', '**/policy/**', '**/templates/**', '@grpc/*', '@kubernetes/*', '@alicloud/*', 'better-sqlite3', 'handlebars', 'prom-client'];
+import { layering } from './tools/eslint-rules/layering.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'jest.config.js', 'eslint.config.js', 'test/summary-reporter.cjs'] },
@@ -18,20 +18,13 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  {
-    files: ['src/**/*.ts'],
-    ignores: ['src/lib/exec.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'node:child_process', message: 'Start processes only through src/lib/exec.ts (argv only).' }] }] },
-  },
-  {
-    files: ['src/cni/**/*.ts', 'src/main/cni.ts', 'src/rpc/client.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: pluginMayNotImport }] },
-  },
-  {
-    files: ['src/modes/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['node:*', '**/daemon/**', '**/cni/**', '**/netlink/executor*', '**/lib/exec*'] }] },
-  },
+  ...layering,
   { files: ['src/main/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'], rules: { 'no-console': 'off' } },
+  {
+    files: ['tools/**/*.js', 'tools/**/*.d.ts'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: 'readonly' } },
+  },
   {
     files: ['test/**/*.ts'],
     rules: {

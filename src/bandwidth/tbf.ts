@@ -13,15 +13,12 @@
  * Clamp rule: instead of wrapping, the burst is clamped to the longest bucket the kernel's u32 buffer can hold,
  * `floor((2^32 - 1) / tick)` µs (274.877906 s at tick 15.625), i.e. burstB = floor(thatUs * rateB / 1e6); and the
  * limit is clamped to 2^32 - 1 bytes. Every input that does not wrap in the reference yields exactly its values.
+ * The kernel's units (ticks, u32 limits, the buffer CHECK expects) are src/netlink/tbf-units.ts.
  */
 import { InvalidInputError } from '../lib/errors.js';
-import { quote } from '../lib/text.js';
+import { DEFAULT_TICK_IN_USEC, maxBurstUs, TIME_UNITS_PER_SEC, U32_MAX } from '../netlink/tbf-units.js';
 
 export const LATENCY_MS = 25;
-export const TIME_UNITS_PER_SEC = 1_000_000;
-/** tick-in-usec on this kernel: /proc/net/psched `000003e8 00000040` → 1000 / 64. */
-export const DEFAULT_TICK_IN_USEC = 15.625;
-export const U32_MAX = 0xffff_ffff;
 
 export interface TbfParams {
   /** bytes/s */
@@ -36,18 +33,6 @@ export interface TbfParams {
   readonly clamped: boolean;
 }
 
-/** Largest bucket duration (µs) whose tick count fits in u32. */
-export function maxBurstUs(tickInUsec: number): number {
-  return Math.min(U32_MAX, Math.floor(U32_MAX / tickInUsec));
-}
-
-/** tick-in-usec from the text of /proc/net/psched (`t2us us2t clock_res hz`, hex). */
-export function parsePsched(text: string): number {
-  const [t2us, us2t] = text.trim().split(/\s+/u).map((h) => Number.parseInt(h, 16));
-  if (t2us === undefined || us2t === undefined || !(t2us > 0) || !(us2t > 0)) throw new InvalidInputError('/proc/net/psched', `unexpected content ${quote(text)}`);
-  return t2us / us2t;
-}
-
 /** Checks one direction's rate/burst like the reference's validateRateAndBurst; `field` names it in errors. */
 export function validateRateAndBurst(field: string, rateBits: number, burstBits: number): void {
   const ok = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
@@ -57,11 +42,6 @@ export function validateRateAndBurst(field: string, rateBits: number, burstBits:
   if (burstBits !== 0 && Math.floor(burstBits / 8) >= U32_MAX) throw new InvalidInputError(`${field}Burst`, `burst cannot be more than 4GB (${String(burstBits)} bits)`);
   if (rateBits !== 0 && rateBits < 8) throw new InvalidInputError(`${field}Rate`, `must be at least 8 bits/s (1 byte/s), got ${String(rateBits)}`);
   if (rateBits !== 0 && burstBits !== 0 && burstBits < 8) throw new InvalidInputError(`${field}Burst`, `must be at least 8 bits (1 byte), got ${String(burstBits)}`);
-}
-
-/** The buffer (psched ticks) the kernel derives from a tbf's rate and burst in bytes (what CHECK expects to see). */
-export function bufferTicksOf(rateBytes: number, burstBytes: number, tickInUsec = DEFAULT_TICK_IN_USEC): number {
-  return Math.min(U32_MAX, Math.trunc(Math.trunc((burstBytes * TIME_UNITS_PER_SEC) / rateBytes) * tickInUsec));
 }
 
 /** The tbf for `rateBits` bits/s with a `burstBits`-bit bucket. Throws InvalidInputError on a rate < 1 byte/s. */

@@ -9,7 +9,6 @@
  */
 import { join } from 'node:path';
 import type { CloudProvider } from '../cloud/types.js';
-import { createLocalProvider, type SysfsReader } from '../cloud/local/provider.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { setHas } from '../ipam/range.js';
 import { ConfigError, errorMessage } from '../lib/errors.js';
@@ -29,10 +28,9 @@ import type { RetryPolicy } from './k8s/reporter.js';
 import { InstanceLock } from './instance-lock.js';
 import { HubRpcServer } from './rpc-server.js';
 import { HubService } from './service.js';
-import { LeaseStore } from './store.js';
-import { createProcessRunner, type CommandRunner } from '../lib/exec.js';
+import { LeaseStore } from '../store/store.js';
 import { planNodeSetup } from '../modes/registry.js';
-import { createExecutor, type SysctlWriter } from '../netlink/executor.js';
+import type { Executor, ExecutorFactory } from '../netlink/executor.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
 
@@ -55,16 +53,16 @@ export interface DaemonContext {
   readonly agent?: KubeNodeAgent;
 }
 
+/**
+ * The daemon's collaborators. The real adapters (provider, executor) are built in src/main (src/main/adapters.ts)
+ * and injected; tests inject fakes the same way.
+ */
 export interface DaemonDeps {
   readonly log?: Logger;
-  readonly sysctl?: SysctlWriter;
-  /** Runs ip(8) for the node setup plan (tests inject a fake). */
-  readonly runner?: CommandRunner;
-  readonly sysfs?: SysfsReader;
-  /** One provider for every mode (tests; no mode switching). Prefer `providerFor`. */
-  readonly provider?: CloudProvider;
-  /** Builds the provider of an effective config (default: the local provider). */
-  readonly providerFor?: (cfg: DaemonConfig) => CloudProvider;
+  /** Builds the provider of an effective config (src/main: the local provider). Throws ConfigError when it cannot run. */
+  readonly providerFor: (cfg: DaemonConfig) => CloudProvider;
+  /** Builds a dataplane executor (ip/tc) for one of the daemon's components: node setup, live bandwidth. */
+  readonly executorFor: ExecutorFactory;
   readonly pendingDrainIntervalMs?: number;
   /** Called after the socket is bound and before the conflist is written (tests observe the ordering). */
   readonly onServing?: () => void | Promise<void>;
@@ -100,7 +98,7 @@ export class Daemon {
   #stopping: Promise<void> | undefined;
   #lock: InstanceLock | undefined;
 
-  constructor(cfg: DaemonConfig, deps: DaemonDeps = {}) {
+  constructor(cfg: DaemonConfig, deps: DaemonDeps) {
     this.#cfg = cfg;
     this.#effective = cfg;
     this.#deps = deps;
@@ -256,9 +254,7 @@ export class Daemon {
   }
 
   #providerFor(cfg: DaemonConfig): CloudProvider {
-    if (this.#deps.provider !== undefined) return this.#deps.provider;
-    if (this.#deps.providerFor !== undefined) return this.#deps.providerFor(cfg);
-    return createLocalProvider(cfg, ...(this.#deps.sysfs ? [this.#deps.sysfs] : []));
+    return this.#deps.providerFor(cfg);
   }
 
   /**
@@ -315,13 +311,9 @@ export class Daemon {
     }
   }
 
-  /** The daemon's dataplane executor (ip/tc through the runner). */
-  #executor(component: string): ReturnType<typeof createExecutor> {
-    return createExecutor({
-      runner: this.#deps.runner ?? createProcessRunner(),
-      log: this.#log.child({ component }),
-      ...(this.#deps.sysctl !== undefined ? { writeSysctl: this.#deps.sysctl } : {}),
-    });
+  /** A dataplane executor (ip/tc) logging as `component`. */
+  #executor(component: string): Executor {
+    return this.#deps.executorFor(this.#log.child({ component }));
   }
 
   async #drain(): Promise<void> {

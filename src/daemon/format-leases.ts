@@ -1,5 +1,5 @@
 /** A plain-text table of leases for `terway-hub leases`. */
-import type { Lease } from './lease.js';
+import type { Lease } from '../store/lease.js';
 
 export function formatLeases(leases: readonly Lease[]): string {
   const header = ['CONTAINER', 'IFNAME', 'POD', 'MODE', 'IP', 'ENI', 'CREATED'];

@@ -26,9 +26,9 @@ import type {
 } from '../rpc/protocol.js';
 import { InFlight, attachmentKeyOf, podKeyOf } from './in-flight.js';
 import type { AllocationObserver, PodFacts, PodFactsSource } from './k8s/hooks.js';
-import type { Lease } from './lease.js';
+import type { Lease } from '../store/lease.js';
 import { createHubMetrics, type HubMetrics, type PoolProbe } from './metrics.js';
-import type { LeaseStore } from './store.js';
+import type { LeaseStore } from '../store/store.js';
 
 export interface HubServiceDeps {
   readonly store: LeaseStore;
@@ -283,7 +283,7 @@ export class HubService implements PoolProbe {
   }
 
   /**
-   * The CNI GC verb's handler. The garbage collector (src/daemon/gc) installs itself here so that attachments the
+   * The CNI GC verb's handler. The garbage collector (src/gc) installs itself here so that attachments the
    * runtime says are gone get their host side torn down as well as their leases released; without it (unit tests,
    * no GC component) the service only releases the leases.
    */

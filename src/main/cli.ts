@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { loadDaemonConfig } from '../config/load.js';
 import { createHubClient, HubRpcError } from '../daemon/rpc-client.js';
-import { LeaseStore } from '../daemon/store.js';
+import { LeaseStore } from '../store/store.js';
 import { HubError, errorMessage } from '../lib/errors.js';
 import { DEFAULT_SOCKET } from '../rpc/protocol.js';
 import { DAEMON_USAGE, runDaemon } from './daemon.js';

@@ -4,8 +4,9 @@ import type { DaemonConfig } from '../config/daemon-config.js';
 import { loadDaemonConfig } from '../config/load.js';
 import type { KubeApi } from '../k8s/types.js';
 import { Daemon, type DaemonContext, type NodeComponent } from '../daemon/daemon.js';
-import { EniDevicePlugin } from '../daemon/device-plugin/index.js';
-import { gcComponent } from '../daemon/gc/index.js';
+import { EniDevicePlugin } from '../device-plugin/index.js';
+import { gcComponent } from '../gc/index.js';
+import { nodeAdapters, type NodeAdapters } from './adapters.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, parseLogLevel, type Logger } from '../lib/log.js';
 
@@ -69,14 +70,21 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
   });
   const log = createLogger(process.stderr, parseLogLevel(cfg.logLevel), { component: 'daemon' });
   const kube = await kubeFor(cfg, log);
-  const daemon = new Daemon(cfg, { log, components: nodeComponents, ...(kube !== undefined ? { kube } : {}) });
+  const adapters = nodeAdapters();
+  const daemon = new Daemon(cfg, {
+    log,
+    providerFor: adapters.providerFor,
+    executorFor: adapters.executorFor,
+    components: (ctx) => nodeComponents(ctx, adapters),
+    ...(kube !== undefined ? { kube } : {}),
+  });
   await daemon.start();
   return waitForSignal(daemon, log);
 }
 
 /** GC (at start, periodically, and behind the CNI GC verb) and, when enabled, the kubelet device plugin. */
-function nodeComponents(ctx: DaemonContext): readonly NodeComponent[] {
-  const gc = gcComponent(ctx, { intervalMs: ctx.config.gcIntervalSeconds * 1000 });
+function nodeComponents(ctx: DaemonContext, adapters: NodeAdapters): readonly NodeComponent[] {
+  const gc = gcComponent(ctx, { runner: adapters.runner, executorFor: adapters.executorFor, intervalMs: ctx.config.gcIntervalSeconds * 1000 });
   ctx.service.setAttachmentGc((req) => gc.gcAttachments(req.validAttachments));
   const dp = ctx.config.devicePlugin;
   return [

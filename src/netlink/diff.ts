@@ -2,7 +2,7 @@
  * Pure comparison of a setup plan against observed state: one readable problem per op whose effect is absent
  * or different. Ops without a lasting observable effect here (deletes, sysctls) are not checked.
  */
-import { bufferTicksOf } from '../bandwidth/tbf.js';
+import { bufferTicksOf } from './tbf-units.js';
 import { slotOf, type NsRef, type Op, type Plan, type QdiscSpec } from './ops.js';
 import { describeNs, isTcOp, nsKey } from './render.js';
 import { canonicalDst, type ObservedLink, type ObservedRoute, type ObservedState } from './state.js';

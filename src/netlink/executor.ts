@@ -63,6 +63,12 @@ export interface Executor {
   teardown(plan: Plan, signal?: AbortSignal): Promise<TeardownReport>;
 }
 
+/**
+ * Builds an executor logging to `log` (the caller's component logger). The daemon and GC receive one, injected;
+ * src/main builds the real one (createExecutor over the process runner), tests a fake.
+ */
+export type ExecutorFactory = (log: Logger) => Executor;
+
 interface OpOutcome {
   readonly entry: IndexedOp;
   readonly ok: boolean;

@@ -156,3 +156,11 @@ export function inverseOf(op: Op): Op | undefined {
       return { ...op, kind: 'rule.del' };
   }
 }
+
+/**
+ * Builds a `sysctl.set` key from levels, escaping dots inside a level (an interface name) as `/` (sysctl(8)'s
+ * convention; the renderer maps it back to a /proc/sys path).
+ */
+export function sysctlKey(...levels: readonly string[]): string {
+  return levels.map((l) => l.replaceAll('.', '/')).join('.');
+}

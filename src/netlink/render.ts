@@ -6,6 +6,7 @@ import { InvalidInputError } from '../lib/errors.js';
 import type { Command } from '../lib/exec.js';
 import type { NsRef, Op, Plan, QdiscSpec } from './ops.js';
 import { quote } from '../lib/text.js';
+import { U32_MAX } from './tbf-units.js';
 
 export type TcOp = Extract<Op, { kind: 'qdisc.replace' | 'qdisc.del' | 'filter.redirect' }>;
 export type IpOp = Exclude<Op, { kind: 'sysctl.set' } | TcOp>;
@@ -123,8 +124,6 @@ function ipTokensUnchecked(op: IpOp): string[] {
   }
 }
 
-const U32_MAX = 0xffffffff;
-
 function qdiscTokens(q: QdiscSpec): string[] {
   switch (q.type) {
     case 'tbf':
@@ -163,7 +162,7 @@ export function isTcOp(op: Op): op is TcOp {
 }
 
 /**
- * sysctl(8) key convention: dots separate levels; a `/` inside a key stands for a literal dot (e.g. a VLAN
+ * sysctl(8) key convention (keys are built by sysctlKey in ./ops.ts): dots separate levels; a `/` inside a key stands for a literal dot (e.g. a VLAN
  * link `eth0.5` is written `net.ipv4.conf.eth0/5.rp_filter`).
  */
 export function sysctlPath(key: string): string {
@@ -172,11 +171,6 @@ export function sysctlPath(key: string): string {
     throw new InvalidInputError('sysctl', `unsafe sysctl key ${quote(key)}`);
   }
   return `/proc/sys/${parts.join('/')}`;
-}
-
-/** Builds a sysctl key from levels, escaping dots inside a level (an interface name) as `/`. */
-export function sysctlKey(...levels: readonly string[]): string {
-  return levels.map((l) => l.replaceAll('.', '/')).join('.');
 }
 
 export function renderOp(op: Op): Rendered {

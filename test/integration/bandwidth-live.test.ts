@@ -30,6 +30,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
 import { startKubeEmulator, type KubeEmulator } from '../k8s-emulator/index.js';
 import { emulatedKubeApi, node, pod } from '../k8s-emulator/testing.js';
+import { nodeAdapters } from '../../src/main/adapters.js';
 
 const d = describePrivileged('live bandwidth integration test', [hasCommand('tc') && hasCommand('ip'), 'tc/ip (iproute2) not installed']);
 
@@ -108,7 +109,7 @@ d('live pod bandwidth: daemon + API emulator + real netns', () => {
       vpc: { podCIDR: POD_CIDR },
     });
     // real runner (ip/tc); host sysctls are left alone
-    daemon = new Daemon(cfg, { kube: emulatedKubeApi(emu, { eventHost: NODE }), sysctl: () => Promise.resolve(), kubeSyncTimeoutMs: 5000, kubeRetry: { attempts: 5, baseDelayMs: 20 } });
+    daemon = new Daemon(cfg, { ...nodeAdapters({ sysctl: () => Promise.resolve() }), kube: emulatedKubeApi(emu, { eventHost: NODE }), kubeSyncTimeoutMs: 5000, kubeRetry: { attempts: 5, baseDelayMs: 20 } });
     await daemon.start();
     stdin = pluginStdin(JSON.parse(readFileSync(daemon.conflistPath, 'utf8')) as Record<string, unknown>, { logFile: join(dir, 'cni.log') });
   });

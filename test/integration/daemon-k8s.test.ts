@@ -16,6 +16,7 @@ import { emulatedKubeApi, node, pod } from '../k8s-emulator/testing.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
 import { req } from '../unit/daemon/helpers/fixtures.js';
+import { nodeAdapters } from '../../src/main/adapters.js';
 
 const NS = 'kube-system';
 const ENI_CONF = JSON.stringify({ version: '1', max_pool_size: 5 });
@@ -70,9 +71,11 @@ async function startDaemon(nodeName: string) {
   const kube = emulatedKubeApi(emu, { eventHost: nodeName });
   const daemon = new Daemon(cfg, {
     kube,
-    sysctl: () => Promise.resolve(),
-    runner: { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) },
-    sysfs: () => Promise.resolve('7'),
+    ...nodeAdapters({
+      sysctl: () => Promise.resolve(),
+      runner: { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) },
+      sysfs: () => Promise.resolve('7'),
+    }),
     kubeSyncTimeoutMs: 5000,
     kubeRetry: { attempts: 5, baseDelayMs: 20 },
   });

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { parseDaemonConfig } from '../../src/config/daemon-config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/lib/log.js';
-import { gcComponent } from '../../src/daemon/gc/index.js';
-import type { GarbageCollector } from '../../src/daemon/gc/index.js';
-import type { LeaseStore } from '../../src/daemon/store.js';
+import { gcComponent } from '../../src/gc/index.js';
+import type { GarbageCollector } from '../../src/gc/index.js';
+import type { LeaseStore } from '../../src/store/store.js';
 import { startKubeEmulator, type KubeEmulator } from '../k8s-emulator/index.js';
 import { emulatedKubeApi, node, pod } from '../k8s-emulator/testing.js';
 import { callPluginAsync, PLUGIN } from '../helpers/hub.js';
@@ -21,6 +21,7 @@ import { describePrivileged } from '../helpers/privilege.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
 import { existsSync, rmSync } from 'node:fs';
+import { nodeAdapters } from '../../src/main/adapters.js';
 
 const d = describePrivileged('GC with Kubernetes tests', [existsSync(PLUGIN), `plugin binary missing at ${PLUGIN}: run npm run build`]);
 
@@ -53,14 +54,16 @@ d('GC with Kubernetes (real daemon, real client, API emulator, real plugin)', ()
       nodeName,
       vpc: { podCIDR: '10.217.0.0/24' }, // the local fallback: the Node's spec.podCIDR must win
     });
+    const adapters = nodeAdapters();
     daemon = new Daemon(cfg, {
+      ...adapters,
       log: createLogger({ write: (l) => logLines.push(l) }, 'debug'),
       kube: emulatedKubeApi(emu, { eventHost: nodeName }),
       kubeSyncTimeoutMs: 5000,
       components: (ctx) => {
         store = ctx.store;
         // no grace periods and no timer: the test runs each pass itself
-        const g = gcComponent(ctx, { intervalMs: 3_600_000, leaseGraceMs: 0, orphanGraceMs: 0 });
+        const g = gcComponent(ctx, { runner: adapters.runner, executorFor: adapters.executorFor, intervalMs: 3_600_000, leaseGraceMs: 0, orphanGraceMs: 0 });
         ctx.service.setAttachmentGc((req) => g.gcAttachments(req.validAttachments));
         gc = g;
         return [g];

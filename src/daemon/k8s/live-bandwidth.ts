@@ -3,13 +3,13 @@
  * prefix), its events posted on the pod through the reporter, the limits in force recorded on the lease, and the
  * pod-informer driver (./pod-bandwidth.ts).
  */
-import { BandwidthReconciler, type BandwidthLease, type EventType, type ReconcilerDeps } from '../../bandwidth/reconciler.js';
+import { BandwidthReconciler, type BandwidthLease, type EventType, type ReconcilerDeps } from './bandwidth-reconciler.js';
 import type { BandwidthSpec } from '../../bandwidth/types.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Informer, PodInfo } from '../../k8s/types.js';
 import type { AttachmentKey } from '../../rpc/protocol.js';
-import type { Lease } from '../lease.js';
+import type { Lease } from '../../store/lease.js';
 import { PodBandwidthSync } from './pod-bandwidth.js';
 
 export interface LiveBandwidthDeps {

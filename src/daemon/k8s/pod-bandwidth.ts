@@ -1,5 +1,5 @@
 /**
- * Live pod bandwidth (issue 4): the node's pod informer drives the BandwidthReconciler (src/bandwidth/reconciler.ts).
+ * Live pod bandwidth (issue 4): the node's pod informer drives the BandwidthReconciler (./bandwidth-reconciler.ts).
  * A pod added (or listed at start) or whose bandwidth annotations changed is reconciled against its leases; a
  * released lease is forgotten. Per pod, one reconcile runs at a time and a burst of changes coalesces into one run
  * that reads the LATEST annotations and leases when it starts. Nothing here throws into the informer or the daemon.
@@ -11,7 +11,7 @@
  * applied. The update itself runs under the attachment's in-flight key (see live-bandwidth.ts).
  */
 import { BANDWIDTH_ANNOTATIONS } from '../../bandwidth/annotations.js';
-import type { BandwidthLease, ReconcileOutcome } from '../../bandwidth/reconciler.js';
+import type { BandwidthLease, ReconcileOutcome } from './bandwidth-reconciler.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Informer, InformerEvent, PodInfo } from '../../k8s/types.js';

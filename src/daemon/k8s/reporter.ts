@@ -5,7 +5,7 @@
  * in the background with a few retries and never delays or fails an RPC; `idle()` waits for it (tests, stop).
  */
 import { BANDWIDTH_ANNOTATIONS } from '../../bandwidth/annotations.js';
-import { REASON_PARSE_FAILED } from '../../bandwidth/reconciler.js';
+import { REASON_PARSE_FAILED } from './bandwidth-reconciler.js';
 import { ConfigError, ExhaustedError, HubError, errorMessage } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { KubeApi, NodeCondition } from '../../k8s/types.js';

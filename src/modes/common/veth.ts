@@ -5,8 +5,7 @@
 import type { IfName, IpAddr } from '../../lib/brand.js';
 import { hostCidr } from '../../lib/net.js';
 import { stableMac, vethName } from '../../lib/veth-name.js';
-import { HOST, podNs, type Op, type VethEnd } from '../../netlink/ops.js';
-import { sysctlKey } from '../../netlink/render.js';
+import { HOST, podNs, sysctlKey, type Op, type VethEnd } from '../../netlink/ops.js';
 import { LINK_LOCAL_GW, type HostNames, type NodeFacts, type PodNetworkSpec } from '../types.js';
 
 const LOOPBACK = 'lo' as IfName;

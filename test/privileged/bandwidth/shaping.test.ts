@@ -4,7 +4,7 @@
  * update through the reconciler, teardown leaving no qdisc/ifb, and CHECK (probe) seeing a deleted qdisc.
  */
 import { ifbName } from '../../../src/bandwidth/names.js';
-import { BandwidthReconciler } from '../../../src/bandwidth/reconciler.js';
+import { BandwidthReconciler } from '../../../src/daemon/k8s/bandwidth-reconciler.js';
 import type { BandwidthSpec } from '../../../src/bandwidth/types.js';
 import { defaultBurstBits } from '../../../src/bandwidth/burst.js';
 import { parseIfName } from '../../../src/lib/brand.js';

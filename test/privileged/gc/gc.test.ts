@@ -7,10 +7,10 @@
 import { rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { ifbName } from '../../../src/bandwidth/names.js';
-import { createGarbageCollector, type GarbageCollector } from '../../../src/daemon/gc/collector.js';
-import type { HostView } from '../../../src/daemon/gc/types.js';
+import { createGarbageCollector, type GarbageCollector } from '../../../src/gc/collector.js';
+import type { HostView } from '../../../src/gc/types.js';
 import { HubService } from '../../../src/daemon/service.js';
-import { LeaseStore } from '../../../src/daemon/store.js';
+import { LeaseStore } from '../../../src/store/store.js';
 import type { CloudProvider } from '../../../src/cloud/types.js';
 import { setFromCidr } from '../../../src/ipam/range.js';
 import type { PodInfo } from '../../../src/k8s/types.js';

@@ -1,5 +1,6 @@
 import { defaultBurstBits } from '../../../src/bandwidth/burst.js';
-import { maxBurstUs, parsePsched, tbfParams, validateRateAndBurst } from '../../../src/bandwidth/tbf.js';
+import { tbfParams, validateRateAndBurst } from '../../../src/bandwidth/tbf.js';
+import { maxBurstUs, parsePsched } from '../../../src/netlink/tbf-units.js';
 import { InvalidInputError } from '../../../src/lib/errors.js';
 
 const MAX_U32 = 4294967295;

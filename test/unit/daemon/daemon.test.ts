@@ -6,9 +6,10 @@ import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
 import { createHubClient } from '../../../src/daemon/rpc-client.js';
 import { recordPendingRelease, pendingDirFor } from '../../../src/lib/pending-release.js';
-import { LeaseStore } from '../../../src/daemon/store.js';
+import { LeaseStore } from '../../../src/store/store.js';
 import { lease, req } from './helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { nodeAdapters } from '../../../src/main/adapters.js';
 
 function get(address: string, path: string): Promise<{ status: number; body: string }> {
   const i = address.lastIndexOf(':');
@@ -49,11 +50,13 @@ describe('Daemon', () => {
     const sysctls: string[] = [];
     let seenAtServing: { conflist: boolean; socket: boolean; health: number } | undefined;
     const daemon: Daemon = new Daemon(cfg, {
-      sysctl: (p, v) => {
-        sysctls.push(`${p}=${v}`);
-        return Promise.resolve();
-      },
-      sysfs: (p) => (p === '/sys/class/net/eth1/ifindex' ? Promise.resolve('7\n') : Promise.reject(new Error('no'))),
+      ...nodeAdapters({
+        sysctl: (p, v) => {
+          sysctls.push(`${p}=${v}`);
+          return Promise.resolve();
+        },
+        sysfs: (p) => (p === '/sys/class/net/eth1/ifindex' ? Promise.resolve('7\n') : Promise.reject(new Error('no'))),
+      }),
       onServing: async () => {
         const health = await get(daemon.httpAddress ?? '', '/healthz');
         seenAtServing = { conflist: existsSync(conflist), socket: existsSync(cfg.socket), health: health.status };
@@ -96,14 +99,14 @@ describe('Daemon', () => {
   it('keeps the conflist on exit when configured, and treats sysctl failures as non-fatal (vpc mode end to end)', async () => {
     const dir = tempDir('hub-daemon2-');
     const cfg = config(dir, { keepConflistOnExit: true, httpListen: '' });
-    const d = new Daemon(cfg, { sysctl: () => Promise.resolve(), sysfs: () => Promise.resolve('3') });
+    const d = new Daemon(cfg, nodeAdapters({ sysctl: () => Promise.resolve(), sysfs: () => Promise.resolve('3') }));
     await d.start();
     await d.stop();
     expect(existsSync(join(dir, 'net.d', '10-terway-hub.conflist'))).toBe(true);
 
     const dir2 = tempDir('hub-daemon3-');
     const cfg2 = parseDaemonConfig({ socket: join(dir2, 'd.sock'), stateDir: join(dir2, 's'), cniConfDir: join(dir2, 'n'), httpListen: '', mode: 'vpc', vpc: { podCIDR: '10.1.0.0/30' } });
-    const d2 = new Daemon(cfg2, { sysctl: () => Promise.reject(new Error('read-only /proc')) });
+    const d2 = new Daemon(cfg2, nodeAdapters({ sysctl: () => Promise.reject(new Error('read-only /proc')) }));
     await d2.start(); // sysctl failures are logged, not fatal
     const c = createHubClient(cfg2.socket);
     expect((await c.allocate(req('x'))).allocation).toEqual({ mode: 'vpc', ip: '10.1.0.2', subnet: '10.1.0.0/30', mtu: 1500 });

@@ -9,6 +9,7 @@ import type { IfName, NetnsPath } from '../../../src/lib/brand.js';
 import { FakeKube } from './fake-kube.js';
 import { req } from './helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { nodeAdapters } from '../../../src/main/adapters.js';
 
 const ENI_CONF = JSON.stringify({ version: '1', max_pool_size: 5 });
 const VETH_CONF = JSON.stringify({ cniVersion: '0.4.0', name: 'terway', type: 'terway', eniip_virtual_type: 'veth' });
@@ -36,9 +37,11 @@ async function start(kube: FakeKube, extra: Record<string, unknown> = {}): Promi
   const d = new Daemon(config(dir, extra), {
     kube,
     nodeName: kube.nodeName,
-    sysctl: () => Promise.resolve(),
-    runner: { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) },
-    sysfs: () => Promise.resolve('7'),
+    ...nodeAdapters({
+      sysctl: () => Promise.resolve(),
+      runner: { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) },
+      sysfs: () => Promise.resolve('7'),
+    }),
     kubeRetry: { attempts: 3, baseDelayMs: 1 },
   });
   running.push(d);

@@ -1,7 +1,7 @@
 /** Live pod bandwidth in the daemon: the informer driver (per-pod serialisation, coalescing) and the daemon wiring. */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import type { BandwidthLease, ReconcileOutcome } from '../../../src/bandwidth/reconciler.js';
+import type { BandwidthLease, ReconcileOutcome } from '../../../src/daemon/k8s/bandwidth-reconciler.js';
 import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
 import { PodBandwidthSync, bandwidthAnnotationsChanged, type PodBandwidthReconciler } from '../../../src/daemon/k8s/pod-bandwidth.js';
@@ -14,6 +14,7 @@ import { FakeInformer, FakeKube } from './fake-kube.js';
 import { deferred, lease, req } from './helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { eventually, sleep } from '../../helpers/wait.js';
+import { nodeAdapters } from '../../../src/main/adapters.js';
 
 const INGRESS = 'kubernetes.io/ingress-bandwidth';
 
@@ -209,9 +210,11 @@ describe('Daemon: live pod bandwidth through the informer, the executor and the 
       {
         kube,
         nodeName: kube.nodeName,
-        sysctl: () => Promise.resolve(),
-        runner: { run: (cmd) => (commands.push(cmd), Promise.resolve({ stdout: '', stderr: '', exitCode: 0 })) },
-        sysfs: () => Promise.resolve('7'),
+        ...nodeAdapters({
+          sysctl: () => Promise.resolve(),
+          runner: { run: (cmd) => (commands.push(cmd), Promise.resolve({ stdout: '', stderr: '', exitCode: 0 })) },
+          sysfs: () => Promise.resolve('7'),
+        }),
         kubeRetry: { attempts: 3, baseDelayMs: 1 },
       },
     );
@@ -282,7 +285,7 @@ describe('Daemon: live pod bandwidth through the informer, the executor and the 
 
 describe('BandwidthReconciler as the daemon drives it: a failure never escapes', () => {
   it('a lease whose shaping target cannot be computed: the pod\'s other leases are still shaped, no unhandled rejection, the next change runs', async () => {
-    const { BandwidthReconciler } = await import('../../../src/bandwidth/reconciler.js');
+    const { BandwidthReconciler } = await import('../../../src/daemon/k8s/bandwidth-reconciler.js');
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => { unhandled.push(e); };
     process.on('unhandledRejection', onUnhandled);
@@ -318,7 +321,7 @@ describe('BandwidthReconciler as the daemon drives it: a failure never escapes',
   });
 
   it('a reconcile that rejects (the event sink threw) rejects only its caller: no unhandled rejection, the next update still runs', async () => {
-    const { BandwidthReconciler } = await import('../../../src/bandwidth/reconciler.js');
+    const { BandwidthReconciler } = await import('../../../src/daemon/k8s/bandwidth-reconciler.js');
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => { unhandled.push(e); };
     process.on('unhandledRejection', onUnhandled);

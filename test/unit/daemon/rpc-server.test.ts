@@ -7,7 +7,7 @@ import { grpcStatusOf } from '../../../src/daemon/grpc-status.js';
 import { createHubClient, HubRpcError, type HubClient } from '../../../src/daemon/rpc-client.js';
 import { HubRpcServer } from '../../../src/daemon/rpc-server.js';
 import { HubService } from '../../../src/daemon/service.js';
-import { LeaseStore } from '../../../src/daemon/store.js';
+import { LeaseStore } from '../../../src/store/store.js';
 import * as E from '../../../src/lib/errors.js';
 import { GrpcStatus, METHODS } from '../../../src/rpc/protocol.js';
 import { FakeProvider, req } from './helpers/fixtures.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { HubService } from '../../../src/daemon/service.js';
-import { LeaseStore } from '../../../src/daemon/store.js';
+import { LeaseStore } from '../../../src/store/store.js';
 import { BusyError, ExhaustedError } from '../../../src/lib/errors.js';
 import { pendingFileName, recordPendingRelease } from '../../../src/lib/pending-release.js';
 import { FakeProvider, deferred, req } from './helpers/fixtures.js';

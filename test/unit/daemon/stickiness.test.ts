@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { HubService } from '../../../src/daemon/service.js';
-import { LeaseStore, SCHEMA_VERSION } from '../../../src/daemon/store.js';
+import { LeaseStore, SCHEMA_VERSION } from '../../../src/store/store.js';
 import type { PodFacts, PodFactsSource } from '../../../src/daemon/k8s/hooks.js';
 import { ConflictError, InvalidInputError } from '../../../src/lib/errors.js';
 import { FakeProvider, lease, req } from './helpers/fixtures.js';

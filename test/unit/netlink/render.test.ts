@@ -1,8 +1,8 @@
 import type { Cidr, IfName, IpAddr, MacAddr, NetnsPath } from '../../../src/lib/brand.js';
 import { InvalidInputError } from '../../../src/lib/errors.js';
-import { HOST, podNs, type Op } from '../../../src/netlink/ops.js';
+import { HOST, podNs, sysctlKey, type Op } from '../../../src/netlink/ops.js';
 import type { IpOp } from '../../../src/netlink/render.js';
-import { batchCommand, describeOp, ipTokens, parseBatchFailures, planSteps, renderOp, sysctlKey, sysctlPath } from '../../../src/netlink/render.js';
+import { batchCommand, describeOp, ipTokens, parseBatchFailures, planSteps, renderOp, sysctlPath } from '../../../src/netlink/render.js';
 
 const nm = (s: string): IfName => s as IfName;
 const mac = (s: string): MacAddr => s as MacAddr;

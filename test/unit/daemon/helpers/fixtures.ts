@@ -3,7 +3,7 @@ import { setFromSpecs } from '../../../../src/ipam/range.js';
 import type { Cidr, IfName, IpAddr } from '../../../../src/lib/brand.js';
 import type { Allocation } from '../../../../src/modes/types.js';
 import type { AllocateRequest } from '../../../../src/rpc/protocol.js';
-import type { Lease } from '../../../../src/daemon/lease.js';
+import type { Lease } from '../../../../src/store/lease.js';
 
 export function alloc(ip: string): Allocation {
   return { mode: 'vpc', ip: ip as IpAddr, subnet: '10.0.0.0/24' as Cidr, mtu: 1500 };

@@ -7,8 +7,8 @@
 import { dedupePlan } from './plan-util.js';
 import { findHostOrphans } from './host-orphans.js';
 import { attachmentId, explainedBy, leaseHostTeardown, leaseVeth } from './lease-host.js';
-import type { Lease } from '../lease.js';
-import type { Op } from '../../netlink/ops.js';
+import type { Lease } from '../store/lease.js';
+import type { Op } from '../netlink/ops.js';
 import type { GcAction, GcCounts, GcInput, GcPlan, GcReason, LeaseKey, OrphanCandidate } from './types.js';
 
 /** Age of a lease in ms; NaN (unparseable time) counts as young: never collect what we cannot date. */

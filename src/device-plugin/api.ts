@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
-import { InternalError } from '../../lib/errors.js';
+import { InternalError } from '../lib/errors.js';
 
 export const API_VERSION = 'v1beta1';
 export const DEFAULT_DEVICE_PLUGIN_DIR = '/var/lib/kubelet/device-plugins';

@@ -2,9 +2,9 @@
 import { describe, expect, it } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { LEASES_DB, LeaseStore, SCHEMA_VERSION } from '../../../src/daemon/store.js';
+import { LEASES_DB, LeaseStore, SCHEMA_VERSION } from '../../../src/store/store.js';
 import { InternalError } from '../../../src/lib/errors.js';
-import { lease } from './helpers/fixtures.js';
+import { lease } from '../daemon/helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 /** The schema exactly as a v2 daemon left it (v1 + v2 migrations), with one lease and one reservation. */

@@ -4,14 +4,14 @@
  * Limits set through CNI runtimeConfig at ADD (recorded on the lease as `runtimeBandwidth`) win per direction and
  * are left alone. A bad annotation value emits `ParseFailed` (Warning) and keeps the old shaping.
  */
-import { BusyError, ConfigError, errorMessage } from '../lib/errors.js';
-import type { Logger } from '../lib/log.js';
-import { hostVethTarget, planBandwidthUpdate, type ShapingTarget } from '../modes/common/bandwidth.js';
-import type { Allocation, NodeFacts, PodNetworkSpec } from '../modes/types.js';
-import type { Plan } from '../netlink/ops.js';
-import { parseBandwidthAnnotations } from './annotations.js';
-import { sameSpec, type BandwidthSpec, type RateLimit } from './types.js';
-import type { IfName, NetnsPath } from '../lib/brand.js';
+import { BusyError, ConfigError, errorMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { hostVethTarget, planBandwidthUpdate, type ShapingTarget } from '../../modes/common/bandwidth.js';
+import type { Allocation, NodeFacts, PodNetworkSpec } from '../../modes/types.js';
+import type { Plan } from '../../netlink/ops.js';
+import { parseBandwidthAnnotations } from '../../bandwidth/annotations.js';
+import { sameSpec, type BandwidthSpec, type RateLimit } from '../../bandwidth/types.js';
+import type { IfName, NetnsPath } from '../../lib/brand.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -23,7 +23,7 @@ export const REASON_UPDATED = 'BandwidthUpdated';
 export const REASON_PARSE_FAILED = 'ParseFailed';
 export const REASON_UPDATE_FAILED = 'BandwidthUpdateFailed';
 
-/** Structurally a daemon lease (src/daemon/lease.ts) plus what the plugin's runtimeConfig set at ADD. */
+/** Structurally a daemon lease (src/store/lease.ts) plus what the plugin's runtimeConfig set at ADD. */
 export interface BandwidthLease {
   readonly podNamespace: string;
   /** "" when the runtime gave no pod name (podman): the host veth is then named after the container id. */

@@ -9,8 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import { watch, type FSWatcher } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, UnavailableError, errorMessage } from '../../lib/errors.js';
-import type { Logger } from '../../lib/log.js';
+import { ConfigError, UnavailableError, errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
 import {
   API_VERSION,
   DEFAULT_DEVICE_PLUGIN_DIR,

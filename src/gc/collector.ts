@@ -5,13 +5,13 @@
  * plan, tears down (best effort) and only then releases through the service (which keeps sticky reservations).
  * Passes are serialised.
  */
-import { errorMessage } from '../../lib/errors.js';
-import type { Logger } from '../../lib/log.js';
-import type { NodeFacts } from '../../modes/types.js';
-import type { Executor } from '../../netlink/executor.js';
-import type { Plan } from '../../netlink/ops.js';
-import type { GcReply, ReleaseReply, ReleaseRequest } from '../../rpc/protocol.js';
-import type { Lease } from '../lease.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import type { NodeFacts } from '../modes/types.js';
+import type { Executor } from '../netlink/executor.js';
+import type { Plan } from '../netlink/ops.js';
+import type { GcReply, ReleaseReply, ReleaseRequest } from '../rpc/protocol.js';
+import type { Lease } from '../store/lease.js';
 import { podStatuses, vanishedNetns, type ConfirmGone, type PodCache } from './facts.js';
 import { attachmentId, leaseHostTeardown } from './lease-host.js';
 import { leaseAgeMs, planGc } from './plan.js';

@@ -2,8 +2,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KUBELET_SOCKET, loadDevicePluginApi, unixAddress, type AllocateResponse, type DevicePluginOptionsMsg, type ListAndWatchResponse, type RegisterRequest } from '../../../../src/daemon/device-plugin/api.js';
-import { waitFor } from '../../../helpers/wait.js';
+import { KUBELET_SOCKET, loadDevicePluginApi, unixAddress, type AllocateResponse, type DevicePluginOptionsMsg, type ListAndWatchResponse, type RegisterRequest } from '../../../src/device-plugin/api.js';
+import { waitFor } from '../../helpers/wait.js';
 
 export class FakeKubelet {
   readonly registrations: RegisterRequest[] = [];

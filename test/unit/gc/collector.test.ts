@@ -1,15 +1,15 @@
-import { createGarbageCollector, type GarbageCollectorDeps } from '../../../../src/daemon/gc/collector.js';
-import { confirmGoneVia } from '../../../../src/daemon/gc/facts.js';
-import type { HostView } from '../../../../src/daemon/gc/types.js';
-import type { Lease } from '../../../../src/daemon/lease.js';
-import type { PodInfo } from '../../../../src/k8s/types.js';
-import type { Cidr, IpAddr } from '../../../../src/lib/brand.js';
-import { silentLogger } from '../../../../src/lib/log.js';
-import { stableMac, vethName } from '../../../../src/lib/veth-name.js';
-import type { Plan } from '../../../../src/netlink/ops.js';
-import { describeOp } from '../../../../src/netlink/render.js';
-import type { ReleaseRequest } from '../../../../src/rpc/protocol.js';
-import { sleep } from '../../../helpers/wait.js';
+import { createGarbageCollector, type GarbageCollectorDeps } from '../../../src/gc/collector.js';
+import { confirmGoneVia } from '../../../src/gc/facts.js';
+import type { HostView } from '../../../src/gc/types.js';
+import type { Lease } from '../../../src/store/lease.js';
+import type { PodInfo } from '../../../src/k8s/types.js';
+import type { Cidr, IpAddr } from '../../../src/lib/brand.js';
+import { silentLogger } from '../../../src/lib/log.js';
+import { stableMac, vethName } from '../../../src/lib/veth-name.js';
+import type { Plan } from '../../../src/netlink/ops.js';
+import { describeOp } from '../../../src/netlink/render.js';
+import type { ReleaseRequest } from '../../../src/rpc/protocol.js';
+import { sleep } from '../../helpers/wait.js';
 
 const NOW = new Date('2024-06-01T12:00:00.000Z');
 function lease(id: string, ip: string, extra: Partial<Lease> = {}): Lease {

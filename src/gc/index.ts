@@ -5,4 +5,4 @@ export { confirmGoneVia, isFinished, type ConfirmGone, type PodCache } from './f
 export { isHubVeth } from './host-orphans.js';
 export { planGc } from './plan.js';
 export type { GcCounts, GcInput, GcPlan, GcReason, HostView, LeaseKey, PodStatus } from './types.js';
-export { gcComponent, type GcComponentOptions } from './component.js';
+export { gcComponent, netnsPresent, type GcComponentOptions, type GcHost } from './component.js';

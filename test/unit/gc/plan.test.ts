@@ -1,12 +1,12 @@
-import { ifbName } from '../../../../src/bandwidth/names.js';
-import type { Lease } from '../../../../src/daemon/lease.js';
-import { planGc } from '../../../../src/daemon/gc/plan.js';
-import type { GcInput, HostView, PodStatus } from '../../../../src/daemon/gc/types.js';
-import type { Cidr, IfName, IpAddr } from '../../../../src/lib/brand.js';
-import { stableMac, vethName } from '../../../../src/lib/veth-name.js';
-import type { Allocation } from '../../../../src/modes/types.js';
-import { describeOp } from '../../../../src/netlink/render.js';
-import type { ObservedLink, ObservedRoute, ObservedRule } from '../../../../src/netlink/state.js';
+import { ifbName } from '../../../src/bandwidth/names.js';
+import type { Lease } from '../../../src/store/lease.js';
+import { planGc } from '../../../src/gc/plan.js';
+import type { GcInput, HostView, PodStatus } from '../../../src/gc/types.js';
+import type { Cidr, IfName, IpAddr } from '../../../src/lib/brand.js';
+import { stableMac, vethName } from '../../../src/lib/veth-name.js';
+import type { Allocation } from '../../../src/modes/types.js';
+import { describeOp } from '../../../src/netlink/render.js';
+import type { ObservedLink, ObservedRoute, ObservedRule } from '../../../src/netlink/state.js';
 
 const NOW = new Date('2024-06-01T12:00:00.000Z');
 const OLD = '2024-06-01T11:00:00.000Z';

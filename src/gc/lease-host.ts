@@ -1,11 +1,11 @@
 /** What a lease owns on the host (its veth, IP, ifb) and the host-only teardown of it, through the real planners. */
-import { ifbName } from '../../bandwidth/names.js';
-import type { IfName, NetnsPath } from '../../lib/brand.js';
-import { podIdentity, type PodIdentity } from '../../lib/veth-name.js';
-import { dataplaneFor } from '../../modes/registry.js';
-import type { NodeFacts, PodNetworkSpec } from '../../modes/types.js';
-import { hostOnly, type Plan } from '../../netlink/ops.js';
-import { attachmentId, type Lease } from '../lease.js';
+import { ifbName } from '../bandwidth/names.js';
+import type { IfName, NetnsPath } from '../lib/brand.js';
+import { podIdentity, type PodIdentity } from '../lib/veth-name.js';
+import { dataplaneFor } from '../modes/registry.js';
+import type { NodeFacts, PodNetworkSpec } from '../modes/types.js';
+import { hostOnly, type Plan } from '../netlink/ops.js';
+import { attachmentId, type Lease } from '../store/lease.js';
 
 /** The plugin's identity rule (podIdentity): no pod name → namespace "" and the container id. */
 export function leasePod(lease: Lease): PodIdentity {

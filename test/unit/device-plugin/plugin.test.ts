@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EniDevicePlugin } from '../../../../src/daemon/device-plugin/plugin.js';
-import { ConfigError } from '../../../../src/lib/errors.js';
-import { silentLogger } from '../../../../src/lib/log.js';
+import { EniDevicePlugin } from '../../../src/device-plugin/plugin.js';
+import { ConfigError } from '../../../src/lib/errors.js';
+import { silentLogger } from '../../../src/lib/log.js';
 import { FakeKubelet, PluginClient } from './fake-kubelet.js';
-import { sleep, waitFor } from '../../../helpers/wait.js';
-import { tempDir } from '../../../helpers/tmp.js';
+import { sleep, waitFor } from '../../helpers/wait.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 describe('EniDevicePlugin against a fake kubelet', () => {
   let dir: string;

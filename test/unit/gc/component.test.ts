@@ -1,14 +1,15 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDaemonConfig } from '../../../../src/config/daemon-config.js';
-import type { DaemonContext } from '../../../../src/daemon/daemon.js';
-import { gcComponent, netnsPresent } from '../../../../src/daemon/gc/component.js';
-import { HubService } from '../../../../src/daemon/service.js';
-import { LeaseStore } from '../../../../src/daemon/store.js';
-import type { Command, CommandRunner } from '../../../../src/lib/exec.js';
-import { silentLogger } from '../../../../src/lib/log.js';
-import { FakeProvider, req } from '../helpers/fixtures.js';
-import { tempDir } from '../../../helpers/tmp.js';
+import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
+import type { DaemonContext } from '../../../src/daemon/daemon.js';
+import { gcComponent, netnsPresent } from '../../../src/gc/component.js';
+import { HubService } from '../../../src/daemon/service.js';
+import { LeaseStore } from '../../../src/store/store.js';
+import type { Command, CommandRunner } from '../../../src/lib/exec.js';
+import { silentLogger } from '../../../src/lib/log.js';
+import { FakeProvider, req } from '../daemon/helpers/fixtures.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { nodeAdapters } from '../../../src/main/adapters.js';
 
 describe('gcComponent (composed from the daemon context)', () => {
   it('observes the host with ip -j, releases a lease whose netns is gone through the service, tears down its host side', async () => {
@@ -25,7 +26,7 @@ describe('gcComponent (composed from the daemon context)', () => {
         },
       };
       const ctx: DaemonContext = { config: parseDaemonConfig({ vpc: { podCIDR: '10.0.0.0/24' } }), service, store, log: silentLogger };
-      const gc = gcComponent(ctx, { runner, leaseGraceMs: 0 });
+      const gc = gcComponent(ctx, { ...nodeAdapters({ runner }), leaseGraceMs: 0 });
       expect(gc.name).toBe('gc');
       const r = await gc.runOnce();
       expect(r.released).toEqual([{ containerId: 'c1', ifName: 'eth0' }]);
@@ -48,7 +49,7 @@ describe('gcComponent (composed from the daemon context)', () => {
       await service.allocate(req('c2', { netns: join(dir, 'no-such-dir', 'c2') }));
       const runner: CommandRunner = { run: (cmd) => Promise.resolve({ stdout: cmd.args.includes('-j') ? '[]' : '', stderr: '', exitCode: 0 }) };
       const ctx: DaemonContext = { config: parseDaemonConfig({ vpc: { podCIDR: '10.0.0.0/24' } }), service, store, log: silentLogger };
-      const r = await gcComponent(ctx, { runner, leaseGraceMs: 0 }).runOnce();
+      const r = await gcComponent(ctx, { ...nodeAdapters({ runner }), leaseGraceMs: 0 }).runOnce();
       expect(r.released).toEqual([]);
       expect(store.count()).toBe(2);
     } finally {

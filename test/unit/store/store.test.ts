@@ -2,11 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { LeaseStore, SCHEMA_VERSION } from '../../../src/daemon/store.js';
+import { LeaseStore, SCHEMA_VERSION } from '../../../src/store/store.js';
 import { ConflictError } from '../../../src/lib/errors.js';
-import { lease } from './helpers/fixtures.js';
+import { lease } from '../daemon/helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { transpileToTemp } from './helpers/transpile.js';
+import { transpileToTemp } from '../daemon/helpers/transpile.js';
 
 describe('LeaseStore', () => {
   it('puts, gets, lists, finds by ip and deletes', () => {
@@ -56,10 +56,10 @@ describe('LeaseStore', () => {
   it('a lease written by a process that is then SIGKILLed is there after reopen', async () => {
     const dir = tempDir('hub-crash-');
     const code = join(dir, 'code');
-    transpileToTemp(code, ['src/daemon/store.ts', 'src/lib/errors.ts', 'src/lib/brand.ts', 'src/lib/text.ts', 'src/lib/validate/paths.ts', 'src/modes/types.ts']);
+    transpileToTemp(code, ['src/store/store.ts', 'src/lib/errors.ts', 'src/lib/brand.ts', 'src/lib/text.ts', 'src/lib/validate/paths.ts', 'src/modes/types.ts']);
     const stateDir = join(dir, 'state');
     const script = `
-      import { LeaseStore } from ${JSON.stringify(join(code, 'src/daemon/store.js'))};
+      import { LeaseStore } from ${JSON.stringify(join(code, 'src/store/store.js'))};
       const s = LeaseStore.open(${JSON.stringify(stateDir)});
       s.put(${JSON.stringify(lease('crashy', '10.0.0.42'))});
       process.stdout.write('written\\n');

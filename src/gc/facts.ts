@@ -3,10 +3,10 @@
  * pod still there? A pod missing from the informer cache is confirmed with an uncached read; only a confirmed
  * absence (404, or a finished pod) counts as gone, an API error leaves the pod 'unknown'.
  */
-import { errorMessage } from '../../lib/errors.js';
-import type { Logger } from '../../lib/log.js';
-import type { KubeApi, PodInfo } from '../../k8s/types.js';
-import type { Lease } from '../lease.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import type { KubeApi, PodInfo } from '../k8s/types.js';
+import type { Lease } from '../store/lease.js';
 import { attachmentId } from './lease-host.js';
 import type { PodStatus } from './types.js';
 

@@ -1,8 +1,8 @@
 /** Pure helpers on GC plans: de-duplication, and the last-moment guard against leases written since planning. */
-import type { NodeFacts } from '../../modes/types.js';
-import type { Op, Plan } from '../../netlink/ops.js';
-import { describeOp } from '../../netlink/render.js';
-import type { Lease } from '../lease.js';
+import type { NodeFacts } from '../modes/types.js';
+import type { Op, Plan } from '../netlink/ops.js';
+import { describeOp } from '../netlink/render.js';
+import type { Lease } from '../store/lease.js';
 import { attachmentId, explainedBy } from './lease-host.js';
 
 export function dedupePlan(plan: Plan): Plan {

@@ -1,6 +1,6 @@
 import { defaultBurstBits } from '../../../src/bandwidth/burst.js';
 import { ifbName } from '../../../src/bandwidth/names.js';
-import { BandwidthReconciler, type BandwidthLease } from '../../../src/bandwidth/reconciler.js';
+import { BandwidthReconciler, type BandwidthLease } from '../../../src/daemon/k8s/bandwidth-reconciler.js';
 import type { IpAddr, Cidr } from '../../../src/lib/brand.js';
 import { BusyError } from '../../../src/lib/errors.js';
 import { silentLogger } from '../../../src/lib/log.js';

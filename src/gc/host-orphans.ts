@@ -4,12 +4,12 @@
  * naming; a rule has a Terway priority (512 `to X/32 lookup main`, 2048 `from X/32 lookup N`); a /32 route in
  * main goes through a proven hub veth. Pure.
  */
-import { isHubIfbName } from '../../bandwidth/names.js';
-import type { Cidr, IfName } from '../../lib/brand.js';
-import { cidrContains } from '../../lib/net.js';
-import { stableMac } from '../../lib/veth-name.js';
-import { RULE_PRIO_FROM_POD, RULE_PRIO_TO_POD, type NodeFacts } from '../../modes/types.js';
-import { HOST, type Op } from '../../netlink/ops.js';
+import { isHubIfbName } from '../bandwidth/names.js';
+import type { Cidr, IfName } from '../lib/brand.js';
+import { cidrContains } from '../lib/net.js';
+import { stableMac } from '../lib/veth-name.js';
+import { RULE_PRIO_FROM_POD, RULE_PRIO_TO_POD, type NodeFacts } from '../modes/types.js';
+import { HOST, type Op } from '../netlink/ops.js';
 import type { Explained } from './lease-host.js';
 import type { HostView } from './types.js';
 

@@ -1,9 +1,9 @@
 /** Data of a GC pass: what the planner is given (facts already gathered) and what it decides. Pure types. */
-import type { Lease } from '../lease.js';
-import type { NodeFacts } from '../../modes/types.js';
-import type { Plan } from '../../netlink/ops.js';
-import type { ObservedState } from '../../netlink/state.js';
-import type { AttachmentKey } from '../../rpc/protocol.js';
+import type { Lease } from '../store/lease.js';
+import type { NodeFacts } from '../modes/types.js';
+import type { Plan } from '../netlink/ops.js';
+import type { ObservedState } from '../netlink/state.js';
+import type { AttachmentKey } from '../rpc/protocol.js';
 
 export type LeaseKey = AttachmentKey;
 

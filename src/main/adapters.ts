@@ -1,0 +1,38 @@
+/**
+ * The node daemon's real adapters, built here and only here (the composition root): the process runner (argv
+ * only), the ip/tc executor over it, and the embedded local cloud provider. The daemon and GC receive them as
+ * factories; tests build the same set with a fake runner, sysctl writer or sysfs reader.
+ */
+import { createLocalProvider, type SysfsReader } from '../cloud/local/provider.js';
+import type { CloudProvider } from '../cloud/types.js';
+import type { DaemonConfig } from '../config/daemon-config.js';
+import { createProcessRunner, type CommandRunner } from '../lib/exec.js';
+import { createExecutor, type ExecutorFactory, type SysctlWriter } from '../netlink/executor.js';
+
+export interface NodeAdapters {
+  /** Runs ip(8)/tc(8) (GC observes the host through it). */
+  readonly runner: CommandRunner;
+  /** Executors over `runner`, one per component (node setup, live bandwidth, GC). */
+  readonly executorFor: ExecutorFactory;
+  /** The provider of an effective config (the local provider; a cloud's goes here). */
+  readonly providerFor: (cfg: DaemonConfig) => CloudProvider;
+}
+
+/** Replacements for the parts that touch the host (tests). */
+export interface AdapterOverrides {
+  readonly runner?: CommandRunner;
+  /** Writes /proc/sys (default: the file itself). */
+  readonly sysctl?: SysctlWriter;
+  /** Reads /sys/class/net (the local provider's ENI ifindex). */
+  readonly sysfs?: SysfsReader;
+}
+
+export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
+  const runner = o.runner ?? createProcessRunner();
+  const { sysctl, sysfs } = o;
+  return {
+    runner,
+    executorFor: (log) => createExecutor({ runner, log, ...(sysctl !== undefined ? { writeSysctl: sysctl } : {}) }),
+    providerFor: (cfg) => (sysfs !== undefined ? createLocalProvider(cfg, sysfs) : createLocalProvider(cfg)),
+  };
+}
