@@ -25,10 +25,9 @@ import { KubeNodeAgent } from './k8s/node-agent.js';
 import type { PodBandwidthSync } from './k8s/pod-bandwidth.js';
 import type { BandwidthParser } from './k8s/pod-facts.js';
 import type { RetryPolicy } from './k8s/reporter.js';
-import { InstanceLock } from './instance-lock.js';
 import { HubRpcServer } from './rpc-server.js';
 import { HubService } from './service.js';
-import { LeaseStore } from '../store/store.js';
+import type { LeaseStore } from '../store/store.js';
 import { planNodeSetup } from '../modes/registry.js';
 import type { Executor, ExecutorFactory } from '../netlink/executor.js';
 
@@ -54,11 +53,15 @@ export interface DaemonContext {
 }
 
 /**
- * The daemon's collaborators. The real adapters (provider, executor) are built in src/main (src/main/adapters.ts)
- * and injected; tests inject fakes the same way.
+ * The daemon's collaborators. The real adapters (instance lock, lease store, provider, executor) are built in
+ * src/main (src/main/adapters.ts) and injected; tests inject fakes the same way.
  */
 export interface DaemonDeps {
   readonly log?: Logger;
+  /** Takes the state dir's single-daemon lock or throws naming its holder (src/store/instance-lock.ts). */
+  readonly lockStateDir: (stateDir: string) => { release(): void };
+  /** Opens the lease store in the state dir. */
+  readonly openStore: (stateDir: string) => LeaseStore;
   /** Builds the provider of an effective config (src/main: the local provider). Throws ConfigError when it cannot run. */
   readonly providerFor: (cfg: DaemonConfig) => CloudProvider;
   /** Builds a dataplane executor (ip/tc) for one of the daemon's components: node setup, live bandwidth. */
@@ -96,7 +99,7 @@ export class Daemon {
   #conflistPath: string | undefined;
   #conflistText: string | undefined;
   #stopping: Promise<void> | undefined;
-  #lock: InstanceLock | undefined;
+  #lock: { release(): void } | undefined;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps) {
     this.#cfg = cfg;
@@ -129,9 +132,9 @@ export class Daemon {
   async start(): Promise<void> {
     const cfg = this.#cfg;
     this.#log.info('daemon starting', { mode: cfg.mode, socket: cfg.socket, stateDir: cfg.stateDir, kubernetes: this.#deps.kube !== undefined });
-    this.#lock = InstanceLock.acquire(cfg.stateDir); // before anything shared is touched: the store, the socket
+    this.#lock = this.#deps.lockStateDir(cfg.stateDir); // before anything shared is touched: the store, the socket
     try {
-      this.#store = LeaseStore.open(cfg.stateDir);
+      this.#store = this.#deps.openStore(cfg.stateDir);
       const nodeName = this.#nodeName();
       if (this.#deps.kube !== undefined) {
         if (nodeName === undefined) throw new ConfigError('nodeName', 'Kubernetes is configured but the node name is unknown (set nodeName or NODE_NAME)');

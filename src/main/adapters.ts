@@ -1,15 +1,21 @@
 /**
- * The node daemon's real adapters, built here and only here (the composition root): the process runner (argv
- * only), the ip/tc executor over it, and the embedded local cloud provider. The daemon and GC receive them as
+ * The node daemon's real adapters, built here and only here (the composition root): the state dir's instance lock,
+ * the lease store, the process runner (argv only), the ip/tc executor over it, and the embedded local cloud provider. The daemon and GC receive them as
  * factories; tests build the same set with a fake runner, sysctl writer or sysfs reader.
  */
 import { createLocalProvider, type SysfsReader } from '../cloud/local/provider.js';
 import type { CloudProvider } from '../cloud/types.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { createProcessRunner, type CommandRunner } from '../lib/exec.js';
+import { InstanceLock } from '../store/instance-lock.js';
+import { LeaseStore } from '../store/store.js';
 import { createExecutor, type ExecutorFactory, type SysctlWriter } from '../netlink/executor.js';
 
 export interface NodeAdapters {
+  /** One daemon per state dir: a kernel lock held for the process's lifetime. */
+  readonly lockStateDir: (stateDir: string) => InstanceLock;
+  /** The SQLite lease store. */
+  readonly openStore: (stateDir: string) => LeaseStore;
   /** Runs ip(8)/tc(8) (GC observes the host through it). */
   readonly runner: CommandRunner;
   /** Executors over `runner`, one per component (node setup, live bandwidth, GC). */
@@ -31,6 +37,8 @@ export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
   const runner = o.runner ?? createProcessRunner();
   const { sysctl, sysfs } = o;
   return {
+    lockStateDir: (dir) => InstanceLock.acquire(dir),
+    openStore: (dir) => LeaseStore.open(dir),
     runner,
     executorFor: (log) => createExecutor({ runner, log, ...(sysctl !== undefined ? { writeSysctl: sysctl } : {}) }),
     providerFor: (cfg) => (sysfs !== undefined ? createLocalProvider(cfg, sysfs) : createLocalProvider(cfg)),

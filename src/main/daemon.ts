@@ -73,6 +73,8 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
   const adapters = nodeAdapters();
   const daemon = new Daemon(cfg, {
     log,
+    lockStateDir: adapters.lockStateDir,
+    openStore: adapters.openStore,
     providerFor: adapters.providerFor,
     executorFor: adapters.executorFor,
     components: (ctx) => nodeComponents(ctx, adapters),
