@@ -10,8 +10,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, NODE, callPluginAsync, PLUGIN, pluginStdin, startDaemon, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost, type HostState } from '../helpers/host-state.js';
+import { createEniStandIn, type EniStandIn } from '../helpers/eni.js';
 import { createNetns, type TestNetns } from '../helpers/netns.js';
-import { sh, shTry } from '../helpers/exec.js';
+import { sh } from '../helpers/exec.js';
 import { rand } from '../helpers/names.js';
 import { describePrivileged } from '../helpers/privilege.js';
 import { sleep } from '../helpers/wait.js';
@@ -45,7 +46,7 @@ d.each([{ mode: 'vpc' as const }, { mode: 'veth-policy-routing' as const }])('ch
   const tag = rand(4);
   const subnet = `10.${mode === 'vpc' ? 216 : 217}.${String(Math.floor(Math.random() * 200) + 20)}`;
   const eniLink = `hchu${tag}`;
-  let vswitch: TestNetns | undefined;
+  let eni: EniStandIn | undefined;
   let daemon: RunningDaemon;
   let before: HostState;
   const live = new Map<string, string>(); // ip → containerId of the live attachment holding it
@@ -63,28 +64,15 @@ d.each([{ mode: 'vpc' as const }, { mode: 'veth-policy-routing' as const }])('ch
   };
 
   beforeAll(async () => {
-    if (mode === 'veth-policy-routing') {
-      vswitch = createNetns(`hchvs-${tag}`);
-      sh('ip', ['link', 'add', eniLink, 'type', 'veth', 'peer', 'name', 'gw0', 'netns', vswitch.name]);
-      sh('ip', ['link', 'set', eniLink, 'up']);
-      vswitch.exec(['ip', 'addr', 'add', `${subnet}.1/24`, 'dev', 'gw0']);
-      vswitch.exec(['ip', 'link', 'set', 'gw0', 'up']);
-    }
-    daemon = await startDaemon(
-      mode === 'vpc'
-        ? { mode, podCIDR: `${subnet}.0/24` }
-        : { mode, eni: { link: eniLink, gateway: `${subnet}.1`, subnet: `${subnet}.0/24`, ips: `${subnet}.10-${subnet}.250` } },
-    );
+    if (mode === 'veth-policy-routing') eni = createEniStandIn(eniLink, `hchvs-${tag}`, subnet);
+    daemon = await startDaemon(eni === undefined ? { mode, podCIDR: `${subnet}.0/24` } : { mode, eni: eni.eniConfig(250) });
     before = snapshotHost();
   });
 
   afterAll(async () => {
     await daemon.stop();
     daemon.cleanup();
-    if (vswitch) {
-      shTry('ip', ['link', 'del', eniLink]);
-      vswitch.remove();
-    }
+    eni?.remove();
   });
 
   const args = (a: Attachment): string => `IgnoreUnknown=1;K8S_POD_NAMESPACE=churn;K8S_POD_NAME=${a.pod};K8S_POD_INFRA_CONTAINER_ID=${a.containerId}`;

@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { callPlugin, PLUGIN, pluginStdin, startDaemon, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost, type HostState } from '../helpers/host-state.js';
+import { createEniStandIn, type EniStandIn } from '../helpers/eni.js';
 import { createNetns, addrsOf, type TestNetns } from '../helpers/netns.js';
-import { sh, shTry } from '../helpers/exec.js';
+import { sh } from '../helpers/exec.js';
 import { hostAddress } from '../helpers/ip.js';
 import { rand, testSubnet } from '../helpers/names.js';
 import { describePrivileged } from '../helpers/privilege.js';
@@ -69,27 +70,17 @@ d.each<ModeCase>([{ mode: 'vpc' }, { mode: 'veth-policy-routing' }])('dataplane 
   const subnet = testSubnet(mode === 'vpc' ? '10.211' : '10.212').subnet3;
   let daemon: RunningDaemon;
   let before: HostState;
-  let vswitch: TestNetns | undefined;
+  let eni: EniStandIn | undefined;
   const eniLink = `hube${tag}`;
   let eniTable = 0;
   const pods: Pod[] = [];
 
   beforeAll(async () => {
     if (mode === 'veth-policy-routing') {
-      // A stand-in ENI: a veth whose far end sits in a "vSwitch" namespace that owns the gateway address.
-      vswitch = createNetns(`hubvs-${tag}`);
-      sh('ip', ['link', 'add', eniLink, 'type', 'veth', 'peer', 'name', 'gw0', 'netns', vswitch.name]);
-      sh('ip', ['link', 'set', eniLink, 'up']);
-      sh('sysctl', ['-qw', `net.ipv4.conf.${eniLink}.proxy_arp=1`, `net.ipv4.conf.${eniLink}.rp_filter=0`]);
-      vswitch.exec(['ip', 'addr', 'add', `${subnet}.1/24`, 'dev', 'gw0']);
-      vswitch.exec(['ip', 'link', 'set', 'gw0', 'up']);
-      eniTable = 1000 + Number(sh('cat', [`/sys/class/net/${eniLink}/ifindex`]).trim());
+      eni = createEniStandIn(eniLink, `hubvs-${tag}`, subnet);
+      eniTable = eni.table;
     }
-    daemon = await startDaemon(
-      mode === 'vpc'
-        ? { mode, podCIDR: `${subnet}.0/24` }
-        : { mode, eni: { link: eniLink, gateway: `${subnet}.1`, subnet: `${subnet}.0/24`, ips: `${subnet}.10-${subnet}.40` } },
-    );
+    daemon = await startDaemon(eni === undefined ? { mode, podCIDR: `${subnet}.0/24` } : { mode, eni: eni.eniConfig() });
     // after the daemon started: it owns node state (sysctls, the ENI table route) that outlives every pod
     before = snapshotHost();
     for (const n of ['a', 'b']) {
@@ -104,10 +95,7 @@ d.each<ModeCase>([{ mode: 'vpc' }, { mode: 'veth-policy-routing' }])('dataplane 
     }
     await daemon.stop();
     daemon.cleanup();
-    if (vswitch) {
-      shTry('ip', ['link', 'del', eniLink]);
-      vswitch.remove();
-    }
+    eni?.remove();
   });
 
   it('ADD gives each pod the exact Terway layout', () => {
@@ -165,7 +153,7 @@ d.each<ModeCase>([{ mode: 'vpc' }, { mode: 'veth-policy-routing' }])('dataplane 
     expect(ping(a.ns, b.ip)).toBe(0);
     expect(ping(b.ns, a.ip)).toBe(0);
     expect(ping(a.ns, hostIp())).toBe(0);
-    if (mode === 'veth-policy-routing' && vswitch) {
+    if (mode === 'veth-policy-routing' && eni) {
       // through the ENI table to the vSwitch gateway
       expect(ping(b.ns, `${subnet}.1`)).toBe(0);
     }

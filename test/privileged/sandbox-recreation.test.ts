@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, NODE, callPlugin, PLUGIN, pluginStdin, startDaemon, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost, type HostState } from '../helpers/host-state.js';
+import { createEniStandIn, type EniStandIn } from '../helpers/eni.js';
 import { createNetns, type TestNetns } from '../helpers/netns.js';
 import { sh, shTry } from '../helpers/exec.js';
 import { rand } from '../helpers/names.js';
@@ -62,7 +63,7 @@ d.each<Case>([
   const subnet = `10.${mode === 'vpc' ? 213 : 214}.${String(Math.floor(Math.random() * 200) + 20)}`;
   const hostAddr = `${subnet}.254`; // a host-owned address (on lo) the pods must reach
   const eniLink = `hsre${tag}`;
-  let vswitch: TestNetns | undefined;
+  let eni: EniStandIn | undefined;
   let daemon: RunningDaemon;
   let before: HostState;
   const sandboxes: Sandbox[] = [];
@@ -73,19 +74,9 @@ d.each<Case>([
   };
 
   beforeAll(async () => {
-    if (mode === 'veth-policy-routing') {
-      vswitch = createNetns(`hsrvs-${tag}`);
-      sh('ip', ['link', 'add', eniLink, 'type', 'veth', 'peer', 'name', 'gw0', 'netns', vswitch.name]);
-      sh('ip', ['link', 'set', eniLink, 'up']);
-      vswitch.exec(['ip', 'addr', 'add', `${subnet}.1/24`, 'dev', 'gw0']);
-      vswitch.exec(['ip', 'link', 'set', 'gw0', 'up']);
-    }
+    if (mode === 'veth-policy-routing') eni = createEniStandIn(eniLink, `hsrvs-${tag}`, subnet);
     sh('ip', ['addr', 'add', `${hostAddr}/32`, 'dev', 'lo']);
-    daemon = await startDaemon(
-      mode === 'vpc'
-        ? { mode, podCIDR: `${subnet}.0/24` }
-        : { mode, eni: { link: eniLink, gateway: `${subnet}.1`, subnet: `${subnet}.0/24`, ips: `${subnet}.10-${subnet}.40` } },
-    );
+    daemon = await startDaemon(eni === undefined ? { mode, podCIDR: `${subnet}.0/24` } : { mode, eni: eni.eniConfig(40) });
     before = snapshotHost();
   });
 
@@ -98,10 +89,7 @@ d.each<Case>([
     await daemon.stop();
     daemon.cleanup();
     shTry('ip', ['addr', 'del', `${hostAddr}/32`, 'dev', 'lo']);
-    if (vswitch) {
-      shTry('ip', ['link', 'del', eniLink]);
-      vswitch.remove();
-    }
+    eni?.remove();
   });
 
   it('the old sandbox DEL leaves the new sandbox working and releases only the old IP', async () => {
