@@ -3,7 +3,8 @@
  * what is the attachment's own (pod end of the veth, rules for prevResult IPs, ifb), record a pending release for
  * the daemon, succeed. One invariant on every path: an IP is released (or recorded for release) only once its host
  * state is gone; a failed teardown fails the DEL and keeps the lease, so a retried DEL or GC can finish.
- * Host objects named after the pod are removed only when the daemon says no newer sandbox of the pod owns them.
+ * Host objects named after the pod are never removed by name while the old netns exists (the teardown goes through
+ * it, as Calico's does), nor when the daemon says a newer sandbox of the pod holds them.
  */
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -11,6 +12,7 @@ import type { NetnsPath } from '../lib/brand.js';
 import type { HubRpc, LookupReply } from '../rpc/protocol.js';
 import type { AttachmentEnv } from './args.js';
 import { hostOnly, type Plan } from '../netlink/ops.js';
+import type { HostNames } from '../modes/types.js';
 import { ABSENT_NETNS, isUnavailable, nodeFacts, podIdentityOf, specFor } from './attachment.js';
 import type { NetConf } from './config.js';
 import type { CniDeps } from './deps.js';
@@ -60,7 +62,7 @@ export async function cmdDel(env: AttachmentEnv, config: NetConf, deps: CniDeps,
   const key = { containerId: env.containerId, ifName: env.ifName };
   let found: LookupReply;
   try {
-    found = await rpc.lookup(key);
+    found = await rpc.lookup({ ...key, intent: 'delete' });
   } catch (err) {
     if (isUnavailable(err)) return orphanDel(env, config, deps, log, err, signal);
     throw err;
@@ -72,7 +74,8 @@ export async function cmdDel(env: AttachmentEnv, config: NetConf, deps: CniDeps,
   const alloc = found.allocation;
   const netns = await existingNetns(deps, env.netns, found.netns);
   const spec = specFor(env, netns ?? ABSENT_NETNS);
-  const plan = deps.dataplanes(alloc.mode).planTeardown(spec, alloc, nodeFacts(config), found.superseded === true ? 'superseded' : 'owned');
+  const hostNames: HostNames = found.superseded === true ? 'superseded' : netns !== undefined ? 'via-netns' : 'owned';
+  const plan = deps.dataplanes(alloc.mode).planTeardown(spec, alloc, nodeFacts(config), hostNames);
   const errors = await teardown(plan, netns, deps, signal);
   if (errors.length > 0) {
     // Keep the lease so a retried DEL (or GC) can finish: releasing now could hand the IP to a pod while rules remain.
@@ -84,5 +87,5 @@ export async function cmdDel(env: AttachmentEnv, config: NetConf, deps: CniDeps,
     if (isUnavailable(err)) return orphanDel(env, config, deps, log, err, signal);
     throw err;
   }
-  log.info('deleted', { mode: alloc.mode, ip: alloc.ip, podOps: netns !== undefined, superseded: found.superseded === true });
+  log.info('deleted', { mode: alloc.mode, ip: alloc.ip, hostNames });
 }

@@ -84,8 +84,11 @@ export class HubService implements PoolProbe {
   readonly #now: () => Date;
   readonly #coolDown: CoolDown;
   readonly #inFlight = new InFlight();
-  /** attachment key → until when its ADD may still be building the dataplane (cleared by Confirm or release). */
-  readonly #building = new Map<string, number>();
+  /**
+   * attachment key → until when the plugin may be working on its dataplane: an ADD building it (from Allocate to
+   * Confirm) or a DEL tearing it down (from its Lookup to the Release). Live updates keep off until then.
+   */
+  readonly #dataplaneBusy = new Map<string, number>();
   readonly #buildDeadlineMs: number;
   readonly #onSettled: ((lease: Lease) => void) | undefined;
   /** Leases older than this were written by an earlier daemon: their ADD's Confirm may have gone to it. */
@@ -146,6 +149,7 @@ export class HubService implements PoolProbe {
         const existing = this.#store.get(req);
         if (existing !== undefined) {
           this.#log.info('allocate: existing lease', { containerId: req.containerId, ifName: req.ifName, ip: existing.allocation.ip });
+          this.#markBusy(req); // a retried ADD builds again
           return { reply: { allocation: existing.allocation }, fresh: false, fromReservation: false };
         }
         facts = await this.#factsFor(req);
@@ -171,11 +175,10 @@ export class HubService implements PoolProbe {
         this.#store.put(leaseFor(req, allocation, this.#now(), facts?.sticky === true && req.podName !== ''));
         this.#coolDown.taken(ip);
         this.#log.info('allocate: new lease', { containerId: req.containerId, ifName: req.ifName, pod: `${req.podNamespace}/${req.podName}`, ip, mode: provider.mode, reserved: fromReservation });
+        this.#markBusy(req);
         return { reply: { allocation }, fresh: true, fromReservation };
       });
       const { reply, fresh, fromReservation } = outcome;
-      // the plugin builds the dataplane after this reply, fresh lease or retried ADD alike
-      this.#building.set(attachmentKeyOf(req.containerId, req.ifName), this.#now().getTime() + this.#buildDeadlineMs);
       if (fresh) this.#observer?.succeeded({ req, allocation: reply.allocation, facts, elapsedMs: performance.now() - started, fromReservation });
       return reply;
     } catch (e) {
@@ -221,10 +224,18 @@ export class HubService implements PoolProbe {
     return gone.length;
   }
 
+  /**
+   * The attachment's lease, and whether a newer sandbox of its pod holds the host names. With intent `delete` the
+   * answer is given under the pod's key too (no Allocate of another sandbox of the pod is half-way: BusyError, the
+   * runtime retries DEL), and live updates keep off the attachment until the Release.
+   */
   async lookup(req: LookupRequest): Promise<LookupReply> {
-    return this.#inFlight.run([attachmentKeyOf(req.containerId, req.ifName)], 'lookup', (): Promise<LookupReply> => {
+    const seen = req.intent === 'delete' ? this.#store.get(req) : undefined;
+    const keys = [attachmentKeyOf(req.containerId, req.ifName), seen === undefined ? undefined : podKeyOf(seen.podNamespace, seen.podName)].filter(isString);
+    return this.#inFlight.run(keys, 'lookup', (): Promise<LookupReply> => {
       const lease = this.#store.get(req);
       if (lease === undefined) return Promise.resolve({ found: false });
+      if (req.intent === 'delete') this.#markBusy(req);
       const superseded = this.#newerSandboxHolds(lease);
       return Promise.resolve({ found: true, allocation: lease.allocation, netns: lease.netns, ...(superseded ? { superseded } : {}) });
     });
@@ -240,25 +251,31 @@ export class HubService implements PoolProbe {
   /** The plugin's ADD built the dataplane: the attachment is settled (live updates may touch it). */
   confirm(req: ConfirmRequest): Promise<ConfirmReply> {
     const key = attachmentKeyOf(req.containerId, req.ifName);
-    this.#building.delete(key);
+    this.#dataplaneBusy.delete(key);
     const lease = this.#store.get(req);
     if (lease !== undefined) this.#notify(this.#onSettled, lease, 'settled');
     return Promise.resolve({ confirmed: lease !== undefined });
   }
 
   /**
-   * Until when (epoch ms) an ADD may still be building the lease's dataplane; undefined once settled. A lease an
-   * earlier daemon wrote is treated as building until its creation + the deadline (its Confirm went elsewhere).
+   * Until when (epoch ms) the plugin may still be working on the lease's dataplane (an ADD building it, a DEL
+   * tearing it down); undefined once settled. A lease an earlier daemon wrote is treated as building until its
+   * creation + the deadline (its Confirm went elsewhere).
    */
-  buildingUntil(lease: LeaseGeneration): number | undefined {
+  busyUntil(lease: LeaseGeneration): number | undefined {
     const key = attachmentKeyOf(lease.containerId, lease.ifName);
     const now = this.#now().getTime();
-    const until = this.#building.get(key) ?? (Date.parse(lease.createdAt) < this.#startedAt ? Date.parse(lease.createdAt) + this.#buildDeadlineMs : undefined);
+    const until = this.#dataplaneBusy.get(key) ?? (Date.parse(lease.createdAt) < this.#startedAt ? Date.parse(lease.createdAt) + this.#buildDeadlineMs : undefined);
     if (until === undefined || !(until > now)) {
-      this.#building.delete(key);
+      this.#dataplaneBusy.delete(key);
       return undefined;
     }
     return until;
+  }
+
+  /** The plugin works on the attachment's dataplane from now until its next call (or the deadline). */
+  #markBusy(key: AttachmentKey): void {
+    this.#dataplaneBusy.set(attachmentKeyOf(key.containerId, key.ifName), this.#now().getTime() + this.#buildDeadlineMs);
   }
 
   /**
@@ -273,7 +290,7 @@ export class HubService implements PoolProbe {
       const current = this.#store.get(lease);
       if (current === undefined) return undefined;
       if (current.createdAt !== lease.createdAt) throw new BusyError(`live update: ${key} was re-created`);
-      if (this.buildingUntil(current) !== undefined) throw new BusyError(`live update: ${key} is still being built by its ADD`);
+      if (this.busyUntil(current) !== undefined) throw new BusyError(`live update: ${key} has an ADD or DEL in progress`);
       return fn();
     });
   }
@@ -369,11 +386,15 @@ export class HubService implements PoolProbe {
 
   /**
    * A sandbox leased after this one holds the interface: the host objects named after the pod were rebuilt by its
-   * ADD (which removes a stale host veth of the same name first) and are its own now.
+   * ADD (which removes a stale host veth of the same name first) and are its own now. Equal times are ordered by
+   * container id, so of two sandboxes exactly one is the newer.
    */
   #newerSandboxHolds(lease: Lease): boolean {
     const mine = Date.parse(lease.createdAt);
-    return this.#otherSandboxes(lease).some((l) => Date.parse(l.createdAt) >= mine);
+    return this.#otherSandboxes(lease).some((l) => {
+      const theirs = Date.parse(l.createdAt);
+      return theirs > mine || (theirs === mine && l.containerId > lease.containerId);
+    });
   }
 
   #releaseNow(key: AttachmentKey, reason: string): boolean {
@@ -385,7 +406,7 @@ export class HubService implements PoolProbe {
   }
 
   #notifyReleased(lease: Lease): void {
-    this.#building.delete(attachmentKeyOf(lease.containerId, lease.ifName));
+    this.#dataplaneBusy.delete(attachmentKeyOf(lease.containerId, lease.ifName));
     this.#notify(this.#onReleased, lease, 'release');
   }
 

@@ -15,7 +15,7 @@ import type { Lease } from '../store/lease.js';
 import { podStatuses, vanishedNetns, type ConfirmGone, type PodCache } from './facts.js';
 import { attachmentId, leaseHostTeardown } from './lease-host.js';
 import { leaseAgeMs, planGc } from './plan.js';
-import { dedupePlan, guardPlan } from './plan-util.js';
+import { dedupePlan, guardPlan, partitionByLease } from './plan-util.js';
 import type { GcCounts, GcReason, HostView, LeaseKey } from './types.js';
 
 export const DEFAULT_GC_INTERVAL_MS = 5 * 60_000;
@@ -84,9 +84,20 @@ export function createGarbageCollector(deps: GarbageCollectorDeps): GarbageColle
     return run;
   }
 
+  async function teardown(plan: Plan, what: string): Promise<readonly string[]> {
+    if (plan.length === 0) return [];
+    try {
+      return (await deps.executor.teardown(plan)).errors;
+    } catch (err) {
+      return [`teardown${what}: ${errorMessage(err)}`];
+    }
+  }
+
   /**
    * Guard, teardown, release: shared by both paths. A planned lease whose attachment holds a different lease by now
-   * (DEL and ADD of the same attachment since planning) is not released, and the guard keeps its host side.
+   * (DEL and ADD of the same attachment since planning) is not released, and the guard keeps its host side. Each
+   * lease's own ops run as their own teardown and the lease is released only when they all succeeded: an IP is
+   * never handed out again while its rules or routes remain (the next pass retries the rest).
    */
   async function execute(plan: Plan, planned: readonly Lease[], reason: string): Promise<{ released: LeaseKey[]; errors: string[]; hostOps: number }> {
     const fresh = deps.leases();
@@ -96,25 +107,25 @@ export function createGarbageCollector(deps: GarbageCollectorDeps): GarbageColle
       return now !== undefined && (now.createdAt !== l.createdAt || now.allocation.ip !== l.allocation.ip);
     });
     if (replaced.length > 0) log.info('gc: attachments leased again since planning; kept', { attachments: replaced.map(attachmentId) });
-    const release = planned.filter((l) => !replaced.includes(l)).map((l) => ({ containerId: l.containerId, ifName: l.ifName }));
-    const releasing = new Set(release.map(attachmentId));
-    const guarded = guardPlan(plan, fresh, releasing, deps.node);
+    const releasing = planned.filter((l) => !replaced.includes(l));
+    const guarded = guardPlan(plan, fresh, new Set(releasing.map(attachmentId)), deps.node);
     if (guarded.dropped.length > 0) log.info('gc: leases written since planning; kept', { dropped: guarded.dropped });
-    const errors: string[] = [];
-    if (guarded.plan.length > 0) {
-      try {
-        errors.push(...(await deps.executor.teardown(guarded.plan)).errors);
-      } catch (err) {
-        errors.push(`teardown: ${errorMessage(err)}`);
-      }
-    }
+    const { byLease, rest } = partitionByLease(guarded.plan, releasing, deps.node);
+    const errors: string[] = [...(await teardown(rest, ' (orphans)'))];
     const released: LeaseKey[] = [];
-    for (const key of release) {
+    for (const lease of releasing) {
+      const id = attachmentId(lease);
+      const failed = await teardown(byLease.get(id) ?? [], ` ${id}`);
+      if (failed.length > 0) {
+        errors.push(...failed, `${id}: host teardown failed, lease kept`);
+        continue;
+      }
+      const key = { containerId: lease.containerId, ifName: lease.ifName };
       try {
         const r = await deps.release({ ...key, reason });
         if (r.released) released.push(key);
       } catch (err) {
-        errors.push(`release ${attachmentId(key)}: ${errorMessage(err)}`);
+        errors.push(`release ${id}: ${errorMessage(err)}`);
       }
     }
     return { released, errors, hostOps: guarded.plan.length };

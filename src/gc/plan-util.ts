@@ -3,7 +3,7 @@ import type { NodeFacts } from '../modes/types.js';
 import type { Op, Plan } from '../netlink/ops.js';
 import { describeOp } from '../netlink/render.js';
 import type { Lease } from '../store/lease.js';
-import { attachmentId, explainedBy } from './lease-host.js';
+import { attachmentId, explainedBy, leaseHostTeardown } from './lease-host.js';
 
 export function dedupePlan(plan: Plan): Plan {
   const seen = new Set<string>();
@@ -43,4 +43,25 @@ export function guardPlan(plan: Plan, fresh: readonly Lease[], releasing: Readon
     return !hit;
   });
   return { plan: kept, dropped };
+}
+
+/**
+ * Splits a (guarded) plan into each releasing lease's own ops and the rest (host orphans), so a teardown failure is
+ * charged to the lease whose host state remains. An op two leases would both plan goes to the first.
+ */
+export function partitionByLease(plan: Plan, leases: readonly Lease[], node: NodeFacts): { byLease: ReadonlyMap<string, Plan>; rest: Plan } {
+  const owner = new Map<string, string>();
+  for (const l of leases) {
+    for (const op of leaseHostTeardown(l, node)) {
+      const k = describeOp(op);
+      if (!owner.has(k)) owner.set(k, attachmentId(l));
+    }
+  }
+  const byLease = new Map<string, Op[]>(leases.map((l) => [attachmentId(l), []]));
+  const rest: Op[] = [];
+  for (const op of plan) {
+    const id = owner.get(describeOp(op));
+    (id === undefined ? rest : (byLease.get(id) ?? rest)).push(op);
+  }
+  return { byLease, rest };
 }

@@ -48,15 +48,18 @@ export interface NodeFacts {
 }
 
 /**
- * Whose the host objects named after the pod are (the host veth, which Felix finds by that name). Every sandbox of a
- * pod gets the same names, and an ADD removes a stale object of its name before building its own.
- *  - `owned`: the daemon knows no newer sandbox of the pod: the teardown removes them by name.
- *  - `superseded`: a newer sandbox's ADD rebuilt them (the daemon said so on Lookup): they are left alone.
- *  - `unknown`: the daemon is unreachable: left alone too. The attachment's own side is removed from inside its
- *    netns (the veth peer dies with it, as Calico does); a vanished netns took the pair with it; GC sweeps the rest.
+ * Whether a teardown may remove the host objects named after the pod (the host veth, which Felix finds by that
+ * name). Every sandbox of a pod gets the same names, and an ADD removes a stale object of its name before building
+ * its own, so removing them by name is safe only when nothing newer can hold them:
+ *  - `owned`: the pod netns is gone and the daemon knows no newer sandbox of the pod: removed by name.
+ *  - `via-netns`: the pod netns still exists: the teardown goes through it (the pod end; the host end and its /32
+ *    route die with it, as in Calico) and never touches a host name, which a newer sandbox's ADD may rebuild at any
+ *    moment between the daemon's answer and the teardown.
+ *  - `superseded`: a newer sandbox holds them (the daemon said so on Lookup): left alone.
+ *  - `unknown`: the daemon is unreachable: left alone too; a vanished netns took the pair with it; GC sweeps the rest.
  * The attachment's own objects (its IP's rules and route, its ifb, its pod-side link) are removed in every case.
  */
-export type HostNames = 'owned' | 'superseded' | 'unknown';
+export type HostNames = 'owned' | 'via-netns' | 'superseded' | 'unknown';
 
 export interface Dataplane {
   readonly mode: ModeName;

@@ -137,7 +137,12 @@ export function parseAllocateReply(raw: unknown): AllocateReply {
 }
 
 export function parseLookupRequest(raw: unknown): LookupRequest {
-  return attachmentKey(obj(raw, 'request'), '');
+  const o = obj(raw, 'request');
+  const key = attachmentKey(o, '');
+  if (o.intent === undefined) return key;
+  const intent = str(o, 'intent', '');
+  if (intent !== 'delete') throw new InvalidInputError('intent', `unknown lookup intent ${quote(intent)} (only "delete")`);
+  return { ...key, intent };
 }
 
 export function parseLookupReply(raw: unknown): LookupReply {

@@ -43,7 +43,13 @@ export interface AllocateReply {
   readonly allocation: Allocation;
 }
 
-export type LookupRequest = AttachmentKey;
+export interface LookupRequest extends AttachmentKey {
+  /**
+   * `delete`: the caller (DEL) is about to tear the attachment down: the daemon holds live updates of it off until
+   * the Release or the build deadline. Absent: a read (CHECK).
+   */
+  readonly intent?: 'delete';
+}
 export interface LookupReply {
   readonly found: boolean;
   readonly allocation?: Allocation;

@@ -22,9 +22,9 @@ export interface LiveBandwidthDeps {
   readonly executor: ReconcilerDeps['executor'];
   readonly vethPrefix: string;
   readonly log: Logger;
-  /** The service's coordination with ADD/DEL (HubService.buildingUntil / withSettledLease). */
+  /** The service's coordination with ADD/DEL (HubService.busyUntil / withSettledLease). */
   readonly attachments: {
-    buildingUntil(lease: Lease | BandwidthLease): number | undefined;
+    busyUntil(lease: Lease | BandwidthLease): number | undefined;
     withSettledLease<T>(lease: Lease | BandwidthLease, fn: () => Promise<T>): Promise<T | undefined>;
   };
 }
@@ -59,6 +59,6 @@ export function createLiveBandwidth(deps: LiveBandwidthDeps): PodBandwidthSync {
     reconciler,
     leasesOf: (ns, name) => deps.store.listByPod(ns, name),
     log,
-    buildingUntil: (lease) => deps.attachments.buildingUntil(lease),
+    busyUntil: (lease) => deps.attachments.busyUntil(lease),
   });
 }

@@ -4,7 +4,7 @@
  * released lease is forgotten. Per pod, one reconcile runs at a time and a burst of changes coalesces into one run
  * that reads the LATEST annotations and leases when it starts. Nothing here throws into the informer or the daemon.
  *
- * A lease whose ADD is still building the dataplane (the daemon's `buildingUntil`: from Allocate until the plugin's
+ * A lease whose ADD is still building the dataplane (the daemon's `busyUntil`: from Allocate until the plugin's
  * Confirm, or the build deadline when a plugin never confirms) is not touched: the plugin applies the limits
  * allocate gave it and would overwrite (or race) a live update. Such a pod is reconciled when the ADD confirms
  * (`settled`), or at the deadline; by then the lease still says what the ADD applied, so a changed annotation is
@@ -34,8 +34,8 @@ export interface PodBandwidthSyncDeps {
   /** The pod's current leases (read when its reconcile starts). */
   readonly leasesOf: (namespace: string, name: string) => readonly SyncLease[];
   readonly log: Logger;
-  /** Until when (epoch ms) the lease's ADD may still be building; undefined when settled (HubService.buildingUntil). */
-  readonly buildingUntil: (lease: SyncLease) => number | undefined;
+  /** Until when (epoch ms) the lease's ADD may still be building; undefined when settled (HubService.busyUntil). */
+  readonly busyUntil: (lease: SyncLease) => number | undefined;
   readonly now?: () => number;
 }
 
@@ -119,7 +119,7 @@ export class PodBandwidthSync {
   /** Milliseconds until the last of the leases' ADDs stops building (0 when every lease is settled). */
   #unsettledFor(leases: readonly SyncLease[]): number {
     const now = this.#deps.now?.() ?? Date.now();
-    const until = Math.max(0, ...leases.map((l) => this.#deps.buildingUntil(l) ?? 0));
+    const until = Math.max(0, ...leases.map((l) => this.#deps.busyUntil(l) ?? 0));
     return Math.max(0, until - now);
   }
 

@@ -94,9 +94,9 @@ export function vethAttachment(
 }
 
 /**
- * Teardown of the veth. Owned host names: the /32 route (when the IP is known), then the host veth (its peer dies
- * with it). Otherwise the pod end, from inside the pod netns (the host end and its route die with it; nothing named
- * after the pod is touched on the host).
+ * Teardown of the veth (see HostNames). Owned host names: the /32 route (when the IP is known), then the host veth
+ * (its peer dies with it). Otherwise the pod end, from inside the pod netns (the host end and its route die with
+ * it; nothing named after the pod is touched on the host).
  */
 export function removeVeth(spec: PodNetworkSpec, node: NodeFacts, ip: IpAddr | undefined, hostNames: HostNames = 'owned'): readonly Op[] {
   if (hostNames !== 'owned') return [{ kind: 'link.del', ns: podNs(spec.netns), name: spec.ifName }];

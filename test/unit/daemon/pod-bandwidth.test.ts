@@ -70,7 +70,7 @@ function harness(leasesFor: (name: string) => number = () => 1) {
     reconciler: rec,
     leasesOf: (_ns, name) => Array.from({ length: leasesFor(name) }, (_, i) => lease(`${name}-${String(i)}`, `10.0.0.${String(10 + i)}`)),
     log: silentLogger,
-    buildingUntil: () => undefined,
+    busyUntil: () => undefined,
   });
   return { pods, rec, sync };
 }
@@ -106,7 +106,7 @@ describe('PodBandwidthSync', () => {
     const rec = new GatedReconciler();
     const building = lease('y-0', '10.0.0.10');
     let until: number | undefined = Date.now() + 60_000;
-    const sync = new PodBandwidthSync({ pods, reconciler: rec, leasesOf: () => [building], log: silentLogger, buildingUntil: () => until });
+    const sync = new PodBandwidthSync({ pods, reconciler: rec, leasesOf: () => [building], log: silentLogger, busyUntil: () => until });
     sync.start();
     pods.set(podInfo('y', { [INGRESS]: '10M' }));
     pods.set(podInfo('y', { [INGRESS]: '20M' }, '2'));
@@ -124,7 +124,7 @@ describe('PodBandwidthSync', () => {
     const pods = new FakeInformer<PodInfo>((p) => p.namespace);
     const rec = new GatedReconciler();
     const deadline = Date.now() + 300;
-    const sync = new PodBandwidthSync({ pods, reconciler: rec, leasesOf: () => [lease('z-0', '10.0.0.10')], log: silentLogger, buildingUntil: () => (Date.now() < deadline ? deadline : undefined) });
+    const sync = new PodBandwidthSync({ pods, reconciler: rec, leasesOf: () => [lease('z-0', '10.0.0.10')], log: silentLogger, busyUntil: () => (Date.now() < deadline ? deadline : undefined) });
     sync.start();
     rec.retryNext = true; // the first run finds the attachment busy
     pods.set(podInfo('z', { [INGRESS]: '10M' }));

@@ -122,11 +122,11 @@ describe('lookup, release, status, gc', () => {
     const svc = new HubService({ store, provider: new FakeProvider(), mtu: 1450, onSettled: (l) => settled.push(l.containerId) });
     await svc.allocate(req('c1'));
     const lease = store.get({ containerId: 'c1', ifName: 'eth0' })!;
-    expect(svc.buildingUntil(lease)).toBeGreaterThan(Date.now());
+    expect(svc.busyUntil(lease)).toBeGreaterThan(Date.now());
     await expect(svc.withSettledLease(lease, () => Promise.resolve('ran'))).rejects.toBeInstanceOf(BusyError);
     expect(await svc.confirm({ containerId: 'c1', ifName: 'eth0' })).toEqual({ confirmed: true });
     expect(settled).toEqual(['c1']);
-    expect(svc.buildingUntil(lease)).toBeUndefined();
+    expect(svc.busyUntil(lease)).toBeUndefined();
     // while it runs, the attachment is claimed: a DEL's Lookup is told to retry
     const gate = deferred();
     const running = svc.withSettledLease(lease, async () => { await gate.promise; return 'ran'; });
@@ -148,11 +148,11 @@ describe('lookup, release, status, gc', () => {
     const svc = new HubService({ store, provider: new FakeProvider(), mtu: 1450, now: () => new Date(now), buildDeadlineMs: 1000 });
     await svc.allocate(req('c1'));
     const lease = store.get({ containerId: 'c1', ifName: 'eth0' })!;
-    expect(svc.buildingUntil(lease)).toBe(now + 1000);
+    expect(svc.busyUntil(lease)).toBe(now + 1000);
     now += 1001;
-    expect(svc.buildingUntil(lease)).toBeUndefined();
+    expect(svc.busyUntil(lease)).toBeUndefined();
     const restarted = new HubService({ store, provider: new FakeProvider(), mtu: 1450, now: () => new Date(now), buildDeadlineMs: 5000 });
-    expect(restarted.buildingUntil(lease)).toBe(Date.parse(lease.createdAt) + 5000);
+    expect(restarted.busyUntil(lease)).toBe(Date.parse(lease.createdAt) + 5000);
   });
 
   it('release of an unknown attachment is released:false, not an error', async () => {
