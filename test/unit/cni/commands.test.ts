@@ -347,6 +347,33 @@ describe('DEL', () => {
     expect(w.hub.released).toHaveLength(1);
   });
 
+  it('goes through the old netns when it exists: no host object is removed by name, even when owned', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    const out = await run(w, baseEnv('DEL'), conf());
+    expect(out.exitCode).toBe(0);
+    expect(w.tornDown[0]).toContainEqual({ kind: 'link.del', ns: podNs('/var/run/netns/p1' as NetnsPath), name: 'eth0' });
+    expect(w.tornDown[0]?.some((op) => op.kind === 'link.del' && op.ns.kind === 'host')).toBe(false);
+  });
+
+  it('removes the host veth by name only when the netns is gone and no newer sandbox holds it', async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    w.existingNetns.clear();
+    await run(w, baseEnv('DEL'), conf());
+    expect(w.tornDown[0]?.some((op) => op.kind === 'link.del' && op.ns.kind === 'host')).toBe(true);
+  });
+
+  it("asks the daemon with intent 'delete' (live updates keep off until the Release)", async () => {
+    const w = world();
+    await run(w, baseEnv('ADD'), conf());
+    const seen: unknown[] = [];
+    const lookup = w.hub.lookup.bind(w.hub);
+    w.hub.lookup = async (req) => (seen.push(req), lookup(req));
+    await run(w, baseEnv('DEL'), conf());
+    expect(seen).toEqual([{ containerId: 'ctr1', ifName: 'eth0', intent: 'delete' }]);
+  });
+
   it('fails with 11 when the pending release cannot be recorded', async () => {
     const w = world();
     w.hub.failWith = new UnavailableError('down');

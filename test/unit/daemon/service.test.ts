@@ -142,6 +142,46 @@ describe('lookup, release, status, gc', () => {
     expect(await svc.confirm({ containerId: 'gone', ifName: 'eth0' })).toEqual({ confirmed: false });
   });
 
+  it("a DEL's Lookup (intent 'delete') keeps live updates off until the Release; a CHECK's does not", async () => {
+    const store = LeaseStore.open(tempDir());
+    const svc = new HubService({ store, provider: new FakeProvider(), mtu: 1450 });
+    await svc.allocate(req('c1'));
+    await svc.confirm({ containerId: 'c1', ifName: 'eth0' });
+    const lease = store.get({ containerId: 'c1', ifName: 'eth0' })!;
+    await svc.lookup({ containerId: 'c1', ifName: 'eth0' });
+    await expect(svc.withSettledLease(lease, () => Promise.resolve('ran'))).resolves.toBe('ran');
+    await svc.lookup({ containerId: 'c1', ifName: 'eth0', intent: 'delete' });
+    expect(svc.busyUntil(lease)).toBeGreaterThan(Date.now());
+    await expect(svc.withSettledLease(lease, () => Promise.resolve('ran'))).rejects.toBeInstanceOf(BusyError);
+    await svc.release({ containerId: 'c1', ifName: 'eth0', reason: 'test' });
+    expect(svc.busyUntil(lease)).toBeUndefined();
+  });
+
+  it("a DEL's Lookup is answered under the pod's key: an Allocate of another sandbox of the pod half-way → BusyError", async () => {
+    const store = LeaseStore.open(tempDir());
+    const provider = new FakeProvider();
+    let t = Date.parse('2024-05-01T00:00:00Z');
+    const svc = new HubService({ store, provider, mtu: 1450, now: () => new Date((t += 1000)) });
+    await svc.allocate(req('old', { podName: 'web' }));
+    const gate = deferred();
+    provider.gate = gate.promise;
+    const pending = svc.allocate(req('new', { podName: 'web' }));
+    await expect(svc.lookup({ containerId: 'old', ifName: 'eth0', intent: 'delete' })).rejects.toBeInstanceOf(BusyError);
+    await expect(svc.lookup({ containerId: 'old', ifName: 'eth0' })).resolves.toMatchObject({ found: true });
+    gate.resolve();
+    await pending;
+    await expect(svc.lookup({ containerId: 'old', ifName: 'eth0', intent: 'delete' })).resolves.toMatchObject({ found: true, superseded: true });
+  });
+
+  it('of two sandboxes of a pod leased at the same instant, exactly one is the newer (ordered by container id)', async () => {
+    const { svc } = setup();
+    await svc.allocate(req('aaa', { podName: 'web' }));
+    await svc.allocate(req('bbb', { podName: 'web' }));
+    const a = await svc.lookup({ containerId: 'aaa', ifName: 'eth0' });
+    const b = await svc.lookup({ containerId: 'bbb', ifName: 'eth0' });
+    expect([a.superseded === true, b.superseded === true]).toEqual([true, false]);
+  });
+
   it('an ADD that never confirms stops blocking live updates at the build deadline; leases of an earlier daemon count as building until theirs', async () => {
     let now = Date.parse('2024-05-01T00:00:00Z');
     const store = LeaseStore.open(tempDir());

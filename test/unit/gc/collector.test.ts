@@ -75,6 +75,18 @@ describe('createGarbageCollector', () => {
     expect(r.counts).toMatchObject({ released: 1, podGone: 1 });
   });
 
+  it("a lease whose own teardown failed is kept; the others' are released (never an IP while its host state remains)", async () => {
+    const vethA = vethName('cali', { namespace: 'default', name: 'pod-a' });
+    const h = harness([lease('a', '10.0.0.2'), lease('b', '10.0.0.3')], {
+      netnsExists: () => Promise.resolve(false),
+      executor: { teardown: (plan) => Promise.resolve({ errors: plan.some((op) => op.kind === 'link.del' && op.name === vethA) ? ['link.del: Operation not permitted'] : [] }) },
+    });
+    const r = await h.gc.runOnce();
+    expect(r.released).toEqual([{ containerId: 'b', ifName: 'eth0' }]);
+    expect(h.releases.map((x) => x.containerId)).toEqual(['b']);
+    expect(r.errors).toEqual(expect.arrayContaining(['link.del: Operation not permitted', 'a/eth0: host teardown failed, lease kept']));
+  });
+
   it('an API error keeps the lease; without confirmGone a cache miss never releases', async () => {
     const failing = harness([lease('a', '10.0.0.2')], { pods: { get: () => undefined }, confirmGone: () => Promise.reject(new Error('503')) });
     expect((await failing.gc.runOnce()).counts).toMatchObject({ released: 0, keptUnconfirmed: 1 });

@@ -32,6 +32,7 @@ describe('rpc message parsers', () => {
     expect(parseAllocateReply({ allocation: alloc })).toEqual({ allocation: alloc });
     expect(parseAllocation({ mode: 'vpc', ip: '10.0.0.2', subnet: '10.0.0.0/24', mtu: 1450 })).toEqual({ mode: 'vpc', ip: '10.0.0.2', subnet: '10.0.0.0/24', mtu: 1450 });
     expect(parseLookupRequest({ containerId: 'c1', ifName: 'eth0' })).toEqual({ containerId: 'c1', ifName: 'eth0' });
+    expect(parseLookupRequest({ containerId: 'c1', ifName: 'eth0', intent: 'delete' })).toEqual({ containerId: 'c1', ifName: 'eth0', intent: 'delete' });
     expect(parseLookupReply({ found: false })).toEqual({ found: false });
     expect(parseLookupReply({ found: true, allocation: alloc, netns: '/x' })).toEqual({ found: true, allocation: alloc, netns: '/x' });
     expect(parseReleaseRequest({ containerId: 'c1', ifName: 'eth0', reason: 'CNI DEL' })).toEqual({ containerId: 'c1', ifName: 'eth0', reason: 'CNI DEL' });
@@ -58,6 +59,7 @@ describe('rpc message parsers', () => {
   it.each<[string, () => unknown, string]>([
     ['request not an object', () => parseLookupRequest('x'), 'request'],
     ['bad container id', () => parseLookupRequest({ containerId: 'a/b', ifName: 'eth0' }), 'containerId'],
+    ['unknown lookup intent', () => parseLookupRequest({ containerId: 'a', ifName: 'eth0', intent: 'purge' }), 'intent'],
     ['bad ifName', () => parseReleaseRequest({ containerId: 'a', ifName: 'x'.repeat(16), reason: '' }), 'ifName'],
     ['relative netns', () => parseAllocateRequest({ containerId: 'a', ifName: 'eth0', netns: 'n', podNamespace: '', podName: '', infraContainerId: '' }), 'netns'],
     ['missing podName', () => parseAllocateRequest({ containerId: 'a', ifName: 'eth0', netns: '/n', podNamespace: '', infraContainerId: '' }), 'podName'],
