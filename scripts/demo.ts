@@ -9,6 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { callPlugin, PLUGIN, pluginStdin, startDaemon } from '../test/helpers/hub.js';
 import { diffHost, snapshotHost } from '../test/helpers/host-state.js';
+import { DEMO_PREREQS, ensurePrereqs } from './prereqs.js';
 
 const modeArg = process.argv[process.argv.indexOf('--mode') + 1];
 const mode = modeArg === 'vpc' ? 'vpc' : 'veth-policy-routing';
@@ -35,7 +36,9 @@ function cleanupFixtures(): void {
 }
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('the demo needs root (network namespaces): sudo npm run demo');
+  if (process.getuid?.() !== 0) throw new Error('the demo needs root (network namespaces): run it as root');
+  const missing = ensurePrereqs(DEMO_PREREQS, 'demo');
+  if (missing.length > 0) throw new Error(`the demo needs ${missing.map((p) => p.pkg).join(', ')}`);
   cleanupFixtures();
   const before = snapshotHost();
   if (mode === 'veth-policy-routing') {

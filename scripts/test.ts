@@ -1,6 +1,7 @@
 /**
  * `npm test` after the build (`bun scripts/test.ts [jest args]`):
  *
+ * 0. installs the Debian packages the suites use when they are missing (scripts/prereqs.ts);
  * 1. snapshots the real host's network state (scripts/host-check.ts) in the real host netns;
  * 2. as root, runs the whole jest run (unit and privileged suites, `--runInBand`) inside a throwaway network and
  *    mount namespace, `unshare --net --mount --propagation private -- scripts/hermetic-netns.sh jest…`, where that
@@ -17,11 +18,13 @@ import { join } from 'node:path';
 import { NODE, ROOT } from '../test/helpers/hub.js';
 import { HOST_NETNS_ENV, isRoot } from '../test/helpers/privilege.js';
 import { diffSnapshots, entryCount, formatChanges, snapshotHostNetwork, VOLATILE } from './host-check.js';
+import { TEST_PREREQS, ensurePrereqs } from './prereqs.js';
 
 const jest = [NODE, '--experimental-vm-modules', join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', ...process.argv.slice(2)];
 const hermetic = isRoot();
 const argv = hermetic ? ['unshare', '--net', '--mount', '--propagation', 'private', '--', join(ROOT, 'scripts', 'hermetic-netns.sh'), ...jest] : jest;
 
+ensurePrereqs(TEST_PREREQS, 'test');
 if (!hermetic) console.log('test: not root, so jest runs in this network namespace; the privileged suites skip themselves (they need root)');
 
 const before = snapshotHostNetwork();
