@@ -64,7 +64,7 @@ d('link.move into a netns (path, rename) and back', () => {
     expect(ns.tryExec(['ping', '-c', '1', '-W', '3', ip(1)]).code).toBe(0);
 
     // CHECK names a missing moved link
-    expect(await probe.missing([{ ...move, newName: nm('eth8') } as Op])).toEqual([`link eth8 in netns ${path} is missing`]);
+    expect(await probe.missing([{ ...move, newName: nm('eth8') }])).toEqual([`link eth8 in netns ${path} is missing`]);
 
     const back = inverseOf(move);
     expect(back).toBeDefined();

@@ -60,7 +60,8 @@ describe('GC footprint', () => {
     }
   });
   it('veth-policy-routing claims its 512/2048 rules by their exact shape; vpc claims no rule', () => {
-    const claim = dataplaneFor('veth-policy-routing').gc.claimRule;
+    const vpr = dataplaneFor('veth-policy-routing');
+    const claim = (r: Parameters<typeof vpr.gc.claimRule>[0]): IpAddr | undefined => vpr.gc.claimRule(r);
     expect(claim({ priority: 512, to: '10.1.0.9/32', table: 'main' })).toBe('10.1.0.9');
     expect(claim({ priority: 2048, from: '10.1.0.9/32', table: '1003' })).toBe('10.1.0.9');
     expect(claim({ priority: 512, to: '10.1.0.0/24', table: 'main' })).toBeUndefined();
