@@ -76,7 +76,7 @@ export function planGc(input: GcInput): GcPlan {
 
   const orphans = findHostOrphans(input.host, {
     node: input.node,
-    dataplanes: allDataplanes(),
+    dataplanes: input.dataplanes ?? allDataplanes(),
     explained: explainedBy(input.leases, input.node),
     linksDeleted,
     ...(input.podCidrs !== undefined ? { podCidrs: input.podCidrs } : {}),
