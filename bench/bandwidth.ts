@@ -11,7 +11,7 @@ import { defaultBurstBits } from '../src/bandwidth/burst.js';
 import { parseIp, parseNetnsPath, type IfName } from '../src/lib/brand.js';
 import { createProcessRunner } from '../src/lib/exec.js';
 import { silentLogger } from '../src/lib/log.js';
-import { dataplaneFor, planNodeSetup } from '../src/modes/registry.js';
+import { dataplaneFor } from '../src/modes/registry.js';
 import type { Allocation, NodeFacts, PodNetworkSpec } from '../src/modes/types.js';
 import { createExecutor } from '../src/netlink/executor.js';
 import { iperf } from '../test/privileged/bandwidth/iperf.js';
@@ -46,7 +46,7 @@ async function hubPod(name: string, last: number, rateBps?: number): Promise<{ n
     ...(rateBps !== undefined ? { bandwidth: { ingress: { rateBps, burstBits: defaultBurstBits(rateBps) } } } : {}),
   };
   const dp = dataplaneFor('vpc');
-  await executor.apply(dp.planSetup(spec, alloc, node));
+  await executor.apply(dp.planSetup(spec, alloc, node).plan);
   cleanups.push(() => executor.teardown(dp.planTeardown(spec, alloc, node)));
   return { ns, ip: alloc.ip };
 }
@@ -71,7 +71,7 @@ function refPod(name: string, bw?: { rate: number; burst: number }): { ns: strin
 }
 
 async function main(): Promise<void> {
-  await executor.apply(planNodeSetup());
+  await executor.apply(dataplaneFor('vpc').planNode({ vethPrefix: 'cali' }, {}));
   const results: Record<string, number> = {};
   try {
     const hubClient = await hubPod('cli', 2);

@@ -3,13 +3,11 @@
  * will grow this; the local provider (embedded default) answers from the node's config.
  */
 import type { Cidr } from '../lib/brand.js';
-import type { EniFacts, ModeName } from '../modes/types.js';
+import type { ModeName, NodeLocalFacts } from '../modes/types.js';
 import type { AddressSet } from '../ipam/range.js';
 
-export interface LocalFacts {
-  /** The ENI pods are routed through (ENI-backed modes only). */
-  readonly eni?: EniFacts;
-}
+/** What the provider reads from the node: the input of the mode's node plan (Dataplane.planNode). */
+export type LocalFacts = NodeLocalFacts;
 
 /** Where pod addresses come from. */
 export interface IpSource {

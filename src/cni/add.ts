@@ -4,10 +4,9 @@
  * remains) for the runtime's DEL, or GC, to finish. Bandwidth: the
  * runtimeConfig's limits are validated before allocating, then merged over the daemon's annotation-derived ones.
  */
-import { InternalError, errorMessage } from '../lib/errors.js';
+import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { NetnsPath } from '../lib/brand.js';
-import type { Op } from '../netlink/ops.js';
 import { PlanError } from '../netlink/plan-error.js';
 import type { HubRpc } from '../rpc/protocol.js';
 import type { AttachmentEnv } from './args.js';
@@ -15,17 +14,7 @@ import { nodeFacts, specFor } from './attachment.js';
 import type { NetConf } from './config.js';
 import type { CniDeps } from './deps.js';
 import { mergeBandwidth, runtimeBandwidth, withBandwidth } from './bandwidth.js';
-import { buildAddResult, type AddOutcome, type AddResult } from './result.js';
-
-type VethOp = Extract<Op, { kind: 'link.veth' }>;
-type IfbOp = Extract<Op, { kind: 'link.ifb' }>;
-
-/** The ifbs a setup plan creates, as CNI result interfaces (the spec lists every interface an ADD created). */
-function createdIfbs(plan: readonly Op[]): NonNullable<AddOutcome['created']> {
-  return plan
-    .filter((op): op is IfbOp & { mac: NonNullable<IfbOp['mac']> } => op.kind === 'link.ifb' && op.mac !== undefined)
-    .map((op) => ({ name: op.name, mac: op.mac, ...(op.ns.kind === 'pod' ? { sandbox: op.ns.path } : {}) }));
-}
+import { buildAddResult, type AddResult } from './result.js';
 
 async function releaseAfterFailure(rpc: HubRpc, env: AttachmentEnv, err: unknown, log: Logger): Promise<void> {
   const reason = `rollback: ${errorMessage(err)}`;
@@ -76,19 +65,11 @@ export async function cmdAdd(
   const spec = specFor(env, env.netns);
   const node = nodeFacts(config);
   try {
-    const dataplane = deps.dataplanes(allocation.mode);
-    const plan = dataplane.planSetup(spec, allocation, node);
-    const veth = plan.find((op): op is VethOp => op.kind === 'link.veth');
-    if (veth === undefined) throw new InternalError(`the ${allocation.mode} setup plan creates no veth`);
+    const { plan, result } = deps.dataplanes(allocation.mode).planSetup(spec, allocation, node);
     const report = await deps.executor.apply(plan, signal);
     log.info('dataplane set up', { ops: plan.length, applied: report.applied });
     await confirm(rpc, env, log);
-    return buildAddResult(config.cniVersion, {
-      host: { name: dataplane.hostIfName(spec, node), mac: veth.host.mac },
-      pod: { name: env.ifName, mac: veth.peer.mac, sandbox: env.netns, mtu: allocation.mtu },
-      ip: allocation.ip,
-      created: createdIfbs(plan),
-    });
+    return buildAddResult(config.cniVersion, result);
   } catch (err) {
     if (err instanceof PlanError && err.rollbackErrors.length > 0) {
       log.error('ADD failed and its rollback failed: lease kept for DEL or GC', { err, rollbackErrors: err.rollbackErrors });

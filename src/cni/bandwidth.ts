@@ -70,7 +70,8 @@ export function withRuntimeBandwidth(alloc: Allocation, runtimeConfig: JsonObjec
 
 /** `alloc` with its bandwidth replaced (removed when undefined). */
 export function withBandwidth(alloc: Allocation, bandwidth: BandwidthSpec | undefined): Allocation {
-  const out: { -readonly [K in keyof Allocation]?: Allocation[K] } = { ...alloc };
+  if (bandwidth !== undefined) return { ...alloc, bandwidth };
+  const out = { ...alloc };
   delete out.bandwidth;
-  return { ...(out as Allocation), ...(bandwidth !== undefined ? { bandwidth } : {}) };
+  return out;
 }

@@ -31,7 +31,7 @@ export async function cmdCheck(
   if (config.prevIps.length > 0 && !config.prevIps.includes(alloc.ip)) {
     throw checkFailed([`prevResult IPs [${config.prevIps.join(',')}] do not include the allocated ${alloc.ip}`]);
   }
-  const plan = deps.dataplanes(alloc.mode).planSetup(specFor(env, env.netns), alloc, nodeFacts(config));
+  const { plan } = deps.dataplanes(alloc.mode).planSetup(specFor(env, env.netns), alloc, nodeFacts(config));
   const missing = await deps.probe.missing(plan, signal);
   if (missing.length > 0) {
     log.warn('CHECK found missing state', { missing });

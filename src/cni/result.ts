@@ -1,17 +1,8 @@
 /** stdout encodings: the ADD result per cniVersion, the VERSION answer and the error object. Pure. */
-import type { IpAddr, MacAddr, NetnsPath } from '../lib/brand.js';
 import { clip } from '../lib/text.js';
-import { LINK_LOCAL_GW } from '../modes/types.js';
+import type { AttachmentResult } from '../modes/types.js';
 import type { CniError } from './errors.js';
 import { SUPPORTED_VERSIONS, compareVersions, ipsCarryVersion, type CniVersion } from './spec.js';
-
-export interface AddOutcome {
-  readonly host: { readonly name: string; readonly mac: MacAddr };
-  readonly pod: { readonly name: string; readonly mac: MacAddr; readonly sandbox: NetnsPath; readonly mtu: number };
-  readonly ip: IpAddr;
-  /** Further interfaces the attachment created (the host ifb of egress shaping), listed after the pod's. */
-  readonly created?: readonly { readonly name: string; readonly mac: MacAddr; readonly sandbox?: NetnsPath }[];
-}
 
 export interface ResultInterface {
   readonly name: string;
@@ -25,36 +16,39 @@ export interface ResultIp {
   readonly address: string;
   readonly gateway: string;
 }
+export interface ResultRoute {
+  readonly dst: string;
+  readonly gw?: string;
+}
 export interface AddResult {
   readonly cniVersion: CniVersion;
   readonly interfaces: readonly ResultInterface[];
   readonly ips: readonly ResultIp[];
-  readonly routes: readonly { readonly dst: string; readonly gw: string }[];
+  readonly routes: readonly ResultRoute[];
   readonly dns: Readonly<Record<string, never>>;
 }
 
-/** Index of the pod interface in `interfaces`. */
-const POD_IFACE = 1;
-
-export function buildAddResult(version: CniVersion, out: AddOutcome): AddResult {
-  // Interface `mtu` exists in the result format from 1.1.0 on.
+/**
+ * Formats what the dataplane reported (Dataplane.planSetup's `result`) in the config's version: interface `mtu`
+ * exists from 1.1.0 on, `ips[].version` before 1.0.0.
+ */
+export function buildAddResult(version: CniVersion, out: AttachmentResult): AddResult {
   const withMtu = compareVersions(version, '1.1.0') >= 0;
   return {
     cniVersion: version,
-    interfaces: [
-      { name: out.host.name, mac: out.host.mac },
-      { name: out.pod.name, mac: out.pod.mac, ...(withMtu ? { mtu: out.pod.mtu } : {}), sandbox: out.pod.sandbox },
-      ...(out.created ?? []).map((i) => ({ name: i.name, mac: i.mac, ...(i.sandbox !== undefined ? { sandbox: i.sandbox } : {}) })),
-    ],
-    ips: [
-      {
-        ...(ipsCarryVersion(version) ? { version: '4' as const } : {}),
-        interface: POD_IFACE,
-        address: `${out.ip}/32`,
-        gateway: LINK_LOCAL_GW,
-      },
-    ],
-    routes: [{ dst: '0.0.0.0/0', gw: LINK_LOCAL_GW }],
+    interfaces: out.interfaces.map((i) => ({
+      name: i.name,
+      mac: i.mac,
+      ...(withMtu && i.mtu !== undefined ? { mtu: i.mtu } : {}),
+      ...(i.sandbox !== undefined ? { sandbox: i.sandbox } : {}),
+    })),
+    ips: out.ips.map((ip) => ({
+      ...(ipsCarryVersion(version) ? { version: '4' as const } : {}),
+      interface: ip.interface,
+      address: ip.address,
+      gateway: ip.gateway,
+    })),
+    routes: out.routes.map((r) => ({ dst: r.dst, ...(r.gw !== undefined ? { gw: r.gw } : {}) })),
     dns: {},
   };
 }

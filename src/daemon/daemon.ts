@@ -28,7 +28,7 @@ import type { RetryPolicy } from './k8s/reporter.js';
 import { HubRpcServer } from './rpc-server.js';
 import { HubService } from './service.js';
 import type { LeaseStore } from '../store/store.js';
-import { planNodeSetup } from '../modes/registry.js';
+import { dataplaneFor } from '../modes/registry.js';
 import type { Executor, ExecutorFactory } from '../netlink/executor.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
@@ -152,7 +152,7 @@ export class Daemon {
       }
       const eff = this.#effective;
       const provider = this.#providerFor(eff);
-      await this.#setUpNode(provider);
+      await this.#setUpNode(provider, eff.vethPrefix);
       const service = new HubService({
         store: this.#store,
         provider,
@@ -274,7 +274,7 @@ export class Daemon {
       return { invalid: [] };
     }
     const provider = this.#providerFor(next);
-    await this.#setUpNode(provider);
+    await this.#setUpNode(provider, next.vethPrefix);
     service.switchTo({ provider, mtu: next.mtu });
     this.#effective = next;
     if (this.#serving) await this.#installConflist();
@@ -303,12 +303,15 @@ export class Daemon {
     this.#log.info('conflist installed', { path: this.#conflistPath, mode: cfg.mode, mtu: cfg.mtu });
   }
 
-  /** Node state every pod relies on (sysctls, the ENI table). Failures are logged, not fatal: ADD ensures them again. */
-  async #setUpNode(provider: CloudProvider): Promise<void> {
+  /**
+   * Node state every pod of the provider's mode relies on (Dataplane.planNode: sysctls, the ENI table, …). Failures
+   * are logged, not fatal: ADD ensures what its pods need again.
+   */
+  async #setUpNode(provider: CloudProvider, vethPrefix: string): Promise<void> {
     const executor = this.#executor('node-setup');
     try {
-      const { eni } = await provider.localFacts();
-      await executor.apply(planNodeSetup(eni));
+      const local = await provider.localFacts();
+      await executor.apply(dataplaneFor(provider.mode).planNode({ vethPrefix }, local));
     } catch (e) {
       this.#log.error('node setup incomplete', { err: errorMessage(e) });
     }

@@ -9,7 +9,7 @@ export function formatLeases(leases: readonly Lease[]): string {
     l.podName === '' ? '-' : `${l.podNamespace}/${l.podName}`,
     l.allocation.mode,
     `${l.allocation.ip}/${l.allocation.subnet.split('/')[1] ?? ''}`,
-    l.allocation.eni === undefined ? '-' : `${l.allocation.eni.link}(table ${String(l.allocation.eni.table)})`,
+    'eni' in l.allocation ? `${l.allocation.eni.link}(table ${String(l.allocation.eni.table)})` : '-',
     l.createdAt,
   ]);
   const all = [header, ...rows];

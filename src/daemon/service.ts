@@ -6,6 +6,7 @@ import type { CloudProvider } from '../cloud/types.js';
 import { BusyError, ExhaustedError, HubError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { listPendingReleases, removePendingRelease } from '../lib/pending-release.js';
+import { parseAllocation } from '../modes/allocation.js';
 import type { Allocation } from '../modes/types.js';
 import { CoolDown } from '../ipam/cool-down.js';
 import { freeCount, pickFree, setHas, setSize } from '../ipam/range.js';
@@ -162,7 +163,7 @@ export class HubService implements PoolProbe {
         const fromReservation = reserved !== undefined;
         const ip = reserved ?? pickFree(source.addresses, this.#store.usedIps(), this.#coolDown.list());
         if (ip === undefined) throw new ExhaustedError(`no free address left in ${source.subnet} (${String(setSize(source.addresses))} in pool)`);
-        const allocation: Allocation = {
+        const allocation: Allocation = parseAllocation({
           mode: provider.mode,
           ip,
           subnet: source.subnet,
@@ -170,7 +171,7 @@ export class HubService implements PoolProbe {
           ...(local.eni !== undefined ? { eni: local.eni } : {}),
           // the pod's bandwidth annotations travel with the allocation (the plugin shapes from it)
           ...(facts?.bandwidth !== undefined ? { bandwidth: facts.bandwidth } : {}),
-        };
+        });
         if (signal?.aborted === true) throw new UnavailableError('request deadline passed before the lease was written');
         this.#store.put(leaseFor(req, allocation, this.#now(), facts?.sticky === true && req.podName !== ''));
         this.#coolDown.taken(ip);

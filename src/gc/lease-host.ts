@@ -1,9 +1,11 @@
-/** What a lease owns on the host (its veth, IP, ifb) and the host-only teardown of it, through the real planners. */
-import { ifbName } from '../bandwidth/names.js';
+/**
+ * What a lease owns on the host and the host-only teardown of it, through the lease's own dataplane (its GC
+ * footprint and its teardown plan).
+ */
 import type { IfName, NetnsPath } from '../lib/brand.js';
 import { podIdentity, type PodIdentity } from '../lib/veth-name.js';
 import { dataplaneFor } from '../modes/registry.js';
-import type { NodeFacts, PodNetworkSpec } from '../modes/types.js';
+import type { AttachmentFootprint, NodeFacts, PodNetworkSpec } from '../modes/types.js';
 import { hostOnly, type Plan } from '../netlink/ops.js';
 import { attachmentId, type Lease } from '../store/lease.js';
 
@@ -16,36 +18,37 @@ export function leaseSpec(lease: Lease): PodNetworkSpec {
   return { pod: leasePod(lease), containerId: lease.containerId, netns: lease.netns as NetnsPath, ifName: lease.ifName as IfName };
 }
 
-export function leaseVeth(lease: Lease, node: NodeFacts): IfName {
-  return dataplaneFor(lease.allocation.mode).hostIfName(leaseSpec(lease), node);
-}
-
-export function leaseIfb(lease: Lease): IfName {
-  return ifbName(lease.containerId, lease.ifName);
+/** The host objects the lease's dataplane says the attachment owns. */
+export function leaseFootprint(lease: Lease, node: NodeFacts): AttachmentFootprint {
+  return dataplaneFor(lease.allocation.mode).gc.attachment(leaseSpec(lease), node, lease.allocation);
 }
 
 /** Host objects a set of leases explains. */
 export interface Explained {
-  readonly veths: ReadonlySet<string>;
+  /** Host links (veths, ifbs, …) of the leases' footprints. */
+  readonly links: ReadonlySet<string>;
+  /** Every leased IP, and every IP a footprint's rules are about. */
   readonly ips: ReadonlySet<string>;
-  readonly ifbs: ReadonlySet<string>;
-  /** `ip|veth` pairs: the /32 route each lease's veth carries. */
+  /** `ip|dev` pairs: the /32 routes of the footprints. */
   readonly routes: ReadonlySet<string>;
 }
 
+function ipOf32(cidr: string): string {
+  return cidr.endsWith('/32') ? cidr.slice(0, -3) : cidr;
+}
+
 export function explainedBy(leases: readonly Lease[], node: NodeFacts): Explained {
-  const veths = new Set<string>();
+  const links = new Set<string>();
   const ips = new Set<string>();
-  const ifbs = new Set<string>();
   const routes = new Set<string>();
   for (const l of leases) {
-    const veth = leaseVeth(l, node);
-    veths.add(veth);
+    const fp = leaseFootprint(l, node);
+    for (const link of fp.links) links.add(link);
     ips.add(l.allocation.ip);
-    ifbs.add(leaseIfb(l));
-    routes.add(`${l.allocation.ip}|${veth}`);
+    for (const ip of fp.ruleIps) ips.add(ip);
+    for (const r of fp.routes) routes.add(`${ipOf32(r.dst)}|${r.dev}`);
   }
-  return { veths, ips, ifbs, routes };
+  return { links, ips, routes };
 }
 
 /**

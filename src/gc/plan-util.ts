@@ -38,7 +38,7 @@ export function guardPlan(plan: Plan, fresh: readonly Lease[], releasing: Readon
   const dropped: string[] = [];
   const kept = plan.filter((op) => {
     const ip = ipTouched(op);
-    const hit = (op.kind === 'link.del' && (live.veths.has(op.name) || live.ifbs.has(op.name))) || (ip !== undefined && live.ips.has(ip));
+    const hit = (op.kind === 'link.del' && live.links.has(op.name)) || (ip !== undefined && live.ips.has(ip));
     if (hit) dropped.push(describeOp(op));
     return !hit;
   });

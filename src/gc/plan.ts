@@ -6,7 +6,8 @@
  */
 import { dedupePlan } from './plan-util.js';
 import { findHostOrphans } from './host-orphans.js';
-import { attachmentId, explainedBy, leaseHostTeardown, leaseVeth } from './lease-host.js';
+import { allDataplanes } from '../modes/registry.js';
+import { attachmentId, explainedBy, leaseFootprint, leaseHostTeardown } from './lease-host.js';
 import type { Lease } from '../store/lease.js';
 import type { Op } from '../netlink/ops.js';
 import type { GcAction, GcCounts, GcInput, GcPlan, GcReason, LeaseKey, OrphanCandidate } from './types.js';
@@ -65,15 +66,17 @@ export function planGc(input: GcInput): GcPlan {
     }
   }
 
-  // A released lease's veth name can be the name of a kept lease's veth (a new sandbox of the same pod): keep it.
+  // A released lease's host link (veth) name can be the name of a kept lease's link (a new sandbox of the same
+  // pod): keep it.
   const keptExplained = explainedBy(kept, input.node);
   const leaseOps: Op[] = releasing.flatMap((l) =>
-    leaseHostTeardown(l, input.node).filter((op) => !(op.kind === 'link.del' && keptExplained.veths.has(op.name))),
+    leaseHostTeardown(l, input.node).filter((op) => !(op.kind === 'link.del' && keptExplained.links.has(op.name))),
   );
   const linksDeleted = new Set(leaseOps.flatMap((op) => (op.kind === 'link.del' ? [op.name as string] : [])));
 
   const orphans = findHostOrphans(input.host, {
     node: input.node,
+    dataplanes: input.dataplanes ?? allDataplanes(),
     explained: explainedBy(input.leases, input.node),
     linksDeleted,
     ...(input.podCidrs !== undefined ? { podCidrs: input.podCidrs } : {}),
@@ -89,12 +92,13 @@ export function planGc(input: GcInput): GcPlan {
       continue;
     }
     orphanOps.push(o.op);
-    counts[o.kind === 'veth' ? 'veths' : o.kind === 'rule' ? 'rules' : o.kind === 'route' ? 'routes' : 'ifbs'] += 1;
+    counts[o.kind === 'rule' ? 'rules' : o.kind === 'route' ? 'routes' : o.kind === 'ifb' ? 'ifbs' : 'veths'] += 1;
     reasons.push({ subject: o.subject, action: 'delete', why: 'the hub\'s, and no lease explains it' });
   }
   for (const l of releasing) {
-    const veth = leaseVeth(l, input.node);
-    if (keptExplained.veths.has(veth)) reasons.push({ subject: `veth ${veth}`, action: 'keep', why: `also the veth of a live lease of pod ${l.podNamespace}/${l.podName}` });
+    for (const link of leaseFootprint(l, input.node).links) {
+      if (keptExplained.links.has(link)) reasons.push({ subject: `link ${link}`, action: 'keep', why: `also a host link of a live lease of pod ${l.podNamespace}/${l.podName}` });
+    }
   }
 
   const result: GcCounts = {

@@ -1,6 +1,6 @@
 /** Data of a GC pass: what the planner is given (facts already gathered) and what it decides. Pure types. */
 import type { Lease } from '../store/lease.js';
-import type { NodeFacts } from '../modes/types.js';
+import type { Dataplane, NodeFacts } from '../modes/types.js';
 import type { Plan } from '../netlink/ops.js';
 import type { ObservedState } from '../netlink/state.js';
 import type { AttachmentKey } from '../rpc/protocol.js';
@@ -30,6 +30,8 @@ export interface GcInput {
   readonly orphanGraceMs: number;
   /** When set, only policy rules and /32 routes for IPs inside these CIDRs can be the hub's. */
   readonly podCidrs?: readonly string[];
+  /** Whose proofs make a host object the hub's (Dataplane.gc); default every registered dataplane. */
+  readonly dataplanes?: readonly Dataplane[];
 }
 
 export type GcAction = 'release' | 'keep' | 'skip' | 'delete' | 'wait';

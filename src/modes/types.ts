@@ -1,5 +1,9 @@
-/** The dataplane seam: every mode is a pure planner from (pod, allocation, node facts) to plans. */
-import type { Cidr, IfName, IpAddr, NetnsPath } from '../lib/brand.js';
+/**
+ * The dataplane seam: every mode is a pure planner from (pod, allocation, node facts) to plans, plus what the CNI
+ * result, bandwidth shaping and GC need to know about its attachments. A mode is one folder under src/modes and
+ * one line in ./registry.ts; its allocation is one variant of `Allocation` below (parsed by ./allocation.ts).
+ */
+import type { Cidr, IfName, IpAddr, MacAddr, NetnsPath } from '../lib/brand.js';
 import type { PodIdentity } from '../lib/veth-name.js';
 import type { BandwidthSpec } from '../bandwidth/types.js';
 import type { Plan } from '../netlink/ops.js';
@@ -27,15 +31,12 @@ export interface EniFacts {
   readonly table: number; // 1000 + ifindex
 }
 
-/** What the daemon allocated for the attachment. */
-export interface Allocation {
-  readonly mode: ModeName;
+/** What every allocation carries, whatever the mode. */
+interface AllocationCommon {
   readonly ip: IpAddr;
-  /** Prefix of the subnet the IP came from (podCIDR or vSwitch CIDR): for the CNI result. */
+  /** Prefix of the subnet the IP came from (podCIDR or vSwitch CIDR). */
   readonly subnet: Cidr;
   readonly mtu: number;
-  /** Present for ENI-backed modes. */
-  readonly eni?: EniFacts;
   /**
    * Pod bandwidth limits. The daemon sets it from the pod's annotations (src/bandwidth/annotations.ts); the plugin
    * merges CNI `runtimeConfig.bandwidth` over it per direction before planning.
@@ -43,8 +44,33 @@ export interface Allocation {
   readonly bandwidth?: BandwidthSpec;
 }
 
+/** VPC route mode: an IP of the node's podCIDR, no ENI. */
+export interface VpcAllocation extends AllocationCommon {
+  readonly mode: 'vpc';
+}
+
+/** ENI multi-IP with veth + policy routing: a secondary IP of `eni`. */
+export interface VethPolicyRoutingAllocation extends AllocationCommon {
+  readonly mode: 'veth-policy-routing';
+  readonly eni: EniFacts;
+}
+
+/**
+ * What the daemon allocated for the attachment: a union by mode (ipvlan and exclusive ENI add their variants here,
+ * and their parsing in ./allocation.ts). Parsed at every boundary (RPC, lease store).
+ */
+export type Allocation = VpcAllocation | VethPolicyRoutingAllocation;
+export type AllocationOf<M extends ModeName> = Extract<Allocation, { readonly mode: M }>;
+
+/** What the plugin knows about the node (from the conflist the daemon wrote). */
 export interface NodeFacts {
   readonly vethPrefix: string;
+}
+
+/** What the daemon knows about the node at start (from its provider): input of a mode's node-level plan. */
+export interface NodeLocalFacts {
+  /** The ENI pods are routed through (ENI-backed modes only). */
+  readonly eni?: EniFacts;
 }
 
 /**
@@ -61,17 +87,120 @@ export interface NodeFacts {
  */
 export type HostNames = 'owned' | 'via-netns' | 'superseded' | 'unknown';
 
+/** One interface of the CNI result, in the order the result lists them. */
+export interface ResultLink {
+  readonly name: IfName;
+  readonly mac: MacAddr;
+  /** The pod netns for a link inside it; absent for a host link. */
+  readonly sandbox?: NetnsPath;
+  /** Reported (CNI ≥ 1.1.0) only where the mode sets it. */
+  readonly mtu?: number;
+}
+
+/**
+ * What the CNI result needs from a setup: the interfaces in order, which one carries the IP, the address with its
+ * prefix (/32 for the veth modes, the vSwitch prefix for ipvlan/exclusive ENI), the gateway and the routes.
+ * src/cni/result.ts only formats it per cniVersion.
+ */
+export interface AttachmentResult {
+  readonly interfaces: readonly ResultLink[];
+  readonly ips: readonly {
+    /** Index into `interfaces`. */
+    readonly interface: number;
+    readonly address: Cidr;
+    readonly gateway: IpAddr;
+  }[];
+  readonly routes: readonly { readonly dst: Cidr; readonly gw?: IpAddr }[];
+}
+
+export interface SetupOutcome {
+  /** Ordered ops that build the pod's network (CHECK diffs the same plan against the kernel). */
+  readonly plan: Plan;
+  readonly result: AttachmentResult;
+}
+
+/** Where an attachment's shaping lives (see ./common/bandwidth.ts for the tc layout of each). */
+export type ShapingTarget =
+  | {
+      /** Host veth (vpc, veth-policy-routing): everything in the host namespace. */
+      readonly kind: 'host-veth';
+      readonly hostIf: IfName;
+      readonly ifb: IfName;
+      readonly mtu: number;
+    }
+  | {
+      /** The pod owns its link (exclusive ENI, ipvlan): everything inside the pod netns. */
+      readonly kind: 'pod-link';
+      readonly netns: NetnsPath;
+      readonly podIf: IfName;
+      readonly ifb: IfName;
+      readonly mtu: number;
+    };
+
+/** Host objects one attachment owns: what GC must never take for an orphan while its lease lives. */
+export interface AttachmentFootprint {
+  /** Host links named for the attachment (host veth, host ifb). */
+  readonly links: readonly IfName[];
+  /** `dst dev` routes in the main table (the pod's /32). */
+  readonly routes: readonly { readonly dst: Cidr; readonly dev: IfName }[];
+  /** IPs whose hub policy rules (see `claimRule`) belong to the attachment. */
+  readonly ruleIps: readonly IpAddr[];
+}
+
+/** A host link as GC sees it. */
+export interface HostLinkFacts {
+  readonly name: string;
+  readonly mac: string;
+}
+
+/**
+ * A host link a mode proves to be its own: `attachment` links (a pod's host veth, an ifb) are orphans when no lease
+ * explains them; `node` links (ipvlan's `ipvl_<ifindex>`) are node state, never deleted by GC, whose /32 routes are
+ * the mode's. `kind` is what GC reports and counts (`veth`, `ifb`, …).
+ */
+export interface LinkClaim {
+  readonly role: 'attachment' | 'node';
+  readonly kind: 'veth' | 'ifb' | 'link';
+}
+
+/** A host rule as GC sees it (canonical CIDRs; table `main` or a number as text). */
+export interface HostRuleFacts {
+  readonly priority: number;
+  readonly from?: string;
+  readonly to?: string;
+  readonly table: string;
+}
+
+/** GC's view of a mode: what an attachment owns and how to prove a host object is the mode's own. */
+export interface GcFootprint {
+  attachment(spec: PodNetworkSpec, node: NodeFacts, alloc: Allocation): AttachmentFootprint;
+  /** Whether a host link is provably this mode's (name pattern AND a planner-chosen MAC, never the name alone). */
+  claimLink(link: HostLinkFacts, node: NodeFacts): LinkClaim | undefined;
+  /** The pod IP a host rule is about, when the rule is one this mode plans; undefined otherwise. */
+  claimRule(rule: HostRuleFacts): IpAddr | undefined;
+}
+
 export interface Dataplane {
   readonly mode: ModeName;
-  /** Host veth name for the pod (what Felix expects). */
-  hostIfName(spec: PodNetworkSpec, node: NodeFacts): IfName;
-  /** Ordered ops that build the pod's network. */
-  planSetup(spec: PodNetworkSpec, alloc: Allocation, node: NodeFacts): Plan;
+  /** Ordered ops that build the pod's network, and what the CNI result reports about it. */
+  planSetup(spec: PodNetworkSpec, alloc: Allocation, node: NodeFacts): SetupOutcome;
   /**
    * Ops that remove what planSetup built. Works without the allocation (only deterministic names are then
    * known) and without the pod netns (the caller keeps only host ops then). `hostNames` defaults to `owned`.
    */
   planTeardown(spec: PodNetworkSpec, alloc: Allocation | undefined, node: NodeFacts, hostNames?: HostNames): Plan;
+  /**
+   * Cleanup when the daemon is unreachable (DEL): neither the mode nor the allocation is known, only the IPs of
+   * prevResult. Must be safe to run for an attachment of ANOTHER mode (the plugin runs every mode's, see
+   * registry.planOrphanTeardown): deletes that miss count as success, and nothing named after the pod is
+   * removed on the host (HostNames `unknown`).
+   */
+  planOrphanTeardown(spec: PodNetworkSpec, node: NodeFacts, ips: readonly IpAddr[]): Plan;
+  /** Node state the daemon ensures at start (and on a mode switch): sysctls, the ENI table, ipvlan's host slave. */
+  planNode(node: NodeFacts, local: NodeLocalFacts): Plan;
+  /** Where the attachment's bandwidth shaping lives (live updates re-plan against it). */
+  shapingTarget(spec: PodNetworkSpec, node: NodeFacts, alloc: Allocation): ShapingTarget;
+  readonly gc: GcFootprint;
 }
 
 /** The gateway address every veth pod routes through (answered by a static neighbour entry). */

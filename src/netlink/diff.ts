@@ -3,7 +3,7 @@
  * or different. Ops without a lasting observable effect here (deletes, sysctls) are not checked.
  */
 import { bufferTicksOf } from './tbf-units.js';
-import { slotOf, type NsRef, type Op, type Plan, type QdiscSpec } from './ops.js';
+import { slotOf, type ClsactHook, type NsRef, type Op, type Plan, type QdiscSpec } from './ops.js';
 import { describeNs, isTcOp, nsKey } from './render.js';
 import { canonicalDst, type ObservedLink, type ObservedRoute, type ObservedState } from './state.js';
 
@@ -77,7 +77,7 @@ export function bufferTolerance(ticks: number): number {
 
 function qdiscProblems(state: ObservedState, ns: NsRef, dev: string, want: QdiscSpec): readonly string[] {
   const slot = slotOf(want);
-  const name = `${slot === 'root' ? 'root' : 'ingress'} qdisc ${want.type} on ${dev}${where(ns)}`;
+  const name = `${slot} qdisc ${want.type} on ${dev}${where(ns)}`;
   if (state.qdiscs === undefined) return [`qdiscs${where(ns)} were not observed`];
   const found = state.qdiscs.find((q) => q.dev === dev && (slot === 'root' ? q.root : q.handle === 'ffff:'));
   if (found === undefined || found.kind !== want.type) return [`${name} is missing${found ? ` (found ${found.kind})` : ''}`];
@@ -95,6 +95,29 @@ function qdiscProblems(state: ObservedState, ns: NsRef, dev: string, want: Qdisc
 /** The buffer (ticks) a tbf op's burst gives (u32-safe: planned bursts are already clamped). */
 export function tbfBufferTicks(q: Extract<QdiscSpec, { type: 'tbf' }>): number {
   return bufferTicksOf(q.rateBytes, q.burstBytes);
+}
+
+function filterProblems(state: ObservedState, op: Extract<Op, { kind: 'filter.u32-dst' }>): readonly string[] {
+  const name = `${op.hook} filter pref ${String(op.pref)} on ${op.dev}${where(op.ns)} (to ${op.dst}, ${op.redirect} redirect to ${op.target})`;
+  if (state.filters === undefined) return [`filters on ${op.dev}${where(op.ns)} were not observed`];
+  const found = state.filters.filter((f) => f.dev === op.dev && f.hook === op.hook && f.pref === op.pref);
+  if (found.length === 0) return [`${name} is missing`];
+  const wanted = found.filter((f) => f.kind === 'u32' && f.dst === canonicalDst(op.dst) && f.mirred?.direction === op.redirect && f.mirred.target === op.target);
+  if (wanted.length === 0) return [`${name} differs: found ${found.map((f) => `${f.kind} ${f.dst ?? '?'} → ${f.mirred ? `${f.mirred.direction} ${f.mirred.target}` : 'no mirred'}`).join(', ')}`];
+  if (found.length > 1) return [`${name}: ${String(found.length)} filters at that pref, want exactly one`];
+  return [];
+}
+
+/** Per namespace, the (dev, hook) pairs whose filters CHECK compares (filter.u32-dst ops). */
+export function filterHooksOf(plan: Plan): ReadonlyMap<string, readonly { readonly dev: string; readonly hook: ClsactHook }[]> {
+  const out = new Map<string, { dev: string; hook: ClsactHook }[]>();
+  for (const op of plan) {
+    if (op.kind !== 'filter.u32-dst') continue;
+    const list = out.get(nsKey(op.ns)) ?? [];
+    if (!list.some((x) => x.dev === op.dev && x.hook === op.hook)) list.push({ dev: op.dev, hook: op.hook });
+    out.set(nsKey(op.ns), list);
+  }
+  return out;
 }
 
 /** Namespaces where a plan has tc ops (their qdiscs must be observed too). */
@@ -126,7 +149,14 @@ function checksOf(op: Op): readonly (readonly [NsRef, Check])[] {
       return [[op.ns, (s) => linkProblems(s, op.ns, op.name, { mtu: op.mtu })]];
     case 'qdisc.replace':
       return [[op.ns, (s) => qdiscProblems(s, op.ns, op.dev, op.qdisc)]];
-    case 'filter.redirect': // filters are not listed (one tc process per device); the ingress qdisc is checked
+    case 'link.move':
+      return [[op.to, (s) => linkProblems(s, op.to, op.newName, { ...(op.mac !== undefined ? { mac: op.mac } : {}) })]];
+    case 'link.ipvlan':
+      return [[op.peerNs, (s) => linkProblems(s, op.peerNs, op.name, { mtu: op.mtu })]];
+    case 'filter.u32-dst':
+      return [[op.ns, (s) => filterProblems(s, op)]];
+    case 'filter.redirect': // the shaping match-all redirect is not listed (one tc process per device); its ingress qdisc is checked
+    case 'filter.del':
     case 'qdisc.del':
     case 'link.del':
     case 'route.del':

@@ -27,7 +27,7 @@ import { isTolerated } from './tolerate.js';
 
 export { PlanError } from './plan-error.js';
 
-/** Writes `value` to a /proc/sys path (host namespace). */
+/** Writes `value` to a /proc/sys path (host namespace; pod namespaces go through `nsenter … sysctl`, render.ts). */
 export type SysctlWriter = (path: string, value: string) => Promise<void>;
 
 /** The real writer: /proc/sys paths come from sysctlPath (render.ts). */
@@ -110,6 +110,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         return [{ entry: step.entry, ok: false, tolerated: false, error: errorMessage(err), cause: err }];
       }
     }
+    if (step.kind === 'pod-sysctl') return runPodSysctls(step, signal);
     let res;
     try {
       res = await deps.runner.run(step.command, signal);
@@ -135,6 +136,32 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       const tolerated = isTolerated(entry.op, error);
       return { entry, ok: tolerated, tolerated, error };
     });
+  }
+
+  /**
+   * `nsenter … sysctl -q -w k=v …`: sysctl sets every key it can and names each failing one on stderr (its /proc/sys
+   * path or dotted key); a failure naming none (nsenter could not enter, sysctl missing) fails them all.
+   */
+  async function runPodSysctls(step: Extract<Step, { kind: 'pod-sysctl' }>, signal: AbortSignal | undefined): Promise<readonly OpOutcome[]> {
+    let res;
+    try {
+      res = await deps.runner.run(step.command, signal);
+    } catch (err) {
+      return step.ops.map((entry) => ({ entry, ok: false, tolerated: false, error: errorMessage(err), cause: err }));
+    }
+    if (res.exitCode === 0) return step.ops.map((entry) => ({ entry, ok: true, tolerated: false, error: '' }));
+    const lines = res.stderr.split('\n').filter((l) => l.trim() !== '');
+    const mentions = (entry: IndexedOp): string | undefined => {
+      const r = renderOp(entry.op);
+      const key = entry.op.kind === 'sysctl.set' ? entry.op.key : '';
+      return lines.find((l) => (r.kind === 'sysctl' && l.includes(r.path)) || (key !== '' && l.includes(`"${key}"`)) || (key !== '' && l.includes(`'${key}'`)));
+    };
+    const named = step.ops.map((entry) => [entry, mentions(entry)] as const);
+    const any = named.some(([, line]) => line !== undefined);
+    const whole = res.stderr.trim() || `exit ${String(res.exitCode)}`;
+    return named.map(([entry, line]) =>
+      !any ? { entry, ok: false, tolerated: false, error: whole } : line === undefined ? { entry, ok: true, tolerated: false, error: '' } : { entry, ok: false, tolerated: false, error: line.trim() },
+    );
   }
 
   /** Best-effort undo: inverse ops in reverse order, grouped into one batch per tool and namespace. */

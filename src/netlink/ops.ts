@@ -9,6 +9,8 @@
  * - `link.ifb` treats "already exists" as success (plans that need a fresh one delete it first).
  *
  * `qdisc.*` and `filter.*` ops render to `tc -force -batch -` lines, the rest (but sysctls) to `ip -force -batch -`.
+ * Sysctls are written directly in the host namespace, and through `nsenter --net=PATH sysctl -q -w …` (one process
+ * per run of consecutive sysctls of one pod namespace) in a pod's.
  */
 import type { Cidr, IfName, IpAddr, MacAddr, NetnsPath } from '../lib/brand.js';
 
@@ -35,13 +37,20 @@ export interface TbfQdisc {
 export interface IngressQdisc {
   readonly type: 'ingress';
 }
-export type QdiscSpec = TbfQdisc | IngressQdisc;
-/** Where a qdisc sits: `root` (handle 1:) or the ingress hook (handle ffff:). */
-export type QdiscSlot = 'root' | 'ingress';
+/** The `clsact` qdisc (handle ffff:): an ingress and an egress hook for filters, no queueing. */
+export interface ClsactQdisc {
+  readonly type: 'clsact';
+}
+export type QdiscSpec = TbfQdisc | IngressQdisc | ClsactQdisc;
+/** Where a qdisc sits: `root` (handle 1:), the ingress hook or clsact (both handle ffff:, so one excludes the other). */
+export type QdiscSlot = 'root' | 'ingress' | 'clsact';
 
 export function slotOf(q: QdiscSpec): QdiscSlot {
-  return q.type === 'ingress' ? 'ingress' : 'root';
+  return q.type === 'tbf' ? 'root' : q.type;
 }
+
+/** A filter hook of a clsact qdisc. */
+export type ClsactHook = 'ingress' | 'egress';
 
 export type Op =
   /** Creates a veth pair in `ns`, with the peer created directly inside `peerNs`. */
@@ -52,6 +61,35 @@ export type Op =
       readonly peer: VethEnd;
       readonly peerNs: NsRef;
       readonly mtu: number;
+    }
+  /**
+   * Moves link `name` from `ns` into `to`, renamed `newName` there, in one step (`ip link set dev NAME netns PATH
+   * name NEW`: the name never clashes in the target). The kernel sets it down. Rollback moves it back under
+   * `returnName` (the planner's neutral name; e.g. the ENI's host name). `mac`, when the planner knows it, is what
+   * CHECK expects the moved link to have.
+   */
+  | {
+      readonly kind: 'link.move';
+      readonly ns: NsRef;
+      readonly name: IfName;
+      readonly to: NsRef;
+      readonly newName: IfName;
+      readonly returnName: IfName;
+      readonly mac?: MacAddr;
+    }
+  /**
+   * An ipvlan slave of `parent` (a link of `ns`), created directly in `peerNs` as `name` (`ip link add link PARENT
+   * name X … netns PATH type ipvlan mode l2`); `noarp` sets NOARP at creation (the host-side slave).
+   */
+  | {
+      readonly kind: 'link.ipvlan';
+      readonly ns: NsRef;
+      readonly parent: IfName;
+      readonly name: IfName;
+      readonly peerNs: NsRef;
+      readonly mode: 'l2' | 'l3' | 'l3s';
+      readonly mtu: number;
+      readonly noarp?: boolean;
     }
   | { readonly kind: 'link.up'; readonly ns: NsRef; readonly name: IfName }
   | { readonly kind: 'link.del'; readonly ns: NsRef; readonly name: IfName }
@@ -116,14 +154,39 @@ export type Op =
    * `action mirred egress redirect dev <target>` — everything `dev` receives is sent out of `target` (an ifb).
    */
   | { readonly kind: 'filter.redirect'; readonly ns: NsRef; readonly dev: IfName; readonly target: IfName }
-  /** Writes /proc/sys/<key with dots as slashes> in the host namespace. */
+  /**
+   * `tc filter add dev DEV <hook> pref PREF protocol ip u32 match ip dst DST action mirred <redirect> redirect dev
+   * TARGET` on `dev`'s clsact qdisc: what `dev` sends (egress hook) or receives (ingress hook) to `dst` is sent out
+   * of (`redirect: egress`) or received again on (`ingress`, with `skbedit ptype host` so the stack takes it as its
+   * own) `target`. Exactly one filter per (dev, hook, pref): `filter.del` with the same pref removes exactly it.
+   * Not idempotent on its own: planners put a `filter.del` of the same pref before it.
+   */
+  | {
+      readonly kind: 'filter.u32-dst';
+      readonly ns: NsRef;
+      readonly dev: IfName;
+      readonly hook: ClsactHook;
+      readonly pref: number;
+      readonly dst: Cidr;
+      readonly target: IfName;
+      readonly redirect: 'egress' | 'ingress';
+    }
+  /** `tc filter del dev DEV <hook> pref PREF protocol ip u32`: the filter of that pref; "not found" is success. */
+  | { readonly kind: 'filter.del'; readonly ns: NsRef; readonly dev: IfName; readonly hook: ClsactHook; readonly pref: number }
+  /**
+   * Writes /proc/sys/<key with dots as slashes> in `ns`: directly in the host namespace, through `nsenter` +
+   * `sysctl` in a pod's (a process's /proc/sys is the netns of the process itself).
+   */
   | { readonly kind: 'sysctl.set'; readonly ns: NsRef; readonly key: string; readonly value: string };
 
 export type Plan = readonly Op[];
 
-/** The ops of a plan that run in the host namespace (a veth created from the host into a pod counts as pod work). */
+/**
+ * The ops of a plan that run in the host namespace (a veth or ipvlan created from the host into a pod, and a link
+ * moved into a pod, count as pod work).
+ */
 export function hostOnly(plan: Plan): Plan {
-  return plan.filter((op) => op.ns.kind === 'host' && !('peerNs' in op && op.peerNs.kind === 'pod'));
+  return plan.filter((op) => op.ns.kind === 'host' && !('peerNs' in op && op.peerNs.kind === 'pod') && !(op.kind === 'link.move' && op.to.kind === 'pod'));
 }
 
 /** The op that undoes `op`, for rollback; undefined when nothing needs undoing (or it cannot be undone). */
@@ -133,11 +196,19 @@ export function inverseOf(op: Op): Op | undefined {
       return { kind: 'link.del', ns: op.ns, name: op.host.name };
     case 'link.ifb':
       return { kind: 'link.del', ns: op.ns, name: op.name };
+    case 'link.ipvlan':
+      return { kind: 'link.del', ns: op.peerNs, name: op.name };
+    case 'link.move':
+      // back where it came from, under the planner's neutral name (the target's name may be taken there)
+      return { kind: 'link.move', ns: op.to, name: op.newName, to: op.ns, newName: op.returnName, returnName: op.newName };
+    case 'filter.u32-dst':
+      return { kind: 'filter.del', ns: op.ns, dev: op.dev, hook: op.hook, pref: op.pref };
     case 'qdisc.replace':
       // A replaced qdisc is removed (the device's default comes back); for a live update this drops the shaping
       // of that direction rather than restoring the previous limit.
       return { kind: 'qdisc.del', ns: op.ns, dev: op.dev, slot: slotOf(op.qdisc) };
     case 'filter.redirect': // dies with its ingress qdisc
+    case 'filter.del':
     case 'qdisc.del':
     case 'addr.replace':
     case 'link.up':

@@ -1,7 +1,7 @@
 /** Compares a setup plan with the live state (CHECK, GC ruleSync): which effects are absent or different. */
 import { errorMessage } from '../lib/errors.js';
 import type { CommandRunner } from '../lib/exec.js';
-import { diffPlan, namespacesOf, qdiscNamespacesOf } from './diff.js';
+import { diffPlan, filterHooksOf, namespacesOf, qdiscNamespacesOf } from './diff.js';
 import { observeState } from './observe.js';
 import type { Plan } from './ops.js';
 import { nsKey } from './render.js';
@@ -16,10 +16,12 @@ export function createStateProbe(deps: { readonly runner: CommandRunner }): Stat
   return {
     async missing(plan, signal) {
       const withQdiscs = qdiscNamespacesOf(plan);
+      const filters = filterHooksOf(plan);
       const entries = await Promise.all(
         namespacesOf(plan).map(async (ns): Promise<readonly [string, ObservedState | string]> => {
           try {
-            return [nsKey(ns), await observeState(deps.runner, ns, signal, { qdiscs: withQdiscs.has(nsKey(ns)) })];
+            const hooks = filters.get(nsKey(ns));
+            return [nsKey(ns), await observeState(deps.runner, ns, signal, { qdiscs: withQdiscs.has(nsKey(ns)), ...(hooks !== undefined ? { filters: hooks } : {}) })];
           } catch (err) {
             return [nsKey(ns), errorMessage(err)];
           }

@@ -4,11 +4,11 @@
  */
 import { InvalidInputError } from '../lib/errors.js';
 import type { Command } from '../lib/exec.js';
-import type { NsRef, Op, Plan, QdiscSpec } from './ops.js';
+import type { NsRef, Op, Plan, QdiscSlot, QdiscSpec } from './ops.js';
 import { quote } from '../lib/text.js';
 import { U32_MAX } from './tbf-units.js';
 
-export type TcOp = Extract<Op, { kind: 'qdisc.replace' | 'qdisc.del' | 'filter.redirect' }>;
+export type TcOp = Extract<Op, { kind: 'qdisc.replace' | 'qdisc.del' | 'filter.redirect' | 'filter.u32-dst' | 'filter.del' }>;
 export type IpOp = Exclude<Op, { kind: 'sysctl.set' } | TcOp>;
 /** The iproute2 programs that run batches. */
 export type BatchTool = 'ip' | 'tc';
@@ -16,7 +16,7 @@ export type BatchTool = 'ip' | 'tc';
 export type Rendered =
   | { readonly kind: 'ip'; readonly tokens: readonly string[] }
   | { readonly kind: 'tc'; readonly tokens: readonly string[] }
-  | { readonly kind: 'sysctl'; readonly path: string; readonly value: string };
+  | { readonly kind: 'sysctl'; readonly ns: NsRef; readonly path: string; readonly value: string };
 
 export interface IndexedOp {
   readonly index: number; // position in the plan
@@ -25,10 +25,19 @@ export interface IndexedOp {
 
 export type Step =
   | { readonly kind: BatchTool; readonly ns: NsRef; readonly ops: readonly IndexedOp[]; readonly command: Command }
-  | { readonly kind: 'sysctl'; readonly entry: IndexedOp; readonly path: string; readonly value: string };
+  /** A host sysctl: one /proc/sys write, no process. */
+  | { readonly kind: 'sysctl'; readonly entry: IndexedOp; readonly path: string; readonly value: string }
+  /** Consecutive sysctls of one pod namespace: one `nsenter --net=PATH sysctl -q -w …` process. */
+  | { readonly kind: 'pod-sysctl'; readonly ns: NsRef; readonly ops: readonly IndexedOp[]; readonly command: Command };
 
-/** Namespace path of the host, for a peer moved back into it from a pod namespace. */
-const HOST_NETNS_PATH = '/proc/1/ns/net';
+/**
+ * Namespace path of the host (the namespace the executor runs in, whatever /proc/1's is: under the test runner or
+ * in a container it is not init's), for a link moved into it from a pod namespace: `ip -n NAME` and `nsenter`
+ * switch only themselves, so this process's entry still names the host.
+ */
+export function hostNetnsPath(): string {
+  return `/proc/${String(process.pid)}/ns/net`;
+}
 const BAD_TOKEN = /[\s"'#\\]/u;
 
 export function nsKey(ns: NsRef): string {
@@ -68,9 +77,13 @@ function selectors(op: { readonly from?: string; readonly to?: string }): string
   return [...(op.from !== undefined ? ['from', op.from] : []), ...(op.to !== undefined ? ['to', op.to] : [])];
 }
 
+function nsPath(ns: NsRef): string {
+  return ns.kind === 'pod' ? ns.path : hostNetnsPath();
+}
+
 function peerNsTokens(ns: NsRef, peerNs: NsRef): string[] {
   if (sameNs(ns, peerNs)) return [];
-  return ['netns', peerNs.kind === 'pod' ? peerNs.path : HOST_NETNS_PATH];
+  return ['netns', nsPath(peerNs)];
 }
 
 /** The tokens of one `ip -batch` line for an ip op (without the leading `ip`). */
@@ -88,6 +101,14 @@ function ipTokensUnchecked(op: IpOp): string[] {
         'peer', 'name', op.peer.name, 'mtu', mtu, 'address', op.peer.mac, ...peerNsTokens(op.ns, op.peerNs),
       ];
     }
+    case 'link.move':
+      if (sameNs(op.ns, op.to)) throw new InvalidInputError('op', `link.move of ${op.name} into the namespace it is in (${describeNs(op.to)})`);
+      return ['link', 'set', 'dev', op.name, 'netns', nsPath(op.to), 'name', op.newName];
+    case 'link.ipvlan':
+      return [
+        'link', 'add', 'link', op.parent, 'name', op.name, 'mtu', int(op.mtu, 'mtu', 68, 65535), ...peerNsTokens(op.ns, op.peerNs),
+        ...(op.noarp === true ? ['arp', 'off'] : []), 'type', 'ipvlan', 'mode', op.mode,
+      ];
     case 'link.up':
       return ['link', 'set', 'dev', op.name, 'up'];
     case 'link.del':
@@ -136,8 +157,12 @@ function qdiscTokens(q: QdiscSpec): string[] {
       ];
     case 'ingress':
       return ['handle', 'ffff:', 'ingress'];
+    case 'clsact':
+      return ['clsact'];
   }
 }
+
+const SLOT_TOKENS: Readonly<Record<QdiscSlot, readonly string[]>> = { root: ['root'], ingress: ['handle', 'ffff:', 'ingress'], clsact: ['clsact'] };
 
 /** The tokens of one `tc -batch` line for a tc op (without the leading `tc`). */
 export function tcTokens(op: TcOp): readonly string[] {
@@ -146,19 +171,28 @@ export function tcTokens(op: TcOp): readonly string[] {
       case 'qdisc.replace':
         return ['qdisc', 'replace', 'dev', op.dev, ...qdiscTokens(op.qdisc)];
       case 'qdisc.del':
-        return ['qdisc', 'del', 'dev', op.dev, ...(op.slot === 'root' ? ['root'] : ['handle', 'ffff:', 'ingress'])];
+        return ['qdisc', 'del', 'dev', op.dev, ...SLOT_TOKENS[op.slot]];
       case 'filter.redirect':
         return [
           'filter', 'replace', 'dev', op.dev, 'parent', 'ffff:', 'protocol', 'all', 'prio', '1', 'handle', '800::800',
           'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', op.target,
         ];
+      case 'filter.u32-dst':
+        return [
+          'filter', 'add', 'dev', op.dev, op.hook, 'pref', int(op.pref, 'pref', 1, 0xffff), 'protocol', 'ip',
+          'u32', 'match', 'ip', 'dst', op.dst,
+          ...(op.redirect === 'ingress' ? ['action', 'skbedit', 'ptype', 'host', 'pipe'] : []),
+          'action', 'mirred', op.redirect, 'redirect', 'dev', op.target,
+        ];
+      case 'filter.del':
+        return ['filter', 'del', 'dev', op.dev, op.hook, 'pref', int(op.pref, 'pref', 1, 0xffff), 'protocol', 'ip', 'u32'];
     }
   })();
   return tokens.map(checkToken);
 }
 
 export function isTcOp(op: Op): op is TcOp {
-  return op.kind === 'qdisc.replace' || op.kind === 'qdisc.del' || op.kind === 'filter.redirect';
+  return op.kind === 'qdisc.replace' || op.kind === 'qdisc.del' || op.kind === 'filter.redirect' || op.kind === 'filter.u32-dst' || op.kind === 'filter.del';
 }
 
 /**
@@ -173,11 +207,12 @@ export function sysctlPath(key: string): string {
   return `/proc/sys/${parts.join('/')}`;
 }
 
+const PROC_SYS = '/proc/sys/';
+
 export function renderOp(op: Op): Rendered {
   if (op.kind === 'sysctl.set') {
-    if (op.ns.kind !== 'host') throw new InvalidInputError('sysctl', `sysctl ${op.key} outside the host namespace is not supported`);
     if (/[\s\0]/u.test(op.value) || op.value.length === 0) throw new InvalidInputError('sysctl', `unsafe value ${quote(op.value)}`);
-    return { kind: 'sysctl', path: sysctlPath(op.key), value: op.value };
+    return { kind: 'sysctl', ns: op.ns, path: sysctlPath(op.key), value: op.value };
   }
   if (isTcOp(op)) return { kind: 'tc', tokens: tcTokens(op) };
   return { kind: 'ip', tokens: ipTokens(op) };
@@ -208,19 +243,48 @@ export function batchCommand(ns: NsRef, lines: readonly (readonly string[])[], t
     : { file: 'nsenter', args: [`--net=${ns.path}`, ...argv], stdin };
 }
 
-/** Groups consecutive ip (or tc) ops of one namespace into one batch step; each sysctl op is its own step. */
+/**
+ * Pod-namespace sysctls: `nsenter --net=PATH sysctl -q -w net/ipv4/…=V …`. The path form (relative to /proc/sys,
+ * slashes) is passed, not the dotted key: procps takes it as is (its first separator is `/`), so a dot inside a
+ * level (`eth0.5`) is never mistaken for a separator. One process for the run: sysctl goes on past a failing key,
+ * names it on stderr (its /proc/sys path or its dotted key) and exits non-zero.
+ */
+export function podSysctlCommand(ns: NsRef & { readonly kind: 'pod' }, entries: readonly { readonly path: string; readonly value: string }[]): Command {
+  const args = entries.map((e) => {
+    if (!e.path.startsWith(PROC_SYS)) throw new InvalidInputError('sysctl', `not a /proc/sys path: ${quote(e.path)}`);
+    return `${e.path.slice(PROC_SYS.length)}=${e.value}`;
+  });
+  return { file: 'nsenter', args: [`--net=${checkToken(ns.path)}`, 'sysctl', '-q', '-w', ...args] };
+}
+
+/**
+ * Groups consecutive ip (or tc) ops of one namespace into one batch step, and consecutive sysctls of one pod
+ * namespace into one `nsenter … sysctl` step; each host sysctl is its own step (a file write).
+ */
 export function planSteps(plan: Plan): readonly Step[] {
   const steps: Step[] = [];
-  let group: { tool: BatchTool; ns: NsRef; ops: IndexedOp[]; lines: (readonly string[])[] } | undefined;
+  let group: { tool: BatchTool | 'pod-sysctl'; ns: NsRef; ops: IndexedOp[]; lines: (readonly string[])[] } | undefined;
   const flush = (): void => {
-    if (group) steps.push({ kind: group.tool, ns: group.ns, ops: group.ops, command: batchCommand(group.ns, group.lines, group.tool) });
+    if (group?.tool === 'pod-sysctl' && group.ns.kind === 'pod') {
+      const ns = group.ns;
+      steps.push({ kind: 'pod-sysctl', ns, ops: group.ops, command: podSysctlCommand(ns, group.lines.map(([path = '', value = '']) => ({ path, value }))) });
+    } else if (group && group.tool !== 'pod-sysctl') {
+      steps.push({ kind: group.tool, ns: group.ns, ops: group.ops, command: batchCommand(group.ns, group.lines, group.tool) });
+    }
     group = undefined;
   };
   plan.forEach((op, index) => {
     const r = renderOp(op);
-    if (r.kind === 'sysctl') {
+    if (r.kind === 'sysctl' && r.ns.kind === 'host') {
       flush();
       steps.push({ kind: 'sysctl', entry: { index, op }, path: r.path, value: r.value });
+      return;
+    }
+    if (r.kind === 'sysctl') {
+      if (group && (!sameNs(group.ns, op.ns) || group.tool !== 'pod-sysctl')) flush();
+      group ??= { tool: 'pod-sysctl', ns: op.ns, ops: [], lines: [] };
+      group.ops.push({ index, op });
+      group.lines.push([r.path, r.value]);
       return;
     }
     if (group && (!sameNs(group.ns, op.ns) || group.tool !== r.kind)) flush();

@@ -52,6 +52,20 @@ export interface ObservedQdisc {
   readonly limitBytes?: number;
 }
 
+/** From `tc -j filter show dev DEV <hook>`: a u32 filter with its first `match` and its mirred action. */
+export interface ObservedFilter {
+  readonly dev: string;
+  readonly hook: 'ingress' | 'egress';
+  readonly pref: number;
+  readonly kind: string;
+  /** The destination a u32 key at offset 16 (the IPv4 daddr) matches, as a canonical CIDR. */
+  readonly dst?: string;
+  /** mirred: `egress` or `ingress`, and the target device. */
+  readonly mirred?: { readonly direction: string; readonly target: string };
+  /** Other actions in order (`skbedit`, …). */
+  readonly actions: readonly string[];
+}
+
 export interface ObservedState {
   readonly links: readonly ObservedLink[];
   readonly addrs: readonly ObservedAddr[];
@@ -60,6 +74,8 @@ export interface ObservedState {
   readonly neighs: readonly ObservedNeigh[];
   /** Only observed when a plan has tc ops in the namespace. */
   readonly qdiscs?: readonly ObservedQdisc[];
+  /** Only the (dev, hook) pairs a plan puts filters on that CHECK compares (filter.u32-dst). */
+  readonly filters?: readonly ObservedFilter[];
 }
 
 type Json = Readonly<Record<string, unknown>>;
@@ -190,6 +206,49 @@ export function parseQdiscs(raw: unknown): readonly ObservedQdisc[] {
         ...(rateBytes !== undefined ? { rateBytes } : {}),
         ...(bufferTicks !== undefined ? { bufferTicks } : {}),
         ...(limitBytes !== undefined ? { limitBytes } : {}),
+      },
+    ];
+  });
+}
+
+/** A u32 key (`value`/`mask` hex at offset 16: IPv4 daddr) as a CIDR; undefined for any other key or a non-prefix mask. */
+function u32Dst(match: Json): string | undefined {
+  const value = str(match, 'value');
+  const mask = str(match, 'mask');
+  if (num(match, 'off') !== 16 || value === undefined || mask === undefined || !/^[0-9a-f]{1,8}$/iu.test(value) || !/^[0-9a-f]{1,8}$/iu.test(mask)) return undefined;
+  const m = Number.parseInt(mask, 16);
+  const len = 32 - Math.log2(2 ** 32 - m);
+  if (!Number.isInteger(len)) return undefined;
+  const v = Number.parseInt(value, 16);
+  return canonicalDst(`${[(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.')}/${String(len)}`);
+}
+
+/** From `tc -j filter show dev DEV <hook>`: the entries that carry a filter (not the per-pref and hash-table headers). */
+export function parseFilters(raw: unknown, dev: string, hook: 'ingress' | 'egress'): readonly ObservedFilter[] {
+  return records(raw).flatMap((r) => {
+    const pref = num(r, 'pref');
+    const kind = str(r, 'kind');
+    const opts = records([r.options])[0];
+    if (pref === undefined || kind === undefined || opts === undefined) return [];
+    const acts = records(opts.actions);
+    if (acts.length === 0 && opts.match === undefined) return []; // a u32 hash table entry
+    const match = records([opts.match])[0];
+    const dst = match === undefined ? undefined : u32Dst(match);
+    const mirredAct = acts.find((a) => str(a, 'kind') === 'mirred');
+    const direction = mirredAct === undefined ? undefined : str(mirredAct, 'direction');
+    const target = mirredAct === undefined ? undefined : str(mirredAct, 'to_dev');
+    return [
+      {
+        dev,
+        hook,
+        pref,
+        kind,
+        ...(dst !== undefined ? { dst } : {}),
+        ...(direction !== undefined && target !== undefined ? { mirred: { direction, target } } : {}),
+        actions: acts.flatMap((a) => {
+          const k = str(a, 'kind');
+          return k === undefined || k === 'mirred' ? [] : [k];
+        }),
       },
     ];
   });

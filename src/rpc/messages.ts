@@ -1,13 +1,14 @@
 /**
  * Parsers for every message of ./protocol.ts, both directions: the daemon parses requests, the plugin parses replies.
- * Each throws InvalidInputError naming the bad field (dotted path). Pure.
+ * Each throws InvalidInputError naming the bad field (dotted path). Pure. The allocation (a union by mode) has its
+ * own parser, shared with the lease store: src/modes/allocation.ts.
  */
-import { parseCidr, parseIfName, parseIp, parseNetnsPath } from '../lib/brand.js';
+import { parseIfName, parseNetnsPath } from '../lib/brand.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { quote } from '../lib/text.js';
 import { containerIdProblem, podIdentityProblem } from '../lib/validate/names.js';
-import { isEmptySpec, type BandwidthSpec, type RateLimit } from '../bandwidth/types.js';
-import { isModeName, type Allocation, type EniFacts } from '../modes/types.js';
+import { isEmptySpec } from '../bandwidth/types.js';
+import { parseAllocation, parseBandwidth } from '../modes/allocation.js';
 import type {
   AllocateReply,
   AllocateRequest,
@@ -23,6 +24,8 @@ import type {
   StatusReply,
   StatusRequest,
 } from './protocol.js';
+
+export { parseAllocation, parseBandwidth };
 
 type Obj = Readonly<Record<string, unknown>>;
 
@@ -43,14 +46,6 @@ function bool(o: Obj, key: string, field: string): boolean {
   return v;
 }
 
-function int(o: Obj, key: string, field: string, min: number, max: number): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new InvalidInputError(`${field}${key}`, `must be an integer in [${String(min)}, ${String(max)}]`);
-  }
-  return v;
-}
-
 function arr(o: Obj, key: string, field: string): readonly unknown[] {
   const v = o[key];
   if (!Array.isArray(v)) throw new InvalidInputError(`${field}${key}`, 'must be an array');
@@ -67,48 +62,6 @@ function attachmentKey(o: Obj, field: string): AttachmentKey {
 
 export function parseAttachmentKey(raw: unknown, field = ''): AttachmentKey {
   return attachmentKey(obj(raw, field === '' ? 'request' : field.slice(0, -1)), field);
-}
-
-function parseEni(raw: unknown, field: string): EniFacts {
-  const o = obj(raw, field.slice(0, -1));
-  return {
-    link: parseIfName(str(o, 'link', field), `${field}link`),
-    ifindex: int(o, 'ifindex', field, 1, 2 ** 31 - 1),
-    gateway: parseIp(str(o, 'gateway', field), `${field}gateway`),
-    table: int(o, 'table', field, 1, 2 ** 32 - 1),
-  };
-}
-
-function parseRateLimit(raw: unknown, field: string): RateLimit {
-  const o = obj(raw, field.slice(0, -1));
-  return {
-    rateBps: int(o, 'rateBps', field, 8, Number.MAX_SAFE_INTEGER),
-    burstBits: int(o, 'burstBits', field, 8, Number.MAX_SAFE_INTEGER),
-  };
-}
-
-/** `{ingress?: {rateBps, burstBits}, egress?: ...}`; an empty object means no shaping. */
-export function parseBandwidth(raw: unknown, field = 'allocation.bandwidth.'): BandwidthSpec {
-  const o = obj(raw, field.slice(0, -1));
-  const ingress = o.ingress === undefined ? undefined : parseRateLimit(o.ingress, `${field}ingress.`);
-  const egress = o.egress === undefined ? undefined : parseRateLimit(o.egress, `${field}egress.`);
-  return { ...(ingress !== undefined ? { ingress } : {}), ...(egress !== undefined ? { egress } : {}) };
-}
-
-export function parseAllocation(raw: unknown, field = 'allocation.'): Allocation {
-  const o = obj(raw, field.slice(0, -1));
-  const mode = o.mode;
-  if (!isModeName(mode)) throw new InvalidInputError(`${field}mode`, `unknown mode ${quote(mode)}`);
-  const eni = o.eni === undefined ? undefined : parseEni(o.eni, `${field}eni.`);
-  const bandwidth = o.bandwidth === undefined ? undefined : parseBandwidth(o.bandwidth, `${field}bandwidth.`);
-  return {
-    mode,
-    ip: parseIp(str(o, 'ip', field), `${field}ip`),
-    subnet: parseCidr(str(o, 'subnet', field), `${field}subnet`),
-    mtu: int(o, 'mtu', field, 68, 65_535),
-    ...(eni !== undefined ? { eni } : {}),
-    ...(bandwidth !== undefined ? { bandwidth } : {}),
-  };
 }
 
 export function parseAllocateRequest(raw: unknown): AllocateRequest {

@@ -5,10 +5,10 @@
 import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { isIpv4 } from '../lib/brand.js';
-import { ConfigError, ConflictError, InternalError } from '../lib/errors.js';
+import { ConfigError, ConflictError, InternalError, errorMessage } from '../lib/errors.js';
 import type { BandwidthSpec } from '../bandwidth/types.js';
-import { isModeName, type Allocation } from '../modes/types.js';
+import { parseAllocation } from '../modes/allocation.js';
+import type { Allocation } from '../modes/types.js';
 import type { AttachmentKey } from '../rpc/protocol.js';
 import type { Lease, Reservation } from './lease.js';
 
@@ -363,9 +363,10 @@ function parseStoredAllocation(text: string, row: Pick<Row, 'container_id' | 'if
   } catch (e) {
     throw new InternalError(`lease ${row.container_id}/${row.if_name}: corrupt allocation JSON`, { cause: e });
   }
-  const a = raw as Partial<Record<keyof Allocation, unknown>>;
-  if (typeof raw !== 'object' || raw === null || !isModeName(a.mode) || typeof a.ip !== 'string' || !isIpv4(a.ip) || typeof a.subnet !== 'string' || typeof a.mtu !== 'number') {
-    throw new InternalError(`lease ${row.container_id}/${row.if_name}: malformed allocation`);
+  try {
+    // the same parser as the RPC boundary: rows written by every earlier version parse (they are its subset)
+    return parseAllocation(raw);
+  } catch (e) {
+    throw new InternalError(`lease ${row.container_id}/${row.if_name}: malformed allocation: ${errorMessage(e)}`, { cause: e });
   }
-  return raw as Allocation;
 }

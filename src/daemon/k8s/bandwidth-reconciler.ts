@@ -6,8 +6,9 @@
  */
 import { BusyError, ConfigError, errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { hostVethTarget, planBandwidthUpdate, type ShapingTarget } from '../../modes/common/bandwidth.js';
-import type { Allocation, NodeFacts, PodNetworkSpec } from '../../modes/types.js';
+import { planBandwidthUpdate } from '../../modes/common/bandwidth.js';
+import { dataplaneFor } from '../../modes/registry.js';
+import type { Allocation, NodeFacts, PodNetworkSpec, ShapingTarget } from '../../modes/types.js';
 import type { Plan } from '../../netlink/ops.js';
 import { parseBandwidthAnnotations } from '../../bandwidth/annotations.js';
 import { sameSpec, type BandwidthSpec, type RateLimit } from '../../bandwidth/types.js';
@@ -55,7 +56,7 @@ export interface ReconcilerDeps {
    * update is retried later (ReconcileOutcome.retry), undefined → the lease is gone. Default: run directly.
    */
   readonly exclusive?: <T>(lease: BandwidthLease, fn: () => Promise<T>) => Promise<T | undefined>;
-  /** Where a lease's shaping lives; defaults by mode (every current mode: the host veth). */
+  /** Where a lease's shaping lives; default: what the lease's dataplane says (Dataplane.shapingTarget). */
   readonly targetFor?: (lease: BandwidthLease) => ShapingTarget;
 }
 
@@ -66,11 +67,7 @@ function defaultTarget(node: NodeFacts, lease: BandwidthLease): ShapingTarget {
     netns: lease.netns as NetnsPath,
     ifName: lease.ifName as IfName,
   };
-  switch (lease.allocation.mode) {
-    case 'vpc':
-    case 'veth-policy-routing':
-      return hostVethTarget(spec, node, lease.allocation.mtu);
-  }
+  return dataplaneFor(lease.allocation.mode).shapingTarget(spec, node, lease.allocation);
 }
 
 function merge(runtime: BandwidthSpec | undefined, base: BandwidthSpec | undefined): BandwidthSpec | undefined {

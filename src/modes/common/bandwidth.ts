@@ -13,30 +13,14 @@
 import { ifbName } from '../../bandwidth/names.js';
 import { tbfParams, validateRateAndBurst } from '../../bandwidth/tbf.js';
 import { sameLimit, type BandwidthSpec, type RateLimit } from '../../bandwidth/types.js';
-import type { IfName, NetnsPath } from '../../lib/brand.js';
+import type { IfName } from '../../lib/brand.js';
 import { InvalidInputError } from '../../lib/errors.js';
 import { stableMac } from '../../lib/veth-name.js';
 import { HOST, podNs, type NsRef, type Op, type TbfQdisc } from '../../netlink/ops.js';
 import { hostVethName, removeVeth, vethAttachment } from './veth.js';
-import type { Allocation, HostNames, NodeFacts, PodNetworkSpec } from '../types.js';
+import type { Allocation, HostNames, NodeFacts, PodNetworkSpec, ResultLink, ShapingTarget } from '../types.js';
 
-/** Where an attachment's shaping lives. */
-export type ShapingTarget =
-  | {
-      /** Host veth (vpc, veth-policy-routing): everything in the host namespace. */
-      readonly kind: 'host-veth';
-      readonly hostIf: IfName;
-      readonly ifb: IfName;
-      readonly mtu: number;
-    }
-  | {
-      /** The pod owns its link (exclusive ENI, ipvlan): everything inside the pod netns. */
-      readonly kind: 'pod-link';
-      readonly netns: NetnsPath;
-      readonly podIf: IfName;
-      readonly ifb: IfName;
-      readonly mtu: number;
-    };
+export type { ShapingTarget } from '../types.js';
 
 export function hostVethTarget(spec: PodNetworkSpec, node: NodeFacts, mtu: number): ShapingTarget {
   return { kind: 'host-veth', hostIf: hostVethName(spec, node), ifb: ifbName(spec.containerId, spec.ifName), mtu };
@@ -166,12 +150,30 @@ export function planBandwidthUpdate(target: ShapingTarget, old: BandwidthSpec | 
 }
 
 /**
- * A veth mode's setup: the veth attachment with the allocation's shaping (host ifb in the host ip batch, tc ops in
- * one host tc batch). Validates the bandwidth before returning any op.
+ * The links a setup fragment creates with a planner-chosen MAC (the ifbs of shaping), as CNI result interfaces:
+ * the spec lists every interface an ADD created.
  */
-export function shapedVethAttachment(spec: PodNetworkSpec, node: NodeFacts, alloc: Allocation, hostExtras: readonly Op[] = []): readonly Op[] {
+export function createdLinks(ops: readonly Op[]): readonly ResultLink[] {
+  return ops.flatMap((op): ResultLink[] =>
+    op.kind === 'link.ifb' && op.mac !== undefined
+      ? [{ name: op.name, mac: op.mac, ...(op.ns.kind === 'pod' ? { sandbox: op.ns.path } : {}) }]
+      : [],
+  );
+}
+
+/**
+ * A veth mode's setup: the veth attachment with the allocation's shaping (host ifb in the host ip batch, tc ops in
+ * one host tc batch), and the links the shaping creates (for the CNI result). Validates the bandwidth before
+ * returning any op.
+ */
+export function shapedVethAttachment(
+  spec: PodNetworkSpec,
+  node: NodeFacts,
+  alloc: Allocation,
+  hostExtras: readonly Op[] = [],
+): { readonly plan: readonly Op[]; readonly created: readonly ResultLink[] } {
   const shaping = planShapingSetup(hostVethTarget(spec, node, alloc.mtu), alloc.bandwidth);
-  return vethAttachment(spec, node, alloc.ip, alloc.mtu, [...hostExtras, ...shaping.links], shaping.tc);
+  return { plan: vethAttachment(spec, node, alloc.ip, alloc.mtu, [...hostExtras, ...shaping.links], shaping.tc), created: createdLinks(shaping.links) };
 }
 
 /** A veth mode's teardown: the ifb (the attachment's own), then the veth (whose qdiscs die with it; see removeVeth). */

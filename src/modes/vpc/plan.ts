@@ -3,13 +3,23 @@
  * /32 route to the host veth, plus bandwidth shaping on the host side (../common/bandwidth.ts). Cross-node routing is
  * the VPC route table's job.
  */
-import { shapedVethAttachment, shapedVethTeardown } from '../common/bandwidth.js';
-import { hostVethName } from '../common/veth.js';
+import { hostVethTarget, shapedVethAttachment, shapedVethTeardown } from '../common/bandwidth.js';
+import { claimVethModeLink, vethFootprint, vethNodeSysctls, vethOrphanTeardown, vethResult } from '../common/veth-dataplane.js';
 import type { Dataplane } from '../types.js';
 
 export const vpcDataplane: Dataplane = {
   mode: 'vpc',
-  hostIfName: hostVethName,
-  planSetup: (spec, alloc, node) => shapedVethAttachment(spec, node, alloc),
+  planSetup: (spec, alloc, node) => {
+    const { plan, created } = shapedVethAttachment(spec, node, alloc);
+    return { plan, result: vethResult(spec, node, alloc, created) };
+  },
   planTeardown: (spec, alloc, node, hostNames) => shapedVethTeardown(spec, node, alloc, hostNames),
+  planOrphanTeardown: (spec, node) => vethOrphanTeardown(spec, node),
+  planNode: () => vethNodeSysctls(),
+  shapingTarget: (spec, node, alloc) => hostVethTarget(spec, node, alloc.mtu),
+  gc: {
+    attachment: (spec, node, alloc) => vethFootprint(spec, node, alloc, []),
+    claimLink: claimVethModeLink,
+    claimRule: () => undefined,
+  },
 };

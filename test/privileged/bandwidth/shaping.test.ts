@@ -10,7 +10,9 @@ import { defaultBurstBits } from '../../../src/bandwidth/burst.js';
 import { parseIfName } from '../../../src/lib/brand.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import { hostVethTarget, planShapingSetup, podLinkTarget, planBandwidthUpdate } from '../../../src/modes/common/bandwidth.js';
-import { dataplaneFor, planNodeSetup } from '../../../src/modes/registry.js';
+import { parseAllocation } from '../../../src/modes/allocation.js';
+import { hostVethName } from '../../../src/modes/common/veth.js';
+import { dataplaneFor } from '../../../src/modes/registry.js';
 import { ENI_TABLE_BASE, type Allocation, type ModeName, type NodeFacts, type PodNetworkSpec } from '../../../src/modes/types.js';
 import { hasCommand, shAsync } from '../../helpers/exec.js';
 import { ipJson } from '../../helpers/ip.js';
@@ -50,7 +52,7 @@ d('bandwidth shaping (iperf3)', () => {
   let eniIndex = 0;
 
   beforeAll(async () => {
-    await executor.apply(planNodeSetup());
+    await executor.apply(dataplaneFor('vpc').planNode({ vethPrefix: 'cali' }, {}));
     namespaces.push(createNetns(vsw, { lo: 'down' }));
     await shAsync('ip', 'link', 'add', eniLink, 'type', 'veth', 'peer', 'name', 'vsw0', 'netns', netnsPath(vsw));
     await shAsync('ip', 'link', 'set', eniLink, 'up');
@@ -69,17 +71,17 @@ d('bandwidth shaping (iperf3)', () => {
     const ns = `hbw-${tag}-${name}`;
     namespaces.push(createNetns(ns, { lo: 'down' }));
     const spec = podSpec(ns, name);
-    const alloc: Allocation = {
+    const alloc: Allocation = parseAllocation({
       mode,
       ip: ip(last),
-      subnet: `${subnet3}.0/24` as never,
+      subnet: `${subnet3}.0/24`,
       mtu: 1500,
       ...(mode === 'veth-policy-routing' ? { eni: { link: eniLink, ifindex: eniIndex, gateway: ip(253), table: ENI_TABLE_BASE + eniIndex } } : {}),
       ...(bandwidth !== undefined ? { bandwidth } : {}),
-    };
+    });
     const dp = dataplaneFor(mode);
-    hostLinks.push(dp.hostIfName(spec, node), ifbName(spec.containerId, spec.ifName));
-    await executor.apply(dp.planSetup(spec, alloc, node));
+    hostLinks.push(hostVethName(spec, node), ifbName(spec.containerId, spec.ifName));
+    await executor.apply(dp.planSetup(spec, alloc, node).plan);
     return { spec, alloc, ns };
   }
 
@@ -89,7 +91,7 @@ d('bandwidth shaping (iperf3)', () => {
       const a = await pod(mode, `${mode === 'vpc' ? 'v' : 'p'}a`, base + 1, bw);
       const b = await pod(mode, `${mode === 'vpc' ? 'v' : 'p'}b`, base + 2);
       const dp = dataplaneFor(mode);
-      const hostIf = dp.hostIfName(a.spec, node);
+      const hostIf = hostVethName(a.spec, node);
       const ifb = ifbName(a.spec.containerId, a.spec.ifName);
 
       const into = await iperf(a.ns, b.ns, a.alloc.ip, SECONDS); // b → a: into the pod
@@ -97,7 +99,7 @@ d('bandwidth shaping (iperf3)', () => {
       expectNear(into, 20 * M);
       expectNear(out, 10 * M);
 
-      const setup = dp.planSetup(a.spec, a.alloc, node);
+      const setup = dp.planSetup(a.spec, a.alloc, node).plan;
       expect(await probe.missing(setup)).toEqual([]);
       await shAsync('tc', 'qdisc', 'del', 'dev', hostIf, 'root');
       expect(await probe.missing(setup)).toEqual([expect.stringContaining(`root qdisc tbf on ${hostIf} is missing`)]);
@@ -151,7 +153,7 @@ d('bandwidth shaping (iperf3)', () => {
     await rec.onPodAnnotations('hbw/ua', { 'kubernetes.io/ingress-bandwidth': 'lots' }, [lease]);
     expect(events).toEqual(['Normal:BandwidthUpdated', 'Warning:ParseFailed']);
     // A bad value keeps the old shaping: the 40M qdisc is still there.
-    const hostIf = dataplaneFor('vpc').hostIfName(a.spec, node);
+    const hostIf = hostVethName(a.spec, node);
     const target = hostVethTarget(a.spec, node, 1500);
     expect(await probe.missing(planBandwidthUpdate(target, undefined, { ingress: limit(40), egress: limit(15) }))).toEqual([]);
     await rec.onPodAnnotations('hbw/ua', {}, [lease]);

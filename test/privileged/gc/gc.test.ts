@@ -87,7 +87,7 @@ d('GC on a real host', () => {
     own(vethName(node.vethPrefix, spec.pod));
     own(ifbName(containerId, 'eth0'));
     const { allocation } = await service.allocate({ containerId, ifName: 'eth0', netns: spec.netns, podNamespace, podName: name, infraContainerId: containerId });
-    await executor.apply(dataplaneFor('veth-policy-routing').planSetup(spec, allocation, node));
+    await executor.apply(dataplaneFor('veth-policy-routing').planSetup(spec, allocation, node).plan);
     podCache.set(name, pod(name));
     return { spec, containerId, ns };
   }

@@ -1,5 +1,6 @@
 import { parseIfName, parseIp } from '../../../src/lib/brand.js';
-import { dataplaneFor, planNodeSetup, planOrphanTeardown } from '../../../src/modes/registry.js';
+import { hostVethName } from '../../../src/modes/common/veth.js';
+import { dataplaneFor, planOrphanTeardown } from '../../../src/modes/registry.js';
 import { ENI_TABLE_BASE, type Allocation, type EniFacts } from '../../../src/modes/types.js';
 import { PlanError } from '../../../src/netlink/executor.js';
 import { HOST, type Op } from '../../../src/netlink/ops.js';
@@ -21,7 +22,7 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
   const eniLink = parseIfName(`hube${tag}`);
   const spec = podSpec(ns, 'vpr');
   const dp = dataplaneFor('veth-policy-routing');
-  const hostVeth = dp.hostIfName(spec, node);
+  const hostVeth = hostVethName(spec, node);
   const gw = ip(253);
   let eni: EniFacts;
   let alloc: Allocation;
@@ -30,7 +31,7 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
 
   beforeAll(async () => {
     namespaces.push(createNetns(ns, { lo: 'down' }), createNetns(vsw, { lo: 'down' }));
-    await executor.apply(planNodeSetup());
+    await executor.apply(dataplaneFor('vpc').planNode({ vethPrefix: 'cali' }, {}));
     // The "vSwitch": the ENI is a veth whose peer sits in a netns that owns the gateway IP.
     await shAsync('ip', 'link', 'add', eniLink, 'type', 'veth', 'peer', 'name', 'vsw0', 'netns', netnsPath(vsw));
     await shAsync('ip', 'link', 'set', eniLink, 'up');
@@ -61,7 +62,7 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
 
   it('applies, routes through the ENI table, is probed, and tears down', async () => {
     const before = hostSnapshotOf(needles);
-    const plan = dp.planSetup(spec, alloc, node);
+    const plan = dp.planSetup(spec, alloc, node).plan;
     await executor.apply(plan);
 
     expect(await ipJson('rule', 'show')).toEqual(
@@ -99,7 +100,7 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
 
   it('rolls back the rules and routes applied after a failure inside the same batch', async () => {
     const before = hostSnapshotOf(needles);
-    const setup = dp.planSetup(spec, alloc, node);
+    const setup = dp.planSetup(spec, alloc, node).plan;
     const bad: Op = { kind: 'route.replace', ns: HOST, dst: `${subnet3}.64/26` as never, via: parseIp(gw), dev: parseIfName(`hubnx${tag}`) };
     // after the host /32 route, before the ENI table route and both rules (all in the same host batch)
     const at = setup.findIndex((op) => op.kind === 'route.replace' && op.ns.kind === 'host' && op.table === undefined) + 1;
@@ -114,7 +115,7 @@ d('veth-policy-routing plan on a real netns with a veth "ENI"', () => {
 
   it('orphan teardown removes the host veth and the rules without knowing mode or table', async () => {
     const before = hostSnapshotOf(needles);
-    await executor.apply(dp.planSetup(spec, alloc, node));
+    await executor.apply(dp.planSetup(spec, alloc, node).plan);
     expect(await executor.teardown(planOrphanTeardown(spec, node, [alloc.ip]))).toEqual({ errors: [] });
     expect(withoutEniTable(hostSnapshotOf(needles))).toEqual(withoutEniTable(before));
   });

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { dataplaneFor, planNodeSetup } from '../../../src/modes/registry.js';
+import { hostVethName } from '../../../src/modes/common/veth.js';
+import { dataplaneFor } from '../../../src/modes/registry.js';
 import type { Allocation } from '../../../src/modes/types.js';
 import { PlanError } from '../../../src/netlink/executor.js';
 import { HOST, type Op } from '../../../src/netlink/ops.js';
@@ -19,14 +20,14 @@ d('vpc plan on a real netns', () => {
   const ns = `hubt-${tag}`;
   const spec = podSpec(ns, 'vpc');
   const dp = dataplaneFor('vpc');
-  const hostVeth = dp.hostIfName(spec, node);
+  const hostVeth = hostVethName(spec, node);
   const alloc: Allocation = { mode: 'vpc', ip: ip(5), subnet: `${subnet3}.0/24` as never, mtu: 1400 };
   const needles = [hostVeth, `${subnet3}.`];
   let netns: TestNetns | undefined;
 
   beforeAll(async () => {
     netns = createNetns(ns, { lo: 'down' }); // the plan must bring lo up itself
-    await executor.apply(planNodeSetup());
+    await executor.apply(dataplaneFor('vpc').planNode({ vethPrefix: 'cali' }, {}));
   });
   afterAll(async () => {
     await shAsync('ip', 'link', 'del', hostVeth).catch(() => undefined);
@@ -35,7 +36,7 @@ d('vpc plan on a real netns', () => {
 
   it('applies, is observable, passes traffic, is probed, and tears down to the previous state', async () => {
     const before = hostSnapshotOf(needles);
-    const plan = dp.planSetup(spec, alloc, node);
+    const plan = dp.planSetup(spec, alloc, node).plan;
     const report = await executor.apply(plan);
     expect(report.applied).toBe(plan.length - 1); // the stale-veth delete found nothing
 
@@ -77,7 +78,7 @@ d('vpc plan on a real netns', () => {
 
   it('rolls back completely when the 4th op fails', async () => {
     const before = hostSnapshotOf(needles);
-    const setup = dp.planSetup(spec, alloc, node);
+    const setup = dp.planSetup(spec, alloc, node).plan;
     const bad: Op = { kind: 'link.up', ns: HOST, name: `hubnx${tag}` as never };
     const plan = [...setup.slice(0, 3), bad, ...setup.slice(3)];
     const err: unknown = await executor.apply(plan).catch((e: unknown) => e);

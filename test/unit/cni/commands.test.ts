@@ -9,7 +9,7 @@ import type { IfName, IpAddr, MacAddr, NetnsPath, Cidr } from '../../../src/lib/
 import { BusyError, ExecError, UnavailableError } from '../../../src/lib/errors.js';
 import { MAX_PENDING_RELEASES, listPendingReleases, recordPendingRelease, type PendingRelease } from '../../../src/lib/pending-release.js';
 import { silentLogger } from '../../../src/lib/log.js';
-import type { Allocation, Dataplane, ModeName, NodeFacts, PodNetworkSpec } from '../../../src/modes/types.js';
+import type { Allocation, Dataplane, ModeName, NodeFacts, PodNetworkSpec, SetupOutcome } from '../../../src/modes/types.js';
 import { HOST, podNs, type Plan } from '../../../src/netlink/ops.js';
 import { PlanError } from '../../../src/netlink/plan-error.js';
 import type {
@@ -75,26 +75,40 @@ class FakeHub implements HubRpc {
 
 const hostName = (spec: PodNetworkSpec, node: NodeFacts): IfName => `${node.vethPrefix}-${spec.pod.name}`.slice(0, 15) as IfName;
 
+/** A stand-in dataplane: a plan the fake executor records, and a result the plugin must print as given. */
 const fakeDataplane: Dataplane = {
   mode: 'vpc',
-  hostIfName: hostName,
-  planSetup: (spec, alloc, node) => [
-    {
-      kind: 'link.veth',
-      ns: HOST,
-      host: { name: hostName(spec, node), mac: 'ee:00:00:00:00:01' as MacAddr },
-      peer: { name: spec.ifName, mac: 'ee:00:00:00:00:02' as MacAddr },
-      peerNs: podNs(spec.netns),
-      mtu: alloc.mtu,
+  planSetup: (spec, alloc, node) => ({
+    plan: [
+      {
+        kind: 'link.veth',
+        ns: HOST,
+        host: { name: hostName(spec, node), mac: 'ee:00:00:00:00:01' as MacAddr },
+        peer: { name: spec.ifName, mac: 'ee:00:00:00:00:02' as MacAddr },
+        peerNs: podNs(spec.netns),
+        mtu: alloc.mtu,
+      },
+      { kind: 'addr.replace', ns: podNs(spec.netns), dev: spec.ifName, cidr: `${alloc.ip}/32` as Cidr },
+      { kind: 'route.replace', ns: HOST, dst: `${alloc.ip}/32` as Cidr, dev: hostName(spec, node), scope: 'link' },
+    ],
+    result: {
+      interfaces: [
+        { name: hostName(spec, node), mac: 'ee:00:00:00:00:01' as MacAddr },
+        { name: spec.ifName, mac: 'ee:00:00:00:00:02' as MacAddr, sandbox: spec.netns, mtu: alloc.mtu },
+      ],
+      ips: [{ interface: 1, address: `${alloc.ip}/32` as Cidr, gateway: '169.254.1.1' as IpAddr }],
+      routes: [{ dst: '0.0.0.0/0' as Cidr, gw: '169.254.1.1' as IpAddr }],
     },
-    { kind: 'addr.replace', ns: podNs(spec.netns), dev: spec.ifName, cidr: `${alloc.ip}/32` as Cidr },
-    { kind: 'route.replace', ns: HOST, dst: `${alloc.ip}/32` as Cidr, dev: hostName(spec, node), scope: 'link' },
-  ],
+  }),
   planTeardown: (spec, alloc, node, hostNames = 'owned') => [
     { kind: 'link.del', ns: podNs(spec.netns), name: spec.ifName },
     ...(hostNames === 'owned' ? [{ kind: 'link.del' as const, ns: HOST, name: hostName(spec, node) }] : []),
     ...(alloc !== undefined ? [{ kind: 'route.del' as const, ns: HOST, dst: `${alloc.ip}/32` as Cidr }] : []),
   ],
+  planOrphanTeardown: (spec) => [{ kind: 'link.del', ns: podNs(spec.netns), name: spec.ifName }],
+  planNode: () => [],
+  shapingTarget: (spec, node, alloc) => ({ kind: 'host-veth', hostIf: hostName(spec, node), ifb: 'hubb0123456789a' as IfName, mtu: alloc.mtu }),
+  gc: { attachment: () => ({ links: [], routes: [], ruleIps: [] }), claimLink: () => undefined, claimRule: () => undefined },
 };
 
 interface World {
@@ -207,10 +221,14 @@ describe('ADD', () => {
     expect(w.hub.leases.get('ctr1/eth0')?.req.runtimeBandwidth).toEqual({ ingress: { rateBps: 8_000_000, burstBits: 1_000_000 } });
   });
 
-  it('lists the ifb it created for egress shaping in the result interfaces (after the pod interface)', async () => {
+  it('prints the interfaces the dataplane reports, in its order (an ifb after the pod interface)', async () => {
     const w = world();
-    const ifb = { kind: 'link.ifb' as const, ns: HOST, name: 'hubb0123456789a' as IfName, mtu: 1450, mac: 'ee:11:22:33:44:55' as MacAddr };
-    const deps: CniDeps = { ...w.deps, dataplanes: () => ({ ...fakeDataplane, planSetup: (s, a, n) => [...fakeDataplane.planSetup(s, a, n), ifb] }) };
+    const ifb = { name: 'hubb0123456789a' as IfName, mac: 'ee:11:22:33:44:55' as MacAddr };
+    const withIfb = (s: PodNetworkSpec, a: Allocation, n: NodeFacts): SetupOutcome => {
+      const base = fakeDataplane.planSetup(s, a, n);
+      return { ...base, result: { ...base.result, interfaces: [...base.result.interfaces, ifb] } };
+    };
+    const deps: CniDeps = { ...w.deps, dataplanes: () => ({ ...fakeDataplane, planSetup: withIfb }) };
     const out = await invoke(baseEnv('ADD'), conf('1.0.0'), () => deps);
     const result = JSON.parse(out.stdout) as { interfaces: unknown[]; ips: { interface: number }[] };
     expect(result.interfaces).toEqual([

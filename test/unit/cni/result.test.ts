@@ -1,13 +1,23 @@
 import { CniError, toCniError } from '../../../src/cni/errors.js';
-import { buildAddResult, buildErrorResult, buildVersionResult, type AddOutcome } from '../../../src/cni/result.js';
+import { buildAddResult, buildErrorResult, buildVersionResult } from '../../../src/cni/result.js';
 import type { CniVersion } from '../../../src/cni/spec.js';
-import type { IpAddr, MacAddr, NetnsPath } from '../../../src/lib/brand.js';
+import type { Cidr, IfName, IpAddr, MacAddr, NetnsPath } from '../../../src/lib/brand.js';
+import { stableMac } from '../../../src/lib/veth-name.js';
+import { ifbName } from '../../../src/bandwidth/names.js';
+import { dataplaneFor } from '../../../src/modes/registry.js';
+import type { AttachmentResult } from '../../../src/modes/types.js';
+import { node, spec, vpcAlloc, vprAlloc } from '../modes/fixtures.js';
 import { BusyError, ConfigError, ConflictError, ExecError, ExhaustedError, InternalError, InvalidInputError, NotFoundError, UnavailableError } from '../../../src/lib/errors.js';
 
-const outcome: AddOutcome = {
-  host: { name: 'cali0123456789a', mac: 'ee:01:02:03:04:05' as MacAddr },
-  pod: { name: 'eth0', mac: 'ee:0a:0b:0c:0d:0e' as MacAddr, sandbox: '/var/run/netns/p1' as NetnsPath, mtu: 1500 },
-  ip: '10.1.2.3' as IpAddr,
+const GW = '169.254.1.1' as IpAddr;
+/** What a veth dataplane reports (src/modes/common/veth-dataplane.ts vethResult). */
+const outcome: AttachmentResult = {
+  interfaces: [
+    { name: 'cali0123456789a' as IfName, mac: 'ee:01:02:03:04:05' as MacAddr },
+    { name: 'eth0' as IfName, mac: 'ee:0a:0b:0c:0d:0e' as MacAddr, sandbox: '/var/run/netns/p1' as NetnsPath, mtu: 1500 },
+  ],
+  ips: [{ interface: 1, address: '10.1.2.3/32' as Cidr, gateway: GW }],
+  routes: [{ dst: '0.0.0.0/0' as Cidr, gw: GW }],
 };
 
 const interfaces = [
@@ -46,6 +56,38 @@ describe('buildAddResult', () => {
     const idx = r.ips[0]?.interface ?? -1;
     expect(r.interfaces[idx]?.sandbox).toBe('/var/run/netns/p1');
     expect(r.interfaces.filter((i) => i.sandbox === undefined)).toHaveLength(1);
+  });
+});
+
+describe('the veth dataplanes report what the plugin printed before the Dataplane seam', () => {
+  /** The result add.ts built itself before (host veth, pod end from the plan's veth op, /32, 169.254.1.1, ifbs). */
+  function legacy(version: CniVersion, ip: string, mtu: number, ifb?: { name: string; mac: string }): string {
+    const host = 'calic440f455693';
+    const withMtu = version === '1.1.0';
+    return JSON.stringify({
+      cniVersion: version,
+      interfaces: [
+        { name: host, mac: stableMac(host, 'host') },
+        { name: 'eth0', mac: stableMac(host, 'pod'), ...(withMtu ? { mtu } : {}), sandbox: spec.netns },
+        ...(ifb !== undefined ? [ifb] : []),
+      ],
+      ips: [{ ...(version === '0.3.1' || version === '0.4.0' ? { version: '4' } : {}), interface: 1, address: `${ip}/32`, gateway: '169.254.1.1' }],
+      routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }],
+      dns: {},
+    });
+  }
+
+  it.each<CniVersion>(['0.3.1', '0.4.0', '1.0.0', '1.1.0'])('vpc and veth-policy-routing, %s, byte for byte', (version) => {
+    expect(JSON.stringify(buildAddResult(version, dataplaneFor('vpc').planSetup(spec, vpcAlloc, node).result))).toBe(legacy(version, vpcAlloc.ip, vpcAlloc.mtu));
+    expect(JSON.stringify(buildAddResult(version, dataplaneFor('veth-policy-routing').planSetup(spec, vprAlloc, node).result))).toBe(legacy(version, vprAlloc.ip, vprAlloc.mtu));
+  });
+
+  it('with egress shaping, the host ifb follows the pod interface (no sandbox, its planned MAC)', () => {
+    const shaped = { ...vpcAlloc, bandwidth: { egress: { rateBps: 1_000_000, burstBits: 80_000 } } };
+    const ifb = ifbName(spec.containerId, spec.ifName);
+    expect(JSON.stringify(buildAddResult('1.0.0', dataplaneFor('vpc').planSetup(spec, shaped, node).result))).toBe(
+      legacy('1.0.0', vpcAlloc.ip, vpcAlloc.mtu, { name: ifb, mac: stableMac(ifb, 'ifb') }),
+    );
   });
 });
 

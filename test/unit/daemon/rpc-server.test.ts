@@ -100,7 +100,7 @@ describe('HubRpcServer on a unix socket', () => {
     expect(await client.status({})).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
     const { allocation } = await client.allocate(req('c1'));
     expect(allocation.ip).toBe('10.0.0.10');
-    expect(allocation.eni?.table).toBe(1003);
+    expect(allocation.mode === 'veth-policy-routing' ? allocation.eni.table : undefined).toBe(1003);
     expect(await client.lookup({ containerId: 'c1', ifName: 'eth0' })).toEqual({ found: true, allocation, netns: '/var/run/netns/c1' });
     expect(await client.gc({ validAttachments: [{ containerId: 'c1', ifName: 'eth0' }] })).toEqual({ released: [], errors: [] });
     expect(await client.release({ containerId: 'c1', ifName: 'eth0', reason: 'test' })).toEqual({ released: true });

@@ -4,7 +4,8 @@ import { planGc } from '../../../src/gc/plan.js';
 import type { GcInput, HostView, PodStatus } from '../../../src/gc/types.js';
 import type { Cidr, IfName, IpAddr } from '../../../src/lib/brand.js';
 import { stableMac, vethName } from '../../../src/lib/veth-name.js';
-import type { Allocation } from '../../../src/modes/types.js';
+import { dataplaneFor } from '../../../src/modes/registry.js';
+import type { Allocation, Dataplane } from '../../../src/modes/types.js';
 import { describeOp } from '../../../src/netlink/render.js';
 import type { ObservedLink, ObservedRoute, ObservedRule } from '../../../src/netlink/state.js';
 
@@ -180,5 +181,32 @@ describe('planGc: host orphans', () => {
     expect(first.counts.orphansWaiting).toBe(2);
     const since = new Map(first.orphans.map((o) => [o.key, NOW.getTime() - 11_000]));
     expect(planGc(input({ host, orphanGraceMs: 10_000, orphanSince: since })).hostPlan).toHaveLength(2);
+  });
+});
+
+describe('planGc: proofs come from the dataplanes', () => {
+  /** A stand-in mode with a node-level host link (as ipvlan's `ipvl_<ifindex>`): never deleted, its /32 routes are the mode's. */
+  const nodeLinkMode: Dataplane = {
+    ...dataplaneFor('vpc'),
+    gc: {
+      attachment: () => ({ links: [], routes: [], ruleIps: [] }),
+      claimLink: (l) => (l.name === 'ipvl_3' ? { role: 'node', kind: 'link' } : undefined),
+      claimRule: () => undefined,
+    },
+  };
+  const ipvl: ObservedLink = { name: 'ipvl_3', mtu: 1500, mac: '00:16:3e:00:00:01', up: true, operstate: 'UNKNOWN' };
+
+  it('a node link is kept; an unexplained /32 route through it is deleted, a leased IP\'s is kept', () => {
+    const i = input({
+      leases: [lease('c1', '10.0.0.11')],
+      host: { links: [ipvl], routes: [route('10.0.0.11', 'ipvl_3'), route('10.0.0.12', 'ipvl_3')], rules: [] },
+      dataplanes: [nodeLinkMode],
+    });
+    expect(ops(i)).toEqual(['ip route del 10.0.0.12/32 dev ipvl_3']);
+  });
+
+  it('without the mode that claims it, the same link and routes are foreign: untouched', () => {
+    const i = input({ host: { links: [ipvl], routes: [route('10.0.0.12', 'ipvl_3')], rules: [] } });
+    expect(ops(i)).toEqual([]);
   });
 });

@@ -31,22 +31,22 @@ describe('veth shaping', () => {
     ]);
   });
   it('vpc setup with bandwidth: host ip batch (with the ifb), pod ip batch, host tc batch, sysctls', () => {
-    const plan = dataplaneFor('vpc').planSetup(spec, { ...vpcAlloc, bandwidth: { ingress: lim(20), egress: lim(10) } }, node);
+    const plan = dataplaneFor('vpc').planSetup(spec, { ...vpcAlloc, bandwidth: { ingress: lim(20), egress: lim(10) } }, node).plan;
     expect(planSteps(plan).map((s) => (s.kind === 'sysctl' ? 'sysctl' : `${s.kind}:${s.ns.kind}`))).toEqual(['ip:host', 'ip:pod', 'tc:host', 'sysctl', 'sysctl']);
     expect(plan.filter((o) => o.kind === 'link.ifb')).toHaveLength(1);
   });
   it('vpc/vpr setups without bandwidth plan no tc op', () => {
-    expect(dataplaneFor('vpc').planSetup(spec, vpcAlloc, node).some((o) => o.kind.startsWith('qdisc') || o.kind === 'link.ifb')).toBe(false);
-    expect(dataplaneFor('veth-policy-routing').planSetup(spec, vprAlloc, node).some((o) => o.kind.startsWith('qdisc'))).toBe(false);
+    expect(dataplaneFor('vpc').planSetup(spec, vpcAlloc, node).plan.some((o) => o.kind.startsWith('qdisc') || o.kind === 'link.ifb')).toBe(false);
+    expect(dataplaneFor('veth-policy-routing').planSetup(spec, vprAlloc, node).plan.some((o) => o.kind.startsWith('qdisc'))).toBe(false);
   });
   it('vpr setup shapes too (ingress only: no ifb)', () => {
-    const plan = dataplaneFor('veth-policy-routing').planSetup(spec, { ...vprAlloc, bandwidth: { ingress: lim(10) } }, node);
+    const plan = dataplaneFor('veth-policy-routing').planSetup(spec, { ...vprAlloc, bandwidth: { ingress: lim(10) } }, node).plan;
     expect(plan.filter((o) => o.kind === 'qdisc.replace')).toEqual([{ kind: 'qdisc.replace', ns: HOST, dev: H, qdisc: { ...tbf10, limitBytes: 96786 } }]);
     expect(plan.some((o) => o.kind === 'link.ifb')).toBe(false);
   });
   it('validates before planning any op (burst below a byte, rate below a byte/s)', () => {
-    expect(() => dataplaneFor('vpc').planSetup(spec, { ...vpcAlloc, bandwidth: { egress: { rateBps: 7, burstBits: 8 } } }, node)).toThrow(InvalidInputError);
-    expect(() => dataplaneFor('vpc').planSetup(spec, { ...vpcAlloc, bandwidth: { egress: { rateBps: 8000, burstBits: 0 } } }, node)).toThrow(/bandwidth.egress/u);
+    expect(() => dataplaneFor('vpc').planSetup(spec, { ...vpcAlloc, bandwidth: { egress: { rateBps: 7, burstBits: 8 } } }, node).plan).toThrow(InvalidInputError);
+    expect(() => dataplaneFor('vpc').planSetup(spec, { ...vpcAlloc, bandwidth: { egress: { rateBps: 8000, burstBits: 0 } } }, node).plan).toThrow(/bandwidth.egress/u);
   });
 });
 

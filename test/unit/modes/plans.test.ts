@@ -1,8 +1,9 @@
 import type { IpAddr } from '../../../src/lib/brand.js';
-import { InvalidInputError } from '../../../src/lib/errors.js';
+import { InternalError } from '../../../src/lib/errors.js';
 import { stableMac } from '../../../src/lib/veth-name.js';
 import { ifbName } from '../../../src/bandwidth/names.js';
-import { dataplaneFor, planNodeSetup, planOrphanTeardown } from '../../../src/modes/registry.js';
+import { hostVethName } from '../../../src/modes/common/veth.js';
+import { dataplaneFor, planOrphanTeardown } from '../../../src/modes/registry.js';
 import { HOST, inverseOf, podNs, type Op } from '../../../src/netlink/ops.js';
 import { planSteps } from '../../../src/netlink/render.js';
 import { node, spec, vpcAlloc, vprAlloc } from './fixtures.js';
@@ -33,7 +34,7 @@ describe('vpc dataplane', () => {
   const dp = dataplaneFor('vpc');
   it('plans the Terway §2.1 setup', () => {
     expect(dp.mode).toBe('vpc');
-    expect(dp.planSetup(spec, vpcAlloc, node)).toEqual(vethPart(1500));
+    expect(dp.planSetup(spec, vpcAlloc, node).plan).toEqual(vethPart(1500));
   });
   it('plans teardown with and without the allocation', () => {
     expect(dp.planTeardown(spec, vpcAlloc, node)).toEqual([
@@ -51,7 +52,7 @@ describe('vpc dataplane', () => {
 describe('veth-policy-routing dataplane', () => {
   const dp = dataplaneFor('veth-policy-routing');
   it('plans the Terway §2.2 setup', () => {
-    expect(dp.planSetup(spec, vprAlloc, node)).toEqual(
+    expect(dp.planSetup(spec, vprAlloc, node).plan).toEqual(
       vethPart(1450, [
         { kind: 'route.replace', ns: HOST, dst: 'default', via: '10.200.0.253' as never, dev: 'eth1' as never, onlink: true, table: 1007, shared: true },
         { kind: 'rule.add', ns: HOST, to: '10.200.1.5/32' as never, table: 'main', priority: 512 },
@@ -61,20 +62,20 @@ describe('veth-policy-routing dataplane', () => {
   });
   it('needs two processes: one host batch, one pod batch (ip -n for a /var/run/netns path, else nsenter)', () => {
     const files = (s: typeof spec): string[] =>
-      planSteps(dp.planSetup(s, vprAlloc, node))
+      planSteps(dp.planSetup(s, vprAlloc, node).plan)
         .filter((st) => st.kind === 'ip')
         .map((st) => (st.kind === 'ip' ? [st.command.file, ...st.command.args.slice(0, 2)].join(' ') : ''));
     expect(files(spec)).toEqual(['ip -force -batch', 'ip -n pod1']);
     expect(files({ ...spec, netns: '/run/netns/netns-1' as never })).toEqual(['ip -force -batch', 'nsenter --net=/run/netns/netns-1 ip']);
   });
   it('never rolls back the shared ENI table route', () => {
-    const plan = dp.planSetup(spec, vprAlloc, node);
+    const plan = dp.planSetup(spec, vprAlloc, node).plan;
     const eniRoute = plan.find((op) => op.kind === 'route.replace' && op.table === 1007);
     expect(eniRoute).toBeDefined();
     if (eniRoute) expect(inverseOf(eniRoute)).toBeUndefined();
   });
-  it('rejects an allocation without an ENI', () => {
-    expect(() => dp.planSetup(spec, { ...vprAlloc, mode: 'veth-policy-routing', eni: undefined as never }, node)).toThrow(InvalidInputError);
+  it('refuses an allocation of another mode (the registry picks the dataplane by alloc.mode)', () => {
+    expect(() => dp.planSetup(spec, vpcAlloc, node)).toThrow(InternalError);
   });
   it('plans teardown: rules, host route, host veth', () => {
     expect(dp.planTeardown(spec, vprAlloc, node)).toEqual([
@@ -90,12 +91,13 @@ describe('veth-policy-routing dataplane', () => {
 
 describe('registry', () => {
   it('plans orphan teardown for unknown mode/allocation', () => {
+    // the union of every registered mode's orphan plan, each op once, host ops first (one batch per namespace)
     expect(planOrphanTeardown(spec, node, ['10.200.1.5' as IpAddr, '10.200.1.6' as IpAddr])).toEqual([
+      { kind: 'link.del', ns: HOST, name: IFB },
       { kind: 'rule.del', ns: HOST, to: '10.200.1.5/32', priority: 512 },
       { kind: 'rule.del', ns: HOST, from: '10.200.1.5/32', priority: 2048 },
       { kind: 'rule.del', ns: HOST, to: '10.200.1.6/32', priority: 512 },
       { kind: 'rule.del', ns: HOST, from: '10.200.1.6/32', priority: 2048 },
-      { kind: 'link.del', ns: HOST, name: IFB },
       { kind: 'link.del', ns: pod, name: spec.ifName },
     ]);
     expect(planOrphanTeardown(spec, node, [])).toEqual([{ kind: 'link.del', ns: HOST, name: IFB }, { kind: 'link.del', ns: pod, name: spec.ifName }]);
@@ -112,15 +114,15 @@ describe('registry', () => {
     expect(planOrphanTeardown(spec, node, []).filter((op) => op.ns.kind === 'host' && JSON.stringify(op).includes(H))).toEqual([]);
   });
   it('plans the node sysctls', () => {
-    expect(planNodeSetup()).toEqual([
+    expect(dataplaneFor('vpc').planNode({ vethPrefix: 'cali' }, {})).toEqual([
       { kind: 'sysctl.set', ns: HOST, key: 'net.ipv4.ip_forward', value: '1' },
       { kind: 'sysctl.set', ns: HOST, key: 'net.ipv4.conf.all.rp_filter', value: '0' },
       { kind: 'sysctl.set', ns: HOST, key: 'net.ipv4.conf.default.rp_filter', value: '0' },
     ]);
   });
   it('uses a different host veth for a second interface of the same pod', () => {
-    const second = dataplaneFor('vpc').planSetup({ ...spec, ifName: 'eth1' as never }, vpcAlloc, node);
-    expect(second[0]).toEqual({ kind: 'link.del', ns: HOST, name: dataplaneFor('vpc').hostIfName({ ...spec, ifName: 'eth1' as never }, node) });
+    const second = dataplaneFor('vpc').planSetup({ ...spec, ifName: 'eth1' as never }, vpcAlloc, node).plan;
+    expect(second[0]).toEqual({ kind: 'link.del', ns: HOST, name: hostVethName({ ...spec, ifName: 'eth1' as never }, node) });
     expect(second[0]).not.toEqual({ kind: 'link.del', ns: HOST, name: H });
   });
 });

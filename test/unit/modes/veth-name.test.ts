@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sha1Hex } from '../../../src/lib/sha1.js';
 import { stableMac, vethName } from '../../../src/lib/veth-name.js';
 import { dataplaneFor } from '../../../src/modes/registry.js';
-import { node, spec } from './fixtures.js';
+import { node, spec, vpcAlloc, vprAlloc } from './fixtures.js';
 
 describe('vethName (Terway/Calico vectors)', () => {
   it.each([
@@ -18,8 +18,9 @@ describe('vethName (Terway/Calico vectors)', () => {
   });
 
   it('every dataplane names the host veth the same way', () => {
-    expect(dataplaneFor('vpc').hostIfName(spec, node)).toBe('calic440f455693');
-    expect(dataplaneFor('veth-policy-routing').hostIfName(spec, node)).toBe('calic440f455693');
+    expect(dataplaneFor('vpc').planSetup(spec, vpcAlloc, node).result.interfaces[0]?.name).toBe('calic440f455693');
+    expect(dataplaneFor('veth-policy-routing').planSetup(spec, vprAlloc, node).result.interfaces[0]?.name).toBe('calic440f455693');
+    expect(dataplaneFor('vpc').shapingTarget(spec, node, vpcAlloc)).toMatchObject({ kind: 'host-veth', hostIf: 'calic440f455693' });
   });
 
   it('stable MACs are locally administered unicast and distinct per side', () => {

@@ -15,7 +15,8 @@ describe('ipTokens', () => {
       'link add cali1 mtu 1500 address ee:00:00:00:00:01 type veth peer name eth0 mtu 1500 address ee:00:00:00:00:02 netns /run/netns/p1',
     );
     expect(ipTokens({ ...op, peerNs: HOST }).join(' ')).not.toContain('netns');
-    expect(ipTokens({ ...op, ns: P, peerNs: HOST }).slice(-2)).toEqual(['netns', '/proc/1/ns/net']);
+    // the host is the executor's own netns (not init's: under the test runner or in a container they differ)
+    expect(ipTokens({ ...op, ns: P, peerNs: HOST }).slice(-2)).toEqual(['netns', `/proc/${String(process.pid)}/ns/net`]);
   });
   it.each<[Op, string]>([
     [{ kind: 'link.up', ns: HOST, name: nm('cali1') }, 'link set dev cali1 up'],
@@ -50,15 +51,17 @@ describe('sysctl rendering', () => {
     expect(sysctlPath(sysctlKey('net', 'ipv4', 'conf', 'eth0.5', 'rp_filter'))).toBe('/proc/sys/net/ipv4/conf/eth0.5/rp_filter');
     expect(renderOp({ kind: 'sysctl.set', ns: HOST, key: 'net.ipv4.conf.all.rp_filter', value: '0' })).toEqual({
       kind: 'sysctl',
+      ns: HOST,
       path: '/proc/sys/net/ipv4/conf/all/rp_filter',
       value: '0',
     });
   });
-  it('refuses traversal, empty levels, pod namespaces and unsafe values', () => {
+  it('refuses traversal, empty levels and unsafe values (host or pod)', () => {
     expect(() => sysctlPath('net.ipv4.conf.//.x')).toThrow(InvalidInputError);
     expect(() => sysctlPath('net..x')).toThrow(InvalidInputError);
-    expect(() => renderOp({ kind: 'sysctl.set', ns: P, key: 'net.ipv4.ip_forward', value: '1' })).toThrow(InvalidInputError);
     expect(() => renderOp({ kind: 'sysctl.set', ns: HOST, key: 'net.ipv4.ip_forward', value: '1\n0' })).toThrow(InvalidInputError);
+    expect(() => renderOp({ kind: 'sysctl.set', ns: P, key: 'net.ipv4.ip_forward', value: '1 0' })).toThrow(InvalidInputError);
+    expect(() => renderOp({ kind: 'sysctl.set', ns: P, key: 'net.ipv4.conf.../x', value: '1' })).toThrow(InvalidInputError);
   });
 });
 
