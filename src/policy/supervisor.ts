@@ -31,6 +31,10 @@ import {
   type SupervisorStatus,
 } from './supervisor/types.js';
 
+/** The daemon's single import point: the types it handles and the metric set it registers. */
+export type { BackendState, LastExit, ProbeError, RestartReason, SupervisorEvent, SupervisorListener, SupervisorOptions, SupervisorStatus } from './supervisor/types.js';
+export { createPolicyBackendMetrics, type PolicyBackendMetrics } from './supervisor/metrics.js';
+
 export type SupervisorOptionsInput = Partial<Omit<SupervisorOptions, 'backoff'>> & { readonly backoff?: Partial<BackoffOptions> };
 
 export interface SupervisorDeps {
