@@ -8,7 +8,7 @@
  *
  * start/stop/swap are serialised (a stop waits for a start in progress, then ends what it started).
  */
-import { ConfigError, ConflictError, errorMessage } from '../lib/errors.js';
+import { ConflictError, errorMessage } from '../lib/errors.js';
 import type { ProcessExit, ProcessSpawner, SpawnedProcess } from '../lib/exec.js';
 import type { Logger } from '../lib/log.js';
 import type { ProcessSpec } from './process-spec.js';
@@ -16,11 +16,10 @@ import { backoffDelay } from './supervisor/backoff.js';
 import { realClock, type Clock, type Timer } from './supervisor/clock.js';
 import { LineBuffer } from './supervisor/output.js';
 import type { HealthProber, ProbeResult } from './supervisor/probe.js';
+import { supervisorOptions, type SupervisorOptionsInput } from './supervisor/options.js';
 import { checkProcessSpec } from './supervisor/spec-check.js';
 import {
-  DEFAULT_SUPERVISOR_OPTIONS,
   type BackendState,
-  type BackoffOptions,
   type LastExit,
   type ProbeError,
   type ProbeKind,
@@ -34,8 +33,8 @@ import {
 /** The daemon's single import point: the types it handles and the metric set it registers. */
 export type { BackendState, LastExit, ProbeError, RestartReason, SupervisorEvent, SupervisorListener, SupervisorOptions, SupervisorStatus } from './supervisor/types.js';
 export { createPolicyBackendMetrics, type PolicyBackendMetrics } from './supervisor/metrics.js';
+export { supervisorOptions, type SupervisorOptionsInput } from './supervisor/options.js';
 
-export type SupervisorOptionsInput = Partial<Omit<SupervisorOptions, 'backoff'>> & { readonly backoff?: Partial<BackoffOptions> };
 
 export interface SupervisorDeps {
   /** Real: createProcessSpawner() (src/lib/exec.ts), built in src/main. */
@@ -67,32 +66,6 @@ function stateAfter(reason: RestartReason): BackendState {
   return reason === 'restart-requested' ? 'starting' : 'crash-looping';
 }
 
-export function supervisorOptions(input: SupervisorOptionsInput = {}): SupervisorOptions {
-  const o: SupervisorOptions = { ...DEFAULT_SUPERVISOR_OPTIONS, ...input, backoff: { ...DEFAULT_SUPERVISOR_OPTIONS.backoff, ...input.backoff } };
-  const nonNeg: readonly [string, number][] = [
-    ['backoff.baseMs', o.backoff.baseMs],
-    ['backoff.capMs', o.backoff.capMs],
-    ['stableAfterMs', o.stableAfterMs],
-    ['startupGraceMs', o.startupGraceMs],
-    ['livenessFailureMs', o.livenessFailureMs],
-    ['unhealthyGraceMs', o.unhealthyGraceMs],
-    ['restartNowMinIntervalMs', o.restartNowMinIntervalMs],
-  ];
-  for (const [k, v] of nonNeg) if (!Number.isFinite(v) || v < 0) throw new ConfigError(`supervisor.${k}`, `${String(v)} must be a finite number ≥ 0`);
-  const positive: readonly [string, number][] = [
-    ['probeIntervalMs', o.probeIntervalMs],
-    ['probeTimeoutMs', o.probeTimeoutMs],
-    ['maxLineBytes', o.maxLineBytes],
-    ['maxLinesPerSecond', o.maxLinesPerSecond],
-  ];
-  for (const [k, v] of positive) if (!Number.isFinite(v) || v <= 0) throw new ConfigError(`supervisor.${k}`, `${String(v)} must be a finite number > 0`);
-  if (o.backoff.capMs < o.backoff.baseMs) throw new ConfigError('supervisor.backoff.capMs', `${String(o.backoff.capMs)} is below baseMs ${String(o.backoff.baseMs)}`);
-  if (!(o.backoff.jitter >= 0 && o.backoff.jitter <= 1)) throw new ConfigError('supervisor.backoff.jitter', `${String(o.backoff.jitter)} must be within 0 … 1`);
-  if (o.giveUpAfterCrashes !== undefined && !(Number.isInteger(o.giveUpAfterCrashes) && o.giveUpAfterCrashes >= 1)) {
-    throw new ConfigError('supervisor.giveUpAfterCrashes', `${String(o.giveUpAfterCrashes)} must be an integer ≥ 1`);
-  }
-  return o;
-}
 
 export class Supervisor {
   readonly #spawner: ProcessSpawner;
