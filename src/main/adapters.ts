@@ -1,12 +1,14 @@
 /**
  * The node daemon's real adapters, built here and only here (the composition root): the state dir's instance lock,
- * the lease store, the process runner (argv only), the ip/tc executor over it, and the embedded local cloud provider. The daemon and GC receive them as
+ * the lease store, the process runner (argv only), the ip/tc executor over it, the embedded local cloud provider,
+ * and the policy backend's process spawner and health prober. The daemon and GC receive them as
  * factories; tests build the same set with a fake runner, sysctl writer or sysfs reader.
  */
 import { createLocalProvider, type SysfsReader } from '../cloud/local/provider.js';
 import type { CloudProvider } from '../cloud/types.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
-import { createProcessRunner, type CommandRunner } from '../lib/exec.js';
+import { createProcessRunner, createProcessSpawner, type CommandRunner, type ProcessSpawner } from '../lib/exec.js';
+import { createHttpProber, type HealthProber } from '../policy/supervisor/probe.js';
 import { InstanceLock } from '../store/instance-lock.js';
 import { LeaseStore } from '../store/store.js';
 import { createExecutor, type ExecutorFactory, type SysctlWriter } from '../netlink/executor.js';
@@ -22,6 +24,10 @@ export interface NodeAdapters {
   readonly executorFor: ExecutorFactory;
   /** The provider of an effective config (the local provider; a cloud's goes here). */
   readonly providerFor: (cfg: DaemonConfig) => CloudProvider;
+  /** Starts the policy backend's long-running process (src/policy/supervisor.ts). */
+  readonly spawner: ProcessSpawner;
+  /** The policy backend's HTTP health probes on loopback. */
+  readonly prober: HealthProber;
 }
 
 /** Replacements for the parts that touch the host (tests). */
@@ -31,6 +37,8 @@ export interface AdapterOverrides {
   readonly sysctl?: SysctlWriter;
   /** Reads /sys/class/net (the local provider's ENI ifindex). */
   readonly sysfs?: SysfsReader;
+  readonly spawner?: ProcessSpawner;
+  readonly prober?: HealthProber;
 }
 
 export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
@@ -42,5 +50,7 @@ export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
     runner,
     executorFor: (log) => createExecutor({ runner, log, ...(sysctl !== undefined ? { writeSysctl: sysctl } : {}) }),
     providerFor: (cfg) => (sysfs !== undefined ? createLocalProvider(cfg, sysfs) : createLocalProvider(cfg)),
+    spawner: o.spawner ?? createProcessSpawner(),
+    prober: o.prober ?? createHttpProber(),
   };
 }
