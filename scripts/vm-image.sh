@@ -67,13 +67,9 @@ for s in 0 1; do [ -e "$CACHE/slot-$s.lock" ] || install -m 0644 /dev/null "$CAC
 rm -rf "$CACHE"/kernel-tmp.* "$CACHE"/img-tmp.* # left by a build that was killed (we hold the lock)
 
 # 2. kernel --------------------------------------------------------------------------------------------------------
-resolve_kernel() { # prints PKG VERSION of the kernel linux-image-amd64 points at, per apt's lists
-  local pkg ver
-  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
-  [ -n "$pkg" ] || return 1
-  ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }')
-  [ -n "$ver" ] && [ "$ver" != "(none)" ] || return 1
-  echo "$pkg $ver"
+resolve_kernel() { # prints PKG VERSION of the kernel linux-image-amd64's candidate depends on, per apt's lists
+  apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
+    awk '$1 == "Depends:" { for (i = 2; i <= NF; i++) if ($i ~ /^linux-image-[0-9]/ && $(i + 1) == "(=") { v = $(i + 2); sub(/[),].*/, "", v); print $i, v; exit 0 } } END { exit !v }'
 }
 kv=$(resolve_kernel) || { [ "$OFFLINE" = 0 ] && [ "$(id -u)" = 0 ] && apt-get update -qq >&2 && kv=$(resolve_kernel); } || kv=
 if [ -n "$kv" ]; then

@@ -8,9 +8,13 @@
  * chrooted into it, so node, node_modules (native addons included), the repo, `dist/`, ip/tc/nsenter and iperf3 are
  * at their host paths. Writable: tmpfs on /run, /tmp, /var/tmp and the hub's state dirs; the exchange directory
  * `$VM_IO` (read-write 9p to a host temp dir) carries the script, the `files` given, and back whatever the script
- * writes under `$VM_IO/out`. Each `runInVm` boots one VM: ≈ 2–3 s of boot before the script starts, a first
- * `node` start ≈ 2–3 s, each ip/tc process ≈ 0.1 s (emulated; batch with `ip -batch`). At most two VMs run at once
- * on this machine (two flock slots in the image cache), a third call waits for a slot.
+ * writes under `$VM_IO/out`. The script runs in a fresh netns set up by scripts/hermetic-netns.sh (lo, the uplink
+ * hostup0 198.51.100.2/24, private /run/netns), on the host path and in the VM alike.
+ *
+ * Cost of one `runInVm` (this 2-core machine, under other load): ≈ 2–3 s of boot before the script starts, the
+ * first `node` start 5–10 s (node and its modules read over 9p under emulation; later ones ≈ 1–2 s), each ip/tc
+ * process ≈ 0.1 s (batch with `ip -batch`), the daemon ready ≈ 10–13 s. At most two VMs run at once on this machine
+ * (two flock slots in the image cache); a third call waits for a slot, and its deadline starts when it boots.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
