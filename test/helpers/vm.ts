@@ -47,13 +47,14 @@ let available: VmAvailability | undefined;
 
 /**
  * Whether a VM can be booted here: the image exists or can be built. Runs scripts/vm-image.sh (≈ 1–2 s when the image
- * is cached; a cold build downloads the kernel, ≈ 20 s, and as root installs missing packages). Inside `npm test`'s
- * throwaway network namespace (no route out) and when not root it builds with `--offline`: no apt-get, so it can
- * only use what scripts/test.ts prepared before. Memoised per process.
+ * is cached; a cold build downloads the kernel and builds, ≈ 12 s, and installs missing packages). Needs root. Inside
+ * `npm test`'s throwaway network namespace (no route out) it builds with `--offline`: no apt-get, so it can only use
+ * what scripts/test.ts prepared before. Memoised per process.
  */
 export function vmAvailable(): VmAvailability {
   if (available) return available;
-  const offline = inThrowawayNetns() || !isRoot();
+  if (!isRoot()) return (available = { ok: false, reason: 'no VM: needs root (the image cache, its locks and the apt packages are root\'s)' });
+  const offline = inThrowawayNetns();
   const r = spawnSync('bash', [VM_IMAGE_SCRIPT, ...(offline ? ['--offline'] : [])], { encoding: 'utf8', timeout: 20 * 60_000 });
   const image = /^image (.+)$/mu.exec(r.stdout.trim().split('\n').pop() ?? '')?.[1];
   if (r.status !== 0 || image === undefined) {
