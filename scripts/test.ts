@@ -10,6 +10,11 @@
  * 3. snapshots the real host again and fails (exit 1, the differences printed) when anything changed, even if
  *    every test passed.
  *
+ * Before jest, as root, it prepares the real-kernel VM image (scripts/vm-image.sh: installs its apt packages when
+ * missing, downloads Debian's kernel once, builds the cached image) when the run may include test/vm: in the real
+ * host's namespaces, because the throwaway one has no route out. A failure is printed and the run goes on (the
+ * suite then reports why it cannot run).
+ *
  * Extra arguments go to jest: `sudo bun scripts/test.ts test/privileged/netlink` runs one folder the same way.
  */
 import { spawnSync } from 'node:child_process';
@@ -26,6 +31,22 @@ const argv = hermetic ? ['unshare', '--net', '--mount', '--propagation', 'privat
 
 ensurePrereqs(TEST_PREREQS, 'test');
 if (!hermetic) console.log('test: not root, so jest runs in this network namespace; the privileged suites skip themselves (they need root)');
+
+/** Whether jest's path patterns (its non-option arguments; none = every suite) select the VM suite. */
+function runsVmSuite(args: readonly string[]): boolean {
+  const patterns = args.filter((a) => !a.startsWith('-'));
+  const suite = join(ROOT, 'test', 'vm', 'ipvlan-kernel.test.ts');
+  return patterns.length === 0 || patterns.some((p) => { try { return new RegExp(p, 'iu').test(suite); } catch { return false; } });
+}
+
+if (hermetic && runsVmSuite(process.argv.slice(2))) {
+  const t0 = Date.now();
+  const vm = spawnSync('bash', [join(ROOT, 'scripts', 'vm-image.sh')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const image = /^image (.+)$/mu.exec(vm.stdout)?.[1];
+  console.log(image !== undefined && vm.status === 0
+    ? `test: VM image ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${image}`
+    : `test: VM image not prepared (scripts/vm-image.sh exited ${String(vm.status ?? vm.signal)}); the real-kernel suite says why`);
+}
 
 const before = snapshotHostNetwork();
 const started = Date.now();
