@@ -14,6 +14,7 @@ import { nodeFacts, specFor } from './attachment.js';
 import type { NetConf } from './config.js';
 import type { CniDeps } from './deps.js';
 import { mergeBandwidth, runtimeBandwidth, withBandwidth } from './bandwidth.js';
+import { requestedIp } from './requested-ip.js';
 import { buildAddResult, type AddResult } from './result.js';
 
 async function releaseAfterFailure(rpc: HubRpc, env: AttachmentEnv, err: unknown, log: Logger): Promise<void> {
@@ -49,6 +50,7 @@ export async function cmdAdd(
   signal: AbortSignal,
 ): Promise<AddResult> {
   const runtimeLimits = runtimeBandwidth(config.runtimeConfig);
+  const ip = requestedIp(env, config);
   const { allocation: allocated } = await rpc.allocate({
     containerId: env.containerId,
     ifName: env.ifName,
@@ -58,6 +60,7 @@ export async function cmdAdd(
     infraContainerId: env.args.infraContainerId,
     // recorded on the lease: live annotation updates leave these directions alone
     ...(runtimeLimits !== undefined ? { runtimeBandwidth: runtimeLimits } : {}),
+    ...(ip !== undefined ? { requestedIp: ip } : {}),
   });
   const allocation = withBandwidth(allocated, mergeBandwidth(runtimeLimits, allocated.bandwidth));
   const { bandwidth } = allocation;

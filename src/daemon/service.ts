@@ -2,8 +2,8 @@
  * The daemon's use cases (no gRPC types): allocate, lookup, release, status, gc, and draining the releases the
  * plugin recorded while the daemon was down. All state lives in the lease store; requests are already parsed.
  */
-import type { CloudProvider } from '../cloud/types.js';
-import { BusyError, ExhaustedError, HubError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
+import type { CloudProvider, IpSource } from '../cloud/types.js';
+import { BusyError, ConflictError, ExhaustedError, HubError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { listPendingReleases, removePendingRelease } from '../lib/pending-release.js';
 import { parseAllocation } from '../modes/allocation.js';
@@ -149,6 +149,9 @@ export class HubService implements PoolProbe {
       const outcome = await this.#inFlight.run(keys, 'allocate', async (): Promise<{ reply: AllocateReply; fresh: boolean; fromReservation: boolean }> => {
         const existing = this.#store.get(req);
         if (existing !== undefined) {
+          if (req.requestedIp !== undefined && existing.allocation.ip !== req.requestedIp) {
+            throw new ConflictError(`requested IP ${req.requestedIp}: this attachment already holds ${existing.allocation.ip} (DEL it first)`);
+          }
           this.#log.info('allocate: existing lease', { containerId: req.containerId, ifName: req.ifName, ip: existing.allocation.ip });
           this.#markBusy(req); // a retried ADD builds again
           return { reply: { allocation: existing.allocation }, fresh: false, fromReservation: false };
@@ -159,9 +162,10 @@ export class HubService implements PoolProbe {
         const { provider, mtu } = this.#runtime; // one snapshot: a mode switch mid-request cannot mix modes
         const local = await provider.localFacts();
         const source = provider.ipSource();
-        const reserved = this.#reservedIp(req, source.addresses);
+        const requested = req.requestedIp === undefined ? undefined : this.#requestedIp(req.requestedIp, source);
+        const reserved = requested === undefined ? this.#reservedIp(req, source.addresses) : undefined;
         const fromReservation = reserved !== undefined;
-        const ip = reserved ?? pickFree(source.addresses, this.#store.usedIps(), this.#coolDown.list());
+        const ip = requested ?? reserved ?? pickFree(source.addresses, this.#store.usedIps(), this.#coolDown.list());
         if (ip === undefined) throw new ExhaustedError(`no free address left in ${source.subnet} (${String(setSize(source.addresses))} in pool)`);
         const allocation: Allocation = parseAllocation({
           mode: provider.mode,
@@ -201,6 +205,21 @@ export class HubService implements PoolProbe {
       this.#log.warn('allocate: pod lookup failed; allocating without pod facts', { pod: `${req.podNamespace}/${req.podName}`, err: errorMessage(e) });
       return undefined;
     }
+  }
+
+  /**
+   * An IP the runtime asked for (CNI_ARGS `IP=`, runtimeConfig `ips`): given when it is in the current pool and no
+   * other attachment holds it. A reservation of another pod is refused by the store's put. The release cool-down
+   * does not apply: the request is explicit (podman's network reload re-ADDs the IP its DEL just released).
+   */
+  #requestedIp(ip: IpAddr, source: IpSource): IpAddr {
+    if (!setHas(source.addresses, ip)) throw new InvalidInputError('IP', `requested IP ${ip} is not in this node's pool (${source.subnet}, ${String(setSize(source.addresses))} addresses)`);
+    const holder = this.#store.findByIp(ip);
+    if (holder !== undefined) {
+      const pod = holder.podName === '' ? '' : ` (pod ${holder.podNamespace}/${holder.podName})`;
+      throw new ConflictError(`requested IP ${ip} is held by container ${holder.containerId} interface ${holder.ifName}${pod}`);
+    }
+    return ip;
   }
 
   /** The pod's reserved IP when it is still usable in the current pool; an unusable reservation is dropped. */

@@ -3,7 +3,7 @@
  * Each throws InvalidInputError naming the bad field (dotted path). Pure. The allocation (a union by mode) has its
  * own parser, shared with the lease store: src/modes/allocation.ts.
  */
-import { parseIfName, parseNetnsPath } from '../lib/brand.js';
+import { parseIfName, parseIp, parseNetnsPath } from '../lib/brand.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { quote } from '../lib/text.js';
 import { containerIdProblem, podIdentityProblem } from '../lib/validate/names.js';
@@ -74,6 +74,7 @@ export function parseAllocateRequest(raw: unknown): AllocateRequest {
   if (identity !== undefined) throw new InvalidInputError('podName', `${identity}: ${quote([podNamespace, podName, infraContainerId], 256)}`);
   // optional (older plugins do not send it); an empty spec or null means no runtimeConfig limits
   const rb = o.runtimeBandwidth === undefined || o.runtimeBandwidth === null ? undefined : parseBandwidth(o.runtimeBandwidth, 'runtimeBandwidth.');
+  const requestedIp = o.requestedIp === undefined ? undefined : parseIp(str(o, 'requestedIp', ''), 'requestedIp');
   return {
     ...attachmentKey(o, ''),
     netns,
@@ -81,6 +82,7 @@ export function parseAllocateRequest(raw: unknown): AllocateRequest {
     podName,
     infraContainerId,
     ...(rb !== undefined && !isEmptySpec(rb) ? { runtimeBandwidth: rb } : {}),
+    ...(requestedIp !== undefined ? { requestedIp } : {}),
   };
 }
 

@@ -6,6 +6,7 @@
  * and trailers are standard gRPC. Every message is parsed at both ends (see ./messages.ts).
  */
 import type { BandwidthSpec } from '../bandwidth/types.js';
+import type { IpAddr } from '../lib/brand.js';
 import type { Allocation } from '../modes/types.js';
 
 export const SERVICE = 'terwayhub.v1.Hub';
@@ -38,6 +39,8 @@ export interface AllocateRequest extends AttachmentKey {
    * daemon records them on the lease so live annotation updates leave those directions alone. Absent: none.
    */
   readonly runtimeBandwidth?: BandwidthSpec;
+  /** The IP the runtime asked for (CNI_ARGS `IP=` as podman sends it, or runtimeConfig `ips`): given or refused. */
+  readonly requestedIp?: IpAddr;
 }
 export interface AllocateReply {
   readonly allocation: Allocation;

@@ -42,9 +42,10 @@ export function dnsSubdomainProblem(v: string): string | undefined {
 
 /**
  * The pod identity the runtime passes in CNI_ARGS (K8S_POD_NAMESPACE, K8S_POD_NAME, K8S_POD_INFRA_CONTAINER_ID) and
- * the plugin forwards in Allocate: each empty (no Kubernetes identity: podman) or a valid name.
+ * the plugin forwards in Allocate: namespace and name both empty (no Kubernetes identity: podman) or both valid.
  */
 export function podIdentityProblem(namespace: string, name: string, infraContainerId = ''): string | undefined {
+  if ((namespace === '') !== (name === '')) return 'pod namespace and pod name come together (both or neither)';
   const ns = namespace === '' ? undefined : dnsLabelProblem(namespace);
   if (ns !== undefined) return `pod namespace ${ns}`;
   const pod = name === '' ? undefined : dnsSubdomainProblem(name);

@@ -144,7 +144,19 @@ describe('parseCniRequest: accepted input', () => {
 describe('parseCniArgs', () => {
   it('is empty for no args and tolerates a trailing ;', () => {
     expect(parseCniArgs(undefined)).toEqual({ podNamespace: '', podName: '', infraContainerId: '' });
-    expect(parseCniArgs('K8S_POD_NAME=a;')).toEqual({ podNamespace: '', podName: 'a', infraContainerId: '' });
+    expect(parseCniArgs('K8S_POD_NAMESPACE=n;K8S_POD_NAME=a;')).toEqual({ podNamespace: 'n', podName: 'a', infraContainerId: '' });
+  });
+  it('reads IP= (podman run --ip) with or without a prefix length, and refuses a malformed one', () => {
+    expect(parseCniArgs('IgnoreUnknown=1;IP=10.88.0.7').ip).toBe('10.88.0.7');
+    expect(parseCniArgs('IgnoreUnknown=1;IP=10.88.0.7/24').ip).toBe('10.88.0.7');
+    expect(parseCniArgs('IgnoreUnknown=1').ip).toBeUndefined();
+    for (const bad of ['10.88.0', '10.88.0.7/33', 'fe80::1', '10.88.0.7/24/1']) {
+      expect(() => parseCniArgs(`IgnoreUnknown=1;IP=${bad}`)).toThrow(/IP: not an IPv4 address/u);
+    }
+  });
+  it('gives no pod identity for a name without a namespace (podman passes the container name)', () => {
+    expect(parseCniArgs('IgnoreUnknown=1;K8S_POD_NAME=web')).toEqual({ podNamespace: '', podName: '', infraContainerId: '' });
+    expect(parseCniArgs('K8S_POD_NAMESPACE=default')).toEqual({ podNamespace: '', podName: '', infraContainerId: '' });
   });
   it.each(['IgnoreUnknown=true;X=1', 'IgnoreUnknown=TRUE;X=1', 'X=1;IgnoreUnknown=1'])('ignores unknown keys with %s', (raw) => {
     expect(parseCniArgs(raw).podName).toBe('');
@@ -185,7 +197,7 @@ describe('parseCniRequest: malformed input from the 129-case corpus (issue 7)', 
     ['ifname', { ...addEnv, CNI_IFNAME: 'e'.repeat(1_000_000) }],
     ['netns', { ...addEnv, CNI_NETNS: `rel${'n'.repeat(1_000_000)}` }],
     ['command', { CNI_COMMAND: 'F'.repeat(1_000_000) }],
-    ['CNI_ARGS', { ...addEnv, CNI_ARGS: `K8S_POD_NAME=${'P'.repeat(1_000_000)}` }],
+    ['CNI_ARGS', { ...addEnv, CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${'P'.repeat(1_000_000)}` }],
   ])('truncates an echoed %s', (_what, env) => {
     const err = errorOf(env, conf());
     expect(err.code).toBe(4);

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { HubService } from '../../../src/daemon/service.js';
 import { LeaseStore } from '../../../src/store/store.js';
-import { BusyError, ExhaustedError } from '../../../src/lib/errors.js';
+import { BusyError, ConflictError, ExhaustedError, InvalidInputError } from '../../../src/lib/errors.js';
+import type { IpAddr } from '../../../src/lib/brand.js';
 import { pendingFileName, recordPendingRelease } from '../../../src/lib/pending-release.js';
 import { FakeProvider, deferred, req } from './helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -49,6 +50,41 @@ describe('HubService.allocate', () => {
     await svc.allocate(req('c1'));
     await svc.release({ containerId: 'c1', ifName: 'eth0', reason: 'test' });
     expect((await svc.allocate(req('c2'))).allocation.ip).toBe('10.0.0.11');
+  });
+});
+
+describe('HubService.allocate with a requested IP (CNI_ARGS IP=, runtimeConfig ips)', () => {
+  const ip = (v: string): IpAddr => v as IpAddr;
+
+  it('gives the requested IP, even one in release cool-down (podman network reload re-ADDs it after its DEL)', async () => {
+    const { svc } = setup(['10.0.0.10-10.0.0.12']);
+    expect((await svc.allocate({ ...req('c1'), requestedIp: ip('10.0.0.12') })).allocation.ip).toBe('10.0.0.12');
+    await svc.release({ containerId: 'c1', ifName: 'eth0', reason: 'reload' });
+    expect((await svc.allocate({ ...req('c1'), requestedIp: ip('10.0.0.12') })).allocation.ip).toBe('10.0.0.12');
+  });
+
+  it('refuses an IP outside the pool, naming the IP and the pool', async () => {
+    const { svc, store } = setup(['10.0.0.10-10.0.0.12']);
+    const p = svc.allocate({ ...req('c1'), requestedIp: ip('10.0.0.99') });
+    await expect(p).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(svc.allocate({ ...req('c1'), requestedIp: ip('10.0.0.99') })).rejects.toThrow(/requested IP 10\.0\.0\.99 is not in this node's pool \(10\.0\.0\.0\/24/u);
+    expect(store.count()).toBe(0);
+  });
+
+  it('refuses an IP another attachment holds, naming the holder', async () => {
+    const { svc, store } = setup(['10.0.0.10-10.0.0.12']);
+    await svc.allocate(req('c1'));
+    const p = svc.allocate({ ...req('c2'), requestedIp: ip('10.0.0.10') });
+    await expect(p).rejects.toBeInstanceOf(ConflictError);
+    await expect(svc.allocate({ ...req('c2'), requestedIp: ip('10.0.0.10') })).rejects.toThrow(/held by container c1 interface eth0 \(pod default\/pod-c1\)/u);
+    expect(store.count()).toBe(1);
+  });
+
+  it('refuses a different IP for an attachment that already has a lease', async () => {
+    const { svc } = setup(['10.0.0.10-10.0.0.12']);
+    await svc.allocate(req('c1'));
+    await expect(svc.allocate({ ...req('c1'), requestedIp: ip('10.0.0.11') })).rejects.toThrow(/already holds 10\.0\.0\.10/u);
+    expect((await svc.allocate({ ...req('c1'), requestedIp: ip('10.0.0.10') })).allocation.ip).toBe('10.0.0.10');
   });
 });
 
