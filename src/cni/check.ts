@@ -8,6 +8,7 @@ import { withRuntimeBandwidth } from './bandwidth.js';
 import type { NetConf } from './config.js';
 import type { CniDeps } from './deps.js';
 import { CniError } from './errors.js';
+import { podLinkOverrides } from './prev-result.js';
 import { CniCode } from './spec.js';
 
 function checkFailed(details: readonly string[]): CniError {
@@ -32,7 +33,8 @@ export async function cmdCheck(
     throw checkFailed([`prevResult IPs [${config.prevIps.join(',')}] do not include the allocated ${alloc.ip}`]);
   }
   const { plan } = deps.dataplanes(alloc.mode).planSetup(specFor(env, env.netns), alloc, nodeFacts(config));
-  const missing = await deps.probe.missing(plan, signal);
+  // a later plugin of the chain may have changed the pod link's MAC or MTU on purpose: prevResult says so
+  const missing = await deps.probe.missing(plan, signal, podLinkOverrides(config.prevResult, env.ifName, env.netns, plan));
   if (missing.length > 0) {
     log.warn('CHECK found missing state', { missing });
     throw checkFailed(missing);

@@ -3,6 +3,7 @@ import type { IpAddr } from '../lib/brand.js';
 import type { PendingRelease } from '../lib/pending-release.js';
 import type { Logger } from '../lib/log.js';
 import type { Dataplane, ModeName, NodeFacts, PodNetworkSpec } from '../modes/types.js';
+import type { LinkOverride } from '../netlink/diff.js';
 import type { Plan } from '../netlink/ops.js';
 import type { HubRpc } from '../rpc/protocol.js';
 import type { NetConf } from './config.js';
@@ -18,7 +19,7 @@ export interface PlanExecutor {
 /** Structurally src/netlink/probe.ts. */
 export interface PlanProbe {
   /** A readable line per planned effect that is absent; empty when everything is in place. */
-  missing(plan: Plan, signal?: AbortSignal): Promise<readonly string[]>;
+  missing(plan: Plan, signal?: AbortSignal, overrides?: readonly LinkOverride[]): Promise<readonly string[]>;
 }
 
 export interface PendingRecorder {

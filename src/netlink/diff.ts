@@ -56,12 +56,35 @@ function ruleProblems(state: ObservedState, op: Extract<Op, { kind: 'rule.add' }
   return [`rule ${want}${where(op.ns)} differs: found ${same.map(ruleText).join(', ')}`];
 }
 
-function neighProblems(state: ObservedState, op: Extract<Op, { kind: 'neigh.replace' }>): readonly string[] {
+/**
+ * Attributes of a link that a later plugin of the chain changed on purpose (tuning's `mac`/`mtu`, podman's
+ * `--mac-address`), as the runtime's prevResult reports them: they replace the plan's values in CHECK. Only fields
+ * that differ from the plan are set.
+ */
+export interface LinkOverride {
+  readonly ns: NsRef;
+  readonly name: string;
+  readonly mac?: string;
+  readonly mtu?: number;
+}
+
+function overrideOf(overrides: readonly LinkOverride[], ns: NsRef, name: string): LinkOverride | undefined {
+  return overrides.find((o) => o.name === name && nsKey(o.ns) === nsKey(ns));
+}
+
+/**
+ * The static gateway neighbour must be PERMANENT with the planned address — unless the link's MAC was changed after
+ * the hub (the kernel flushes a link's neighbours, PERMANENT ones too, when its address changes): then the pod
+ * re-resolves the gateway through the host veth's proxy ARP, and a learned entry with the right address, or none
+ * yet, is what a working pod shows.
+ */
+function neighProblems(state: ObservedState, op: Extract<Op, { kind: 'neigh.replace' }>, macChanged: boolean): readonly string[] {
   const n = state.neighs.find((x) => x.dev === op.dev && x.ip === op.ip);
   const name = `neighbour ${op.ip} dev ${op.dev}${where(op.ns)}`;
-  if (!n) return [`${name} is missing`];
+  if (!n) return macChanged ? [] : [`${name} is missing`];
+  const failed = n.state.includes('FAILED') || n.state.includes('INCOMPLETE');
   return [
-    ...(n.state.includes('PERMANENT') ? [] : [`${name} is ${n.state.join(',') || 'without state'}, want PERMANENT`]),
+    ...(n.state.includes('PERMANENT') || (macChanged && !failed) ? [] : [`${name} is ${n.state.join(',') || 'without state'}, want PERMANENT`]),
     ...(n.lladdr === op.lladdr ? [] : [`${name} has lladdr ${n.lladdr ?? 'none'}, want ${op.lladdr}`]),
   ];
 }
@@ -126,13 +149,15 @@ export function qdiscNamespacesOf(plan: Plan): ReadonlySet<string> {
 }
 
 /** Checks of one op, each against the namespace it reads. */
-function checksOf(op: Op): readonly (readonly [NsRef, Check])[] {
+function checksOf(op: Op, overrides: readonly LinkOverride[] = []): readonly (readonly [NsRef, Check])[] {
   switch (op.kind) {
-    case 'link.veth':
+    case 'link.veth': {
+      const peer = overrideOf(overrides, op.peerNs, op.peer.name);
       return [
         [op.ns, (s) => linkProblems(s, op.ns, op.host.name, { mtu: op.mtu, mac: op.host.mac })],
-        [op.peerNs, (s) => linkProblems(s, op.peerNs, op.peer.name, { mtu: op.mtu, mac: op.peer.mac })],
+        [op.peerNs, (s) => linkProblems(s, op.peerNs, op.peer.name, { mtu: peer?.mtu ?? op.mtu, mac: peer?.mac ?? op.peer.mac })],
       ];
+    }
     case 'link.up':
       return [[op.ns, (s) => linkProblems(s, op.ns, op.name, { up: true })]];
     case 'addr.replace':
@@ -144,7 +169,7 @@ function checksOf(op: Op): readonly (readonly [NsRef, Check])[] {
     case 'rule.add':
       return [[op.ns, (s) => ruleProblems(s, op)]];
     case 'neigh.replace':
-      return [[op.ns, (s) => neighProblems(s, op)]];
+      return [[op.ns, (s) => neighProblems(s, op, overrideOf(overrides, op.ns, op.dev)?.mac !== undefined)]];
     case 'link.ifb':
       return [[op.ns, (s) => linkProblems(s, op.ns, op.name, { mtu: op.mtu })]];
     case 'qdisc.replace':
@@ -173,11 +198,11 @@ export function namespacesOf(plan: Plan): readonly NsRef[] {
   return [...seen.values()];
 }
 
-export function diffPlan(plan: Plan, observed: ObservedByNs): readonly string[] {
+export function diffPlan(plan: Plan, observed: ObservedByNs, overrides: readonly LinkOverride[] = []): readonly string[] {
   const problems: string[] = [];
   const reported = new Set<string>();
   for (const op of plan) {
-    for (const [ns, check] of checksOf(op)) {
+    for (const [ns, check] of checksOf(op, overrides)) {
       const key = nsKey(ns);
       const state = observed.get(key);
       if (state === undefined || typeof state === 'string') {

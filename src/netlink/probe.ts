@@ -1,20 +1,23 @@
 /** Compares a setup plan with the live state (CHECK, GC ruleSync): which effects are absent or different. */
 import { errorMessage } from '../lib/errors.js';
 import type { CommandRunner } from '../lib/exec.js';
-import { diffPlan, filterHooksOf, namespacesOf, qdiscNamespacesOf } from './diff.js';
+import { diffPlan, filterHooksOf, namespacesOf, qdiscNamespacesOf, type LinkOverride } from './diff.js';
 import { observeState } from './observe.js';
 import type { Plan } from './ops.js';
 import { nsKey } from './render.js';
 import type { ObservedState } from './state.js';
 
 export interface StateProbe {
-  /** A readable description of each planned effect that is absent or different; empty when all is in place. */
-  missing(plan: Plan, signal?: AbortSignal): Promise<readonly string[]>;
+  /**
+   * A readable description of each planned effect that is absent or different; empty when all is in place.
+   * `overrides`: link attributes a later chained plugin changed on purpose (see LinkOverride).
+   */
+  missing(plan: Plan, signal?: AbortSignal, overrides?: readonly LinkOverride[]): Promise<readonly string[]>;
 }
 
 export function createStateProbe(deps: { readonly runner: CommandRunner }): StateProbe {
   return {
-    async missing(plan, signal) {
+    async missing(plan, signal, overrides = []) {
       const withQdiscs = qdiscNamespacesOf(plan);
       const filters = filterHooksOf(plan);
       const entries = await Promise.all(
@@ -27,7 +30,7 @@ export function createStateProbe(deps: { readonly runner: CommandRunner }): Stat
           }
         }),
       );
-      return diffPlan(plan, new Map(entries));
+      return diffPlan(plan, new Map(entries), overrides);
     },
   };
 }

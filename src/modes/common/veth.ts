@@ -34,12 +34,17 @@ export function createHostVeth(spec: PodNetworkSpec, node: NodeFacts, mtu: numbe
   ];
 }
 
-/** Host-side sysctls of the new veth: no reverse-path filtering (/32 routes), forwarding on. */
+/** Host-side sysctls of the new veth: no reverse-path filtering (/32 routes), forwarding on, proxy ARP. */
 export function hostVethSysctls(spec: PodNetworkSpec, node: NodeFacts): readonly Op[] {
   const name = hostVethName(spec, node);
   return [
     { kind: 'sysctl.set', ns: HOST, key: sysctlKey('net', 'ipv4', 'conf', name, 'rp_filter'), value: '0' },
     { kind: 'sysctl.set', ns: HOST, key: sysctlKey('net', 'ipv4', 'conf', name, 'forwarding'), value: '1' },
+    // Calico's layout: the host veth answers ARP for 169.254.1.1 (proxy ARP, at once), so a pod whose neighbour
+    // table was flushed — its MAC changed by tuning, `podman --mac-address` or a network reload — re-resolves its
+    // gateway instead of losing it. Needs a route to 169.254.1.1 through another device (any default route).
+    { kind: 'sysctl.set', ns: HOST, key: sysctlKey('net', 'ipv4', 'conf', name, 'proxy_arp'), value: '1' },
+    { kind: 'sysctl.set', ns: HOST, key: sysctlKey('net', 'ipv4', 'neigh', name, 'proxy_delay'), value: '0' },
   ];
 }
 

@@ -32,7 +32,7 @@ describe('veth shaping', () => {
   });
   it('vpc setup with bandwidth: host ip batch (with the ifb), pod ip batch, host tc batch, sysctls', () => {
     const plan = dataplaneFor('vpc').planSetup(spec, { ...vpcAlloc, bandwidth: { ingress: lim(20), egress: lim(10) } }, node).plan;
-    expect(planSteps(plan).map((s) => (s.kind === 'sysctl' ? 'sysctl' : `${s.kind}:${s.ns.kind}`))).toEqual(['ip:host', 'ip:pod', 'tc:host', 'sysctl', 'sysctl']);
+    expect(planSteps(plan).map((s) => (s.kind === 'sysctl' ? 'sysctl' : `${s.kind}:${s.ns.kind}`))).toEqual(['ip:host', 'ip:pod', 'tc:host', 'sysctl', 'sysctl', 'sysctl', 'sysctl']);
     expect(plan.filter((o) => o.kind === 'link.ifb')).toHaveLength(1);
   });
   it('vpc/vpr setups without bandwidth plan no tc op', () => {

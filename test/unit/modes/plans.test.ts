@@ -28,6 +28,8 @@ const vethPart = (mtu: number, hostExtras: Op[] = []): Op[] => [
   { kind: 'route.replace', ns: pod, dst: 'default', via: '169.254.1.1' as never, dev: spec.ifName, onlink: true },
   { kind: 'sysctl.set', ns: HOST, key: `net.ipv4.conf.${H}.rp_filter`, value: '0' },
   { kind: 'sysctl.set', ns: HOST, key: `net.ipv4.conf.${H}.forwarding`, value: '1' },
+  { kind: 'sysctl.set', ns: HOST, key: `net.ipv4.conf.${H}.proxy_arp`, value: '1' },
+  { kind: 'sysctl.set', ns: HOST, key: `net.ipv4.neigh.${H}.proxy_delay`, value: '0' },
 ];
 
 describe('vpc dataplane', () => {

@@ -121,3 +121,34 @@ describe('diffPlan', () => {
     ]);
   });
 });
+
+describe('diffPlan with prevResult overrides (a later plugin changed the pod link on purpose)', () => {
+  const pod = observed('pod');
+  const moved = { ...pod, links: pod.links.map((l) => (l.name === 'eth0' ? { ...l, mac: '02:42:00:00:00:0a', mtu: 1400 } : l)) };
+
+  it('compares the pod link with the override, not the plan', () => {
+    expect(diffPlan(plan, states(undefined, moved))).toEqual([
+      'link eth0 in netns /var/run/netns/hubrec has mtu 1400, want 1450',
+      'link eth0 in netns /var/run/netns/hubrec has address 02:42:00:00:00:0a, want ee:11:11:11:11:02',
+    ]);
+    expect(diffPlan(plan, states(undefined, moved), [{ ns: P, name: 'eth0', mac: '02:42:00:00:00:0a', mtu: 1400 }])).toEqual([]);
+    // an override that does not match what is there is still drift
+    expect(diffPlan(plan, states(undefined, moved), [{ ns: P, name: 'eth0', mac: '02:42:00:00:00:0b' }])).toEqual([
+      'link eth0 in netns /var/run/netns/hubrec has mtu 1400, want 1450',
+      'link eth0 in netns /var/run/netns/hubrec has address 02:42:00:00:00:0a, want 02:42:00:00:00:0b',
+    ]);
+  });
+
+  it('after a MAC change accepts the gateway neighbour as learned (proxy ARP) or not yet resolved, never FAILED or wrong', () => {
+    const o = [{ ns: P, name: 'eth0', mac: '02:42:00:00:00:0a', mtu: 1400 }];
+    const withNeigh = (state: string[], lladdr?: string) => states(undefined, { ...moved, neighs: [{ ip: '169.254.1.1', dev: 'eth0', ...(lladdr !== undefined ? { lladdr } : {}), state }] });
+    expect(diffPlan(plan, states(undefined, { ...moved, neighs: [] }), o)).toEqual([]);
+    expect(diffPlan(plan, withNeigh(['REACHABLE'], HOST_MAC), o)).toEqual([]);
+    expect(diffPlan(plan, withNeigh(['STALE'], HOST_MAC), o)).toEqual([]);
+    expect(diffPlan(plan, withNeigh(['FAILED']), o)).toEqual([
+      'neighbour 169.254.1.1 dev eth0 in netns /var/run/netns/hubrec is FAILED, want PERMANENT',
+      'neighbour 169.254.1.1 dev eth0 in netns /var/run/netns/hubrec has lladdr none, want ee:11:11:11:11:01',
+    ]);
+    expect(diffPlan(plan, withNeigh(['REACHABLE'], 'ee:00:00:00:00:09'), o)).toEqual(['neighbour 169.254.1.1 dev eth0 in netns /var/run/netns/hubrec has lladdr ee:00:00:00:00:09, want ee:11:11:11:11:01']);
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * What later plugins of a chain changed on purpose, read from the runtime's prevResult: the pod interface's MAC
+ * (tuning's `mac`, podman's `--mac-address`) and MTU (tuning's `mtu`). CHECK compares with these rather than with
+ * the hub's own plan, so a deliberate change is not reported as drift — and a change nobody reported still is. Pure.
+ */
+import type { NetnsPath } from '../lib/brand.js';
+import type { LinkOverride } from '../netlink/diff.js';
+import { podNs, type Op, type Plan } from '../netlink/ops.js';
+import { isJsonObject, type JsonObject } from './config.js';
+
+/** prevResult.interfaces[] entry of the pod interface: `name` = CNI_IFNAME with a `sandbox` (any path form). */
+function podInterface(prev: JsonObject | undefined, ifName: string): JsonObject | undefined {
+  const list = prev?.interfaces;
+  if (!Array.isArray(list)) return undefined;
+  return (list as unknown[]).find((i): i is JsonObject => isJsonObject(i) && i.name === ifName && typeof i.sandbox === 'string' && i.sandbox !== '');
+}
+
+export function podLinkOverrides(prev: JsonObject | undefined, ifName: string, netns: NetnsPath, plan: Plan): readonly LinkOverride[] {
+  const iface = podInterface(prev, ifName);
+  if (iface === undefined) return [];
+  const veth = plan.find((op): op is Extract<Op, { kind: 'link.veth' }> => op.kind === 'link.veth' && op.peer.name === ifName);
+  if (veth === undefined) return [];
+  const mac = typeof iface.mac === 'string' ? iface.mac.toLowerCase() : undefined;
+  const mtu = typeof iface.mtu === 'number' && Number.isInteger(iface.mtu) && iface.mtu > 0 ? iface.mtu : undefined;
+  const changed = {
+    ...(mac !== undefined && mac !== veth.peer.mac ? { mac } : {}),
+    ...(mtu !== undefined && mtu !== veth.mtu ? { mtu } : {}),
+  };
+  return Object.keys(changed).length === 0 ? [] : [{ ns: podNs(netns), name: ifName, ...changed }];
+}

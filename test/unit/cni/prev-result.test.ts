@@ -1,0 +1,23 @@
+import { describe, expect, it } from '@jest/globals';
+import { podLinkOverrides } from '../../../src/cni/prev-result.js';
+import type { IfName, MacAddr, NetnsPath } from '../../../src/lib/brand.js';
+import { HOST, podNs, type Op } from '../../../src/netlink/ops.js';
+
+const NS = '/var/run/netns/p1' as NetnsPath;
+const plan: Op[] = [
+  { kind: 'link.veth', ns: HOST, host: { name: 'cali0' as IfName, mac: 'ee:00:00:00:00:01' as MacAddr }, peer: { name: 'eth0' as IfName, mac: 'ee:00:00:00:00:02' as MacAddr }, peerNs: podNs(NS), mtu: 1500 },
+];
+const prev = (iface: Record<string, unknown>) => ({ cniVersion: '1.0.0', interfaces: [{ name: 'cali0', mac: 'ee:00:00:00:00:01' }, { name: 'eth0', sandbox: NS, ...iface }] });
+
+describe('podLinkOverrides', () => {
+  it('reports only what differs from the plan (MAC case-folded, MTU)', () => {
+    expect(podLinkOverrides(prev({ mac: 'ee:00:00:00:00:02' }), 'eth0', NS, plan)).toEqual([]);
+    expect(podLinkOverrides(prev({ mac: '02:AA:BB:CC:DD:EE' }), 'eth0', NS, plan)).toEqual([{ ns: podNs(NS), name: 'eth0', mac: '02:aa:bb:cc:dd:ee' }]);
+    expect(podLinkOverrides(prev({ mac: 'ee:00:00:00:00:02', mtu: 1400 }), 'eth0', NS, plan)).toEqual([{ ns: podNs(NS), name: 'eth0', mtu: 1400 }]);
+  });
+  it('ignores a prevResult without the pod interface (no sandbox, other name, none at all)', () => {
+    expect(podLinkOverrides(undefined, 'eth0', NS, plan)).toEqual([]);
+    expect(podLinkOverrides({ interfaces: [{ name: 'eth0', mac: '02:aa:bb:cc:dd:ee' }] }, 'eth0', NS, plan)).toEqual([]);
+    expect(podLinkOverrides(prev({ mac: '02:aa:bb:cc:dd:ee' }), 'net1', NS, plan)).toEqual([]);
+  });
+});
