@@ -68,21 +68,3 @@ export function hostSnapshotOf(needles: readonly string[]): OwnedHostState {
   return { link: mine(ipRows(['link', 'show'])), route: mine(ipRows(['route', 'show', 'table', 'all'])), rule: mine(ipRows(['rule', 'show'])) };
 }
 
-/**
- * iptables and ip6tables rules (`-save`, counters and comments dropped), one line per chain declaration or rule,
- * prefixed with family and table: `v4 nat -A POSTROUTING -j CNI-HOSTPORT-MASQ`. Chain plugins (portmap, firewall)
- * program netfilter, which snapshotHost does not see.
- */
-export function snapshotNetfilter(netns?: string): string[] {
-  const out: string[] = [];
-  for (const [fam, cmd] of [['v4', 'iptables-save'], ['v6', 'ip6tables-save']] as const) {
-    const text = netns === undefined ? sh(cmd, []) : sh('ip', ['netns', 'exec', netns, cmd]);
-    let table = '';
-    for (const line of text.split('\n')) {
-      if (line.startsWith('*')) table = line.slice(1);
-      else if (line.startsWith(':')) out.push(`${fam} ${table} ${line.replace(/ \[\d+:\d+\]$/u, '')}`);
-      else if (line.startsWith('-A')) out.push(`${fam} ${table} ${line}`);
-    }
-  }
-  return out.sort();
-}

@@ -23,7 +23,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { PLUGIN, startDaemon, type RunningDaemon } from '../helpers/hub.js';
-import { diffHost, snapshotHost, snapshotNetfilter } from '../helpers/host-state.js';
+import { diffHost, snapshotHost } from '../helpers/host-state.js';
+import { netfilterResidue, snapshotNetfilter } from '../helpers/netfilter.js';
 import { hasCommand, sh, shTry } from '../helpers/exec.js';
 import { hostAddress, ipRows } from '../helpers/ip.js';
 import { compareVersions, explain, LibcniDriver, offeredVersions, pluginsOf, type Attachment, type Json } from '../helpers/libcni.js';
@@ -42,34 +43,6 @@ const d = describePrivileged(
   [REF_PLUGINS.every((p) => existsSync(join(REF, p))), `needs ${REF_PLUGINS.join(', ')} in ${REF} (apt containernetworking-plugins)`],
   [hasCommand('iptables-save') && hasCommand('busybox'), 'needs iptables and busybox (apt iptables busybox-static)'],
 );
-
-/**
- * What chained plugins leave on purpose after the last DEL: their shared top-level chains and the jumps into them,
- * which they create once and never remove (portmap: CNI-HOSTPORT-{DNAT,SETMARK,MASQ} in nat; firewall:
- * CNI-FORWARD and CNI-ADMIN in filter). Anything else netfilter keeps after DEL is residue.
- */
-const SHARED_NETFILTER: readonly RegExp[] = [
-  /^v[46] nat :CNI-HOSTPORT-(DNAT|SETMARK|MASQ) -$/u,
-  /^v[46] nat -A (PREROUTING|OUTPUT) -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT$/u,
-  /^v[46] nat -A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ$/u,
-  /^v[46] nat -A CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000\/0x2000$/u,
-  /^v[46] nat -A CNI-HOSTPORT-MASQ -m mark --mark 0x2000\/0x2000 -j MASQUERADE$/u,
-  /^v[46] filter :CNI-(FORWARD|ADMIN) -$/u,
-  // a table's built-in chains appear with the table (the first rule in it), with their default policy
-  /^v[46] (filter|nat|mangle|raw) :(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT$/u,
-  /^v[46] filter -A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD$/u,
-  /^v[46] filter -A CNI-FORWARD -m comment --comment "CNI firewall plugin admin overrides" -j CNI-ADMIN$/u,
-];
-
-/** Netfilter lines added since `before`, the shared chains above aside. */
-function netfilterResidue(before: readonly string[], after: readonly string[]): { added: string[]; removed: string[] } {
-  const b = new Set(before);
-  const a = new Set(after);
-  return {
-    added: after.filter((l) => !b.has(l) && !SHARED_NETFILTER.some((re) => re.test(l))),
-    removed: before.filter((l) => !a.has(l)),
-  };
-}
 
 interface Pod {
   readonly ns: TestNetns;
