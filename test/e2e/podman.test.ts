@@ -3,12 +3,13 @@
  * conflist the daemon rendered. Containers get addresses, reach each other, and `podman rm` leaves no residue.
  * podman runs with its own storage, run root and containers.conf, so the host's podman setup is not touched.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, PLUGIN, startDaemon, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost, type HostState } from '../helpers/host-state.js';
 import { hasCommand, sh, shTry } from '../helpers/exec.js';
 import { rand, testSubnet } from '../helpers/names.js';
+import { BUSYBOX_IMAGE, importBusybox, isolatedPodman, RUN, type IsolatedPodman } from '../helpers/podman.js';
 import { describePrivileged } from '../helpers/privilege.js';
 
 const d = describePrivileged(
@@ -21,7 +22,7 @@ d('podman as the CNI runtime', () => {
   const tag = rand();
   let daemon: RunningDaemon;
   let before: HostState;
-  let podman: (args: readonly string[]) => { code: number; stdout: string; stderr: string };
+  let podman: IsolatedPodman;
   const subnet = testSubnet('10.214').subnet3;
 
   beforeAll(async () => {
@@ -32,23 +33,8 @@ d('podman as the CNI runtime', () => {
     mkdirSync(bin, { recursive: true });
     copyFileSync(PLUGIN, join(bin, 'terway-hub'));
     sh('chmod', ['0755', join(bin, 'terway-hub')]);
-    writeFileSync(
-      join(root, 'containers.conf'),
-      `[network]\nnetwork_backend = "cni"\nnetwork_config_dir = "${daemon.confDir}"\ncni_plugin_dirs = ["${bin}"]\n`,
-    );
-    const env = { ...process.env, CONTAINERS_CONF: join(root, 'containers.conf') };
-    const base = ['--root', join(root, 'storage'), '--runroot', join(root, 'run'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'none'];
-    podman = (args) => {
-      const r = shTry('podman', [...base, ...args], { env, timeoutMs: 120_000 });
-      return r;
-    };
-    const rootfs = join(root, 'rootfs');
-    mkdirSync(join(rootfs, 'bin'), { recursive: true });
-    copyFileSync('/bin/busybox', join(rootfs, 'bin', 'busybox'));
-    sh('chmod', ['0755', join(rootfs, 'bin', 'busybox')]);
-    for (const c of ['sh', 'ip', 'sleep', 'ping', 'nc', 'cat']) symlinkSync('busybox', join(rootfs, 'bin', c));
-    sh('tar', ['-C', rootfs, '-cf', join(root, 'bb.tar'), '.']);
-    const imp = podman(['import', join(root, 'bb.tar'), 'localhost/hubbb:1']);
+    podman = isolatedPodman(root, { confDir: daemon.confDir, pluginDirs: [bin] });
+    const imp = importBusybox(podman);
     expect(imp.code).toBe(0);
   }, 120_000);
 
@@ -58,13 +44,11 @@ d('podman as the CNI runtime', () => {
     daemon.cleanup();
   });
 
-  const run = ['--runtime', 'runc', 'run', '-d', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', '--cap-add', 'NET_RAW'];
-
   it('containers get addresses from the hub, reach each other, and podman rm leaves no residue', () => {
     const names = [`hubc1${tag}`, `hubc2${tag}`];
     const ips: string[] = [];
     for (const n of names) {
-      const r = podman([...run, '--name', n, '--network', daemon.networkName, 'localhost/hubbb:1', '/bin/sleep', '300']);
+      const r = podman([...RUN, '--name', n, '--network', daemon.networkName, BUSYBOX_IMAGE, '/bin/sleep', '300']);
       expect({ code: r.code, err: r.stderr, logs: r.code === 0 ? '' : daemon.logs().slice(-3000) }).toMatchObject({ code: 0 });
       const addr = podman(['exec', n, '/bin/ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
       expect(addr.code).toBe(0);

@@ -20,19 +20,22 @@ function pick(row: Row, keys: readonly string[]): string {
   return JSON.stringify(keys.map((k) => row[k] ?? null));
 }
 
-export function snapshotHost(): HostState {
-  const links = ipRows(['link', 'show']).map((r) => pick(r, ['ifname', 'link_type', 'address', 'mtu', 'flags', 'master']));
-  const addrs = ipRows(['addr', 'show']).flatMap((r) =>
+/** The host's state, or with `netns` (an `ip netns` name) a pod's: the same view from inside that namespace. */
+export function snapshotHost(netns?: string): HostState {
+  const n = netns === undefined ? [] : ['-n', netns];
+  const rows = (args: readonly string[]): Row[] => ipRows([...n, ...args]);
+  const links = rows(['link', 'show']).map((r) => pick(r, ['ifname', 'link_type', 'address', 'mtu', 'flags', 'master']));
+  const addrs = rows(['addr', 'show']).flatMap((r) =>
     ((r.addr_info as Row[] | undefined) ?? [])
       .filter((a) => !(a.family === 'inet6' && a.scope === 'link'))
       .map((a) => `${String(r.ifname)} ${pick(a, ['family', 'local', 'prefixlen', 'scope'])}`),
   );
-  const routes = ipRows(['route', 'show', 'table', 'all'])
+  const routes = rows(['route', 'show', 'table', 'all'])
     .filter((r) => !String(r.dst).startsWith('fe80:'))
     .map((r) => pick(r, ['table', 'dst', 'gateway', 'dev', 'scope', 'type', 'prefsrc', 'flags']));
-  const rules = ipRows(['rule', 'show']).map((r) => pick(r, ['priority', 'src', 'srclen', 'dst', 'dstlen', 'table', 'iif', 'oif']));
-  const neighs = ipRows(['neigh', 'show', 'nud', 'permanent']).map((r) => pick(r, ['dst', 'dev', 'lladdr']));
-  const qdiscs = (JSON.parse(sh('tc', ['-j', 'qdisc', 'show']) || '[]') as Row[]).map((r) => pick(r, ['kind', 'handle', 'dev', 'parent']));
+  const rules = rows(['rule', 'show']).map((r) => pick(r, ['priority', 'src', 'srclen', 'dst', 'dstlen', 'table', 'iif', 'oif']));
+  const neighs = rows(['neigh', 'show', 'nud', 'permanent']).map((r) => pick(r, ['dst', 'dev', 'lladdr']));
+  const qdiscs = (JSON.parse(sh('tc', [...n, '-j', 'qdisc', 'show']) || '[]') as Row[]).map((r) => pick(r, ['kind', 'handle', 'dev', 'parent']));
   const sort = (xs: string[]): string[] => [...xs].sort();
   return { links: sort(links), addrs: sort(addrs), routes: sort(routes), rules: sort(rules), neighs: sort(neighs), qdiscs: sort(qdiscs) };
 }
@@ -64,3 +67,4 @@ export function hostSnapshotOf(needles: readonly string[]): OwnedHostState {
   const mine = (xs: Row[]): Row[] => xs.filter((x) => needles.some((n) => JSON.stringify(x).includes(n)));
   return { link: mine(ipRows(['link', 'show'])), route: mine(ipRows(['route', 'show', 'table', 'all'])), rule: mine(ipRows(['rule', 'show'])) };
 }
+
