@@ -2,7 +2,10 @@
  * ADD: allocate → plan → apply; a failed ADD rolls back and releases the allocation. When the rollback itself
  * failed, host state of the attachment remains: the lease is kept (never release an IP while its host state
  * remains) for the runtime's DEL, or GC, to finish. Bandwidth: the
- * runtimeConfig's limits are validated before allocating, then merged over the daemon's annotation-derived ones.
+ * runtimeConfig's limits are validated before allocating, then merged over the daemon's annotation-derived ones;
+ * with `"shaping": false` (a chained plugin shapes) neither is used. About to shape, the ADD first checks that its
+ * network's conflist has no second shaper (./shapers.ts): before allocating for runtimeConfig limits, right after
+ * allocating (then releasing) for the daemon's.
  */
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -16,6 +19,7 @@ import type { CniDeps } from './deps.js';
 import { mergeBandwidth, runtimeBandwidth, withBandwidth } from './bandwidth.js';
 import { requestedIp } from './requested-ip.js';
 import { buildAddResult, type AddResult } from './result.js';
+import { refuseTwoShapers } from './shapers.js';
 
 async function releaseAfterFailure(rpc: HubRpc, env: AttachmentEnv, err: unknown, log: Logger): Promise<void> {
   const reason = `rollback: ${errorMessage(err)}`;
@@ -49,7 +53,8 @@ export async function cmdAdd(
   log: Logger,
   signal: AbortSignal,
 ): Promise<AddResult> {
-  const runtimeLimits = runtimeBandwidth(config.runtimeConfig);
+  const runtimeLimits = config.shaping ? runtimeBandwidth(config.runtimeConfig) : undefined;
+  if (runtimeLimits !== undefined) await refuseTwoShapers(config, deps);
   const ip = requestedIp(env, config);
   const { allocation: allocated } = await rpc.allocate({
     containerId: env.containerId,
@@ -62,8 +67,16 @@ export async function cmdAdd(
     ...(runtimeLimits !== undefined ? { runtimeBandwidth: runtimeLimits } : {}),
     ...(ip !== undefined ? { requestedIp: ip } : {}),
   });
-  const allocation = withBandwidth(allocated, mergeBandwidth(runtimeLimits, allocated.bandwidth));
+  const allocation = withBandwidth(allocated, config.shaping ? mergeBandwidth(runtimeLimits, allocated.bandwidth) : undefined);
   const { bandwidth } = allocation;
+  if (runtimeLimits === undefined && bandwidth !== undefined) {
+    try {
+      await refuseTwoShapers(config, deps);
+    } catch (err) {
+      await releaseAfterFailure(rpc, env, err, log);
+      throw err;
+    }
+  }
   log.info('allocated', { mode: allocation.mode, ip: allocation.ip, ...(bandwidth !== undefined ? { bandwidth } : {}) });
   const spec = specFor(env, env.netns);
   const node = nodeFacts(config);

@@ -4,7 +4,7 @@ import type { Logger } from '../lib/log.js';
 import type { HubRpc } from '../rpc/protocol.js';
 import type { AttachmentEnv } from './args.js';
 import { nodeFacts, specFor } from './attachment.js';
-import { withRuntimeBandwidth } from './bandwidth.js';
+import { withBandwidth, withRuntimeBandwidth } from './bandwidth.js';
 import type { NetConf } from './config.js';
 import type { CniDeps } from './deps.js';
 import { CniError } from './errors.js';
@@ -28,7 +28,8 @@ export async function cmdCheck(
     // CNI spec: "3 - Container unknown or does not exist"; 101 is for a known attachment whose network differs.
     throw new CniError(CniCode.UNKNOWN_CONTAINER, 'unknown container', `no allocation for container ${env.containerId} interface ${env.ifName}`);
   }
-  const alloc = withRuntimeBandwidth(found.allocation, config.runtimeConfig);
+  // "shaping": false: a chained plugin owns the qdiscs, CHECK expects none of the hub's
+  const alloc = config.shaping ? withRuntimeBandwidth(found.allocation, config.runtimeConfig) : withBandwidth(found.allocation, undefined);
   if (config.prevIps.length > 0 && !config.prevIps.includes(alloc.ip)) {
     throw checkFailed([`prevResult IPs [${config.prevIps.join(',')}] do not include the allocated ${alloc.ip}`]);
   }

@@ -11,6 +11,7 @@ import { CniCode, type CniVersion } from './spec.js';
 
 export const DEFAULT_TIMEOUT_MS = 25_000;
 export const VALID_ATTACHMENTS_KEY = 'cni.dev/valid-attachments';
+export const DEFAULT_CNI_CONF_DIR = '/etc/cni/net.d';
 
 export type JsonObject = Readonly<Record<string, unknown>>;
 
@@ -22,6 +23,13 @@ export interface NetConf {
   readonly logFile?: string;
   readonly logLevel: LogLevel;
   readonly timeoutMs: number;
+  /**
+   * False (`"shaping": false`, rendered when a chained plugin shapes): no tc ops at ADD, none expected at CHECK;
+   * runtimeConfig.bandwidth and the daemon's limits are ignored.
+   */
+  readonly shaping: boolean;
+  /** Where the two-shaper check finds this network's conflist (default /etc/cni/net.d). */
+  readonly cniConfDir: string;
   readonly runtimeConfig?: JsonObject;
   readonly prevResult?: JsonObject;
   /** IPv4 addresses of prevResult.ips (the pod's IPs as the runtime cached them). */
@@ -78,6 +86,13 @@ function parseVethPrefix(raw: JsonObject): string {
   return v;
 }
 
+function optionalBool(raw: JsonObject, field: string): boolean | undefined {
+  const v = raw[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw invalid(field, `must be true or false, got ${quote(v)}`);
+  return v;
+}
+
 function optionalObject(raw: JsonObject, field: string): JsonObject | undefined {
   const v = raw[field];
   if (v === undefined) return undefined;
@@ -130,6 +145,8 @@ export function parseNetConf(raw: JsonObject, name: string, cniVersion: CniVersi
     ...(logFile !== undefined ? { logFile } : {}),
     logLevel: parseLogLevelField(raw),
     timeoutMs: parseTimeout(raw),
+    shaping: optionalBool(raw, 'shaping') ?? true,
+    cniConfDir: path(raw, 'cniConfDir', absolutePathProblem) ?? DEFAULT_CNI_CONF_DIR,
     ...(runtimeConfig !== undefined ? { runtimeConfig } : {}),
     ...(prevResult !== undefined ? { prevResult } : {}),
     prevIps: prevResultIps(prevResult),

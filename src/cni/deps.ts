@@ -6,6 +6,7 @@ import type { Dataplane, ModeName, NodeFacts, PodNetworkSpec } from '../modes/ty
 import type { LinkOverride } from '../netlink/diff.js';
 import type { Plan } from '../netlink/ops.js';
 import type { HubRpc } from '../rpc/protocol.js';
+import type { NetworkConflist } from '../lib/conflist-file.js';
 import type { NetConf } from './config.js';
 
 /** Structurally the netlink executor (src/netlink/executor.ts). */
@@ -39,6 +40,11 @@ export interface CniDeps {
   readonly netnsExists: (path: string) => Promise<boolean>;
   /** ADD/CHECK, before any RPC: why the path is not a usable netns (missing, a regular file...), or undefined. */
   readonly netnsProblem: (path: string) => Promise<string | undefined>;
+  /**
+   * ADD, only when about to shape: the conflist of network `name` in a conf dir (src/lib/conflist-file.ts, loaded
+   * lazily by src/main/cni.ts), undefined when none is found.
+   */
+  readonly readNetworkConflist: (dir: string, name: string) => Promise<NetworkConflist | undefined>;
   readonly log: Logger;
   readonly now?: () => Date;
 }

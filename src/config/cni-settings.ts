@@ -5,6 +5,7 @@
 import { ConfigError } from '../lib/errors.js';
 import { asObj, cidrItems, kindOf, optBool, optEnum, optInt, optString, optStringList, type Obj } from './fields.js';
 import { quote } from '../lib/text.js';
+import { parseChain, type ChainItem } from './cni-chain.js';
 
 export const CONFLIST_KEY = '10-terway.conflist';
 export const CONF_KEY = '10-terway.conf';
@@ -19,7 +20,13 @@ export interface CniSettings {
   readonly mtu?: number;
   readonly autoMtu: boolean;
   readonly hostStackCidrs: readonly string[];
+  /** The terway entry's `capabilities` (default `{"bandwidth": true}`); merged into the hub's entry. */
   readonly capabilities: Readonly<Record<string, boolean>>;
+  /**
+   * The other plugins of `10-terway.conflist`, in order (those before the terway entry too: the hub must run first,
+   * it creates the interface). Present only when the settings came from the conflist: then they are the chain.
+   */
+  readonly chain?: readonly ChainItem[];
   readonly bandwidthMode?: 'tc' | 'edt';
   readonly networkPolicyProvider?: 'iptables' | 'ebpf';
 }
@@ -34,7 +41,10 @@ export function parseCniSettings(data: Readonly<Record<string, string>>): CniSet
     if (!Array.isArray(plugins)) throw new ConfigError(`${CONFLIST_KEY}.plugins`, `must be a list; got ${kindOf(plugins)}`);
     const i = plugins.findIndex((p: unknown) => typeof p === 'object' && p !== null && (p as Obj).type === 'terway');
     if (i < 0) throw new ConfigError(`${CONFLIST_KEY}.plugins`, 'no plugin of type "terway"');
-    return parsePlugin(asObj(plugins[i], `${CONFLIST_KEY}.plugins[${String(i)}]`), `${CONFLIST_KEY}.plugins[${String(i)}]`, CONFLIST_KEY);
+    const settings = parsePlugin(asObj(plugins[i], `${CONFLIST_KEY}.plugins[${String(i)}]`), `${CONFLIST_KEY}.plugins[${String(i)}]`, CONFLIST_KEY);
+    const others = (plugins as unknown[]).map((p, j) => ({ p, j })).filter(({ j }) => j !== i);
+    const parsed = parseChain(others.map(({ p }) => p), (k) => `${CONFLIST_KEY}.plugins[${String(others[k]?.j ?? k)}]`, `${CONFLIST_KEY}.plugins`);
+    return { ...settings, chain: parsed };
   }
   const conf = data[CONF_KEY];
   if (conf !== undefined && conf.trim() !== '') return parsePlugin(asObj(decode(conf, CONF_KEY), CONF_KEY), CONF_KEY, CONF_KEY);

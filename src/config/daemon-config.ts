@@ -14,6 +14,7 @@ import { cidrContains, ipToInt, networkCidr } from '../lib/net.js';
 import { DEFAULT_SOCKET } from '../rpc/protocol.js';
 import { MODE_NAMES, isModeName, type ModeName } from '../modes/types.js';
 import { setFromCidr, setFromSpecs, splitSpecs } from '../ipam/range.js';
+import { parseChain, type ChainItem } from './cni-chain.js';
 
 export interface VpcConfig {
   readonly podCIDR: Cidr;
@@ -36,6 +37,13 @@ export interface DaemonConfig {
   readonly networkName: string;
   readonly cniVersion: string;
   readonly cniVersions: readonly string[];
+  /**
+   * Plugins placed after the hub's entry in the rendered conflist (no Kubernetes: podman, demo). With Kubernetes,
+   * eni-config's `10-terway.conflist`, when present, defines the chain instead.
+   */
+  readonly chain: readonly ChainItem[];
+  /** Where the chain's plugin binaries are looked for (first hit), to ask each its supported CNI versions. */
+  readonly cniBinDirs: readonly string[];
   readonly vethPrefix: string;
   readonly mtu: number;
   /** "host:port", a unix socket path (absolute or `unix://...`), or "" to disable. */
@@ -74,6 +82,8 @@ export const DEFAULT_CONFIG = {
   networkName: 'terway-hub',
   cniVersion: '1.0.0',
   cniVersions: ['0.4.0', '1.0.0', '1.1.0'],
+  chain: [],
+  cniBinDirs: ['/opt/cni/bin', '/usr/lib/cni'],
   vethPrefix: 'cali',
   mtu: 1500,
   httpListen: '127.0.0.1:9470',
@@ -107,6 +117,12 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
     if (!CNI_VERSION.test(v)) throw new ConfigError(`cniVersions[${String(i)}]`, `not a CNI version: ${quote(v)}`);
   });
   if (!cniVersions.includes(cniVersion)) throw new ConfigError('cniVersions', `must include cniVersion ${cniVersion}`);
+
+  const chainRaw = top.chain ?? [];
+  if (!Array.isArray(chainRaw)) throw new ConfigError('chain', 'must be a list of plugin entries (objects with a "type")');
+  const chain = parseChain(chainRaw as unknown[], (i) => `chain[${String(i)}]`, 'chain');
+  const cniBinDirs = strList(top, 'cniBinDirs', DEFAULT_CONFIG.cniBinDirs);
+  cniBinDirs.forEach((d, i) => { check(`cniBinDirs[${String(i)}]`, d, absolutePathProblem); });
 
   const vethPrefix = str(top, 'vethPrefix', DEFAULT_CONFIG.vethPrefix);
   check('vethPrefix', vethPrefix, vethPrefixProblem);
@@ -160,6 +176,8 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
     networkName,
     cniVersion,
     cniVersions,
+    chain,
+    cniBinDirs,
     vethPrefix,
     mtu,
     httpListen,

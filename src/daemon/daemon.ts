@@ -16,6 +16,9 @@ import { silentLogger, type Logger } from '../lib/log.js';
 import { pendingDirFor } from '../lib/pending-release.js';
 import type { KubeApi } from '../k8s/types.js';
 import { renderConflist } from '../templates/render.js';
+import { highestVersion, planConflist, type ChainInput } from '../templates/chain-plan.js';
+import type { PluginVersionSource } from './plugin-versions.js';
+import { chainOf } from './k8s/effective-config.js';
 import { HubHttpServer, parseListen } from './http.js';
 import { removeFile, writeFileAtomic } from './install.js';
 import type { ApplyOutcome } from './k8s/config-watcher.js';
@@ -66,6 +69,8 @@ export interface DaemonDeps {
   readonly providerFor: (cfg: DaemonConfig) => CloudProvider;
   /** Builds a dataplane executor (ip/tc) for one of the daemon's components: node setup, live bandwidth. */
   readonly executorFor: ExecutorFactory;
+  /** Asks the chain's plugin binaries their CNI versions (src/daemon/plugin-versions.ts over the process runner). */
+  readonly pluginVersions: PluginVersionSource;
   readonly pendingDrainIntervalMs?: number;
   /** Called after the socket is bound and before the conflist is written (tests observe the ordering). */
   readonly onServing?: () => void | Promise<void>;
@@ -79,6 +84,11 @@ export interface DaemonDeps {
   readonly parseBandwidth?: BandwidthParser;
   readonly stickTtlMs?: number;
   readonly components?: (ctx: DaemonContext) => readonly NodeComponent[];
+}
+
+interface PreparedConflist {
+  readonly text: string;
+  readonly shaping: boolean;
 }
 
 export class Daemon {
@@ -98,6 +108,10 @@ export class Daemon {
   #serving = false;
   #conflistPath: string | undefined;
   #conflistText: string | undefined;
+  /** The conflist of the effective config, rendered (and its chain checked) before that config was accepted. */
+  #prepared: PreparedConflist | undefined;
+  /** False while a chained plugin shapes pod bandwidth: annotation-driven shaping stands down. */
+  #shaping = true;
   #stopping: Promise<void> | undefined;
   #lock: { release(): void } | undefined;
 
@@ -147,9 +161,12 @@ export class Daemon {
           ...(this.#deps.kubeSyncTimeoutMs !== undefined ? { syncTimeoutMs: this.#deps.kubeSyncTimeoutMs } : {}),
           ...(this.#deps.kubeRetry !== undefined ? { retry: this.#deps.kubeRetry } : {}),
           ...(this.#deps.parseBandwidth !== undefined ? { parseBandwidth: this.#deps.parseBandwidth } : {}),
+          shaping: () => this.#shaping,
         });
         await this.#agent.start(); // applies the first effective config into #effective (no service yet)
       }
+      // no cluster config accepted (no Kubernetes, or eni-config rejected at start): the local config's chain
+      if (this.#prepared === undefined) this.#accept(await this.#prepare(cfg, chainOf(cfg, undefined)));
       const eff = this.#effective;
       const provider = this.#providerFor(eff);
       await this.#setUpNode(provider, eff.vethPrefix);
@@ -173,6 +190,7 @@ export class Daemon {
           vethPrefix: eff.vethPrefix,
           log: this.#log.child({ component: 'bandwidth' }),
           attachments: service,
+          enabled: () => this.#shaping,
         });
         this.#bandwidth.start(); // reconciles the pods already known, then follows annotation changes
       }
@@ -268,15 +286,18 @@ export class Daemon {
   async #apply(eff: EffectiveConfig): Promise<ApplyOutcome> {
     const next = eff.daemon;
     const service = this.#service;
+    const prepared = await this.#prepare(next, eff.chain); // a bad chain rejects the config before anything changes
     if (service === undefined) {
       this.#providerFor(next); // throws ConfigError when the config cannot run
       this.#effective = next;
+      this.#accept(prepared);
       return { invalid: [] };
     }
     const provider = this.#providerFor(next);
     await this.#setUpNode(provider, next.vethPrefix);
     service.switchTo({ provider, mtu: next.mtu });
     this.#effective = next;
+    this.#accept(prepared);
     if (this.#serving) await this.#installConflist();
     const pool = provider.ipSource().addresses;
     const invalid = (this.#store?.list() ?? [])
@@ -285,18 +306,30 @@ export class Daemon {
     return { invalid };
   }
 
-  /** Renders the conflist from the effective config; written atomically, only when its content changes. */
+  /**
+   * Renders the conflist of a config and its chain: the hub's entry, then the chain's plugins, offering only the CNI
+   * versions every plugin answers to VERSION. Throws ConfigError (missing binary, no common version) naming the entry.
+   */
+  async #prepare(cfg: DaemonConfig, chain: ChainInput): Promise<PreparedConflist> {
+    const highest = highestVersion(cfg.cniVersions) ?? cfg.cniVersion;
+    const versions = chain.items.length === 0 ? new Map() : await this.#deps.pluginVersions.versionsOf(chain.items, cfg.cniBinDirs, highest);
+    const plan = planConflist(cfg, chain, versions);
+    return { text: renderConflist(plan.context), shaping: plan.shaping };
+  }
+
+  #accept(prepared: PreparedConflist): void {
+    this.#prepared = prepared;
+    if (prepared.shaping !== this.#shaping) {
+      this.#log.info(prepared.shaping ? 'no chained shaper: the hub shapes pod bandwidth again' : 'a chained plugin shapes pod bandwidth: the hub does not (no bandwidth capability, no annotation shaping)');
+    }
+    this.#shaping = prepared.shaping;
+  }
+
+  /** Installs the prepared conflist; written atomically, only when its content changes. */
   async #installConflist(): Promise<void> {
     const cfg = this.#effective;
-    const text = renderConflist({
-      cniVersion: cfg.cniVersion,
-      cniVersions: cfg.cniVersions,
-      name: cfg.networkName,
-      socket: cfg.socket,
-      vethPrefix: cfg.vethPrefix,
-      mtu: cfg.mtu,
-      logFile: cfg.cniLogFile,
-    });
+    const text = this.#prepared?.text;
+    if (text === undefined) throw new ConfigError('conflist', 'not rendered (no accepted config)');
     if (text === this.#conflistText && this.#conflistPath !== undefined) return;
     this.#conflistPath = await writeFileAtomic(cfg.cniConfDir, cfg.conflistName, text);
     this.#conflistText = text;

@@ -29,7 +29,7 @@ export function createBunRunner(): CommandRunner | undefined {
       if (aborted(signal)) throw new ExecError(argv, null, 'aborted before start');
       let proc: BunSubprocess;
       try {
-        proc = bun.spawn([executableOf(cmd), ...cmd.args], { stdin: new TextEncoder().encode(cmd.stdin ?? ''), stdout: 'pipe', stderr: 'pipe', env });
+        proc = bun.spawn([executableOf(cmd), ...cmd.args], { stdin: new TextEncoder().encode(cmd.stdin ?? ''), stdout: 'pipe', stderr: 'pipe', env: cmd.env === undefined ? env : { ...env, ...cmd.env } });
       } catch (e) {
         throw new ExecError(argv, null, e instanceof Error ? e.message : String(e), { cause: e });
       }

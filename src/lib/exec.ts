@@ -10,6 +10,8 @@ export interface Command {
   readonly file: string;
   readonly args: readonly string[];
   readonly stdin?: string;
+  /** Variables set on top of the tool environment (./which.ts toolEnv), e.g. CNI_COMMAND for a CNI plugin. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface CommandOutput {
@@ -35,7 +37,7 @@ export function createProcessRunner(): CommandRunner {
   return {
     run: (cmd, signal) =>
       new Promise((resolve, reject) => {
-        const child = spawn(executableOf(cmd), cmd.args, { shell: false, env, stdio: ['pipe', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+        const child = spawn(executableOf(cmd), cmd.args, { shell: false, env: cmd.env === undefined ? env : { ...env, ...cmd.env }, stdio: ['pipe', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on('data', (c: Buffer) => out.push(c));

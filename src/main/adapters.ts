@@ -1,7 +1,8 @@
 /**
  * The node daemon's real adapters, built here and only here (the composition root): the state dir's instance lock,
  * the lease store, the process runner (argv only), the ip/tc executor over it, the embedded local cloud provider,
- * and the policy backend's process spawner and health prober. The daemon and GC receive them as
+ * the policy backend's process spawner and health prober, and the probe asking the chain's CNI plugins their
+ * versions. The daemon and GC receive them as
  * factories; tests build the same set with a fake runner, sysctl writer or sysfs reader.
  */
 import { createLocalProvider, type SysfsReader } from '../cloud/local/provider.js';
@@ -12,6 +13,7 @@ import { createHttpProber, type HealthProber } from '../policy/supervisor/probe.
 import { InstanceLock } from '../store/instance-lock.js';
 import { LeaseStore } from '../store/store.js';
 import { createExecutor, type ExecutorFactory, type SysctlWriter } from '../netlink/executor.js';
+import { PluginVersionProbe } from '../daemon/plugin-versions.js';
 
 export interface NodeAdapters {
   /** One daemon per state dir: a kernel lock held for the process's lifetime. */
@@ -28,6 +30,8 @@ export interface NodeAdapters {
   readonly spawner: ProcessSpawner;
   /** The policy backend's HTTP health probes on loopback. */
   readonly prober: HealthProber;
+  /** Asks the chain's CNI plugin binaries `VERSION` (through its own process runner; cached per binary). */
+  readonly pluginVersions: PluginVersionProbe;
 }
 
 /** Replacements for the parts that touch the host (tests). */
@@ -39,6 +43,8 @@ export interface AdapterOverrides {
   readonly sysfs?: SysfsReader;
   readonly spawner?: ProcessSpawner;
   readonly prober?: HealthProber;
+  /** Runs the chain's CNI plugins for VERSION (default: a real process runner, even when `runner` is a fake). */
+  readonly pluginRunner?: CommandRunner;
 }
 
 export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
@@ -52,5 +58,6 @@ export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
     providerFor: (cfg) => (sysfs !== undefined ? createLocalProvider(cfg, sysfs) : createLocalProvider(cfg)),
     spawner: o.spawner ?? createProcessSpawner(),
     prober: o.prober ?? createHttpProber(),
+    pluginVersions: new PluginVersionProbe({ runner: o.pluginRunner ?? (o.runner === undefined ? runner : createProcessRunner()) }),
   };
 }

@@ -54,6 +54,8 @@ async function main(): Promise<number> {
       pending: { record: (rec) => recordPendingRelease(pendingDirFor(config.socket), rec) },
       netnsExists: netnsUsable,
       netnsProblem,
+      // loaded only on the branch that shapes (the two-shaper check): not on every pod's start-up path
+      readNetworkConflist: async (dir, name) => (await import('../lib/conflist-file.js')).readNetworkConflist(dir, name),
       log,
     };
   };

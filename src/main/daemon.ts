@@ -77,6 +77,7 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
     openStore: adapters.openStore,
     providerFor: adapters.providerFor,
     executorFor: adapters.executorFor,
+    pluginVersions: adapters.pluginVersions,
     components: (ctx) => nodeComponents(ctx, adapters),
     ...(kube !== undefined ? { kube } : {}),
   });

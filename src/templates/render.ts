@@ -48,6 +48,12 @@ export interface ConflistContext {
   readonly vethPrefix: string;
   readonly mtu: number;
   readonly logFile: string;
+  /** The hub entry's capabilities (kubelet passes runtimeConfig only for those that are true). */
+  readonly capabilities: Readonly<Record<string, boolean>>;
+  /** False renders `"shaping": false`: a chained plugin shapes, the hub must not. */
+  readonly shaping: boolean;
+  /** The user's plugins after the hub's entry, each rendered as given (validated: src/config/cni-chain.ts). */
+  readonly chain: readonly Readonly<Record<string, unknown>>[];
 }
 
 /** The node conflist; the result is checked to be valid JSON. */

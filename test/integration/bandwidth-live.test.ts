@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ifbName } from '../../src/bandwidth/names.js';
 import { invoke, type Invocation } from '../../src/cni/commands.js';
+import { readNetworkConflist } from '../../src/lib/conflist-file.js';
 import type { CniDeps } from '../../src/cni/deps.js';
 import { parseDaemonConfig } from '../../src/config/daemon-config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
@@ -76,6 +77,7 @@ d('live pod bandwidth: daemon + API emulator + real netns', () => {
       pending: { record: () => Promise.resolve() },
       netnsExists,
       netnsProblem: () => Promise.resolve(undefined),
+      readNetworkConflist,
       log: silentLogger,
     };
   };

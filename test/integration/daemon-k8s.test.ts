@@ -3,6 +3,7 @@
  * driven through its gRPC server like the CNI plugin would.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDaemonConfig } from '../../src/config/daemon-config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
@@ -110,6 +111,28 @@ describe('daemon + real client + API emulator', () => {
     await eventually(() => { expect(annotations(emu.get('Node', '', n))[CONFIG_ERROR_ANNOTATION]).toBeUndefined(); });
     expect(annotations(emu.get('Node', '', n))[MODE_ANNOTATION]).toBe('vpc');
     expect(daemon.effectiveConfig.mode).toBe('vpc');
+  });
+
+  it("renders the whole chain of eni-config's 10-terway.conflist: hub first, versions every plugin answers, one shaper; a chain that cannot run is refused", async () => {
+    const conflist = (plugins: object[]): string => JSON.stringify({ cniVersion: '0.4.0', name: 'terway', plugins });
+    const terway = { type: 'terway', capabilities: { portMappings: true } };
+    emu.put('ConfigMap', configMap('eni-config', {
+      eni_conf: ENI_CONF,
+      daemon_mode: 'VPC',
+      '10-terway.conflist': conflist([terway, { type: 'portmap', capabilities: { portMappings: true }, snat: true }, { type: 'bandwidth', capabilities: { bandwidth: true } }]),
+    }));
+    const n = newNode({ podCIDR: '10.41.0.0/24' });
+    const { daemon } = await startDaemon(n);
+    const rendered = (): { cniVersion: string; cniVersions: string[]; plugins: Record<string, unknown>[] } => JSON.parse(readFileSync(daemon.conflistPath, 'utf8')) as never;
+    await eventually(() => { expect(rendered().plugins.map((p) => p.type)).toEqual(['terway-hub', 'portmap', 'bandwidth']); });
+    expect(rendered().cniVersions).toEqual(['0.4.0', '1.0.0']); // Debian's 1.1.1 plugins stop at 1.0.0
+    expect(rendered().plugins[0]).toMatchObject({ shaping: false, capabilities: { portMappings: true } });
+    expect((rendered().plugins[0]?.capabilities as Record<string, unknown>).bandwidth).toBeUndefined();
+    expect(rendered().plugins[1]).toEqual({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
+
+    emu.put('ConfigMap', configMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'VPC', '10-terway.conflist': conflist([terway, { type: 'no-such-plugin' }]) }));
+    await eventually(() => { expect(events('ConfigError', n)).toEqual([{ type: 'Warning', message: expect.stringMatching(/10-terway\.conflist\.plugins\[1\]\.type.*no executable "no-such-plugin" found/u) as unknown as string }]); });
+    expect(rendered().plugins.map((p) => p.type)).toEqual(['terway-hub', 'portmap', 'bandwidth']); // the last good chain stays
   });
 
   it('merges the per-node override ConfigMap (RFC 7396) named by the terway-config label', async () => {

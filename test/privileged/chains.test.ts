@@ -20,7 +20,7 @@
  *   with another shaper in the chain the hub entry claims no `bandwidth` and carries `"shaping": false`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PLUGIN, startDaemon, type RunningDaemon } from '../helpers/hub.js';
 import { diffHost, snapshotHost } from '../helpers/host-state.js';
@@ -351,7 +351,10 @@ d('two shapers in a hand-built chain', () => {
     const hubOnly = daemon.conflist();
     const hub = pluginsOf(hubOnly)[0] ?? {};
     expect((hub.capabilities as Json | undefined)?.bandwidth).toBe(true);
-    const conflist = { ...hubOnly, cniVersion: '1.0.0', cniVersions: ['0.4.0', '1.0.0'], plugins: [hub, { type: 'bandwidth', capabilities: { bandwidth: true } }] };
+    // a hand-built chain in a conf dir, as a user writes one (the hub finds it by the network name, as libcni did)
+    const confDir = tempDir('cs-conf-');
+    const conflist = { ...hubOnly, cniVersion: '1.0.0', cniVersions: ['0.4.0', '1.0.0'], plugins: [{ ...hub, cniConfDir: confDir }, { type: 'bandwidth', capabilities: { bandwidth: true } }] };
+    writeFileSync(join(confDir, '50-hand-built.conflist'), JSON.stringify(conflist));
     const driver = new LibcniDriver({ binDirs });
     const name = `cs${tag}bw`;
     const hostBefore = snapshotHost();

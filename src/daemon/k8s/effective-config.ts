@@ -11,6 +11,7 @@ import { setFromCidr } from '../../ipam/range.js';
 import { ConfigError, errorMessage } from '../../lib/errors.js';
 import { networkCidr } from '../../lib/net.js';
 import type { ConfigMapInfo, NodeInfo } from '../../k8s/types.js';
+import type { ChainInput } from '../../templates/chain-plan.js';
 
 export interface EffectiveConfig {
   /** The daemon config with the cluster's mode, MTU and (VPC) podCIDR applied. */
@@ -21,6 +22,8 @@ export interface EffectiveConfig {
   readonly source: string;
   readonly statefulKinds: readonly string[];
   readonly enablePatchPodIps: boolean;
+  /** The plugins rendered after the hub's entry, and the terway entry's capabilities (see `chainOf`). */
+  readonly chain: ChainInput;
 }
 
 export type EffectiveResult = { readonly ok: true; readonly config: EffectiveConfig } | { readonly ok: false; readonly error: ConfigError; readonly source: string };
@@ -40,7 +43,7 @@ export function effectiveConfig(inp: EffectiveInputs): EffectiveResult {
     const base = inp.configMap(ns, inp.local.eniConfigName);
     if (base === undefined) {
       if (overrideName !== undefined && overrideName !== '') throw new ConfigError(`node label ${NODE_CONFIG_LABEL}`, `names ${ns}/${overrideName} but ${baseId} does not exist`);
-      return { ok: true, config: { daemon: inp.local, source: 'local config', statefulKinds: [...BUILTIN_STATEFUL_KINDS], enablePatchPodIps: true } };
+      return { ok: true, config: { daemon: inp.local, source: 'local config', statefulKinds: [...BUILTIN_STATEFUL_KINDS], enablePatchPodIps: true, chain: chainOf(inp.local, undefined) } };
     }
     let override: ConfigMapInfo | undefined;
     if (overrideName !== undefined && overrideName !== '') {
@@ -50,11 +53,21 @@ export function effectiveConfig(inp: EffectiveInputs): EffectiveResult {
     const cluster = parseClusterConfig({ id: baseId, data: base.data }, override === undefined ? undefined : { id: `${ns}/${override.name}`, data: override.data });
     const mode = hubModeFor(cluster.daemonMode, cluster.cni);
     const daemon = applyMode(inp.local, mode, cluster.cni.mtu, inp.node);
-    return { ok: true, config: { daemon, cluster, source, statefulKinds: cluster.eniConf.statefulKinds, enablePatchPodIps: cluster.eniConf.enablePatchPodIps } };
+    return { ok: true, config: { daemon, cluster, source, statefulKinds: cluster.eniConf.statefulKinds, enablePatchPodIps: cluster.eniConf.enablePatchPodIps, chain: chainOf(inp.local, cluster) } };
   } catch (e) {
     const error = e instanceof ConfigError ? e : new ConfigError(source, errorMessage(e), { cause: e });
     return { ok: false, error, source };
   }
+}
+
+/**
+ * eni-config's `10-terway.conflist`, when present, defines the chain (its plugins besides the terway entry, and
+ * that entry's capabilities); otherwise the daemon config's `chain` applies (with `10-terway.conf`'s capabilities).
+ */
+export function chainOf(local: DaemonConfig, cluster: ClusterConfig | undefined): ChainInput {
+  const cni = cluster?.cni;
+  const capabilities = cni === undefined || cni.source === 'default' ? undefined : cni.capabilities;
+  return { items: cni?.chain ?? local.chain, ...(capabilities !== undefined ? { capabilities } : {}) };
 }
 
 function applyMode(local: DaemonConfig, mode: DaemonConfig['mode'], mtu: number | undefined, node: NodeInfo | undefined): DaemonConfig {
@@ -78,5 +91,5 @@ function applyMode(local: DaemonConfig, mode: DaemonConfig['mode'], mtu: number 
 /** Stable identity of what a config change would change (mode, pool, MTU, pod-facing settings). */
 export function fingerprint(c: EffectiveConfig): string {
   const d = c.daemon;
-  return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', d.mode === 'veth-policy-routing' ? d.local?.eni : null, c.statefulKinds, c.enablePatchPodIps]);
+  return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', d.mode === 'veth-policy-routing' ? d.local?.eni : null, c.statefulKinds, c.enablePatchPodIps, c.chain]);
 }

@@ -27,6 +27,8 @@ export interface LiveBandwidthDeps {
     busyUntil(lease: Lease | BandwidthLease): number | undefined;
     withSettledLease<T>(lease: Lease | BandwidthLease, fn: () => Promise<T>): Promise<T | undefined>;
   };
+  /** False while a chained plugin shapes pod bandwidth: live updates stand down (default on). */
+  readonly enabled?: () => boolean;
 }
 
 /** "ns/name" → [ns, name] (neither may contain a slash). */
@@ -60,5 +62,6 @@ export function createLiveBandwidth(deps: LiveBandwidthDeps): PodBandwidthSync {
     leasesOf: (ns, name) => deps.store.listByPod(ns, name),
     log,
     busyUntil: (lease) => deps.attachments.busyUntil(lease),
+    ...(deps.enabled !== undefined ? { enabled: deps.enabled } : {}),
   });
 }

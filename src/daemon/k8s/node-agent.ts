@@ -26,6 +26,8 @@ export interface NodeAgentDeps {
   readonly retry?: RetryPolicy;
   /** Default: `parseBandwidthAnnotations` (src/bandwidth/annotations.ts). */
   readonly parseBandwidth?: BandwidthParser;
+  /** False while a chained plugin shapes pod bandwidth: allocations then carry no annotation limits. Default on. */
+  readonly shaping?: () => boolean;
 }
 
 export class KubeNodeAgent {
@@ -60,6 +62,7 @@ export class KubeNodeAgent {
       getPod: (ns, name) => kube.getPod(ns, name),
       statefulKinds: () => this.config.current?.statefulKinds ?? BUILTIN_STATEFUL_KINDS,
       parseBandwidth: deps.parseBandwidth ?? parseBandwidthAnnotations,
+      ...(deps.shaping !== undefined ? { shaping: deps.shaping } : {}),
     });
   }
 

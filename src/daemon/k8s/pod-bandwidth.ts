@@ -37,6 +37,11 @@ export interface PodBandwidthSyncDeps {
   /** Until when (epoch ms) the lease's ADD may still be building; undefined when settled (HubService.busyUntil). */
   readonly busyUntil: (lease: SyncLease) => number | undefined;
   readonly now?: () => number;
+  /**
+   * False while a chained plugin (the reference `bandwidth`) shapes this network's pods: the hub must not touch
+   * their qdiscs, so no reconcile runs (default on).
+   */
+  readonly enabled?: () => boolean;
 }
 
 /** Whether the bandwidth annotations of two versions of a pod differ. */
@@ -135,7 +140,7 @@ export class PodBandwidthSync {
 
   async #run(key: string, namespace: string, name: string): Promise<void> {
     this.#queued.delete(key); // from now on a change needs another run
-    if (this.#stopped) return;
+    if (this.#stopped || this.#deps.enabled?.() === false) return;
     try {
       const pod = this.#deps.pods.get(namespace, name);
       if (pod === undefined) return;

@@ -31,6 +31,8 @@ export interface KubePodFactsDeps {
   readonly getPod: KubeApi['getPod'];
   readonly statefulKinds: () => readonly string[];
   readonly parseBandwidth?: BandwidthParser;
+  /** False: the pod's bandwidth annotations are not read (a chained plugin shapes; see src/templates/chain-plan.ts). */
+  readonly shaping?: () => boolean;
 }
 
 export class KubePodFacts implements PodFactsSource {
@@ -42,6 +44,8 @@ export class KubePodFacts implements PodFactsSource {
 
   async get(namespace: string, name: string): Promise<PodFacts | undefined> {
     const pod = this.#deps.informer.get(namespace, name) ?? (await this.#deps.getPod(namespace, name));
-    return pod === undefined ? undefined : factsOf(pod, this.#deps.statefulKinds(), this.#deps.parseBandwidth);
+    if (pod === undefined) return undefined;
+    const shaping = this.#deps.shaping?.() ?? true;
+    return factsOf(pod, this.#deps.statefulKinds(), shaping ? this.#deps.parseBandwidth : undefined);
   }
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invoke, type Invocation } from '../../../src/cni/commands.js';
 import type { CniDeps } from '../../../src/cni/deps.js';
+import type { NetworkConflist } from '../../../src/lib/conflist-file.js';
 import type { Env } from '../../../src/cni/args.js';
 import type { IfName, IpAddr, MacAddr, NetnsPath, Cidr } from '../../../src/lib/brand.js';
 import { BusyError, ExecError, UnavailableError } from '../../../src/lib/errors.js';
@@ -121,6 +122,8 @@ interface World {
   applyError: Error | undefined;
   existingNetns: Set<string>;
   modes: ModeName[];
+  /** Conflists the two-shaper check finds, by `${dir}|${name}`. */
+  conflists: Map<string, NetworkConflist>;
   deps: CniDeps;
 }
 
@@ -135,6 +138,7 @@ function world(): World {
     applyError: undefined,
     existingNetns: new Set(['/var/run/netns/p1']),
     modes: [],
+    conflists: new Map(),
   } as Omit<World, 'deps'> & { deps?: CniDeps };
   w.deps = {
     rpc: w.hub,
@@ -164,6 +168,7 @@ function world(): World {
     pending: { record: async (rec) => void w.pending.push(rec) },
     netnsExists: async (p) => w.existingNetns.has(p),
     netnsProblem: async (p) => (w.existingNetns.has(p) ? undefined : 'CNI_NETNS does not exist'),
+    readNetworkConflist: async (dir, name) => w.conflists.get(`${dir}|${name}`),
     log: silentLogger,
     now: () => new Date('2026-01-02T03:04:05Z'),
   };

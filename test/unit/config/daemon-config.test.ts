@@ -19,6 +19,18 @@ function pathOf(raw: unknown): string {
   throw new Error('expected a ConfigError');
 }
 
+describe('parseDaemonConfig: chain and cniBinDirs', () => {
+  it('keeps chained plugins in order, dropping per-entry name/cniVersion, and refuses a bad entry naming it', () => {
+    const cfg = parseDaemonConfig({ ...vpc, chain: [{ type: 'portmap', capabilities: { portMappings: true }, name: 'x', cniVersion: '0.3.1' }, { type: 'tuning', sysctl: {} }] });
+    expect(cfg.chain.map((c) => c.entry)).toEqual([{ type: 'portmap', capabilities: { portMappings: true } }, { type: 'tuning', sysctl: {} }]);
+    expect(cfg.chain.map((c) => c.path)).toEqual(['chain[0]', 'chain[1]']);
+    expect(() => parseDaemonConfig({ ...vpc, chain: [{ type: '../x' }] })).toThrow(/chain\[0\]\.type/u);
+    expect(() => parseDaemonConfig({ ...vpc, chain: [{ type: 'terway-hub' }] })).toThrow(/second "terway-hub" entry/u);
+    expect(() => parseDaemonConfig({ ...vpc, chain: [{ type: 'portmap', capabilities: { portMappings: 'yes' } }] })).toThrow(/chain\[0\]\.capabilities\.portMappings/u);
+    expect(() => parseDaemonConfig({ ...vpc, cniBinDirs: ['relative'] })).toThrow(/cniBinDirs\[0\]/u);
+  });
+});
+
 describe('parseDaemonConfig', () => {
   it('fills every default', () => {
     expect(parseDaemonConfig(vpc)).toEqual({
@@ -30,6 +42,8 @@ describe('parseDaemonConfig', () => {
       networkName: 'terway-hub',
       cniVersion: '1.0.0',
       cniVersions: ['0.4.0', '1.0.0', '1.1.0'],
+      chain: [],
+      cniBinDirs: ['/opt/cni/bin', '/usr/lib/cni'],
       vethPrefix: 'cali',
       mtu: 1500,
       httpListen: '127.0.0.1:9470',

@@ -10,6 +10,7 @@ import { ConfigError } from '../../../src/lib/errors.js';
 import { containerIdProblem, podIdentityProblem, vethPrefixProblem } from '../../../src/lib/validate/names.js';
 import { socketPathProblem } from '../../../src/lib/validate/paths.js';
 import { parseAllocateRequest } from '../../../src/rpc/messages.js';
+import { planConflist } from '../../../src/templates/chain-plan.js';
 import { renderConflist } from '../../../src/templates/render.js';
 
 const vpc = { vpc: { podCIDR: '10.244.1.0/24' } };
@@ -39,7 +40,7 @@ function pluginAccepts(plugin: Record<string, unknown>): boolean {
 function stdinFromDaemonConfig(raw: Record<string, unknown>): string {
   const cfg = parseDaemonConfig({ ...vpc, ...raw });
   const conflist = JSON.parse(
-    renderConflist({ cniVersion: cfg.cniVersion, cniVersions: cfg.cniVersions, name: cfg.networkName, socket: cfg.socket, vethPrefix: cfg.vethPrefix, mtu: cfg.mtu, logFile: cfg.cniLogFile }),
+    renderConflist(planConflist(cfg, { items: [] }, new Map()).context),
   ) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
   return JSON.stringify({ cniVersion: conflist.cniVersion, name: conflist.name, ...conflist.plugins[0] });
 }
