@@ -21,6 +21,10 @@ export interface DaemonOptions {
   readonly podCIDR?: string;
   readonly eni?: { readonly link: string; readonly gateway: string; readonly subnet: string; readonly ips: string };
   readonly networkName?: string;
+  /** Plugin entries rendered after the hub's entry (daemon config `chain`); each is asked VERSION at start. */
+  readonly chain?: readonly Record<string, unknown>[];
+  /** Where the chain's binaries are looked for (daemon config `cniBinDirs`; default /opt/cni/bin, /usr/lib/cni). */
+  readonly cniBinDirs?: readonly string[];
   readonly extra?: Record<string, unknown>;
 }
 
@@ -57,6 +61,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     logLevel: 'debug',
     ...(opts.podCIDR ? { vpc: { podCIDR: opts.podCIDR } } : {}),
     ...(opts.eni ? { local: { eni: opts.eni } } : {}),
+    ...(opts.chain !== undefined ? { chain: opts.chain } : {}),
+    ...(opts.cniBinDirs !== undefined ? { cniBinDirs: opts.cniBinDirs } : {}),
     ...opts.extra,
   };
   const configPath = join(dir, 'config.json');

@@ -31,6 +31,8 @@ class FakeHub implements HubRpc {
   readonly superseded = new Set<string>();
   statusReply: StatusReply = { ready: true, mode: 'vpc', reason: '' };
   gcErrors: string[] = [];
+  /** Limits the daemon would derive from the pod's annotations (Allocation.bandwidth). */
+  annotationBandwidth: Allocation['bandwidth'];
   private next = 10;
 
   private guard(): void {
@@ -41,7 +43,7 @@ class FakeHub implements HubRpc {
     const key = `${req.containerId}/${req.ifName}`;
     const existing = this.leases.get(key);
     if (existing !== undefined) return { allocation: existing.alloc };
-    const alloc: Allocation = { mode: 'vpc', ip: `10.0.0.${String(this.next++)}` as IpAddr, subnet: '10.0.0.0/24' as Cidr, mtu: 1450 };
+    const alloc: Allocation = { mode: 'vpc', ip: `10.0.0.${String(this.next++)}` as IpAddr, subnet: '10.0.0.0/24' as Cidr, mtu: 1450, ...(this.annotationBandwidth !== undefined ? { bandwidth: this.annotationBandwidth } : {}) };
     this.leases.set(key, { alloc, netns: req.netns, req });
     return { allocation: alloc };
   }
@@ -412,6 +414,78 @@ describe('DEL', () => {
     const out = await invoke(baseEnv('DEL'), conf(), () => deps);
     expect(JSON.parse(out.stdout)).toMatchObject({ code: 100, details: 'link.del: Operation not permitted' });
     expect(w.hub.leases.size).toBe(1);
+  });
+});
+
+describe('two shapers (issue 13)', () => {
+  /** The allocations the dataplane was asked to plan with (what it shapes from). */
+  function planned(w: World): { deps: CniDeps; allocs: Allocation[] } {
+    const allocs: Allocation[] = [];
+    return { allocs, deps: { ...w.deps, dataplanes: () => ({ ...fakeDataplane, planSetup: (s, a, n) => (allocs.push(a), fakeDataplane.planSetup(s, a, n)) }) } };
+  }
+  const rc = { runtimeConfig: { bandwidth: { ingressRate: 8_000_000, ingressBurst: 1_000_000 } } };
+  const handBuilt = (hub: Record<string, unknown>): NetworkConflist => ({
+    file: '/etc/cni/net.d/10-mine.conflist',
+    plugins: [{ type: 'terway-hub', ...hub }, { type: 'portmap', capabilities: { portMappings: true } }, { type: 'bandwidth', capabilities: { bandwidth: true } }],
+  });
+
+  it('"shaping": false: no limits planned from runtimeConfig nor from the daemon, none sent, no conflist read', async () => {
+    const w = world();
+    w.hub.annotationBandwidth = { egress: { rateBps: 1_000_000, burstBits: 80_000 } };
+    const reads: string[] = [];
+    const p = planned(w);
+    const deps: CniDeps = { ...p.deps, readNetworkConflist: async (d, n) => (reads.push(`${d}|${n}`), undefined) };
+    const out = await invoke(baseEnv('ADD'), conf('1.0.0', { shaping: false, ...rc }), () => deps);
+    expect(out.exitCode).toBe(0);
+    expect(p.allocs[0]?.bandwidth).toBeUndefined();
+    expect(w.hub.leases.get('ctr1/eth0')?.req).not.toHaveProperty('runtimeBandwidth');
+    expect(reads).toEqual([]);
+    // CHECK expects none of the hub's qdiscs either
+    const check = await invoke(baseEnv('CHECK'), conf('1.0.0', { shaping: false, ...rc }), () => deps);
+    expect(check.exitCode).toBe(0);
+    expect(p.allocs[1]?.bandwidth).toBeUndefined();
+  });
+
+  it('shapes as before when no second shaper is in its conflist (default conf dir, the network name)', async () => {
+    const w = world();
+    w.conflists.set('/etc/cni/net.d|hub', { file: '/etc/cni/net.d/10-hub.conflist', plugins: [{ type: 'terway-hub' }, { type: 'portmap' }] });
+    const p = planned(w);
+    const out = await invoke(baseEnv('ADD'), conf('1.0.0', rc), () => p.deps);
+    expect(out.exitCode).toBe(0);
+    expect(p.allocs[0]?.bandwidth).toEqual({ ingress: { rateBps: 8_000_000, burstBits: 1_000_000 } });
+  });
+
+  it('a hand-built chain with a second shaper: runtimeConfig limits → code 7 naming both entries and the fix, before allocating', async () => {
+    const w = world();
+    w.conflists.set('/tmp/confs|hub', handBuilt({ capabilities: { bandwidth: true } }));
+    const out = await run(w, baseEnv('ADD'), conf('1.0.0', { cniConfDir: '/tmp/confs', ...rc }));
+    expect(out.exitCode).toBe(1);
+    expect(out.json).toMatchObject({ code: 7, msg: 'two bandwidth shapers in one chain' });
+    expect(String(out.json?.details)).toBe(
+      'network "hub" in /etc/cni/net.d/10-mine.conflist: plugins[0] ("terway-hub") and plugins[2] ("bandwidth") both shape pod bandwidth; ' +
+        'the second "tc qdisc add" would fail with "file exists". Keep one shaper: set "shaping": false on the terway-hub entry and drop its ' +
+        '"capabilities": {"bandwidth": true} (the terway-hub daemon renders chains that way), or remove plugins[2] ("bandwidth")',
+    );
+    expect(w.hub.leases.size).toBe(0);
+    expect(w.applied).toHaveLength(0);
+  });
+
+  it('a second shaper and limits from the daemon (annotations) → code 7 after allocating, the IP released', async () => {
+    const w = world();
+    w.hub.annotationBandwidth = { ingress: { rateBps: 1_000_000, burstBits: 80_000 } };
+    w.conflists.set('/etc/cni/net.d|hub', handBuilt({}));
+    const out = await run(w, baseEnv('ADD'), conf('1.0.0'));
+    expect(out.json).toMatchObject({ code: 7 });
+    expect(w.applied).toHaveLength(0);
+    expect(w.hub.released).toEqual([expect.objectContaining({ containerId: 'ctr1', reason: expect.stringMatching(/^rollback: .*two bandwidth shapers/u) as unknown })]);
+  });
+
+  it('no limits → no check (the conflist is never read); a bad cniConfDir or shaping value is code 7', async () => {
+    const w = world();
+    const deps: CniDeps = { ...w.deps, readNetworkConflist: () => Promise.reject(new Error('must not be read')) };
+    expect((await invoke(baseEnv('ADD'), conf('1.0.0'), () => deps)).exitCode).toBe(0);
+    expect(JSON.parse((await invoke(baseEnv('ADD'), conf('1.0.0', { cniConfDir: 'rel' }), () => deps)).stdout)).toMatchObject({ code: 7, details: expect.stringMatching(/^cniConfDir: /u) as unknown });
+    expect(JSON.parse((await invoke(baseEnv('ADD'), conf('1.0.0', { shaping: 'no' }), () => deps)).stdout)).toMatchObject({ code: 7, details: expect.stringMatching(/^shaping: must be true or false/u) as unknown });
   });
 });
 

@@ -172,6 +172,26 @@ describe('parseCniSettings', () => {
     const conflist = JSON.stringify({ plugins: [{ type: 'portmap' }, { type: 'terway', eniip_virtual_type: 'veth', mtu: 0, capabilities: { bandwidth: false } }] });
     expect(parseCniSettings({ '10-terway.conf': conf, '10-terway.conflist': conflist })).toMatchObject({ source: '10-terway.conflist', eniipVirtualType: 'veth', capabilities: { bandwidth: false } });
   });
+  it('keeps every other plugin of 10-terway.conflist in order, with its own fields and capabilities', () => {
+    const conflist = JSON.stringify({
+      cniVersion: '0.4.0',
+      name: 'terway-chainer',
+      plugins: [
+        { type: 'tuning', sysctl: { 'net.core.somaxconn': '512' } },
+        { type: 'terway', capabilities: { bandwidth: true, portMappings: false } },
+        { type: 'portmap', capabilities: { portMappings: true }, externalSetMarkChain: 'KUBE-MARK-MASQ' },
+        { type: 'bandwidth', capabilities: { bandwidth: true }, cniVersion: '0.3.1', name: 'ignored' },
+      ],
+    });
+    const s = parseCniSettings({ '10-terway.conflist': conflist });
+    expect(s.capabilities).toEqual({ bandwidth: true, portMappings: false });
+    expect(s.chain).toEqual([
+      { path: '10-terway.conflist.plugins[0]', entry: { type: 'tuning', sysctl: { 'net.core.somaxconn': '512' } } },
+      { path: '10-terway.conflist.plugins[2]', entry: { type: 'portmap', capabilities: { portMappings: true }, externalSetMarkChain: 'KUBE-MARK-MASQ' } },
+      { path: '10-terway.conflist.plugins[3]', entry: { type: 'bandwidth', capabilities: { bandwidth: true } } },
+    ]);
+    expect(parseCniSettings({ '10-terway.conf': JSON.stringify({ type: 'terway' }) }).chain).toBeUndefined();
+  });
   it.each([
     [{ '10-terway.conf': '{' }, '10-terway.conf'],
     [{ '10-terway.conf': '{"type":"terway","eniip_virtual_type":"macvlan"}' }, '10-terway.conf.eniip_virtual_type'],
@@ -181,6 +201,12 @@ describe('parseCniSettings', () => {
     [{ '10-terway.conf': '{"type":"flannel"}' }, '10-terway.conf.type'],
     [{ '10-terway.conflist': '{"plugins":[{"type":"portmap"}]}' }, '10-terway.conflist.plugins'],
     [{ '10-terway.conflist': '{"plugins":[{"type":"terway","bandwidth_mode":"x"}]}' }, '10-terway.conflist.plugins[0].bandwidth_mode'],
+    [{ '10-terway.conflist': '{"plugins":[{"type":"terway"},{"type":"portmap"},{"type":"a/b"}]}' }, '10-terway.conflist.plugins[2].type'],
+    [{ '10-terway.conflist': '{"plugins":[{"type":"portmap"},{"type":"terway"},{"type":"terway"}]}' }, '10-terway.conflist.plugins[2].type'],
+    [{ '10-terway.conflist': '{"plugins":[{"type":"terway"},{"type":"terway-hub"}]}' }, '10-terway.conflist.plugins[1].type'],
+    [{ '10-terway.conflist': '{"plugins":[{"type":"terway"},{"type":"tuning"},{"type":"bandwidth","capabilities":{"bandwidth":1}}]}' }, '10-terway.conflist.plugins[2].capabilities.bandwidth'],
+    [{ '10-terway.conflist': '{"plugins":[{"type":"terway"},{"capabilities":{}}]}' }, '10-terway.conflist.plugins[1].type'],
+    [{ '10-terway.conflist': '{"plugins":[{"type":"terway"},7]}' }, '10-terway.conflist.plugins[1]'],
   ])('names the bad field %j → %s', (data, path) => {
     expect(fieldOf(() => parseCniSettings(data))).toBe(path);
   });
