@@ -7,27 +7,10 @@ import { InternalError, InvalidInputError } from '../lib/errors.js';
 import { quote } from '../lib/text.js';
 import type { BandwidthSpec, RateLimit } from '../bandwidth/types.js';
 import { isModeName, type Allocation, type AllocationOf, type EniFacts, type ModeName } from './types.js';
+import { int, obj, str } from '../lib/validate/input-fields.js';
 
-type Obj = Readonly<Record<string, unknown>>;
 
-function obj(raw: unknown, field: string): Obj {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidInputError(field, 'must be an object');
-  return raw as Obj;
-}
 
-function str(o: Obj, key: string, field: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw new InvalidInputError(`${field}${key}`, 'must be a string');
-  return v;
-}
-
-function int(o: Obj, key: string, field: string, min: number, max: number): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new InvalidInputError(`${field}${key}`, `must be an integer in [${String(min)}, ${String(max)}]`);
-  }
-  return v;
-}
 
 export function parseEni(raw: unknown, field: string): EniFacts {
   const o = obj(raw, field.slice(0, -1));

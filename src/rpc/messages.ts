@@ -24,33 +24,13 @@ import type {
   StatusReply,
   StatusRequest,
 } from './protocol.js';
+import { arr, bool, obj, str, type Obj } from '../lib/validate/input-fields.js';
 
 export { parseAllocation, parseBandwidth };
 
-type Obj = Readonly<Record<string, unknown>>;
 
-function obj(raw: unknown, field: string): Obj {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidInputError(field, 'must be an object');
-  return raw as Obj;
-}
 
-function str(o: Obj, key: string, field: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw new InvalidInputError(`${field}${key}`, 'must be a string');
-  return v;
-}
 
-function bool(o: Obj, key: string, field: string): boolean {
-  const v = o[key];
-  if (typeof v !== 'boolean') throw new InvalidInputError(`${field}${key}`, 'must be a boolean');
-  return v;
-}
-
-function arr(o: Obj, key: string, field: string): readonly unknown[] {
-  const v = o[key];
-  if (!Array.isArray(v)) throw new InvalidInputError(`${field}${key}`, 'must be an array');
-  return v as readonly unknown[];
-}
 
 function attachmentKey(o: Obj, field: string): AttachmentKey {
   const containerId = str(o, 'containerId', field);
