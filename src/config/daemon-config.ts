@@ -15,6 +15,7 @@ import { DEFAULT_SOCKET } from '../rpc/protocol.js';
 import { MODE_NAMES, isModeName, type ModeName } from '../modes/types.js';
 import { setFromCidr, setFromSpecs, splitSpecs } from '../ipam/range.js';
 import { parseChain, type ChainItem } from './cni-chain.js';
+import { parsePolicyConfig, type PolicyConfig } from './policy-config.js';
 
 export interface VpcConfig {
   readonly podCIDR: Cidr;
@@ -65,6 +66,8 @@ export interface DaemonConfig {
   readonly gcIntervalSeconds: number;
   /** The kubelet device plugin advertising `aliyun/eni` (exclusive ENI slots); off unless enabled. */
   readonly devicePlugin: DevicePluginConfig;
+  /** The NetworkPolicy backend and its settings (src/config/policy-config.ts); parsed only, not acted on yet. */
+  readonly policy: PolicyConfig;
 }
 
 export interface DevicePluginConfig {
@@ -94,9 +97,9 @@ export const DEFAULT_CONFIG = {
   eniConfigName: 'eni-config',
   gcIntervalSeconds: 300,
   devicePlugin: { enabled: false, capacity: 0, dir: '/var/lib/kubelet/device-plugins' },
-} as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'nodeName' | 'kubeconfig'>;
+} as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'nodeName' | 'kubeconfig' | 'policy'>;
 
-const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'nodeName', 'kubeconfig']);
+const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'nodeName', 'kubeconfig', 'policy']);
 const CNI_VERSION = /^\d+\.\d+\.\d+$/u;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -161,6 +164,7 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
     throw new ConfigError('gcIntervalSeconds', `must be an integer in 5..86400; got ${quote(gcIntervalSeconds)}`);
   }
   const devicePlugin = parseDevicePlugin(top.devicePlugin);
+  const policy = parsePolicyConfig(top.policy);
 
   const vpc = top.vpc === undefined ? undefined : parseVpc(top.vpc);
   const local = top.local === undefined ? undefined : parseLocal(top.local);
@@ -188,6 +192,7 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
     eniConfigName,
     gcIntervalSeconds,
     devicePlugin,
+    policy,
     ...(vpc !== undefined ? { vpc } : {}),
     ...(local !== undefined ? { local } : {}),
     ...(nodeName !== undefined ? { nodeName } : {}),

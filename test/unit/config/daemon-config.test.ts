@@ -54,6 +54,7 @@ describe('parseDaemonConfig', () => {
       eniConfigName: 'eni-config',
       gcIntervalSeconds: 300,
       devicePlugin: { enabled: false, capacity: 0, dir: '/var/lib/kubelet/device-plugins' },
+      policy: { backend: 'auto', felix: { healthPort: 9099 }, cilium: { cniBinary: 'cilium-cni', build: 'upstream', healthPort: 9879, chainingMode: 'generic-veth' } },
       vpc: { podCIDR: '10.244.1.0/24' },
     });
   });

@@ -1,0 +1,36 @@
+/**
+ * Which backend runs: the config's `policy.backend`, Terway's `disable_network_policy` (which wins: it turns policy
+ * off), and for `auto` the mode. Pure. Whether the chosen backend can run here is its own `check`.
+ */
+import type { PolicyBackendChoice } from '../config/policy-config.js';
+import { isVethMode, type PolicyBackendName, type PolicyMode, type PolicySettings } from './types.js';
+
+export interface BackendChoice {
+  readonly name: PolicyBackendName;
+  /** Why this one, for the log and `terway-hub status`. */
+  readonly why: string;
+  /** E.g. that nothing enforces NetworkPolicy on this node. */
+  readonly warnings: readonly string[];
+}
+
+const UNENFORCED = 'NetworkPolicy is NOT enforced on this node';
+
+export function chooseBackend(choice: PolicyBackendChoice, mode: PolicyMode, settings: PolicySettings, disableNetworkPolicy: boolean): BackendChoice {
+  if (disableNetworkPolicy) {
+    const overridden = choice === 'auto' || choice === 'none' ? [] : [`policy.backend ${choice} is overridden by disable_network_policy`];
+    return { name: 'none', why: 'disable_network_policy is set in the eni-config ConfigMap', warnings: [`${UNENFORCED} (disable_network_policy)`, ...overridden] };
+  }
+  if (choice !== 'auto') return { name: choice, why: `policy.backend is ${choice}`, warnings: choice === 'none' ? [`${UNENFORCED} (policy.backend none)`] : [] };
+  const felix = settings.felix.binary !== undefined;
+  const cilium = settings.cilium.agentBinary !== undefined;
+  if (isVethMode(mode)) {
+    if (felix) return { name: 'felix', why: `auto: Felix for the veth mode ${mode}`, warnings: [] };
+    if (cilium) return { name: 'cilium', why: `auto: Cilium (generic-veth) for the veth mode ${mode}; policy.felix.binary is not set`, warnings: [] };
+    return { name: 'none', why: `auto: neither policy.felix.binary nor policy.cilium.agentBinary is set`, warnings: [`${UNENFORCED}: configure policy.felix (or policy.cilium) to enforce it in ${mode} mode`] };
+  }
+  if (mode === 'ipvlan') {
+    if (cilium) return { name: 'cilium', why: 'auto: Cilium chaining for ipvlan', warnings: [] };
+    return { name: 'none', why: 'auto: policy.cilium.agentBinary is not set (only a Cilium chainer can police ipvlan pods)', warnings: [`${UNENFORCED}: configure policy.cilium with a terway-chainer build that chains on ipvlan`] };
+  }
+  return { name: 'none', why: 'auto: no backend can police exclusive-ENI pods (no host-side device)', warnings: [`${UNENFORCED}: pods in eni mode own their ENI; use security groups`] };
+}
