@@ -13,7 +13,11 @@ import { describeIf } from '../helpers/privilege.js';
 import { ipvlanKernel, type KernelRun } from '../helpers/vm.js';
 
 const kernel = ipvlanKernel();
-const script = (name: string): string => readFileSync(join(ROOT, 'test', 'vm', name), 'utf8');
+/** A check script with the shared check() of test/vm/checks.sh before it (scripts reach the VM as text). */
+const script = (name: string): string => {
+  const [shebang = '', ...rest] = readFileSync(join(ROOT, 'test', 'vm', name), 'utf8').split('\n');
+  return [shebang, readFileSync(join(ROOT, 'test', 'vm', 'checks.sh'), 'utf8'), ...rest].join('\n');
+};
 
 /** The `CHECK ok|FAIL name` lines of a run; fails the test with the whole output when the run had no verdict. */
 function checks(r: KernelRun): { ok: string[]; failed: string[] } {

@@ -23,17 +23,7 @@ VSW=${P}vsw NS1=${P}p1 NS2=${P}p2 ENI=${P}eni
 fails=0
 t0=$(cut -d' ' -f1 /proc/uptime)
 since() { awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime; }
-check() { # check NAME CMD...: runs CMD, prints one CHECK line
-  local name=$1 out
-  shift
-  if out=$("$@" 2>&1); then
-    echo "CHECK ok $name"
-  else
-    echo "CHECK FAIL $name"
-    printf '%s\n' "$out" | sed 's/^/    /'
-    fails=$((fails + 1))
-  fi
-}
+# check(): test/vm/checks.sh, prepended by the test
 setup() { # setup WHAT CMD...: a failure ends the run (exit 3)
   local what=$1 out
   shift

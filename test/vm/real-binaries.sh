@@ -7,17 +7,7 @@ set -u
 : "${VM_IO:?}" "${P:?}" "${NODE:?}"
 OUT=$VM_IO/out
 fails=0
-check() {
-  local name=$1 out
-  shift
-  if out=$("$@" 2>&1); then
-    echo "CHECK ok $name"
-  else
-    echo "CHECK FAIL $name"
-    printf '%s\n' "$out" | sed 's/^/    /'
-    fails=$((fails + 1))
-  fi
-}
+# check(): test/vm/checks.sh, prepended by the test
 up() { cut -d' ' -f1 /proc/uptime; }
 
 t=$(up)
