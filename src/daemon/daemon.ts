@@ -15,7 +15,7 @@ import { ConfigError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { pendingDirFor } from '../lib/pending-release.js';
 import type { KubeApi } from '../k8s/types.js';
-import { renderConflist } from '../templates/render.js';
+import { renderConflist, type ConflistContext } from '../templates/render.js';
 import { highestVersion, planConflist, type ChainInput } from '../templates/chain-plan.js';
 import type { PluginVersionSource } from './plugin-versions.js';
 import { chainOf } from './k8s/effective-config.js';
@@ -33,6 +33,13 @@ import { HubService } from './service.js';
 import type { LeaseStore } from '../store/store.js';
 import { dataplaneFor } from '../modes/registry.js';
 import type { Executor, ExecutorFactory } from '../netlink/executor.js';
+import { resolvePolicy, type PolicyDecision } from '../policy/resolve.js';
+import { Supervisor, createPolicyBackendMetrics } from '../policy/supervisor.js';
+import type { ClusterConfig } from '../config/eni-config.js';
+import { PolicyController } from './policy/controller.js';
+import { policyInputOf, type PolicyEnvironment } from './policy/input.js';
+import type { PolicyAdapters } from './policy/adapters.js';
+import { METRIC_PREFIX } from './metrics.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
 
@@ -84,10 +91,16 @@ export interface DaemonDeps {
   readonly parseBandwidth?: BandwidthParser;
   readonly stickTtlMs?: number;
   readonly components?: (ctx: DaemonContext) => readonly NodeComponent[];
+  /**
+   * What running the NetworkPolicy backend takes (src/daemon/policy/adapters.ts); absent → the daemon runs no
+   * policy backend at all (unit tests of other parts).
+   */
+  readonly policy?: PolicyAdapters;
 }
 
 interface PreparedConflist {
-  readonly text: string;
+  /** Rendered with the policy backend's chain entries appended at install time. */
+  readonly context: ConflistContext;
   readonly shaping: boolean;
 }
 
@@ -114,6 +127,10 @@ export class Daemon {
   #shaping = true;
   #stopping: Promise<void> | undefined;
   #lock: { release(): void } | undefined;
+  #policyEnv: PolicyEnvironment | undefined;
+  /** The policy decision of the accepted config, activated once serving (and on every accepted change). */
+  #policyDecision: PolicyDecision | undefined;
+  #policy: PolicyController | undefined;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps) {
     this.#cfg = cfg;
@@ -135,6 +152,11 @@ export class Daemon {
     return this.#effective;
   }
 
+  /** The NetworkPolicy backend's controller (undefined without policy adapters). */
+  get policy(): PolicyController | undefined {
+    return this.#policy;
+  }
+
   get httpAddress(): string | undefined {
     return this.#httpAddress;
   }
@@ -150,6 +172,8 @@ export class Daemon {
     try {
       this.#store = this.#deps.openStore(cfg.stateDir);
       const nodeName = this.#nodeName();
+      const pol = this.#deps.policy;
+      if (pol !== undefined) this.#policyEnv = { nodeName: nodeName ?? pol.hostname(), kube: pol.kubeAccess, node: await pol.nodeFacts() };
       if (this.#deps.kube !== undefined) {
         if (nodeName === undefined) throw new ConfigError('nodeName', 'Kubernetes is configured but the node name is unknown (set nodeName or NODE_NAME)');
         this.#agent = new KubeNodeAgent({
@@ -166,7 +190,10 @@ export class Daemon {
         await this.#agent.start(); // applies the first effective config into #effective (no service yet)
       }
       // no cluster config accepted (no Kubernetes, or eni-config rejected at start): the local config's chain
-      if (this.#prepared === undefined) this.#accept(await this.#prepare(cfg, chainOf(cfg, undefined)));
+      if (this.#prepared === undefined) {
+        this.#accept(await this.#prepare(cfg, chainOf(cfg, undefined)));
+        this.#policyDecision = this.#decidePolicy(cfg, undefined); // a local config whose backend is refused does not start
+      }
       const eff = this.#effective;
       const provider = this.#providerFor(eff);
       await this.#setUpNode(provider, eff.vethPrefix);
@@ -200,7 +227,8 @@ export class Daemon {
         this.#http = new HubHttpServer({
           registry: service.metrics.registry,
           serving: () => this.#serving,
-          notReadyReason: () => (this.#serving && service.ready ? undefined : 'not serving'),
+          notReadyReason: () => (this.#serving && service.ready ? this.#policy?.notReadyReason() : 'not serving'),
+          detail: () => this.#policyLine(),
         });
         this.#httpAddress = await this.#http.listen(listen);
         this.#log.info('http serving', { address: this.#httpAddress });
@@ -213,7 +241,9 @@ export class Daemon {
       service.setReady(true);
       await this.#deps.onServing?.();
 
+      if (pol !== undefined) this.#policy = this.#createPolicy(pol, service);
       await this.#installConflist();
+      await this.#activatePolicy();
 
       const every = this.#deps.pendingDrainIntervalMs ?? PENDING_DRAIN_INTERVAL_MS;
       this.#timer = setInterval(() => void this.#drain(), every);
@@ -243,6 +273,7 @@ export class Daemon {
       await c.stop().catch((e: unknown) => { this.#log.warn('component stop failed', { component: c.name, err: errorMessage(e) }); });
     }
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#policy?.stop().catch((e: unknown) => { this.#log.warn('policy backend stop failed', { err: errorMessage(e) }); });
     await this.#bandwidth?.stop();
     this.#service?.setReady(false, 'stopping');
     this.#serving = false;
@@ -287,10 +318,12 @@ export class Daemon {
     const next = eff.daemon;
     const service = this.#service;
     const prepared = await this.#prepare(next, eff.chain); // a bad chain rejects the config before anything changes
+    const policy = this.#decidePolicy(next, eff.cluster); // so does a policy backend refused in the new mode
     if (service === undefined) {
       this.#providerFor(next); // throws ConfigError when the config cannot run
       this.#effective = next;
       this.#accept(prepared);
+      this.#policyDecision = policy;
       return { invalid: [] };
     }
     const provider = this.#providerFor(next);
@@ -298,7 +331,11 @@ export class Daemon {
     service.switchTo({ provider, mtu: next.mtu });
     this.#effective = next;
     this.#accept(prepared);
-    if (this.#serving) await this.#installConflist();
+    this.#policyDecision = policy;
+    if (this.#serving) {
+      await this.#installConflist();
+      await this.#activatePolicy();
+    }
     const pool = provider.ipSource().addresses;
     const invalid = (this.#store?.list() ?? [])
       .filter((l) => l.allocation.mode === next.mode && !setHas(pool, l.allocation.ip))
@@ -314,7 +351,8 @@ export class Daemon {
     const highest = highestVersion(cfg.cniVersions) ?? cfg.cniVersion;
     const versions = chain.items.length === 0 ? new Map() : await this.#deps.pluginVersions.versionsOf(chain.items, cfg.cniBinDirs, highest);
     const plan = planConflist(cfg, chain, versions);
-    return { text: renderConflist(plan.context), shaping: plan.shaping };
+    renderConflist(plan.context); // renders (and checks) now: a config whose conflist cannot be written is rejected
+    return { context: plan.context, shaping: plan.shaping };
   }
 
   #accept(prepared: PreparedConflist): void {
@@ -325,11 +363,16 @@ export class Daemon {
     this.#shaping = prepared.shaping;
   }
 
-  /** Installs the prepared conflist; written atomically, only when its content changes. */
+  /**
+   * Installs the prepared conflist with the policy backend's chain entries (cilium-cni, only while its agent is
+   * ready) after the hub's and the user's plugins; written atomically, only when its content changes.
+   */
   async #installConflist(): Promise<void> {
     const cfg = this.#effective;
-    const text = this.#prepared?.text;
-    if (text === undefined) throw new ConfigError('conflist', 'not rendered (no accepted config)');
+    const prepared = this.#prepared;
+    if (prepared === undefined) throw new ConfigError('conflist', 'not rendered (no accepted config)');
+    const extra = this.#policy?.chainEntries() ?? [];
+    const text = renderConflist(extra.length === 0 ? prepared.context : { ...prepared.context, chain: [...prepared.context.chain, ...extra] });
     if (text === this.#conflistText && this.#conflistPath !== undefined) return;
     this.#conflistPath = await writeFileAtomic(cfg.cniConfDir, cfg.conflistName, text);
     this.#conflistText = text;
@@ -348,6 +391,53 @@ export class Daemon {
     } catch (e) {
       this.#log.error('node setup incomplete', { err: errorMessage(e) });
     }
+  }
+
+  /** The policy decision of a config (undefined without policy adapters); throws ConfigError when refused. */
+  #decidePolicy(cfg: DaemonConfig, cluster: ClusterConfig | undefined): PolicyDecision | undefined {
+    const env = this.#policyEnv;
+    return env === undefined ? undefined : resolvePolicy(policyInputOf(cfg, cluster, env));
+  }
+
+  #createPolicy(pol: PolicyAdapters, service: HubService): PolicyController {
+    const log = this.#log.child({ component: 'policy' });
+    const supervisor = new Supervisor({ spawner: pol.spawner, prober: pol.prober, log, ...(pol.supervisorOptions !== undefined ? { options: pol.supervisorOptions } : {}) });
+    supervisor.on(createPolicyBackendMetrics(service.metrics.registry, METRIC_PREFIX).observe);
+    const reporter = this.#agent?.reporter;
+    const kube = this.#deps.kube;
+    const controller = new PolicyController({
+      supervisor,
+      cleanResidue: pol.cleanResidue,
+      writeFile: pol.writeFile,
+      ...(kube !== undefined ? { ensureObject: (o) => kube.ensureClusterObject(o) } : {}),
+      startResponder: pol.startResponder,
+      event: (type, reason, message) => { reporter?.nodeEvent(type, reason, message); },
+      chainChanged: () => (this.#serving ? this.#installConflist() : Promise.resolve()),
+      log,
+    });
+    service.setStatusDetail(() => {
+      const st = controller.status();
+      return { policy: { backend: st.backend, state: st.state, why: st.why, restarts: st.restarts, chainEntryActive: st.chainEntryActive, warnings: st.warnings } };
+    });
+    return controller;
+  }
+
+  /** Activates the accepted policy decision; a failure is logged and reported, never fatal to the CNI. */
+  async #activatePolicy(): Promise<void> {
+    const decision = this.#policyDecision;
+    if (this.#policy === undefined || decision === undefined) return;
+    try {
+      await this.#policy.activate(decision);
+    } catch (e) {
+      this.#log.error('policy backend not started', { backend: decision.backend, err: errorMessage(e) });
+      this.#agent?.reporter.nodeWarning('PolicyBackendFailed', `${decision.backend} could not be started: ${errorMessage(e)}`);
+    }
+  }
+
+  /** `policy: felix ready (restarts 0)` for /healthz. */
+  #policyLine(): string | undefined {
+    const st = this.#policy?.status();
+    return st === undefined ? undefined : `policy: ${st.backend} ${st.state} (restarts ${String(st.restarts)}${st.chainEntryActive ? ', CNI chain entry active' : ''})`;
   }
 
   /** A dataplane executor (ip/tc) logging as `component`. */

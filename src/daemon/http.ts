@@ -10,6 +10,8 @@ export interface HttpProbe {
   serving(): boolean;
   /** Undefined when ready, else the reason. */
   notReadyReason(): string | undefined;
+  /** Extra lines for /healthz and /readyz bodies (the policy backend's state); never changes their status. */
+  detail?(): string | undefined;
 }
 
 export type ListenAddress = { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
@@ -40,14 +42,16 @@ export class HubHttpServer {
           .catch((e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(errorMessage(e)));
         return;
       }
+      const detail = probe.detail?.();
+      const more = detail === undefined ? '' : `${detail}\n`;
       if (path === '/healthz') {
         const ok = probe.serving();
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not serving\n');
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? `ok\n${more}` : 'not serving\n');
         return;
       }
       if (path === '/readyz') {
         const reason = probe.notReadyReason();
-        res.writeHead(reason === undefined ? 200 : 503, { 'content-type': 'text/plain' }).end(reason === undefined ? 'ready\n' : `${reason}\n`);
+        res.writeHead(reason === undefined ? 200 : 503, { 'content-type': 'text/plain' }).end(`${reason === undefined ? 'ready' : reason}\n${more}`);
         return;
       }
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

@@ -95,6 +95,7 @@ export class HubService implements PoolProbe {
   /** Leases older than this were written by an earlier daemon: their ADD's Confirm may have gone to it. */
   readonly #startedAt: number;
   #ready = false;
+  #statusDetail: (() => Pick<StatusReply, 'policy'>) | undefined;
   #attachmentGc: ((req: GcRequest) => Promise<GcReply>) | undefined;
   #reason = 'starting';
 
@@ -316,7 +317,12 @@ export class HubService implements PoolProbe {
   }
 
   status(): Promise<StatusReply> {
-    return Promise.resolve({ ready: this.#ready, mode: this.#runtime.provider.mode, reason: this.#reason });
+    return Promise.resolve({ ready: this.#ready, mode: this.#runtime.provider.mode, reason: this.#reason, ...this.#statusDetail?.() });
+  }
+
+  /** What the daemon adds to Status beyond the service's own state (the NetworkPolicy backend). */
+  setStatusDetail(detail: (() => Pick<StatusReply, 'policy'>) | undefined): void {
+    this.#statusDetail = detail;
   }
 
   /**

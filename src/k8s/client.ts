@@ -4,7 +4,7 @@
  * the first non-410 error and has no resync, so it cannot be used as is.
  */
 import { existsSync } from 'node:fs';
-import { CoreV1Api, CoreV1Event, KubeConfig, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, CoreV1Event, CustomObjectsApi, KubeConfig, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import { httpStatusOf, toHubError } from './api-error.js';
 import { conditionPatch, nextCondition } from './conditions.js';
@@ -13,7 +13,7 @@ import type { Codec, InformerTiming, ListResult, ListWatchSource } from './infor
 import { DEFAULT_TIMING, createInformer } from './informer.js';
 import { SERVICE_ACCOUNT_TOKEN, resolveKubeconfigSource } from './kubeconfig-source.js';
 import { timestamp, toConfigMapInfo, toNodeInfo, toPodInfo } from './map.js';
-import type { ConfigMapInfo, Informer, KubeApi, KubeEvent, NodeCondition, NodeInfo, PodInfo } from './types.js';
+import type { ClusterObject, ConfigMapInfo, EnsureOutcome, Informer, KubeApi, KubeEvent, NodeCondition, NodeInfo, PodInfo } from './types.js';
 
 export interface CreateKubeApiOptions {
   /** Explicit kubeconfig; else $KUBECONFIG, else in-cluster service account, else ~/.kube/config. */
@@ -72,6 +72,7 @@ export function createKubeApi(options: CreateKubeApiOptions): KubeClient {
   const log = options.log.child({ component: 'k8s' });
   const kc = loadKubeConfig(options.kubeconfigPath);
   const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
   const watcher = new Watch(kc);
   const timing: InformerTiming = { ...DEFAULT_TIMING, ...options.timing };
   const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 300;
@@ -165,6 +166,25 @@ export function createKubeApi(options: CreateKubeApiOptions): KubeClient {
       await call(`patch node ${name} status`, () => core.patchNodeStatus({ name, body: conditionPatch(record) }, strategicPatch));
     },
     createEvent,
+    ensureClusterObject: async (obj: ClusterObject): Promise<EnsureOutcome> => {
+      const [group = '', version = ''] = obj.apiVersion.split('/');
+      const ref = { group, version, plural: `${obj.kind.toLowerCase()}s`, name: obj.metadata.name };
+      const what = `${obj.kind} ${obj.metadata.name}`;
+      let current: { metadata?: Record<string, unknown>; spec?: unknown } | undefined;
+      try {
+        current = (await withTimeout(custom.getClusterCustomObject(ref), requestTimeoutMs, `get ${what}`)) as typeof current;
+      } catch (err) {
+        if (httpStatusOf(err) !== 404) throw toHubError(err, `get ${what}`);
+      }
+      if (current === undefined) {
+        await call(`create ${what}`, () => custom.createClusterCustomObject({ group, version, plural: ref.plural, body: obj }));
+        return 'created';
+      }
+      if (JSON.stringify(current.spec ?? {}) === JSON.stringify(obj.spec)) return 'unchanged';
+      const body = { ...current, apiVersion: obj.apiVersion, kind: obj.kind, spec: obj.spec };
+      await call(`replace ${what}`, () => custom.replaceClusterCustomObject({ ...ref, body }));
+      return 'updated';
+    },
   };
 }
 

@@ -77,6 +77,16 @@ export interface NodeCondition {
   readonly message: string;
 }
 
+/** A cluster-scoped custom resource the daemon owns the spec of (Calico's ClusterInformation for Felix). */
+export interface ClusterObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string };
+  readonly spec: Readonly<Record<string, unknown>>;
+}
+
+export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
+
 export interface KubeApi {
   /** Pods bound to `nodeName` (field selector spec.nodeName). */
   podInformer(nodeName: string): Informer<PodInfo>;
@@ -92,4 +102,9 @@ export interface KubeApi {
   /** Sets (adds or replaces by type) one condition in node status. */
   setNodeCondition(name: string, condition: NodeCondition): Promise<void>;
   createEvent(event: KubeEvent): Promise<void>;
+  /**
+   * Creates the object, or replaces its spec when it differs (labels, annotations and status of an existing object
+   * are kept). The resource's plural is the kind lower-cased plus `s` (clusterinformations, felixconfigurations).
+   */
+  ensureClusterObject(obj: ClusterObject): Promise<EnsureOutcome>;
 }

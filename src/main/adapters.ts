@@ -14,6 +14,16 @@ import { InstanceLock } from '../store/instance-lock.js';
 import { LeaseStore } from '../store/store.js';
 import { createExecutor, type ExecutorFactory, type SysctlWriter } from '../netlink/executor.js';
 import { PluginVersionProbe } from '../daemon/plugin-versions.js';
+import { hostname } from 'node:os';
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { writeFileAtomic } from '../daemon/install.js';
+import type { PolicyAdapters } from '../daemon/policy/adapters.js';
+import { startHealthResponder } from '../daemon/policy/responder.js';
+import { sysctlPath } from '../netlink/render.js';
+import { cleanResidue, type CleanupFs } from '../policy/cleanup/clean.js';
+import { detectIptablesBackend } from '../policy/detect-iptables.js';
+import type { KubeAccess } from '../policy/types.js';
 
 export interface NodeAdapters {
   /** One daemon per state dir: a kernel lock held for the process's lifetime. */
@@ -32,6 +42,8 @@ export interface NodeAdapters {
   readonly prober: HealthProber;
   /** Asks the chain's CNI plugin binaries `VERSION` (through its own process runner; cached per binary). */
   readonly pluginVersions: PluginVersionProbe;
+  /** Running the NetworkPolicy backend (supervisor, residue cleanup, files, responder, node facts). */
+  policyFor(cfg: DaemonConfig, env: Readonly<Record<string, string | undefined>>): PolicyAdapters;
 }
 
 /** Replacements for the parts that touch the host (tests). */
@@ -45,6 +57,24 @@ export interface AdapterOverrides {
   readonly prober?: HealthProber;
   /** Runs the chain's CNI plugins for VERSION (default: a real process runner, even when `runner` is a fake). */
   readonly pluginRunner?: CommandRunner;
+  /** The file system the policy residue cleanup removes from (default: the real one). */
+  readonly cleanupFs?: CleanupFs;
+}
+
+const realCleanupFs: CleanupFs = {
+  remove: (path) => rm(path, { recursive: true, force: true }),
+  list: (dir) => readdir(dir).catch(() => []),
+};
+
+/** How backend processes reach the API server: the daemon's own kubeconfig or in-cluster service (pure). */
+export function kubeAccessOf(cfg: DaemonConfig, env: Readonly<Record<string, string | undefined>>): KubeAccess {
+  const kubeconfig = cfg.kubeconfig ?? (env.KUBECONFIG !== undefined && env.KUBECONFIG !== '' ? env.KUBECONFIG : undefined);
+  return {
+    namespace: cfg.kubeNamespace,
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    ...(env.KUBERNETES_SERVICE_HOST !== undefined && env.KUBERNETES_SERVICE_HOST !== '' ? { serviceHost: env.KUBERNETES_SERVICE_HOST } : {}),
+    ...(env.KUBERNETES_SERVICE_PORT !== undefined && env.KUBERNETES_SERVICE_PORT !== '' ? { servicePort: env.KUBERNETES_SERVICE_PORT } : {}),
+  };
 }
 
 export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
@@ -59,5 +89,20 @@ export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
     spawner: o.spawner ?? createProcessSpawner(),
     prober: o.prober ?? createHttpProber(),
     pluginVersions: new PluginVersionProbe({ runner: o.pluginRunner ?? (o.runner === undefined ? runner : createProcessRunner()) }),
+    policyFor: (cfg, env) => ({
+      spawner: o.spawner ?? createProcessSpawner(),
+      prober: o.prober ?? createHttpProber(),
+      cleanResidue: (residues) =>
+        cleanResidue(residues, {
+          runner,
+          fs: o.cleanupFs ?? realCleanupFs,
+          writeSysctl: (key, value) => (sysctl ?? ((path: string, v: string) => writeFile(path, v)))(sysctlPath(key), value),
+        }),
+      writeFile: async (f) => { await writeFileAtomic(dirname(f.path), basename(f.path), f.content, f.mode); },
+      startResponder: startHealthResponder,
+      nodeFacts: async () => ({ iptablesBackend: (await detectIptablesBackend(runner)).backend }),
+      kubeAccess: kubeAccessOf(cfg, env),
+      hostname,
+    }),
   };
 }

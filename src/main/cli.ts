@@ -5,7 +5,7 @@ import { loadDaemonConfig } from '../config/load.js';
 import { createHubClient, HubRpcError } from '../daemon/rpc-client.js';
 import { LeaseStore } from '../store/store.js';
 import { HubError, errorMessage } from '../lib/errors.js';
-import { DEFAULT_SOCKET } from '../rpc/protocol.js';
+import { DEFAULT_SOCKET, type StatusReply } from '../rpc/protocol.js';
 import { DAEMON_USAGE, runDaemon } from './daemon.js';
 import { formatLeases } from '../daemon/format-leases.js';
 
@@ -21,11 +21,23 @@ async function status(argv: readonly string[]): Promise<number> {
   const client = createHubClient(values.socket ?? DEFAULT_SOCKET, Number(values.timeout ?? '5000'));
   try {
     const st = await client.status({});
-    process.stdout.write(values.json === true ? `${JSON.stringify(st)}\n` : `ready=${String(st.ready)} mode=${st.mode}${st.reason ? ` reason=${st.reason}` : ''}\n`);
+    process.stdout.write(values.json === true ? `${JSON.stringify(st)}\n` : formatStatus(st));
     return st.ready ? 0 : 1;
   } finally {
     client.close();
   }
+}
+
+function formatStatus(st: StatusReply): string {
+  const head = `ready=${String(st.ready)} mode=${st.mode}${st.reason ? ` reason=${st.reason}` : ''}`;
+  const p = st.policy;
+  if (p === undefined) return `${head}\n`;
+  const lines = [
+    `${head} policy=${p.backend} policy-state=${p.state} policy-restarts=${String(p.restarts)}${p.chainEntryActive ? ' policy-cni=active' : ''}`,
+    `  policy: ${p.why}`,
+    ...p.warnings.map((w) => `  warning: ${w}`),
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 async function leases(argv: readonly string[]): Promise<number> {

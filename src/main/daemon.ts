@@ -78,6 +78,7 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
     providerFor: adapters.providerFor,
     executorFor: adapters.executorFor,
     pluginVersions: adapters.pluginVersions,
+    policy: adapters.policyFor(cfg, process.env),
     components: (ctx) => nodeComponents(ctx, adapters),
     ...(kube !== undefined ? { kube } : {}),
   });

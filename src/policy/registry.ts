@@ -13,3 +13,8 @@ const BACKENDS: Readonly<Record<PolicyBackendName, PolicyBackend>> = { felix: fe
 export function policyBackend(name: PolicyBackendName): PolicyBackend {
   return BACKENDS[name];
 }
+
+/** Every registered backend name, in registration order. */
+export function policyBackendNames(): readonly PolicyBackendName[] {
+  return Object.keys(BACKENDS) as PolicyBackendName[];
+}

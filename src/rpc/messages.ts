@@ -24,7 +24,7 @@ import type {
   StatusReply,
   StatusRequest,
 } from './protocol.js';
-import { arr, bool, obj, str, type Obj } from '../lib/validate/input-fields.js';
+import { arr, bool, int, obj, str, type Obj } from '../lib/validate/input-fields.js';
 
 export { parseAllocation, parseBandwidth };
 
@@ -113,7 +113,23 @@ export function parseStatusRequest(raw: unknown): StatusRequest {
 
 export function parseStatusReply(raw: unknown): StatusReply {
   const o = obj(raw, 'reply');
-  return { ready: bool(o, 'ready', ''), mode: str(o, 'mode', ''), reason: str(o, 'reason', '') };
+  const base = { ready: bool(o, 'ready', ''), mode: str(o, 'mode', ''), reason: str(o, 'reason', '') };
+  if (o.policy === undefined) return base;
+  const p = obj(o.policy, 'policy');
+  return {
+    ...base,
+    policy: {
+      backend: str(p, 'backend', 'policy.'),
+      state: str(p, 'state', 'policy.'),
+      why: str(p, 'why', 'policy.'),
+      restarts: int(p, 'restarts', 'policy.', 0, Number.MAX_SAFE_INTEGER),
+      chainEntryActive: bool(p, 'chainEntryActive', 'policy.'),
+      warnings: arr(p, 'warnings', 'policy.').map((w, i) => {
+        if (typeof w !== 'string') throw new InvalidInputError(`policy.warnings[${String(i)}]`, 'must be a string');
+        return w;
+      }),
+    },
+  };
 }
 
 export function parseGcRequest(raw: unknown): GcRequest {

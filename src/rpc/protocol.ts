@@ -83,6 +83,17 @@ export interface StatusReply {
   readonly ready: boolean;
   readonly mode: string;
   readonly reason: string;
+  /** The NetworkPolicy backend (absent from daemons that run none). */
+  readonly policy?: PolicyStatusReply;
+}
+
+export interface PolicyStatusReply {
+  readonly backend: string;
+  readonly state: string;
+  readonly why: string;
+  readonly restarts: number;
+  readonly chainEntryActive: boolean;
+  readonly warnings: readonly string[];
 }
 
 export interface GcRequest {

@@ -1,6 +1,8 @@
-/** core/v1 REST paths → (resource, namespace, name, subresource). */
+/** core/v1 and custom-resource (/apis/GROUP/VERSION) REST paths → (resource, namespace, name, subresource). */
 export interface ResourceDef {
   readonly kind: string;
+  /** `GROUP/VERSION` of a custom resource; absent for core/v1. */
+  readonly groupVersion?: string;
   readonly plural: string;
   readonly namespaced: boolean;
   /** Has a status subresource: writes to the main resource keep the stored status and vice versa. */
@@ -15,6 +17,9 @@ const RESOURCES: readonly ResourceDef[] = [
   { kind: 'Event', plural: 'events', namespaced: true, statusSubresource: false },
   { kind: 'Service', plural: 'services', namespaced: true, statusSubresource: true },
   { kind: 'Namespace', plural: 'namespaces', namespaced: false, statusSubresource: true },
+  // Calico's CRDs the felix backend ensures (crd.projectcalico.org/v1, cluster-scoped)
+  { kind: 'ClusterInformation', groupVersion: 'crd.projectcalico.org/v1', plural: 'clusterinformations', namespaced: false, statusSubresource: false },
+  { kind: 'FelixConfiguration', groupVersion: 'crd.projectcalico.org/v1', plural: 'felixconfigurations', namespaced: false, statusSubresource: false },
 ];
 
 export function resourceByKind(kind: string): ResourceDef | undefined {
@@ -32,8 +37,16 @@ export interface Route {
 }
 
 export function parseRoute(pathname: string): Route | undefined {
-  if (!pathname.startsWith('/api/v1/')) return undefined;
-  let parts = pathname.slice('/api/v1/'.length).split('/').filter((p) => p !== '').map(decodeURIComponent);
+  let groupVersion: string | undefined;
+  let rest: string;
+  if (pathname.startsWith('/api/v1/')) rest = pathname.slice('/api/v1/'.length);
+  else {
+    const m = /^\/apis\/([^/]+\/[^/]+)\/(.*)$/u.exec(pathname);
+    if (m === null) return undefined;
+    groupVersion = m[1];
+    rest = m[2] ?? '';
+  }
+  let parts = rest.split('/').filter((p) => p !== '').map(decodeURIComponent);
   const watchPath = parts[0] === 'watch';
   if (watchPath) parts = parts.slice(1);
   let namespace: string | undefined;
@@ -42,7 +55,7 @@ export function parseRoute(pathname: string): Route | undefined {
     parts = parts.slice(2);
   }
   const [plural, name, subresource] = parts;
-  const resource = RESOURCES.find((r) => r.plural === plural);
+  const resource = RESOURCES.find((r) => r.plural === plural && r.groupVersion === groupVersion);
   if (resource === undefined || parts.length > 3) return undefined;
   if (!resource.namespaced && namespace !== undefined) return undefined;
   return { resource, namespace, name, subresource, watchPath };

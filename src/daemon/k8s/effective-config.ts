@@ -88,8 +88,9 @@ function applyMode(local: DaemonConfig, mode: DaemonConfig['mode'], mtu: number 
   return { ...withMtu, vpc: { podCIDR: networkCidr(raw) } };
 }
 
-/** Stable identity of what a config change would change (mode, pool, MTU, pod-facing settings). */
+/** Stable identity of what a config change would change (mode, pool, MTU, pod-facing settings, policy inputs). */
 export function fingerprint(c: EffectiveConfig): string {
   const d = c.daemon;
-  return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', d.mode === 'veth-policy-routing' ? d.local?.eni : null, c.statefulKinds, c.enablePatchPodIps, c.chain]);
+  const policy = [c.cluster?.disableNetworkPolicy ?? false, c.cluster?.eniConf.serviceCidrs ?? [], c.cluster?.cni.hostStackCidrs ?? []];
+  return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', d.mode === 'veth-policy-routing' ? d.local?.eni : null, c.statefulKinds, c.enablePatchPodIps, c.chain, policy]);
 }

@@ -87,8 +87,13 @@ export class KubeReporter implements AllocationObserver {
 
   /** A Warning event on this node (`ConfigError`, `ResourceInvalid`). */
   nodeWarning(reason: string, message: string): void {
+    this.nodeEvent('Warning', reason, message);
+  }
+
+  /** An event on this node (the policy backend's lifecycle: `PolicyBackendReady`, `PolicyBackendUnhealthy`, …). */
+  nodeEvent(type: 'Normal' | 'Warning', reason: string, message: string): void {
     this.#run(`node event ${reason}`, () =>
-      this.#deps.kube.createEvent({ target: { kind: 'Node', namespace: '', name: this.#deps.nodeName, uid: this.#deps.nodeUid() }, type: 'Warning', reason, message }),
+      this.#deps.kube.createEvent({ target: { kind: 'Node', namespace: '', name: this.#deps.nodeName, uid: this.#deps.nodeUid() }, type, reason, message }),
     );
   }
 

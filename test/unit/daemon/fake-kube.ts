@@ -1,5 +1,5 @@
 /** An in-memory KubeApi: informers fed by the test, and a record of every write the daemon makes. */
-import type { ConfigMapInfo, Informer, InformerEvent, KubeApi, KubeEvent, NodeCondition, NodeInfo, PodInfo } from '../../../src/k8s/types.js';
+import type { ConfigMapInfo, Informer, InformerEvent, KubeApi, KubeEvent, NodeCondition, NodeInfo, PodInfo, ClusterObject, EnsureOutcome } from '../../../src/k8s/types.js';
 
 export class FakeInformer<T extends { readonly name: string }> implements Informer<T> {
   readonly #items = new Map<string, T>();
@@ -106,6 +106,14 @@ export class FakeKube implements KubeApi {
   createEvent(event: KubeEvent): Promise<void> {
     this.events.push(event);
     return Promise.resolve();
+  }
+  /** Cluster-scoped custom objects by `kind/name`. */
+  readonly clusterObjects = new Map<string, ClusterObject>();
+  ensureClusterObject(obj: ClusterObject): Promise<EnsureOutcome> {
+    const key = `${obj.kind}/${obj.metadata.name}`;
+    const had = this.clusterObjects.get(key);
+    this.clusterObjects.set(key, obj);
+    return Promise.resolve(had === undefined ? 'created' : JSON.stringify(had.spec) === JSON.stringify(obj.spec) ? 'unchanged' : 'updated');
   }
 
   node(): NodeInfo {

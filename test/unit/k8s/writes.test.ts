@@ -150,3 +150,24 @@ describe('createEvent', () => {
     expect(emu.list('Event', 'ns1')[0]).toMatchObject({ count: 1 });
   });
 });
+
+describe('ensureClusterObject', () => {
+  const info = (spec: Record<string, unknown>) => ({ apiVersion: 'crd.projectcalico.org/v1', kind: 'ClusterInformation', metadata: { name: 'default' }, spec });
+
+  test('creates, leaves an equal spec alone, replaces a different spec keeping labels', async () => {
+    expect(await kube.ensureClusterObject(info({ datastoreReady: true }))).toBe('created');
+    expect(emu.requests.at(-1)).toMatchObject({ method: 'POST', path: '/apis/crd.projectcalico.org/v1/clusterinformations' });
+    expect(field(emu.get('ClusterInformation', '', 'default'), 'spec')).toEqual({ datastoreReady: true });
+    expect(await kube.ensureClusterObject(info({ datastoreReady: true }))).toBe('unchanged');
+    emu.put('ClusterInformation', { ...info({ datastoreReady: false, clusterType: 'x' }), metadata: { name: 'default', labels: { owner: 'admin' } } });
+    expect(await kube.ensureClusterObject(info({ datastoreReady: true }))).toBe('updated');
+    expect(emu.requests.at(-1)).toMatchObject({ method: 'PUT', path: '/apis/crd.projectcalico.org/v1/clusterinformations/default' });
+    expect(field(emu.get('ClusterInformation', '', 'default'), 'spec')).toEqual({ datastoreReady: true });
+    expect(field(emu.get('ClusterInformation', '', 'default'), 'metadata.labels')).toEqual({ owner: 'admin' });
+  });
+
+  test('API failures become typed errors', async () => {
+    emu.failNext({ path: '/apis/crd.projectcalico.org/v1/clusterinformations/default', status: 403 });
+    await expect(kube.ensureClusterObject(info({ datastoreReady: true }))).rejects.toMatchObject({ code: expect.any(String) });
+  });
+});
