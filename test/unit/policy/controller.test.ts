@@ -14,7 +14,7 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 import { CILIUM, FELIX, TERWAY_IPVLAN } from './fixtures.js';
 import { captureLog, FakeProber, FakeSpawner, OK, UNAVAILABLE } from './supervisor-fakes.js';
 
-function input(o: Partial<PolicyInput> & { policy?: Partial<PolicyConfig> } = {}): PolicyInput {
+function input(o: Partial<Omit<PolicyInput, 'policy'>> & { policy?: Partial<PolicyConfig> } = {}): PolicyInput {
   return {
     mode: 'veth-policy-routing',
     disableNetworkPolicy: false,
