@@ -94,7 +94,8 @@ d('policy backend swap', () => {
     emu
       .list('Event')
       .filter((e) => (e['involvedObject'] as Record<string, unknown>)['name'] === nodeName)
-      .map((e) => `${String(e['type'])} ${String(e['reason'])}: ${String(e['message'])}`);
+      .map((e) => [e['type'], e['reason'], e['message']].map((v) => (typeof v === 'string' ? v : '')))
+      .map(([type, reason, message]) => `${type ?? ''} ${reason ?? ''}: ${message ?? ''}`);
   const eniConfig = (name: string, data: Record<string, string>): object => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NS }, data });
   const annotations = (o: KubeObject | undefined): Record<string, string> =>
     ((o?.['metadata'] as Record<string, unknown> | undefined)?.['annotations'] as Record<string, string> | undefined) ?? {};
