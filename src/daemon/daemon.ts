@@ -40,6 +40,7 @@ import { PolicyController } from './policy/controller.js';
 import { policyInputOf, type PolicyEnvironment } from './policy/input.js';
 import type { PolicyAdapters } from './policy/adapters.js';
 import { METRIC_PREFIX } from './metrics.js';
+import type { StatusReply } from '../rpc/protocol.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
 
@@ -208,6 +209,7 @@ export class Daemon {
         onSettled: (lease) => { this.#bandwidth?.settled(lease); },
       });
       this.#service = service;
+      service.setStatusDetail(() => this.#statusDetail());
       if (this.#agent !== undefined) {
         this.#bandwidth = createLiveBandwidth({
           pods: this.#agent.pods,
@@ -415,10 +417,6 @@ export class Daemon {
       chainChanged: () => (this.#serving ? this.#installConflist() : Promise.resolve()),
       log,
     });
-    service.setStatusDetail(() => {
-      const st = controller.status();
-      return { policy: { backend: st.backend, state: st.state, why: st.why, restarts: st.restarts, chainEntryActive: st.chainEntryActive, warnings: st.warnings } };
-    });
     return controller;
   }
 
@@ -432,6 +430,18 @@ export class Daemon {
       this.#log.error('policy backend not started', { backend: decision.backend, err: errorMessage(e) });
       this.#agent?.reporter.nodeWarning('PolicyBackendFailed', `${decision.backend} could not be started: ${errorMessage(e)}`);
     }
+  }
+
+  /** What Status says beyond the service: the policy backend, and a rejected cluster config. */
+  #statusDetail(): Pick<StatusReply, 'policy' | 'configError'> {
+    const st = this.#policy?.status();
+    const configError = this.#agent?.config.lastError;
+    return {
+      ...(st !== undefined
+        ? { policy: { backend: st.backend, state: st.state, why: st.why, restarts: st.restarts, chainEntryActive: st.chainEntryActive, warnings: st.warnings } }
+        : {}),
+      ...(configError !== undefined ? { configError } : {}),
+    };
   }
 
   /** `policy: felix ready (restarts 0)` for /healthz. */

@@ -95,7 +95,7 @@ export class HubService implements PoolProbe {
   /** Leases older than this were written by an earlier daemon: their ADD's Confirm may have gone to it. */
   readonly #startedAt: number;
   #ready = false;
-  #statusDetail: (() => Pick<StatusReply, 'policy'>) | undefined;
+  #statusDetail: (() => Pick<StatusReply, 'policy' | 'configError'>) | undefined;
   #attachmentGc: ((req: GcRequest) => Promise<GcReply>) | undefined;
   #reason = 'starting';
 
@@ -321,7 +321,7 @@ export class HubService implements PoolProbe {
   }
 
   /** What the daemon adds to Status beyond the service's own state (the NetworkPolicy backend). */
-  setStatusDetail(detail: (() => Pick<StatusReply, 'policy'>) | undefined): void {
+  setStatusDetail(detail: (() => Pick<StatusReply, 'policy' | 'configError'>) | undefined): void {
     this.#statusDetail = detail;
   }
 

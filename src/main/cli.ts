@@ -31,11 +31,10 @@ async function status(argv: readonly string[]): Promise<number> {
 function formatStatus(st: StatusReply): string {
   const head = `ready=${String(st.ready)} mode=${st.mode}${st.reason ? ` reason=${st.reason}` : ''}`;
   const p = st.policy;
-  if (p === undefined) return `${head}\n`;
   const lines = [
-    `${head} policy=${p.backend} policy-state=${p.state} policy-restarts=${String(p.restarts)}${p.chainEntryActive ? ' policy-cni=active' : ''}`,
-    `  policy: ${p.why}`,
-    ...p.warnings.map((w) => `  warning: ${w}`),
+    p === undefined ? head : `${head} policy=${p.backend} policy-state=${p.state} policy-restarts=${String(p.restarts)}${p.chainEntryActive ? ' policy-cni=active' : ''}`,
+    ...(p !== undefined ? [`  policy: ${p.why}`, ...p.warnings.map((w) => `  warning: ${w}`)] : []),
+    ...(st.configError !== undefined ? [`  config-error: ${st.configError}`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -113,7 +113,12 @@ export function parseStatusRequest(raw: unknown): StatusRequest {
 
 export function parseStatusReply(raw: unknown): StatusReply {
   const o = obj(raw, 'reply');
-  const base = { ready: bool(o, 'ready', ''), mode: str(o, 'mode', ''), reason: str(o, 'reason', '') };
+  const base = {
+    ready: bool(o, 'ready', ''),
+    mode: str(o, 'mode', ''),
+    reason: str(o, 'reason', ''),
+    ...(o.configError !== undefined ? { configError: str(o, 'configError', '') } : {}),
+  };
   if (o.policy === undefined) return base;
   const p = obj(o.policy, 'policy');
   return {

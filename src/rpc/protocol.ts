@@ -85,6 +85,8 @@ export interface StatusReply {
   readonly reason: string;
   /** The NetworkPolicy backend (absent from daemons that run none). */
   readonly policy?: PolicyStatusReply;
+  /** Why the cluster config was rejected (the last good one runs); absent when the last reconcile was accepted. */
+  readonly configError?: string;
 }
 
 export interface PolicyStatusReply {

@@ -68,6 +68,7 @@ const linkExists = (name: string): boolean => shTry('ip', ['link', 'show', 'dev'
 
 interface StatusJson {
   mode: string;
+  configError?: string;
   policy?: { backend: string; state: string; chainEntryActive: boolean; restarts: number; why: string; warnings: string[] };
 }
 function status(daemon: RunningDaemon): StatusJson {
@@ -179,7 +180,7 @@ d('policy backend swap', () => {
     expect(sh('ip', ['route', 'show', `${podIp}/32`]).trim()).toBe('');
   }, 90_000);
 
-  it('cilium: cilium-cni joins the conflist only once the agent is ready; disable_network_policy takes it out and cleans the agent residue', async () => {
+  it('cilium: cilium-cni joins the conflist only once the agent is ready; a refused config is reported and changes nothing; disable_network_policy takes it out and cleans the agent residue', async () => {
     const tag = rand();
     const dir = tempDir('hub-swap-');
     const nodeName = `swapc-${tag}`;
@@ -213,6 +214,16 @@ d('policy backend swap', () => {
     expect(linkExists('cilium_host')).toBe(true);
     expect(iptablesNft()).toMatch(/^:CILIUM_FORWARD /mu);
     expect(readFileSync(join(daemon.dir, 'state', 'policy', 'cilium', 'config', 'cni-chaining-mode'), 'utf8').trim()).toBe('generic-veth');
+
+    // a config whose backend is refused: rejected as a whole, reported three ways, the running backend kept
+    emu.put('ConfigMap', eniConfig(cmName, { eni_conf: JSON.stringify({ version: '1', service_cidr: '169.254.0.0/16' }), daemon_mode: 'VPC' }));
+    await eventually(() => {
+      expect(events(nodeName)).toContainEqual(expect.stringMatching(/^Warning ConfigError: .*policy\.backend: cilium refused in vpc mode .*169\.254\.10\.1.*169\.254\.0\.0\/16.*keeping the last good config/u));
+    }, 10_000);
+    await eventually(() => { expect(annotations(emu.get('Node', '', nodeName))['terway-hub.io/config-error']).toMatch(/cilium refused/u); });
+    expect(status(daemon)).toMatchObject({ configError: expect.stringMatching(/cilium refused in vpc mode/u), policy: { backend: 'cilium', state: 'ready', chainEntryActive: true } });
+    expect(shTry(NODE, [CLI, 'status', '--socket', daemon.socket]).stdout).toMatch(/^ {2}config-error: .*cilium refused/mu);
+    expect(pluginTypes(daemon)).toEqual(['terway-hub', 'cilium-cni']);
 
     emu.put('ConfigMap', eniConfig(cmName, { eni_conf: JSON.stringify({ version: '1' }), daemon_mode: 'VPC', disable_network_policy: 'true' }));
     await eventually(() => { expect(status(daemon).policy).toMatchObject({ backend: 'none', state: 'responding' }); }, 20_000);
