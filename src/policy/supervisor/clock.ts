@@ -1,20 +1,2 @@
-/** Time for the supervisor, injectable: the real clock in the daemon, a fake one in unit tests. */
-
-export interface Timer {
-  cancel(): void;
-}
-
-export interface Clock {
-  /** Epoch ms. */
-  now(): number;
-  /** Calls `fn` once after `ms`. */
-  after(ms: number, fn: () => void): Timer;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  after: (ms, fn) => {
-    const t = setTimeout(fn, Math.max(0, ms));
-    return { cancel: () => { clearTimeout(t); } };
-  },
-};
+/** The supervisor's clock is the shared one (src/lib/clock.ts). */
+export { realClock, type Clock, type Timer } from '../../lib/clock.js';

@@ -1,0 +1,20 @@
+/** Time, injectable: the real clock in the daemon, a fake one in unit tests (test/helpers/fake-clock.ts). */
+
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Epoch ms. */
+  now(): number;
+  /** Calls `fn` once after `ms`. */
+  after(ms: number, fn: () => void): Timer;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  after: (ms, fn) => {
+    const t = setTimeout(fn, Math.max(0, ms));
+    return { cancel: () => { clearTimeout(t); } };
+  },
+};

@@ -1,0 +1,443 @@
+/**
+ * The warm pool: idle private IPs on the node's ENIs, kept between the watermarks by calls to a ResourceFactory
+ * (./types.ts) as ./plan.ts decides. Allocations take an idle IP at once; when none is idle they wait (FIFO) for
+ * the cloud, and whoever waits is told what for. Concurrent demand within `coalesceMs` becomes one plan (one
+ * Assign of up to 10 IPs instead of one per pod). Failures open inhibit windows (a vSwitch out of addresses or
+ * quota: 10 min, failing over to the zone's other vSwitches; an ENI quota: 1 min) or retry after a pause; when
+ * nothing can bring an IP the waiters fail with ExhaustedError saying why. Every cloud call is journalled before it
+ * is made and the ENIs are saved after every change (crash safety; see ./reconcile.ts). Single-threaded: state
+ * changes happen between awaits only.
+ */
+import type { IpAddr } from '../lib/brand.js';
+import { realClock, type Clock, type Timer } from '../lib/clock.js';
+import { ConflictError, ExhaustedError, InvalidInputError, errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { DEFAULT_DEMAND, planRefill, planShrink, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
+import type { EniResource, PoolJournal, ResourceFactory, WaitNotice } from './types.js';
+
+export interface PoolOptions {
+  readonly minIdle: number;
+  readonly maxIdle: number;
+  readonly coalesceMs: number;
+  readonly demand: DemandSettings;
+  readonly inhibitVSwitchMs: number;
+  readonly inhibitEniMs: number;
+  /** Pause before trying again after a transient failure, and after a fatal one. */
+  readonly retryMs: number;
+  readonly fatalRetryMs: number;
+  /** `idle_ip_reclaim_after`: idle above the target goes back after this long without pool changes (off: undefined). */
+  readonly reclaimAfterMs?: number;
+  /** The pool re-plans at least this often (demand forgotten, reclaim due, inhibit windows over). */
+  readonly syncIntervalMs: number;
+}
+
+export const DEFAULT_POOL_OPTIONS: PoolOptions = {
+  minIdle: 0,
+  maxIdle: 5,
+  coalesceMs: 50,
+  demand: DEFAULT_DEMAND,
+  inhibitVSwitchMs: 600_000,
+  inhibitEniMs: 60_000,
+  retryMs: 2_000,
+  fatalRetryMs: 60_000,
+  syncIntervalMs: 30_000,
+};
+
+export interface PoolDeps {
+  readonly factory: ResourceFactory;
+  readonly journal: PoolJournal;
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly newToken: () => string;
+  readonly options?: Partial<PoolOptions>;
+}
+
+export interface PoolIp {
+  readonly ip: IpAddr;
+  readonly eni: EniResource;
+}
+
+export interface AcquireOptions {
+  /** Names the allocation in logs. */
+  readonly label: string;
+  /** A specific address (CNI `IP=`, a StatefulSet's reservation): it must be idle in the pool. */
+  readonly requested?: IpAddr;
+  readonly signal?: AbortSignal;
+  /** Called once if the allocation has to wait for the cloud. */
+  readonly onWait?: (notice: WaitNotice) => void;
+}
+
+interface Entry {
+  res: EniResource;
+  readonly leased: Set<IpAddr>;
+  /** Being unassigned or deleted: neither idle nor leasable. */
+  readonly releasing: Set<IpAddr>;
+  assigning: number;
+  inhibitedUntil: number;
+}
+
+interface Waiter {
+  readonly label: string;
+  readonly since: number;
+  resolve(v: PoolIp): void;
+  reject(e: Error): void;
+}
+
+export interface PoolStats {
+  readonly enis: number;
+  readonly ips: number;
+  readonly idle: number;
+  readonly leased: number;
+  readonly waiting: number;
+  readonly inFlight: number;
+}
+
+export class Pool {
+  readonly #f: ResourceFactory;
+  readonly #j: PoolJournal;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #o: PoolOptions;
+  readonly #newToken: () => string;
+  readonly #enis = new Map<string, Entry>();
+  readonly #creating = new Map<string, number>();
+  readonly #vswInhibit = new Map<string, number>();
+  #createInhibitUntil = 0;
+  /** After a transient or fatal failure no new cloud call is made before this (the client already retried). */
+  #pausedUntil = 0;
+  #waiters: Waiter[] = [];
+  #recent: number[] = [];
+  #lastChange: number;
+  #limits: PoolLimits | undefined;
+  #timer: Timer | undefined;
+  #retryTimer: Timer | undefined;
+  #syncTimer: Timer | undefined;
+  #inFlight = 0;
+  #stopped = false;
+  /** Why the last plan could bring nothing (for the waiters' error). */
+  #blocked = '';
+
+  constructor(deps: PoolDeps) {
+    this.#f = deps.factory;
+    this.#j = deps.journal;
+    this.#log = deps.log.child({ component: 'pool' });
+    this.#clock = deps.clock ?? realClock;
+    this.#newToken = deps.newToken;
+    this.#o = { ...DEFAULT_POOL_OPTIONS, ...deps.options };
+    this.#lastChange = this.#clock.now();
+  }
+
+  /** Loads the ENIs the factory reports, marks the leased IPs, and starts keeping the watermarks. */
+  async start(leased: ReadonlySet<IpAddr>): Promise<void> {
+    const caps = await this.#f.limits();
+    this.#limits = { minIdle: Math.min(this.#o.minIdle, this.#o.maxIdle), maxIdle: this.#o.maxIdle, maxEnis: caps.maxEnis, ipsPerEni: caps.ipsPerEni };
+    for (const res of await this.#f.listEnis()) this.#add(res);
+    for (const ip of leased) {
+      const e = this.#entryOf(ip);
+      if (e !== undefined) e.leased.add(ip);
+    }
+    this.#save();
+    this.#log.info('pool started', { factory: this.#f.name, ...this.stats(), ...this.#limits });
+    this.#kick(0);
+    this.#tick();
+  }
+
+  #tick(): void {
+    if (this.#stopped) return;
+    this.#syncTimer = this.#clock.after(this.#o.syncIntervalMs, () => {
+      this.#kick(0);
+      this.#tick();
+    });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#retryTimer?.cancel();
+    this.#syncTimer?.cancel();
+    for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: the daemon is stopping`));
+  }
+
+  stats(): PoolStats {
+    let ips = 0;
+    let idle = 0;
+    let leased = 0;
+    for (const e of this.#enis.values()) {
+      ips += e.res.ips.length;
+      idle += this.#idleOf(e).length;
+      leased += e.leased.size;
+    }
+    return { enis: this.#enis.size, ips, idle, leased, waiting: this.#waiters.length, inFlight: this.#inFlight };
+  }
+
+  /** The ENI an IP of the pool belongs to. */
+  eniOf(ip: IpAddr): EniResource | undefined {
+    return this.#entryOf(ip)?.res;
+  }
+
+  acquire(o: AcquireOptions): Promise<PoolIp> {
+    if (this.#stopped) return Promise.reject(new ExhaustedError(`${o.label}: the pool is stopped`));
+    if (o.requested !== undefined) {
+      try {
+        return Promise.resolve(this.#take(o.requested));
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    const ip = this.#pickIdle();
+    if (ip !== undefined) return Promise.resolve(this.#lease(ip));
+    return new Promise<PoolIp>((resolve, reject) => {
+      const w: Waiter = { label: o.label, since: this.#clock.now(), resolve, reject };
+      this.#waiters.push(w);
+      const onAbort = (): void => {
+        this.#waiters = this.#waiters.filter((x) => x !== w);
+        reject(new ExhaustedError(`${o.label}: gave up waiting for an IP from the cloud`));
+      };
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      o.onWait?.({ what: this.#waitingFor() });
+      this.#kick(this.#o.coalesceMs);
+    });
+  }
+
+  /** The IP goes back to idle (the lease is gone); the watermarks are kept. */
+  release(ip: IpAddr): void {
+    const e = this.#entryOf(ip);
+    if (e?.leased.delete(ip) !== true) return;
+    this.#lastChange = this.#clock.now();
+    this.#serve();
+    this.#kick(this.#o.coalesceMs);
+  }
+
+  #take(ip: IpAddr): PoolIp {
+    const e = this.#entryOf(ip);
+    if (e === undefined) throw new InvalidInputError('IP', `${ip} is not on any of this node's ENIs`);
+    if (e.leased.has(ip)) throw new ConflictError(`${ip} is already in use on this node`);
+    if (e.releasing.has(ip)) throw new ConflictError(`${ip} is being given back to the cloud`);
+    return this.#lease(ip);
+  }
+
+  #lease(ip: IpAddr): PoolIp {
+    const e = this.#entryOf(ip);
+    if (e === undefined) throw new InvalidInputError('IP', `${ip} is not in the pool`);
+    e.leased.add(ip);
+    const now = this.#clock.now();
+    this.#recent = [...this.#recent.filter((t) => t > now - this.#o.demand.historyMs), now];
+    this.#lastChange = now;
+    this.#kick(this.#o.coalesceMs);
+    return { ip, eni: e.res };
+  }
+
+  #entryOf(ip: IpAddr): Entry | undefined {
+    for (const e of this.#enis.values()) if (e.res.ips.includes(ip)) return e;
+    return undefined;
+  }
+
+  #idleOf(e: Entry): IpAddr[] {
+    return e.res.ips.filter((ip) => !e.leased.has(ip) && !e.releasing.has(ip));
+  }
+
+  /** An idle IP of the fullest ENI (emptier ENIs stay free to be released). */
+  #pickIdle(): IpAddr | undefined {
+    const order = [...this.#enis.values()].filter((e) => this.#idleOf(e).length > 0).sort((a, b) => b.leased.size - a.leased.size || a.res.id.localeCompare(b.res.id));
+    const first = order[0];
+    return first === undefined ? undefined : this.#idleOf(first)[0];
+  }
+
+  #serve(): void {
+    while (this.#waiters.length > 0) {
+      const ip = this.#pickIdle();
+      if (ip === undefined) return;
+      const w = this.#waiters.shift();
+      if (w === undefined) return;
+      w.resolve(this.#lease(ip));
+      this.#log.info('allocation served after waiting', { pod: w.label, ip, waitedMs: this.#clock.now() - w.since });
+    }
+  }
+
+  #waitingFor(): string {
+    const creating = [...this.#creating.values()].reduce((n, c) => n + c, 0);
+    const assigning = [...this.#enis.values()].reduce((n, e) => n + e.assigning, 0);
+    if (creating > 0) return `waiting for a new ENI (${String(creating)} IPs) from ${this.#f.name}`;
+    if (assigning > 0) return `waiting for ${String(assigning)} IPs being assigned by ${this.#f.name}`;
+    return `no idle IP on this node: asking ${this.#f.name} for more`;
+  }
+
+  #add(res: EniResource): Entry {
+    const e: Entry = { res, leased: new Set(), releasing: new Set(), assigning: 0, inhibitedUntil: 0 };
+    this.#enis.set(res.id, e);
+    return e;
+  }
+
+  #save(): void {
+    this.#j.saveEnis([...this.#enis.values()].map((e) => e.res));
+  }
+
+  #kick(delayMs: number): void {
+    if (this.#stopped || this.#timer !== undefined) return;
+    this.#timer = this.#clock.after(delayMs, () => {
+      this.#timer = undefined;
+      this.#reconcile();
+    });
+  }
+
+  #snapshot(): PoolSnapshot {
+    const now = this.#clock.now();
+    const enis: EniView[] = [...this.#enis.values()].map((e) => {
+      const idle = this.#idleOf(e);
+      return {
+        id: e.res.id,
+        vSwitchId: e.res.vSwitchId,
+        ips: e.res.ips.length,
+        idle: idle.length,
+        idleSecondary: idle.filter((ip) => ip !== e.res.primaryIp).length,
+        assigning: e.assigning,
+        inhibitedUntil: e.inhibitedUntil,
+      };
+    });
+    const reclaimDue = this.#o.reclaimAfterMs !== undefined && now - this.#lastChange >= this.#o.reclaimAfterMs;
+    return { now, enis, creating: [...this.#creating.values()].map((ips) => ({ ips })), vSwitches: [], waiting: this.#waiters.length, recentAllocations: this.#recent, reclaimDue };
+  }
+
+  #reconcile(): void {
+    const limits = this.#limits;
+    if (limits === undefined || this.#stopped) return;
+    void this.#f
+      .vSwitches()
+      .then((vsws) => {
+        const base = this.#snapshot();
+        const now = base.now;
+        if (now < this.#pausedUntil) {
+          this.#retry(this.#pausedUntil - now);
+          return;
+        }
+        const createAllowed = this.#createInhibitUntil <= now;
+        const vSwitches = createAllowed ? vsws.map((v) => ({ ...v, inhibitedUntil: Math.max(v.inhibitedUntil ?? 0, this.#vswInhibit.get(v.id) ?? 0) })) : [];
+        const snap = { ...base, vSwitches };
+        const refill = planRefill(limits, snap, this.#o.demand);
+        const shrink = refill.length === 0 && this.#inFlight === 0 ? planShrink(limits, snap, this.#o.demand) : [];
+        for (const a of [...refill, ...shrink]) this.#run(a);
+        if (refill.length === 0 && this.#inFlight === 0 && this.#waiters.length > 0) this.#failWaiters(limits, snap, createAllowed);
+      })
+      .catch((e: unknown) => {
+        this.#log.warn('pool: vSwitches unknown, retrying', { err: errorMessage(e) });
+        this.#retry(this.#o.retryMs);
+      });
+  }
+
+  #failWaiters(limits: PoolLimits, snap: PoolSnapshot, createAllowed: boolean): void {
+    const held = snap.enis.reduce((n, e) => n + e.ips, 0);
+    const why =
+      held >= limits.maxEnis * limits.ipsPerEni
+        ? `this node holds all ${String(held)} IPs its instance type allows (${String(limits.maxEnis)} ENIs × ${String(limits.ipsPerEni)} IPs)`
+        : !createAllowed
+          ? `ENI creation is paused after the instance reached its ENI quota${this.#blocked !== '' ? ` (${this.#blocked})` : ''}`
+          : `every vSwitch is out of addresses or inhibited${this.#blocked !== '' ? ` (last: ${this.#blocked})` : ''}`;
+    for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: no IP: ${why}`));
+  }
+
+  #retry(ms: number): void {
+    if (this.#stopped || this.#retryTimer !== undefined) return;
+    this.#retryTimer = this.#clock.after(ms, () => {
+      this.#retryTimer = undefined;
+      this.#kick(0);
+    });
+  }
+
+  #run(a: PoolAction): void {
+    this.#inFlight++;
+    const id = this.#newToken();
+    const token = this.#newToken();
+    const started = this.#clock.now();
+    let op: Promise<void>;
+    switch (a.kind) {
+      case 'create-eni': {
+        this.#creating.set(id, a.count);
+        this.#j.begin({ id, kind: a.kind, vSwitchId: a.vSwitchId, count: a.count, token, startedAt: started });
+        op = this.#f.createEni(a.vSwitchId, a.count, token).then(
+          (res) => {
+            this.#add(res);
+            this.#log.info('pool: ENI created', { eni: res.id, vSwitch: res.vSwitchId, ips: res.ips.length, ms: this.#clock.now() - started });
+          },
+          (e: unknown) => { this.#failed(a, e); },
+        ).finally(() => { this.#creating.delete(id); });
+        break;
+      }
+      case 'assign': {
+        const e = this.#enis.get(a.eniId);
+        if (e === undefined) { this.#inFlight--; return; }
+        e.assigning += a.count;
+        this.#j.begin({ id, kind: a.kind, eniId: a.eniId, count: a.count, token, startedAt: started });
+        op = this.#f.assignIps(a.eniId, a.count, token).then(
+          (ips) => { e.res = { ...e.res, ips: [...e.res.ips, ...ips.filter((ip) => !e.res.ips.includes(ip))] }; },
+          (err: unknown) => { this.#failed(a, err); },
+        ).finally(() => { e.assigning -= a.count; });
+        break;
+      }
+      case 'unassign': {
+        const e = this.#enis.get(a.eniId);
+        const ips = e === undefined ? [] : this.#idleOf(e).filter((ip) => ip !== e.res.primaryIp).slice(0, a.count);
+        if (e === undefined || ips.length === 0) { this.#inFlight--; return; }
+        for (const ip of ips) e.releasing.add(ip);
+        this.#j.begin({ id, kind: a.kind, eniId: a.eniId, ips, startedAt: started });
+        op = this.#f.unassignIps(a.eniId, ips).then(
+          () => { e.res = { ...e.res, ips: e.res.ips.filter((ip) => !ips.includes(ip)) }; },
+          (err: unknown) => { this.#failed(a, err); },
+        ).finally(() => { for (const ip of ips) e.releasing.delete(ip); });
+        break;
+      }
+      case 'delete-eni': {
+        const e = this.#enis.get(a.eniId);
+        if (e === undefined || e.leased.size > 0) { this.#inFlight--; return; }
+        for (const ip of e.res.ips) e.releasing.add(ip);
+        this.#j.begin({ id, kind: a.kind, eniId: a.eniId, startedAt: started });
+        op = this.#f.deleteEni(a.eniId).then(
+          () => { this.#enis.delete(a.eniId); },
+          (err: unknown) => { e.releasing.clear(); this.#failed(a, err); },
+        );
+        break;
+      }
+    }
+    void op.finally(() => {
+      this.#inFlight--;
+      this.#j.end(id);
+      this.#lastChange = this.#clock.now();
+      this.#save();
+      this.#serve();
+      this.#kick(0);
+    });
+  }
+
+  #failed(a: PoolAction, err: unknown): void {
+    const kind = this.#f.classify(err);
+    const now = this.#clock.now();
+    const msg = errorMessage(err);
+    this.#blocked = `${a.kind}: ${msg}`;
+    this.#log.warn('pool: cloud call failed', { action: a.kind, ...('eniId' in a ? { eni: a.eniId } : {}), ...('vSwitchId' in a ? { vSwitch: a.vSwitchId } : {}), kind, err: msg });
+    switch (kind) {
+      case 'vswitch-exhausted':
+        if (a.kind === 'create-eni') this.#vswInhibit.set(a.vSwitchId, now + this.#o.inhibitVSwitchMs);
+        else if (a.kind === 'assign') {
+          const e = this.#enis.get(a.eniId);
+          if (e !== undefined) {
+            this.#vswInhibit.set(e.res.vSwitchId, now + this.#o.inhibitVSwitchMs);
+            e.inhibitedUntil = now + this.#o.inhibitVSwitchMs;
+          }
+        }
+        return;
+      case 'eni-quota':
+        if (a.kind === 'create-eni') this.#createInhibitUntil = now + this.#o.inhibitEniMs;
+        else if (a.kind === 'assign') {
+          const e = this.#enis.get(a.eniId);
+          if (e !== undefined) e.inhibitedUntil = now + this.#o.inhibitEniMs;
+        }
+        return;
+      case 'transient':
+        this.#pausedUntil = now + this.#o.retryMs;
+        return;
+      case 'fatal':
+        this.#pausedUntil = now + this.#o.fatalRetryMs;
+        for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: no IP: ${a.kind} failed: ${msg}`));
+        return;
+    }
+  }
+}

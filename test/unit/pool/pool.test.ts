@@ -1,0 +1,127 @@
+/** The pool over a fake cloud on a fake clock: warm-up, waiting and coalescing, failover, inhibit windows, shrink, reclaim. */
+import type { IpAddr } from '../../../src/lib/brand.js';
+import { ConflictError, ExhaustedError } from '../../../src/lib/errors.js';
+import { silentLogger } from '../../../src/lib/log.js';
+import { Pool, type PoolOptions } from '../../../src/pool/pool.js';
+import { FakeClock, flushAsync } from '../../helpers/fake-clock.js';
+import { FakeFactory, MemoryJournal } from './fake-factory.js';
+
+function setup(options: Partial<PoolOptions> = {}, caps = { maxEnis: 2, ipsPerEni: 10 }) {
+  const clock = new FakeClock();
+  const factory = new FakeFactory(clock, caps);
+  const journal = new MemoryJournal();
+  let n = 0;
+  const pool = new Pool({ factory, journal, log: silentLogger, clock, newToken: () => `tok-${String(++n)}`, options: { minIdle: 2, maxIdle: 5, ...options } });
+  return { clock, factory, journal, pool };
+}
+
+describe('Pool', () => {
+  it('warms up to min_pool_size with one ENI, journals the call and saves the ENI', async () => {
+    const t = setup();
+    await t.pool.start(new Set());
+    await t.clock.advance(100);
+    expect(t.factory.calls).toEqual(['create vsw-a 2']);
+    expect(t.journal.pending()).toHaveLength(1);
+    expect(t.journal.pending()[0]).toMatchObject({ kind: 'create-eni', vSwitchId: 'vsw-a', count: 2, token: expect.any(String) });
+    await t.clock.advance(3000);
+    expect(t.pool.stats()).toMatchObject({ enis: 1, ips: 2, idle: 2, leased: 0, inFlight: 0 });
+    expect(t.journal.pending()).toEqual([]);
+    expect(t.journal.saved.map((e) => e.id)).toEqual(['eni-1']);
+  });
+
+  it('idle IPs are served at once; a burst beyond them waits, coalesced into one assign, FIFO; waiters are told why', async () => {
+    const t = setup();
+    await t.pool.start(new Set());
+    await t.clock.advance(3100);
+    const a = await t.pool.acquire({ label: 'ns/a' });
+    const b = await t.pool.acquire({ label: 'ns/b' });
+    expect(a.eni.id).toBe('eni-1');
+    expect(a.ip).not.toBe(b.ip);
+    const notices: string[] = [];
+    const waiting = ['c', 'd', 'e'].map((p) => t.pool.acquire({ label: `ns/${p}`, onWait: (w) => notices.push(w.what) }));
+    await t.clock.advance(0);
+    expect(t.pool.stats().waiting).toBeGreaterThan(0);
+    await t.clock.advance(5000);
+    const got = await Promise.all(waiting);
+    expect(new Set([a.ip, b.ip, ...got.map((g) => g.ip)]).size).toBe(5);
+    // one assign carried the whole burst (3 waiting + the target idle), not one call per pod; the next one is the
+    // demand-aware refill keeping a burst of 5 warm
+    expect(t.factory.calls.filter((c) => c.startsWith('assign'))).toEqual(['assign eni-1 5', 'assign eni-1 3']);
+    expect(notices[0]).toMatch(/waiting for|asking fake-cloud/u);
+  });
+
+  it('a requested IP must be idle in the pool; never two holders of one IP', async () => {
+    const t = setup();
+    await t.pool.start(new Set());
+    await t.clock.advance(3100);
+    const a = await t.pool.acquire({ label: 'ns/a' });
+    await expect(t.pool.acquire({ label: 'ns/b', requested: a.ip })).rejects.toBeInstanceOf(ConflictError);
+    t.pool.release(a.ip);
+    expect((await t.pool.acquire({ label: 'ns/b', requested: a.ip })).ip).toBe(a.ip);
+    await expect(t.pool.acquire({ label: 'ns/c', requested: '10.9.9.9' as IpAddr })).rejects.toThrow(/not on any of this node's ENIs/u);
+  });
+
+  it('IpNotEnough on a vSwitch: inhibited, the next vSwitch serves; the capacity limit fails waiters with the reason', async () => {
+    const t = setup({ minIdle: 0 }, { maxEnis: 1, ipsPerEni: 3 });
+    t.factory.fail('create', 'vswitch-exhausted');
+    await t.pool.start(new Set());
+    const first = t.pool.acquire({ label: 'ns/a' });
+    await t.clock.advance(3100);
+    await t.clock.advance(3100);
+    expect((await first).eni.vSwitchId).toBe('vsw-b');
+    expect(t.factory.calls.slice(0, 2)).toEqual(['create vsw-a 1', 'create vsw-b 1']);
+    await Promise.all([t.pool.acquire({ label: 'ns/b' }), t.pool.acquire({ label: 'ns/c' })].map(async (p) => { await t.clock.advance(2000); return p; }));
+    const over = t.pool.acquire({ label: 'ns/d' });
+    const caught = over.catch((e: unknown) => e);
+    await t.clock.advance(100);
+    expect(await caught).toBeInstanceOf(ExhaustedError);
+    expect(String(await caught)).toMatch(/ns\/d: no IP: this node holds all 3 IPs its instance type allows \(1 ENIs × 3 IPs\)/u);
+  });
+
+  it('a transient failure pauses new calls for retryMs, then the pool tries again and serves the waiter', async () => {
+    const t = setup({ minIdle: 0, retryMs: 10_000 });
+    t.factory.fail('create', 'transient');
+    await t.pool.start(new Set());
+    const p = t.pool.acquire({ label: 'ns/a' });
+    await t.clock.advance(3100);
+    expect(t.factory.calls).toEqual(['create vsw-a 1']);
+    await t.clock.advance(5000);
+    expect(t.factory.calls).toHaveLength(1); // paused
+    await t.clock.advance(9000);
+    expect((await p).eni.id).toBe('eni-1');
+    expect(t.factory.calls.slice(0, 2)).toEqual(['create vsw-a 1', 'create vsw-a 1']);
+  });
+
+  it('above max_pool_size idle IPs go back; a fully idle ENI is deleted; nothing is released while allocations wait', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 2 });
+    await t.pool.start(new Set());
+    const held = [];
+    for (let i = 0; i < 6; i++) {
+      const p = t.pool.acquire({ label: `ns/p${String(i)}` });
+      await t.clock.advance(3100);
+      held.push(await p);
+    }
+    expect(t.pool.stats().leased).toBe(6);
+    for (const h of held) t.pool.release(h.ip);
+    await t.clock.advance(10_000);
+    expect(t.pool.stats().idle).toBeLessThanOrEqual(2);
+    expect(t.factory.calls.some((c) => c.startsWith('unassign') || c.startsWith('delete'))).toBe(true);
+    const inCloud = [...t.factory.enis.values()].reduce((n, e) => n + e.ips.length, 0);
+    expect(inCloud).toBe(t.pool.stats().ips); // the pool and the cloud agree: nothing leaked
+  });
+
+  it('idle reclaim: after reclaimAfterMs without changes idle goes down to the target', async () => {
+    const t = setup({ minIdle: 1, maxIdle: 8, reclaimAfterMs: 60_000, demand: { burstWindowMs: 10_000, historyMs: 30_000, demandAware: true } });
+    await t.pool.start(new Set());
+    const burst = ['a', 'b', 'c', 'd', 'e', 'f'].map((p) => t.pool.acquire({ label: p }));
+    await t.clock.advance(3100);
+    await t.clock.advance(3100);
+    const got = await Promise.all(burst);
+    for (const g of got) t.pool.release(g.ip);
+    await t.clock.advance(5000);
+    expect(t.pool.stats().idle).toBeGreaterThanOrEqual(6); // the burst is remembered: kept warm
+    await t.clock.advance(120_000);
+    await flushAsync();
+    expect(t.pool.stats().idle).toBe(1);
+  });
+});
