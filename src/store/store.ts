@@ -2,52 +2,19 @@
  * Crash-safe lease store (SQLite, WAL, synchronous=FULL): a `put` is durable when it returns, so the daemon
  * writes before replying. The unique index on `ip` makes a double allocation impossible, even across restarts.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, ConflictError, InternalError, errorMessage } from '../lib/errors.js';
+import { ConflictError, InternalError, errorMessage } from '../lib/errors.js';
 import type { BandwidthSpec } from '../bandwidth/types.js';
 import { parseAllocation } from '../modes/allocation.js';
 import type { Allocation } from '../modes/types.js';
 import type { AttachmentKey } from '../rpc/protocol.js';
 import type { Lease, Reservation } from './lease.js';
+import { LEASES_DB, openStateDb } from './db.js';
+import { SqlitePoolJournal } from './pool-journal.js';
 
-export const SCHEMA_VERSION = 3;
-export const LEASES_DB = 'leases.db';
-
-const MIGRATIONS: readonly string[] = [
-  // v1
-  `CREATE TABLE leases (
-     container_id TEXT NOT NULL,
-     if_name TEXT NOT NULL,
-     pod_namespace TEXT NOT NULL,
-     pod_name TEXT NOT NULL,
-     infra_container_id TEXT NOT NULL,
-     netns TEXT NOT NULL,
-     mode TEXT NOT NULL,
-     ip TEXT NOT NULL,
-     allocation TEXT NOT NULL,
-     created_at TEXT NOT NULL,
-     PRIMARY KEY (container_id, if_name)
-   ) STRICT;
-   CREATE UNIQUE INDEX leases_ip ON leases (ip);
-   CREATE INDEX leases_pod ON leases (pod_namespace, pod_name);`,
-  // v2: sticky leases (StatefulSet & co.) and the reservations they turn into on release
-  `ALTER TABLE leases ADD COLUMN sticky INTEGER NOT NULL DEFAULT 0;
-   CREATE TABLE reservations (
-     pod_namespace TEXT NOT NULL,
-     pod_name TEXT NOT NULL,
-     if_name TEXT NOT NULL,
-     ip TEXT NOT NULL,
-     allocation TEXT NOT NULL,
-     released_at TEXT NOT NULL,
-     expires_at TEXT NOT NULL,
-     PRIMARY KEY (pod_namespace, pod_name, if_name)
-   ) STRICT;
-   CREATE UNIQUE INDEX reservations_ip ON reservations (ip);`,
-  // v3: the limits of the plugin's CNI runtimeConfig.bandwidth (JSON BandwidthSpec; NULL = none)
-  `ALTER TABLE leases ADD COLUMN runtime_bandwidth TEXT;`,
-];
+export { LEASES_DB, SCHEMA_VERSION } from './db.js';
 
 interface Row {
   container_id: string;
@@ -74,9 +41,8 @@ interface ReservationRow {
   expires_at: string;
 }
 
-export interface LeaseStoreOptions {
-  readonly readonly?: boolean;
-}
+export type { StateDbOptions as LeaseStoreOptions } from './db.js';
+import type { StateDbOptions as LeaseStoreOptions } from './db.js';
 
 export class LeaseStore {
   readonly #db: Database.Database;
@@ -89,6 +55,8 @@ export class LeaseStore {
   readonly #setAllocation: Database.Statement<[string, string, string]>;
   readonly #byPod: Database.Statement<[string, string], Row>;
   readonly #reservations: ReservationStatements;
+  /** The warm pool's ENIs and in-flight cloud operations, in the same database (./pool-journal.ts). */
+  readonly pool: SqlitePoolJournal;
 
   /** Opens (creating when needed) `<stateDir>/leases.db`; the directory is made 0700. */
   static open(stateDir: string, opts: LeaseStoreOptions = {}): LeaseStore {
@@ -100,18 +68,8 @@ export class LeaseStore {
   }
 
   constructor(file: string, opts: LeaseStoreOptions = {}) {
-    const ro = opts.readonly === true;
-    this.#db = new Database(file, ro ? { readonly: true, fileMustExist: true } : {});
-    if (!ro) {
-      this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma('synchronous = FULL');
-      this.#db.pragma('busy_timeout = 5000');
-      this.#migrate();
-      chmodSync(file, 0o600);
-    } else {
-      const v = this.#db.pragma('user_version', { simple: true });
-      if (v !== SCHEMA_VERSION) throw new ConfigError(file, `lease store schema version ${String(v)}, expected ${String(SCHEMA_VERSION)}`);
-    }
+    this.#db = openStateDb(file, opts);
+    this.pool = new SqlitePoolJournal(this.#db);
     this.#insert = this.#db.prepare(
       `INSERT INTO leases (container_id, if_name, pod_namespace, pod_name, infra_container_id, netns, mode, ip, allocation, created_at, sticky, runtime_bandwidth)
        VALUES (@container_id, @if_name, @pod_namespace, @pod_name, @infra_container_id, @netns, @mode, @ip, @allocation, @created_at, @sticky, @runtime_bandwidth)`,
@@ -134,20 +92,6 @@ export class LeaseStore {
       list: this.#db.prepare('SELECT * FROM reservations ORDER BY expires_at, pod_namespace, pod_name, if_name'),
       expired: this.#db.prepare('SELECT * FROM reservations WHERE expires_at <= ? ORDER BY expires_at'),
     };
-  }
-
-  #migrate(): void {
-    const v = Number(this.#db.pragma('user_version', { simple: true }));
-    if (v > MIGRATIONS.length) {
-      throw new ConfigError('leases.db', `schema version ${String(v)} is newer than this daemon supports (${String(MIGRATIONS.length)})`);
-    }
-    for (let i = v; i < MIGRATIONS.length; i++) {
-      const sql = MIGRATIONS[i] ?? '';
-      this.#db.transaction(() => {
-        this.#db.exec(sql);
-        this.#db.pragma(`user_version = ${String(i + 1)}`);
-      })();
-    }
   }
 
   /** Durable when it returns. Throws ConflictError if the attachment already has a lease or the IP is taken. */

@@ -34,15 +34,15 @@ function writeV2Db(dir: string): void {
 const spec = { ingress: { rateBps: 8_000_000, burstBits: 1_000_000 }, egress: { rateBps: 1_000, burstBits: 524_288 } };
 
 describe('LeaseStore v3 (runtime_bandwidth)', () => {
-  it('is schema v3', () => {
-    expect(SCHEMA_VERSION).toBe(3);
+  it('is schema v4 (v3 added runtime_bandwidth, v4 the pool tables)', () => {
+    expect(SCHEMA_VERSION).toBe(4);
   });
 
   it('migrates a v2 database file: old leases and reservations read back unchanged, without runtimeBandwidth', () => {
     const dir = tempDir();
     writeV2Db(dir);
     const s = LeaseStore.open(dir);
-    expect(s.schemaVersion()).toBe(3);
+    expect(s.schemaVersion()).toBe(SCHEMA_VERSION);
     const old = s.get({ containerId: 'old', ifName: 'eth0' });
     expect(old).toMatchObject({ sticky: true, podName: 'web', allocation: { ip: '10.0.0.10', bandwidth: { ingress: { rateBps: 10_000_000 } } } });
     expect(old).not.toHaveProperty('runtimeBandwidth');
@@ -53,7 +53,7 @@ describe('LeaseStore v3 (runtime_bandwidth)', () => {
     s.close();
     // a second open does not migrate again; a read-only open accepts v3
     const again = LeaseStore.open(dir);
-    expect(again.schemaVersion()).toBe(3);
+    expect(again.schemaVersion()).toBe(SCHEMA_VERSION);
     again.close();
     const ro = LeaseStore.open(dir, { readonly: true });
     expect(ro.list().map((l) => l.containerId).sort()).toEqual(['new', 'old']);

@@ -56,7 +56,7 @@ describe('LeaseStore', () => {
   it('a lease written by a process that is then SIGKILLed is there after reopen', async () => {
     const dir = tempDir('hub-crash-');
     const code = join(dir, 'code');
-    transpileToTemp(code, ['src/store/store.ts', 'src/lib/errors.ts', 'src/lib/brand.ts', 'src/lib/text.ts', 'src/lib/validate/paths.ts', 'src/modes/types.ts', 'src/modes/allocation.ts', 'src/lib/validate/input-fields.ts']);
+    transpileToTemp(code, ['src/store/store.ts', 'src/store/db.ts', 'src/store/pool-journal.ts', 'src/lib/errors.ts', 'src/lib/brand.ts', 'src/lib/text.ts', 'src/lib/validate/paths.ts', 'src/modes/types.ts', 'src/modes/allocation.ts', 'src/lib/validate/input-fields.ts']);
     const stateDir = join(dir, 'state');
     const script = `
       import { LeaseStore } from ${JSON.stringify(join(code, 'src/store/store.js'))};
