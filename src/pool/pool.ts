@@ -13,6 +13,7 @@ import { realClock, type Clock, type Timer } from '../lib/clock.js';
 import { ConflictError, ExhaustedError, InvalidInputError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { DEFAULT_DEMAND, planRefill, planShrink, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
+import { recoverPool, type RecoveryReport } from './recover.js';
 import type { EniResource, PoolJournal, ResourceFactory, WaitNotice } from './types.js';
 
 export interface PoolOptions {
@@ -127,11 +128,15 @@ export class Pool {
     this.#lastChange = this.#clock.now();
   }
 
-  /** Loads the ENIs the factory reports, marks the leased IPs, and starts keeping the watermarks. */
-  async start(leased: ReadonlySet<IpAddr>): Promise<void> {
+  /**
+   * Completes what a crash cut short (./recover.ts), loads the ENIs the factory reports, marks the leased IPs, and
+   * starts keeping the watermarks. Resolves with what recovery found (the daemon reports it).
+   */
+  async start(leased: ReadonlySet<IpAddr>): Promise<RecoveryReport> {
     const caps = await this.#f.limits();
     this.#limits = { minIdle: Math.min(this.#o.minIdle, this.#o.maxIdle), maxIdle: this.#o.maxIdle, maxEnis: caps.maxEnis, ipsPerEni: caps.ipsPerEni };
-    for (const res of await this.#f.listEnis()) this.#add(res);
+    const report = await recoverPool(this.#f, this.#j, leased, this.#log);
+    for (const res of report.enis) this.#add(res);
     for (const ip of leased) {
       const e = this.#entryOf(ip);
       if (e !== undefined) e.leased.add(ip);
@@ -140,6 +145,7 @@ export class Pool {
     this.#log.info('pool started', { factory: this.#f.name, ...this.stats(), ...this.#limits });
     this.#kick(0);
     this.#tick();
+    return report;
   }
 
   #tick(): void {

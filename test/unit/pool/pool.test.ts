@@ -125,3 +125,25 @@ describe('Pool', () => {
     expect(t.pool.stats().idle).toBe(1);
   });
 });
+
+describe('Pool recovery at start', () => {
+  it('a create cut short is completed with its token (no second ENI); a cut unassign is redone; invalid leases and unknown IPs are reported', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 10 });
+    // the "previous daemon": an ENI the cloud created for token tok-crash, its operation still journalled
+    const made = t.factory.createEni('vsw-a', 3, 'tok-crash');
+    await t.clock.advance(3000);
+    const eni = await made;
+    t.journal.begin({ id: 'op-1', kind: 'create-eni', vSwitchId: 'vsw-a', count: 3, token: 'tok-crash', startedAt: 0 });
+    const [, second, third] = eni.ips as [IpAddr, IpAddr, IpAddr];
+    t.journal.begin({ id: 'op-2', kind: 'unassign', eniId: eni.id, ips: [third], startedAt: 1 });
+    const started = t.pool.start(new Set([second, '10.1.1.1' as IpAddr]));
+    await t.clock.advance(1000);
+    const report = await started;
+    expect(t.factory.enis.size).toBe(1); // the create was not made twice
+    expect(report.completed).toEqual([`create-eni op-1 completed (${eni.id})`, 'unassign op-2 redone']);
+    expect(report.invalidLeases).toEqual(['10.1.1.1']);
+    expect(report.adopted).toEqual([eni.primaryIp]);
+    expect(t.journal.pending()).toEqual([]);
+    expect(t.pool.stats()).toMatchObject({ enis: 1, ips: 2, leased: 1, idle: 1 });
+  });
+});
