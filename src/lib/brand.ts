@@ -53,6 +53,16 @@ export function parseCidr(raw: string, field = 'cidr'): Cidr {
   return raw as Cidr;
 }
 
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/u;
+
+/** A unicast Ethernet address, lower-cased (`AA:BB:…` is accepted). */
+export function parseMac(raw: string, field = 'mac'): MacAddr {
+  const mac = raw.toLowerCase();
+  if (!MAC.test(mac)) throw new InvalidInputError(field, `not a MAC address: ${quote(raw)}`);
+  if ((Number.parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new InvalidInputError(field, `a multicast MAC address: ${quote(raw)}`);
+  return mac as MacAddr;
+}
+
 export function parseNetnsPath(raw: string, field = 'netns'): NetnsPath {
   const problem = netnsPathProblem(raw);
   if (problem !== undefined) throw new InvalidInputError(field, `${problem}: ${quote(raw)}`);

@@ -79,7 +79,9 @@ export type Op =
     }
   /**
    * An ipvlan slave of `parent` (a link of `ns`), created directly in `peerNs` as `name` (`ip link add link PARENT
-   * name X … netns PATH type ipvlan mode l2`); `noarp` sets NOARP at creation (the host-side slave).
+   * name X … netns PATH type ipvlan mode l2`). No NOARP here: in L2 mode the kernel's ipvlan_open() clears NOARP at
+   * every `up`, so a NOARP slave needs `link.arp-off` after its `link.up`. `ensure`: an existing link of that name
+   * counts as success (node state re-ensured at every start; the ops after it set its state; CHECK compares it).
    */
   | {
       readonly kind: 'link.ipvlan';
@@ -89,11 +91,13 @@ export type Op =
       readonly peerNs: NsRef;
       readonly mode: 'l2' | 'l3' | 'l3s';
       readonly mtu: number;
-      readonly noarp?: boolean;
+      readonly ensure?: boolean;
     }
+  /** `ip link set dev X arp off` (NOARP). After `link.up` for an ipvlan L2 slave (see link.ipvlan). */
+  | { readonly kind: 'link.arp-off'; readonly ns: NsRef; readonly name: IfName }
   | { readonly kind: 'link.up'; readonly ns: NsRef; readonly name: IfName }
   | { readonly kind: 'link.del'; readonly ns: NsRef; readonly name: IfName }
-  | { readonly kind: 'addr.replace'; readonly ns: NsRef; readonly dev: IfName; readonly cidr: Cidr }
+  | { readonly kind: 'addr.replace'; readonly ns: NsRef; readonly dev: IfName; readonly cidr: Cidr; readonly scope?: 'host' | 'link' }
   | {
       readonly kind: 'route.replace';
       readonly ns: NsRef;
@@ -210,6 +214,7 @@ export function inverseOf(op: Op): Op | undefined {
     case 'filter.redirect': // dies with its ingress qdisc
     case 'filter.del':
     case 'qdisc.del':
+    case 'link.arp-off':
     case 'addr.replace':
     case 'link.up':
     case 'link.del':
