@@ -169,6 +169,7 @@ export class Daemon {
       if (this.#prepared === undefined) this.#accept(await this.#prepare(cfg, chainOf(cfg, undefined)));
       const eff = this.#effective;
       const provider = this.#providerFor(eff);
+      await provider.verify(); // ipvlan on a kernel without it: the daemon does not start (with Kubernetes, #apply refused it already)
       await this.#setUpNode(provider, eff.vethPrefix);
       const service = new HubService({
         store: this.#store,
@@ -288,12 +289,13 @@ export class Daemon {
     const service = this.#service;
     const prepared = await this.#prepare(next, eff.chain); // a bad chain rejects the config before anything changes
     if (service === undefined) {
-      this.#providerFor(next); // throws ConfigError when the config cannot run
+      await this.#providerFor(next).verify(); // throws ConfigError when the config cannot run
       this.#effective = next;
       this.#accept(prepared);
       return { invalid: [] };
     }
     const provider = this.#providerFor(next);
+    await provider.verify(); // before anything switches: a refused mode keeps the last good config
     await this.#setUpNode(provider, next.vethPrefix);
     service.switchTo({ provider, mtu: next.mtu });
     this.#effective = next;

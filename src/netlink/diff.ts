@@ -184,8 +184,10 @@ function checksOf(op: Op, overrides: readonly LinkOverride[] = []): readonly (re
       return [[op.ns, (s) => qdiscProblems(s, op.ns, op.dev, op.qdisc)]];
     case 'link.move':
       return [[op.to, (s) => linkProblems(s, op.to, op.newName, { ...(op.mac !== undefined ? { mac: op.mac } : {}) })]];
-    case 'link.ipvlan':
-      return [[op.peerNs, (s) => linkProblems(s, op.peerNs, op.name, { mtu: op.mtu })]];
+    case 'link.ipvlan': {
+      const o = overrideOf(overrides, op.peerNs, op.name);
+      return [[op.peerNs, (s) => linkProblems(s, op.peerNs, op.name, { mtu: o?.mtu ?? op.mtu, ...(op.mac !== undefined ? { mac: op.mac } : {}) })]];
+    }
     case 'filter.u32-dst':
       return [[op.ns, (s) => filterProblems(s, op)]];
     case 'filter.redirect': // the shaping match-all redirect is not listed (one tc process per device); its ingress qdisc is checked

@@ -30,7 +30,7 @@ export function planIpvlanNode(local: NodeLocalFacts): Plan {
   }));
   return [
     { kind: 'link.up', ns: HOST, name: eni.link },
-    { kind: 'link.ipvlan', ns: HOST, parent: eni.link, name: slave, peerNs: HOST, mode: 'l2', mtu: ipvlan.mtu, ensure: true },
+    { kind: 'link.ipvlan', ns: HOST, parent: eni.link, name: slave, peerNs: HOST, mode: 'l2', mtu: ipvlan.mtu, ensure: true, mac: ipvlan.eniMac },
     { kind: 'link.up', ns: HOST, name: slave },
     { kind: 'link.arp-off', ns: HOST, name: slave },
     { kind: 'addr.replace', ns: HOST, dev: slave, cidr: `${ipvlan.hostIp}/32` as Cidr, scope: 'host' },

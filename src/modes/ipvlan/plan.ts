@@ -51,11 +51,11 @@ function podSide(spec: PodNetworkSpec, alloc: IpvlanAllocation): readonly Op[] {
  * Ordered for three processes (four with ingress shaping's tc): the host ip batch (the slave created into the pod,
  * the host route), the pod ip batch (the ifb of ingress shaping, addresses, routes, neighbour), the pod tc batch.
  */
-function planSetup(spec: PodNetworkSpec, allocation: Allocation, _node: NodeFacts): SetupOutcome {
+function planSetup(spec: PodNetworkSpec, allocation: Allocation): SetupOutcome {
   const alloc = allocationFor(allocation, MODE);
   const shaping = planShapingSetup(podLinkTarget(spec, alloc.mtu), alloc.bandwidth);
   const plan: Plan = [
-    { kind: 'link.ipvlan', ns: HOST, parent: alloc.eni.link, name: spec.ifName, peerNs: podNs(spec.netns), mode: 'l2', mtu: alloc.mtu },
+    { kind: 'link.ipvlan', ns: HOST, parent: alloc.eni.link, name: spec.ifName, peerNs: podNs(spec.netns), mode: 'l2', mtu: alloc.mtu, mac: alloc.eniMac },
     hostRoute(alloc),
     ...shaping.links,
     ...podSide(spec, alloc),
@@ -78,7 +78,7 @@ function podTeardown(spec: PodNetworkSpec, mtu: number): readonly Op[] {
  * Nothing on the host is named after the pod (the host slave is the node's), so `hostNames` changes nothing: the
  * /32 route of the attachment's IP through the host slave is its own in every case.
  */
-function planTeardown(spec: PodNetworkSpec, allocation: Allocation | undefined, _node: NodeFacts): Plan {
+function planTeardown(spec: PodNetworkSpec, allocation: Allocation | undefined): Plan {
   const alloc = allocation === undefined ? undefined : allocationFor(allocation, MODE);
   return [
     ...(alloc !== undefined ? [{ kind: 'route.del', ns: HOST, dst: hostCidr(alloc.ip), dev: hostSlaveName(alloc.eni) } satisfies Op] : []),

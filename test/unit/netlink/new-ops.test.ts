@@ -77,9 +77,10 @@ describe('link.ipvlan', () => {
     ]);
     expect(ipTokens(plan[1] as Parameters<typeof ipTokens>[0]).join(' ')).toBe('addr replace 172.31.5.10/32 dev ipvl_3 scope host');
   });
-  it('rolls back by deleting the slave where it was created; counts as pod work when created in a pod', () => {
+  it('rolls back by deleting the slave where it was created (never an ensured node slave: pods route through it); counts as pod work when created in a pod', () => {
     expect(inverseOf(ipvlanPod)).toEqual({ kind: 'link.del', ns: P, name: 'eth0' });
-    expect(inverseOf(ipvlanHost)).toEqual({ kind: 'link.del', ns: HOST, name: 'ipvl_3' });
+    expect(inverseOf(ipvlanHost)).toBeUndefined();
+    expect(inverseOf({ ...ipvlanHost, ensure: false })).toEqual({ kind: 'link.del', ns: HOST, name: 'ipvl_3' });
     expect(hostOnly([ipvlanPod, ipvlanHost])).toEqual([ipvlanHost]);
   });
   it('refuses an MTU out of range', () => {
@@ -88,10 +89,11 @@ describe('link.ipvlan', () => {
 });
 
 describe('clsact + u32 destination redirect', () => {
-  it('renders clsact and its exact removal', () => {
+  it('renders clsact and its removal; a rollback keeps it', () => {
     expect(tcTokens({ kind: 'qdisc.replace', ns: HOST, dev: nm('eth1'), qdisc: { type: 'clsact' } }).join(' ')).toBe('qdisc replace dev eth1 clsact');
     expect(tcTokens({ kind: 'qdisc.del', ns: HOST, dev: nm('eth1'), slot: 'clsact' }).join(' ')).toBe('qdisc del dev eth1 clsact');
-    expect(inverseOf({ kind: 'qdisc.replace', ns: HOST, dev: nm('eth1'), qdisc: { type: 'clsact' } })).toEqual({ kind: 'qdisc.del', ns: HOST, dev: 'eth1', slot: 'clsact' });
+    // clsact is node state: a failed node setup does not take the redirect filters down with it
+    expect(inverseOf({ kind: 'qdisc.replace', ns: HOST, dev: nm('eth1'), qdisc: { type: 'clsact' } })).toBeUndefined();
   });
   it('renders the filter (egress redirect, or ingress redirect with ptype host) and a delete with the SAME pref', () => {
     expect(tcTokens({ ...redirect, redirect: 'egress', target: nm('veth9') }).join(' ')).toBe(
