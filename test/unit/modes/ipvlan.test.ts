@@ -307,8 +307,7 @@ describe('the ipvlan allocation', () => {
   });
   it('names what is missing or bad', () => {
     for (const k of ['eni', 'eniMac', 'hostIp'] as const) {
-      const rest: Record<string, unknown> = { ...raw };
-      delete rest[k];
+      const rest = Object.fromEntries(Object.entries(raw).filter(([key]) => key !== k));
       expect(() => parseAllocation(rest)).toThrow(new RegExp(`^allocation\\.${k}: required in ipvlan mode`, 'u'));
     }
     expect(() => parseAllocation({ ...raw, eniMac: '03:11:22:33:44:55' })).toThrow(/allocation\.eniMac: a multicast MAC/u);
