@@ -1,6 +1,6 @@
 #!/bin/bash
 # The hub's ipvlan dataplane end to end on a kernel with ipvlan (test/vm/ipvlan-kernel.test.ts via test/helpers/vm.ts):
-# the REAL daemon (node dist/main/cli.js daemon, `mode: ipvlan`, local provider) on an ENI stand-in, and two pods
+# the REAL daemon (node dist/main/cli.js daemon, `mode: ipvlan`, local provider) on an ENI stand-in, and three pods
 # added through the REAL plugin (dist/bin/terway-hub, CNI ADD/CHECK/DEL as libcni calls it). Run from the repo root;
 # the namespace it runs in is the "node". The topology is test/vm/ipvlan-layout.sh's (which builds the same layout by
 # hand):
@@ -12,14 +12,15 @@
 #   The service address $SVC_IP stands on lo (kube-proxy's DNAT stand-in) and iperf3 listens there.
 #
 # Prints `CHECK ok|FAIL NAME` lines; iperf3's JSON of the shaped runs goes to $VM_IO/out/bw-egress.json and
-# bw-ingress.json (the test computes the ratios). Exit: 0 all passed, 1 a check failed, 3 setting up failed.
+# bw-ingress.json (pod1: both directions shaped), bw-ingress-only.json (pod3: ingress only; the test computes the
+# ratios). Exit: 0 all passed, 1 a check failed, 3 setting up failed.
 set -u
 : "${VM_IO:?}" "${P:?}" "${NODE:?}"
 GW=${GW:-192.168.77.253} PLEN=${PLEN:-24} SUBNET=${SUBNET:-192.168.77.0/24} IPS=${IPS:-192.168.77.11-192.168.77.20}
 HOSTIP=${HOSTIP:-172.31.5.10} SVC_CIDR=${SVC_CIDR:-10.96.0.0/16} SVC_IP=${SVC_IP:-10.96.0.10}
-EGRESS_MBIT=${EGRESS_MBIT:-10} INGRESS_MBIT=${INGRESS_MBIT:-6}
+EGRESS_MBIT=${EGRESS_MBIT:-10} INGRESS_MBIT=${INGRESS_MBIT:-6} INGRESS_ONLY_MBIT=${INGRESS_ONLY_MBIT:-8}
 OUT=$VM_IO/out
-VSW=${P}vsw NS1=${P}p1 NS2=${P}p2 ENI=${P}eni
+VSW=${P}vsw NS1=${P}p1 NS2=${P}p2 NS3=${P}p3 ENI=${P}eni
 fails=0
 t0=$(cut -d' ' -f1 /proc/uptime)
 since() { awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime; }
@@ -65,6 +66,7 @@ setup "netns + ENI veth" ip -batch - <<EOF
 netns add $VSW
 netns add $NS1
 netns add $NS2
+netns add $NS3
 link add $ENI mtu 1500 type veth peer name ${P}gw netns $VSW
 link set $ENI up
 addr add $SVC_IP/32 dev lo
@@ -104,7 +106,7 @@ check "clsact on the ENI, egress u32 $SVC_CIDR pref 40000 -> ingress redirect to
   bash -c "tc qdisc show dev $ENI | grep -q clsact && tc filter show dev $ENI egress | tee /dev/stderr | grep -q 'pref 40000 u32' && tc filter show dev $ENI egress | grep -q 'mirred (Ingress Redirect to device $HS)'"
 before=$(snapshot)
 
-# --- two pods through the plugin -----------------------------------------------------------------------------------
+# --- three pods through the plugin -----------------------------------------------------------------------------------
 conf=$D/net.d/10-terway-hub.conflist
 stdin_of() { # stdin_of BANDWIDTH_JSON|'' PREV_RESULT_FILE|'': the plugin's stdin, the way libcni builds it
   "$NODE" -e '
@@ -126,10 +128,13 @@ add() { # add NETNS BANDWIDTH_JSON|''
 t=$(cut -d' ' -f1 /proc/uptime)
 check "plugin ADD pod1 (runtimeConfig.bandwidth egress ${EGRESS_MBIT} / ingress ${INGRESS_MBIT} Mbit/s)" add "$NS1" "$BW"
 check "plugin ADD pod2" add "$NS2" ''
-echo "2 ADDs: $(awk -v t="$t" '{ printf "%.1f", $1 - t }' /proc/uptime) s"
+BW3=$(printf '{"ingressRate":%d,"ingressBurst":524288}' $((INGRESS_ONLY_MBIT * 1000000)))
+check "plugin ADD pod3 (ingress only, ${INGRESS_ONLY_MBIT} Mbit/s)" add "$NS3" "$BW3"
+echo "3 ADDs: $(awk -v t="$t" '{ printf "%.1f", $1 - t }' /proc/uptime) s"
 POD1=$(grep -oE '192\.168\.77\.[0-9]+' "$OUT/add-$NS1.json" | head -1)
 POD2=$(grep -oE '192\.168\.77\.[0-9]+' "$OUT/add-$NS2.json" | head -1)
-echo "pod1 $POD1, pod2 $POD2"
+POD3=$(grep -oE '192\.168\.77\.[0-9]+' "$OUT/add-$NS3.json" | head -1)
+echo "pod1 $POD1, pod2 $POD2, pod3 $POD3"
 check "the CNI result: pod interface with the ENI's MAC, $POD1/$PLEN via $GW" \
   bash -c "grep -q '\"mac\": *\"$MAC\"' $OUT/add-$NS1.json && grep -q '\"address\": *\"$POD1/$PLEN\"' $OUT/add-$NS1.json && grep -q '\"gateway\": *\"$GW\"' $OUT/add-$NS1.json"
 check "pod eth0 is an ipvlan L2 slave with the ENI's MAC and $POD1/$PLEN" \
@@ -141,10 +146,13 @@ check "node routes: $POD1/32 and $POD2/32 dev $HS" \
 check "pod1 shaping: tbf on eth0 (egress), ingress redirect to an ifb with tbf, inside the pod" \
   bash -c "tc -n $NS1 qdisc show | tee /dev/stderr | grep -q 'qdisc tbf .* dev eth0 root' && tc -n $NS1 qdisc show | grep -q 'qdisc ingress ffff: dev eth0' && tc -n $NS1 qdisc show | grep -qE 'qdisc tbf .* dev hub[0-9a-f]+ root'"
 check "no shaping on pod2" bash -c "! tc -n $NS2 qdisc show | grep -q tbf"
+check "pod3 shaping, ingress only: an ifb with tbf, no tbf on eth0" \
+  bash -c "tc -n $NS3 qdisc show | tee /dev/stderr | grep -qE 'qdisc tbf .* dev hub[0-9a-f]+ root' && ! tc -n $NS3 qdisc show dev eth0 | grep -q tbf"
 
 # --- CHECK --------------------------------------------------------------------------------------------------------
 check "plugin CHECK pod1 (shaped)" cni CHECK "$NS1" "$(stdin_of "$BW" "$OUT/add-$NS1.json")"
 check "plugin CHECK pod2" cni CHECK "$NS2" "$(stdin_of '' "$OUT/add-$NS2.json")"
+check "plugin CHECK pod3 (ingress only)" cni CHECK "$NS3" "$(stdin_of "$BW3" "$OUT/add-$NS3.json")"
 
 # --- traffic ------------------------------------------------------------------------------------------------------
 check "ping pod1 -> pod2 (same ENI)" ping2 "$NS1" "$POD2"
@@ -169,14 +177,18 @@ check "iperf3 pod1 -> pod2 (pod1's egress, ${EGRESS_MBIT} Mbit/s)" \
 in_ns "$NS1" iperf3 -s -1 -B "$POD1" -p 5205 >"$OUT/srv-ingress.log" 2>&1 &
 check "iperf3 pod2 -> pod1 (pod1's ingress, ${INGRESS_MBIT} Mbit/s)" \
   bash -c "$(declare -f in_ns wait_listen); wait_listen $NS1 5205 && ip netns exec $NS2 iperf3 -c $POD1 -p 5205 -t 5 -O 1 -J > $OUT/bw-ingress.json"
+in_ns "$NS3" iperf3 -s -1 -B "$POD3" -p 5206 >"$OUT/srv-ingress-only.log" 2>&1 &
+check "iperf3 pod2 -> pod3 (pod3's ingress only, ${INGRESS_ONLY_MBIT} Mbit/s)" \
+  bash -c "$(declare -f in_ns wait_listen); wait_listen $NS3 5206 && ip netns exec $NS2 iperf3 -c $POD3 -p 5206 -t 5 -O 1 -J > $OUT/bw-ingress-only.json"
 check "pod1's tbfs counted the traffic (eth0 and its ifb)" \
   bash -c "tc -n $NS1 -s qdisc show | tee /dev/stderr | grep -A1 'qdisc tbf' | grep -cE 'Sent [0-9]{6,} bytes' | grep -q '^2$'"
 
 # --- DEL: exactly what ADD added goes ------------------------------------------------------------------------------------
 check "plugin DEL pod1" cni DEL "$NS1" "$(stdin_of "$BW" "$OUT/add-$NS1.json")"
 check "plugin DEL pod2" cni DEL "$NS2" "$(stdin_of '' "$OUT/add-$NS2.json")"
-check "DEL removed the pods' links (eth0, pod1's ifb): only lo is left" \
-  bash -c "for ns in $NS1 $NS2; do [ \"\$(ip -n \$ns -o link show | awk '{ print \$2 }')\" = 'lo:' ] || { ip -n \$ns link; exit 1; }; done"
+check "plugin DEL pod3" cni DEL "$NS3" "$(stdin_of "$BW3" "$OUT/add-$NS3.json")"
+check "DEL removed the pods' links (eth0, the ifbs): only lo is left" \
+  bash -c "for ns in $NS1 $NS2 $NS3; do [ \"\$(ip -n \$ns -o link show | awk '{ print \$2 }')\" = 'lo:' ] || { ip -n \$ns link; exit 1; }; done"
 after=$(snapshot)
 check "DEL gave the node back exactly its state before the ADDs (host slave and redirect stay, /32 routes gone)" \
   bash -c "diff <(printf '%s\n' \"\$1\") <(printf '%s\n' \"\$2\")" _ "$before" "$after"

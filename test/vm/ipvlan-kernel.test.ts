@@ -1,7 +1,7 @@
 /**
  * Real-kernel tests for the ipvlan dataplane (issue 8): Terway's ipvlan L2 layout built by hand with ip/tc and
  * checked with traffic; the hub's own ipvlan dataplane end to end (the real daemon in `mode: ipvlan`, the real plugin
- * ADDing/CHECKing/DELing two pods, traffic, the service redirect, shaping measured both ways; test/vm/ipvlan-hub.sh);
+ * ADDing/CHECKing/DELing three pods, traffic, the service redirect, shaping measured both ways and ingress only; test/vm/ipvlan-hub.sh);
  * and the hub's real binaries (CLI, plugin, daemon with its native addon) in vpc mode on the same kernel. This machine's kernel has no ipvlan, so they run in a VM booted from Debian's kernel
  * (test/helpers/vm.ts); on a kernel with ipvlan they run here, in a throwaway netns. They skip, saying why, only
  * when neither is possible.
@@ -42,6 +42,8 @@ const RATE_MBIT = 10;
 /** pod1's limits in the hub's run (runtimeConfig.bandwidth): different, so a swapped direction shows. */
 const HUB_EGRESS_MBIT = 10;
 const HUB_INGRESS_MBIT = 6;
+/** pod3's ingress-only limit (Terway's ipvlan failed with "invalid rate 0" there). */
+const HUB_INGRESS_ONLY_MBIT = 8;
 
 /** iperf3's received rate over the expected one, from the JSON a script wrote to $VM_IO/out. */
 function ratioOf(r: KernelRun, file: string, mbit: number): { mbps: number; ratio: number } {
@@ -69,7 +71,7 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
       layout: kernel.run(script('ipvlan-layout.sh'), { timeoutMs: 150_000, env: { P: `vm${rand(4)}`, RATE_MBIT: String(RATE_MBIT) } }),
       hub: kernel.run(script('ipvlan-hub.sh'), {
         timeoutMs: 240_000,
-        env: { P: `iv${rand(4)}`, NODE, EGRESS_MBIT: String(HUB_EGRESS_MBIT), INGRESS_MBIT: String(HUB_INGRESS_MBIT) },
+        env: { P: `iv${rand(4)}`, NODE, EGRESS_MBIT: String(HUB_EGRESS_MBIT), INGRESS_MBIT: String(HUB_INGRESS_MBIT), INGRESS_ONLY_MBIT: String(HUB_INGRESS_ONLY_MBIT) },
       }),
       binaries: kernel.run(script('real-binaries.sh'), { timeoutMs: 150_000, env: { P: `vm${rand(4)}`, NODE } }),
       contract: kernel.run(CONTRACT_SCRIPT, { timeoutMs: 90_000, env: { FOO: 'b a r' }, files: { 'in/data.txt': 'hello\n' } }),
@@ -113,7 +115,7 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
     expect(ratio).toBeLessThan(1.1);
   }, 200_000);
 
-  it('the hub in ipvlan mode: the real daemon builds the node state, the real plugin ADDs/CHECKs/DELs two pods; traffic, service redirect, shaping both ways measured', async () => {
+  it('the hub in ipvlan mode: the real daemon builds the node state, the real plugin ADDs/CHECKs/DELs three pods; traffic, service redirect, shaping both ways measured', async () => {
     if (!existsSync(PLUGIN) || !existsSync(CLI)) throw new Error(`${PLUGIN} or ${CLI} missing: run npm run build first`);
     const r = await result('hub');
     console.log(`hub in ipvlan mode on ${r.where}: ${(r.ms / 1000).toFixed(1)} s in all (boot included)\n${r.output}`);
@@ -131,6 +133,11 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
       /^node routes: /u,
       /^pod1 shaping: /u,
       /^no shaping on pod2$/u,
+      /^plugin ADD pod3 \(ingress only/u,
+      /^pod3 shaping, ingress only: /u,
+      /^plugin CHECK pod3 \(ingress only\)$/u,
+      /^iperf3 pod2 -> pod3 \(pod3's ingress only/u,
+      /^plugin DEL pod3$/u,
       /^plugin CHECK pod1 \(shaped\)$/u,
       /^plugin CHECK pod2$/u,
       /^ping pod1 -> pod2/u,
@@ -156,11 +163,13 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
     ]);
     const egress = ratioOf(r, 'bw-egress.json', HUB_EGRESS_MBIT);
     const ingress = ratioOf(r, 'bw-ingress.json', HUB_INGRESS_MBIT);
+    const ingressOnly = ratioOf(r, 'bw-ingress-only.json', HUB_INGRESS_ONLY_MBIT);
     console.log(
       `runtimeConfig.bandwidth on an ipvlan pod: egress ${String(HUB_EGRESS_MBIT)} Mbit/s → iperf3 received ${egress.mbps.toFixed(2)} Mbit/s (ratio ${egress.ratio.toFixed(3)}); ` +
-        `ingress ${String(HUB_INGRESS_MBIT)} Mbit/s → ${ingress.mbps.toFixed(2)} Mbit/s (ratio ${ingress.ratio.toFixed(3)})`,
+        `ingress ${String(HUB_INGRESS_MBIT)} Mbit/s → ${ingress.mbps.toFixed(2)} Mbit/s (ratio ${ingress.ratio.toFixed(3)}); ` +
+        `ingress-only pod ${String(HUB_INGRESS_ONLY_MBIT)} Mbit/s → ${ingressOnly.mbps.toFixed(2)} Mbit/s (ratio ${ingressOnly.ratio.toFixed(3)})`,
     );
-    for (const { ratio } of [egress, ingress]) {
+    for (const { ratio } of [egress, ingress, ingressOnly]) {
       expect(ratio).toBeGreaterThan(0.9);
       expect(ratio).toBeLessThan(1.1);
     }
