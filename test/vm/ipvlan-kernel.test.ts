@@ -1,8 +1,9 @@
 /**
  * Real-kernel tests for the ipvlan dataplane (issue 8): Terway's ipvlan L2 layout built by hand with ip/tc and
- * checked with traffic; the hub's own ipvlan dataplane end to end (the real daemon in `mode: ipvlan`, the real plugin
- * ADDing/CHECKing/DELing three pods, traffic, the service redirect, shaping measured both ways and ingress only; test/vm/ipvlan-hub.sh);
- * and the hub's real binaries (CLI, plugin, daemon with its native addon) in vpc mode on the same kernel. This machine's kernel has no ipvlan, so they run in a VM booted from Debian's kernel
+ * checked with traffic; the hub's own ipvlan dataplane end to end (test/vm/ipvlan-hub.sh: the real daemon in
+ * `mode: ipvlan`, the real plugin ADDing/CHECKing/DELing three pods, traffic, the service redirect, shaping measured
+ * both ways and ingress only); and the hub's real binaries (CLI, plugin, daemon with its native addon) in vpc mode on
+ * the same kernel. This machine's kernel has no ipvlan, so they run in a VM booted from Debian's kernel
  * (test/helpers/vm.ts); on a kernel with ipvlan they run here, in a throwaway netns. They skip, saying why, only
  * when neither is possible.
  */
