@@ -22,4 +22,10 @@ export interface CloudProvider {
   /** Facts read from the node now (async: cloud providers ask the metadata service). */
   localFacts(): Promise<LocalFacts>;
   ipSource(): IpSource;
+  /**
+   * Whether the node can run this provider's mode (ipvlan: the kernel's ipvlan driver). Throws ConfigError naming
+   * what is missing; the daemon calls it before switching to the provider, so a refused config leaves the last good
+   * one in force.
+   */
+  verify(): Promise<void>;
 }

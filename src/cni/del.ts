@@ -1,8 +1,9 @@
 /**
  * DEL: idempotent. Known attachment → teardown plan → release. Unknown → success. Daemon unreachable → tear down
- * what is the attachment's own (pod end of the veth, rules for prevResult IPs, ifb), record a pending release for
- * the daemon, succeed. One invariant on every path: an IP is released (or recorded for release) only once its host
- * state is gone; a failed teardown fails the DEL and keeps the lease, so a retried DEL or GC can finish.
+ * what is the attachment's own (every mode's orphan teardown: the pod's link, rules and /32 routes of prevResult IPs,
+ * ifbs), record a pending release for the daemon, succeed. One invariant on every path: an IP is released (or
+ * recorded for release) only once its host state is gone; a failed teardown fails the DEL and keeps the lease, so a
+ * retried DEL or GC can finish.
  * Host objects named after the pod are never removed by name while the old netns exists (the teardown goes through
  * it, as Calico's does), nor when the daemon says a newer sandbox of the pod holds them.
  */

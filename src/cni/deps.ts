@@ -33,7 +33,7 @@ export interface CniDeps {
   readonly executor: PlanExecutor;
   readonly probe: PlanProbe;
   readonly dataplanes: (mode: ModeName) => Dataplane;
-  /** Host leftovers (veth, 512/2048 rules for `ips`) of an attachment whose allocation is unknown. */
+  /** Leftovers of an attachment whose allocation is unknown: every mode's (the pod link, 512/2048 rules and ipvlan's /32 routes for `ips`, ifbs). */
   readonly planOrphanTeardown: (spec: PodNetworkSpec, node: NodeFacts, ips: readonly IpAddr[]) => Plan;
   readonly pending: PendingRecorder;
   /** DEL: whether pod-side teardown can enter the path (src/lib/netns-check.ts netnsUsable). */

@@ -5,7 +5,7 @@
  */
 import type { NetnsPath } from '../lib/brand.js';
 import type { LinkOverride } from '../netlink/diff.js';
-import { podNs, type Op, type Plan } from '../netlink/ops.js';
+import { podNs, type Plan } from '../netlink/ops.js';
 import { isJsonObject, type JsonObject } from './config.js';
 
 /** prevResult.interfaces[] entry of the pod interface: `name` = CNI_IFNAME with a `sandbox` (any path form). */
@@ -18,13 +18,23 @@ function podInterface(prev: JsonObject | undefined, ifName: string): JsonObject 
 export function podLinkOverrides(prev: JsonObject | undefined, ifName: string, netns: NetnsPath, plan: Plan): readonly LinkOverride[] {
   const iface = podInterface(prev, ifName);
   if (iface === undefined) return [];
-  const veth = plan.find((op): op is Extract<Op, { kind: 'link.veth' }> => op.kind === 'link.veth' && op.peer.name === ifName);
-  if (veth === undefined) return [];
+  const planned = plannedPodLink(plan, ifName);
+  if (planned === undefined) return [];
   const mac = typeof iface.mac === 'string' ? iface.mac.toLowerCase() : undefined;
   const mtu = typeof iface.mtu === 'number' && Number.isInteger(iface.mtu) && iface.mtu > 0 ? iface.mtu : undefined;
   const changed = {
-    ...(mac !== undefined && mac !== veth.peer.mac ? { mac } : {}),
-    ...(mtu !== undefined && mtu !== veth.mtu ? { mtu } : {}),
+    // an ipvlan slave always has its parent's MAC (it cannot be changed): a different one reported is not taken
+    ...(mac !== undefined && planned.macSettable && mac !== planned.mac ? { mac } : {}),
+    ...(mtu !== undefined && mtu !== planned.mtu ? { mtu } : {}),
   };
   return Object.keys(changed).length === 0 ? [] : [{ ns: podNs(netns), name: ifName, ...changed }];
+}
+
+/** The plan's pod interface: the pod end of a veth, or an ipvlan slave created in the pod netns. */
+function plannedPodLink(plan: Plan, ifName: string): { readonly mac: string | undefined; readonly mtu: number; readonly macSettable: boolean } | undefined {
+  for (const op of plan) {
+    if (op.kind === 'link.veth' && op.peer.name === ifName) return { mac: op.peer.mac, mtu: op.mtu, macSettable: true };
+    if (op.kind === 'link.ipvlan' && op.name === ifName && op.peerNs.kind !== 'host') return { mac: op.mac, mtu: op.mtu, macSettable: false };
+  }
+  return undefined;
 }

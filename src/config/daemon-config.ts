@@ -4,13 +4,13 @@
  * field path (`local.eni.ips[1]`).
  */
 import type { Cidr, IfName, IpAddr } from '../lib/brand.js';
-import { ifNameProblem, isIpv4 } from '../lib/brand.js';
+import { ifNameProblem, isIpv4, parseCidr } from '../lib/brand.js';
 import { ConfigError, InvalidInputError } from '../lib/errors.js';
 import { quote } from '../lib/text.js';
 import { dnsLabelProblem, dnsSubdomainProblem, networkNameProblem, vethPrefixProblem } from '../lib/validate/names.js';
 import { absolutePathProblem, socketPathProblem } from '../lib/validate/paths.js';
 import type { LogLevel } from '../lib/log.js';
-import { cidrContains, ipToInt, networkCidr } from '../lib/net.js';
+import { cidrContains, cidrParts, ipToInt, networkCidr } from '../lib/net.js';
 import { DEFAULT_SOCKET } from '../rpc/protocol.js';
 import { MODE_NAMES, isModeName, type ModeName } from '../modes/types.js';
 import { setFromCidr, setFromSpecs, splitSpecs } from '../ipam/range.js';
@@ -27,6 +27,17 @@ export interface LocalEniConfig {
   /** Validated address specs ("a.b.c.d" or "a.b.c.d-a.b.c.e"), all inside `subnet`. */
   readonly ips: readonly string[];
   readonly subnet: Cidr;
+}
+
+/**
+ * ipvlan mode's node facts besides the ENI (`local.eni`): the node's own IP, put on the host slave `ipvl_<ifindex>`
+ * (Terway uses the node's primary IP), and what pods reach through the host stack — the service CIDR (with
+ * Kubernetes: eni_conf `service_cidr` wins) and `hostStackCidrs` (with Kubernetes: the CNI `host_stack_cidrs`).
+ */
+export interface IpvlanConfig {
+  readonly hostIp: IpAddr;
+  readonly serviceCidr?: Cidr;
+  readonly hostStackCidrs: readonly Cidr[];
 }
 
 export interface DaemonConfig {
@@ -55,6 +66,8 @@ export interface DaemonConfig {
   readonly logLevel: LogLevel;
   readonly vpc?: VpcConfig;
   readonly local?: { readonly eni: LocalEniConfig };
+  /** Required in ipvlan mode (with `local.eni`). */
+  readonly ipvlan?: IpvlanConfig;
   /** This node's name in Kubernetes (else env NODE_NAME). Kubernetes integration needs it. */
   readonly nodeName?: string;
   /** A kubeconfig file (env KUBECONFIG); without it the daemon uses the in-cluster config when available. */
@@ -97,9 +110,9 @@ export const DEFAULT_CONFIG = {
   eniConfigName: 'eni-config',
   gcIntervalSeconds: 300,
   devicePlugin: { enabled: false, capacity: 0, dir: '/var/lib/kubelet/device-plugins' },
-} as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'nodeName' | 'kubeconfig' | 'policy'>;
+} as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'ipvlan' | 'nodeName' | 'kubeconfig' | 'policy'>;
 
-const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'nodeName', 'kubeconfig', 'policy']);
+const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'ipvlan', 'nodeName', 'kubeconfig', 'policy']);
 const CNI_VERSION = /^\d+\.\d+\.\d+$/u;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -170,6 +183,11 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
   const local = top.local === undefined ? undefined : parseLocal(top.local);
   if (mode === 'vpc' && vpc === undefined) throw new ConfigError('vpc.podCIDR', 'required in vpc mode');
   if (mode === 'veth-policy-routing' && local === undefined) throw new ConfigError('local.eni', 'required in veth-policy-routing mode');
+  const ipvlan = top.ipvlan === undefined ? undefined : parseIpvlan(top.ipvlan, local?.eni);
+  if (mode === 'ipvlan') {
+    if (local === undefined) throw new ConfigError('local.eni', 'required in ipvlan mode (the ENI whose slaves the pods get)');
+    if (ipvlan === undefined) throw new ConfigError('ipvlan.hostIp', "required in ipvlan mode (the node's IP, put on the host slave ipvl_<ifindex>)");
+  }
 
   return {
     mode,
@@ -195,6 +213,7 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
     policy,
     ...(vpc !== undefined ? { vpc } : {}),
     ...(local !== undefined ? { local } : {}),
+    ...(ipvlan !== undefined ? { ipvlan } : {}),
     ...(nodeName !== undefined ? { nodeName } : {}),
     ...(kubeconfig !== undefined ? { kubeconfig } : {}),
   };
@@ -268,6 +287,45 @@ function parseLocal(raw: unknown): { eni: LocalEniConfig } {
     throw asConfigError(err, 'local.eni.ips');
   }
   return { eni: { link: link as IfName, gateway, ips: specs, subnet } };
+}
+
+/** A CIDR field in canonical form (network address), or ConfigError naming the field. */
+function cidrField(raw: unknown, path: string): Cidr {
+  if (typeof raw !== 'string') throw new ConfigError(path, `must be a CIDR string; got ${quote(raw)}`);
+  try {
+    return networkCidr(parseCidr(raw, path));
+  } catch (err) {
+    throw asConfigError(err, path);
+  }
+}
+
+/**
+ * The `ipvlan` section. The service CIDR must not overlap the ENI's subnet: pod traffic to a pod of the vSwitch
+ * would be redirected to the host stack instead of reaching it.
+ */
+export function parseIpvlan(raw: unknown, eni: LocalEniConfig | undefined): IpvlanConfig {
+  const o = obj(raw, 'ipvlan');
+  const known = new Set(['hostIp', 'serviceCidr', 'hostStackCidrs']);
+  for (const k of Object.keys(o)) if (!known.has(k)) throw new ConfigError(`ipvlan.${k}`, 'unknown field');
+  if (o.hostIp === undefined) throw new ConfigError('ipvlan.hostIp', "required (the node's IP, put on the host slave ipvl_<ifindex> as /32 scope host)");
+  const hostIp = o.hostIp;
+  if (typeof hostIp !== 'string' || !isIpv4(hostIp)) throw new ConfigError('ipvlan.hostIp', `not an IPv4 address: ${quote(hostIp)}`);
+  if (eni !== undefined && eni.gateway === hostIp) throw new ConfigError('ipvlan.hostIp', `is the vSwitch gateway ${eni.gateway}`);
+  if (eni !== undefined && setFromSpecs(eni.ips, 'local.eni.ips', eni.subnet).addrs.includes(ipToInt(hostIp))) {
+    throw new ConfigError('ipvlan.hostIp', `${hostIp} is in local.eni.ips (a pod address)`);
+  }
+  const serviceCidr = o.serviceCidr === undefined ? undefined : cidrField(o.serviceCidr, 'ipvlan.serviceCidr');
+  if (serviceCidr !== undefined && eni !== undefined) checkNoOverlap(serviceCidr, eni.subnet, 'ipvlan.serviceCidr');
+  const listRaw = o.hostStackCidrs ?? [];
+  if (!Array.isArray(listRaw)) throw new ConfigError('ipvlan.hostStackCidrs', 'must be a list of CIDRs');
+  const hostStackCidrs = (listRaw as unknown[]).map((c, i) => cidrField(c, `ipvlan.hostStackCidrs[${String(i)}]`));
+  return { hostIp: hostIp, ...(serviceCidr !== undefined ? { serviceCidr } : {}), hostStackCidrs };
+}
+
+/** ConfigError when `cidr` and the ENI's `subnet` share an address. */
+export function checkNoOverlap(cidr: Cidr, subnet: Cidr, path: string): void {
+  const [a, b] = [cidrParts(cidr), cidrParts(subnet)];
+  if (a.network <= b.network + b.size - 1 && b.network <= a.network + a.size - 1) throw new ConfigError(path, `${cidr} overlaps the ENI's subnet ${subnet} (pod traffic to the vSwitch would be redirected to the node)`);
 }
 
 function asConfigError(err: unknown, fallbackPath: string): Error {

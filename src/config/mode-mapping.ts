@@ -1,6 +1,7 @@
 /**
- * Terway's daemon mode (+ the CNI `eniip_virtual_type`) → the hub's dataplane. Pure; modes the hub cannot run yet
- * are ConfigErrors naming the field that asked for them.
+ * Terway's daemon mode (+ the CNI `eniip_virtual_type`, matched case-insensitively as Terway does: `IPVlan`,
+ * `ipvlan`) → the hub's dataplane. Pure; modes the hub cannot run yet are ConfigErrors naming the field that asked
+ * for them.
  */
 import { ConfigError } from '../lib/errors.js';
 import type { ModeName } from '../modes/types.js';
@@ -16,7 +17,8 @@ export function hubModeFor(daemonMode: DaemonMode, cni: CniSettings): ModeName {
     case 'ENIMultiIP': {
       const field = `${cni.source === 'default' ? CONF_KEY : cni.source}.eniip_virtual_type`;
       if (cni.eniipVirtualType === 'veth') return 'veth-policy-routing';
-      throw new ConfigError(field, `${cni.eniipVirtualType} is not available yet with ENIMultiIP; use "veth"`);
+      if (cni.eniipVirtualType === 'ipvlan') return 'ipvlan';
+      throw new ConfigError(field, `${cni.eniipVirtualType} is not available yet with ENIMultiIP; use "veth" or "IPVlan"`);
     }
   }
 }

@@ -197,6 +197,7 @@ export class Daemon {
       }
       const eff = this.#effective;
       const provider = this.#providerFor(eff);
+      await provider.verify(); // ipvlan on a kernel without it: the daemon does not start (with Kubernetes, #apply refused it already)
       await this.#setUpNode(provider, eff.vethPrefix);
       const service = new HubService({
         store: this.#store,
@@ -322,13 +323,14 @@ export class Daemon {
     const prepared = await this.#prepare(next, eff.chain); // a bad chain rejects the config before anything changes
     const policy = this.#decidePolicy(next, eff.cluster); // so does a policy backend refused in the new mode
     if (service === undefined) {
-      this.#providerFor(next); // throws ConfigError when the config cannot run
+      await this.#providerFor(next).verify(); // throws ConfigError when the config cannot run
       this.#effective = next;
       this.#accept(prepared);
       this.#policyDecision = policy;
       return { invalid: [] };
     }
     const provider = this.#providerFor(next);
+    await provider.verify(); // before anything switches: a refused mode keeps the last good config
     await this.#setUpNode(provider, next.vethPrefix);
     service.switchTo({ provider, mtu: next.mtu });
     this.#effective = next;

@@ -174,6 +174,7 @@ export class HubService implements PoolProbe {
           subnet: source.subnet,
           mtu,
           ...(local.eni !== undefined ? { eni: local.eni } : {}),
+          ...(local.ipvlan !== undefined ? { eniMac: local.ipvlan.eniMac, hostIp: local.ipvlan.hostIp } : {}),
           // the pod's bandwidth annotations travel with the allocation (the plugin shapes from it)
           ...(facts?.bandwidth !== undefined ? { bandwidth: facts.bandwidth } : {}),
         });

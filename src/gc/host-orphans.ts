@@ -6,7 +6,8 @@
  */
 import type { Cidr, IfName } from '../lib/brand.js';
 import { cidrContains } from '../lib/net.js';
-import type { Dataplane, LinkClaim, NodeFacts } from '../modes/types.js';
+import type { Dataplane, HostLinkFacts, LinkClaim, NodeFacts } from '../modes/types.js';
+import type { ObservedLink } from '../netlink/state.js';
 import { HOST, type Op } from '../netlink/ops.js';
 import type { Explained } from './lease-host.js';
 import type { HostView } from './types.js';
@@ -26,8 +27,21 @@ function ipOf(cidr: string | undefined): string | undefined {
   return cidr === undefined ? undefined : HOST_32.exec(cidr)?.[1];
 }
 
+/**
+ * A host link as the dataplanes' claims see it: its lower device (`link` of `ip -j link`, a name in the same netns)
+ * resolved to that device's ifindex and MAC among the observed links (ipvlan's host slave is proven by them).
+ */
+export function hostLinkFacts(link: ObservedLink, all: readonly ObservedLink[]): HostLinkFacts {
+  const lower = link.parent === undefined ? undefined : all.find((l) => l.name === link.parent);
+  return {
+    name: link.name,
+    mac: link.mac,
+    ...(lower?.ifindex !== undefined ? { parent: { ifindex: lower.ifindex, mac: lower.mac } } : {}),
+  };
+}
+
 /** The first claim a registered dataplane makes on a host link. */
-export function claimOf(link: { readonly name: string; readonly mac: string }, node: NodeFacts, dataplanes: readonly Dataplane[]): LinkClaim | undefined {
+export function claimOf(link: HostLinkFacts, node: NodeFacts, dataplanes: readonly Dataplane[]): LinkClaim | undefined {
   for (const dp of dataplanes) {
     const claim = dp.gc.claimLink(link, node);
     if (claim !== undefined) return claim;
@@ -60,7 +74,7 @@ export function findHostOrphans(host: HostView, scope: OrphanScope): readonly Ho
   const out: HostOrphan[] = [];
   const claims = new Map<string, LinkClaim>();
   for (const l of host.links) {
-    const claim = claimOf(l, node, dataplanes);
+    const claim = claimOf(hostLinkFacts(l, host.links), node, dataplanes);
     if (claim !== undefined) claims.set(l.name, claim);
   }
 

@@ -5,7 +5,7 @@
  * versions. The daemon and GC receive them as
  * factories; tests build the same set with a fake runner, sysctl writer or sysfs reader.
  */
-import { createLocalProvider, type SysfsReader } from '../cloud/local/provider.js';
+import { createLocalProvider, readSysfs, type SysfsReader } from '../cloud/local/provider.js';
 import type { CloudProvider } from '../cloud/types.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { createProcessRunner, createProcessSpawner, type CommandRunner, type ProcessSpawner } from '../lib/exec.js';
@@ -51,7 +51,7 @@ export interface AdapterOverrides {
   readonly runner?: CommandRunner;
   /** Writes /proc/sys (default: the file itself). */
   readonly sysctl?: SysctlWriter;
-  /** Reads /sys/class/net (the local provider's ENI ifindex). */
+  /** Reads /sys and /proc (the local provider's ENI ifindex and MAC, the kernel's ipvlan module and release). */
   readonly sysfs?: SysfsReader;
   readonly spawner?: ProcessSpawner;
   readonly prober?: HealthProber;
@@ -85,7 +85,7 @@ export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
     openStore: (dir) => LeaseStore.open(dir),
     runner,
     executorFor: (log) => createExecutor({ runner, log, ...(sysctl !== undefined ? { writeSysctl: sysctl } : {}) }),
-    providerFor: (cfg) => (sysfs !== undefined ? createLocalProvider(cfg, sysfs) : createLocalProvider(cfg)),
+    providerFor: (cfg) => createLocalProvider(cfg, sysfs ?? readSysfs, runner),
     spawner: o.spawner ?? createProcessSpawner(),
     prober: o.prober ?? createHttpProber(),
     pluginVersions: new PluginVersionProbe({ runner: o.pluginRunner ?? (o.runner === undefined ? runner : createProcessRunner()) }),

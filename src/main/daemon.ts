@@ -10,7 +10,7 @@ import { nodeAdapters, type NodeAdapters } from './adapters.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, parseLogLevel, type Logger } from '../lib/log.js';
 
-export const DAEMON_USAGE = `usage: terway-hub daemon [--config FILE] [--mode vpc|veth-policy-routing] [--socket PATH]
+export const DAEMON_USAGE = `usage: terway-hub daemon [--config FILE] [--mode vpc|veth-policy-routing|ipvlan] [--socket PATH]
                         [--state-dir DIR] [--http-listen ADDR] [--cni-conf-dir DIR] [--log-level LEVEL]
                         [--kubeconfig FILE] [--node-name NAME]
   Kubernetes is used when --kubeconfig, KUBECONFIG or the in-cluster env (KUBERNETES_SERVICE_HOST) is present;

@@ -2,14 +2,12 @@
  * The one parser of `Allocation` (RPC messages both ways, lease store rows): the common fields, then the mode's
  * variant. Throws InvalidInputError naming the field (dotted path). Pure.
  */
-import { parseCidr, parseIfName, parseIp } from '../lib/brand.js';
+import { parseCidr, parseIfName, parseIp, parseMac } from '../lib/brand.js';
 import { InternalError, InvalidInputError } from '../lib/errors.js';
 import { quote } from '../lib/text.js';
 import type { BandwidthSpec, RateLimit } from '../bandwidth/types.js';
 import { isModeName, type Allocation, type AllocationOf, type EniFacts, type ModeName } from './types.js';
 import { int, obj, str } from '../lib/validate/input-fields.js';
-
-
 
 
 export function parseEni(raw: unknown, field: string): EniFacts {
@@ -60,6 +58,15 @@ export function parseAllocation(raw: unknown, field = 'allocation.'): Allocation
     case 'veth-policy-routing':
       if (o.eni === undefined) throw new InvalidInputError(`${field}eni`, 'required in veth-policy-routing mode');
       return { mode, ...common, eni: parseEni(o.eni, `${field}eni.`) };
+    case 'ipvlan':
+      for (const k of ['eni', 'eniMac', 'hostIp']) if (o[k] === undefined) throw new InvalidInputError(`${field}${k}`, 'required in ipvlan mode');
+      return {
+        mode,
+        ...common,
+        eni: parseEni(o.eni, `${field}eni.`),
+        eniMac: parseMac(str(o, 'eniMac', field), `${field}eniMac`),
+        hostIp: parseIp(str(o, 'hostIp', field), `${field}hostIp`),
+      };
   }
 }
 

@@ -6,12 +6,14 @@
 import type { IpAddr } from '../lib/brand.js';
 import type { Op, Plan } from '../netlink/ops.js';
 import type { Dataplane, ModeName, NodeFacts, PodNetworkSpec } from './types.js';
+import { ipvlanDataplane } from './ipvlan/plan.js';
 import { vethPolicyRoutingDataplane } from './veth-policy-routing/plan.js';
 import { vpcDataplane } from './vpc/plan.js';
 
 const DATAPLANES: Readonly<Record<ModeName, Dataplane>> = {
   vpc: vpcDataplane,
   'veth-policy-routing': vethPolicyRoutingDataplane,
+  ipvlan: ipvlanDataplane,
 };
 
 export function dataplaneFor(mode: ModeName): Dataplane {

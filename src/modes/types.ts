@@ -8,7 +8,7 @@ import type { PodIdentity } from '../lib/veth-name.js';
 import type { BandwidthSpec } from '../bandwidth/types.js';
 import type { Plan } from '../netlink/ops.js';
 
-export const MODE_NAMES = ['vpc', 'veth-policy-routing'] as const;
+export const MODE_NAMES = ['vpc', 'veth-policy-routing', 'ipvlan'] as const;
 export type ModeName = (typeof MODE_NAMES)[number];
 
 export function isModeName(raw: unknown): raw is ModeName {
@@ -56,10 +56,22 @@ export interface VethPolicyRoutingAllocation extends AllocationCommon {
 }
 
 /**
- * What the daemon allocated for the attachment: a union by mode (ipvlan and exclusive ENI add their variants here,
- * and their parsing in ./allocation.ts). Parsed at every boundary (RPC, lease store).
+ * ENI multi-IP with ipvlan L2 (Terway §2.3): a secondary IP of `eni`, on an ipvlan slave of it in the pod. The pod
+ * reaches the node at `hostIp` (on the host slave `ipvl_<eni.ifindex>`) through a PERMANENT neighbour pointing at
+ * `eniMac`, the MAC every slave of the ENI shares.
  */
-export type Allocation = VpcAllocation | VethPolicyRoutingAllocation;
+export interface IpvlanAllocation extends AllocationCommon {
+  readonly mode: 'ipvlan';
+  readonly eni: EniFacts;
+  readonly eniMac: MacAddr;
+  readonly hostIp: IpAddr;
+}
+
+/**
+ * What the daemon allocated for the attachment: a union by mode (exclusive ENI adds its variant here, and its
+ * parsing in ./allocation.ts). Parsed at every boundary (RPC, lease store).
+ */
+export type Allocation = VpcAllocation | VethPolicyRoutingAllocation | IpvlanAllocation;
 export type AllocationOf<M extends ModeName> = Extract<Allocation, { readonly mode: M }>;
 
 /** What the plugin knows about the node (from the conflist the daemon wrote). */
@@ -71,6 +83,19 @@ export interface NodeFacts {
 export interface NodeLocalFacts {
   /** The ENI pods are routed through (ENI-backed modes only). */
   readonly eni?: EniFacts;
+  /** ipvlan only: what its node plan and its allocations need besides the ENI. */
+  readonly ipvlan?: IpvlanNodeFacts;
+}
+
+export interface IpvlanNodeFacts {
+  /** The ENI's MAC (every ipvlan slave of it shares it). */
+  readonly eniMac: MacAddr;
+  /** The node's own IP (Terway: the primary ENI's address), put on the host slave as /32 scope host. */
+  readonly hostIp: IpAddr;
+  /** Destinations pods reach through the host stack (service CIDR, then `host_stack_cidrs`): redirected at the ENI's egress. */
+  readonly redirectCidrs: readonly Cidr[];
+  /** MTU of the host slave (the pods' MTU). */
+  readonly mtu: number;
 }
 
 /**
@@ -151,6 +176,8 @@ export interface AttachmentFootprint {
 export interface HostLinkFacts {
   readonly name: string;
   readonly mac: string;
+  /** Its lower device in the host netns (an ipvlan's parent), when it has one. */
+  readonly parent?: { readonly ifindex: number; readonly mac: string };
 }
 
 /**

@@ -16,13 +16,14 @@ function where(ns: NsRef): string {
   return ns.kind === 'host' ? '' : ` in ${describeNs(ns)}`;
 }
 
-function linkProblems(state: ObservedState, ns: NsRef, name: string, want: { mtu?: number; mac?: string; up?: boolean }): readonly string[] {
+function linkProblems(state: ObservedState, ns: NsRef, name: string, want: { mtu?: number; mac?: string; up?: boolean; noarp?: boolean }): readonly string[] {
   const link: ObservedLink | undefined = state.links.find((l) => l.name === name);
   if (!link) return [`link ${name}${where(ns)} is missing`];
   return [
     ...(want.mtu !== undefined && link.mtu !== want.mtu ? [`link ${name}${where(ns)} has mtu ${String(link.mtu)}, want ${String(want.mtu)}`] : []),
     ...(want.mac !== undefined && link.mac !== want.mac ? [`link ${name}${where(ns)} has address ${link.mac}, want ${want.mac}`] : []),
     ...(want.up === true && !link.up ? [`link ${name}${where(ns)} is down`] : []),
+    ...(want.noarp === true && link.noarp !== true ? [`link ${name}${where(ns)} answers ARP, want NOARP`] : []),
   ];
 }
 
@@ -54,6 +55,13 @@ function ruleProblems(state: ObservedState, op: Extract<Op, { kind: 'rule.add' }
   if (same.some((r) => r.table === table)) return [];
   if (same.length === 0) return [`rule ${want}${where(op.ns)} is missing`];
   return [`rule ${want}${where(op.ns)} differs: found ${same.map(ruleText).join(', ')}`];
+}
+
+function addrProblems(state: ObservedState, op: Extract<Op, { kind: 'addr.replace' }>): readonly string[] {
+  const found = state.addrs.find((a) => a.dev === op.dev && a.cidr === op.cidr);
+  if (found === undefined) return [`address ${op.cidr} on ${op.dev}${where(op.ns)} is missing`];
+  if (op.scope !== undefined && found.scope !== undefined && found.scope !== op.scope) return [`address ${op.cidr} on ${op.dev}${where(op.ns)} has scope ${found.scope}, want ${op.scope}`];
+  return [];
 }
 
 /**
@@ -161,9 +169,9 @@ function checksOf(op: Op, overrides: readonly LinkOverride[] = []): readonly (re
     case 'link.up':
       return [[op.ns, (s) => linkProblems(s, op.ns, op.name, { up: true })]];
     case 'addr.replace':
-      return [
-        [op.ns, (s) => (s.addrs.some((a) => a.dev === op.dev && a.cidr === op.cidr) ? [] : [`address ${op.cidr} on ${op.dev}${where(op.ns)} is missing`])],
-      ];
+      return [[op.ns, (s) => addrProblems(s, op)]];
+    case 'link.arp-off':
+      return [[op.ns, (s) => linkProblems(s, op.ns, op.name, { noarp: true })]];
     case 'route.replace':
       return [[op.ns, (s) => routeProblems(s, op)]];
     case 'rule.add':
@@ -176,8 +184,10 @@ function checksOf(op: Op, overrides: readonly LinkOverride[] = []): readonly (re
       return [[op.ns, (s) => qdiscProblems(s, op.ns, op.dev, op.qdisc)]];
     case 'link.move':
       return [[op.to, (s) => linkProblems(s, op.to, op.newName, { ...(op.mac !== undefined ? { mac: op.mac } : {}) })]];
-    case 'link.ipvlan':
-      return [[op.peerNs, (s) => linkProblems(s, op.peerNs, op.name, { mtu: op.mtu })]];
+    case 'link.ipvlan': {
+      const o = overrideOf(overrides, op.peerNs, op.name);
+      return [[op.peerNs, (s) => linkProblems(s, op.peerNs, op.name, { mtu: o?.mtu ?? op.mtu, ...(op.mac !== undefined ? { mac: op.mac } : {}) })]];
+    }
     case 'filter.u32-dst':
       return [[op.ns, (s) => filterProblems(s, op)]];
     case 'filter.redirect': // the shaping match-all redirect is not listed (one tc process per device); its ingress qdisc is checked

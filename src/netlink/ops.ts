@@ -79,7 +79,11 @@ export type Op =
     }
   /**
    * An ipvlan slave of `parent` (a link of `ns`), created directly in `peerNs` as `name` (`ip link add link PARENT
-   * name X … netns PATH type ipvlan mode l2`); `noarp` sets NOARP at creation (the host-side slave).
+   * name X … netns PATH type ipvlan mode l2`). No NOARP here: in L2 mode the kernel's ipvlan_open() clears NOARP at
+   * every `up`, so a NOARP slave needs `link.arp-off` after its `link.up`. `ensure`: an existing link of that name
+   * counts as success (node state re-ensured at every start; the ops after it set its state; CHECK compares it), and
+   * a rollback never removes it (pods route through it). `mac`: the parent's MAC, which every slave shares (not
+   * rendered: ip cannot set it; CHECK compares it).
    */
   | {
       readonly kind: 'link.ipvlan';
@@ -89,11 +93,14 @@ export type Op =
       readonly peerNs: NsRef;
       readonly mode: 'l2' | 'l3' | 'l3s';
       readonly mtu: number;
-      readonly noarp?: boolean;
+      readonly ensure?: boolean;
+      readonly mac?: MacAddr;
     }
+  /** `ip link set dev X arp off` (NOARP). After `link.up` for an ipvlan L2 slave (see link.ipvlan). */
+  | { readonly kind: 'link.arp-off'; readonly ns: NsRef; readonly name: IfName }
   | { readonly kind: 'link.up'; readonly ns: NsRef; readonly name: IfName }
   | { readonly kind: 'link.del'; readonly ns: NsRef; readonly name: IfName }
-  | { readonly kind: 'addr.replace'; readonly ns: NsRef; readonly dev: IfName; readonly cidr: Cidr }
+  | { readonly kind: 'addr.replace'; readonly ns: NsRef; readonly dev: IfName; readonly cidr: Cidr; readonly scope?: 'host' | 'link' }
   | {
       readonly kind: 'route.replace';
       readonly ns: NsRef;
@@ -197,19 +204,22 @@ export function inverseOf(op: Op): Op | undefined {
     case 'link.ifb':
       return { kind: 'link.del', ns: op.ns, name: op.name };
     case 'link.ipvlan':
-      return { kind: 'link.del', ns: op.peerNs, name: op.name };
+      return op.ensure === true ? undefined : { kind: 'link.del', ns: op.peerNs, name: op.name };
     case 'link.move':
       // back where it came from, under the planner's neutral name (the target's name may be taken there)
       return { kind: 'link.move', ns: op.to, name: op.newName, to: op.ns, newName: op.returnName, returnName: op.newName };
     case 'filter.u32-dst':
       return { kind: 'filter.del', ns: op.ns, dev: op.dev, hook: op.hook, pref: op.pref };
     case 'qdisc.replace':
+      // clsact is node state (ipvlan's service redirect hangs off it): a failed node setup leaves it in place.
+      if (op.qdisc.type === 'clsact') return undefined;
       // A replaced qdisc is removed (the device's default comes back); for a live update this drops the shaping
       // of that direction rather than restoring the previous limit.
       return { kind: 'qdisc.del', ns: op.ns, dev: op.dev, slot: slotOf(op.qdisc) };
     case 'filter.redirect': // dies with its ingress qdisc
     case 'filter.del':
     case 'qdisc.del':
+    case 'link.arp-off':
     case 'addr.replace':
     case 'link.up':
     case 'link.del':

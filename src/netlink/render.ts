@@ -107,14 +107,16 @@ function ipTokensUnchecked(op: IpOp): string[] {
     case 'link.ipvlan':
       return [
         'link', 'add', 'link', op.parent, 'name', op.name, 'mtu', int(op.mtu, 'mtu', 68, 65535), ...peerNsTokens(op.ns, op.peerNs),
-        ...(op.noarp === true ? ['arp', 'off'] : []), 'type', 'ipvlan', 'mode', op.mode,
+        'type', 'ipvlan', 'mode', op.mode,
       ];
+    case 'link.arp-off':
+      return ['link', 'set', 'dev', op.name, 'arp', 'off'];
     case 'link.up':
       return ['link', 'set', 'dev', op.name, 'up'];
     case 'link.del':
       return ['link', 'del', 'dev', op.name];
     case 'addr.replace':
-      return ['addr', 'replace', op.cidr, 'dev', op.dev];
+      return ['addr', 'replace', op.cidr, 'dev', op.dev, ...(op.scope !== undefined ? ['scope', op.scope] : [])];
     case 'route.replace':
       return [
         'route', 'replace', op.dst,

@@ -7,11 +7,18 @@ export interface ObservedLink {
   /** Administratively up (the UP flag). */
   readonly up: boolean;
   readonly operstate: string;
+  /** The NOARP flag (ipvlan's host slave). */
+  readonly noarp?: boolean;
+  readonly ifindex?: number;
+  /** The lower device (`link` of `ip -j link`: an ipvlan's or a VLAN's parent in the same netns). */
+  readonly parent?: string;
 }
 
 export interface ObservedAddr {
   readonly dev: string;
   readonly cidr: string; // local/prefixlen
+  /** `global`, `host`, `link` (absent when ip(8) did not say). */
+  readonly scope?: string;
 }
 
 export interface ObservedRoute {
@@ -117,7 +124,15 @@ export function parseLinks(raw: unknown): readonly ObservedLink[] {
   return records(raw).flatMap((r) => {
     const name = str(r, 'ifname');
     if (name === undefined) return [];
-    return [{ name, mtu: num(r, 'mtu') ?? 0, mac: (str(r, 'address') ?? '').toLowerCase(), up: strings(r, 'flags').includes('UP'), operstate: str(r, 'operstate') ?? '' }];
+    const flags = strings(r, 'flags');
+    const ifindex = num(r, 'ifindex');
+    const parent = str(r, 'link');
+    return [{
+      name, mtu: num(r, 'mtu') ?? 0, mac: (str(r, 'address') ?? '').toLowerCase(), up: flags.includes('UP'), operstate: str(r, 'operstate') ?? '',
+      noarp: flags.includes('NOARP'),
+      ...(ifindex !== undefined ? { ifindex } : {}),
+      ...(parent !== undefined ? { parent } : {}),
+    }];
   });
 }
 
@@ -129,7 +144,8 @@ export function parseAddrs(raw: unknown): readonly ObservedAddr[] {
     return records(r.addr_info).flatMap((a) => {
       const local = str(a, 'local');
       const len = num(a, 'prefixlen');
-      return str(a, 'family') === 'inet' && local !== undefined && len !== undefined ? [{ dev, cidr: `${local}/${String(len)}` }] : [];
+      const scope = str(a, 'scope');
+      return str(a, 'family') === 'inet' && local !== undefined && len !== undefined ? [{ dev, cidr: `${local}/${String(len)}`, ...(scope !== undefined ? { scope } : {}) }] : [];
     });
   });
 }

@@ -13,6 +13,8 @@ export function isTolerated(op: Op, errorText: string): boolean {
     case 'rule.add':
     case 'link.ifb':
       return EXISTS.test(errorText);
+    case 'link.ipvlan':
+      return op.ensure === true && EXISTS.test(errorText);
     case 'qdisc.del':
       return MISSING.test(errorText) || QDISC_MISSING.test(errorText);
     case 'filter.del':
@@ -31,7 +33,7 @@ export function isTolerated(op: Op, errorText: string): boolean {
     case 'filter.redirect':
     case 'filter.u32-dst':
     case 'link.move':
-    case 'link.ipvlan':
+    case 'link.arp-off':
       return false;
   }
 }

@@ -1,7 +1,9 @@
 /**
- * Real-kernel tests for the ipvlan dataplane's layout (issue 8): Terway's ipvlan L2 layout built by hand with ip/tc
- * and checked with traffic, and the hub's real binaries (CLI, plugin, daemon with its native addon) on the same
- * kernel. This machine's kernel has no ipvlan, so they run in a VM booted from Debian's kernel
+ * Real-kernel tests for the ipvlan dataplane (issue 8): Terway's ipvlan L2 layout built by hand with ip/tc and
+ * checked with traffic; the hub's own ipvlan dataplane end to end (test/vm/ipvlan-hub.sh: the real daemon in
+ * `mode: ipvlan`, the real plugin ADDing/CHECKing/DELing three pods, traffic, the service redirect, shaping measured
+ * both ways and ingress only); and the hub's real binaries (CLI, plugin, daemon with its native addon) in vpc mode on
+ * the same kernel. This machine's kernel has no ipvlan, so they run in a VM booted from Debian's kernel
  * (test/helpers/vm.ts); on a kernel with ipvlan they run here, in a throwaway netns. They skip, saying why, only
  * when neither is possible.
  */
@@ -38,6 +40,18 @@ function expectAll(r: KernelRun, required: readonly RegExp[]): void {
 }
 
 const RATE_MBIT = 10;
+/** pod1's limits in the hub's run (runtimeConfig.bandwidth): different, so a swapped direction shows. */
+const HUB_EGRESS_MBIT = 10;
+const HUB_INGRESS_MBIT = 6;
+/** pod3's ingress-only limit (Terway's ipvlan failed with "invalid rate 0" there). */
+const HUB_INGRESS_ONLY_MBIT = 8;
+
+/** iperf3's received rate over the expected one, from the JSON a script wrote to $VM_IO/out. */
+function ratioOf(r: KernelRun, file: string, mbit: number): { mbps: number; ratio: number } {
+  const j = JSON.parse(r.files[file]?.toString() ?? '{}') as { end?: { sum_received?: { bits_per_second?: number } } };
+  const bps = j.end?.sum_received?.bits_per_second ?? 0;
+  return { mbps: bps / 1e6, ratio: bps / (mbit * 1e6) };
+}
 const HANG_TIMEOUT_MS = 20_000;
 const CONTRACT_SCRIPT = `set -u
 cat "$VM_IO/in/data.txt" > "$VM_IO/out/echo.txt"
@@ -49,13 +63,17 @@ exit 7
 `;
 
 describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reason}`)(`ipvlan on a real kernel (${kernel.ok ? kernel.detail : 'none'})`, () => {
-  type Name = 'layout' | 'binaries' | 'contract' | 'hang';
+  type Name = 'layout' | 'hub' | 'binaries' | 'contract' | 'hang';
   let runs: Record<Name, Promise<KernelRun>> | undefined;
   // All runs start at once: test/helpers/vm.ts runs two VMs at a time and queues the rest.
   beforeAll(() => {
     if (!kernel.ok) return;
     runs = {
       layout: kernel.run(script('ipvlan-layout.sh'), { timeoutMs: 150_000, env: { P: `vm${rand(4)}`, RATE_MBIT: String(RATE_MBIT) } }),
+      hub: kernel.run(script('ipvlan-hub.sh'), {
+        timeoutMs: 240_000,
+        env: { P: `iv${rand(4)}`, NODE, EGRESS_MBIT: String(HUB_EGRESS_MBIT), INGRESS_MBIT: String(HUB_INGRESS_MBIT), INGRESS_ONLY_MBIT: String(HUB_INGRESS_ONLY_MBIT) },
+      }),
       binaries: kernel.run(script('real-binaries.sh'), { timeoutMs: 150_000, env: { P: `vm${rand(4)}`, NODE } }),
       contract: kernel.run(CONTRACT_SCRIPT, { timeoutMs: 90_000, env: { FOO: 'b a r' }, files: { 'in/data.txt': 'hello\n' } }),
       hang: kernel.run('echo started\nsleep 600\n', { timeoutMs: HANG_TIMEOUT_MS }),
@@ -97,6 +115,66 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
     expect(ratio).toBeGreaterThan(0.9);
     expect(ratio).toBeLessThan(1.1);
   }, 200_000);
+
+  it('the hub in ipvlan mode: the real daemon builds the node state, the real plugin ADDs/CHECKs/DELs three pods; traffic, service redirect, shaping both ways measured', async () => {
+    if (!existsSync(PLUGIN) || !existsSync(CLI)) throw new Error(`${PLUGIN} or ${CLI} missing: run npm run build first`);
+    const r = await result('hub');
+    console.log(`hub in ipvlan mode on ${r.where}: ${(r.ms / 1000).toFixed(1)} s in all (boot included)\n${r.output}`);
+    expectAll(r, [
+      /^daemon wrote its conflist/u,
+      /^terway-hub status says mode=ipvlan$/u,
+      /^host slave ipvl_\d+ is an ipvlan L2 slave of the ENI, up, NOARP$/u,
+      /^host slave has .*\/32 scope host$/u,
+      /^clsact on the ENI, egress u32 .* pref 40000 -> ingress redirect to ipvl_\d+$/u,
+      /^plugin ADD pod1/u,
+      /^plugin ADD pod2$/u,
+      /^the CNI result: pod interface with the ENI's MAC/u,
+      /^pod eth0 is an ipvlan L2 slave with the ENI's MAC/u,
+      /^pod routes: default via gateway onlink/u,
+      /^node routes: /u,
+      /^pod1 shaping: /u,
+      /^no shaping on pod2$/u,
+      /^plugin ADD pod3 \(ingress only/u,
+      /^pod3 shaping, ingress only: /u,
+      /^plugin CHECK pod3 \(ingress only\)$/u,
+      /^iperf3 pod2 -> pod3 \(pod3's ingress only/u,
+      /^plugin DEL pod3$/u,
+      /^plugin CHECK pod1 \(shaped\)$/u,
+      /^plugin CHECK pod2$/u,
+      /^ping pod1 -> pod2/u,
+      /^ping pod2 -> pod1/u,
+      /^TCP pod1 -> pod2/u,
+      /^ping pod1 -> vSwitch gateway/u,
+      /^ping pod2 -> node/u,
+      /^ping node -> pod2$/u,
+      /^TCP pod2 -> node/u,
+      /^ping pod2 -> service/u,
+      /^TCP pod2 -> service .* answered by a node listener$/u,
+      /^the redirect filter counted/u,
+      /^iperf3 pod1 -> pod2 \(pod1's egress/u,
+      /^iperf3 pod2 -> pod1 \(pod1's ingress/u,
+      /^pod1's tbfs counted the traffic/u,
+      /^plugin DEL pod1$/u,
+      /^plugin DEL pod2$/u,
+      /^DEL removed the pods' links/u,
+      /^DEL gave the node back exactly its state before the ADDs/u,
+      /^a second DEL succeeds/u,
+      /^daemon stopped cleanly/u,
+      /^the host slave stays after the daemon stops/u,
+    ]);
+    const egress = ratioOf(r, 'bw-egress.json', HUB_EGRESS_MBIT);
+    const ingress = ratioOf(r, 'bw-ingress.json', HUB_INGRESS_MBIT);
+    const ingressOnly = ratioOf(r, 'bw-ingress-only.json', HUB_INGRESS_ONLY_MBIT);
+    console.log(
+      `runtimeConfig.bandwidth on an ipvlan pod: egress ${String(HUB_EGRESS_MBIT)} Mbit/s → iperf3 received ${egress.mbps.toFixed(2)} Mbit/s (ratio ${egress.ratio.toFixed(3)}); ` +
+        `ingress ${String(HUB_INGRESS_MBIT)} Mbit/s → ${ingress.mbps.toFixed(2)} Mbit/s (ratio ${ingress.ratio.toFixed(3)}); ` +
+        `ingress-only pod ${String(HUB_INGRESS_ONLY_MBIT)} Mbit/s → ${ingressOnly.mbps.toFixed(2)} Mbit/s (ratio ${ingressOnly.ratio.toFixed(3)})`,
+    );
+    for (const { ratio } of [egress, ingress, ingressOnly]) {
+      expect(ratio).toBeGreaterThan(0.9);
+      expect(ratio).toBeLessThan(1.1);
+    }
+  }, 300_000);
 
   it('the real CLI, plugin binary and daemon (better-sqlite3) run there: --help, VERSION, status, ADD + DEL of a netns pod', async () => {
     if (!existsSync(PLUGIN) || !existsSync(CLI)) throw new Error(`${PLUGIN} or ${CLI} missing: run npm run build first`);

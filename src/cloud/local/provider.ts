@@ -1,41 +1,106 @@
 /**
- * The embedded default provider: no cloud API. VPC mode hands out `vpc.podCIDR`; veth-policy-routing uses a
- * configured host link as "the ENI" and hands out `local.eni.ips` inside `local.eni.subnet`.
+ * The embedded default provider: no cloud API. VPC mode hands out `vpc.podCIDR`; the ENI modes
+ * (veth-policy-routing, ipvlan) use a configured host link as "the ENI" and hand out `local.eni.ips` inside
+ * `local.eni.subnet`. ipvlan also reads the ENI's MAC and takes the node IP and the redirect CIDRs from the
+ * `ipvlan` section, and refuses a kernel without the ipvlan driver (`verify`).
  */
 import { readFile } from 'node:fs/promises';
 import type { DaemonConfig } from '../../config/daemon-config.js';
+import { parseMac, type Cidr } from '../../lib/brand.js';
 import { ConfigError, UnavailableError, errorMessage } from '../../lib/errors.js';
-import { ENI_TABLE_BASE } from '../../modes/types.js';
+import type { CommandRunner } from '../../lib/exec.js';
+import { ENI_TABLE_BASE, type EniFacts, type IpvlanNodeFacts } from '../../modes/types.js';
+import { MAX_REDIRECTS } from '../../modes/ipvlan/layout.js';
 import { setFromCidr, setFromSpecs } from '../../ipam/range.js';
 import type { CloudProvider, IpSource, LocalFacts } from '../types.js';
 
-/** Reads a small sysfs file (injected so tests need no real link). */
+/** Reads a small sysfs (or procfs) file (injected so tests need no real link). */
 export type SysfsReader = (path: string) => Promise<string>;
 
 export const readSysfs: SysfsReader = (path) => readFile(path, 'utf8');
 
-export function createLocalProvider(cfg: DaemonConfig, read: SysfsReader = readSysfs): CloudProvider {
+/** Terway's minimum for ipvlan L2 with the tc redirect (`CheckIPVLanAvailable`). */
+const MIN_KERNEL: readonly [number, number] = [4, 19];
+
+/**
+ * `runner` runs `modprobe ipvlan` when the module is not loaded yet (without one, a module that is not loaded is
+ * refused).
+ */
+export function createLocalProvider(cfg: DaemonConfig, read: SysfsReader = readSysfs, runner?: CommandRunner): CloudProvider {
   const source = ipSourceFor(cfg);
   const eni = cfg.local?.eni;
+  const ipvlan = cfg.mode === 'ipvlan' ? ipvlanSettings(cfg) : undefined;
+  const readEni = async (): Promise<EniFacts> => {
+    if (eni === undefined) throw new ConfigError('local.eni', `required in ${cfg.mode} mode`);
+    const ifindex = Number((await sysfs(read, `/sys/class/net/${eni.link}/ifindex`, `ENI link ${eni.link} not found`)).trim());
+    if (!Number.isInteger(ifindex) || ifindex <= 0) throw new UnavailableError(`bad ifindex in /sys/class/net/${eni.link}/ifindex: ${JSON.stringify(ifindex)}`);
+    return { link: eni.link, ifindex, gateway: eni.gateway, table: ENI_TABLE_BASE + ifindex };
+  };
   return {
     name: 'local',
     mode: cfg.mode,
     ipSource: () => source,
     localFacts: async (): Promise<LocalFacts> => {
-      if (cfg.mode !== 'veth-policy-routing') return {};
-      if (eni === undefined) throw new ConfigError('local.eni', 'required in veth-policy-routing mode');
-      const path = `/sys/class/net/${eni.link}/ifindex`;
-      let text: string;
+      if (cfg.mode === 'vpc') return {};
+      const facts = await readEni();
+      if (ipvlan === undefined) return { eni: facts };
+      const path = `/sys/class/net/${facts.link}/address`;
+      const text = (await sysfs(read, path, `ENI link ${facts.link}: no MAC address`)).trim();
+      let eniMac;
       try {
-        text = await read(path);
+        eniMac = parseMac(text, path);
       } catch (e) {
-        throw new UnavailableError(`ENI link ${eni.link} not found (${path}): ${errorMessage(e)}`, { cause: e });
+        throw new UnavailableError(`ENI link ${facts.link}: ${errorMessage(e)}`, { cause: e });
       }
-      const ifindex = Number(text.trim());
-      if (!Number.isInteger(ifindex) || ifindex <= 0) throw new UnavailableError(`bad ifindex in ${path}: ${JSON.stringify(text)}`);
-      return { eni: { link: eni.link, ifindex, gateway: eni.gateway, table: ENI_TABLE_BASE + ifindex } };
+      return { eni: facts, ipvlan: { ...ipvlan, eniMac } };
+    },
+    verify: async (): Promise<void> => {
+      if (cfg.mode !== 'ipvlan') return;
+      const problem = await ipvlanKernelProblem(read, runner);
+      if (problem !== undefined) throw new ConfigError('mode', `ipvlan cannot run on this node: ${problem}; use veth-policy-routing (ENIMultiIP with eniip_virtual_type veth) here`);
     },
   };
+}
+
+async function sysfs(read: SysfsReader, path: string, what: string): Promise<string> {
+  try {
+    return await read(path);
+  } catch (e) {
+    throw new UnavailableError(`${what} (${path}): ${errorMessage(e)}`, { cause: e });
+  }
+}
+
+/** The ipvlan node facts the config gives (the ENI's MAC is read at localFacts()). */
+function ipvlanSettings(cfg: DaemonConfig): Omit<IpvlanNodeFacts, 'eniMac'> {
+  const s = cfg.ipvlan;
+  if (s === undefined) throw new ConfigError('ipvlan.hostIp', "required in ipvlan mode (the node's IP, put on the host slave ipvl_<ifindex>)");
+  if (s.serviceCidr === undefined) {
+    throw new ConfigError('ipvlan.serviceCidr', 'required in ipvlan mode: the service CIDR pods reach through the node (with Kubernetes: eni_conf service_cidr)');
+  }
+  const redirectCidrs: Cidr[] = [s.serviceCidr, ...s.hostStackCidrs.filter((c) => c !== s.serviceCidr)];
+  if (redirectCidrs.length > MAX_REDIRECTS) {
+    throw new ConfigError('ipvlan.hostStackCidrs', `at most ${String(MAX_REDIRECTS - 1)} besides the service CIDR; got ${String(redirectCidrs.length - 1)}`);
+  }
+  return { hostIp: s.hostIp, redirectCidrs, mtu: cfg.mtu };
+}
+
+/**
+ * Why this kernel cannot run ipvlan, or undefined: older than 4.19, or no ipvlan driver — not loaded
+ * (/sys/module/ipvlan) and `modprobe ipvlan` failed (a built-in driver makes modprobe succeed).
+ */
+export async function ipvlanKernelProblem(read: SysfsReader, runner: CommandRunner | undefined): Promise<string | undefined> {
+  const release = (await read('/proc/sys/kernel/osrelease').catch(() => 'unknown')).trim();
+  const m = /^(\d+)\.(\d+)/u.exec(release);
+  if (m !== null) {
+    const [maj, min] = [Number(m[1]), Number(m[2])];
+    if (maj < MIN_KERNEL[0] || (maj === MIN_KERNEL[0] && min < MIN_KERNEL[1])) return `kernel ${release} is older than ${MIN_KERNEL.join('.')}`;
+  }
+  const state = await read('/sys/module/ipvlan/initstate').then((t) => t.trim(), () => undefined);
+  if (state === 'live') return undefined;
+  if (runner === undefined) return `kernel ${release}: the ipvlan module is not loaded (/sys/module/ipvlan is absent)`;
+  const r = await runner.run({ file: 'modprobe', args: ['ipvlan'] }).catch((e: unknown) => ({ exitCode: -1, stderr: errorMessage(e), stdout: '' }));
+  if (r.exitCode === 0) return undefined;
+  return `kernel ${release} has no ipvlan driver: the module is not loaded (/sys/module/ipvlan is absent) and \`modprobe ipvlan\` failed (${r.stderr.trim() || `exit ${String(r.exitCode)}`})`;
 }
 
 function ipSourceFor(cfg: DaemonConfig): IpSource {
@@ -44,6 +109,6 @@ function ipSourceFor(cfg: DaemonConfig): IpSource {
     return { subnet: cfg.vpc.podCIDR, addresses: setFromCidr(cfg.vpc.podCIDR, 'vpc.podCIDR') };
   }
   const eni = cfg.local?.eni;
-  if (eni === undefined) throw new ConfigError('local.eni', 'required in veth-policy-routing mode');
+  if (eni === undefined) throw new ConfigError('local.eni', `required in ${cfg.mode} mode`);
   return { subnet: eni.subnet, addresses: setFromSpecs(eni.ips, 'local.eni.ips', eni.subnet) };
 }

@@ -3,7 +3,8 @@
  * `terway-config` override ConfigMap and the Node itself (its podCIDR for VPC mode). Either a complete config or
  * the ConfigError that rejects the cluster config as a whole.
  */
-import type { DaemonConfig } from '../../config/daemon-config.js';
+import { checkNoOverlap, type DaemonConfig, type IpvlanConfig } from '../../config/daemon-config.js';
+import { isIpv4Cidr } from '../../config/fields.js';
 import { BUILTIN_STATEFUL_KINDS } from '../../config/eni-conf.js';
 import { NODE_CONFIG_LABEL, parseClusterConfig, type ClusterConfig } from '../../config/eni-config.js';
 import { hubModeFor } from '../../config/mode-mapping.js';
@@ -52,7 +53,7 @@ export function effectiveConfig(inp: EffectiveInputs): EffectiveResult {
     }
     const cluster = parseClusterConfig({ id: baseId, data: base.data }, override === undefined ? undefined : { id: `${ns}/${override.name}`, data: override.data });
     const mode = hubModeFor(cluster.daemonMode, cluster.cni);
-    const daemon = applyMode(inp.local, mode, cluster.cni.mtu, inp.node);
+    const daemon = applyMode(inp.local, mode, cluster, inp.node);
     return { ok: true, config: { daemon, cluster, source, statefulKinds: cluster.eniConf.statefulKinds, enablePatchPodIps: cluster.eniConf.enablePatchPodIps, chain: chainOf(inp.local, cluster) } };
   } catch (e) {
     const error = e instanceof ConfigError ? e : new ConfigError(source, errorMessage(e), { cause: e });
@@ -70,12 +71,14 @@ export function chainOf(local: DaemonConfig, cluster: ClusterConfig | undefined)
   return { items: cni?.chain ?? local.chain, ...(capabilities !== undefined ? { capabilities } : {}) };
 }
 
-function applyMode(local: DaemonConfig, mode: DaemonConfig['mode'], mtu: number | undefined, node: NodeInfo | undefined): DaemonConfig {
+function applyMode(local: DaemonConfig, mode: DaemonConfig['mode'], cluster: ClusterConfig, node: NodeInfo | undefined): DaemonConfig {
+  const mtu = cluster.cni.mtu;
   const withMtu = { ...local, mode, ...(mtu !== undefined ? { mtu } : {}) };
   if (mode === 'veth-policy-routing') {
     if (local.local === undefined) throw new ConfigError('daemon_mode', 'ENIMultiIP (veth) needs local.eni (the ENI) in the daemon config of this node');
     return withMtu;
   }
+  if (mode === 'ipvlan') return { ...withMtu, ipvlan: ipvlanOf(local, cluster) };
   const fromNode = node?.podCIDR;
   const raw = fromNode !== undefined && fromNode !== '' ? fromNode : local.vpc?.podCIDR;
   const field = fromNode !== undefined && fromNode !== '' ? 'Node.spec.podCIDR' : 'vpc.podCIDR';
@@ -88,9 +91,30 @@ function applyMode(local: DaemonConfig, mode: DaemonConfig['mode'], mtu: number 
   return { ...withMtu, vpc: { podCIDR: networkCidr(raw) } };
 }
 
+/**
+ * ipvlan's settings: the ENI and the node IP from the daemon config of the node; the service CIDR from eni_conf
+ * `service_cidr` (its IPv4 one; Terway redirects only IPv4), else the daemon config's `ipvlan.serviceCidr`; the
+ * other redirected CIDRs from the CNI `host_stack_cidrs` (IPv4) when set, else the daemon config's.
+ */
+function ipvlanOf(local: DaemonConfig, cluster: ClusterConfig): IpvlanConfig {
+  const eni = local.local?.eni;
+  if (eni === undefined) throw new ConfigError('daemon_mode', 'ENIMultiIP (IPVlan) needs local.eni (the ENI) in the daemon config of this node');
+  const own = local.ipvlan;
+  if (own === undefined) throw new ConfigError('daemon_mode', "ENIMultiIP (IPVlan) needs ipvlan.hostIp (the node's IP) in the daemon config of this node");
+  const fromCluster = cluster.eniConf.serviceCidrs.find(isIpv4Cidr);
+  const field = fromCluster !== undefined ? 'eni_conf.service_cidr' : 'ipvlan.serviceCidr';
+  const raw = fromCluster ?? own.serviceCidr;
+  if (raw === undefined) throw new ConfigError('eni_conf.service_cidr', 'required with ENIMultiIP (IPVlan): pods reach services through the node (or set ipvlan.serviceCidr in the daemon config)');
+  const serviceCidr = networkCidr(raw);
+  checkNoOverlap(serviceCidr, eni.subnet, field);
+  const stack = cluster.cni.hostStackCidrs.filter(isIpv4Cidr).map((c) => networkCidr(c));
+  return { hostIp: own.hostIp, serviceCidr, hostStackCidrs: stack.length > 0 ? stack : own.hostStackCidrs };
+}
+
 /** Stable identity of what a config change would change (mode, pool, MTU, pod-facing settings, policy inputs). */
 export function fingerprint(c: EffectiveConfig): string {
   const d = c.daemon;
+  const eniOf = d.mode === 'veth-policy-routing' || d.mode === 'ipvlan' ? d.local?.eni : null;
   const policy = [c.cluster?.disableNetworkPolicy ?? false, c.cluster?.eniConf.serviceCidrs ?? [], c.cluster?.cni.hostStackCidrs ?? []];
-  return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', d.mode === 'veth-policy-routing' ? d.local?.eni : null, c.statefulKinds, c.enablePatchPodIps, c.chain, policy]);
+  return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', eniOf, d.mode === 'ipvlan' ? d.ipvlan : null, c.statefulKinds, c.enablePatchPodIps, c.chain, policy]);
 }

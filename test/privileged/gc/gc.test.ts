@@ -104,6 +104,7 @@ d('GC on a real host', () => {
       name: 'gc-test',
       mode: 'veth-policy-routing',
       localFacts: () => Promise.resolve({ eni }),
+      verify: () => Promise.resolve(),
       ipSource: () => ({ subnet, addresses: setFromCidr(`${subnet3}.0/26` as Cidr) }),
     };
     store = LeaseStore.open(stateDir);

@@ -21,3 +21,17 @@ describe('podLinkOverrides', () => {
     expect(podLinkOverrides(prev({ mac: '02:aa:bb:cc:dd:ee' }), 'net1', NS, plan)).toEqual([]);
   });
 });
+
+describe('podLinkOverrides, ipvlan pod slave', () => {
+  const ENI_MAC = '02:11:22:33:44:55' as MacAddr;
+  const ipvlanPlan: Op[] = [{ kind: 'link.ipvlan', ns: HOST, parent: 'eth1' as IfName, name: 'eth0' as IfName, peerNs: podNs(NS), mode: 'l2', mtu: 1500, mac: ENI_MAC }];
+  const prevIpvlan = (iface: Record<string, unknown>) => ({ cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: NS, ...iface }] });
+  it('takes a later plugin\'s MTU; never a MAC (a slave always has its parent\'s, so CHECK keeps comparing with the ENI\'s)', () => {
+    expect(podLinkOverrides(prevIpvlan({ mac: ENI_MAC, mtu: 1400 }), 'eth0', NS, ipvlanPlan)).toEqual([{ ns: podNs(NS), name: 'eth0', mtu: 1400 }]);
+    expect(podLinkOverrides(prevIpvlan({ mac: '02:aa:bb:cc:dd:ee' }), 'eth0', NS, ipvlanPlan)).toEqual([]);
+  });
+  it('a host-side slave (the node plan\'s) is not a pod interface', () => {
+    const hostSlave: Op[] = [{ ...ipvlanPlan[0], peerNs: HOST } as Op];
+    expect(podLinkOverrides(prevIpvlan({ mtu: 1400 }), 'eth0', NS, hostSlave)).toEqual([]);
+  });
+});

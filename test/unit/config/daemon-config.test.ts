@@ -9,6 +9,8 @@ import { tempDir } from '../../helpers/tmp.js';
 const vpc = { vpc: { podCIDR: '10.244.1.0/24' } };
 const eni = { mode: 'veth-policy-routing', local: { eni: { link: 'eth1', gateway: '192.168.0.253', ips: '192.168.0.10-192.168.0.20', subnet: '192.168.0.0/24' } } };
 
+const ipvlan = { ...eni, mode: 'ipvlan', ipvlan: { hostIp: '172.31.5.10', serviceCidr: '10.96.0.0/16' } };
+
 function pathOf(raw: unknown): string {
   try {
     parseDaemonConfig(raw);
@@ -84,12 +86,30 @@ describe('parseDaemonConfig', () => {
     const list = parseDaemonConfig({ ...eni, local: { eni: { ...eni.local.eni, ips: ['192.168.0.10', '192.168.0.30-192.168.0.31'] } } });
     expect(list.local?.eni.ips).toEqual(['192.168.0.10', '192.168.0.30-192.168.0.31']);
   });
+  it('parses ipvlan: local.eni plus the node IP, the service CIDR (canonical) and the host-stack CIDRs (/32 allowed, no pool limit)', () => {
+    const cfg = parseDaemonConfig({ ...ipvlan, ipvlan: { hostIp: '172.31.5.10', serviceCidr: '172.16.7.9/12', hostStackCidrs: ['169.254.20.10/32'] } });
+    expect(cfg.mode).toBe('ipvlan');
+    expect(cfg.ipvlan).toEqual({ hostIp: '172.31.5.10', serviceCidr: '172.16.0.0/12', hostStackCidrs: ['169.254.20.10/32'] });
+    // the service CIDR may come from eni_conf instead (Kubernetes): not required here
+    expect(parseDaemonConfig({ ...ipvlan, ipvlan: { hostIp: '172.31.5.10' } }).ipvlan).toEqual({ hostIp: '172.31.5.10', hostStackCidrs: [] });
+  });
   it('accepts "" (disabled) and unix paths for httpListen', () => {
     expect(parseDaemonConfig({ ...vpc, httpListen: '' }).httpListen).toBe('');
     expect(parseDaemonConfig({ ...vpc, httpListen: '/run/x.sock' }).httpListen).toBe('/run/x.sock');
   });
   it.each([
-    [{ ...vpc, mode: 'ipvlan' }, 'mode'],
+    [{ ...vpc, mode: 'macvlan' }, 'mode'],
+    [{ ...vpc, mode: 'ipvlan' }, 'local.eni'],
+    [{ ...eni, mode: 'ipvlan' }, 'ipvlan.hostIp'],
+    [{ ...ipvlan, ipvlan: {} }, 'ipvlan.hostIp'],
+    [{ ...ipvlan, ipvlan: { hostIp: '172.31.5' } }, 'ipvlan.hostIp'],
+    [{ ...ipvlan, ipvlan: { hostIp: '192.168.0.253' } }, 'ipvlan.hostIp'],
+    [{ ...ipvlan, ipvlan: { hostIp: '192.168.0.12' } }, 'ipvlan.hostIp'],
+    [{ ...ipvlan, ipvlan: { hostIp: '172.31.5.10', serviceCidr: '10.96.0.0' } }, 'ipvlan.serviceCidr'],
+    [{ ...ipvlan, ipvlan: { hostIp: '172.31.5.10', serviceCidr: '192.168.0.0/16' } }, 'ipvlan.serviceCidr'],
+    [{ ...ipvlan, ipvlan: { hostIp: '172.31.5.10', hostStackCidrs: ['169.254.20.10/32', 'x'] } }, 'ipvlan.hostStackCidrs[1]'],
+    [{ ...ipvlan, ipvlan: { hostIp: '172.31.5.10', hostStackCidrs: '169.254.20.10/32' } }, 'ipvlan.hostStackCidrs'],
+    [{ ...ipvlan, ipvlan: { hostIp: '172.31.5.10', serviceCIDR: '10.96.0.0/16' } }, 'ipvlan.serviceCIDR'],
     [{}, 'vpc.podCIDR'],
     [{ vpc: { podCIDR: '10.0.0.0/31' } }, 'vpc.podCIDR'],
     [{ vpc: { podCIDR: 'x' } }, 'vpc.podCIDR'],

@@ -238,13 +238,19 @@ describe('ConfigMap keys', () => {
 
 describe('hubModeFor', () => {
   const cni = (t: 'veth' | 'ipvlan' | 'datapathv2', source: '10-terway.conf' | 'default' = '10-terway.conf') => ({ ...parseCniSettings({}), source, eniipVirtualType: t });
-  it('maps VPC and ENIMultiIP+veth to the hub dataplanes', () => {
+  it('maps VPC, ENIMultiIP+veth and ENIMultiIP+IPVlan to the hub dataplanes', () => {
     expect(hubModeFor('VPC', cni('ipvlan'))).toBe('vpc');
     expect(hubModeFor('ENIMultiIP', cni('veth'))).toBe('veth-policy-routing');
+    expect(hubModeFor('ENIMultiIP', cni('ipvlan'))).toBe('ipvlan');
+  });
+  it('reads eniip_virtual_type case-insensitively, as Terway does ("IPVlan" in its charts)', () => {
+    for (const spelling of ['IPVlan', 'ipvlan', 'IPVLAN']) {
+      const settings = parseCniSettings({ '10-terway.conf': JSON.stringify({ type: 'terway', eniip_virtual_type: spelling }) });
+      expect(hubModeFor('ENIMultiIP', settings)).toBe('ipvlan');
+    }
   });
   it('refuses what is not available yet, naming the field and the reason', () => {
-    expect(() => hubModeFor('ENIMultiIP', cni('ipvlan'))).toThrow(/^10-terway\.conf\.eniip_virtual_type: ipvlan is not available yet/u);
-    expect(() => hubModeFor('ENIMultiIP', cni('datapathv2'))).toThrow(ConfigError);
+    expect(() => hubModeFor('ENIMultiIP', cni('datapathv2'))).toThrow(/^10-terway\.conf\.eniip_virtual_type: datapathv2 is not available yet with ENIMultiIP; use "veth" or "IPVlan"/u);
     expect(() => hubModeFor('ENI', cni('veth'))).toThrow(/^daemon_mode: ENI \(exclusive ENI per pod\) is not available yet/u);
   });
 });

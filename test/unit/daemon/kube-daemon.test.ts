@@ -10,6 +10,8 @@ import { FakeKube } from './fake-kube.js';
 import { req } from './helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { nodeAdapters } from '../../../src/main/adapters.js';
+import type { SysfsReader } from '../../../src/cloud/local/provider.js';
+import type { Command, CommandRunner } from '../../../src/lib/exec.js';
 
 const ENI_CONF = JSON.stringify({ version: '1', max_pool_size: 5 });
 const VETH_CONF = JSON.stringify({ cniVersion: '0.4.0', name: 'terway', type: 'terway', eniip_virtual_type: 'veth' });
@@ -32,15 +34,15 @@ afterEach(async () => {
   for (const d of running.splice(0)) await d.stop();
 });
 
-async function start(kube: FakeKube, extra: Record<string, unknown> = {}): Promise<Daemon> {
+async function start(kube: FakeKube, extra: Record<string, unknown> = {}, host: { runner?: CommandRunner; sysfs?: SysfsReader } = {}): Promise<Daemon> {
   const dir = tempDir('hub-kd-');
   const d = new Daemon(config(dir, extra), {
     kube,
     nodeName: kube.nodeName,
     ...nodeAdapters({
       sysctl: () => Promise.resolve(),
-      runner: { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) },
-      sysfs: () => Promise.resolve('7'),
+      runner: host.runner ?? { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) },
+      sysfs: host.sysfs ?? (() => Promise.resolve('7')),
     }),
     kubeRetry: { attempts: 3, baseDelayMs: 1 },
   });
@@ -127,15 +129,99 @@ describe('Daemon with Kubernetes: config and mode', () => {
     expect(kube.node().annotations[CONFIG_ERROR_ANNOTATION]).toBeUndefined();
   });
 
-  it('refuses modes that are not available yet (ipvlan, ENI) naming the field', async () => {
+  it('refuses modes that are not available yet (ENI, datapathv2) naming the field', async () => {
     const kube = new FakeKube();
-    kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, '10-terway.conf': JSON.stringify({ type: 'terway', eniip_virtual_type: 'ipvlan' }) });
+    kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, '10-terway.conf': JSON.stringify({ type: 'terway', eniip_virtual_type: 'datapathv2' }) });
     const d = await start(kube);
     expect(svc(d).mode).toBe('veth-policy-routing'); // the local config
-    expect(kube.events.map((e) => e.message).join('\n')).toMatch(/10-terway\.conf\.eniip_virtual_type: ipvlan is not available yet/u);
+    expect(kube.events.map((e) => e.message).join('\n')).toMatch(/10-terway\.conf\.eniip_virtual_type: datapathv2 is not available yet/u);
     kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'ENI' });
     await settle(d);
     expect(kube.events.map((e) => e.message).join('\n')).toMatch(/daemon_mode: ENI \(exclusive ENI per pod\) is not available yet/u);
+  });
+
+  describe('ENIMultiIP + IPVlan', () => {
+    const IPVLAN_CONF = JSON.stringify({ type: 'terway', eniip_virtual_type: 'IPVlan', host_stack_cidrs: ['169.254.20.10/32'] });
+    const SVC_CONF = JSON.stringify({ version: '1', max_pool_size: 5, service_cidr: '10.96.0.0/16' });
+    const hostIp = { ipvlan: { hostIp: '172.31.5.10' } };
+    const node = (extra: Record<string, string> = {}): SysfsReader => (path) => {
+      const files: Record<string, string> = { '/sys/class/net/eth1/ifindex': '7\n', '/sys/class/net/eth1/address': '02:aa:bb:cc:dd:ee\n', '/proc/sys/kernel/osrelease': '6.1.0-28-amd64\n', ...extra };
+      const v = files[path];
+      return v === undefined ? Promise.reject(new Error(`ENOENT: ${path}`)) : Promise.resolve(v);
+    };
+    const recorder = (modprobeExit: number): CommandRunner & { calls: Command[] } => {
+      const calls: Command[] = [];
+      return {
+        calls,
+        run: (cmd) => {
+          calls.push(cmd);
+          const modprobe = cmd.file === 'modprobe';
+          return Promise.resolve({ stdout: '', stderr: modprobe && modprobeExit !== 0 ? 'modprobe: FATAL: Module ipvlan not found in directory /lib/modules/6.1.0-28-amd64' : '', exitCode: modprobe ? modprobeExit : 0 });
+        },
+      };
+    };
+
+    it('switches to ipvlan: service CIDR from eni_conf, host_stack_cidrs from the CNI conf, the node state built, allocations carry the ENI MAC and host IP', async () => {
+      const kube = new FakeKube();
+      const runner = recorder(0);
+      const d = await start(kube, hostIp, { runner, sysfs: node({ '/sys/module/ipvlan/initstate': 'live\n' }) });
+      expect(svc(d).mode).toBe('veth-policy-routing');
+      kube.setConfigMap('eni-config', { eni_conf: SVC_CONF, daemon_mode: 'ENIMultiIP', '10-terway.conf': IPVLAN_CONF });
+      await settle(d);
+      expect(svc(d).mode).toBe('ipvlan');
+      expect(kube.node().annotations[MODE_ANNOTATION]).toBe('ipvlan');
+      expect(d.agent?.config.current?.daemon.ipvlan).toEqual({ hostIp: '172.31.5.10', serviceCidr: '10.96.0.0/16', hostStackCidrs: ['169.254.20.10/32'] });
+      const batches = runner.calls.map((c) => c.stdin ?? '').join('\n');
+      expect(batches).toMatch(/^link add link eth1 name ipvl_7 mtu 1500 type ipvlan mode l2$/mu);
+      expect(batches).toMatch(/^addr replace 172\.31\.5\.10\/32 dev ipvl_7 scope host$/mu);
+      expect(batches).toMatch(/^filter add dev eth1 egress pref 40000 protocol ip u32 match ip dst 10\.96\.0\.0\/16 .*redirect dev ipvl_7$/mu);
+      expect(batches).toMatch(/^filter add dev eth1 egress pref 40001 protocol ip u32 match ip dst 169\.254\.20\.10\/32 .*redirect dev ipvl_7$/mu);
+      expect(runner.calls.some((c) => c.file === 'modprobe')).toBe(false); // the module was loaded
+      expect((await svc(d).allocate(req('c1'))).allocation).toEqual({
+        mode: 'ipvlan', ip: '192.168.0.10', subnet: '192.168.0.0/24', mtu: 1500,
+        eni: { link: 'eth1', ifindex: 7, gateway: '192.168.0.1', table: 1007 }, eniMac: '02:aa:bb:cc:dd:ee', hostIp: '172.31.5.10',
+      });
+    });
+
+    it('a kernel without ipvlan: refused before the switch (ConfigError event naming the kernel and the module), the last good config stays', async () => {
+      const kube = new FakeKube();
+      const runner = recorder(1);
+      const d = await start(kube, hostIp, { runner, sysfs: node() });
+      kube.setConfigMap('eni-config', { eni_conf: SVC_CONF, daemon_mode: 'ENIMultiIP', '10-terway.conf': IPVLAN_CONF });
+      await settle(d);
+      expect(svc(d).mode).toBe('veth-policy-routing');
+      const modprobes = runner.calls.filter((c) => c.file === 'modprobe');
+      expect(modprobes.length).toBeGreaterThan(0); // each evaluation of the config asks again (a module may have been installed since)
+      for (const c of modprobes) expect(c).toEqual({ file: 'modprobe', args: ['ipvlan'] });
+      expect(runner.calls.map((c) => c.stdin ?? '').join('\n')).not.toMatch(/ipvl_/u); // nothing of ipvlan was built
+      const warn = kube.events.find((e) => e.reason === 'ConfigError');
+      expect(warn?.message).toMatch(/mode: ipvlan cannot run on this node: kernel 6\.1\.0-28-amd64 has no ipvlan driver: .*Module ipvlan not found.*keeping the last good config \(mode veth-policy-routing\)/u);
+      expect(kube.node().annotations[CONFIG_ERROR_ANNOTATION]).toMatch(/no ipvlan driver/u);
+    });
+
+    it('names what the node config lacks: the host IP, the service CIDR', async () => {
+      const kube = new FakeKube();
+      kube.setConfigMap('eni-config', { eni_conf: SVC_CONF, daemon_mode: 'ENIMultiIP', '10-terway.conf': IPVLAN_CONF });
+      const d = await start(kube, {}, { sysfs: node({ '/sys/module/ipvlan/initstate': 'live\n' }) });
+      expect(svc(d).mode).toBe('veth-policy-routing');
+      expect(kube.events.map((e) => e.message).join('\n')).toMatch(/daemon_mode: ENIMultiIP \(IPVlan\) needs ipvlan\.hostIp/u);
+      kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'ENIMultiIP', '10-terway.conf': IPVLAN_CONF });
+      await settle(d);
+      expect(kube.events.map((e) => e.message).join('\n')).toMatch(/daemon_mode: ENIMultiIP \(IPVlan\) needs ipvlan\.hostIp/u);
+    });
+
+    it('without eni_conf service_cidr and without ipvlan.serviceCidr: refused naming eni_conf.service_cidr; one overlapping the vSwitch too', async () => {
+      const kube = new FakeKube();
+      const d = await start(kube, hostIp, { sysfs: node({ '/sys/module/ipvlan/initstate': 'live\n' }) });
+      kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'ENIMultiIP', '10-terway.conf': IPVLAN_CONF });
+      await settle(d);
+      expect(svc(d).mode).toBe('veth-policy-routing');
+      expect(kube.events.map((e) => e.message).join('\n')).toMatch(/eni_conf\.service_cidr: required with ENIMultiIP \(IPVlan\)/u);
+      kube.setConfigMap('eni-config', { eni_conf: JSON.stringify({ service_cidr: '192.168.0.0/16' }), daemon_mode: 'ENIMultiIP', '10-terway.conf': IPVLAN_CONF });
+      await settle(d);
+      expect(kube.events.map((e) => e.message).join('\n')).toMatch(/eni_conf\.service_cidr: 192\.168\.0\.0\/16 overlaps the ENI's subnet 192\.168\.0\.0\/24/u);
+      expect(svc(d).mode).toBe('veth-policy-routing');
+    });
   });
 
   it('merges the per-node override ConfigMap named by the terway-config label', async () => {

@@ -210,3 +210,38 @@ describe('planGc: proofs come from the dataplanes', () => {
     expect(ops(i)).toEqual([]);
   });
 });
+
+describe('planGc: ipvlan (host slave, /32 routes through it)', () => {
+  const MAC = '02:aa:bb:cc:dd:ee';
+  const ipvlanAlloc = (ip: string): Allocation => ({ mode: 'ipvlan', ip: ip as IpAddr, subnet: '10.0.0.0/24' as Cidr, mtu: 1500, eni: { ...eni, ifindex: 7, table: 1007 }, eniMac: MAC as never, hostIp: '172.31.5.10' as IpAddr });
+  const eth1: ObservedLink = { name: 'eth1', mtu: 1500, mac: MAC, up: true, operstate: 'UP', ifindex: 7 };
+  const slave: ObservedLink = { name: 'ipvl_7', mtu: 1500, mac: MAC, up: true, operstate: 'UNKNOWN', noarp: true, ifindex: 9, parent: 'eth1' };
+  const kept = lease('k1', '10.0.0.21', { allocation: ipvlanAlloc('10.0.0.21') });
+
+  it('a /32 through ipvl_<ifindex> without a lease → deleted; the leased one kept; the host slave itself never (node state)', () => {
+    const p = planGc(input({
+      leases: [kept],
+      status: { 'k1/eth0': 'present' },
+      host: { links: [eth1, slave], routes: [route('10.0.0.21', 'ipvl_7'), route('10.0.0.77', 'ipvl_7'), route('10.0.0.78', 'eth1')], rules: [] },
+    }));
+    expect(p.hostPlan.map(describeOp)).toEqual(['ip route del 10.0.0.77/32 dev ipvl_7']);
+  });
+
+  it('the lease of a gone pod is torn down by its mode: its /32 via the host slave, its pod slave from inside the netns', () => {
+    const gone = lease('g1', '10.0.0.31', { allocation: ipvlanAlloc('10.0.0.31') });
+    const plan = planGc(input({ leases: [gone], status: { 'g1/eth0': 'gone' }, host: { links: [eth1, slave], routes: [route('10.0.0.31', 'ipvl_7')], rules: [] } }));
+    expect(plan.hostPlan.map(describeOp)).toContain('ip route del 10.0.0.31/32 dev ipvl_7');
+    expect(plan.hostPlan.map(describeOp).some((d) => d.includes('link del dev ipvl_7'))).toBe(false);
+  });
+
+  it('an ipvl_7 that is not provably the hub\'s (another lower device index, its own MAC, no lower device): its routes untouched', () => {
+    for (const impostor of [
+      { ...slave, parent: 'eth2' }, // eth2 has ifindex 8
+      { ...slave, mac: '02:00:00:00:00:01' }, // a macvlan named like it
+      { name: slave.name, mtu: slave.mtu, mac: slave.mac, up: true, operstate: 'UP' }, // a dummy: no lower device
+    ]) {
+      const eth2: ObservedLink = { ...eth1, name: 'eth2', ifindex: 8 };
+      expect(ops(input({ host: { links: [eth1, eth2, impostor], routes: [route('10.0.0.77', 'ipvl_7')], rules: [] } }))).toEqual([]);
+    }
+  });
+});

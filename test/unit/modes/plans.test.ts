@@ -100,9 +100,17 @@ describe('registry', () => {
       { kind: 'rule.del', ns: HOST, from: '10.200.1.5/32', priority: 2048 },
       { kind: 'rule.del', ns: HOST, to: '10.200.1.6/32', priority: 512 },
       { kind: 'rule.del', ns: HOST, from: '10.200.1.6/32', priority: 2048 },
+      // ipvlan's: the /32 routes of those IPs in main, whatever the device (its ENI is unknown here)
+      { kind: 'route.del', ns: HOST, dst: '10.200.1.5/32', table: 254 },
+      { kind: 'route.del', ns: HOST, dst: '10.200.1.6/32', table: 254 },
       { kind: 'link.del', ns: pod, name: spec.ifName },
+      { kind: 'link.del', ns: pod, name: IFB }, // ipvlan's ingress ifb lives in the pod netns
     ]);
-    expect(planOrphanTeardown(spec, node, [])).toEqual([{ kind: 'link.del', ns: HOST, name: IFB }, { kind: 'link.del', ns: pod, name: spec.ifName }]);
+    expect(planOrphanTeardown(spec, node, [])).toEqual([
+      { kind: 'link.del', ns: HOST, name: IFB },
+      { kind: 'link.del', ns: pod, name: spec.ifName },
+      { kind: 'link.del', ns: pod, name: IFB },
+    ]);
   });
   it('never plans the pod-named host veth without the daemon saying it is this attachment\'s', () => {
     for (const mode of ['vpc', 'veth-policy-routing'] as const) {

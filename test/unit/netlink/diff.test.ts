@@ -51,10 +51,12 @@ describe('ip -j parsing (recorded output)', () => {
     expect(host.routes).toContainEqual({ type: 'unicast', dst: 'default', dev: 'hubrece', gateway: '10.200.7.253', table: '1099', onlink: true });
     expect(host.rules).toContainEqual({ priority: 512, to: '10.200.7.5/32', table: 'main' });
     expect(host.rules).toContainEqual({ priority: 2048, from: '10.200.7.5/32', table: '1099' });
-    expect(host.links).toContainEqual({ name: 'hubrec0', mtu: 1450, mac: 'ee:11:11:11:11:01', up: true, operstate: 'UP' });
+    expect(host.links).toContainEqual({ name: 'hubrec0', mtu: 1450, mac: 'ee:11:11:11:11:01', up: true, operstate: 'UP', noarp: false, ifindex: 8 });
+    expect(host.links).toContainEqual(expect.objectContaining({ name: 'ifb0', noarp: true, up: false }));
     const pod = observed('pod');
     expect(pod.neighs).toEqual([{ ip: '169.254.1.1', dev: 'eth0', lladdr: 'ee:11:11:11:11:01', state: ['PERMANENT'] }]);
-    expect(pod.addrs).toContainEqual({ dev: 'eth0', cidr: '10.200.7.5/32' });
+    expect(pod.addrs).toContainEqual({ dev: 'eth0', cidr: '10.200.7.5/32', scope: 'global' });
+    expect(pod.addrs).toContainEqual({ dev: 'lo', cidr: '127.0.0.1/8', scope: 'host' });
   });
   it('ignores malformed input', () => {
     expect(parseLinks({})).toEqual([]);

@@ -17,7 +17,7 @@ const SVC = '10.96.0.0/12' as Cidr;
 
 const move: Extract<Op, { kind: 'link.move' }> = { kind: 'link.move', ns: HOST, name: nm('eth1'), to: P, newName: nm('eth0'), returnName: nm('eth1'), mac: 'ee:00:00:00:00:07' as MacAddr };
 const ipvlanPod: Op = { kind: 'link.ipvlan', ns: HOST, parent: nm('eth1'), name: nm('eth0'), peerNs: P, mode: 'l2', mtu: 1500 };
-const ipvlanHost: Op = { kind: 'link.ipvlan', ns: HOST, parent: nm('eth1'), name: nm('ipvl_3'), peerNs: HOST, mode: 'l2', mtu: 1500, noarp: true };
+const ipvlanHost: Op = { kind: 'link.ipvlan', ns: HOST, parent: nm('eth1'), name: nm('ipvl_3'), peerNs: HOST, mode: 'l2', mtu: 1500, ensure: true };
 const redirect: Extract<Op, { kind: 'filter.u32-dst' }> = { kind: 'filter.u32-dst', ns: HOST, dev: nm('eth1'), hook: 'egress', pref: 40000, dst: SVC, target: nm('ipvl_3'), redirect: 'ingress' };
 
 describe('link.move', () => {
@@ -51,13 +51,36 @@ describe('link.move', () => {
 });
 
 describe('link.ipvlan', () => {
-  it('creates the slave directly in the pod netns, or a NOARP slave on the host', () => {
+  it('creates the slave directly in the pod netns, or on the host; NOARP is a separate op after up', () => {
     expect(ipTokens(ipvlanPod as Parameters<typeof ipTokens>[0]).join(' ')).toBe('link add link eth1 name eth0 mtu 1500 netns /run/netns/p1 type ipvlan mode l2');
-    expect(ipTokens(ipvlanHost as Parameters<typeof ipTokens>[0]).join(' ')).toBe('link add link eth1 name ipvl_3 mtu 1500 arp off type ipvlan mode l2');
+    expect(ipTokens(ipvlanHost as Parameters<typeof ipTokens>[0]).join(' ')).toBe('link add link eth1 name ipvl_3 mtu 1500 type ipvlan mode l2');
+    expect(ipTokens({ kind: 'link.arp-off', ns: HOST, name: nm('ipvl_3') }).join(' ')).toBe('link set dev ipvl_3 arp off');
+    expect(inverseOf({ kind: 'link.arp-off', ns: HOST, name: nm('ipvl_3') })).toBeUndefined();
   });
-  it('rolls back by deleting the slave where it was created; counts as pod work when created in a pod', () => {
+  it('an ensured slave (node state) that exists is success; a pod slave that exists is a failure', () => {
+    expect(isTolerated(ipvlanHost, 'RTNETLINK answers: File exists')).toBe(true);
+    expect(isTolerated(ipvlanPod, 'RTNETLINK answers: File exists')).toBe(false);
+  });
+  it('CHECK wants NOARP where the plan turned ARP off, and an address\'s planned scope', () => {
+    const st = (noarp: boolean, scope: string): ObservedState => ({
+      links: [{ name: 'ipvl_3', mtu: 1500, mac: 'ee:00:00:00:00:07', up: true, operstate: 'UNKNOWN', noarp }],
+      addrs: [{ dev: 'ipvl_3', cidr: '172.31.5.10/32', scope }], routes: [], rules: [], neighs: [],
+    });
+    const plan: Op[] = [
+      { kind: 'link.arp-off', ns: HOST, name: nm('ipvl_3') },
+      { kind: 'addr.replace', ns: HOST, dev: nm('ipvl_3'), cidr: '172.31.5.10/32' as Cidr, scope: 'host' },
+    ];
+    expect(diffPlan(plan, new Map([['host', st(true, 'host')]]))).toEqual([]);
+    expect(diffPlan(plan, new Map([['host', st(false, 'global')]]))).toEqual([
+      'link ipvl_3 answers ARP, want NOARP',
+      'address 172.31.5.10/32 on ipvl_3 has scope global, want host',
+    ]);
+    expect(ipTokens(plan[1] as Parameters<typeof ipTokens>[0]).join(' ')).toBe('addr replace 172.31.5.10/32 dev ipvl_3 scope host');
+  });
+  it('rolls back by deleting the slave where it was created (never an ensured node slave: pods route through it); counts as pod work when created in a pod', () => {
     expect(inverseOf(ipvlanPod)).toEqual({ kind: 'link.del', ns: P, name: 'eth0' });
-    expect(inverseOf(ipvlanHost)).toEqual({ kind: 'link.del', ns: HOST, name: 'ipvl_3' });
+    expect(inverseOf(ipvlanHost)).toBeUndefined();
+    expect(inverseOf({ ...ipvlanHost, ensure: false })).toEqual({ kind: 'link.del', ns: HOST, name: 'ipvl_3' });
     expect(hostOnly([ipvlanPod, ipvlanHost])).toEqual([ipvlanHost]);
   });
   it('refuses an MTU out of range', () => {
@@ -66,10 +89,11 @@ describe('link.ipvlan', () => {
 });
 
 describe('clsact + u32 destination redirect', () => {
-  it('renders clsact and its exact removal', () => {
+  it('renders clsact and its removal; a rollback keeps it', () => {
     expect(tcTokens({ kind: 'qdisc.replace', ns: HOST, dev: nm('eth1'), qdisc: { type: 'clsact' } }).join(' ')).toBe('qdisc replace dev eth1 clsact');
     expect(tcTokens({ kind: 'qdisc.del', ns: HOST, dev: nm('eth1'), slot: 'clsact' }).join(' ')).toBe('qdisc del dev eth1 clsact');
-    expect(inverseOf({ kind: 'qdisc.replace', ns: HOST, dev: nm('eth1'), qdisc: { type: 'clsact' } })).toEqual({ kind: 'qdisc.del', ns: HOST, dev: 'eth1', slot: 'clsact' });
+    // clsact is node state: a failed node setup does not take the redirect filters down with it
+    expect(inverseOf({ kind: 'qdisc.replace', ns: HOST, dev: nm('eth1'), qdisc: { type: 'clsact' } })).toBeUndefined();
   });
   it('renders the filter (egress redirect, or ingress redirect with ptype host) and a delete with the SAME pref', () => {
     expect(tcTokens({ ...redirect, redirect: 'egress', target: nm('veth9') }).join(' ')).toBe(

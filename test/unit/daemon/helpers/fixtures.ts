@@ -43,6 +43,9 @@ export class FakeProvider implements CloudProvider {
   ipSource() {
     return this.#source;
   }
+  verify(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** A promise and the function that resolves it (to hold a fake at a chosen point). */
