@@ -7,14 +7,16 @@
  */
 import type { CiliumSettings, FelixSettings, PolicyBackendChoice } from '../config/policy-config.js';
 import type { ProcessSpec, RenderedFile } from './process-spec.js';
+import type { ModeName } from '../modes/types.js';
 
 /**
- * The dataplanes a policy backend is chosen for. Unifies with src/modes MODE_NAMES (`ModeName`) when the ipvlan and
- * exclusive-ENI dataplanes land there; until then `ipvlan` and `eni` exist only here, so the backends' refusals for
- * them are written and tested before the modes are.
+ * The dataplanes a policy backend is chosen for: every src/modes mode (`ModeName`, checked below) plus `eni`, the
+ * exclusive-ENI dataplane still to come, so the backends' refusals for it are written and tested before the mode is.
  */
 export const POLICY_MODES = ['vpc', 'veth-policy-routing', 'ipvlan', 'eni'] as const;
 export type PolicyMode = (typeof POLICY_MODES)[number];
+/** Compile-time check: every dataplane the hub runs has a policy answer. */
+export type EveryModeHasAPolicyMode = ModeName extends PolicyMode ? true : never;
 
 /** The modes whose pods have a host-side veth named `<vethPrefix><11 hex>` (what Felix and generic-veth need). */
 export const VETH_MODES: readonly PolicyMode[] = ['vpc', 'veth-policy-routing'];
