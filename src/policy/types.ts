@@ -15,8 +15,8 @@ import type { ModeName } from '../modes/types.js';
  */
 export const POLICY_MODES = ['vpc', 'veth-policy-routing', 'ipvlan', 'eni'] as const;
 export type PolicyMode = (typeof POLICY_MODES)[number];
-/** Compile-time check: every dataplane the hub runs has a policy answer. */
-export type EveryModeHasAPolicyMode = ModeName extends PolicyMode ? true : never;
+/** Compile-time check: every dataplane the hub runs has a policy answer (does not compile otherwise). */
+export const EVERY_MODE_HAS_A_POLICY_MODE: ModeName extends PolicyMode ? true : never = true;
 
 /** The modes whose pods have a host-side veth named `<vethPrefix><11 hex>` (what Felix and generic-veth need). */
 export const VETH_MODES: readonly PolicyMode[] = ['vpc', 'veth-policy-routing'];
