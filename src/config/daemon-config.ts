@@ -16,6 +16,7 @@ import { MODE_NAMES, isModeName, type ModeName } from '../modes/types.js';
 import { setFromCidr, setFromSpecs, splitSpecs } from '../ipam/range.js';
 import { parseChain, type ChainItem } from './cni-chain.js';
 import { parsePolicyConfig, type PolicyConfig } from './policy-config.js';
+import { parsePoolConfig, type PoolConfig } from './pool-config.js';
 
 export interface VpcConfig {
   readonly podCIDR: Cidr;
@@ -81,6 +82,8 @@ export interface DaemonConfig {
   readonly devicePlugin: DevicePluginConfig;
   /** The NetworkPolicy backend and its settings (src/config/policy-config.ts); parsed only, not acted on yet. */
   readonly policy: PolicyConfig;
+  /** The warm pool of ENI secondary IPs (ENI modes; src/config/pool-config.ts). */
+  readonly pool: PoolConfig;
 }
 
 export interface DevicePluginConfig {
@@ -110,9 +113,9 @@ export const DEFAULT_CONFIG = {
   eniConfigName: 'eni-config',
   gcIntervalSeconds: 300,
   devicePlugin: { enabled: false, capacity: 0, dir: '/var/lib/kubelet/device-plugins' },
-} as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'ipvlan' | 'nodeName' | 'kubeconfig' | 'policy'>;
+} as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'ipvlan' | 'nodeName' | 'kubeconfig' | 'policy' | 'pool'>;
 
-const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'ipvlan', 'nodeName', 'kubeconfig', 'policy']);
+const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'ipvlan', 'nodeName', 'kubeconfig', 'policy', 'pool']);
 const CNI_VERSION = /^\d+\.\d+\.\d+$/u;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -178,6 +181,7 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
   }
   const devicePlugin = parseDevicePlugin(top.devicePlugin);
   const policy = parsePolicyConfig(top.policy);
+  const pool = parsePoolConfig(top.pool);
 
   const vpc = top.vpc === undefined ? undefined : parseVpc(top.vpc);
   const local = top.local === undefined ? undefined : parseLocal(top.local);
@@ -211,6 +215,7 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
     gcIntervalSeconds,
     devicePlugin,
     policy,
+    pool,
     ...(vpc !== undefined ? { vpc } : {}),
     ...(local !== undefined ? { local } : {}),
     ...(ipvlan !== undefined ? { ipvlan } : {}),

@@ -108,6 +108,8 @@ export class Pool {
   #pausedUntil = 0;
   #waiters: Waiter[] = [];
   #recent: number[] = [];
+  /** When each IP was last released: the one idle longest is handed out first (ARP/conntrack caches age out). */
+  readonly #releasedAt = new Map<IpAddr, number>();
   #lastChange: number;
   #limits: PoolLimits | undefined;
   #timer: Timer | undefined;
@@ -210,6 +212,7 @@ export class Pool {
     const e = this.#entryOf(ip);
     if (e?.leased.delete(ip) !== true) return;
     this.#lastChange = this.#clock.now();
+    this.#releasedAt.set(ip, this.#lastChange);
     this.#serve();
     this.#kick(this.#o.coalesceMs);
   }
@@ -246,7 +249,9 @@ export class Pool {
   #pickIdle(): IpAddr | undefined {
     const order = [...this.#enis.values()].filter((e) => this.#idleOf(e).length > 0).sort((a, b) => b.leased.size - a.leased.size || a.res.id.localeCompare(b.res.id));
     const first = order[0];
-    return first === undefined ? undefined : this.#idleOf(first)[0];
+    if (first === undefined) return undefined;
+    const at = (ip: IpAddr): number => this.#releasedAt.get(ip) ?? Number.NEGATIVE_INFINITY;
+    return [...this.#idleOf(first)].sort((a, b) => at(a) - at(b))[0];
   }
 
   #serve(): void {

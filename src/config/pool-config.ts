@@ -1,0 +1,74 @@
+/**
+ * The daemon config's `pool` section: the warm pool of ENI secondary IPs (src/pool). With Kubernetes, eni_conf's
+ * `min_pool_size` / `max_pool_size` / `idle_ip_reclaim_after` take the place of the first three. Pure; ConfigError
+ * naming the field.
+ */
+import { ConfigError } from '../lib/errors.js';
+import { quote } from '../lib/text.js';
+
+export interface PoolConfig {
+  /** Idle IPs kept at least (Terway's min_pool_size). */
+  readonly minIdle: number;
+  /** Idle IPs kept at most (Terway's max_pool_size). */
+  readonly maxIdle: number;
+  /** Refill by recent demand (bursts of the last 10 min), not only to minIdle. */
+  readonly demandAware: boolean;
+  /** Concurrent demand within this window becomes one cloud call. */
+  readonly coalesceMs: number;
+  /** Idle IPs above the target go back after this long without pool changes; 0 = never (Terway's default). */
+  readonly reclaimAfterSeconds: number;
+  /** The local provider's simulated cloud latency (demos, benches): ENI creation, IP assignment, IP release. */
+  readonly localLatencyMs: { readonly create: number; readonly assign: number; readonly unassign: number };
+}
+
+export const DEFAULT_POOL_CONFIG: PoolConfig = {
+  minIdle: 0,
+  maxIdle: 5,
+  demandAware: true,
+  coalesceMs: 50,
+  reclaimAfterSeconds: 0,
+  localLatencyMs: { create: 0, assign: 0, unassign: 0 },
+};
+
+type Obj = Readonly<Record<string, unknown>>;
+
+function int(o: Obj, key: string, path: string, dflt: number, max: number): number {
+  const v = o[key] ?? dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new ConfigError(`${path}.${key}`, `must be an integer in 0..${String(max)}; got ${quote(v)}`);
+  return v;
+}
+
+function object(raw: unknown, path: string): Obj {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(path, 'must be an object');
+  return raw as Obj;
+}
+
+function only(o: Obj, path: string, keys: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new ConfigError(`${path}.${k}`, 'unknown field');
+}
+
+export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
+  if (raw === undefined) return DEFAULT_POOL_CONFIG;
+  const o = object(raw, path);
+  only(o, path, ['minIdle', 'maxIdle', 'demandAware', 'coalesceMs', 'reclaimAfterSeconds', 'localLatencyMs']);
+  const d = DEFAULT_POOL_CONFIG;
+  const minIdle = int(o, 'minIdle', path, d.minIdle, 10_000);
+  const maxIdle = int(o, 'maxIdle', path, d.maxIdle, 10_000);
+  if (minIdle > maxIdle) throw new ConfigError(`${path}.minIdle`, `must not exceed maxIdle (${String(minIdle)} > ${String(maxIdle)})`);
+  const demandAware = o.demandAware ?? d.demandAware;
+  if (typeof demandAware !== 'boolean') throw new ConfigError(`${path}.demandAware`, 'must be a boolean');
+  const lat = o.localLatencyMs === undefined ? {} : object(o.localLatencyMs, `${path}.localLatencyMs`);
+  only(lat, `${path}.localLatencyMs`, ['create', 'assign', 'unassign']);
+  return {
+    minIdle,
+    maxIdle,
+    demandAware,
+    coalesceMs: int(o, 'coalesceMs', path, d.coalesceMs, 5_000),
+    reclaimAfterSeconds: int(o, 'reclaimAfterSeconds', path, d.reclaimAfterSeconds, 86_400),
+    localLatencyMs: {
+      create: int(lat, 'create', `${path}.localLatencyMs`, 0, 600_000),
+      assign: int(lat, 'assign', `${path}.localLatencyMs`, 0, 600_000),
+      unassign: int(lat, 'unassign', `${path}.localLatencyMs`, 0, 600_000),
+    },
+  };
+}
