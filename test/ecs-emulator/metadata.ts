@@ -41,11 +41,11 @@ export class MetadataServer {
   }
 
   static async start(state: EcsState, instanceId: string): Promise<MetadataServer> {
-    let self: MetadataServer | undefined;
-    const server = createServer((req, res) => {
-      self?.handle(req, res);
+    const server = createServer();
+    const self = new MetadataServer(server, state, instanceId);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      self.handle(req, res);
     });
-    self = new MetadataServer(server, state, instanceId);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return self;
   }
@@ -79,23 +79,44 @@ export class MetadataServer {
       return;
     }
     if (path === '/latest/api/token') {
-      if (req.method !== 'PUT') return text(res, 405, 'Method Not Allowed');
+      if (req.method !== 'PUT') {
+        text(res, 405, 'Method Not Allowed');
+        return;
+      }
       const ttl = Number(req.headers['x-aliyun-ecs-metadata-token-ttl-seconds']);
-      if (!Number.isInteger(ttl) || ttl < 1 || ttl > 21600) return text(res, 400, 'Bad Request: X-aliyun-ecs-metadata-token-ttl-seconds must be 1..21600');
+      if (!Number.isInteger(ttl) || ttl < 1 || ttl > 21600) {
+        text(res, 400, 'Bad Request: X-aliyun-ecs-metadata-token-ttl-seconds must be 1..21600');
+        return;
+      }
       const token = randomBytes(24).toString('base64url');
       this.tokens.set(token, Date.now() + ttl * 1000);
-      return text(res, 200, token);
+      {
+        text(res, 200, token);
+        return;
+      }
     }
-    if (req.method !== 'GET') return text(res, 405, 'Method Not Allowed');
+    if (req.method !== 'GET') {
+        text(res, 405, 'Method Not Allowed');
+        return;
+      }
     const token = req.headers['x-aliyun-ecs-metadata-token'];
     if (typeof token === 'string') {
       const until = this.tokens.get(token);
-      if (until === undefined || Date.now() >= until) return text(res, 401, 'Unauthorized');
+      if (until === undefined || Date.now() >= until) {
+        text(res, 401, 'Unauthorized');
+        return;
+      }
     } else if (this.requireToken) {
-      return text(res, 403, 'Forbidden');
+      {
+        text(res, 403, 'Forbidden');
+        return;
+      }
     }
     const answer = this.answer(path.replace(/^\/latest\/meta-data\//u, ''));
-    if (answer === undefined || !path.startsWith('/latest/meta-data/')) return text(res, 404, 'Not Found');
+    if (answer === undefined || !path.startsWith('/latest/meta-data/')) {
+        text(res, 404, 'Not Found');
+        return;
+      }
     text(res, 200, answer);
   }
 

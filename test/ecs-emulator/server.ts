@@ -53,11 +53,11 @@ export class EcsApiServer {
   }
 
   static async start(state: EcsState): Promise<EcsApiServer> {
-    let self: EcsApiServer | undefined;
-    const server = createServer((req, res) => {
-      void self?.handle(req, res);
+    const server = createServer();
+    const self = new EcsApiServer(server, state);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      void self.handle(req, res);
     });
-    self = new EcsApiServer(server, state);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return self;
   }
