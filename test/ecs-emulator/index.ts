@@ -43,6 +43,8 @@ export interface Credentials {
 
 export class EcsEmulator {
   private stsCounter = 0;
+  /** Every STS credential the RAM role handed out (tests grep logs for them). */
+  readonly issuedSts: { readonly accessKeyId: string; readonly accessKeySecret: string; readonly securityToken: string }[] = [];
 
   private constructor(
     readonly state: EcsState,
@@ -83,6 +85,7 @@ export class EcsEmulator {
           securityToken: `CAIS${randomBytes(32).toString('base64url')}`,
           expiration: new Date(Date.now() + ttlMs),
         };
+        this.issuedSts.push(c);
         this.api.addAccessKey({ id: c.accessKeyId, secret: c.accessKeySecret, securityToken: c.securityToken, expiresAt: c.expiration.getTime() });
         return c;
       },

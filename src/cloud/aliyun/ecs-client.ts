@@ -34,9 +34,35 @@ export interface AliyunClientOptions {
   readonly backoff?: Readonly<Record<BackoffKey, Backoff>>;
   /** Tags every created ENI carries (merged under the request's). */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * Deadline of one HTTP attempt (default 20 s). The SDK's own read timeout does not fire on a reused keep-alive
+   * socket, so the client enforces this itself: a late answer counts as a network error (the retry's ClientToken
+   * makes the abandoned call harmless).
+   */
+  readonly attemptTimeoutMs?: number;
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly logger?: Logger;
+}
+
+class AttemptTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${String(ms)} ms`);
+  }
+}
+
+/** Races a transport call against the attempt deadline (real time: the SDK's sockets run on real time). */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    t = setTimeout(() => {
+      reject(new AttemptTimeout(ms));
+    }, ms);
+  });
+  p.catch(() => undefined); // an abandoned attempt's late failure is nobody's business
+  return Promise.race([p, deadline]).finally(() => {
+    clearTimeout(t);
+  });
 }
 
 interface InvokeOptions {
@@ -104,7 +130,7 @@ export class AliyunEcsClient implements AliyunEniCloud {
         const creds = await this.o.credentials.get(opt.signal);
         attempts++;
         try {
-          const body = await this.o.transport(action, req, creds);
+          const body = await withDeadline(this.o.transport(action, req, creds), this.o.attemptTimeoutMs ?? 20_000);
           // success: the token is spent (not put back)
           return { ok: true, body };
         } catch (e) {

@@ -165,7 +165,7 @@ describe('ECS emulator through the real SDK', () => {
     const seen: string[] = [];
     let next = '';
     do {
-      const r = (await c.describeNetworkInterfaces(new Ecs.DescribeNetworkInterfacesRequest({ regionId: REGION, type: 'Secondary', maxResults: 10, ...(next === '' ? {} : { nextToken: next }) })))!.body!;
+      const r = (await c.describeNetworkInterfaces(new Ecs.DescribeNetworkInterfacesRequest({ regionId: REGION, type: 'Secondary', maxResults: 10, ...(next === '' ? {} : { nextToken: next }) }))).body!;
       seen.push(...r.networkInterfaceSets!.networkInterfaceSet!.map((e) => e.networkInterfaceId!));
       next = r.nextToken ?? '';
     } while (next !== '');
@@ -202,7 +202,7 @@ describe('ECS emulator through the real SDK', () => {
     emu.api.faults.lateReply('CreateNetworkInterface', { mode: 'drop' });
     await failure(create(c));
     emu.api.faults.lateReply('CreateNetworkInterface', { mode: 'delay', delayMs: 2000 });
-    expect(String(await failure(create(c)))).toMatch(/ReadTimeout/u);
+    expect(((await failure(create(c))) as unknown as Error).message).toMatch(/ReadTimeout/u);
     // both late replies took effect: 3 ENIs besides the primary
     expect([...emu.state.enis.values()].filter((e) => e.type === 'Secondary')).toHaveLength(3);
     expect(emu.api.counters()).toMatchObject({ DescribeNetworkInterfaces: 40, CreateNetworkInterface: 5 });
