@@ -1,0 +1,65 @@
+/**
+ * The host side of an attached ENI, for privileged tests: when an ENI becomes InUse on the node's instance, a link
+ * with that ENI's MAC appears in the host netns (one end of a veth pair, down, as a fresh ENI shows up), whose other
+ * end sits in a "vSwitch" netns on a bridge holding the vSwitch gateway address; detach deletes the pair (from the
+ * vSwitch side, so the ENI end goes wherever it was moved, as a detached ENI vanishes from a pod netns too).
+ */
+import { shAsync } from '../helpers/exec.js';
+import type { Eni, HostLinkHook, VSwitch } from './state.js';
+
+export interface NetnsHostLinks extends HostLinkHook {
+  /** The vSwitch netns name of a vSwitch (created on first use). */
+  vswitchNetns(vswId: string): string | undefined;
+  /** The host link name given to an ENI (a dataplane must find it by MAC, not by this name). */
+  linkName(eniId: string): string | undefined;
+  /** Deletes every link and netns it created. */
+  cleanup(): Promise<void>;
+}
+
+/** `prefix` (≤ 8 chars, e.g. `ae` + rand(4)) names every object: `<prefix>vN` netns, `<prefix>eN` / `<prefix>pN` links. */
+export function netnsHostLinks(prefix: string): NetnsHostLinks {
+  if (prefix.length > 8) throw new Error(`host link prefix too long: ${prefix}`);
+  const nsOf = new Map<string, string>();
+  const links = new Map<string, { host: string; peer: string; ns: string }>();
+  let n = 0;
+
+  const ensureVswitch = async (vsw: VSwitch): Promise<string> => {
+    const have = nsOf.get(vsw.id);
+    if (have !== undefined) return have;
+    const ns = `${prefix}v${String(nsOf.size)}`;
+    nsOf.set(vsw.id, ns);
+    const len = vsw.cidr.split('/')[1] ?? '24';
+    await shAsync('ip', 'netns', 'add', ns);
+    await shAsync('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+    await shAsync('ip', '-n', ns, 'link', 'add', 'br0', 'type', 'bridge');
+    await shAsync('ip', '-n', ns, 'addr', 'add', `${vsw.gateway}/${len}`, 'dev', 'br0');
+    await shAsync('ip', '-n', ns, 'link', 'set', 'br0', 'up');
+    return ns;
+  };
+
+  return {
+    async attached(eni: Eni, vsw: VSwitch) {
+      const ns = await ensureVswitch(vsw);
+      const k = n++;
+      const host = `${prefix}e${String(k)}`;
+      const peer = `${prefix}p${String(k)}`;
+      await shAsync('ip', 'link', 'add', host, 'address', eni.mac, 'type', 'veth', 'peer', 'name', peer, 'netns', ns);
+      await shAsync('ip', '-n', ns, 'link', 'set', peer, 'master', 'br0', 'up');
+      links.set(eni.id, { host, peer, ns });
+    },
+    async detached(eni: Eni) {
+      const l = links.get(eni.id);
+      if (l === undefined) return;
+      links.delete(eni.id);
+      await shAsync('ip', '-n', l.ns, 'link', 'del', l.peer);
+    },
+    vswitchNetns: (id) => nsOf.get(id),
+    linkName: (id) => links.get(id)?.host,
+    async cleanup() {
+      for (const l of links.values()) await shAsync('ip', '-n', l.ns, 'link', 'del', l.peer).catch(() => undefined);
+      links.clear();
+      for (const ns of nsOf.values()) await shAsync('ip', 'netns', 'del', ns).catch(() => undefined);
+      nsOf.clear();
+    },
+  };
+}
