@@ -3,7 +3,8 @@
  * will grow this; the local provider (embedded default) answers from the node's config.
  */
 import type { Cidr } from '../lib/brand.js';
-import type { ModeName, NodeLocalFacts } from '../modes/types.js';
+import type { EniFacts, ModeName, NodeLocalFacts } from '../modes/types.js';
+import type { EniResource, ResourceFactory } from '../pool/types.js';
 import type { AddressSet } from '../ipam/range.js';
 
 /** What the provider reads from the node: the input of the mode's node plan (Dataplane.planNode). */
@@ -28,4 +29,12 @@ export interface CloudProvider {
    * one in force.
    */
   verify(): Promise<void>;
+  /**
+   * The cloud behind the warm pool, in the ENI modes (src/pool). `known` are the addresses the node held before this
+   * start (leases, reservations, the pool's saved ENIs). `key` identifies it: a mode switch between providers with
+   * the same key keeps the pool.
+   */
+  readonly factory?: { readonly key: string; create(known: () => ReadonlySet<string>): ResourceFactory };
+  /** The host link facts of an ENI the pool granted from (found by its MAC); absent: the node's one ENI (localFacts). */
+  eniFactsOf?(eni: EniResource): Promise<EniFacts>;
 }

@@ -10,7 +10,6 @@
 import { join } from 'node:path';
 import type { CloudProvider } from '../cloud/types.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
-import { setHas } from '../ipam/range.js';
 import { ConfigError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { pendingDirFor } from '../lib/pending-release.js';
@@ -40,6 +39,8 @@ import { PolicyController } from './policy/controller.js';
 import { policyInputOf, type PolicyEnvironment } from './policy/input.js';
 import type { PolicyAdapters } from './policy/adapters.js';
 import { METRIC_PREFIX } from './metrics.js';
+import { PoolKeeper } from './pool-keeper.js';
+import type { RecoveryReport } from '../pool/recover.js';
 import type { StatusReply } from '../rpc/protocol.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
@@ -132,6 +133,7 @@ export class Daemon {
   /** The policy decision of the accepted config, activated once serving (and on every accepted change). */
   #policyDecision: PolicyDecision | undefined;
   #policy: PolicyController | undefined;
+  #pools: PoolKeeper | undefined;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps) {
     this.#cfg = cfg;
@@ -199,9 +201,12 @@ export class Daemon {
       const provider = this.#providerFor(eff);
       await provider.verify(); // ipvlan on a kernel without it: the daemon does not start (with Kubernetes, #apply refused it already)
       await this.#setUpNode(provider, eff.vethPrefix);
+      this.#pools = new PoolKeeper(this.#store, this.#log.child({ component: 'pool' }), (r) => { this.#reportRecovery(r); });
+      const source = await this.#pools.sourceFor(provider, eff.pool);
       const service = new HubService({
         store: this.#store,
         provider,
+        ...(source !== undefined ? { source } : {}),
         mtu: eff.mtu,
         log: this.#log.child({ component: 'service' }),
         ...(this.#agent !== undefined ? { podFacts: this.#agent.podFacts, observer: this.#agent.reporter } : {}),
@@ -278,6 +283,7 @@ export class Daemon {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#policy?.stop().catch((e: unknown) => { this.#log.warn('policy backend stop failed', { err: errorMessage(e) }); });
     await this.#bandwidth?.stop();
+    this.#pools?.stop();
     this.#service?.setReady(false, 'stopping');
     this.#serving = false;
     if (this.#conflistPath !== undefined && !this.#cfg.keepConflistOnExit) {
@@ -332,7 +338,8 @@ export class Daemon {
     const provider = this.#providerFor(next);
     await provider.verify(); // before anything switches: a refused mode keeps the last good config
     await this.#setUpNode(provider, next.vethPrefix);
-    service.switchTo({ provider, mtu: next.mtu });
+    const source = await this.#pools?.sourceFor(provider, next.pool);
+    service.switchTo({ provider, mtu: next.mtu, ...(source !== undefined ? { source } : {}) });
     this.#effective = next;
     this.#accept(prepared);
     this.#policyDecision = policy;
@@ -340,9 +347,9 @@ export class Daemon {
       await this.#installConflist();
       await this.#activatePolicy();
     }
-    const pool = provider.ipSource().addresses;
+    const now = service.runtime.source;
     const invalid = (this.#store?.list() ?? [])
-      .filter((l) => l.allocation.mode === next.mode && !setHas(pool, l.allocation.ip))
+      .filter((l) => l.allocation.mode === next.mode && !now.has(l.allocation.ip))
       .map((l) => `lease ${l.containerId}/${l.ifName} (${l.podNamespace}/${l.podName}) holds ${l.allocation.ip}, outside the ${next.mode} pool`);
     return { invalid };
   }
@@ -444,6 +451,15 @@ export class Daemon {
         : {}),
       ...(configError !== undefined ? { configError } : {}),
     };
+  }
+
+  /** What the pool's recovery found at start: logged, and invalid leases as a node event (their pods must go). */
+  #reportRecovery(r: RecoveryReport): void {
+    if (r.invalidLeases.length > 0) {
+      this.#agent?.reporter.nodeWarning('ResourceInvalid', `leased IPs no ENI of this node holds any more (their pods need re-creating): ${r.invalidLeases.join(', ')}`);
+    }
+    if (r.adopted.length > 0) this.#log.warn('pool: IPs on this node\'s ENIs the pool did not know, adopted as idle', { ips: r.adopted });
+    if (r.failed.length > 0) this.#agent?.reporter.nodeWarning('PoolRecoveryFailed', `cloud operations cut short by a restart could not be finished: ${r.failed.join('; ')}`);
   }
 
   /** `policy: felix ready (restarts 0)` for /healthz. */

@@ -41,8 +41,8 @@ export function createHubMetrics(probe?: PoolProbe): HubMetrics {
         : {}),
     });
   const leases = gauge('leases', 'Leases held (attachments with an address).', probe?.leases.bind(probe));
-  const poolSize = gauge('pool_size', 'Addresses the node may hand out.', probe?.poolSize.bind(probe));
-  const poolFree = gauge('pool_free', 'Addresses not leased.', probe?.poolFree.bind(probe));
+  const poolSize = gauge('pool_size', 'Addresses the node holds now (VPC: its podCIDR; ENI modes: the warm pool\'s IPs on its ENIs).', probe?.poolSize.bind(probe));
+  const poolFree = gauge('pool_free', 'Addresses held and not leased (ENI modes: idle IPs of the warm pool).', probe?.poolFree.bind(probe));
   const allocationFailures = new Counter({
     name: `${METRIC_PREFIX}allocation_failures_total`,
     help: 'Failed allocations by reason (an error code).',

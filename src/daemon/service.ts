@@ -2,14 +2,13 @@
  * The daemon's use cases (no gRPC types): allocate, lookup, release, status, gc, and draining the releases the
  * plugin recorded while the daemon was down. All state lives in the lease store; requests are already parsed.
  */
-import type { CloudProvider, IpSource } from '../cloud/types.js';
-import { BusyError, ConflictError, ExhaustedError, HubError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
+import type { CloudProvider } from '../cloud/types.js';
+import { StaticSource, type AddressSource } from '../pool/source.js';
+import { BusyError, ConflictError, HubError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { listPendingReleases, removePendingRelease } from '../lib/pending-release.js';
 import { parseAllocation } from '../modes/allocation.js';
 import type { Allocation } from '../modes/types.js';
-import { CoolDown } from '../ipam/cool-down.js';
-import { freeCount, pickFree, setHas, setSize } from '../ipam/range.js';
 import type { IpAddr } from '../lib/brand.js';
 import type {
   AllocateReply,
@@ -34,10 +33,14 @@ import type { LeaseStore } from '../store/store.js';
 export interface HubServiceDeps {
   readonly store: LeaseStore;
   readonly provider: CloudProvider;
+  /**
+   * Where addresses come from (the podCIDR set in VPC mode, the warm pool in the ENI modes); default: the provider's
+   * static address set.
+   */
+  readonly source?: AddressSource;
   readonly mtu: number;
   readonly log?: Logger;
   readonly now?: () => Date;
-  readonly coolDownSize?: number;
   /** Kubernetes pod facts (hostNetwork, stickiness, bandwidth); absent without Kubernetes. */
   readonly podFacts?: PodFactsSource;
   readonly observer?: AllocationObserver;
@@ -60,7 +63,14 @@ export const DEFAULT_BUILD_DEADLINE_MS = 60_000;
 /** What the service allocates from: switched as a whole when the node's mode changes. */
 export interface ServiceRuntime {
   readonly provider: CloudProvider;
+  readonly source: AddressSource;
   readonly mtu: number;
+}
+
+/** The provider's fixed address set as a source (VPC's podCIDR; the ENI modes without a pool). */
+export function staticSourceOf(provider: CloudProvider): AddressSource {
+  const s = provider.ipSource();
+  return new StaticSource(s.subnet, s.addresses);
 }
 
 /** A lease as its attachment and generation (its creation time: a DEL + re-ADD makes a new one). */
@@ -83,7 +93,8 @@ export class HubService implements PoolProbe {
   readonly #stickTtlMs: number;
   readonly #log: Logger;
   readonly #now: () => Date;
-  readonly #coolDown: CoolDown;
+  /** Every source allocated from since start, the current one first: a released IP goes back to its own. */
+  #sources: AddressSource[];
   readonly #inFlight = new InFlight();
   /**
    * attachment key → until when the plugin may be working on its dataplane: an ADD building it (from Allocate to
@@ -101,14 +112,15 @@ export class HubService implements PoolProbe {
 
   constructor(deps: HubServiceDeps) {
     this.#store = deps.store;
-    this.#runtime = { provider: deps.provider, mtu: deps.mtu };
+    const source = deps.source ?? staticSourceOf(deps.provider);
+    this.#runtime = { provider: deps.provider, source, mtu: deps.mtu };
+    this.#sources = [source];
     this.#podFacts = deps.podFacts;
     this.#observer = deps.observer;
     this.#onReleased = deps.onReleased;
     this.#stickTtlMs = deps.stickTtlMs ?? DEFAULT_STICK_TTL_MS;
     this.#log = deps.log ?? silentLogger;
     this.#now = deps.now ?? (() => new Date());
-    this.#coolDown = new CoolDown(deps.coolDownSize);
     this.#buildDeadlineMs = deps.buildDeadlineMs ?? DEFAULT_BUILD_DEADLINE_MS;
     this.#onSettled = deps.onSettled;
     this.#startedAt = this.#now().getTime();
@@ -123,9 +135,11 @@ export class HubService implements PoolProbe {
    * New allocations come from `runtime` from now on. Leases of the previous mode stay valid: they keep their
    * allocation (and its mode, which DEL/CHECK plan from) and their IP stays taken (one IP index for all modes).
    */
-  switchTo(runtime: ServiceRuntime): void {
+  switchTo(next: Omit<ServiceRuntime, 'source'> & { readonly source?: AddressSource }): void {
     const from = this.#runtime.provider.mode;
+    const runtime: ServiceRuntime = { ...next, source: next.source ?? staticSourceOf(next.provider) };
     this.#runtime = runtime;
+    this.#sources = [runtime.source, ...this.#sources.filter((x) => x !== runtime.source)];
     if (from !== runtime.provider.mode) this.#log.info('mode switched: new pods get the new dataplane', { from, to: runtime.provider.mode });
   }
 
@@ -160,27 +174,39 @@ export class HubService implements PoolProbe {
         facts = await this.#factsFor(req);
         if (facts?.hostNetwork === true) throw new InvalidInputError('pod', `${req.podNamespace}/${req.podName} uses the host network: it gets no pod IP`);
         this.purgeExpiredReservations();
-        const { provider, mtu } = this.#runtime; // one snapshot: a mode switch mid-request cannot mix modes
+        const { provider, mtu, source } = this.#runtime; // one snapshot: a mode switch mid-request cannot mix modes
         const local = await provider.localFacts();
-        const source = provider.ipSource();
         const requested = req.requestedIp === undefined ? undefined : this.#requestedIp(req.requestedIp, source);
-        const reserved = requested === undefined ? this.#reservedIp(req, source.addresses) : undefined;
+        const reserved = requested === undefined ? this.#reservedIp(req, source) : undefined;
         const fromReservation = reserved !== undefined;
-        const ip = requested ?? reserved ?? pickFree(source.addresses, this.#store.usedIps(), this.#coolDown.list());
-        if (ip === undefined) throw new ExhaustedError(`no free address left in ${source.subnet} (${String(setSize(source.addresses))} in pool)`);
-        const allocation: Allocation = parseAllocation({
-          mode: provider.mode,
-          ip,
-          subnet: source.subnet,
-          mtu,
-          ...(local.eni !== undefined ? { eni: local.eni } : {}),
-          ...(local.ipvlan !== undefined ? { eniMac: local.ipvlan.eniMac, hostIp: local.ipvlan.hostIp } : {}),
-          // the pod's bandwidth annotations travel with the allocation (the plugin shapes from it)
-          ...(facts?.bandwidth !== undefined ? { bandwidth: facts.bandwidth } : {}),
+        const label = req.podName === '' ? `${req.containerId}/${req.ifName}` : `${req.podNamespace}/${req.podName}`;
+        const grant = await source.take({
+          label,
+          ...(requested !== undefined ? { requested } : reserved !== undefined ? { requested: reserved, reserved: true } : {}),
+          used: this.#store.usedIps(),
+          ...(signal !== undefined ? { signal } : {}),
+          onWait: (n) => { this.#observer?.waiting?.({ req, what: n.what }); },
         });
-        if (signal?.aborted === true) throw new UnavailableError('request deadline passed before the lease was written');
-        this.#store.put(leaseFor(req, allocation, this.#now(), facts?.sticky === true && req.podName !== ''));
-        this.#coolDown.taken(ip);
+        const ip = grant.ip;
+        const eni = grant.eni !== undefined && provider.eniFactsOf !== undefined ? await provider.eniFactsOf(grant.eni) : local.eni;
+        let allocation: Allocation;
+        try {
+          allocation = parseAllocation({
+            mode: provider.mode,
+            ip,
+            subnet: grant.subnet,
+            mtu,
+            ...(eni !== undefined ? { eni } : {}),
+            ...(local.ipvlan !== undefined ? { eniMac: grant.eni?.mac ?? local.ipvlan.eniMac, hostIp: local.ipvlan.hostIp } : {}),
+            // the pod's bandwidth annotations travel with the allocation (the plugin shapes from it)
+            ...(facts?.bandwidth !== undefined ? { bandwidth: facts.bandwidth } : {}),
+          });
+          if (signal?.aborted === true) throw new UnavailableError('request deadline passed before the lease was written');
+          this.#store.put(leaseFor(req, allocation, this.#now(), facts?.sticky === true && req.podName !== ''));
+        } catch (e) {
+          if (!fromReservation) source.untake(ip); // not recorded: the address goes back as it came
+          throw e;
+        }
         this.#log.info('allocate: new lease', { containerId: req.containerId, ifName: req.ifName, pod: `${req.podNamespace}/${req.podName}`, ip, mode: provider.mode, reserved: fromReservation });
         this.#markBusy(req);
         return { reply: { allocation }, fresh: true, fromReservation };
@@ -214,8 +240,8 @@ export class HubService implements PoolProbe {
    * other attachment holds it. A reservation of another pod is refused by the store's put. The release cool-down
    * does not apply: the request is explicit (podman's network reload re-ADDs the IP its DEL just released).
    */
-  #requestedIp(ip: IpAddr, source: IpSource): IpAddr {
-    if (!setHas(source.addresses, ip)) throw new InvalidInputError('IP', `requested IP ${ip} is not in this node's pool (${source.subnet}, ${String(setSize(source.addresses))} addresses)`);
+  #requestedIp(ip: IpAddr, source: AddressSource): IpAddr {
+    if (!source.has(ip)) throw new InvalidInputError('IP', `requested IP ${ip} is not in this node's pool (${source.describe})`);
     const holder = this.#store.findByIp(ip);
     if (holder !== undefined) {
       const pod = holder.podName === '' ? '' : ` (pod ${holder.podNamespace}/${holder.podName})`;
@@ -225,13 +251,13 @@ export class HubService implements PoolProbe {
   }
 
   /** The pod's reserved IP when it is still usable in the current pool; an unusable reservation is dropped. */
-  #reservedIp(req: AllocateRequest, pool: Parameters<typeof setHas>[0]): IpAddr | undefined {
+  #reservedIp(req: AllocateRequest, source: AddressSource): IpAddr | undefined {
     if (req.podName === '') return undefined;
     const r = this.#store.reservation(req.podNamespace, req.podName, req.ifName);
     if (r === undefined) return undefined;
-    if (setHas(pool, r.ip)) return r.allocation.ip;
+    if (source.has(r.allocation.ip)) return r.allocation.ip;
     this.#store.deleteReservation(r.podNamespace, r.podName, r.ifName);
-    this.#coolDown.released(r.ip);
+    this.#returnIp(r.allocation.ip);
     this.#log.info('reservation dropped: its IP is outside the current pool', { pod: `${r.podNamespace}/${r.podName}`, ip: r.ip });
     return undefined;
   }
@@ -240,7 +266,7 @@ export class HubService implements PoolProbe {
   purgeExpiredReservations(): number {
     const gone = this.#store.purgeExpiredReservations(this.#now());
     for (const r of gone) {
-      this.#coolDown.released(r.ip);
+      this.#returnIp(r.allocation.ip);
       this.#log.info('reservation expired', { pod: `${r.podNamespace}/${r.podName}`, ip: r.ip });
     }
     return gone.length;
@@ -393,11 +419,21 @@ export class HubService implements PoolProbe {
   }
 
   poolSize(): number {
-    return setSize(this.#runtime.provider.ipSource().addresses);
+    return this.#runtime.source.size();
   }
 
   poolFree(): number {
-    return freeCount(this.#runtime.provider.ipSource().addresses, this.#store.usedIps());
+    return this.#runtime.source.free(this.#store.usedIps());
+  }
+
+  /** The address source of `ip` (the current one, or an earlier mode's). */
+  sourceOf(ip: IpAddr): AddressSource | undefined {
+    return this.#sources.find((x) => x.has(ip));
+  }
+
+  /** A lease or reservation of `ip` is gone for good: its source gets it back. */
+  #returnIp(ip: IpAddr): void {
+    this.sourceOf(ip)?.returned(ip);
   }
 
   /** Other sandboxes of the same pod leasing the same interface (kubelet re-created the sandbox). */
@@ -454,7 +490,7 @@ export class HubService implements PoolProbe {
     }
     const deleted = this.#store.delete(key);
     if (deleted) {
-      this.#coolDown.released(lease.allocation.ip);
+      this.#returnIp(lease.allocation.ip);
       this.#log.info('release', { containerId: key.containerId, ifName: key.ifName, ip: lease.allocation.ip, reason });
     }
     return deleted;

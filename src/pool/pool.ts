@@ -61,8 +61,10 @@ export interface PoolIp {
 export interface AcquireOptions {
   /** Names the allocation in logs. */
   readonly label: string;
-  /** A specific address (CNI `IP=`, a StatefulSet's reservation): it must be idle in the pool. */
+  /** A specific address (CNI `IP=`, a StatefulSet's reservation): it must be idle in the pool, or `held`. */
   readonly requested?: IpAddr;
+  /** The caller already holds `requested` (a reservation, leased in the pool since its release): handed over as is. */
+  readonly held?: boolean;
   readonly signal?: AbortSignal;
   /** Called once if the allocation has to wait for the cloud. */
   readonly onWait?: (notice: WaitNotice) => void;
@@ -98,7 +100,7 @@ export class Pool {
   readonly #j: PoolJournal;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #o: PoolOptions;
+  #o: PoolOptions;
   readonly #newToken: () => string;
   readonly #enis = new Map<string, Entry>();
   readonly #creating = new Map<string, number>();
@@ -134,12 +136,13 @@ export class Pool {
    * Completes what a crash cut short (./recover.ts), loads the ENIs the factory reports, marks the leased IPs, and
    * starts keeping the watermarks. Resolves with what recovery found (the daemon reports it).
    */
-  async start(leased: ReadonlySet<IpAddr>): Promise<RecoveryReport> {
+  async start(leased: ReadonlySet<string>): Promise<RecoveryReport> {
     const caps = await this.#f.limits();
     this.#limits = { minIdle: Math.min(this.#o.minIdle, this.#o.maxIdle), maxIdle: this.#o.maxIdle, maxEnis: caps.maxEnis, ipsPerEni: caps.ipsPerEni };
     const report = await recoverPool(this.#f, this.#j, leased, this.#log);
     for (const res of report.enis) this.#add(res);
-    for (const ip of leased) {
+    for (const raw of leased) {
+      const ip = raw as IpAddr; // the store's addresses are parsed IPs
       const e = this.#entryOf(ip);
       if (e !== undefined) e.leased.add(ip);
     }
@@ -156,6 +159,13 @@ export class Pool {
       this.#kick(0);
       this.#tick();
     });
+  }
+
+  /** New watermarks and settings (the effective config changed); the pool re-plans at once. */
+  configure(options: Partial<PoolOptions>): void {
+    this.#o = { ...this.#o, ...options };
+    if (this.#limits !== undefined) this.#limits = { ...this.#limits, minIdle: Math.min(this.#o.minIdle, this.#o.maxIdle), maxIdle: this.#o.maxIdle };
+    this.#kick(0);
   }
 
   stop(): void {
@@ -187,7 +197,7 @@ export class Pool {
     if (this.#stopped) return Promise.reject(new ExhaustedError(`${o.label}: the pool is stopped`));
     if (o.requested !== undefined) {
       try {
-        return Promise.resolve(this.#take(o.requested));
+        return Promise.resolve(this.#take(o.requested, o.held === true));
       } catch (e) {
         return Promise.reject(e instanceof Error ? e : new Error(String(e)));
       }
@@ -217,9 +227,13 @@ export class Pool {
     this.#kick(this.#o.coalesceMs);
   }
 
-  #take(ip: IpAddr): PoolIp {
+  #take(ip: IpAddr, held: boolean): PoolIp {
     const e = this.#entryOf(ip);
     if (e === undefined) throw new InvalidInputError('IP', `${ip} is not on any of this node's ENIs`);
+    if (held) {
+      if (!e.leased.has(ip)) throw new ConflictError(`${ip} was not held (its reservation is gone)`);
+      return { ip, eni: e.res };
+    }
     if (e.leased.has(ip)) throw new ConflictError(`${ip} is already in use on this node`);
     if (e.releasing.has(ip)) throw new ConflictError(`${ip} is being given back to the cloud`);
     return this.#lease(ip);
@@ -339,7 +353,7 @@ export class Pool {
     const held = snap.enis.reduce((n, e) => n + e.ips, 0);
     const why =
       held >= limits.maxEnis * limits.ipsPerEni
-        ? `this node holds all ${String(held)} IPs its instance type allows (${String(limits.maxEnis)} ENIs × ${String(limits.ipsPerEni)} IPs)`
+        ? `this node holds all ${String(held)} IPs it may have (${String(limits.maxEnis)} ENIs × ${String(limits.ipsPerEni)} IPs)`
         : !createAllowed
           ? `ENI creation is paused after the instance reached its ENI quota${this.#blocked !== '' ? ` (${this.#blocked})` : ''}`
           : `every vSwitch is out of addresses or inhibited${this.#blocked !== '' ? ` (last: ${this.#blocked})` : ''}`;

@@ -22,7 +22,7 @@ export interface RecoveryReport {
   readonly enis: readonly EniResource[];
 }
 
-export async function recoverPool(factory: ResourceFactory, journal: PoolJournal, leased: ReadonlySet<IpAddr>, log: Logger): Promise<RecoveryReport> {
+export async function recoverPool(factory: ResourceFactory, journal: PoolJournal, leased: ReadonlySet<string>, log: Logger): Promise<RecoveryReport> {
   const completed: string[] = [];
   const failed: string[] = [];
   for (const op of journal.pending()) {
@@ -56,7 +56,7 @@ export async function recoverPool(factory: ResourceFactory, journal: PoolJournal
   const enis = await factory.listEnis();
   const onEnis = new Set(enis.flatMap((e) => e.ips));
   const saved = new Set(journal.loadEnis().flatMap((e) => e.ips));
-  const invalidLeases = [...leased].filter((ip) => !onEnis.has(ip));
+  const invalidLeases = [...leased].filter((ip) => !onEnis.has(ip as IpAddr)) as IpAddr[];
   const adopted = [...onEnis].filter((ip) => !saved.has(ip) && !leased.has(ip));
   if (completed.length + failed.length + invalidLeases.length + adopted.length > 0) {
     log.warn('pool recovered after a restart', { completed, failed, invalidLeases, adopted });

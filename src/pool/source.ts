@@ -24,6 +24,8 @@ export interface TakeOptions {
   readonly label: string;
   /** An explicit address (CNI `IP=`, a reservation): given when it is this source's and nobody holds it. */
   readonly requested?: IpAddr;
+  /** `requested` is the pod's own reservation (the source has kept it taken since the release). */
+  readonly reserved?: boolean;
   /** Leased and reserved addresses (the store's). */
   readonly used: ReadonlySet<string>;
   readonly signal?: AbortSignal;
@@ -47,6 +49,8 @@ export interface AddressSource {
 export class StaticSource implements AddressSource {
   readonly kind = 'static';
   readonly #cool: CoolDown;
+  /** Granted by this source and not returned: concurrent takes never see one address free twice. */
+  readonly #granted = new Set<string>();
 
   constructor(readonly subnet: Cidr, readonly addresses: AddressSet, coolDownSize?: number) {
     this.#cool = new CoolDown(coolDownSize);
@@ -64,20 +68,23 @@ export class StaticSource implements AddressSource {
     if (o.requested !== undefined) {
       if (!this.has(o.requested)) return Promise.reject(new InvalidInputError('IP', `requested IP ${o.requested} is not in this node's pool (${this.describe})`));
       this.#cool.taken(o.requested);
+      this.#granted.add(o.requested);
       return Promise.resolve({ ip: o.requested, subnet: this.subnet });
     }
-    const ip = pickFree(this.addresses, o.used, this.#cool.list());
+    const ip = pickFree(this.addresses, new Set([...o.used, ...this.#granted]), this.#cool.list());
     if (ip === undefined) return Promise.reject(new ExhaustedError(`no free address left in ${this.describe}`));
     this.#cool.taken(ip);
+    this.#granted.add(ip);
     return Promise.resolve({ ip, subnet: this.subnet });
   }
 
   returned(ip: IpAddr): void {
+    this.#granted.delete(ip);
     this.#cool.released(ip);
   }
 
-  untake(): void {
-    // nothing held: the store never recorded it
+  untake(ip: IpAddr): void {
+    this.#granted.delete(ip);
   }
 
   size(): number {
@@ -104,7 +111,7 @@ export class PoolSource implements AddressSource {
 
   async take(o: TakeOptions): Promise<Grant> {
     if (o.requested !== undefined && !this.has(o.requested)) throw new InvalidInputError('IP', `requested IP ${o.requested} is not on this node's ENIs (${this.describe})`);
-    const got = await this.pool.acquire({ label: o.label, ...(o.requested !== undefined ? { requested: o.requested } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}), ...(o.onWait !== undefined ? { onWait: o.onWait } : {}) });
+    const got = await this.pool.acquire({ label: o.label, ...(o.requested !== undefined ? { requested: o.requested, held: o.reserved === true } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}), ...(o.onWait !== undefined ? { onWait: o.onWait } : {}) });
     return { ip: got.ip, subnet: got.eni.cidr, eni: got.eni };
   }
 

@@ -9,7 +9,8 @@ import type { LocalEniConfig } from '../../config/daemon-config.js';
 import type { PoolConfig } from '../../config/pool-config.js';
 import type { IpAddr, MacAddr } from '../../lib/brand.js';
 import { ExhaustedError, InvalidInputError } from '../../lib/errors.js';
-import { intToIp, setFromSpecs, setHas, setSize } from '../../ipam/range.js';
+import { setFromSpecs, setHas, setSize } from '../../ipam/range.js';
+import { intToIp, ipToInt } from '../../lib/net.js';
 import type { EniResource, FactoryLimits, FailureKind, ResourceFactory } from '../../pool/types.js';
 import type { VSwitchView } from '../../pool/plan.js';
 
@@ -55,7 +56,7 @@ export function createLocalFactory(d: LocalFactoryDeps): ResourceFactory {
     return out;
   };
   const resource = async (): Promise<EniResource> => {
-    const ips = [...state()].sort((a, b) => (ipNum(a) < ipNum(b) ? -1 : 1));
+    const ips = [...state()].sort((a, b) => ipToInt(a) - ipToInt(b));
     return { id, mac: await d.mac(), vSwitchId: LOCAL_VSWITCH, cidr: d.eni.subnet, gateway: d.eni.gateway, primaryIp: ips[0] ?? ('0.0.0.0' as IpAddr), ips, link: d.eni.link };
   };
   return {
@@ -88,8 +89,4 @@ export function createLocalFactory(d: LocalFactoryDeps): ResourceFactory {
     },
     classify: (err: unknown): FailureKind => (err instanceof ExhaustedError ? 'vswitch-exhausted' : 'fatal'),
   };
-}
-
-function ipNum(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 }

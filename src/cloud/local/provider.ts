@@ -13,6 +13,8 @@ import { ENI_TABLE_BASE, type EniFacts, type IpvlanNodeFacts } from '../../modes
 import { MAX_REDIRECTS } from '../../modes/ipvlan/layout.js';
 import { setFromCidr, setFromSpecs } from '../../ipam/range.js';
 import type { CloudProvider, IpSource, LocalFacts } from '../types.js';
+import { stableMac } from '../../lib/veth-name.js';
+import { createLocalFactory } from './factory.js';
 
 /** Reads a small sysfs (or procfs) file (injected so tests need no real link). */
 export type SysfsReader = (path: string) => Promise<string>;
@@ -54,6 +56,21 @@ export function createLocalProvider(cfg: DaemonConfig, read: SysfsReader = readS
       }
       return { eni: facts, ipvlan: { ...ipvlan, eniMac } };
     },
+    ...(cfg.mode !== 'vpc' && eni !== undefined
+      ? {
+          factory: {
+            key: `local:${eni.link}:${eni.subnet}:${eni.ips.join(',')}`,
+            create: (known: () => ReadonlySet<string>) =>
+              createLocalFactory({
+                eni,
+                known,
+                latency: cfg.pool.localLatencyMs,
+                // the MAC only names the ENI (ipvlan reads its own in localFacts); a link without one still serves
+                mac: () => read(`/sys/class/net/${eni.link}/address`).then((t) => parseMac(t.trim())).catch(() => stableMac(eni.link, 'local-eni')),
+              }),
+          },
+        }
+      : {}),
     verify: async (): Promise<void> => {
       if (cfg.mode !== 'ipvlan') return;
       const problem = await ipvlanKernelProblem(read, runner);

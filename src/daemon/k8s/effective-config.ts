@@ -54,7 +54,9 @@ export function effectiveConfig(inp: EffectiveInputs): EffectiveResult {
     const cluster = parseClusterConfig({ id: baseId, data: base.data }, override === undefined ? undefined : { id: `${ns}/${override.name}`, data: override.data });
     const mode = hubModeFor(cluster.daemonMode, cluster.cni);
     const daemon = applyMode(inp.local, mode, cluster, inp.node);
-    return { ok: true, config: { daemon, cluster, source, statefulKinds: cluster.eniConf.statefulKinds, enablePatchPodIps: cluster.eniConf.enablePatchPodIps, chain: chainOf(inp.local, cluster) } };
+    // the pool's watermarks are the cluster's (eni_conf), as in Terway
+    const pooled = { ...daemon, pool: { ...daemon.pool, minIdle: cluster.eniConf.minPoolSize, maxIdle: cluster.eniConf.maxPoolSize } };
+    return { ok: true, config: { daemon: pooled, cluster, source, statefulKinds: cluster.eniConf.statefulKinds, enablePatchPodIps: cluster.eniConf.enablePatchPodIps, chain: chainOf(inp.local, cluster) } };
   } catch (e) {
     const error = e instanceof ConfigError ? e : new ConfigError(source, errorMessage(e), { cause: e });
     return { ok: false, error, source };
@@ -116,5 +118,5 @@ export function fingerprint(c: EffectiveConfig): string {
   const d = c.daemon;
   const eniOf = d.mode === 'veth-policy-routing' || d.mode === 'ipvlan' ? d.local?.eni : null;
   const policy = [c.cluster?.disableNetworkPolicy ?? false, c.cluster?.eniConf.serviceCidrs ?? [], c.cluster?.cni.hostStackCidrs ?? []];
-  return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', eniOf, d.mode === 'ipvlan' ? d.ipvlan : null, c.statefulKinds, c.enablePatchPodIps, c.chain, policy]);
+  return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', eniOf, d.mode === 'ipvlan' ? d.ipvlan : null, d.pool, c.statefulKinds, c.enablePatchPodIps, c.chain, policy]);
 }

@@ -9,7 +9,7 @@ import { REASON_PARSE_FAILED } from './bandwidth-reconciler.js';
 import { ConfigError, ExhaustedError, HubError, errorMessage } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { KubeApi, NodeCondition } from '../../k8s/types.js';
-import type { AllocationFailed, AllocationObserver, AllocationSucceeded } from './hooks.js';
+import type { AllocationFailed, AllocationObserver, AllocationSucceeded, AllocationWaiting } from './hooks.js';
 
 export const POD_IPS_ANNOTATION = 'k8s.aliyun.com/pod-ips';
 export const SUFFICIENT_IP = 'SufficientIP';
@@ -80,6 +80,12 @@ export class KubeReporter implements AllocationObserver {
   }
 
   /** An event on a pod (bandwidth: `BandwidthUpdated`, `ParseFailed`, `BandwidthUpdateFailed`), in the background. */
+  /** The pod waits for the cloud (no idle IP on the node): a Normal `AllocIPWaiting` event saying for what. */
+  waiting(e: AllocationWaiting): void {
+    if (e.req.podName === '') return;
+    this.podEvent(e.req.podNamespace, e.req.podName, 'Normal', 'AllocIPWaiting', e.what);
+  }
+
   podEvent(namespace: string, name: string, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const uid = this.#deps.podUid?.(namespace, name);
     this.#run(`pod event ${reason}`, () => this.#deps.kube.createEvent({ target: podTarget(namespace, name, uid), type, reason, message }));

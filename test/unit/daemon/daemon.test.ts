@@ -76,15 +76,20 @@ describe('Daemon', () => {
     const client = createHubClient(cfg.socket);
     expect(await client.status({})).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
     const { allocation } = await client.allocate(req('c1'));
-    // the pending release freed 192.168.0.10 but it is cooling down
-    expect(allocation).toMatchObject({ ip: '192.168.0.11', subnet: '192.168.0.0/24', eni: { link: 'eth1', ifindex: 7, table: 1007, gateway: '192.168.0.1' } });
+    // the pending release gave 192.168.0.10 back to the warm pool, where it is the only idle IP (min_pool_size 0):
+    // handed out again (idle IPs go longest-idle first; a cold pool has no other)
+    expect(allocation).toMatchObject({ ip: '192.168.0.10', subnet: '192.168.0.0/24', eni: { link: 'eth1', ifindex: 7, table: 1007, gateway: '192.168.0.1' } });
     client.close();
 
     const addr = daemon.httpAddress ?? '';
     const metrics = await get(addr, '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.body).toMatch(/terway_hub_leases 1/u);
-    expect(metrics.body).toMatch(/terway_hub_pool_free 10/u);
+    // the warm pool: what it holds and what is idle, as the service counts them
+    const service = daemon.service;
+    expect(metrics.body).toMatch(new RegExp(`terway_hub_pool_size ${String(service?.poolSize())}\\n`, 'u'));
+    expect(metrics.body).toMatch(new RegExp(`terway_hub_pool_free ${String(service?.poolFree())}\\n`, 'u'));
+    expect(service?.poolSize()).toBeGreaterThanOrEqual(1);
     expect((await get(addr, '/readyz')).status).toBe(200);
     expect((await get(addr, '/nope')).status).toBe(404);
 

@@ -264,7 +264,7 @@ describe('Daemon with Kubernetes: pods, events, SufficientIP', () => {
     await settle(d);
     const failed = kube.events.find((e) => e.reason === 'AllocIPFailed');
     expect(failed).toMatchObject({ type: 'Warning', target: { name: 'c' } });
-    expect(failed?.message).toMatch(/^Alloc IP failed \(exhausted\): no free address left/u);
+    expect(failed?.message).toMatch(/^Alloc IP failed \(exhausted\): default\/c: no IP: this node holds all 2 IPs it may have \(1 ENIs × 2 IPs\)$/u);
     expect(kube.conditions.at(-1)).toMatchObject({ type: 'SufficientIP', status: 'False', reason: 'InsufficientIP' });
 
     await svc(d).release({ containerId: 'ca', ifName: 'eth0', reason: 'x' });
@@ -283,7 +283,9 @@ describe('Daemon with Kubernetes: pods, events, SufficientIP', () => {
     expect(kube.getPodCalls).toBeGreaterThanOrEqual(1);
     await svc(d).release({ containerId: 'c2', ifName: 'eth0', reason: 'x' });
     await settle(d);
-    expect(kube.reasons()).toEqual(['Pod/Warning/AllocIPFailed', 'Pod/Normal/AllocIPSucceed']);
+    // the first pod with an IP found the warm pool cold (min_pool_size 0): it waited for the local cloud, and was told
+    expect(kube.reasons()).toEqual(['Pod/Warning/AllocIPFailed', 'Pod/Normal/AllocIPWaiting', 'Pod/Normal/AllocIPSucceed']);
+    expect(kube.events.find((e) => e.reason === 'AllocIPWaiting')?.message).toMatch(/asking local for more|waiting for/u);
   });
 
   it('bandwidth annotations travel with the allocation; a bad one refuses the pod naming the annotation', async () => {
