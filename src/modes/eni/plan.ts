@@ -10,7 +10,7 @@
  *  - teardown: the ENI's qdiscs removed, the ENI moved back to the host under its neutral name (./layout.ts; the
  *    kernel sets it down and drops its addresses), the side-car and the ifb removed.
  */
-import type { Cidr, IfName, IpAddr } from '../../lib/brand.js';
+import type { Cidr, IfName } from '../../lib/brand.js';
 import { hostCidr } from '../../lib/net.js';
 import { HOST, podNs, type Op, type Plan } from '../../netlink/ops.js';
 import { allocationFor } from '../allocation.js';
@@ -120,7 +120,7 @@ function planTeardown(spec: PodNetworkSpec, allocation: Allocation | undefined, 
  * allocation its MAC (hence its neutral name) is unknown, and moving the pod's `eth0` out blindly would carry
  * another mode's veth end to the host; the pod netns going away hands the ENI back to the host.
  */
-function planOrphanTeardown(spec: PodNetworkSpec, node: NodeFacts, _ips: readonly IpAddr[]): Plan {
+function planOrphanTeardown(spec: PodNetworkSpec, node: NodeFacts): Plan {
   return [...(hasSideCar(spec) ? removeSideCar(spec, node, undefined, 'unknown') : []), ...planShapingTeardown(podLinkTarget(spec, 1500))];
 }
 
