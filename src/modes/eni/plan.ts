@@ -7,8 +7,8 @@
  *    side-car too cannot overlap a vSwitch prefix), `default via <vSwitch gw> dev eth0 onlink`;
  *  - bandwidth both ways on the moved link (../common/bandwidth.ts `pod-link`: egress tbf on it, ingress through an
  *    ifb in the pod netns) — Terway shaped egress only;
- *  - teardown: the ENI's qdiscs removed, the ENI moved back to the host under its neutral name (./layout.ts; the
- *    kernel sets it down and drops its addresses), the side-car and the ifb removed.
+ *  - teardown: the ENI moved back to the host under its neutral name (./layout.ts; the kernel sets it down and
+ *    drops its addresses and qdiscs), the side-car and the ifb removed.
  */
 import type { Cidr, IfName } from '../../lib/brand.js';
 import { hostCidr } from '../../lib/net.js';
@@ -91,18 +91,14 @@ function planSetup(spec: PodNetworkSpec, allocation: Allocation, node: NodeFacts
 }
 
 /**
- * The ENI's qdiscs (they would follow it back to the host), then the ENI out under its neutral name (guarded by its
- * MAC; already gone = moved). Without the allocation the ENI stays where it is: its neutral name needs its MAC, and
- * a pod netns that goes away hands a physical link back to the host by itself (where the daemon finds it by MAC).
+ * The ENI out under its neutral name (guarded by its MAC; already gone = moved). The kernel sets it down and drops
+ * its addresses, routes and qdiscs on the way (dev_shutdown: the pod's tbf and ingress qdisc do not follow it; the
+ * privileged test checks). Without the allocation the ENI stays where it is: its neutral name needs its MAC, and a
+ * pod netns that goes away hands a physical link back to the host by itself (where the daemon finds it by MAC).
  */
 function eniTeardown(spec: PodNetworkSpec, alloc: EniAllocation | undefined): readonly Op[] {
   if (alloc === undefined) return [];
-  const ns = podNs(spec.netns);
-  return [
-    { kind: 'qdisc.del', ns, dev: spec.ifName, slot: 'root' },
-    { kind: 'qdisc.del', ns, dev: spec.ifName, slot: 'ingress' },
-    { kind: 'link.move', ns, name: spec.ifName, to: HOST, newName: neutralName(alloc.eni.mac), returnName: spec.ifName, mac: alloc.eni.mac },
-  ];
+  return [{ kind: 'link.move', ns: podNs(spec.netns), name: spec.ifName, to: HOST, newName: neutralName(alloc.eni.mac), returnName: spec.ifName, mac: alloc.eni.mac }];
 }
 
 function planTeardown(spec: PodNetworkSpec, allocation: Allocation | undefined, node: NodeFacts, hostNames: HostNames = 'owned'): Plan {

@@ -168,14 +168,9 @@ describe('eni setup', () => {
 describe('eni teardown', () => {
   const eth0 = 'eth0' as IfName;
   const eniOut: Op = { kind: 'link.move', ns: pod, name: eth0, to: HOST, newName: 'eni00163e0a1b2c' as IfName, returnName: eth0, mac: MAC };
-  const qdiscs: Op[] = [
-    { kind: 'qdisc.del', ns: pod, dev: eth0, slot: 'root' },
-    { kind: 'qdisc.del', ns: pod, dev: eth0, slot: 'ingress' },
-  ];
 
-  it('owned host names: the ENI\'s qdiscs, the ENI out under its neutral name (guarded by its MAC), the side-car by name, the ifb', () => {
+  it('owned host names: the ENI out under its neutral name (guarded by its MAC), the side-car by name, the ifb', () => {
     expect(dp.planTeardown(spec, shaped, node)).toEqual([
-      ...qdiscs,
       eniOut,
       { kind: 'route.del', ns: HOST, dst: '192.168.0.10/32', dev: H },
       { kind: 'link.del', ns: HOST, name: H },
@@ -186,15 +181,14 @@ describe('eni teardown', () => {
   it('any other HostNames: the side-car from inside the pod netns; nothing named after the pod on the host', () => {
     for (const hostNames of ['via-netns', 'superseded', 'unknown'] as const) {
       const plan = dp.planTeardown(spec, alloc, node, hostNames);
-      expect(plan).toEqual([...qdiscs, eniOut, { kind: 'link.del', ns: pod, name: 'veth1' }, { kind: 'link.del', ns: pod, name: IFB }]);
+      expect(plan).toEqual([eniOut, { kind: 'link.del', ns: pod, name: 'veth1' }, { kind: 'link.del', ns: pod, name: IFB }]);
       expect(plan.filter((op) => op.ns.kind === 'host')).toEqual([]);
     }
   });
 
-  it('renders the pod tc batch, then one pod ip batch moving the ENI into this process\'s netns', () => {
+  it('renders one pod ip batch moving the ENI into this process\'s netns (its qdiscs do not follow it)', () => {
     const lines = rendered(dp.planTeardown(spec, alloc, node, 'via-netns'));
     expect(lines).toEqual([
-      'tc -n pod1 -force -batch -\nqdisc del dev eth0 root\nqdisc del dev eth0 handle ffff: ingress',
       `ip -n pod1 -force -batch -\nlink set dev eth0 netns /proc/${String(process.pid)}/ns/net name eni00163e0a1b2c\nlink del dev veth1\nlink del dev ${IFB}`,
     ]);
   });
