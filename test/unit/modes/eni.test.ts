@@ -285,6 +285,13 @@ describe('eni CHECK', () => {
     ]);
   });
 
+  it('takes a later plugin\'s MTU on the ENI from prevResult (a link override), not a MAC', () => {
+    const p = podState();
+    const tuned = { ...p, links: p.links.map((l) => (l.name === 'eth0' ? { ...l, mtu: 1400 } : l)) };
+    expect(diffPlan(setup, observed(hostState(), tuned), [{ ns: pod, name: 'eth0', mtu: 1400 }])).toEqual([]);
+    expect(diffPlan(setup, observed(hostState(), tuned))).toEqual([`link eth0 in netns ${spec.netns} has mtu 1400, want 1500`]);
+  });
+
   it('reports an ENI still on the host (not moved)', () => {
     const p = podState();
     expect(diffPlan(setup, observed(hostState(), { ...p, links: p.links.filter((l) => l.name !== 'eth0') }))).toContain(`link eth0 in netns ${spec.netns} is missing`);
