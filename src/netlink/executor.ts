@@ -2,7 +2,7 @@
  * The only thing that applies plans. Runs steps in order (one `ip -force -batch -` per run of same-namespace ops,
  * sysctls written directly), learns from iproute2's `Command failed -:N` markers exactly which ops failed, and on a
  * real failure rolls back what took effect (inverse ops, reverse order, one batch per namespace) before throwing
- * a PlanError.
+ * a PlanError. Before a step with a `link.move` that names a MAC, it checks the link has it (./move-guard.ts).
  */
 import { writeFile } from 'node:fs/promises';
 import { errorMessage } from '../lib/errors.js';

@@ -7,6 +7,7 @@
  * - `rule.add` treats "already exists" as success (the kernel has no rule replace);
  * - `*.del` ops treat "not found" as success;
  * - `link.ifb` treats "already exists" as success (plans that need a fresh one delete it first).
+ * - `link.move` with a `mac` moves only a link that has that MAC; in a teardown a link already gone counts as moved.
  *
  * `qdisc.*` and `filter.*` ops render to `tc -force -batch -` lines, the rest (but sysctls) to `ip -force -batch -`.
  * Sysctls are written directly in the host namespace, and through `nsenter --net=PATH sysctl -q -w …` (one process
