@@ -30,11 +30,14 @@ export function podLinkOverrides(prev: JsonObject | undefined, ifName: string, n
   return Object.keys(changed).length === 0 ? [] : [{ ns: podNs(netns), name: ifName, ...changed }];
 }
 
-/** The plan's pod interface: the pod end of a veth, or an ipvlan slave created in the pod netns. */
+/** The plan's pod interface: the pod end of a veth, an ipvlan slave created in the pod netns, or a link moved into it. */
 function plannedPodLink(plan: Plan, ifName: string): { readonly mac: string | undefined; readonly mtu: number; readonly macSettable: boolean } | undefined {
   for (const op of plan) {
     if (op.kind === 'link.veth' && op.peer.name === ifName) return { mac: op.peer.mac, mtu: op.mtu, macSettable: true };
     if (op.kind === 'link.ipvlan' && op.name === ifName && op.peerNs.kind !== 'host') return { mac: op.mac, mtu: op.mtu, macSettable: false };
+    // an exclusive ENI moved into the pod: a later plugin may change its MTU; its MAC is the VPC's (a frame from
+    // another one is dropped), so a changed MAC stays drift
+    if (op.kind === 'link.move' && op.newName === ifName && op.to.kind !== 'host' && op.mtu !== undefined) return { mac: op.mac, mtu: op.mtu, macSettable: false };
   }
   return undefined;
 }

@@ -121,12 +121,32 @@ const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 type Obj = Readonly<Record<string, unknown>>;
 
+/**
+ * Modes the plugin can program but the daemon cannot allocate for yet: `eni` (exclusive ENI) needs a dedicated ENI
+ * per pod from the cloud seam and the warm pool, which the daemon does not hand out yet.
+ */
+const PLUGIN_ONLY_MODES: readonly ModeName[] = ['eni'];
+const DAEMON_MODES = MODE_NAMES.filter((m) => !PLUGIN_ONLY_MODES.includes(m));
+
+function isDaemonMode(mode: ModeName): boolean {
+  return DAEMON_MODES.includes(mode);
+}
+
+function modeProblem(raw: unknown): string {
+  if (raw === 'eni') {
+    return 'eni (exclusive ENI) is not available in the daemon yet: its dataplane exists (src/modes/eni), but the daemon '
+      + 'cannot allocate a dedicated ENI per pod until the cloud resource pool hands them out; '
+      + `use one of ${DAEMON_MODES.join(', ')}`;
+  }
+  return `must be one of ${DAEMON_MODES.join(', ')}; got ${quote(raw)}`;
+}
+
 export function parseDaemonConfig(raw: unknown): DaemonConfig {
   const top = raw === undefined || raw === null ? {} : obj(raw, '(root)');
   for (const k of Object.keys(top)) if (!TOP_KEYS.has(k)) throw new ConfigError(k, 'unknown field');
 
   const modeRaw = top.mode ?? DEFAULT_CONFIG.mode;
-  if (!isModeName(modeRaw)) throw new ConfigError('mode', `must be one of ${MODE_NAMES.join(', ')}; got ${quote(modeRaw)}`);
+  if (!isModeName(modeRaw) || !isDaemonMode(modeRaw)) throw new ConfigError('mode', modeProblem(modeRaw));
   const mode: ModeName = modeRaw;
 
   const cniVersion = str(top, 'cniVersion', DEFAULT_CONFIG.cniVersion);

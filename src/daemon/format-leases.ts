@@ -1,6 +1,11 @@
 /** A plain-text table of leases for `terway-hub leases`. */
 import type { Lease } from '../store/lease.js';
 
+function eniColumn(a: Lease['allocation']): string {
+  if (a.mode === 'eni') return `${a.eni.id}(${a.eni.mac})`;
+  return 'eni' in a ? `${a.eni.link}(table ${String(a.eni.table)})` : '-';
+}
+
 export function formatLeases(leases: readonly Lease[]): string {
   const header = ['CONTAINER', 'IFNAME', 'POD', 'MODE', 'IP', 'ENI', 'CREATED'];
   const rows = leases.map((l) => [
@@ -9,7 +14,7 @@ export function formatLeases(leases: readonly Lease[]): string {
     l.podName === '' ? '-' : `${l.podNamespace}/${l.podName}`,
     l.allocation.mode,
     `${l.allocation.ip}/${l.allocation.subnet.split('/')[1] ?? ''}`,
-    'eni' in l.allocation ? `${l.allocation.eni.link}(table ${String(l.allocation.eni.table)})` : '-',
+    eniColumn(l.allocation),
     l.createdAt,
   ]);
   const all = [header, ...rows];

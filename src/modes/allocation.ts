@@ -2,12 +2,12 @@
  * The one parser of `Allocation` (RPC messages both ways, lease store rows): the common fields, then the mode's
  * variant. Throws InvalidInputError naming the field (dotted path). Pure.
  */
-import { parseCidr, parseIfName, parseIp, parseMac } from '../lib/brand.js';
+import { parseCidr, parseIfName, parseIp, parseMac, type Cidr } from '../lib/brand.js';
 import { InternalError, InvalidInputError } from '../lib/errors.js';
 import { quote } from '../lib/text.js';
 import type { BandwidthSpec, RateLimit } from '../bandwidth/types.js';
-import { isModeName, type Allocation, type AllocationOf, type EniFacts, type ModeName } from './types.js';
-import { int, obj, str } from '../lib/validate/input-fields.js';
+import { isModeName, type Allocation, type AllocationOf, type EniFacts, type ExclusiveEniFacts, type ModeName } from './types.js';
+import { arr, int, obj, str, type Obj } from '../lib/validate/input-fields.js';
 
 
 export function parseEni(raw: unknown, field: string): EniFacts {
@@ -18,6 +18,35 @@ export function parseEni(raw: unknown, field: string): EniFacts {
     gateway: parseIp(str(o, 'gateway', field), `${field}gateway`),
     table: int(o, 'table', field, 1, 2 ** 32 - 1),
   };
+}
+
+/** Cloud ENI ids (`eni-2ze…`); the local provider and the emulator use the same form. */
+const ENI_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/u;
+
+/** An exclusive ENI: `{id, mac, link, gateway}`. */
+export function parseExclusiveEni(raw: unknown, field: string): ExclusiveEniFacts {
+  const o = obj(raw, field.slice(0, -1));
+  const id = str(o, 'id', field);
+  if (!ENI_ID.test(id)) throw new InvalidInputError(`${field}id`, `not an ENI id: ${quote(id)}`);
+  return {
+    id,
+    mac: parseMac(str(o, 'mac', field), `${field}mac`),
+    link: parseIfName(str(o, 'link', field), `${field}link`),
+    gateway: parseIp(str(o, 'gateway', field), `${field}gateway`),
+  };
+}
+
+/** At most this many CIDRs per list (each one is a route in the pod). */
+const MAX_CIDRS = 64;
+
+function cidrList(o: Obj, key: string, field: string): readonly Cidr[] {
+  const list = arr(o, key, field);
+  if (list.length > MAX_CIDRS) throw new InvalidInputError(`${field}${key}`, `at most ${String(MAX_CIDRS)} CIDRs; got ${String(list.length)}`);
+  return list.map((c, i) => {
+    const f = `${field}${key}[${String(i)}]`;
+    if (typeof c !== 'string') throw new InvalidInputError(f, 'must be a string');
+    return parseCidr(c, f);
+  });
 }
 
 function parseRateLimit(raw: unknown, field: string): RateLimit {
@@ -66,6 +95,16 @@ export function parseAllocation(raw: unknown, field = 'allocation.'): Allocation
         eni: parseEni(o.eni, `${field}eni.`),
         eniMac: parseMac(str(o, 'eniMac', field), `${field}eniMac`),
         hostIp: parseIp(str(o, 'hostIp', field), `${field}hostIp`),
+      };
+    case 'eni':
+      for (const k of ['eni', 'hostIp', 'serviceCidrs']) if (o[k] === undefined) throw new InvalidInputError(`${field}${k}`, 'required in eni mode');
+      return {
+        mode,
+        ...common,
+        eni: parseExclusiveEni(o.eni, `${field}eni.`),
+        hostIp: parseIp(str(o, 'hostIp', field), `${field}hostIp`),
+        serviceCidrs: cidrList(o, 'serviceCidrs', field),
+        hostStackCidrs: o.hostStackCidrs === undefined ? [] : cidrList(o, 'hostStackCidrs', field),
       };
   }
 }

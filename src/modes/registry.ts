@@ -6,6 +6,7 @@
 import type { IpAddr } from '../lib/brand.js';
 import type { Op, Plan } from '../netlink/ops.js';
 import type { Dataplane, ModeName, NodeFacts, PodNetworkSpec } from './types.js';
+import { eniDataplane } from './eni/plan.js';
 import { ipvlanDataplane } from './ipvlan/plan.js';
 import { vethPolicyRoutingDataplane } from './veth-policy-routing/plan.js';
 import { vpcDataplane } from './vpc/plan.js';
@@ -14,6 +15,7 @@ const DATAPLANES: Readonly<Record<ModeName, Dataplane>> = {
   vpc: vpcDataplane,
   'veth-policy-routing': vethPolicyRoutingDataplane,
   ipvlan: ipvlanDataplane,
+  eni: eniDataplane,
 };
 
 export function dataplaneFor(mode: ModeName): Dataplane {

@@ -8,7 +8,7 @@ import type { PodIdentity } from '../lib/veth-name.js';
 import type { BandwidthSpec } from '../bandwidth/types.js';
 import type { Plan } from '../netlink/ops.js';
 
-export const MODE_NAMES = ['vpc', 'veth-policy-routing', 'ipvlan'] as const;
+export const MODE_NAMES = ['vpc', 'veth-policy-routing', 'ipvlan', 'eni'] as const;
 export type ModeName = (typeof MODE_NAMES)[number];
 
 export function isModeName(raw: unknown): raw is ModeName {
@@ -67,11 +67,39 @@ export interface IpvlanAllocation extends AllocationCommon {
   readonly hostIp: IpAddr;
 }
 
+/** A dedicated ENI as the daemon hands it to one pod (exclusive ENI). */
+export interface ExclusiveEniFacts {
+  /** The cloud's ENI id (`eni-…`): logs and errors. */
+  readonly id: string;
+  /** Its MAC: the plugin moves the host link only when it has it (src/netlink/move-guard.ts). */
+  readonly mac: MacAddr;
+  /** Its host link name now (the daemon finds it by MAC; after a DEL it is the neutral name, src/modes/eni/layout.ts). */
+  readonly link: IfName;
+  /** The vSwitch gateway. */
+  readonly gateway: IpAddr;
+}
+
 /**
- * What the daemon allocated for the attachment: a union by mode (exclusive ENI adds its variant here, and its
- * parsing in ./allocation.ts). Parsed at every boundary (RPC, lease store).
+ * Exclusive ENI (Terway §2.4): the ENI itself moved into the pod as CNI_IFNAME with the pod IP (its primary IP,
+ * `subnet` = the vSwitch CIDR), and a veth side-car through which the pod reaches `hostIp`, the service CIDRs and
+ * `hostStackCidrs` via the host stack.
  */
-export type Allocation = VpcAllocation | VethPolicyRoutingAllocation | IpvlanAllocation;
+export interface EniAllocation extends AllocationCommon {
+  readonly mode: 'eni';
+  readonly eni: ExclusiveEniFacts;
+  /** The node's own IP, routed through the side-car. */
+  readonly hostIp: IpAddr;
+  /** Service CIDR(s) (kube-proxy's on the host), routed through the side-car. */
+  readonly serviceCidrs: readonly Cidr[];
+  /** eni-config `host_stack_cidrs`, routed through the side-car. */
+  readonly hostStackCidrs: readonly Cidr[];
+}
+
+/**
+ * What the daemon allocated for the attachment: a union by mode (each mode's variant here, its parsing in
+ * ./allocation.ts). Parsed at every boundary (RPC, lease store).
+ */
+export type Allocation = VpcAllocation | VethPolicyRoutingAllocation | IpvlanAllocation | EniAllocation;
 export type AllocationOf<M extends ModeName> = Extract<Allocation, { readonly mode: M }>;
 
 /** What the plugin knows about the node (from the conflist the daemon wrote). */
@@ -124,7 +152,7 @@ export interface ResultLink {
 
 /**
  * What the CNI result needs from a setup: the interfaces in order, which one carries the IP, the address with its
- * prefix (/32 for the veth modes, the vSwitch prefix for ipvlan/exclusive ENI), the gateway and the routes.
+ * prefix (/32 for the veth modes and exclusive ENI, the vSwitch prefix for ipvlan), the gateway and the routes.
  * src/cni/result.ts only formats it per cniVersion.
  */
 export interface AttachmentResult {

@@ -182,8 +182,12 @@ function checksOf(op: Op, overrides: readonly LinkOverride[] = []): readonly (re
       return [[op.ns, (s) => linkProblems(s, op.ns, op.name, { mtu: op.mtu })]];
     case 'qdisc.replace':
       return [[op.ns, (s) => qdiscProblems(s, op.ns, op.dev, op.qdisc)]];
-    case 'link.move':
-      return [[op.to, (s) => linkProblems(s, op.to, op.newName, { ...(op.mac !== undefined ? { mac: op.mac } : {}) })]];
+    case 'link.move': {
+      const o = overrideOf(overrides, op.to, op.newName);
+      const mac = o?.mac ?? op.mac;
+      const mtu = o?.mtu ?? op.mtu;
+      return [[op.to, (s) => linkProblems(s, op.to, op.newName, { ...(mac !== undefined ? { mac } : {}), ...(mtu !== undefined ? { mtu } : {}) })]];
+    }
     case 'link.ipvlan': {
       const o = overrideOf(overrides, op.peerNs, op.name);
       return [[op.peerNs, (s) => linkProblems(s, op.peerNs, op.name, { mtu: o?.mtu ?? op.mtu, ...(op.mac !== undefined ? { mac: op.mac } : {}) })]];

@@ -2,7 +2,7 @@
  * The only thing that applies plans. Runs steps in order (one `ip -force -batch -` per run of same-namespace ops,
  * sysctls written directly), learns from iproute2's `Command failed -:N` markers exactly which ops failed, and on a
  * real failure rolls back what took effect (inverse ops, reverse order, one batch per namespace) before throwing
- * a PlanError.
+ * a PlanError. Before a step with a `link.move` that names a MAC, it checks the link has it (./move-guard.ts).
  */
 import { writeFile } from 'node:fs/promises';
 import { errorMessage } from '../lib/errors.js';
@@ -24,6 +24,7 @@ import {
   type Step,
 } from './render.js';
 import { isTolerated } from './tolerate.js';
+import { checkMove, isGuardedMove } from './move-guard.js';
 
 export { PlanError } from './plan-error.js';
 
@@ -202,6 +203,35 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     return errors;
   }
 
+  /**
+   * The MAC guard (./move-guard.ts) of the step's guarded moves, in order: the ops refused, and (teardown) the ones
+   * whose link is already gone.
+   */
+  async function guardStep(step: Step, signal: AbortSignal | undefined): Promise<{ readonly refused: readonly OpOutcome[]; readonly missing: readonly OpOutcome[] }> {
+    const refused: OpOutcome[] = [];
+    const missing: OpOutcome[] = [];
+    if (step.kind === 'sysctl') return { refused, missing };
+    for (const entry of step.ops) {
+      if (!isGuardedMove(entry.op)) continue;
+      const v = await checkMove(deps.runner, entry.op, signal);
+      if (v.kind === 'refused') refused.push({ entry, ok: false, tolerated: false, error: v.error });
+      if (v.kind === 'missing') missing.push({ entry, ok: false, tolerated: false, error: v.error });
+    }
+    return { refused, missing };
+  }
+
+  /** The step without the given ops (same tool and namespace: one step, or none when nothing is left). */
+  function without(step: Step, drop: readonly OpOutcome[]): Step | undefined {
+    if (drop.length === 0 || step.kind === 'sysctl') return step;
+    const gone = new Set(drop.map((o) => o.entry.index));
+    const kept = step.ops.filter((e) => !gone.has(e.index));
+    if (kept.length === 0) return undefined;
+    const [rebuilt] = planSteps(kept.map((e) => e.op));
+    if (rebuilt === undefined || rebuilt.kind === 'sysctl') return undefined;
+    // indices back to the plan's
+    return { ...rebuilt, ops: rebuilt.ops.map((e, i) => ({ index: kept[i]?.index ?? e.index, op: e.op })) };
+  }
+
   async function fail(applied: readonly Op[], failed: OpOutcome, cause?: unknown): Promise<never> {
     const rollbackErrors = await rollback(applied);
     const log = deps.log.child({ op: failed.entry.op.kind, index: failed.entry.index });
@@ -221,6 +251,10 @@ export function createExecutor(deps: ExecutorDeps): Executor {
           const entry = step.kind === 'sysctl' ? step.entry : step.ops[0];
           if (entry) await fail(applied, { entry, ok: false, tolerated: false, error: 'aborted' }, signal.reason);
         }
+        const guard = await guardStep(step, signal);
+        // a moved link that is not where the op says, or has another MAC, is never moved
+        const [blocked] = [...guard.refused, ...guard.missing].sort((a, b) => a.entry.index - b.entry.index);
+        if (blocked) await fail(applied, blocked);
         const outcomes = await runStep(step, signal);
         for (const o of outcomes) {
           if ((o.ok && !o.tolerated) || o.uncertain === true) applied.push(o.entry.op);
@@ -244,7 +278,12 @@ export function createExecutor(deps: ExecutorDeps): Executor {
             continue;
           }
         }
-        const outcomes = await runStep(step, signal);
+        // a guarded move whose link is gone already ran (a second teardown); one with another MAC is refused
+        const guard = await guardStep(step, signal);
+        for (const o of guard.refused) errors.push(`${describeOp(o.entry.op)}: ${o.error}`);
+        const rest = without(step, [...guard.refused, ...guard.missing]);
+        if (rest === undefined) continue;
+        const outcomes = await runStep(rest, signal);
         for (const o of outcomes) if (!o.ok) errors.push(`${describeOp(o.entry.op)}: ${o.error}`);
       }
       if (errors.length > 0) deps.log.warn('teardown incomplete', { errors });

@@ -7,6 +7,7 @@
  * - `rule.add` treats "already exists" as success (the kernel has no rule replace);
  * - `*.del` ops treat "not found" as success;
  * - `link.ifb` treats "already exists" as success (plans that need a fresh one delete it first).
+ * - `link.move` with a `mac` moves only a link that has that MAC; in a teardown a link already gone counts as moved.
  *
  * `qdisc.*` and `filter.*` ops render to `tc -force -batch -` lines, the rest (but sysctls) to `ip -force -batch -`.
  * Sysctls are written directly in the host namespace, and through `nsenter --net=PATH sysctl -q -w …` (one process
@@ -65,8 +66,10 @@ export type Op =
   /**
    * Moves link `name` from `ns` into `to`, renamed `newName` there, in one step (`ip link set dev NAME netns PATH
    * name NEW`: the name never clashes in the target). The kernel sets it down. Rollback moves it back under
-   * `returnName` (the planner's neutral name; e.g. the ENI's host name). `mac`, when the planner knows it, is what
-   * CHECK expects the moved link to have.
+   * `returnName` (the planner's neutral name; e.g. the ENI's host name). `mac`, when the planner knows it, guards
+   * the move: the executor moves the link only when it has that MAC (./move-guard.ts: never the wrong link; in a
+   * teardown a link already gone counts as moved), and CHECK expects the moved link to have it. `mtu` is set in the
+   * same command (`… name NEW mtu M`) and compared by CHECK.
    */
   | {
       readonly kind: 'link.move';
@@ -76,6 +79,7 @@ export type Op =
       readonly newName: IfName;
       readonly returnName: IfName;
       readonly mac?: MacAddr;
+      readonly mtu?: number;
     }
   /**
    * An ipvlan slave of `parent` (a link of `ns`), created directly in `peerNs` as `name` (`ip link add link PARENT

@@ -103,7 +103,7 @@ function ipTokensUnchecked(op: IpOp): string[] {
     }
     case 'link.move':
       if (sameNs(op.ns, op.to)) throw new InvalidInputError('op', `link.move of ${op.name} into the namespace it is in (${describeNs(op.to)})`);
-      return ['link', 'set', 'dev', op.name, 'netns', nsPath(op.to), 'name', op.newName];
+      return ['link', 'set', 'dev', op.name, 'netns', nsPath(op.to), 'name', op.newName, ...(op.mtu !== undefined ? ['mtu', int(op.mtu, 'mtu', 68, 65535)] : [])];
     case 'link.ipvlan':
       return [
         'link', 'add', 'link', op.parent, 'name', op.name, 'mtu', int(op.mtu, 'mtu', 68, 65535), ...peerNsTokens(op.ns, op.peerNs),

@@ -35,3 +35,17 @@ describe('podLinkOverrides, ipvlan pod slave', () => {
     expect(podLinkOverrides(prevIpvlan({ mtu: 1400 }), 'eth0', NS, hostSlave)).toEqual([]);
   });
 });
+
+describe('podLinkOverrides, exclusive ENI moved into the pod', () => {
+  const ENI_MAC = '00:16:3e:0a:1b:2c' as MacAddr;
+  const eniPlan: Op[] = [{ kind: 'link.move', ns: HOST, name: 'eth1' as IfName, to: podNs(NS), newName: 'eth0' as IfName, returnName: 'eth1' as IfName, mac: ENI_MAC, mtu: 1500 }];
+  const prevEni = (iface: Record<string, unknown>) => ({ cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: NS, ...iface }] });
+  it('takes a later plugin\'s MTU; never a MAC (the VPC drops frames from any other, so a changed one stays drift)', () => {
+    expect(podLinkOverrides(prevEni({ mac: ENI_MAC, mtu: 1400 }), 'eth0', NS, eniPlan)).toEqual([{ ns: podNs(NS), name: 'eth0', mtu: 1400 }]);
+    expect(podLinkOverrides(prevEni({ mac: '02:aa:bb:cc:dd:ee' }), 'eth0', NS, eniPlan)).toEqual([]);
+  });
+  it('a move out of a pod (a teardown\'s) is not a pod interface', () => {
+    const out: Op[] = [{ kind: 'link.move', ns: podNs(NS), name: 'eth0' as IfName, to: HOST, newName: 'eth0' as IfName, returnName: 'eth0' as IfName, mtu: 1500 }];
+    expect(podLinkOverrides(prevEni({ mtu: 1400 }), 'eth0', NS, out)).toEqual([]);
+  });
+});

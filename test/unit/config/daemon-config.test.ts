@@ -94,6 +94,12 @@ describe('parseDaemonConfig', () => {
     // the service CIDR may come from eni_conf instead (Kubernetes): not required here
     expect(parseDaemonConfig({ ...ipvlan, ipvlan: { hostIp: '172.31.5.10' } }).ipvlan).toEqual({ hostIp: '172.31.5.10', hostStackCidrs: [] });
   });
+  it('refuses mode eni until the daemon allocates dedicated ENIs (the dataplane alone is not enough)', () => {
+    expect(() => parseDaemonConfig({ ...eni, mode: 'eni' })).toThrow(
+      /mode: eni \(exclusive ENI\) is not available in the daemon yet: .* use one of vpc, veth-policy-routing, ipvlan$/u,
+    );
+    expect(() => parseDaemonConfig({ ...vpc, mode: 'macvlan' })).toThrow('must be one of vpc, veth-policy-routing, ipvlan; got "macvlan"');
+  });
   it('accepts "" (disabled) and unix paths for httpListen', () => {
     expect(parseDaemonConfig({ ...vpc, httpListen: '' }).httpListen).toBe('');
     expect(parseDaemonConfig({ ...vpc, httpListen: '/run/x.sock' }).httpListen).toBe('/run/x.sock');

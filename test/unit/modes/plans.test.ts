@@ -105,11 +105,13 @@ describe('registry', () => {
       { kind: 'route.del', ns: HOST, dst: '10.200.1.6/32', table: 254 },
       { kind: 'link.del', ns: pod, name: spec.ifName },
       { kind: 'link.del', ns: pod, name: IFB }, // ipvlan's ingress ifb lives in the pod netns
+      { kind: 'link.del', ns: pod, name: 'veth1' }, // exclusive ENI's side-car (its host end dies with it)
     ]);
     expect(planOrphanTeardown(spec, node, [])).toEqual([
       { kind: 'link.del', ns: HOST, name: IFB },
       { kind: 'link.del', ns: pod, name: spec.ifName },
       { kind: 'link.del', ns: pod, name: IFB },
+      { kind: 'link.del', ns: pod, name: 'veth1' },
     ]);
   });
   it('never plans the pod-named host veth without the daemon saying it is this attachment\'s', () => {

@@ -274,3 +274,64 @@ describe('executor.teardown', () => {
     expect(runner.calls[0]?.cmd.args[0]).toBe('--net=/run/netns/p1');
   });
 });
+
+describe('the MAC guard of link.move', () => {
+  const ENI_MAC = '00:16:3e:0a:1b:2c' as MacAddr;
+  const moveIn: Op = { kind: 'link.move', ns: HOST, name: nm('eth1'), to: P, newName: nm('eth0'), returnName: nm('eth1'), mac: ENI_MAC, mtu: 1500 };
+  const moveOut: Op = { kind: 'link.move', ns: P, name: nm('eth0'), to: HOST, newName: nm('eni00163e0a1b2c'), returnName: nm('eth0'), mac: ENI_MAC };
+  const linkJson = (name: string, mac: string): string => JSON.stringify([{ ifindex: 7, ifname: name, mtu: 1500, address: mac, flags: ['BROADCAST'] }]);
+  const isShow = (c: { args: readonly string[] }): boolean => c.args.includes('show');
+
+  it('apply: reads the link first, moves it when it has the MAC', async () => {
+    const { runner, exec } = setup((c) => (isShow(c) ? { stdout: linkJson('eth1', '00:16:3E:0A:1B:2C') } : {}));
+    await expect(exec.apply([{ kind: 'link.up', ns: HOST, name: nm('cali1') }, moveIn])).resolves.toMatchObject({ applied: 2 });
+    expect(runner.calls.map((c) => [c.cmd.file, ...c.cmd.args])).toEqual([
+      ['ip', '-j', 'link', 'show', 'dev', 'eth1'],
+      ['ip', '-force', '-batch', '-'],
+    ]);
+    expect(runner.lines(1)).toEqual(['link set dev cali1 up', 'link set dev eth1 netns /run/netns/p1 name eth0 mtu 1500']);
+  });
+
+  it('apply: another MAC refuses the move, runs nothing of its step and rolls back earlier steps', async () => {
+    const first: Op = { kind: 'route.replace', ns: P, dst: '10.200.1.9/32' as Cidr, dev: nm('lo') };
+    const { runner, exec } = setup((c) => (isShow(c) ? { stdout: linkJson('eth1', 'fa:16:3e:00:00:01') } : {}));
+    const err = (await exec.apply([first, moveIn]).catch((e: unknown) => e)) as PlanError;
+    expect(err).toBeInstanceOf(PlanError);
+    expect(err.message).toContain('link eth1 (host) has MAC fa:16:3e:00:00:01, not 00:16:3e:0a:1b:2c: not moved (wrong link)');
+    expect(err.failedIndex).toBe(1);
+    // first step, the guard's read, the rollback of the first step; never a batch with the move
+    expect(runner.calls.map((c) => c.cmd.stdin ?? c.cmd.args.join(' '))).toEqual([
+      'route replace 10.200.1.9/32 dev lo\n',
+      '-j link show dev eth1',
+      'route del 10.200.1.9/32 dev lo\n',
+    ]);
+  });
+
+  it('apply: a missing link fails the plan (nothing moved)', async () => {
+    const { runner, exec } = setup((c) => (isShow(c) ? { stderr: 'Device "eth1" does not exist.\n', exitCode: 1 } : {}));
+    await expect(exec.apply([moveIn])).rejects.toThrow('link eth1 not found (host)');
+    expect(runner.calls).toHaveLength(1);
+  });
+
+  it('teardown: a link already gone counts as moved; the rest of its batch runs', async () => {
+    const { runner, exec } = setup((c) => (isShow(c) ? { stderr: 'Device "eth0" does not exist.\n', exitCode: 1 } : {}));
+    const res = await exec.teardown([moveOut, { kind: 'link.del', ns: P, name: nm('veth1') }]);
+    expect(res.errors).toEqual([]);
+    expect(runner.calls[0]?.cmd.args).toEqual(['--net=/run/netns/p1', 'ip', '-j', 'link', 'show', 'dev', 'eth0']);
+    expect(runner.lines(1)).toEqual(['link del dev veth1']);
+  });
+
+  it('teardown: another MAC is refused and reported; nothing else is skipped', async () => {
+    const { runner, exec } = setup((c) => (isShow(c) ? { stdout: linkJson('eth0', 'ee:00:00:00:00:02') } : {}));
+    const res = await exec.teardown([moveOut, { kind: 'link.del', ns: P, name: nm('veth1') }]);
+    expect(res.errors).toEqual([expect.stringContaining('link eth0 (netns /run/netns/p1) has MAC ee:00:00:00:00:02, not 00:16:3e:0a:1b:2c: not moved')]);
+    expect(runner.lines(1)).toEqual(['link del dev veth1']);
+  });
+
+  it('a move without a MAC is not guarded (rollback moves)', async () => {
+    const { runner, exec } = setup();
+    await exec.apply([{ kind: 'link.move', ns: P, name: nm('eth0'), to: HOST, newName: nm('eni00163e0a1b2c'), returnName: nm('eth0') }]);
+    expect(runner.calls).toHaveLength(1);
+    expect(runner.lines(0)).toEqual([`link set dev eth0 netns /proc/${String(process.pid)}/ns/net name eni00163e0a1b2c`]);
+  });
+});
