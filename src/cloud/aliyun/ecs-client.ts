@@ -69,6 +69,8 @@ interface InvokeOptions {
   readonly backoff: BackoffKey;
   /** Carry a ClientToken (ECS de-duplicates on it). */
   readonly idempotent?: boolean;
+  /** The caller's token (journalled by the caller): used as is, never kept in the LRU. */
+  readonly clientToken?: string | undefined;
   /** Error kinds that mean "done" here (release paths). */
   readonly okKinds?: readonly AliyunErrorKind[];
   /** Error kinds retried here besides the usual ones. */
@@ -116,8 +118,8 @@ export class AliyunEcsClient implements AliyunEniCloud {
 
   /** One logical ECS request: rate limit, attempts with backoff, ClientToken, error mapping. */
   private async invoke(action: EcsAction, request: PlainObject, opt: InvokeOptions): Promise<Invoked> {
-    const key = opt.idempotent === true ? ClientTokens.keyOf(action, request) : undefined;
-    const token = key === undefined ? undefined : this.tokens.take(key);
+    const key = opt.idempotent === true && opt.clientToken === undefined ? ClientTokens.keyOf(action, request) : undefined;
+    const token = opt.clientToken ?? (key === undefined ? undefined : this.tokens.take(key));
     const req = token === undefined ? request : { ...request, clientToken: token };
     const delays = backoffDelays(this.backoffs[opt.backoff], this.random);
     let last: { info: AliyunErrorInfo; cloudMessage: string } | undefined;
@@ -184,7 +186,7 @@ export class AliyunEcsClient implements AliyunEniCloud {
       description: r.description ?? ENI_DESCRIPTION,
       ...(r.resourceGroupId === undefined ? {} : { resourceGroupId: r.resourceGroupId }),
     };
-    const res = await this.invoke('CreateNetworkInterface', request, { backoff: 'eni_create', idempotent: true, signal });
+    const res = await this.invoke('CreateNetworkInterface', request, { backoff: 'eni_create', idempotent: true, clientToken: r.clientToken, signal });
     if (!res.ok) throw new UnavailableError('ECS CreateNetworkInterface: no answer');
     const eni = parseEni(res.body, 'CreateNetworkInterface');
     this.log.info('ENI created', { eni: eni.id, mac: eni.mac, vSwitch: eni.vSwitchId, ips: eni.privateIps.length });
@@ -265,11 +267,11 @@ export class AliyunEcsClient implements AliyunEniCloud {
     return out;
   }
 
-  async assignIps(eniId: string, want: { readonly count: number } | { readonly ips: readonly IpAddr[] }, signal?: AbortSignal): Promise<IpAddr[]> {
+  async assignIps(eniId: string, want: ({ readonly count: number } | { readonly ips: readonly IpAddr[] }) & { readonly clientToken?: string }, signal?: AbortSignal): Promise<IpAddr[]> {
     const n = 'count' in want ? want.count : want.ips.length;
     if (!Number.isInteger(n) || n < 1 || n > MAX_IPS_PER_CALL) throw new InvalidInputError('assignIps', `1..${String(MAX_IPS_PER_CALL)} addresses per call; got ${String(n)}`);
     const request: PlainObject = { regionId: this.o.regionId, networkInterfaceId: eniId, ...('count' in want ? { secondaryPrivateIpAddressCount: want.count } : { privateIpAddress: [...want.ips] }) };
-    const res = await this.invoke('AssignPrivateIpAddresses', request, { backoff: 'eni_ip_ops', idempotent: true, signal });
+    const res = await this.invoke('AssignPrivateIpAddresses', request, { backoff: 'eni_ip_ops', idempotent: true, clientToken: want.clientToken, signal });
     if (!res.ok) throw new UnavailableError('ECS AssignPrivateIpAddresses: no answer');
     const ips = parseAssigned(res.body, 'AssignPrivateIpAddresses');
     await this.waitMetadata(eniId, (listed) => ips.every((ip) => listed.includes(ip)), 'meta_assign_private_ip', `to list ${ips.join(', ')}`, signal);

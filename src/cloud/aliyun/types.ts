@@ -46,6 +46,11 @@ export interface CreateEniRequest {
   readonly tags?: Readonly<Record<string, string>>;
   readonly resourceGroupId?: string;
   readonly description?: string;
+  /**
+   * The caller's own ClientToken (the warm pool journals it before the call, so the same logical request made again
+   * after a crash is de-duplicated by ECS too); without one the client keeps tokens itself (Terway's LRU).
+   */
+  readonly clientToken?: string;
 }
 
 export interface DescribeEnisFilter {
@@ -88,7 +93,8 @@ export interface AliyunEniCloud {
    * AssignPrivateIpAddresses: `count` new secondary addresses or the explicit ones (≤ MAX_IPS_PER_CALL); when the ENI
    * is on this instance, waits until the metadata service lists them.
    */
-  assignIps(eniId: string, want: { readonly count: number } | { readonly ips: readonly IpAddr[] }, signal?: AbortSignal): Promise<IpAddr[]>;
+  /** `clientToken`: as in CreateEniRequest. */
+  assignIps(eniId: string, want: ({ readonly count: number } | { readonly ips: readonly IpAddr[] }) & { readonly clientToken?: string }, signal?: AbortSignal): Promise<IpAddr[]>;
   /** UnassignPrivateIpAddresses (≤ MAX_IPS_PER_CALL); already unassigned or ENI gone = success; waits until metadata drops them. */
   unassignIps(eniId: string, ips: readonly IpAddr[], signal?: AbortSignal): Promise<void>;
   /** DescribeInstanceTypes for this instance's type (or the given one), cached. */
