@@ -4,7 +4,7 @@
  * portmap (up to 1.0.0) is in the chain. ip/tc are faked; the plugins' VERSION runs for real.
  */
 import { afterEach, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
@@ -41,8 +41,10 @@ async function startWith(extra: Record<string, unknown>): Promise<{ daemon: Daem
 }
 
 function supported(plugin: string): string[] {
-  const out = execFileSync(join(REF, plugin), [], { input: '{"cniVersion":"1.0.0"}', env: { CNI_COMMAND: 'VERSION', CNI_PATH: REF } }).toString();
-  return (JSON.parse(out) as { supportedVersions: string[] }).supportedVersions;
+  // a plugin may answer VERSION and exit before reading stdin: EPIPE on our write is not a failure when it answered
+  const r = spawnSync(join(REF, plugin), [], { input: '{"cniVersion":"1.0.0"}', env: { CNI_COMMAND: 'VERSION', CNI_PATH: REF } });
+  if (r.status !== 0) throw new Error(`${plugin} VERSION: exit ${String(r.status)} ${r.stderr.toString()} ${r.error?.message ?? ''}`);
+  return (JSON.parse(r.stdout.toString()) as { supportedVersions: string[] }).supportedVersions;
 }
 
 describeIf(haveRef, `the reference plugins are not in ${REF} (apt-get install containernetworking-plugins)`)('daemon conflist with a chain of the reference plugins', () => {
