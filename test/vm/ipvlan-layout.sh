@@ -21,34 +21,7 @@ HOSTIP=${HOSTIP:-172.31.5.10} SVC_CIDR=${SVC_CIDR:-10.96.0.0/16} SVC_IP=${SVC_IP
 OUT=$VM_IO/out
 VSW=${P}vsw NS1=${P}p1 NS2=${P}p2 ENI=${P}eni
 fails=0
-t0=$(cut -d' ' -f1 /proc/uptime)
-since() { awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime; }
-# check(): test/vm/checks.sh, prepended by the test
-setup() { # setup WHAT CMD...: a failure ends the run (exit 3)
-  local what=$1 out
-  shift
-  if ! out=$("$@" 2>&1); then
-    echo "SETUP FAIL $what"
-    printf '%s\n' "$out" | sed 's/^/    /'
-    exit 3
-  fi
-}
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-ping2() { in_ns "$1" ping -c 2 -i 0.2 -W 2 "$2"; }
-wait_listen() { # wait_listen NETNS|- PORT: until a TCP listener is up (≤ 10 s)
-  local i
-  for i in $(seq 50); do
-    if [ "$1" = - ]; then ss -Hltn "sport = :$2" | grep -q .; else ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; fi && return 0
-    sleep 0.2
-  done
-  echo "nothing listens on port $2 in ${1/-/the node}"
-  return 1
-}
-tcp() { # tcp NETNS SERVER PORT: 1 MB over TCP (iperf3) to a one-off server already listening
-  local f=$OUT/tcp-$1-$2.json
-  in_ns "$1" iperf3 -c "$2" -p "$3" -n 1M --connect-timeout 3000 -J >"$f"
-  grep -q '"sum_received"' "$f" && ! grep -q '"error"' "$f" || { grep '"error"' "$f"; return 1; }
-}
+# check(), setup(), since(), in_ns(), ping2(), wait_listen(), tcp(): test/vm/checks.sh, prepended by the test
 
 # --- node side: namespaces, ENI stand-in, vSwitch -----------------------------------------------------------------
 setup "netns + ENI veth" ip -batch - <<EOF
