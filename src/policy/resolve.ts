@@ -78,7 +78,11 @@ export function resolvePolicy(input: PolicyInput): PolicyDecision {
   const process = backend.process(context);
   const chainEntries = backend.cniChainEntries(context);
   const kubeObjects = backend.kubeObjects(context);
-  const responder = backend.healthResponder(context);
+  // `auto` with no backend configured is no decision to take policy away: another agent on the node (a Calico or
+  // Cilium the hub does not run) keeps its rules and its health port. Only an explicit `none` (or
+  // disable_network_policy) cleans the others' residue and answers their probe port.
+  const implicit = choice.name === 'none' && input.policy.backend === 'auto' && !input.disableNetworkPolicy;
+  const responder = implicit ? undefined : backend.healthResponder(context);
   return {
     backend: choice.name,
     why: choice.why,
@@ -89,7 +93,7 @@ export function resolvePolicy(input: PolicyInput): PolicyDecision {
     chainEntries,
     kubeObjects,
     responder,
-    cleanup: otherResidue(choice.name, context),
+    cleanup: implicit ? [] : otherResidue(choice.name, context),
     fingerprint: JSON.stringify([choice.name, files, process, chainEntries, kubeObjects, responder]),
   };
 }

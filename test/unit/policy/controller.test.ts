@@ -52,6 +52,17 @@ describe('resolvePolicy', () => {
     expect(resolvePolicy(input()).fingerprint).not.toBe(d.fingerprint);
   });
 
+  it('auto without any backend configured: none, but it neither cleans other agents\' rules nor takes their health port', () => {
+    const d = resolvePolicy(input({ policy: { felix: { healthPort: 9099 }, cilium: { cniBinary: 'cilium-cni', build: 'upstream', healthPort: 9879, chainingMode: 'generic-veth' } } }));
+    expect(d.backend).toBe('none');
+    expect(d.cleanup).toEqual([]);
+    expect(d.responder).toBeUndefined();
+    expect(d.warnings.join()).toMatch(/NOT enforced/u);
+    const explicit = resolvePolicy(input({ policy: { backend: 'none' } }));
+    expect(explicit.cleanup.map((r) => r.backend)).toEqual(['felix', 'cilium']);
+    expect(explicit.responder).toBeDefined();
+  });
+
   it('cilium: the cilium-cni entry to splice, felix residue to clean', () => {
     const d = resolvePolicy(input({ policy: { backend: 'cilium' } }));
     expect(d.chainEntries).toEqual([expect.objectContaining({ type: 'cilium-cni', 'chaining-mode': 'generic-veth' })]);
