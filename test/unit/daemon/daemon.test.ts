@@ -9,6 +9,7 @@ import { recordPendingRelease, pendingDirFor } from '../../../src/lib/pending-re
 import { LeaseStore } from '../../../src/store/store.js';
 import { lease, req } from './helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { eventually } from '../../helpers/wait.js';
 import { nodeAdapters } from '../../../src/main/adapters.js';
 
 function get(address: string, path: string): Promise<{ status: number; body: string }> {
@@ -85,10 +86,14 @@ describe('Daemon', () => {
     const metrics = await get(addr, '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.body).toMatch(/terway_hub_leases 1/u);
-    // the warm pool: what it holds and what is idle, as the service counts them
+    // the warm pool: what it holds and what is idle, as the service counts them (once its refill after the
+    // allocation has settled: scraped until both agree)
     const service = daemon.service;
-    expect(metrics.body).toMatch(new RegExp(`terway_hub_pool_size ${String(service?.poolSize())}\\n`, 'u'));
-    expect(metrics.body).toMatch(new RegExp(`terway_hub_pool_free ${String(service?.poolFree())}\\n`, 'u'));
+    await eventually(async () => {
+      const body = (await get(addr, '/metrics')).body;
+      expect(body).toMatch(new RegExp(`terway_hub_pool_size ${String(service?.poolSize())}\\n`, 'u'));
+      expect(body).toMatch(new RegExp(`terway_hub_pool_free ${String(service?.poolFree())}\\n`, 'u'));
+    }, 5000, 50);
     expect(service?.poolSize()).toBeGreaterThanOrEqual(1);
     expect((await get(addr, '/readyz')).status).toBe(200);
     expect((await get(addr, '/nope')).status).toBe(404);
