@@ -14,7 +14,9 @@ export interface Clock {
 export const realClock: Clock = {
   now: () => Date.now(),
   after: (ms, fn) => {
+    // unref'd: a pending retry or sync tick never keeps a process alive by itself (the daemon lives by its servers)
     const t = setTimeout(fn, Math.max(0, ms));
+    t.unref();
     return { cancel: () => { clearTimeout(t); } };
   },
 };
