@@ -1,9 +1,11 @@
 /**
  * The daemon config's `pool` section: the warm pool of ENI secondary IPs (src/pool). With Kubernetes, eni_conf's
- * `min_pool_size` / `max_pool_size` / `idle_ip_reclaim_after` take the place of the first three. Pure; ConfigError
+ * `min_pool_size` / `max_pool_size` and the `idle_ip_reclaim_*` keys take the place of the watermarks and the reclaim
+ * settings. Pure; ConfigError
  * naming the field.
  */
 import { ConfigError } from '../lib/errors.js';
+import type { EniConf } from './eni-conf.js';
 import { quote } from '../lib/text.js';
 
 export interface PoolConfig {
@@ -17,6 +19,11 @@ export interface PoolConfig {
   readonly coalesceMs: number;
   /** Idle IPs above the target go back after this long without pool changes; 0 = never (Terway's default). */
   readonly reclaimAfterSeconds: number;
+  /** Once reclaim is due: a batch every interval ± jitter × interval (Terway's idle_ip_reclaim_interval, _jitter_factor). */
+  readonly reclaimIntervalSeconds: number;
+  readonly reclaimJitter: number;
+  /** IPs given back per reclaim round (idle_ip_reclaim_batch_size). */
+  readonly reclaimBatchSize: number;
   /** The local provider's simulated cloud latency (demos, benches): ENI creation, IP assignment, IP release. */
   readonly localLatencyMs: { readonly create: number; readonly assign: number; readonly unassign: number };
 }
@@ -27,6 +34,9 @@ export const DEFAULT_POOL_CONFIG: PoolConfig = {
   demandAware: true,
   coalesceMs: 50,
   reclaimAfterSeconds: 0,
+  reclaimIntervalSeconds: 600,
+  reclaimJitter: 0.1,
+  reclaimBatchSize: 5,
   localLatencyMs: { create: 0, assign: 0, unassign: 0 },
 };
 
@@ -35,6 +45,17 @@ type Obj = Readonly<Record<string, unknown>>;
 function int(o: Obj, key: string, path: string, dflt: number, max: number): number {
   const v = o[key] ?? dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new ConfigError(`${path}.${key}`, `must be an integer in 0..${String(max)}; got ${quote(v)}`);
+  return v;
+}
+
+function positive(v: number, path: string): number {
+  if (v === 0) throw new ConfigError(path, 'must be at least 1');
+  return v;
+}
+
+function fraction(o: Obj, key: string, path: string, dflt: number): number {
+  const v = o[key] ?? dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) throw new ConfigError(`${path}.${key}`, `must be a number in 0..1; got ${quote(v)}`);
   return v;
 }
 
@@ -50,7 +71,7 @@ function only(o: Obj, path: string, keys: readonly string[]): void {
 export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
   if (raw === undefined) return DEFAULT_POOL_CONFIG;
   const o = object(raw, path);
-  only(o, path, ['minIdle', 'maxIdle', 'demandAware', 'coalesceMs', 'reclaimAfterSeconds', 'localLatencyMs']);
+  only(o, path, ['minIdle', 'maxIdle', 'demandAware', 'coalesceMs', 'reclaimAfterSeconds', 'reclaimIntervalSeconds', 'reclaimJitter', 'reclaimBatchSize', 'localLatencyMs']);
   const d = DEFAULT_POOL_CONFIG;
   const minIdle = int(o, 'minIdle', path, d.minIdle, 10_000);
   const maxIdle = int(o, 'maxIdle', path, d.maxIdle, 10_000);
@@ -65,10 +86,26 @@ export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
     demandAware,
     coalesceMs: int(o, 'coalesceMs', path, d.coalesceMs, 5_000),
     reclaimAfterSeconds: int(o, 'reclaimAfterSeconds', path, d.reclaimAfterSeconds, 86_400),
+    reclaimIntervalSeconds: positive(int(o, 'reclaimIntervalSeconds', path, d.reclaimIntervalSeconds, 86_400), `${path}.reclaimIntervalSeconds`),
+    reclaimJitter: fraction(o, 'reclaimJitter', path, d.reclaimJitter),
+    reclaimBatchSize: positive(int(o, 'reclaimBatchSize', path, d.reclaimBatchSize, 1_000), `${path}.reclaimBatchSize`),
     localLatencyMs: {
       create: int(lat, 'create', `${path}.localLatencyMs`, 0, 600_000),
       assign: int(lat, 'assign', `${path}.localLatencyMs`, 0, 600_000),
       unassign: int(lat, 'unassign', `${path}.localLatencyMs`, 0, 600_000),
     },
+  };
+}
+
+/** With Kubernetes the cluster's eni_conf sets the watermarks and idle reclaim, as in Terway (pure). */
+export function poolFromEniConf(local: PoolConfig, c: EniConf): PoolConfig {
+  return {
+    ...local,
+    minIdle: c.minPoolSize,
+    maxIdle: c.maxPoolSize,
+    reclaimAfterSeconds: c.idleIpReclaimAfterMs === undefined ? 0 : Math.ceil(c.idleIpReclaimAfterMs / 1000),
+    reclaimIntervalSeconds: Math.max(1, Math.ceil(c.idleIpReclaimIntervalMs / 1000)),
+    reclaimJitter: Math.min(1, c.idleIpReclaimJitterFactor),
+    reclaimBatchSize: c.idleIpReclaimBatchSize,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { checkNoOverlap, type DaemonConfig, type IpvlanConfig } from '../../config/daemon-config.js';
 import { isIpv4Cidr } from '../../config/fields.js';
+import { poolFromEniConf } from '../../config/pool-config.js';
 import { BUILTIN_STATEFUL_KINDS } from '../../config/eni-conf.js';
 import { NODE_CONFIG_LABEL, parseClusterConfig, type ClusterConfig } from '../../config/eni-config.js';
 import { hubModeFor } from '../../config/mode-mapping.js';
@@ -55,7 +56,7 @@ export function effectiveConfig(inp: EffectiveInputs): EffectiveResult {
     const mode = hubModeFor(cluster.daemonMode, cluster.cni);
     const daemon = applyMode(inp.local, mode, cluster, inp.node);
     // the pool's watermarks are the cluster's (eni_conf), as in Terway
-    const pooled = { ...daemon, pool: { ...daemon.pool, minIdle: cluster.eniConf.minPoolSize, maxIdle: cluster.eniConf.maxPoolSize } };
+    const pooled = { ...daemon, pool: poolFromEniConf(daemon.pool, cluster.eniConf) };
     return { ok: true, config: { daemon: pooled, cluster, source, statefulKinds: cluster.eniConf.statefulKinds, enablePatchPodIps: cluster.eniConf.enablePatchPodIps, chain: chainOf(inp.local, cluster) } };
   } catch (e) {
     const error = e instanceof ConfigError ? e : new ConfigError(source, errorMessage(e), { cause: e });
