@@ -24,9 +24,7 @@ export type EniPoolOptions = Omit<PoolOptions, 'demand'>;
 
 /** The IP pool's options without its demand settings (whole ENIs follow static watermarks, as Terway's ENIOnly). */
 export function withoutDemand<T extends Partial<PoolOptions>>(o: T): Omit<T, 'demand'> {
-  const out: Partial<T> = { ...o };
-  delete out.demand;
-  return out as Omit<T, 'demand'>;
+  return Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'demand')) as Omit<T, 'demand'>;
 }
 
 export interface EniPoolDeps {
