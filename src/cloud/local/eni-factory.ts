@@ -8,7 +8,6 @@
  */
 import type { LocalExclusiveEni } from '../../config/daemon-config.js';
 import type { PoolConfig } from '../../config/pool-config.js';
-import type { IpAddr } from '../../lib/brand.js';
 import { ExhaustedError, InvalidInputError } from '../../lib/errors.js';
 import type { VSwitchView } from '../../pool/plan.js';
 import type { EniResource, FactoryLimits, FailureKind, ResourceFactory } from '../../pool/types.js';
@@ -73,7 +72,3 @@ export function createLocalEniFactory(d: LocalEniFactoryDeps): ResourceFactory {
   };
 }
 
-/** For messages and the GC scope: the ENIs' addresses. */
-export function localEniIps(enis: readonly LocalExclusiveEni[]): readonly IpAddr[] {
-  return enis.map((e) => e.ip);
-}
