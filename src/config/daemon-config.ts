@@ -3,8 +3,8 @@
  * what a YAML/JSON file decoded to and returns a validated config with defaults, or throws ConfigError naming the
  * field path (`local.eni.ips[1]`).
  */
-import type { Cidr, IfName, IpAddr } from '../lib/brand.js';
-import { ifNameProblem, isIpv4, parseCidr } from '../lib/brand.js';
+import type { Cidr, IfName, IpAddr, MacAddr } from '../lib/brand.js';
+import { ifNameProblem, isIpv4, parseCidr, parseMac } from '../lib/brand.js';
 import { ConfigError, InvalidInputError } from '../lib/errors.js';
 import { quote } from '../lib/text.js';
 import { dnsLabelProblem, dnsSubdomainProblem, networkNameProblem, vethPrefixProblem } from '../lib/validate/names.js';
@@ -28,6 +28,29 @@ export interface LocalEniConfig {
   /** Validated address specs ("a.b.c.d" or "a.b.c.d-a.b.c.e"), all inside `subnet`. */
   readonly ips: readonly string[];
   readonly subnet: Cidr;
+}
+
+/**
+ * One link of the node that stands in for a secondary ENI in exclusive-ENI mode (`local.enis`): known by its MAC
+ * (its name changes: the pod's `eth0`, then its neutral name `eni<12 hex>` after a DEL), with its one IP, its
+ * vSwitch subnet and gateway.
+ */
+export interface LocalExclusiveEni {
+  readonly mac: MacAddr;
+  readonly ip: IpAddr;
+  readonly subnet: Cidr;
+  readonly gateway: IpAddr;
+}
+
+/**
+ * Exclusive-ENI mode's node facts (`eni` section): the node's IP and what pods reach through the host stack over
+ * their side-car veth — the service CIDR (with Kubernetes: eni_conf `service_cidr` wins) and `hostStackCidrs` (with
+ * Kubernetes: the CNI `host_stack_cidrs`).
+ */
+export interface ExclusiveEniConfig {
+  readonly hostIp: IpAddr;
+  readonly serviceCidr?: Cidr;
+  readonly hostStackCidrs: readonly Cidr[];
 }
 
 /**
@@ -66,9 +89,12 @@ export interface DaemonConfig {
   readonly keepConflistOnExit: boolean;
   readonly logLevel: LogLevel;
   readonly vpc?: VpcConfig;
-  readonly local?: { readonly eni: LocalEniConfig };
+  /** The local provider's resources: `eni` (the ENI of the multi-IP modes), `enis` (exclusive-ENI mode's links). */
+  readonly local?: LocalConfig;
   /** Required in ipvlan mode (with `local.eni`). */
   readonly ipvlan?: IpvlanConfig;
+  /** Required in eni (exclusive ENI) mode. */
+  readonly eni?: ExclusiveEniConfig;
   /** This node's name in Kubernetes (else env NODE_NAME). Kubernetes integration needs it. */
   readonly nodeName?: string;
   /** A kubeconfig file (env KUBECONFIG); without it the daemon uses the in-cluster config when available. */
@@ -84,6 +110,11 @@ export interface DaemonConfig {
   readonly policy: PolicyConfig;
   /** The warm pool of ENI secondary IPs (ENI modes; src/config/pool-config.ts). */
   readonly pool: PoolConfig;
+}
+
+export interface LocalConfig {
+  readonly eni?: LocalEniConfig;
+  readonly enis?: readonly LocalExclusiveEni[];
 }
 
 export interface DevicePluginConfig {
@@ -113,32 +144,16 @@ export const DEFAULT_CONFIG = {
   eniConfigName: 'eni-config',
   gcIntervalSeconds: 300,
   devicePlugin: { enabled: false, capacity: 0, dir: '/var/lib/kubelet/device-plugins' },
-} as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'ipvlan' | 'nodeName' | 'kubeconfig' | 'policy' | 'pool'>;
+} as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'ipvlan' | 'eni' | 'nodeName' | 'kubeconfig' | 'policy' | 'pool'>;
 
-const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'ipvlan', 'nodeName', 'kubeconfig', 'policy', 'pool']);
+const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'ipvlan', 'eni', 'nodeName', 'kubeconfig', 'policy', 'pool']);
 const CNI_VERSION = /^\d+\.\d+\.\d+$/u;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 type Obj = Readonly<Record<string, unknown>>;
 
-/**
- * Modes the plugin can program but the daemon cannot allocate for yet: `eni` (exclusive ENI) needs a dedicated ENI
- * per pod from the cloud seam and the warm pool, which the daemon does not hand out yet.
- */
-const PLUGIN_ONLY_MODES: readonly ModeName[] = ['eni'];
-const DAEMON_MODES = MODE_NAMES.filter((m) => !PLUGIN_ONLY_MODES.includes(m));
-
-function isDaemonMode(mode: ModeName): boolean {
-  return DAEMON_MODES.includes(mode);
-}
-
 function modeProblem(raw: unknown): string {
-  if (raw === 'eni') {
-    return 'eni (exclusive ENI) is not available in the daemon yet: its dataplane exists (src/modes/eni), but the daemon '
-      + 'cannot allocate a dedicated ENI per pod until the cloud resource pool hands them out; '
-      + `use one of ${DAEMON_MODES.join(', ')}`;
-  }
-  return `must be one of ${DAEMON_MODES.join(', ')}; got ${quote(raw)}`;
+  return `must be one of ${MODE_NAMES.join(', ')}; got ${quote(raw)}`;
 }
 
 export function parseDaemonConfig(raw: unknown): DaemonConfig {
@@ -146,7 +161,7 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
   for (const k of Object.keys(top)) if (!TOP_KEYS.has(k)) throw new ConfigError(k, 'unknown field');
 
   const modeRaw = top.mode ?? DEFAULT_CONFIG.mode;
-  if (!isModeName(modeRaw) || !isDaemonMode(modeRaw)) throw new ConfigError('mode', modeProblem(modeRaw));
+  if (!isModeName(modeRaw)) throw new ConfigError('mode', modeProblem(modeRaw));
   const mode: ModeName = modeRaw;
 
   const cniVersion = str(top, 'cniVersion', DEFAULT_CONFIG.cniVersion);
@@ -199,17 +214,19 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
   if (typeof gcIntervalSeconds !== 'number' || !Number.isInteger(gcIntervalSeconds) || gcIntervalSeconds < 5 || gcIntervalSeconds > 86_400) {
     throw new ConfigError('gcIntervalSeconds', `must be an integer in 5..86400; got ${quote(gcIntervalSeconds)}`);
   }
-  const devicePlugin = parseDevicePlugin(top.devicePlugin);
+  const devicePlugin = parseDevicePlugin(top.devicePlugin, mode);
   const policy = parsePolicyConfig(top.policy);
   const pool = parsePoolConfig(top.pool);
 
   const vpc = top.vpc === undefined ? undefined : parseVpc(top.vpc);
   const local = top.local === undefined ? undefined : parseLocal(top.local);
   if (mode === 'vpc' && vpc === undefined) throw new ConfigError('vpc.podCIDR', 'required in vpc mode');
-  if (mode === 'veth-policy-routing' && local === undefined) throw new ConfigError('local.eni', 'required in veth-policy-routing mode');
+  if (mode === 'veth-policy-routing' && local?.eni === undefined) throw new ConfigError('local.eni', 'required in veth-policy-routing mode');
   const ipvlan = top.ipvlan === undefined ? undefined : parseIpvlan(top.ipvlan, local?.eni);
+  const eni = top.eni === undefined ? undefined : parseExclusiveEniSection(top.eni, local?.enis ?? []);
+  if (mode === 'eni' && eni === undefined) throw new ConfigError('eni.hostIp', "required in eni mode (the node's IP, which pods reach through their side-car veth)");
   if (mode === 'ipvlan') {
-    if (local === undefined) throw new ConfigError('local.eni', 'required in ipvlan mode (the ENI whose slaves the pods get)');
+    if (local?.eni === undefined) throw new ConfigError('local.eni', 'required in ipvlan mode (the ENI whose slaves the pods get)');
     if (ipvlan === undefined) throw new ConfigError('ipvlan.hostIp', "required in ipvlan mode (the node's IP, put on the host slave ipvl_<ifindex>)");
   }
 
@@ -239,12 +256,14 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
     ...(vpc !== undefined ? { vpc } : {}),
     ...(local !== undefined ? { local } : {}),
     ...(ipvlan !== undefined ? { ipvlan } : {}),
+    ...(eni !== undefined ? { eni } : {}),
     ...(nodeName !== undefined ? { nodeName } : {}),
     ...(kubeconfig !== undefined ? { kubeconfig } : {}),
   };
 }
 
-function parseDevicePlugin(raw: unknown): DevicePluginConfig {
+/** In eni mode the capacity follows the instance type (the pool's maxEnis); `capacity` is for the other modes. */
+function parseDevicePlugin(raw: unknown, mode: ModeName): DevicePluginConfig {
   const d = DEFAULT_CONFIG.devicePlugin;
   if (raw === undefined) return d;
   const o = obj(raw, 'devicePlugin');
@@ -255,7 +274,7 @@ function parseDevicePlugin(raw: unknown): DevicePluginConfig {
   if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 0 || capacity > 64) {
     throw new ConfigError('devicePlugin.capacity', `must be an integer in 0..64; got ${quote(capacity)}`);
   }
-  if (enabled && capacity === 0) throw new ConfigError('devicePlugin.capacity', 'must be > 0 when the device plugin is enabled');
+  if (enabled && capacity === 0 && mode !== 'eni') throw new ConfigError('devicePlugin.capacity', 'must be > 0 when the device plugin is enabled (in eni mode it follows the instance type)');
   const dir = o.dir ?? d.dir;
   if (typeof dir !== 'string') throw new ConfigError('devicePlugin.dir', `must be a string; got ${quote(dir)}`);
   check('devicePlugin.dir', dir, absolutePathProblem);
@@ -274,10 +293,17 @@ function parseVpc(raw: unknown): VpcConfig {
   return { podCIDR: networkCidr(podCIDR) };
 }
 
-function parseLocal(raw: unknown): { eni: LocalEniConfig } {
+function parseLocal(raw: unknown): LocalConfig {
   const o = obj(raw, 'local');
-  for (const k of Object.keys(o)) if (k !== 'eni') throw new ConfigError(`local.${k}`, 'unknown field');
-  const e = obj(o.eni, 'local.eni');
+  for (const k of Object.keys(o)) if (k !== 'eni' && k !== 'enis') throw new ConfigError(`local.${k}`, 'unknown field');
+  if (o.eni === undefined && o.enis === undefined) throw new ConfigError('local', 'needs eni (the multi-IP modes\' ENI) or enis (exclusive-ENI mode\'s links)');
+  const eni = o.eni === undefined ? undefined : parseLocalEni(o.eni);
+  const enis = o.enis === undefined ? undefined : parseLocalEnis(o.enis);
+  return { ...(eni !== undefined ? { eni } : {}), ...(enis !== undefined ? { enis } : {}) };
+}
+
+function parseLocalEni(raw: unknown): LocalEniConfig {
+  const e = obj(raw, 'local.eni');
   const known = new Set(['link', 'gateway', 'ips', 'subnet']);
   for (const k of Object.keys(e)) if (!known.has(k)) throw new ConfigError(`local.eni.${k}`, 'unknown field');
 
@@ -311,7 +337,38 @@ function parseLocal(raw: unknown): { eni: LocalEniConfig } {
   } catch (err) {
     throw asConfigError(err, 'local.eni.ips');
   }
-  return { eni: { link: link as IfName, gateway, ips: specs, subnet } };
+  return { link: link as IfName, gateway, ips: specs, subnet };
+}
+
+/** `local.enis`: distinct MACs and IPs, each IP inside its subnet and not its gateway. */
+function parseLocalEnis(raw: unknown): readonly LocalExclusiveEni[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw new ConfigError('local.enis', 'must be a non-empty list of { mac, ip, subnet, gateway }');
+  const seenMac = new Set<string>();
+  const seenIp = new Set<string>();
+  return (raw as unknown[]).map((item, i) => {
+    const p = `local.enis[${String(i)}]`;
+    const e = obj(item, p);
+    for (const k of Object.keys(e)) if (!['mac', 'ip', 'subnet', 'gateway'].includes(k)) throw new ConfigError(`${p}.${k}`, 'unknown field');
+    let mac: MacAddr;
+    try {
+      mac = parseMac(str(e, 'mac', undefined, false, `${p}.`), `${p}.mac`);
+    } catch (err) {
+      throw asConfigError(err, `${p}.mac`);
+    }
+    const subnet = cidrField(e.subnet, `${p}.subnet`);
+    const ip = str(e, 'ip', undefined, false, `${p}.`);
+    if (!isIpv4(ip)) throw new ConfigError(`${p}.ip`, `not an IPv4 address: ${quote(ip)}`);
+    if (!cidrContains(subnet, ip)) throw new ConfigError(`${p}.ip`, `${ip} is outside ${subnet}`);
+    const gateway = str(e, 'gateway', undefined, false, `${p}.`);
+    if (!isIpv4(gateway)) throw new ConfigError(`${p}.gateway`, `not an IPv4 address: ${quote(gateway)}`);
+    if (!cidrContains(subnet, gateway)) throw new ConfigError(`${p}.gateway`, `${gateway} is outside ${subnet}`);
+    if (gateway === ip) throw new ConfigError(`${p}.ip`, `is the gateway ${gateway}`);
+    if (seenMac.has(mac.toLowerCase())) throw new ConfigError(`${p}.mac`, `${mac} is listed twice`);
+    if (seenIp.has(ip)) throw new ConfigError(`${p}.ip`, `${ip} is listed twice`);
+    seenMac.add(mac.toLowerCase());
+    seenIp.add(ip);
+    return { mac, ip: ip, subnet, gateway: gateway };
+  });
 }
 
 /** A CIDR field in canonical form (network address), or ConfigError naming the field. */
@@ -344,6 +401,26 @@ export function parseIpvlan(raw: unknown, eni: LocalEniConfig | undefined): Ipvl
   const listRaw = o.hostStackCidrs ?? [];
   if (!Array.isArray(listRaw)) throw new ConfigError('ipvlan.hostStackCidrs', 'must be a list of CIDRs');
   const hostStackCidrs = (listRaw as unknown[]).map((c, i) => cidrField(c, `ipvlan.hostStackCidrs[${String(i)}]`));
+  return { hostIp: hostIp, ...(serviceCidr !== undefined ? { serviceCidr } : {}), hostStackCidrs };
+}
+
+/**
+ * The `eni` section (exclusive-ENI mode): the node's IP and what pods reach through their side-car veth. The node's
+ * IP must not be one of `local.enis`' pod addresses; the service CIDR must not contain them (a pod's traffic to
+ * another pod would go to the node instead of its ENI).
+ */
+export function parseExclusiveEniSection(raw: unknown, enis: readonly LocalExclusiveEni[]): ExclusiveEniConfig {
+  const o = obj(raw, 'eni');
+  for (const k of Object.keys(o)) if (!['hostIp', 'serviceCidr', 'hostStackCidrs'].includes(k)) throw new ConfigError(`eni.${k}`, 'unknown field');
+  if (o.hostIp === undefined) throw new ConfigError('eni.hostIp', "required (the node's IP, which pods reach through their side-car veth)");
+  const hostIp = o.hostIp;
+  if (typeof hostIp !== 'string' || !isIpv4(hostIp)) throw new ConfigError('eni.hostIp', `not an IPv4 address: ${quote(hostIp)}`);
+  if (enis.some((e) => e.ip === hostIp)) throw new ConfigError('eni.hostIp', `${hostIp} is in local.enis (a pod address)`);
+  const serviceCidr = o.serviceCidr === undefined ? undefined : cidrField(o.serviceCidr, 'eni.serviceCidr');
+  if (serviceCidr !== undefined) for (const e of enis) checkNoOverlap(serviceCidr, e.subnet, 'eni.serviceCidr');
+  const listRaw = o.hostStackCidrs ?? [];
+  if (!Array.isArray(listRaw)) throw new ConfigError('eni.hostStackCidrs', 'must be a list of CIDRs');
+  const hostStackCidrs = (listRaw as unknown[]).map((c, i) => cidrField(c, `eni.hostStackCidrs[${String(i)}]`));
   return { hostIp: hostIp, ...(serviceCidr !== undefined ? { serviceCidr } : {}), hostStackCidrs };
 }
 

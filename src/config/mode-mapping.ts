@@ -6,14 +6,14 @@
 import { ConfigError } from '../lib/errors.js';
 import type { ModeName } from '../modes/types.js';
 import { CONF_KEY, type CniSettings } from './cni-settings.js';
-import { DAEMON_MODE_KEY, type DaemonMode } from './eni-config.js';
+import type { DaemonMode } from './eni-config.js';
 
 export function hubModeFor(daemonMode: DaemonMode, cni: CniSettings): ModeName {
   switch (daemonMode) {
     case 'VPC':
       return 'vpc';
     case 'ENI':
-      throw new ConfigError(DAEMON_MODE_KEY, 'ENI (exclusive ENI per pod) is not available yet; use VPC or ENIMultiIP');
+      return 'eni';
     case 'ENIMultiIP': {
       const field = `${cni.source === 'default' ? CONF_KEY : cni.source}.eniip_virtual_type`;
       if (cni.eniipVirtualType === 'veth') return 'veth-policy-routing';

@@ -42,6 +42,7 @@ import { METRIC_PREFIX } from './metrics.js';
 import { PoolKeeper } from './pool-keeper.js';
 import type { RecoveryReport } from '../pool/recover.js';
 import type { StatusReply } from '../rpc/protocol.js';
+import type { LinkByMac } from '../pool/eni-source.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
 
@@ -62,6 +63,8 @@ export interface DaemonContext {
   readonly nodeName?: string;
   /** The Kubernetes glue (informers, reporter) when Kubernetes is configured. */
   readonly agent?: KubeNodeAgent;
+  /** eni mode: the secondary ENIs the instance type allows (the `aliyun/eni` device plugin's capacity). */
+  readonly exclusiveEniCapacity?: () => number | undefined;
 }
 
 /**
@@ -76,6 +79,8 @@ export interface DaemonDeps {
   readonly openStore: (stateDir: string) => LeaseStore;
   /** Builds the provider of an effective config (src/main: the local provider). Throws ConfigError when it cannot run. */
   readonly providerFor: (cfg: DaemonConfig) => CloudProvider;
+  /** Finds an exclusive ENI's host link by its MAC (eni mode; src/cloud/host-links.ts over sysfs). */
+  readonly linkByMac?: LinkByMac;
   /** Builds a dataplane executor (ip/tc) for one of the daemon's components: node setup, live bandwidth. */
   readonly executorFor: ExecutorFactory;
   /** Asks the chain's plugin binaries their CNI versions (src/daemon/plugin-versions.ts over the process runner). */
@@ -201,7 +206,7 @@ export class Daemon {
       const provider = this.#providerFor(eff);
       await provider.verify(); // ipvlan on a kernel without it: the daemon does not start (with Kubernetes, #apply refused it already)
       await this.#setUpNode(provider, eff.vethPrefix);
-      this.#pools = new PoolKeeper(this.#store, this.#log.child({ component: 'pool' }), (r) => { this.#reportRecovery(r); });
+      this.#pools = new PoolKeeper(this.#store, this.#log.child({ component: 'pool' }), (r) => { this.#reportRecovery(r); }, this.#deps.linkByMac);
       const source = await this.#pools.sourceFor(provider, eff.pool);
       const service = new HubService({
         store: this.#store,
@@ -311,6 +316,7 @@ export class Daemon {
       ...(this.#deps.kube !== undefined ? { kube: this.#deps.kube } : {}),
       ...(nodeName !== undefined ? { nodeName } : {}),
       ...(this.#agent !== undefined ? { agent: this.#agent } : {}),
+      exclusiveEniCapacity: () => this.#pools?.exclusiveEniCapacity(),
     };
   }
 
@@ -334,6 +340,10 @@ export class Daemon {
       this.#accept(prepared);
       this.#policyDecision = policy;
       return { invalid: [] };
+    }
+    if ((service.mode === 'eni') !== (next.mode === 'eni')) {
+      // Terway: exclusive ENI is fixed per node; its pods own whole ENIs the other modes' pool would take as its own
+      throw new ConfigError('daemon_mode', `cannot switch a running node between exclusive ENI and ${service.mode === 'eni' ? next.mode : service.mode}: drain the node and restart the daemon`);
     }
     const provider = this.#providerFor(next);
     await provider.verify(); // before anything switches: a refused mode keeps the last good config

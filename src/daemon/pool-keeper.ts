@@ -2,16 +2,21 @@
  * The daemon's warm pools (src/pool): one per cloud factory (`CloudProvider.factory.key`), created the first time a
  * mode needs it and kept across mode switches (veth-policy-routing ↔ ipvlan use the same ENIs, and leases of an
  * earlier mode still give their IPs back to it). At creation the pool completes what a crash cut short and reports
- * what it found; the watermarks follow the effective config.
+ * what it found; the watermarks follow the effective config. The exclusive-ENI mode (eni) gets its own pool of
+ * whole ENIs (src/pool/eni-pool.ts) under its own key: the node never runs both (the daemon refuses a live switch
+ * into or out of eni, as Terway).
  */
 import { randomUUID } from 'node:crypto';
 import type { CloudProvider } from '../cloud/types.js';
 import type { PoolConfig } from '../config/pool-config.js';
+import { ConfigError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { DEFAULT_DEMAND } from '../pool/plan.js';
 import { Pool, type PoolOptions } from '../pool/pool.js';
 import type { RecoveryReport } from '../pool/recover.js';
 import { PoolSource, type AddressSource } from '../pool/source.js';
+import { EniPool, withoutDemand } from '../pool/eni-pool.js';
+import { EniSource, type LinkByMac } from '../pool/eni-source.js';
 import type { LeaseStore } from '../store/store.js';
 
 export function poolOptionsOf(c: PoolConfig): Partial<PoolOptions> {
@@ -26,18 +31,22 @@ export function poolOptionsOf(c: PoolConfig): Partial<PoolOptions> {
 
 export class PoolKeeper {
   readonly #pools = new Map<string, { readonly pool: Pool; readonly source: PoolSource }>();
+  readonly #eniPools = new Map<string, { readonly pool: EniPool; readonly source: EniSource }>();
 
   constructor(
     readonly store: LeaseStore,
     readonly log: Logger,
     /** Told what recovery found (invalid leases, adopted IPs, completed operations). */
     readonly onRecovery: (report: RecoveryReport) => void,
+    /** Finds an exclusive ENI's host link by its MAC (src/cloud/host-links.ts). */
+    readonly linkByMac?: LinkByMac,
   ) {}
 
   /** The pool source for `provider`, created (and recovered) on first use; undefined: a static address set. */
   async sourceFor(provider: CloudProvider, config: PoolConfig): Promise<AddressSource | undefined> {
     const f = provider.factory;
     if (f === undefined) return undefined;
+    if (provider.mode === 'eni') return this.#eniSourceFor(f, config);
     const have = this.#pools.get(f.key);
     if (have !== undefined) {
       have.pool.configure(poolOptionsOf(config));
@@ -53,6 +62,29 @@ export class PoolKeeper {
     return source;
   }
 
+  async #eniSourceFor(f: NonNullable<CloudProvider['factory']>, config: PoolConfig): Promise<AddressSource> {
+    const key = `${f.key}#exclusive`;
+    const options = withoutDemand(poolOptionsOf(config));
+    const have = this.#eniPools.get(key);
+    if (have !== undefined) {
+      have.pool.configure(options);
+      return have.source;
+    }
+    if (this.linkByMac === undefined) throw new ConfigError('mode', 'eni mode needs the host link lookup by MAC (not wired in this daemon)');
+    const factory = f.create(() => new Set([...this.store.usedIps(), ...this.store.pool.loadEnis().flatMap((e) => e.ips)]));
+    const pool = new EniPool({ factory, journal: this.store.pool, log: this.log, newToken: randomUUID, options });
+    this.onRecovery(await pool.start(new Set(this.store.usedIps())));
+    const source = new EniSource(pool, this.linkByMac);
+    this.#eniPools.set(key, { pool, source });
+    return source;
+  }
+
+  /** The secondary ENIs the instance may have (exclusive-ENI mode: the pods it can take); undefined without an ENI pool. */
+  exclusiveEniCapacity(): number | undefined {
+    for (const p of this.#eniPools.values()) return p.pool.maxEnis;
+    return undefined;
+  }
+
   /** Every pool's numbers, for status and metrics. */
   stats(): readonly { readonly key: string; readonly stats: ReturnType<Pool['stats']> }[] {
     return [...this.#pools].map(([key, p]) => ({ key, stats: p.pool.stats() }));
@@ -60,5 +92,6 @@ export class PoolKeeper {
 
   stop(): void {
     for (const p of this.#pools.values()) p.pool.stop();
+    for (const p of this.#eniPools.values()) p.pool.stop();
   }
 }

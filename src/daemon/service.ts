@@ -25,6 +25,7 @@ import type {
   StatusReply,
 } from '../rpc/protocol.js';
 import { InFlight, attachmentKeyOf, podKeyOf } from './in-flight.js';
+import { exclusiveFields } from './exclusive-allocation.js';
 import type { AllocationObserver, PodFacts, PodFactsSource } from './k8s/hooks.js';
 import type { Lease } from '../store/lease.js';
 import { createHubMetrics, type HubMetrics, type PoolProbe } from './metrics.js';
@@ -188,7 +189,7 @@ export class HubService implements PoolProbe {
           onWait: (n) => { this.#observer?.waiting?.({ req, what: n.what }); },
         });
         const ip = grant.ip;
-        const eni = grant.eni !== undefined && provider.eniFactsOf !== undefined ? await provider.eniFactsOf(grant.eni) : local.eni;
+        const eni = local.exclusive !== undefined ? undefined : grant.eni !== undefined && provider.eniFactsOf !== undefined ? await provider.eniFactsOf(grant.eni) : local.eni;
         let allocation: Allocation;
         try {
           allocation = parseAllocation({
@@ -198,6 +199,7 @@ export class HubService implements PoolProbe {
             mtu,
             ...(eni !== undefined ? { eni } : {}),
             ...(local.ipvlan !== undefined ? { eniMac: grant.eni?.mac ?? local.ipvlan.eniMac, hostIp: local.ipvlan.hostIp } : {}),
+            ...(local.exclusive !== undefined ? exclusiveFields(grant, local.exclusive) : {}),
             // the pod's bandwidth annotations travel with the allocation (the plugin shapes from it)
             ...(facts?.bandwidth !== undefined ? { bandwidth: facts.bandwidth } : {}),
           });

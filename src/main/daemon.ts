@@ -8,9 +8,11 @@ import { EniDevicePlugin } from '../device-plugin/index.js';
 import { gcComponent } from '../gc/index.js';
 import { nodeAdapters, type NodeAdapters } from './adapters.js';
 import { errorMessage } from '../lib/errors.js';
+import { linkByMacFrom } from '../cloud/host-links.js';
+import { devicePluginCapacity } from '../device-plugin/capacity.js';
 import { createLogger, parseLogLevel, type Logger } from '../lib/log.js';
 
-export const DAEMON_USAGE = `usage: terway-hub daemon [--config FILE] [--mode vpc|veth-policy-routing|ipvlan] [--socket PATH]
+export const DAEMON_USAGE = `usage: terway-hub daemon [--config FILE] [--mode vpc|veth-policy-routing|ipvlan|eni] [--socket PATH]
                         [--state-dir DIR] [--http-listen ADDR] [--cni-conf-dir DIR] [--log-level LEVEL]
                         [--kubeconfig FILE] [--node-name NAME]
   Kubernetes is used when --kubeconfig, KUBECONFIG or the in-cluster env (KUBERNETES_SERVICE_HOST) is present;
@@ -77,6 +79,7 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
     openStore: adapters.openStore,
     providerFor: adapters.providerFor,
     executorFor: adapters.executorFor,
+    linkByMac: linkByMacFrom(),
     pluginVersions: adapters.pluginVersions,
     policy: adapters.policyFor(cfg, process.env),
     components: (ctx) => nodeComponents(ctx, adapters),
@@ -93,7 +96,9 @@ function nodeComponents(ctx: DaemonContext, adapters: NodeAdapters): readonly No
   const dp = ctx.config.devicePlugin;
   return [
     gc,
-    ...(dp.enabled ? [new EniDevicePlugin({ capacity: dp.capacity, dir: dp.dir, log: ctx.log.child({ component: 'device-plugin' }) })] : []),
+    ...(dp.enabled
+      ? [new EniDevicePlugin({ capacity: devicePluginCapacity(ctx.service.runtime.provider.mode, dp.capacity, ctx.exclusiveEniCapacity?.()), dir: dp.dir, log: ctx.log.child({ component: 'device-plugin' }) })]
+      : []),
   ];
 }
 

@@ -113,7 +113,12 @@ export interface NodeLocalFacts {
   readonly eni?: EniFacts;
   /** ipvlan only: what its node plan and its allocations need besides the ENI. */
   readonly ipvlan?: IpvlanNodeFacts;
+  /** eni (exclusive ENI) only: what every allocation carries besides its own ENI. */
+  readonly exclusive?: ExclusiveNodeFacts;
 }
+
+/** The node-wide part of an `EniAllocation`: what pods reach through their side-car veth. */
+export type ExclusiveNodeFacts = Pick<EniAllocation, 'hostIp' | 'serviceCidrs' | 'hostStackCidrs'>;
 
 export interface IpvlanNodeFacts {
   /** The ENI's MAC (every ipvlan slave of it shares it). */

@@ -2,19 +2,21 @@
  * The embedded default provider: no cloud API. VPC mode hands out `vpc.podCIDR`; the ENI modes
  * (veth-policy-routing, ipvlan) use a configured host link as "the ENI" and hand out `local.eni.ips` inside
  * `local.eni.subnet`. ipvlan also reads the ENI's MAC and takes the node IP and the redirect CIDRs from the
- * `ipvlan` section, and refuses a kernel without the ipvlan driver (`verify`).
+ * `ipvlan` section, and refuses a kernel without the ipvlan driver (`verify`). The exclusive-ENI mode (eni) hands
+ * out whole ENIs: the links of `local.enis` (./eni-factory.ts), with the node facts of the `eni` section.
  */
 import { readFile } from 'node:fs/promises';
 import type { DaemonConfig } from '../../config/daemon-config.js';
 import { parseMac, type Cidr } from '../../lib/brand.js';
 import { ConfigError, UnavailableError, errorMessage } from '../../lib/errors.js';
 import type { CommandRunner } from '../../lib/exec.js';
-import { ENI_TABLE_BASE, type EniFacts, type IpvlanNodeFacts } from '../../modes/types.js';
+import { ENI_TABLE_BASE, type EniFacts, type ExclusiveNodeFacts, type IpvlanNodeFacts } from '../../modes/types.js';
 import { MAX_REDIRECTS } from '../../modes/ipvlan/layout.js';
 import { setFromCidr, setFromSpecs } from '../../ipam/range.js';
 import type { CloudProvider, IpSource, LocalFacts } from '../types.js';
 import { stableMac } from '../../lib/veth-name.js';
 import { createLocalFactory } from './factory.js';
+import { createLocalEniFactory, localExclusiveEniId } from './eni-factory.js';
 
 /** Reads a small sysfs (or procfs) file (injected so tests need no real link). */
 export type SysfsReader = (path: string) => Promise<string>;
@@ -32,6 +34,7 @@ export function createLocalProvider(cfg: DaemonConfig, read: SysfsReader = readS
   const source = ipSourceFor(cfg);
   const eni = cfg.local?.eni;
   const ipvlan = cfg.mode === 'ipvlan' ? ipvlanSettings(cfg) : undefined;
+  if (cfg.mode === 'eni') return exclusiveEniProvider(cfg, source);
   const readEni = async (): Promise<EniFacts> => {
     if (eni === undefined) throw new ConfigError('local.eni', `required in ${cfg.mode} mode`);
     const ifindex = Number((await sysfs(read, `/sys/class/net/${eni.link}/ifindex`, `ENI link ${eni.link} not found`)).trim());
@@ -79,6 +82,35 @@ export function createLocalProvider(cfg: DaemonConfig, read: SysfsReader = readS
   };
 }
 
+/**
+ * eni (exclusive ENI) mode: every pod gets one of `local.enis` (links of the node known by their MAC) through the
+ * exclusive-ENI pool; the node facts every allocation carries come from the `eni` section.
+ */
+function exclusiveEniProvider(cfg: DaemonConfig, source: IpSource): CloudProvider {
+  const enis = cfg.local?.enis;
+  if (enis === undefined) throw new ConfigError('local.enis', 'required in eni mode with the local provider (the links that stand in for secondary ENIs)');
+  const exclusive = exclusiveSettings(cfg);
+  return {
+    name: 'local',
+    mode: cfg.mode,
+    ipSource: () => source,
+    localFacts: () => Promise.resolve({ exclusive }),
+    factory: {
+      key: `local-enis:${enis.map(localExclusiveEniId).join(',')}`,
+      create: (known: () => ReadonlySet<string>) => createLocalEniFactory({ enis, known, latency: cfg.pool.localLatencyMs }),
+    },
+    verify: () => Promise.resolve(),
+  };
+}
+
+/** The `eni` section as the allocations' node facts; the service CIDR is required (as in ipvlan). */
+export function exclusiveSettings(cfg: DaemonConfig): ExclusiveNodeFacts {
+  const s = cfg.eni;
+  if (s === undefined) throw new ConfigError('eni.hostIp', "required in eni mode (the node's IP, which pods reach through their side-car veth)");
+  if (s.serviceCidr === undefined) throw new ConfigError('eni.serviceCidr', 'required in eni mode: the service CIDR pods reach through their side-car veth (with Kubernetes: eni_conf service_cidr)');
+  return { hostIp: s.hostIp, serviceCidrs: [s.serviceCidr], hostStackCidrs: s.hostStackCidrs.filter((c) => c !== s.serviceCidr) };
+}
+
 async function sysfs(read: SysfsReader, path: string, what: string): Promise<string> {
   try {
     return await read(path);
@@ -124,6 +156,13 @@ function ipSourceFor(cfg: DaemonConfig): IpSource {
   if (cfg.mode === 'vpc') {
     if (cfg.vpc === undefined) throw new ConfigError('vpc.podCIDR', 'required in vpc mode');
     return { subnet: cfg.vpc.podCIDR, addresses: setFromCidr(cfg.vpc.podCIDR, 'vpc.podCIDR') };
+  }
+  if (cfg.mode === 'eni') {
+    // the pool hands out whole ENIs; this set (the first vSwitch's ENI addresses) only scopes GC's host sweep
+    const first = cfg.local?.enis?.[0];
+    if (first === undefined) throw new ConfigError('local.enis', 'required in eni mode with the local provider (the links that stand in for secondary ENIs)');
+    const ips = (cfg.local?.enis ?? []).filter((e) => e.subnet === first.subnet).map((e) => e.ip);
+    return { subnet: first.subnet, addresses: setFromSpecs(ips, 'local.enis', first.subnet) };
   }
   const eni = cfg.local?.eni;
   if (eni === undefined) throw new ConfigError('local.eni', `required in ${cfg.mode} mode`);

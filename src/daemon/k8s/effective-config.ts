@@ -3,7 +3,7 @@
  * `terway-config` override ConfigMap and the Node itself (its podCIDR for VPC mode). Either a complete config or
  * the ConfigError that rejects the cluster config as a whole.
  */
-import { checkNoOverlap, type DaemonConfig, type IpvlanConfig } from '../../config/daemon-config.js';
+import { checkNoOverlap, type DaemonConfig, type ExclusiveEniConfig, type IpvlanConfig } from '../../config/daemon-config.js';
 import { isIpv4Cidr } from '../../config/fields.js';
 import { poolFromEniConf } from '../../config/pool-config.js';
 import { BUILTIN_STATEFUL_KINDS } from '../../config/eni-conf.js';
@@ -78,10 +78,11 @@ function applyMode(local: DaemonConfig, mode: DaemonConfig['mode'], cluster: Clu
   const mtu = cluster.cni.mtu;
   const withMtu = { ...local, mode, ...(mtu !== undefined ? { mtu } : {}) };
   if (mode === 'veth-policy-routing') {
-    if (local.local === undefined) throw new ConfigError('daemon_mode', 'ENIMultiIP (veth) needs local.eni (the ENI) in the daemon config of this node');
+    if (local.local?.eni === undefined) throw new ConfigError('daemon_mode', 'ENIMultiIP (veth) needs local.eni (the ENI) in the daemon config of this node');
     return withMtu;
   }
   if (mode === 'ipvlan') return { ...withMtu, ipvlan: ipvlanOf(local, cluster) };
+  if (mode === 'eni') return { ...withMtu, eni: exclusiveOf(local, cluster) };
   const fromNode = node?.podCIDR;
   const raw = fromNode !== undefined && fromNode !== '' ? fromNode : local.vpc?.podCIDR;
   const field = fromNode !== undefined && fromNode !== '' ? 'Node.spec.podCIDR' : 'vpc.podCIDR';
@@ -114,10 +115,28 @@ function ipvlanOf(local: DaemonConfig, cluster: ClusterConfig): IpvlanConfig {
   return { hostIp: own.hostIp, serviceCidr, hostStackCidrs: stack.length > 0 ? stack : own.hostStackCidrs };
 }
 
+/**
+ * Exclusive ENI's settings: the node IP from the daemon config of the node (`eni.hostIp`); the service CIDR from
+ * eni_conf `service_cidr` (its IPv4 one), else the daemon config's `eni.serviceCidr`; the host-stack CIDRs from the
+ * CNI `host_stack_cidrs` (IPv4) when set, else the daemon config's. The ENIs come from the node's provider.
+ */
+function exclusiveOf(local: DaemonConfig, cluster: ClusterConfig): ExclusiveEniConfig {
+  const own = local.eni;
+  if (own === undefined) throw new ConfigError('daemon_mode', "ENI (exclusive ENI) needs eni.hostIp (the node's IP) in the daemon config of this node");
+  const fromCluster = cluster.eniConf.serviceCidrs.find(isIpv4Cidr);
+  const field = fromCluster !== undefined ? 'eni_conf.service_cidr' : 'eni.serviceCidr';
+  const raw = fromCluster ?? own.serviceCidr;
+  if (raw === undefined) throw new ConfigError('eni_conf.service_cidr', 'required with ENI (exclusive ENI): pods reach services through their side-car veth (or set eni.serviceCidr in the daemon config)');
+  const serviceCidr = networkCidr(raw);
+  for (const e of local.local?.enis ?? []) checkNoOverlap(serviceCidr, e.subnet, field);
+  const stack = cluster.cni.hostStackCidrs.filter(isIpv4Cidr).map((c) => networkCidr(c));
+  return { hostIp: own.hostIp, serviceCidr, hostStackCidrs: stack.length > 0 ? stack : own.hostStackCidrs };
+}
+
 /** Stable identity of what a config change would change (mode, pool, MTU, pod-facing settings, policy inputs). */
 export function fingerprint(c: EffectiveConfig): string {
   const d = c.daemon;
-  const eniOf = d.mode === 'veth-policy-routing' || d.mode === 'ipvlan' ? d.local?.eni : null;
+  const eniOf = d.mode === 'veth-policy-routing' || d.mode === 'ipvlan' ? d.local?.eni : d.mode === 'eni' ? [d.local?.enis ?? [], d.eni] : null;
   const policy = [c.cluster?.disableNetworkPolicy ?? false, c.cluster?.eniConf.serviceCidrs ?? [], c.cluster?.cni.hostStackCidrs ?? []];
   return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', eniOf, d.mode === 'ipvlan' ? d.ipvlan : null, d.pool, c.statefulKinds, c.enablePatchPodIps, c.chain, policy]);
 }

@@ -85,7 +85,7 @@ describe('parseDaemonConfig', () => {
   it('parses veth-policy-routing with a range string or a list', () => {
     expect(parseDaemonConfig(eni).local?.eni).toEqual({ link: 'eth1', gateway: '192.168.0.253', ips: ['192.168.0.10-192.168.0.20'], subnet: '192.168.0.0/24' });
     const list = parseDaemonConfig({ ...eni, local: { eni: { ...eni.local.eni, ips: ['192.168.0.10', '192.168.0.30-192.168.0.31'] } } });
-    expect(list.local?.eni.ips).toEqual(['192.168.0.10', '192.168.0.30-192.168.0.31']);
+    expect(list.local?.eni?.ips).toEqual(['192.168.0.10', '192.168.0.30-192.168.0.31']);
   });
   it('parses ipvlan: local.eni plus the node IP, the service CIDR (canonical) and the host-stack CIDRs (/32 allowed, no pool limit)', () => {
     const cfg = parseDaemonConfig({ ...ipvlan, ipvlan: { hostIp: '172.31.5.10', serviceCidr: '172.16.7.9/12', hostStackCidrs: ['169.254.20.10/32'] } });
@@ -94,11 +94,33 @@ describe('parseDaemonConfig', () => {
     // the service CIDR may come from eni_conf instead (Kubernetes): not required here
     expect(parseDaemonConfig({ ...ipvlan, ipvlan: { hostIp: '172.31.5.10' } }).ipvlan).toEqual({ hostIp: '172.31.5.10', hostStackCidrs: [] });
   });
-  it('refuses mode eni until the daemon allocates dedicated ENIs (the dataplane alone is not enough)', () => {
-    expect(() => parseDaemonConfig({ ...eni, mode: 'eni' })).toThrow(
-      /mode: eni \(exclusive ENI\) is not available in the daemon yet: .* use one of vpc, veth-policy-routing, ipvlan$/u,
-    );
-    expect(() => parseDaemonConfig({ ...vpc, mode: 'macvlan' })).toThrow('must be one of vpc, veth-policy-routing, ipvlan; got "macvlan"');
+  it('parses eni (exclusive ENI): local.enis by MAC, the eni section (node IP, service CIDR, host-stack CIDRs)', () => {
+    const exclusive = {
+      mode: 'eni',
+      local: { enis: [{ mac: '02:16:3E:00:00:01', ip: '10.2.0.10', subnet: '10.2.0.9/24', gateway: '10.2.0.253' }, { mac: '02:16:3e:00:00:02', ip: '10.2.0.11', subnet: '10.2.0.0/24', gateway: '10.2.0.253' }] },
+      eni: { hostIp: '172.31.5.10', serviceCidr: '10.96.7.0/16', hostStackCidrs: ['169.254.20.10/32'] },
+    };
+    const cfg = parseDaemonConfig(exclusive);
+    expect(cfg.mode).toBe('eni');
+    expect(cfg.local?.enis).toEqual([
+      { mac: '02:16:3e:00:00:01', ip: '10.2.0.10', subnet: '10.2.0.0/24', gateway: '10.2.0.253' },
+      { mac: '02:16:3e:00:00:02', ip: '10.2.0.11', subnet: '10.2.0.0/24', gateway: '10.2.0.253' },
+    ]);
+    expect(cfg.eni).toEqual({ hostIp: '172.31.5.10', serviceCidr: '10.96.0.0/16', hostStackCidrs: ['169.254.20.10/32'] });
+    // the device plugin's capacity follows the instance type in eni mode: 0 is fine when enabled
+    expect(parseDaemonConfig({ ...exclusive, devicePlugin: { enabled: true } }).devicePlugin.capacity).toBe(0);
+    expect(() => parseDaemonConfig({ ...vpc, devicePlugin: { enabled: true } })).toThrow(/devicePlugin\.capacity: must be > 0 when the device plugin is enabled/u);
+    const bad = (patch: Record<string, unknown>, enis = exclusive.local.enis) => () => parseDaemonConfig({ ...exclusive, local: { enis }, ...patch });
+    expect(bad({ eni: undefined })).toThrow(/^eni\.hostIp: required in eni mode/u);
+    expect(bad({ eni: { hostIp: '10.2.0.10' } })).toThrow(/^eni\.hostIp: 10\.2\.0\.10 is in local\.enis/u);
+    expect(bad({ eni: { hostIp: '172.31.5.10', serviceCidr: '10.2.0.0/16' } })).toThrow(/^eni\.serviceCidr: 10\.2\.0\.0\/16 overlaps the ENI's subnet 10\.2\.0\.0\/24/u);
+    expect(bad({ eni: { hostIp: '172.31.5.10', extra: 1 } })).toThrow(/^eni\.extra: unknown field/u);
+    expect(bad({}, [{ mac: 'zz', ip: '10.2.0.10', subnet: '10.2.0.0/24', gateway: '10.2.0.253' }])).toThrow(/^local\.enis\[0\]\.mac/u);
+    expect(bad({}, [{ mac: '02:00:00:00:00:01', ip: '10.3.0.10', subnet: '10.2.0.0/24', gateway: '10.2.0.253' }])).toThrow(/^local\.enis\[0\]\.ip: 10\.3\.0\.10 is outside 10\.2\.0\.0\/24/u);
+    const twice = exclusive.local.enis.map((e) => ({ ...e, mac: '02:00:00:00:00:01' }));
+    expect(bad({}, twice)).toThrow(/^local\.enis\[1\]\.mac: 02:00:00:00:00:01 is listed twice/u);
+    expect(bad({}, [])).toThrow(/^local\.enis: must be a non-empty list/u);
+    expect(() => parseDaemonConfig({ ...vpc, mode: 'macvlan' })).toThrow('must be one of vpc, veth-policy-routing, ipvlan, eni; got "macvlan"');
   });
   it('accepts "" (disabled) and unix paths for httpListen', () => {
     expect(parseDaemonConfig({ ...vpc, httpListen: '' }).httpListen).toBe('');

@@ -251,6 +251,6 @@ describe('hubModeFor', () => {
   });
   it('refuses what is not available yet, naming the field and the reason', () => {
     expect(() => hubModeFor('ENIMultiIP', cni('datapathv2'))).toThrow(/^10-terway\.conf\.eniip_virtual_type: datapathv2 is not available yet with ENIMultiIP; use "veth" or "IPVlan"/u);
-    expect(() => hubModeFor('ENI', cni('veth'))).toThrow(/^daemon_mode: ENI \(exclusive ENI per pod\) is not available yet/u);
+    expect(hubModeFor('ENI', cni('veth'))).toBe('eni'); // exclusive ENI: whatever eniip_virtual_type says
   });
 });

@@ -129,15 +129,21 @@ describe('Daemon with Kubernetes: config and mode', () => {
     expect(kube.node().annotations[CONFIG_ERROR_ANNOTATION]).toBeUndefined();
   });
 
-  it('refuses modes that are not available yet (ENI, datapathv2) naming the field', async () => {
+  it('refuses modes that are not available yet (datapathv2), and ENI without its node settings or as a live switch, naming the field', async () => {
     const kube = new FakeKube();
     kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, '10-terway.conf': JSON.stringify({ type: 'terway', eniip_virtual_type: 'datapathv2' }) });
-    const d = await start(kube);
+    const d = await start(kube, { eni: { hostIp: '172.31.5.10' } });
     expect(svc(d).mode).toBe('veth-policy-routing'); // the local config
     expect(kube.events.map((e) => e.message).join('\n')).toMatch(/10-terway\.conf\.eniip_virtual_type: datapathv2 is not available yet/u);
     kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'ENI' });
     await settle(d);
-    expect(kube.events.map((e) => e.message).join('\n')).toMatch(/daemon_mode: ENI \(exclusive ENI per pod\) is not available yet/u);
+    // no service CIDR for the side-car routes
+    expect(kube.events.map((e) => e.message).join('\n')).toMatch(/eni_conf\.service_cidr: required with ENI \(exclusive ENI\)/u);
+    kube.setConfigMap('eni-config', { eni_conf: JSON.stringify({ version: '1', service_cidr: '10.96.0.0/16' }), daemon_mode: 'ENI' });
+    await settle(d);
+    // Terway: exclusive ENI is fixed per node
+    expect(kube.events.map((e) => e.message).join('\n')).toMatch(/daemon_mode: cannot switch a running node between exclusive ENI and veth-policy-routing: drain the node and restart the daemon/u);
+    expect(svc(d).mode).toBe('veth-policy-routing');
   });
 
   describe('ENIMultiIP + IPVlan', () => {
