@@ -182,6 +182,7 @@ export class HubService implements PoolProbe {
         const label = req.podName === '' ? `${req.containerId}/${req.ifName}` : `${req.podNamespace}/${req.podName}`;
         const grant = await source.take({
           label,
+          ...(req.podName !== '' ? { pod: `${req.podNamespace}/${req.podName}` } : {}),
           ...(requested !== undefined ? { requested } : reserved !== undefined ? { requested: reserved, reserved: true } : {}),
           used: this.#store.usedIps(),
           ...(signal !== undefined ? { signal } : {}),
