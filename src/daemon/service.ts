@@ -427,6 +427,10 @@ export class HubService implements PoolProbe {
     return this.#runtime.source.free(this.#store.usedIps());
   }
 
+  poolHeldForScheduled(): number {
+    return this.#runtime.source.heldForScheduled();
+  }
+
   /** The address source of `ip` (the current one, or an earlier mode's). */
   sourceOf(ip: IpAddr): AddressSource | undefined {
     return this.#sources.find((x) => x.has(ip));

@@ -46,6 +46,8 @@ export interface AddressSource {
   untake(ip: IpAddr): void;
   size(): number;
   free(used: ReadonlySet<string>): number;
+  /** Of the free addresses, those pods scheduled to this node will take (a pool's schedule-time demand; else 0). */
+  heldForScheduled(): number;
 }
 
 export class StaticSource implements AddressSource {
@@ -96,6 +98,10 @@ export class StaticSource implements AddressSource {
   free(used: ReadonlySet<string>): number {
     return freeCount(this.addresses, used);
   }
+
+  heldForScheduled(): number {
+    return 0;
+  }
 }
 
 export class PoolSource implements AddressSource {
@@ -133,5 +139,9 @@ export class PoolSource implements AddressSource {
   free(): number {
     const s = this.pool.stats();
     return s.idle + s.heldForScheduled;
+  }
+
+  heldForScheduled(): number {
+    return this.pool.stats().heldForScheduled;
   }
 }

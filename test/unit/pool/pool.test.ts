@@ -115,7 +115,7 @@ describe('Pool', () => {
   });
 
   it('idle reclaim: after reclaimAfterMs without changes idle goes down to the target', async () => {
-    const t = setup({ minIdle: 1, maxIdle: 8, reclaimAfterMs: 60_000, demand: { burstWindowMs: 10_000, historyMs: 30_000, demandAware: true } });
+    const t = setup({ minIdle: 1, maxIdle: 8, reclaimAfterMs: 60_000, demand: { burstWindowMs: 10_000, historyMs: 30_000, demandAware: true, shrinkMinExcess: 10 } });
     await t.pool.start(new Set());
     const burst = ['a', 'b', 'c', 'd', 'e', 'f'].map((p) => t.pool.acquire({ label: p }));
     await t.clock.advance(3100);
