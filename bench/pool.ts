@@ -1,13 +1,31 @@
 /**
  * The warm pool under a pod churn trace, against the ECS emulator through the real SDK (the Aliyun provider's cloud,
- * src/cloud/aliyun/factory.ts), with realistic cloud latencies: ENI create + attach ≈ 2.5 s, IP assign ≈ 1 s,
- * unassign ≈ 0.5 s. Time is scaled by BENCH_POOL_SCALE (default 0.1: every latency and every trace gap × 0.1, so a
- * run takes seconds); the figures printed are in real (unscaled) milliseconds. The trace: a burst of 110 creations
- * (kubelet after a node restart), steady churn (one create and one delete every 2 s for 2 min), a scale-down by 80,
- * a second burst of 60, then mass deletion, then 5 min of quiet (the instance type allows 140 IPs). Policies compared: Terway's static watermarks and the demand-aware refill
- * (the default). Printed per policy: the share of ADDs served without waiting for the cloud, p50/p99 allocation
- * latency, cloud calls per pod, and the idle IPs over time. Last line: `RESULT bench:pool hit_pct=… p99_alloc_ms=…
- * calls_per_pod=… max_idle=…` for the default policy. Run: `npm run bench:pool`.
+ * src/cloud/aliyun/factory.ts), with realistic cloud latencies: ENI create + attach ≈ 2.5 s (plus the client's
+ * InUse and metadata waits, Terway's `wait_eni_status` backoff: ≥ 3 s), IP assign ≈ 1 s, unassign ≈ 0.5 s. Time is
+ * scaled by BENCH_POOL_SCALE (default 0.1: every latency, backoff and trace gap × 0.1, so a run takes seconds); the
+ * figures printed are in real (unscaled) milliseconds.
+ *
+ * The kubelet, modelled (not the pool's doing): a pod is bound to the node by the scheduler; the daemon's pod
+ * informer sees the binding 50 ms later (a watch event); the kubelet's CNI ADD for it comes when its sandbox starts:
+ * no earlier than 1 s after the binding (pod admission, cgroups, volume set-up, the pause container), and the
+ * kubelet starts at most KUBELET_RATE sandboxes per second (default 10: the CRI runtime's RunPodSandbox throughput),
+ * so a burst of 110 pods reaches ADD over ≈ 12 s; each ADD gets 0–200 ms of seeded jitter. The same bound→ADD
+ * model drives every policy. A pod's DEL comes when it is deleted (its expectation, if any, is forgotten then).
+ *
+ * The trace: a burst of 110 bindings (a node filled after a restart, a big rollout), steady churn (one pod bound and
+ * one old pod deleted every 2 s for 2 min), a scale-down by 80, a second burst of 60, then mass deletion, then 2 min
+ * of quiet (the instance type allows 140 IPs: 7 ENIs × 20).
+ *
+ * Policies compared, on the same trace:
+ *  - static: Terway's watermarks (refill to min_pool_size; no schedule-time demand — Terway has none);
+ *  - burst history: the demand-aware target alone (recent bursts, capped by max_pool_size), no schedule-time demand;
+ *  - demand-aware (the default): burst history + schedule-time demand (the informer's bound pods are expected);
+ *  - the default again with a kubelet 2.5× faster (25 sandboxes/s, first ADD 0.5 s after binding): how much lead
+ *    time the schedule-time demand needs.
+ * Printed per policy: the share of ADDs served without waiting for the cloud, p50/p99 allocation latency (ADD to
+ * IP), cloud calls per pod with the calls by API action, the idle IPs (no pod holds or awaits them) and the IPs held
+ * for scheduled pods over time, and their maxima. Last line, for the default policy: `RESULT bench:pool hit_pct=…
+ * p99_alloc_ms=… calls_per_pod=… max_idle=… max_held_scheduled=…`. Run: `npm run bench:pool`.
  */
 import type { IpAddr } from '../src/lib/brand.js';
 import { silentLogger } from '../src/lib/log.js';
@@ -21,7 +39,7 @@ import { Redactor } from '../src/cloud/aliyun/redact.js';
 import { createSdkTransport } from '../src/cloud/aliyun/sdk.js';
 import { parseEniConf } from '../src/config/eni-conf.js';
 import { DEFAULT_DEMAND } from '../src/pool/plan.js';
-import { Pool } from '../src/pool/pool.js';
+import { DEFAULT_POOL_OPTIONS, Pool } from '../src/pool/pool.js';
 import type { EniResource, PoolJournal, PoolOperation, ResourceFactory } from '../src/pool/types.js';
 import { EcsEmulator } from '../test/ecs-emulator/index.js';
 
@@ -29,12 +47,25 @@ const SCALE = Number(process.env.BENCH_POOL_SCALE ?? '0.1');
 const MIN_POOL = 2;
 const MAX_POOL = 30;
 const LAT = { create: 2500, assign: 1000, unassign: 500 };
+const KUBELET = { informerMs: 50, firstAddMs: 1000, ratePerS: 10, jitterMs: 200 };
 const TAGS = { creator: 'terway-hub' };
 const sleep = (realMs: number): Promise<void> => new Promise((r) => setTimeout(r, realMs * SCALE));
 
 const FAST: Record<BackoffKey, Backoff> = Object.fromEntries(
   Object.entries(DEFAULT_BACKOFFS).map(([k, b]) => [k, { ...b, initialDelayMs: b.initialDelayMs * SCALE, durationMs: b.durationMs * SCALE, capMs: b.capMs * SCALE }]),
 ) as Record<BackoffKey, Backoff>;
+
+/** Seeded (mulberry32): every policy sees the same jitter. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 class MemJournal implements PoolJournal {
   #ops = new Map<string, PoolOperation>();
@@ -56,17 +87,29 @@ function withLatency(f: ResourceFactory): ResourceFactory {
   };
 }
 
+interface Policy {
+  readonly name: string;
+  readonly demandAware: boolean;
+  /** The daemon feeds the pool the pods bound to the node (schedule-time demand). */
+  readonly scheduled: boolean;
+  readonly kubelet: typeof KUBELET;
+}
+
 interface Outcome {
   readonly pods: number;
   readonly hits: number;
   readonly latencies: number[];
   readonly calls: number;
+  readonly byAction: Record<string, number>;
   readonly maxIdle: number;
-  readonly idleSamples: { t: number; idle: number }[];
+  readonly maxHeld: number;
+  readonly samples: { t: number; idle: number; held: number }[];
   readonly failures: number;
+  /** Per trace phase (pod name prefix): ADDs and those served without waiting. */
+  readonly phases: Record<string, { pods: number; hits: number }>;
 }
 
-async function runPolicy(demandAware: boolean): Promise<Outcome> {
+async function runPolicy(policy: Policy): Promise<Outcome> {
   const emu = await EcsEmulator.start({ instanceType: 'ecs.g6.4xlarge', vswitches: [{ id: 'vsw-bench00000000000001', cidr: '192.168.0.0/20' }] });
   emu.state.timing.attachDelayMs = 0;
   const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
@@ -81,69 +124,105 @@ async function runPolicy(demandAware: boolean): Promise<Outcome> {
   const eniConf = parseEniConf({ version: '1', vswitches: { [zone]: ['vsw-bench00000000000001'] }, security_groups: ['sg-bench0001'] }).value;
   const factory = withLatency(createAliyunFactory({ cloud, metadata, eniConf, tags: TAGS }));
   let n = 0;
+  const o = DEFAULT_POOL_OPTIONS;
   const pool = new Pool({
     factory, journal: new MemJournal(), log: silentLogger, newToken: () => `bench-${String(++n)}`,
-    options: { minIdle: MIN_POOL, maxIdle: MAX_POOL, coalesceMs: 300 * SCALE, demand: { ...DEFAULT_DEMAND, burstWindowMs: 10_000 * SCALE, historyMs: 600_000 * SCALE, demandAware }, syncIntervalMs: 30_000 * SCALE, retryMs: 2000 * SCALE },
+    options: {
+      minIdle: MIN_POOL, maxIdle: MAX_POOL, coalesceMs: 300 * SCALE,
+      demand: { ...DEFAULT_DEMAND, burstWindowMs: DEFAULT_DEMAND.burstWindowMs * SCALE, historyMs: DEFAULT_DEMAND.historyMs * SCALE, demandAware: policy.demandAware },
+      syncIntervalMs: o.syncIntervalMs * SCALE, retryMs: o.retryMs * SCALE, scheduledTtlMs: o.scheduledTtlMs * SCALE, shrinkDelayMs: o.shrinkDelayMs * SCALE,
+    },
   });
   await pool.start(new Set());
-  await sleep(10_000); // the node's first minutes: warmed to min_pool_size
+  await sleep(10_000); // the node's first seconds: warmed to min_pool_size
+  const before = emu.api.counters();
   const callsAtStart = emu.api.calls.length;
+  const random = seeded(9);
+  const k = policy.kubelet;
+  /** When the kubelet can start its next sandbox (it starts at most k.ratePerS a second). */
+  let kubeletFreeAt = 0;
   const held = new Map<string, IpAddr>();
+  const gone = new Set<string>();
+  const adds: Promise<void>[] = [];
   const latencies: number[] = [];
   let hits = 0;
   let pods = 0;
   let failures = 0;
   let maxIdle = 0;
-  const idleSamples: { t: number; idle: number }[] = [];
+  let maxHeld = 0;
+  const samples: { t: number; idle: number; held: number }[] = [];
   const t0 = Date.now();
+  const now = (): number => (Date.now() - t0) / SCALE;
   const sampler = setInterval(() => {
-    const idle = pool.stats().idle;
-    maxIdle = Math.max(maxIdle, idle);
-    idleSamples.push({ t: Math.round((Date.now() - t0) / SCALE), idle });
+    const st = pool.stats();
+    maxIdle = Math.max(maxIdle, st.idle);
+    maxHeld = Math.max(maxHeld, st.heldForScheduled);
+    samples.push({ t: now(), idle: st.idle, held: st.heldForScheduled });
+    if (process.env.BENCH_POOL_DEBUG !== undefined) console.log(`${String(Math.round(now()))} ${JSON.stringify(st)}`);
   }, 1000 * SCALE);
+  const phases: Record<string, { pods: number; hits: number }> = {};
   const add = async (pod: string): Promise<void> => {
     pods++;
+    const phase = (phases[pod.replace(/-\d+$/u, '')] ??= { pods: 0, hits: 0 });
+    phase.pods++;
     const started = Date.now();
     const wait = { seen: false };
     try {
-      const got = await pool.acquire({ label: pod, onWait: () => { wait.seen = true; } });
+      const got = await pool.acquire({ label: pod, ...(policy.scheduled ? { pod } : {}), onWait: () => { wait.seen = true; } });
+      if (gone.has(pod)) { pool.release(got.ip); return; }
       held.set(pod, got.ip);
-      if (!wait.seen) hits++;
+      if (!wait.seen) { hits++; phase.hits++; }
       latencies.push((Date.now() - started) / SCALE);
     } catch {
       failures++;
     }
   };
+  /** The scheduler binds the pod: the informer tells the daemon, the kubelet ADDs when its sandbox starts. */
+  const bind = (pod: string): void => {
+    const bound = now();
+    const addAt = Math.max(bound + k.firstAddMs, kubeletFreeAt) + random() * k.jitterMs;
+    kubeletFreeAt = Math.max(bound + k.firstAddMs, kubeletFreeAt) + 1000 / k.ratePerS;
+    if (policy.scheduled) setTimeout(() => { if (!gone.has(pod) && !held.has(pod)) pool.expect(pod); }, k.informerMs * SCALE);
+    adds.push(new Promise((r) => setTimeout(r, (addAt - bound) * SCALE)).then(() => (gone.has(pod) ? undefined : add(pod))));
+  };
   const del = (pod: string): void => {
+    gone.add(pod);
+    if (policy.scheduled) pool.forget(pod);
     const ip = held.get(pod);
     if (ip === undefined) return;
     held.delete(pod);
     pool.release(ip);
   };
-  // 1. a burst of 110
-  await Promise.all(Array.from({ length: 110 }, (_, i) => add(`burst1-${String(i)}`)));
+  const settled = async (): Promise<void> => { await Promise.all(adds.splice(0)); };
+  // 1. a burst of 110 bindings
+  for (let i = 0; i < 110; i++) bind(`burst1-${String(i)}`);
+  await settled();
   await sleep(20_000);
-  // 2. steady churn: 60 × (one new pod, one old gone) every 2 s
+  // 2. steady churn: 60 × (one pod bound, one old pod deleted) every 2 s
   for (let i = 0; i < 60; i++) {
-    void add(`steady-${String(i)}`);
+    bind(`steady-${String(i)}`);
     del(`burst1-${String(i)}`);
     await sleep(2000);
   }
+  await settled();
   await sleep(10_000);
   // the deployment scales down by 80
   for (const pod of [...held.keys()].slice(0, 80)) del(pod);
   await sleep(30_000);
-  // 3. a second burst of 60
-  await Promise.all(Array.from({ length: 60 }, (_, i) => add(`burst2-${String(i)}`)));
+  // 3. a second burst of 60 bindings
+  for (let i = 0; i < 60; i++) bind(`burst2-${String(i)}`);
+  await settled();
   await sleep(20_000);
   // 4. mass deletion, then quiet
   for (const pod of [...held.keys()]) del(pod);
-  await sleep(300_000);
+  await sleep(120_000);
   clearInterval(sampler);
   const calls = emu.api.calls.length - callsAtStart;
+  const after = emu.api.counters();
+  const byAction = Object.fromEntries(Object.entries(after).map(([a, c]) => [a, c - (before[a] ?? 0)]).filter(([, c]) => (c as number) > 0)) as Record<string, number>;
   pool.stop();
   await emu.close();
-  return { pods, hits, latencies, calls, maxIdle, idleSamples, failures };
+  return { pods, hits, latencies, calls, byAction, maxIdle, maxHeld, samples, failures, phases };
 }
 
 function pct(xs: readonly number[], p: number): number {
@@ -154,18 +233,39 @@ function pct(xs: readonly number[], p: number): number {
 function report(name: string, o: Outcome): { hit: number; p50: number; p99: number; cpp: number } {
   const hit = (100 * o.hits) / o.pods;
   const r = { hit, p50: pct(o.latencies, 0.5), p99: pct(o.latencies, 0.99), cpp: o.calls / o.pods };
-  const every = Math.max(1, Math.floor(o.idleSamples.length / 12));
-  const idle = o.idleSamples.filter((_, i) => i % every === 0).map((s) => `${String(Math.round(s.t / 1000))}s:${String(s.idle)}`).join(' ');
+  const every = Math.max(1, Math.floor(o.samples.length / 14));
+  const over = o.samples.filter((_, i) => i % every === 0).map((s) => `${String(Math.round(s.t / 1000))}s:${String(s.idle)}${s.held > 0 ? `+${String(s.held)}` : ''}`).join(' ');
+  const phases = Object.entries(o.phases).map(([p, x]) => `${p} ${String(x.hits)}/${String(x.pods)}`).join(', ');
+  const overMax = (100 * o.samples.filter((x) => x.idle > MAX_POOL).length) / Math.max(1, o.samples.length);
+  const actions = Object.entries(o.byAction).sort((a, b) => b[1] - a[1]).map(([a, c]) => `${a.replace(/NetworkInterfaces?|PrivateIpAddresses/u, (m) => (m.startsWith('Network') ? 'ENI' : 'IPs'))} ${String(c)}`).join(', ');
   console.log(
-    `${name.padEnd(13)} pods ${String(o.pods)}  served without waiting ${hit.toFixed(1)}%  alloc p50 ${r.p50.toFixed(0)} ms  p99 ${r.p99.toFixed(0)} ms  cloud calls/pod ${r.cpp.toFixed(2)}  max idle ${String(o.maxIdle)}  failures ${String(o.failures)}\n  idle over time: ${idle}`,
+    `${name.padEnd(22)} pods ${String(o.pods)}  served without waiting ${hit.toFixed(1)}%  alloc p50 ${r.p50.toFixed(0)} ms  p99 ${r.p99.toFixed(0)} ms  cloud calls/pod ${r.cpp.toFixed(2)} (${String(o.calls)})  max idle ${String(o.maxIdle)}  max held for scheduled ${String(o.maxHeld)}  failures ${String(o.failures)}\n` +
+      `  served without waiting by phase: ${phases}; idle above max_pool_size in ${overMax.toFixed(1)}% of samples\n  calls by action: ${actions}\n  idle[+held for scheduled] over time: ${over}`,
   );
   return r;
 }
 
-const stat = await runPolicy(false);
-const dyn = await runPolicy(true);
-console.log(`bench:pool — min_pool_size ${String(MIN_POOL)}, max_pool_size ${String(MAX_POOL)}, latencies ENI ${String(LAT.create)} ms, assign ${String(LAT.assign)} ms, time scale ${String(SCALE)}`);
-report('static', stat);
-const d = report('demand-aware', dyn);
-const st = (100 * stat.hits) / stat.pods;
-console.log(`RESULT bench:pool hit_pct=${d.hit.toFixed(1)} p99_alloc_ms=${d.p99.toFixed(0)} calls_per_pod=${d.cpp.toFixed(2)} max_idle=${String(dyn.maxIdle)} static_hit_pct=${st.toFixed(1)} failures=${String(dyn.failures)}`);
+const only = process.env.BENCH_POOL_ONLY;
+const policies: Policy[] = [
+  { name: 'static (Terway)', demandAware: false, scheduled: false, kubelet: KUBELET },
+  { name: 'burst history only', demandAware: true, scheduled: false, kubelet: KUBELET },
+  { name: 'demand-aware (default)', demandAware: true, scheduled: true, kubelet: KUBELET },
+  { name: 'default, kubelet 2.5x', demandAware: true, scheduled: true, kubelet: { ...KUBELET, firstAddMs: 500, ratePerS: 25 } },
+];
+const results: { p: Policy; o: Outcome }[] = [];
+for (const p of policies) {
+  if (only !== undefined && !p.name.startsWith(only)) continue;
+  results.push({ p, o: await runPolicy(p) });
+}
+console.log(`bench:pool — min_pool_size ${String(MIN_POOL)}, max_pool_size ${String(MAX_POOL)}, latencies ENI ${String(LAT.create)} ms, assign ${String(LAT.assign)} ms, unassign ${String(LAT.unassign)} ms; kubelet: first ADD ${String(KUBELET.firstAddMs)} ms after binding, ≤ ${String(KUBELET.ratePerS)} sandboxes/s; time scale ${String(SCALE)}`);
+let def: { r: ReturnType<typeof report>; o: Outcome } | undefined;
+let stat: ReturnType<typeof report> | undefined;
+for (const { p, o } of results) {
+  const r = report(p.name, o);
+  if (p.name === 'demand-aware (default)') def = { r, o };
+  if (p.name.startsWith('static')) stat = r;
+}
+if (def !== undefined) {
+  const { r, o } = def;
+  console.log(`RESULT bench:pool hit_pct=${r.hit.toFixed(1)} p99_alloc_ms=${r.p99.toFixed(0)} calls_per_pod=${r.cpp.toFixed(2)} max_idle=${String(o.maxIdle)} max_held_scheduled=${String(o.maxHeld)}${stat !== undefined ? ` static_hit_pct=${stat.hit.toFixed(1)}` : ''} failures=${String(o.failures)}`);
+}

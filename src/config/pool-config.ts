@@ -24,6 +24,13 @@ export interface PoolConfig {
   readonly reclaimJitter: number;
   /** IPs given back per reclaim round (idle_ip_reclaim_batch_size). */
   readonly reclaimBatchSize: number;
+  /**
+   * Schedule-time demand (with Kubernetes): pods bound to this node that have no IP yet are expected, and the pool
+   * brings their IPs before the kubelet's ADD (beyond maxIdle: each is a known pod).
+   */
+  readonly scheduleAware: boolean;
+  /** A scheduled pod whose ADD has not come after this long is no longer expected. */
+  readonly scheduledTtlSeconds: number;
   /** The local provider's simulated cloud latency (demos, benches): ENI creation, IP assignment, IP release. */
   readonly localLatencyMs: { readonly create: number; readonly assign: number; readonly unassign: number };
 }
@@ -37,6 +44,8 @@ export const DEFAULT_POOL_CONFIG: PoolConfig = {
   reclaimIntervalSeconds: 600,
   reclaimJitter: 0.1,
   reclaimBatchSize: 5,
+  scheduleAware: true,
+  scheduledTtlSeconds: 180,
   localLatencyMs: { create: 0, assign: 0, unassign: 0 },
 };
 
@@ -71,13 +80,17 @@ function only(o: Obj, path: string, keys: readonly string[]): void {
 export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
   if (raw === undefined) return DEFAULT_POOL_CONFIG;
   const o = object(raw, path);
-  only(o, path, ['minIdle', 'maxIdle', 'demandAware', 'coalesceMs', 'reclaimAfterSeconds', 'reclaimIntervalSeconds', 'reclaimJitter', 'reclaimBatchSize', 'localLatencyMs']);
+  only(o, path, ['minIdle', 'maxIdle', 'demandAware', 'coalesceMs', 'reclaimAfterSeconds', 'reclaimIntervalSeconds', 'reclaimJitter', 'reclaimBatchSize', 'scheduleAware', 'scheduledTtlSeconds', 'localLatencyMs']);
   const d = DEFAULT_POOL_CONFIG;
   const minIdle = int(o, 'minIdle', path, d.minIdle, 10_000);
   const maxIdle = int(o, 'maxIdle', path, d.maxIdle, 10_000);
   if (minIdle > maxIdle) throw new ConfigError(`${path}.minIdle`, `must not exceed maxIdle (${String(minIdle)} > ${String(maxIdle)})`);
   const demandAware = o.demandAware ?? d.demandAware;
   if (typeof demandAware !== 'boolean') throw new ConfigError(`${path}.demandAware`, 'must be a boolean');
+  const scheduleAware = o.scheduleAware ?? d.scheduleAware;
+  if (typeof scheduleAware !== 'boolean') throw new ConfigError(`${path}.scheduleAware`, 'must be a boolean');
+  const scheduledTtlSeconds = int(o, 'scheduledTtlSeconds', path, d.scheduledTtlSeconds, 86_400);
+  if (scheduledTtlSeconds < 1) throw new ConfigError(`${path}.scheduledTtlSeconds`, `must be at least 1; got ${quote(scheduledTtlSeconds)}`);
   const lat = o.localLatencyMs === undefined ? {} : object(o.localLatencyMs, `${path}.localLatencyMs`);
   only(lat, `${path}.localLatencyMs`, ['create', 'assign', 'unassign']);
   return {
@@ -89,6 +102,8 @@ export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
     reclaimIntervalSeconds: positive(int(o, 'reclaimIntervalSeconds', path, d.reclaimIntervalSeconds, 86_400), `${path}.reclaimIntervalSeconds`),
     reclaimJitter: fraction(o, 'reclaimJitter', path, d.reclaimJitter),
     reclaimBatchSize: positive(int(o, 'reclaimBatchSize', path, d.reclaimBatchSize, 1_000), `${path}.reclaimBatchSize`),
+    scheduleAware,
+    scheduledTtlSeconds,
     localLatencyMs: {
       create: int(lat, 'create', `${path}.localLatencyMs`, 0, 600_000),
       assign: int(lat, 'assign', `${path}.localLatencyMs`, 0, 600_000),

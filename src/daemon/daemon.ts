@@ -1,7 +1,7 @@
 /**
  * The node daemon, composed: config → sysctls → lease store → [Kubernetes: informers, effective cluster config]
- * → provider → service → pending releases drained → RPC server bound → ready → conflist installed → node
- * components; /metrics and /healthz alongside. `stop()` undoes it in reverse.
+ * → provider → warm pool → service → [Kubernetes: live bandwidth, scheduled pods → pool] → pending releases
+ * drained → RPC server bound → ready → conflist installed → node components; /metrics and /healthz alongside. `stop()` undoes it in reverse.
  *
  * With Kubernetes the node's mode follows the `eni-config` ConfigMap without a restart: a new effective config
  * switches the service to a new provider (new pods get the new dataplane; leases keep the mode they were made in)
@@ -40,6 +40,7 @@ import { policyInputOf, type PolicyEnvironment } from './policy/input.js';
 import type { PolicyAdapters } from './policy/adapters.js';
 import { METRIC_PREFIX } from './metrics.js';
 import { PoolKeeper } from './pool-keeper.js';
+import { ScheduledPods } from './k8s/scheduled-pods.js';
 import type { RecoveryReport } from '../pool/recover.js';
 import type { StatusReply } from '../rpc/protocol.js';
 import type { LinkByMac } from '../pool/eni-source.js';
@@ -139,6 +140,7 @@ export class Daemon {
   #policyDecision: PolicyDecision | undefined;
   #policy: PolicyController | undefined;
   #pools: PoolKeeper | undefined;
+  #scheduled: ScheduledPods | undefined;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps) {
     this.#cfg = cfg;
@@ -149,6 +151,11 @@ export class Daemon {
 
   get service(): HubService | undefined {
     return this.#service;
+  }
+
+  /** The warm pools (undefined before start). */
+  get pools(): PoolKeeper | undefined {
+    return this.#pools;
   }
 
   get agent(): KubeNodeAgent | undefined {
@@ -233,6 +240,14 @@ export class Daemon {
           enabled: () => this.#shaping,
         });
         this.#bandwidth.start(); // reconciles the pods already known, then follows annotation changes
+        const store = this.#store;
+        this.#scheduled = new ScheduledPods({
+          pods: this.#agent.pods,
+          demand: this.#pools,
+          holdsIp: (ns, name) => store.listByPod(ns, name).length > 0 || store.reservations().some((r) => r.podNamespace === ns && r.podName === name),
+          log: this.#log.child({ component: 'pool' }),
+        });
+        this.#scheduled.start(); // pods bound here awaiting their IP: the current pool brings them before the ADD
       }
 
       const listen = parseListen(cfg.httpListen);
@@ -288,6 +303,7 @@ export class Daemon {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#policy?.stop().catch((e: unknown) => { this.#log.warn('policy backend stop failed', { err: errorMessage(e) }); });
     await this.#bandwidth?.stop();
+    this.#scheduled?.stop();
     this.#pools?.stop();
     this.#service?.setReady(false, 'stopping');
     this.#serving = false;
@@ -350,6 +366,7 @@ export class Daemon {
     await this.#setUpNode(provider, next.vethPrefix);
     const source = await this.#pools?.sourceFor(provider, next.pool);
     service.switchTo({ provider, mtu: next.mtu, ...(source !== undefined ? { source } : {}) });
+    this.#scheduled?.resync();
     this.#effective = next;
     this.#accept(prepared);
     this.#policyDecision = policy;

@@ -9,6 +9,7 @@ export interface HubMetrics {
   readonly leases: Gauge;
   readonly poolSize: Gauge;
   readonly poolFree: Gauge;
+  readonly poolHeldForScheduled: Gauge;
   readonly allocationFailures: Counter<'reason'>;
 }
 
@@ -16,6 +17,7 @@ export interface PoolProbe {
   leases(): number;
   poolSize(): number;
   poolFree(): number;
+  poolHeldForScheduled(): number;
 }
 
 export function createHubMetrics(probe?: PoolProbe): HubMetrics {
@@ -43,11 +45,16 @@ export function createHubMetrics(probe?: PoolProbe): HubMetrics {
   const leases = gauge('leases', 'Leases held (attachments with an address).', probe?.leases.bind(probe));
   const poolSize = gauge('pool_size', 'Addresses the node holds now (VPC: its podCIDR; ENI modes: the warm pool\'s IPs on its ENIs).', probe?.poolSize.bind(probe));
   const poolFree = gauge('pool_free', 'Addresses held and not leased (ENI modes: idle IPs of the warm pool).', probe?.poolFree.bind(probe));
+  const poolHeldForScheduled = gauge(
+    'pool_held_for_scheduled',
+    'Addresses held and not leased that pods scheduled to this node will take (their ADD has not come yet); pool_free minus this is what no pod holds or awaits, the idle that min/max_pool_size bound.',
+    probe?.poolHeldForScheduled.bind(probe),
+  );
   const allocationFailures = new Counter({
     name: `${METRIC_PREFIX}allocation_failures_total`,
     help: 'Failed allocations by reason (an error code).',
     labelNames: ['reason'] as const,
     registers: [registry],
   });
-  return { registry, rpcDuration, leases, poolSize, poolFree, allocationFailures };
+  return { registry, rpcDuration, leases, poolSize, poolFree, poolHeldForScheduled, allocationFailures };
 }

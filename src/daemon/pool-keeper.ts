@@ -5,6 +5,10 @@
  * what it found; the watermarks follow the effective config. The exclusive-ENI mode (eni) gets its own pool of
  * whole ENIs (src/pool/eni-pool.ts) under its own key: the node never runs both (the daemon refuses a live switch
  * into or out of eni, as Terway).
+ *
+ * Schedule-time demand: the pods scheduled to this node that await their IP (./k8s/scheduled-pods.ts) are kept here
+ * and expected by the pool of the current mode only — none when the mode has no pool (vpc: a static address set) or
+ * `pool.scheduleAware` is off. A mode switch moves them to the new mode's pool.
  */
 import { randomUUID } from 'node:crypto';
 import type { CloudProvider } from '../cloud/types.js';
@@ -25,13 +29,26 @@ export function poolOptionsOf(c: PoolConfig): Partial<PoolOptions> {
     maxIdle: c.maxIdle,
     coalesceMs: c.coalesceMs,
     demand: { ...DEFAULT_DEMAND, demandAware: c.demandAware },
+    scheduledTtlMs: c.scheduledTtlSeconds * 1000,
     ...(c.reclaimAfterSeconds > 0 ? { reclaimAfterMs: c.reclaimAfterSeconds * 1000 } : {}),
   };
 }
 
-export class PoolKeeper {
+/** Where the node's scheduled pods are told (./k8s/scheduled-pods.ts). */
+export interface ScheduledDemand {
+  /** The pod (`namespace/name`) is bound to this node and awaits its IP. */
+  expect(pod: string): void;
+  /** It is gone, or has its IP. */
+  forget(pod: string): void;
+}
+
+export class PoolKeeper implements ScheduledDemand {
   readonly #pools = new Map<string, { readonly pool: Pool; readonly source: PoolSource }>();
   readonly #eniPools = new Map<string, { readonly pool: EniPool; readonly source: EniSource }>();
+  /** Pods scheduled here awaiting their IP (what the informer says), whichever pool is current. */
+  readonly #scheduled = new Set<string>();
+  /** The pool that expects them: the current mode's, when it has one and schedule-time demand is on. */
+  #active: Pool | undefined;
 
   constructor(
     readonly store: LeaseStore,
@@ -42,24 +59,48 @@ export class PoolKeeper {
     readonly linkByMac?: LinkByMac,
   ) {}
 
-  /** The pool source for `provider`, created (and recovered) on first use; undefined: a static address set. */
+  /**
+   * The pool source for `provider`, created (and recovered) on first use; undefined: a static address set. The
+   * source returned is the current one: the scheduled pods are expected by its pool from now on.
+   */
   async sourceFor(provider: CloudProvider, config: PoolConfig): Promise<AddressSource | undefined> {
     const f = provider.factory;
-    if (f === undefined) return undefined;
-    if (provider.mode === 'eni') return this.#eniSourceFor(f, config);
-    const have = this.#pools.get(f.key);
+    if (f === undefined || provider.mode === 'eni') {
+      this.#activate(undefined); // the whole-ENI pool does not take schedule-time demand (yet)
+      return f === undefined ? undefined : this.#eniSourceFor(f, config);
+    }
+    let have = this.#pools.get(f.key);
     if (have !== undefined) {
       have.pool.configure(poolOptionsOf(config));
-      return have.source;
+    } else {
+      const known = (): ReadonlySet<string> => new Set([...this.store.usedIps(), ...this.store.pool.loadEnis().flatMap((e) => e.ips)]);
+      const factory = f.create(known);
+      const pool = new Pool({ factory, journal: this.store.pool, log: this.log, newToken: randomUUID, options: poolOptionsOf(config) });
+      const report = await pool.start(new Set(this.store.usedIps()));
+      this.onRecovery(report);
+      have = { pool, source: new PoolSource(pool, factory.name) };
+      this.#pools.set(f.key, have);
     }
-    const known = (): ReadonlySet<string> => new Set([...this.store.usedIps(), ...this.store.pool.loadEnis().flatMap((e) => e.ips)]);
-    const factory = f.create(known);
-    const pool = new Pool({ factory, journal: this.store.pool, log: this.log, newToken: randomUUID, options: poolOptionsOf(config) });
-    const report = await pool.start(new Set(this.store.usedIps()));
-    this.onRecovery(report);
-    const source = new PoolSource(pool, factory.name);
-    this.#pools.set(f.key, { pool, source });
-    return source;
+    this.#activate(config.scheduleAware ? have.pool : undefined);
+    return have.source;
+  }
+
+  expect(pod: string): void {
+    this.#scheduled.add(pod);
+    this.#active?.expect(pod);
+  }
+
+  forget(pod: string): void {
+    if (!this.#scheduled.delete(pod)) return;
+    this.#active?.forget(pod);
+  }
+
+  #activate(next: Pool | undefined): void {
+    if (next === this.#active) return;
+    for (const pod of this.#scheduled) this.#active?.forget(pod);
+    this.#active = next;
+    for (const pod of this.#scheduled) next?.expect(pod);
+    if (this.#scheduled.size > 0) this.log.info(next === undefined ? 'scheduled pods: no pool expects them in this mode' : 'scheduled pods: expected by the current pool', { pods: this.#scheduled.size });
   }
 
   async #eniSourceFor(f: NonNullable<CloudProvider['factory']>, config: PoolConfig): Promise<AddressSource> {

@@ -183,6 +183,7 @@ export class HubService implements PoolProbe {
         const label = req.podName === '' ? `${req.containerId}/${req.ifName}` : `${req.podNamespace}/${req.podName}`;
         const grant = await source.take({
           label,
+          ...(req.podName !== '' ? { pod: `${req.podNamespace}/${req.podName}` } : {}),
           ...(requested !== undefined ? { requested } : reserved !== undefined ? { requested: reserved, reserved: true } : {}),
           used: this.#store.usedIps(),
           ...(signal !== undefined ? { signal } : {}),
@@ -426,6 +427,10 @@ export class HubService implements PoolProbe {
 
   poolFree(): number {
     return this.#runtime.source.free(this.#store.usedIps());
+  }
+
+  poolHeldForScheduled(): number {
+    return this.#runtime.source.heldForScheduled();
   }
 
   /** The address source of `ip` (the current one, or an earlier mode's). */

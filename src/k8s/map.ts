@@ -72,6 +72,7 @@ export function toPodInfo(obj: unknown): PodInfo | undefined {
   const status = rec(rec(obj)?.['status']);
   const deletionTimestamp = timestamp(m.raw['deletionTimestamp']);
   const phase = str(status?.['phase']);
+  const podIp = str(status?.['podIP']);
   return {
     namespace: m.namespace,
     name: m.name,
@@ -83,6 +84,7 @@ export function toPodInfo(obj: unknown): PodInfo | undefined {
     owners: owners(m.raw['ownerReferences']),
     ...(deletionTimestamp !== undefined ? { deletionTimestamp } : {}),
     ...(phase !== undefined ? { phase } : {}),
+    ...(podIp !== undefined && podIp !== '' ? { podIp } : {}),
     resourceVersion: m.resourceVersion,
   };
 }

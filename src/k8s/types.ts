@@ -20,6 +20,8 @@ export interface PodInfo {
   readonly owners: readonly OwnerRef[];
   readonly deletionTimestamp?: string;
   readonly phase?: string;
+  /** status.podIP: set once the pod's sandbox has its network. */
+  readonly podIp?: string;
   readonly resourceVersion: string;
 }
 

@@ -67,4 +67,9 @@ export class EniSource implements AddressSource {
   free(): number {
     return this.pool.stats().idle;
   }
+
+  /** The whole-ENI pool takes no schedule-time demand. */
+  heldForScheduled(): number {
+    return 0;
+  }
 }

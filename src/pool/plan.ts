@@ -4,14 +4,21 @@
  * (./pool.ts) executes them and calls again when anything changes.
  *
  *  - target idle = clamp(max(min_pool_size, expected burst), 0, max_pool_size), where the expected burst is the most
- *    allocations seen within any `burstWindowMs` of the last `historyMs` (Terway fills to min_pool_size only, so a
- *    burst above it waits for the cloud pod by pod);
- *  - refill: waiting allocations + target idle − (idle + IPs being assigned), in batches of ≤ 10 per call, first on
+ *    unannounced allocations seen within any `burstWindowMs` of the last `historyMs` (Terway fills to min_pool_size
+ *    only, so a burst above it waits for the cloud pod by pod);
+ *  - scheduled pods: pods bound to this node whose ADD has not come yet (the daemon learns them from its pod informer
+ *    seconds before the kubelet's ADD). Each is a known allocation to come, so each counts in full on top of the
+ *    target — NOT capped by max_pool_size — and the unleased IPs that cover them are "held for scheduled pods", not
+ *    idle: the watermarks bound only the IPs no pod holds or awaits;
+ *  - refill: waiting allocations + scheduled pods + target idle − (unleased + IPs being assigned), in batches of ≤ 10
+ *    per call, first on
  *    ENIs with free slots (fullest first: whole ENIs stay free to release), then new ENIs on a vSwitch that is not
  *    inhibited (most free addresses first), while the instance type allows (maxEnis, ipsPerEni);
- *  - shrink: idle above max_pool_size (or above the target once idle reclaim is due) is released: a fully idle
- *    ENI is deleted when its IPs fit in the excess, else idle secondary IPs are unassigned from the emptiest ENIs
- *    first (≤ 10 per call). Nothing is released while allocations wait.
+ *  - shrink: idle (unleased minus what scheduled pods will take) above max_pool_size (or above the target once idle
+ *    reclaim is due) is released: a fully idle ENI is deleted when its IPs fit in the excess, else idle secondary
+ *    IPs are unassigned from the emptiest ENIs first (≤ 10 per call). Nothing is released while allocations wait or
+ *    IPs are on their way, and an excess below `shrinkMinExcess` waits until `shrinkDue` (hysteresis: a few IPs
+ *    coming back and going out again during churn cost no cloud call; the pool makes it due after a delay).
  */
 
 /** Terway's ECS limit: IPs per Assign/Create call. */
@@ -58,10 +65,14 @@ export interface PoolSnapshot {
   readonly vSwitches: readonly VSwitchView[];
   /** Allocations waiting for an IP now. */
   readonly waiting: number;
-  /** Epoch ms of recent allocations (any order). */
+  /** Pods scheduled to this node whose ADD has not come yet (none: no Kubernetes, or a non-pool mode). */
+  readonly scheduled?: number;
+  /** Epoch ms of recent unannounced allocations (any order): demand the scheduled pods did not foretell. */
   readonly recentAllocations: readonly number[];
   /** Idle reclaim is due (`idle_ip_reclaim_after` passed without pool changes). */
   readonly reclaimDue: boolean;
+  /** An excess smaller than `shrinkMinExcess` may go back now (it has lasted the pool's shrink delay). */
+  readonly shrinkDue?: boolean;
 }
 
 export interface DemandSettings {
@@ -71,9 +82,11 @@ export interface DemandSettings {
   readonly historyMs: number;
   /** false: Terway's static watermarks (target = min_pool_size). */
   readonly demandAware: boolean;
+  /** An idle excess at least this large goes back at once; a smaller one only when `shrinkDue` (1: no hysteresis). */
+  readonly shrinkMinExcess: number;
 }
 
-export const DEFAULT_DEMAND: DemandSettings = { burstWindowMs: 10_000, historyMs: 600_000, demandAware: true };
+export const DEFAULT_DEMAND: DemandSettings = { burstWindowMs: 10_000, historyMs: 600_000, demandAware: true, shrinkMinExcess: MAX_BATCH };
 
 export type PoolAction =
   | { readonly kind: 'assign'; readonly eniId: string; readonly count: number }
@@ -98,6 +111,13 @@ export function targetIdle(limits: PoolLimits, s: PoolSnapshot, d: DemandSetting
   return Math.min(limits.maxIdle, Math.max(limits.minIdle, expected));
 }
 
+/** Unleased IPs split: those scheduled pods will take, and the rest (the idle the watermarks bound). */
+export function heldForScheduled(s: Pick<PoolSnapshot, 'enis' | 'scheduled'>): { held: number; idle: number } {
+  const unleased = s.enis.reduce((n, e) => n + e.idle, 0);
+  const held = Math.min(unleased, s.scheduled ?? 0);
+  return { held, idle: unleased - held };
+}
+
 const total = (s: PoolSnapshot): { idle: number; assigning: number; ips: number } => ({
   idle: s.enis.reduce((n, e) => n + e.idle, 0),
   assigning: s.enis.reduce((n, e) => n + e.assigning, 0) + s.creating.reduce((n, c) => n + c.ips, 0),
@@ -107,7 +127,7 @@ const total = (s: PoolSnapshot): { idle: number; assigning: number; ips: number 
 /** Calls that bring IPs (assign, create-eni) for what waits and the target idle. */
 export function planRefill(limits: PoolLimits, s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): readonly PoolAction[] {
   const t = total(s);
-  let need = s.waiting + targetIdle(limits, s, d) - t.idle - t.assigning;
+  let need = s.waiting + (s.scheduled ?? 0) + targetIdle(limits, s, d) - t.idle - t.assigning;
   const capacity = limits.maxEnis * limits.ipsPerEni;
   need = Math.min(need, capacity - t.ips);
   if (need <= 0) return [];
@@ -138,13 +158,19 @@ export function planRefill(limits: PoolLimits, s: PoolSnapshot, d: DemandSetting
   return out;
 }
 
+/** Unleased IPs above what the pool keeps: max_pool_size (the target once reclaim is due) plus the scheduled pods. */
+export function idleExcess(limits: PoolLimits, s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): number {
+  const keep = (s.reclaimDue ? Math.min(targetIdle(limits, s, d), limits.maxIdle) : limits.maxIdle) + (s.scheduled ?? 0);
+  return total(s).idle - keep;
+}
+
 /** Calls that give IPs back (unassign, delete-eni); none while allocations wait or IPs are on their way. */
 export function planShrink(limits: PoolLimits, s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): readonly PoolAction[] {
   const t = total(s);
   if (s.waiting > 0 || t.assigning > 0) return [];
-  const keep = s.reclaimDue ? Math.min(targetIdle(limits, s, d), limits.maxIdle) : limits.maxIdle;
-  let excess = t.idle - keep;
+  let excess = idleExcess(limits, s, d);
   if (excess <= 0) return [];
+  if (excess < d.shrinkMinExcess && s.shrinkDue !== true && !s.reclaimDue) return [];
   const out: PoolAction[] = [];
   // fully idle ENIs first (the emptiest gives everything back in one call), then secondary IPs of the emptiest
   const byEmptiest = [...s.enis].sort((a, b) => a.ips - a.idle - (b.ips - b.idle) || a.ips - b.ips || a.id.localeCompare(b.id));

@@ -7,12 +7,20 @@
  * nothing can bring an IP the waiters fail with ExhaustedError saying why. Every cloud call is journalled before it
  * is made and the ENIs are saved after every change (crash safety; see ./reconcile.ts). Single-threaded: state
  * changes happen between awaits only.
+ *
+ * Schedule-time demand: `expect(pod)` says a pod bound to this node will ADD soon (the daemon's pod informer sees the
+ * binding seconds before the kubelet's ADD); the refill brings an IP for it at once, beyond max_pool_size if need
+ * be. Its IP is not earmarked: any ADD takes any unleased IP (IPs are interchangeable), and an ADD naming the pod
+ * (`AcquireOptions.pod`) consumes its expectation. Unleased IPs up to the number of expected pods are reported as
+ * "held for scheduled pods", the rest as idle; the watermarks bound the idle ones. An expectation ends with the
+ * pod's ADD, `forget(pod)` (the pod is gone, or has an IP), or after `scheduledTtlMs` (a pod whose ADD never came);
+ * an ended one is not revived by a repeated `expect` until `forget` clears it.
  */
 import type { IpAddr } from '../lib/brand.js';
 import { realClock, type Clock, type Timer } from '../lib/clock.js';
 import { ConflictError, ExhaustedError, InvalidInputError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { DEFAULT_DEMAND, planRefill, planShrink, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
+import { DEFAULT_DEMAND, idleExcess, planRefill, planShrink, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
 import { recoverPool, type RecoveryReport } from './recover.js';
 import type { EniResource, PoolJournal, ResourceFactory, WaitNotice } from './types.js';
 
@@ -30,6 +38,10 @@ export interface PoolOptions {
   readonly reclaimAfterMs?: number;
   /** The pool re-plans at least this often (demand forgotten, reclaim due, inhibit windows over). */
   readonly syncIntervalMs: number;
+  /** A scheduled pod whose ADD has not come after this long is no longer expected. */
+  readonly scheduledTtlMs: number;
+  /** An idle excess smaller than `demand.shrinkMinExcess` goes back once it has lasted this long. */
+  readonly shrinkDelayMs: number;
 }
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = {
@@ -42,6 +54,8 @@ export const DEFAULT_POOL_OPTIONS: PoolOptions = {
   retryMs: 2_000,
   fatalRetryMs: 60_000,
   syncIntervalMs: 30_000,
+  scheduledTtlMs: 180_000,
+  shrinkDelayMs: 30_000,
 };
 
 export interface PoolDeps {
@@ -61,6 +75,8 @@ export interface PoolIp {
 export interface AcquireOptions {
   /** Names the allocation in logs. */
   readonly label: string;
+  /** The pod (`namespace/name`): consumes its schedule-time expectation. */
+  readonly pod?: string;
   /** A specific address (CNI `IP=`, a StatefulSet's reservation): it must be idle in the pool, or `held`. */
   readonly requested?: IpAddr;
   /** The caller already holds `requested` (a reservation, leased in the pool since its release): handed over as is. */
@@ -89,7 +105,12 @@ interface Waiter {
 export interface PoolStats {
   readonly enis: number;
   readonly ips: number;
+  /** Unleased IPs no pod holds or awaits (what min/max_pool_size bound). */
   readonly idle: number;
+  /** Unleased IPs scheduled pods will take (min(unleased, expected)). */
+  readonly heldForScheduled: number;
+  /** Pods scheduled to this node whose ADD has not come yet. */
+  readonly expected: number;
   readonly leased: number;
   readonly waiting: number;
   readonly inFlight: number;
@@ -109,7 +130,12 @@ export class Pool {
   /** After a transient or fatal failure no new cloud call is made before this (the client already retried). */
   #pausedUntil = 0;
   #waiters: Waiter[] = [];
+  /** Unannounced allocations (and announced ones that had to wait): the burst history of the demand-aware target. */
   #recent: number[] = [];
+  /** pod → its expectation; `done` once its ADD came or it expired (kept until `forget`: not revived by `expect`). */
+  readonly #scheduled = new Map<string, { readonly since: number; done: boolean }>();
+  /** Since when idle has been above what the shrink keeps (undefined: not above). */
+  #excessSince: number | undefined;
   /** When each IP was last released: the one idle longest is handed out first (ARP/conntrack caches age out). */
   readonly #releasedAt = new Map<IpAddr, number>();
   #lastChange: number;
@@ -117,6 +143,7 @@ export class Pool {
   #timer: Timer | undefined;
   #retryTimer: Timer | undefined;
   #syncTimer: Timer | undefined;
+  #shrinkTimer: Timer | undefined;
   #inFlight = 0;
   #stopped = false;
   /** Why the last plan could bring nothing (for the waiters' error). */
@@ -173,19 +200,64 @@ export class Pool {
     this.#timer?.cancel();
     this.#retryTimer?.cancel();
     this.#syncTimer?.cancel();
+    this.#shrinkTimer?.cancel();
     for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: the daemon is stopping`));
   }
 
   stats(): PoolStats {
     let ips = 0;
-    let idle = 0;
+    let unleased = 0;
     let leased = 0;
     for (const e of this.#enis.values()) {
       ips += e.res.ips.length;
-      idle += this.#idleOf(e).length;
+      unleased += this.#idleOf(e).length;
       leased += e.leased.size;
     }
-    return { enis: this.#enis.size, ips, idle, leased, waiting: this.#waiters.length, inFlight: this.#inFlight };
+    const expected = this.#expectedCount();
+    const held = Math.min(unleased, expected);
+    return { enis: this.#enis.size, ips, idle: unleased - held, heldForScheduled: held, expected, leased, waiting: this.#waiters.length, inFlight: this.#inFlight };
+  }
+
+  /**
+   * A pod bound to this node will ADD soon: the pool brings an IP for it now. Repeated calls keep the first time; an
+   * expectation that ended (ADD came, expired) is not revived until `forget`.
+   */
+  expect(pod: string): void {
+    if (this.#stopped || this.#scheduled.has(pod)) return;
+    this.#scheduled.set(pod, { since: this.#clock.now(), done: false });
+    this.#kick(this.#o.coalesceMs);
+  }
+
+  /** The pod is gone, or has its IP: no longer expected (and may be expected again later). */
+  forget(pod: string): void {
+    const had = this.#scheduled.get(pod);
+    if (had === undefined) return;
+    this.#scheduled.delete(pod);
+    if (!had.done) this.#kick(this.#o.coalesceMs);
+  }
+
+  /** Expired expectations end here (a pod whose ADD never came). */
+  #expectedCount(): number {
+    const until = this.#clock.now() - this.#o.scheduledTtlMs;
+    let n = 0;
+    for (const [pod, x] of this.#scheduled) {
+      if (x.done) continue;
+      if (x.since <= until) {
+        x.done = true;
+        this.#log.info('pool: scheduled pod never came to ADD; no longer expected', { pod, afterMs: this.#o.scheduledTtlMs });
+        continue;
+      }
+      n++;
+    }
+    return n;
+  }
+
+  /** Ends the pod's expectation (its ADD came); true when it was expected. */
+  #consume(pod: string | undefined): boolean {
+    const x = pod === undefined ? undefined : this.#scheduled.get(pod);
+    if (x === undefined || x.done) return false;
+    x.done = true;
+    return true;
   }
 
   /** The ENI an IP of the pool belongs to. */
@@ -195,15 +267,16 @@ export class Pool {
 
   acquire(o: AcquireOptions): Promise<PoolIp> {
     if (this.#stopped) return Promise.reject(new ExhaustedError(`${o.label}: the pool is stopped`));
+    const announced = this.#consume(o.pod);
     if (o.requested !== undefined) {
       try {
-        return Promise.resolve(this.#take(o.requested, o.held === true));
+        return Promise.resolve(this.#take(o.requested, o.held === true, announced));
       } catch (e) {
         return Promise.reject(e instanceof Error ? e : new Error(String(e)));
       }
     }
     const ip = this.#pickIdle();
-    if (ip !== undefined) return Promise.resolve(this.#lease(ip));
+    if (ip !== undefined) return Promise.resolve(this.#lease(ip, announced));
     return new Promise<PoolIp>((resolve, reject) => {
       const w: Waiter = { label: o.label, since: this.#clock.now(), resolve, reject };
       this.#waiters.push(w);
@@ -227,7 +300,7 @@ export class Pool {
     this.#kick(this.#o.coalesceMs);
   }
 
-  #take(ip: IpAddr, held: boolean): PoolIp {
+  #take(ip: IpAddr, held: boolean, announced: boolean): PoolIp {
     const e = this.#entryOf(ip);
     if (e === undefined) throw new InvalidInputError('IP', `${ip} is not on any of this node's ENIs`);
     if (held) {
@@ -236,15 +309,16 @@ export class Pool {
     }
     if (e.leased.has(ip)) throw new ConflictError(`${ip} is already in use on this node`);
     if (e.releasing.has(ip)) throw new ConflictError(`${ip} is being given back to the cloud`);
-    return this.#lease(ip);
+    return this.#lease(ip, announced);
   }
 
-  #lease(ip: IpAddr): PoolIp {
+  /** `announced`: the pod was expected and its IP was ready (not part of the burst history). */
+  #lease(ip: IpAddr, announced: boolean): PoolIp {
     const e = this.#entryOf(ip);
     if (e === undefined) throw new InvalidInputError('IP', `${ip} is not in the pool`);
     e.leased.add(ip);
     const now = this.#clock.now();
-    this.#recent = [...this.#recent.filter((t) => t > now - this.#o.demand.historyMs), now];
+    this.#recent = [...this.#recent.filter((t) => t > now - this.#o.demand.historyMs), ...(announced ? [] : [now])];
     this.#lastChange = now;
     this.#kick(this.#o.coalesceMs);
     return { ip, eni: e.res };
@@ -274,7 +348,7 @@ export class Pool {
       if (ip === undefined) return;
       const w = this.#waiters.shift();
       if (w === undefined) return;
-      w.resolve(this.#lease(ip));
+      w.resolve(this.#lease(ip, false));
       this.#log.info('allocation served after waiting', { pod: w.label, ip, waitedMs: this.#clock.now() - w.since });
     }
   }
@@ -320,7 +394,8 @@ export class Pool {
       };
     });
     const reclaimDue = this.#o.reclaimAfterMs !== undefined && now - this.#lastChange >= this.#o.reclaimAfterMs;
-    return { now, enis, creating: [...this.#creating.values()].map((ips) => ({ ips })), vSwitches: [], waiting: this.#waiters.length, recentAllocations: this.#recent, reclaimDue };
+    const shrinkDue = this.#excessSince !== undefined && now - this.#excessSince >= this.#o.shrinkDelayMs;
+    return { now, enis, creating: [...this.#creating.values()].map((ips) => ({ ips })), vSwitches: [], waiting: this.#waiters.length, scheduled: this.#expectedCount(), recentAllocations: this.#recent, reclaimDue, shrinkDue };
   }
 
   #reconcile(): void {
@@ -338,6 +413,7 @@ export class Pool {
         const createAllowed = this.#createInhibitUntil <= now;
         const vSwitches = createAllowed ? vsws.map((v) => ({ ...v, inhibitedUntil: Math.max(v.inhibitedUntil ?? 0, this.#vswInhibit.get(v.id) ?? 0) })) : [];
         const snap = { ...base, vSwitches };
+        this.#trackExcess(limits, snap);
         const refill = planRefill(limits, snap, this.#o.demand);
         const shrink = refill.length === 0 && this.#inFlight === 0 ? planShrink(limits, snap, this.#o.demand) : [];
         for (const a of [...refill, ...shrink]) this.#run(a);
@@ -347,6 +423,21 @@ export class Pool {
         this.#log.warn('pool: vSwitches unknown, retrying', { err: errorMessage(e) });
         this.#retry(this.#o.retryMs);
       });
+  }
+
+  /** Starts the shrink delay when an idle excess appears (and re-plans when it is over); resets when it is gone. */
+  #trackExcess(limits: PoolLimits, snap: PoolSnapshot): void {
+    if (idleExcess(limits, snap, this.#o.demand) <= 0) {
+      this.#excessSince = undefined;
+      return;
+    }
+    if (this.#excessSince !== undefined) return;
+    this.#excessSince = snap.now;
+    this.#shrinkTimer?.cancel();
+    this.#shrinkTimer = this.#clock.after(this.#o.shrinkDelayMs, () => {
+      this.#shrinkTimer = undefined;
+      this.#kick(0);
+    });
   }
 
   #failWaiters(limits: PoolLimits, snap: PoolSnapshot, createAllowed: boolean): void {

@@ -22,6 +22,8 @@ export interface Grant {
 
 export interface TakeOptions {
   readonly label: string;
+  /** The pod (`namespace/name`) when the request names one: a pool counts its schedule-time expectation as met. */
+  readonly pod?: string;
   /** An explicit address (CNI `IP=`, a reservation): given when it is this source's and nobody holds it. */
   readonly requested?: IpAddr;
   /** `requested` is the pod's own reservation (the source has kept it taken since the release). */
@@ -44,6 +46,8 @@ export interface AddressSource {
   untake(ip: IpAddr): void;
   size(): number;
   free(used: ReadonlySet<string>): number;
+  /** Of the free addresses, those pods scheduled to this node will take (a pool's schedule-time demand; else 0). */
+  heldForScheduled(): number;
 }
 
 export class StaticSource implements AddressSource {
@@ -94,6 +98,10 @@ export class StaticSource implements AddressSource {
   free(used: ReadonlySet<string>): number {
     return freeCount(this.addresses, used);
   }
+
+  heldForScheduled(): number {
+    return 0;
+  }
 }
 
 export class PoolSource implements AddressSource {
@@ -111,7 +119,7 @@ export class PoolSource implements AddressSource {
 
   async take(o: TakeOptions): Promise<Grant> {
     if (o.requested !== undefined && !this.has(o.requested)) throw new InvalidInputError('IP', `requested IP ${o.requested} is not on this node's ENIs (${this.describe})`);
-    const got = await this.pool.acquire({ label: o.label, ...(o.requested !== undefined ? { requested: o.requested, held: o.reserved === true } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}), ...(o.onWait !== undefined ? { onWait: o.onWait } : {}) });
+    const got = await this.pool.acquire({ label: o.label, ...(o.pod !== undefined ? { pod: o.pod } : {}), ...(o.requested !== undefined ? { requested: o.requested, held: o.reserved === true } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}), ...(o.onWait !== undefined ? { onWait: o.onWait } : {}) });
     return { ip: got.ip, subnet: got.eni.cidr, eni: got.eni };
   }
 
@@ -127,7 +135,13 @@ export class PoolSource implements AddressSource {
     return this.pool.stats().ips;
   }
 
+  /** Unleased IPs: idle ones and those held for scheduled pods. */
   free(): number {
-    return this.pool.stats().idle;
+    const s = this.pool.stats();
+    return s.idle + s.heldForScheduled;
+  }
+
+  heldForScheduled(): number {
+    return this.pool.stats().heldForScheduled;
   }
 }

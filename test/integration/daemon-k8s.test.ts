@@ -57,7 +57,7 @@ function events(reason: string, involvedName: string): { type: string; message: 
     .map((e) => ({ type: typeof e['type'] === 'string' ? e['type'] : '', message: typeof e['message'] === 'string' ? e['message'] : '' }));
 }
 
-async function startDaemon(nodeName: string) {
+async function startDaemon(nodeName: string, extra: Record<string, unknown> = {}) {
   const dir = tempDir('hub-int-');
   const cfg = parseDaemonConfig({
     mode: 'veth-policy-routing',
@@ -68,6 +68,7 @@ async function startDaemon(nodeName: string) {
     nodeName,
     local: { eni: { link: 'eth1', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.20', subnet: '192.168.0.0/24' } },
     vpc: { podCIDR: '10.9.0.0/24' },
+    ...extra,
   });
   const kube = emulatedKubeApi(emu, { eventHost: nodeName });
   const daemon = new Daemon(cfg, {
@@ -196,6 +197,43 @@ describe('daemon + real client + API emulator', () => {
     emu.put('Pod', { ...pod('hostnet', n), spec: { nodeName: n, hostNetwork: true, containers: [{ name: 'a', image: 'b' }] } });
     await expect(client.allocate(req('h1', { podName: 'hostnet' }))).rejects.toMatchObject({ code: 3 });
     await eventually(() => { expect(events('AllocIPFailed', 'hostnet')).toEqual([{ type: 'Warning', message: expect.stringMatching(/host network/u) as unknown as string }]); });
+  });
+
+  it('schedule-time demand: pods bound here awaiting their IP get it before their ADD (beyond max_pool_size), held apart from idle; no pool, no demand', async () => {
+    emu.put('ConfigMap', configMap('eni-config', { eni_conf: JSON.stringify({ version: '1', min_pool_size: 0, max_pool_size: 1 }), daemon_mode: 'ENIMultiIP' }));
+    const n = newNode({ podCIDR: '10.43.0.0/24' });
+    const { daemon, client } = await startDaemon(n);
+    const service = daemon.service;
+    if (service === undefined) throw new Error('no service');
+    const pending = (podName: string, extra: Record<string, unknown> = {}): object => {
+      const p = pod(podName, n) as { spec: Record<string, unknown> };
+      return { ...p, spec: { ...p.spec, ...extra }, status: { phase: 'Pending' } };
+    };
+    for (const p of ['sched-a', 'sched-b', 'sched-c']) emu.put('Pod', pending(p));
+    emu.put('Pod', pending('hostnet-x', { hostNetwork: true })); // no pod IP to bring
+    emu.put('Pod', pod('running-y', n)); // Running: has its network
+    // three IPs brought before any ADD although max_pool_size is 1; they are held for the pods, not idle
+    await eventually(() => { expect({ size: service.poolSize(), free: service.poolFree(), held: service.poolHeldForScheduled() }).toEqual({ size: 3, free: 3, held: 3 }); });
+    // the ADD of one of them takes an IP that is there already; the others stay held
+    const a = await client.allocate(req('ca', { podName: 'sched-a' }));
+    expect(a.allocation.mode).toBe('veth-policy-routing');
+    expect({ size: service.poolSize(), held: service.poolHeldForScheduled() }).toEqual({ size: 3, held: 2 });
+    // deleted before its ADD: no longer expected; the IP is idle (within max_pool_size 1: kept)
+    emu.delete('Pod', 'default', 'sched-b');
+    await eventually(() => { expect({ free: service.poolFree(), held: service.poolHeldForScheduled() }).toEqual({ free: 2, held: 1 }); });
+    expect(await service.metrics.registry.metrics()).toMatch(/terway_hub_pool_held_for_scheduled 1\n/u);
+    const pool = (): { expected: number; heldForScheduled: number } | undefined => daemon.pools?.stats()[0]?.stats;
+    // a mode without a pool (VPC: the podCIDR) expects nothing: the ENI pool forgets them
+    emu.put('ConfigMap', configMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'VPC' }));
+    await eventually(async () => { expect((await client.status({})).mode).toBe('vpc'); });
+    expect(pool()).toMatchObject({ expected: 0, heldForScheduled: 0 });
+    expect(service.poolHeldForScheduled()).toBe(0);
+    emu.put('Pod', pending('sched-d'));
+    expect((await client.allocate(req('cd', { podName: 'sched-d' }))).allocation).toMatchObject({ mode: 'vpc', ip: '10.43.0.2' });
+    // back to the pool's mode: the pod still awaiting (sched-c) is expected again; sched-d has its (VPC) lease
+    emu.put('ConfigMap', configMap('eni-config', { eni_conf: JSON.stringify({ version: '1', min_pool_size: 0, max_pool_size: 1 }), daemon_mode: 'ENIMultiIP' }));
+    await eventually(async () => { expect((await client.status({})).mode).toBe('veth-policy-routing'); });
+    await eventually(() => { expect(pool()).toMatchObject({ expected: 1, heldForScheduled: 1 }); });
   });
 
   it('SufficientIP goes False when the pool runs dry and True again after an allocation succeeds', async () => {

@@ -90,6 +90,11 @@ export class AliyunEcsClient implements AliyunEniCloud {
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly capacities = new Map<string, Promise<InstanceCapacity>>();
+  /**
+   * ENIs seen InUse on this instance (id → MAC): an assign/unassign waits for the metadata service without asking
+   * DescribeNetworkInterfaces again. Dropped on detach/delete, and when the metadata service no longer lists the MAC.
+   */
+  private readonly attachedHere = new Map<string, AttachedEni['mac']>();
   private instanceIdP: Promise<string> | undefined;
 
   constructor(private readonly o: AliyunClientOptions) {
@@ -219,11 +224,13 @@ export class AliyunEcsClient implements AliyunEniCloud {
       const m = await this.o.metadata.eni(eni.mac, signal);
       return eni.privateIps.every((ip) => m.privateIps.includes(ip)) ? m : undefined;
     }, signal);
+    this.attachedHere.set(eniId, eni.mac);
     this.log.info('ENI attached', { eni: eniId, mac: eni.mac, instance: instanceId });
     return { ...eni, gateway: md.gateway, vSwitchCidr: md.vSwitchCidr };
   }
 
   async detachEni(eniId: string, signal?: AbortSignal): Promise<void> {
+    this.attachedHere.delete(eniId);
     const instanceId = await this.instanceId(signal);
     const res = await this.invoke('DetachNetworkInterface', { regionId: this.o.regionId, instanceId, networkInterfaceId: eniId }, { backoff: 'eni_release', okKinds: ['not-found'], retryKinds: ['invalid-state'], signal });
     if (!res.ok) return; // gone: nothing to detach
@@ -235,6 +242,7 @@ export class AliyunEcsClient implements AliyunEniCloud {
   }
 
   async deleteEni(eniId: string, signal?: AbortSignal): Promise<void> {
+    this.attachedHere.delete(eniId);
     // InvalidEniState while a detach is finishing: retried with the release backoff
     const res = await this.invoke('DeleteNetworkInterface', { regionId: this.o.regionId, networkInterfaceId: eniId }, { backoff: 'eni_release', okKinds: ['not-found'], retryKinds: ['invalid-state'], signal });
     if (res.ok) {
@@ -295,12 +303,22 @@ export class AliyunEcsClient implements AliyunEniCloud {
   /** When the ENI is on this instance, waits until the metadata service's address list satisfies `ok`. */
   private async waitMetadata(eniId: string, ok: (listed: readonly IpAddr[]) => boolean, key: BackoffKey, what: string, signal?: AbortSignal): Promise<void> {
     const instanceId = await this.instanceId(signal);
-    const eni = await this.describeOne(eniId, signal);
-    if (eni?.instanceId !== instanceId || eni.status !== 'InUse') return;
+    let mac = this.attachedHere.get(eniId);
+    if (mac !== undefined && !(await this.o.metadata.macs(signal)).includes(mac)) {
+      this.attachedHere.delete(eniId); // not (or no longer) on this instance as far as the node sees: ask ECS
+      mac = undefined;
+    }
+    if (mac === undefined) {
+      const eni = await this.describeOne(eniId, signal);
+      if (eni?.instanceId !== instanceId || eni.status !== 'InUse') return;
+      mac = eni.mac;
+      this.attachedHere.set(eniId, mac);
+    }
+    const known = mac;
     await this.poll(key, `the metadata service of ENI ${eniId} ${what}`, async () => {
       const macs = await this.o.metadata.macs(signal);
-      if (!macs.includes(eni.mac)) return undefined;
-      return ok((await this.o.metadata.eni(eni.mac, signal)).privateIps) ? true : undefined;
+      if (!macs.includes(known)) return undefined;
+      return ok((await this.o.metadata.eni(known, signal)).privateIps) ? true : undefined;
     }, signal);
   }
 

@@ -47,7 +47,7 @@ async function setup() {
   const factory = createAliyunFactory({ cloud, metadata, eniConf, tags: TAGS });
   const journal = new MemoryJournal();
   let n = 0;
-  const pool = new Pool({ factory, journal, log: silentLogger, newToken: () => `hub-${String(process.pid)}-${String(++n)}`, options: { minIdle: 2, maxIdle: 6, coalesceMs: 20, retryMs: 300, fatalRetryMs: 1000, syncIntervalMs: 500 } });
+  const pool = new Pool({ factory, journal, log: silentLogger, newToken: () => `hub-${String(process.pid)}-${String(++n)}`, options: { minIdle: 2, maxIdle: 6, coalesceMs: 20, retryMs: 300, fatalRetryMs: 1000, syncIntervalMs: 500, shrinkDelayMs: 500 } });
   return { emu, pool, journal };
 }
 
@@ -90,7 +90,7 @@ describe('the warm pool on Aliyun (emulated ECS, real SDK)', () => {
       for (let wave = 0; wave < 4; wave++) await Promise.all(Array.from({ length: 12 }, (_, i) => cycle(`ns/p${String(wave)}-${String(i)}`)));
       emu.api.faults.clear();
       if (vsw1 !== undefined) vsw1.ipNotEnough = false;
-      await new Promise((r) => setTimeout(r, 3000)); // the pool settles between its watermarks
+      await new Promise((r) => setTimeout(r, 3000)); // the pool settles between its watermarks (a small excess after the 0.5 s shrink delay)
 
       expect(doubles).toBe(0);
       expect(failures).toBe(0);

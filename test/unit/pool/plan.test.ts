@@ -1,5 +1,5 @@
 /** The warm pool's pure decisions: target idle (static and demand-aware), refill and shrink plans. */
-import { DEFAULT_DEMAND, peakBurst, planRefill, planShrink, targetIdle, type EniView, type PoolLimits, type PoolSnapshot } from '../../../src/pool/plan.js';
+import { DEFAULT_DEMAND, heldForScheduled, idleExcess, peakBurst, planRefill, planShrink, targetIdle, type EniView, type PoolLimits, type PoolSnapshot } from '../../../src/pool/plan.js';
 
 const LIMITS: PoolLimits = { minIdle: 2, maxIdle: 8, maxEnis: 3, ipsPerEni: 10 };
 const NOW = 1_000_000;
@@ -57,11 +57,47 @@ describe('planRefill', () => {
   });
 });
 
+describe('scheduled pods (schedule-time demand)', () => {
+  it('each counts in full on top of the target, beyond max_pool_size, up to capacity', () => {
+    // 2 idle on one ENI, 25 pods bound to the node: 25 + target 2 − 2 = 25 more (max_pool_size 8 does not cap them)
+    const s = snap({ enis: [eni('eni-1', 4, 2)], scheduled: 25 });
+    expect(planRefill(LIMITS, s)).toEqual([
+      { kind: 'assign', eniId: 'eni-1', count: 6 },
+      { kind: 'create-eni', vSwitchId: 'vsw-b', count: 10 },
+      { kind: 'create-eni', vSwitchId: 'vsw-b', count: 9 },
+    ]);
+    // the instance holds at most 30: the rest cannot come
+    expect(planRefill(LIMITS, { ...s, scheduled: 100 }).reduce((n, a) => n + ('count' in a ? a.count : 0), 0)).toBe(26);
+  });
+  it('unleased IPs are held for them first; the rest is idle', () => {
+    expect(heldForScheduled(snap({ enis: [eni('eni-1', 10, 7)], scheduled: 5 }))).toEqual({ held: 5, idle: 2 });
+    expect(heldForScheduled(snap({ enis: [eni('eni-1', 10, 3)], scheduled: 5 }))).toEqual({ held: 3, idle: 0 });
+    expect(heldForScheduled(snap({ enis: [eni('eni-1', 10, 3)] }))).toEqual({ held: 0, idle: 3 });
+  });
+  it('shrink never gives back what they will take: idle above max_pool_size only', () => {
+    const s = snap({ enis: [eni('eni-1', 20, 20, { idleSecondary: 19 }), eni('eni-2', 10, 0)], scheduled: 15, shrinkDue: true });
+    expect(idleExcess(LIMITS, s)).toBe(-3); // 20 unleased = 15 held + 5 idle ≤ 8
+    expect(planShrink(LIMITS, s)).toEqual([]);
+    expect(idleExcess(LIMITS, { ...s, scheduled: 2 })).toBe(10);
+    expect(planShrink(LIMITS, { ...s, scheduled: 2 })).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 10 }]);
+    // nor the target's reclaim
+    expect(idleExcess(LIMITS, { ...s, reclaimDue: true })).toBe(3);
+  });
+});
+
 describe('planShrink', () => {
   it('above max_pool_size: a fully idle ENI goes whole, then idle secondaries of the emptiest', () => {
-    const s = snap({ enis: [eni('eni-1', 10, 9), eni('eni-2', 3, 3), eni('eni-3', 10, 1)] });
+    const s = snap({ enis: [eni('eni-1', 10, 9), eni('eni-2', 3, 3), eni('eni-3', 10, 1)], shrinkDue: true });
     // idle 13, keep 8: excess 5 → eni-2 (3) deleted, 2 secondaries of eni-1 (the emptiest left)
     expect(planShrink(LIMITS, s)).toEqual([{ kind: 'delete-eni', eniId: 'eni-2' }, { kind: 'unassign', eniId: 'eni-1', count: 2 }]);
+  });
+  it('hysteresis: an excess below a full batch waits until due; a full batch goes at once; shrinkMinExcess 1 turns it off', () => {
+    const small = snap({ enis: [eni('eni-1', 20, 12, { idleSecondary: 12 })] }); // excess 4
+    expect(planShrink(LIMITS, small)).toEqual([]);
+    expect(planShrink(LIMITS, { ...small, shrinkDue: true })).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 4 }]);
+    expect(planShrink(LIMITS, small, { ...DEFAULT_DEMAND, shrinkMinExcess: 1 })).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 4 }]);
+    const big = snap({ enis: [eni('eni-1', 20, 19, { idleSecondary: 18 })] }); // excess 11
+    expect(planShrink(LIMITS, big)).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 10 }, { kind: 'unassign', eniId: 'eni-1', count: 1 }]);
   });
   it('never while allocations wait or IPs are on their way; within max nothing', () => {
     const s = snap({ enis: [eni('eni-1', 10, 10)] });

@@ -102,8 +102,12 @@ describe('Pool', () => {
       held.push(await p);
     }
     expect(t.pool.stats().leased).toBe(6);
+    const before = t.factory.calls.length;
     for (const h of held) t.pool.release(h.ip);
     await t.clock.advance(10_000);
+    // an excess of 4 (< a batch of 10) waits for the shrink delay (hysteresis: churn costs no call)
+    expect(t.factory.calls.slice(before)).toEqual([]);
+    await t.clock.advance(30_000);
     expect(t.pool.stats().idle).toBeLessThanOrEqual(2);
     expect(t.factory.calls.some((c) => c.startsWith('unassign') || c.startsWith('delete'))).toBe(true);
     const inCloud = [...t.factory.enis.values()].reduce((n, e) => n + e.ips.length, 0);
@@ -111,7 +115,7 @@ describe('Pool', () => {
   });
 
   it('idle reclaim: after reclaimAfterMs without changes idle goes down to the target', async () => {
-    const t = setup({ minIdle: 1, maxIdle: 8, reclaimAfterMs: 60_000, demand: { burstWindowMs: 10_000, historyMs: 30_000, demandAware: true } });
+    const t = setup({ minIdle: 1, maxIdle: 8, reclaimAfterMs: 60_000, demand: { burstWindowMs: 10_000, historyMs: 30_000, demandAware: true, shrinkMinExcess: 10 } });
     await t.pool.start(new Set());
     const burst = ['a', 'b', 'c', 'd', 'e', 'f'].map((p) => t.pool.acquire({ label: p }));
     await t.clock.advance(3100);
@@ -123,6 +127,72 @@ describe('Pool', () => {
     await t.clock.advance(120_000);
     await flushAsync();
     expect(t.pool.stats().idle).toBe(1);
+  });
+});
+
+describe('Pool: schedule-time demand', () => {
+  it('an expected pod gets its IP before its ADD, beyond max_pool_size; the ADD consumes the expectation; held vs idle reported apart', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 1 });
+    await t.pool.start(new Set());
+    for (const p of ['a', 'b', 'c']) t.pool.expect(`ns/${p}`);
+    t.pool.expect('ns/a'); // repeated: counted once
+    await t.clock.advance(100);
+    expect(t.factory.calls).toEqual(['create vsw-a 3']);
+    await t.clock.advance(3000);
+    expect(t.pool.stats()).toMatchObject({ ips: 3, idle: 0, heldForScheduled: 3, expected: 3, leased: 0 });
+    const notices: string[] = [];
+    const a = await t.pool.acquire({ label: 'ns/a', pod: 'ns/a', onWait: (w) => notices.push(w.what) });
+    expect(notices).toEqual([]); // served without waiting for the cloud
+    expect(t.pool.stats()).toMatchObject({ idle: 0, heldForScheduled: 2, expected: 2, leased: 1 });
+    t.pool.expect('ns/a'); // its ADD came: a repeated expect does not revive it
+    expect(t.pool.stats().expected).toBe(2);
+    // an unannounced ADD takes any unleased IP (not earmarked); the refill brings one back for the pods still expected,
+    // and one for the (demand-aware) target: an unannounced allocation is burst history
+    await t.pool.acquire({ label: 'ns/x' });
+    await t.clock.advance(100);
+    expect(t.factory.calls.slice(1)).toEqual(['assign eni-1 2']);
+    await t.clock.advance(1000);
+    expect(t.pool.stats()).toMatchObject({ ips: 5, heldForScheduled: 2, expected: 2, idle: 1, leased: 2 });
+    t.pool.release(a.ip);
+    expect(t.pool.stats()).toMatchObject({ idle: 2, heldForScheduled: 2 });
+  });
+
+  it('a pod deleted before its ADD, or whose ADD never comes, stops being expected; the IPs go back above max_pool_size', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 1, scheduledTtlMs: 120_000, shrinkDelayMs: 10_000 });
+    await t.pool.start(new Set());
+    for (let i = 0; i < 4; i++) t.pool.expect(`ns/p${String(i)}`);
+    await t.clock.advance(3100);
+    expect(t.pool.stats()).toMatchObject({ ips: 4, heldForScheduled: 4, idle: 0 });
+    t.pool.forget('ns/p0'); // deleted before ADD
+    await t.clock.advance(100);
+    expect(t.pool.stats()).toMatchObject({ expected: 3, heldForScheduled: 3, idle: 1 }); // within max_pool_size: kept
+    await t.clock.advance(120_000); // the others never came to ADD
+    expect(t.pool.stats()).toMatchObject({ expected: 0, heldForScheduled: 0 });
+    await t.clock.advance(20_000);
+    await flushAsync();
+    expect(t.pool.stats()).toMatchObject({ idle: 1, inFlight: 0 }); // the excess went back after the shrink delay
+    expect(t.factory.calls.slice(1)).toEqual(['unassign eni-1 3']);
+    // expired is not revived by a repeated expect; forget clears it so a pod can be expected again
+    t.pool.expect('ns/p1');
+    expect(t.pool.stats().expected).toBe(0);
+    t.pool.forget('ns/p1');
+    t.pool.expect('ns/p1');
+    expect(t.pool.stats().expected).toBe(1);
+  });
+
+  it('an announced ADD served from its held IP is not part of the burst history; one that had to wait is', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 10 });
+    await t.pool.start(new Set());
+    for (let i = 0; i < 5; i++) t.pool.expect(`ns/p${String(i)}`);
+    await t.clock.advance(3100);
+    for (let i = 0; i < 5; i++) await t.pool.acquire({ label: `ns/p${String(i)}`, pod: `ns/p${String(i)}` });
+    await t.clock.advance(100);
+    expect(t.pool.stats()).toMatchObject({ idle: 0, leased: 5, inFlight: 0 }); // no refill for a burst history
+    const late = ['q0', 'q1', 'q2'].map((p) => t.pool.acquire({ label: `ns/${p}`, pod: `ns/${p}` }));
+    await t.clock.advance(1100);
+    await Promise.all(late);
+    await t.clock.advance(3100); // the third IP needs a second ENI (10 IPs per ENI)
+    expect(t.pool.stats()).toMatchObject({ idle: 3, leased: 8 }); // 3 that waited, in one burst: kept warm
   });
 });
 
