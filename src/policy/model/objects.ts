@@ -66,50 +66,38 @@ function objectName(o: Obj, kind: string, where: string, defaultNamespace: strin
 export function readObjects(text: string, options: ObjectsOptions = {}): ObjectsResult {
   const defaultNamespace = options.defaultNamespace ?? 'default';
   const errors: PolicyObjectError[] = [];
-  const located: Located[] = [];
-  parseAllDocuments(text).forEach((doc, i) => {
-    const where = `document ${String(i + 1)}`;
-    const bad = doc.errors[0];
-    if (bad !== undefined) {
-      errors.push(new PolicyObjectError(where, '', `not valid YAML: ${bad.message}`));
-      return;
-    }
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined) return;
-    flatten(value, where, undefined, located, errors);
-  });
-
   const namespaces: Namespace[] = [];
   const pods: Pod[] = [];
   const policies: NetworkPolicy[] = [];
   const nodes: Node[] = [];
   const notes: string[] = [];
   const seen = new Map<string, string>();
-  for (const { value, where, impliedKind } of located) {
+
+  const take = ({ value, where, impliedKind }: Located): void => {
     if (!isObj(value)) {
       errors.push(new PolicyObjectError(where, '', `must be a Kubernetes object; got ${kindOf(value)}`));
-      continue;
+      return;
     }
     const kind = strAt(value, 'kind') ?? impliedKind;
     if (kind === undefined) {
       errors.push(new PolicyObjectError(where, 'kind', 'is required'));
-      continue;
+      return;
     }
     const object = objectName(value, kind, where, defaultNamespace);
     const wanted = API_VERSION[kind];
     if (wanted === undefined) {
       notes.push(`${object}: skipped (kind ${kind} is not used by NetworkPolicy)`);
-      continue;
+      return;
     }
     const apiVersion = value['apiVersion'];
     if (apiVersion !== undefined && apiVersion !== wanted) {
       errors.push(new PolicyObjectError(object, 'apiVersion', `must be ${wanted} for kind ${kind}; got ${kindOf(apiVersion)}`));
-      continue;
+      return;
     }
     const first = seen.get(object);
     if (first !== undefined) {
       errors.push(new PolicyObjectError(object, '', `appears twice (${first} and ${where})`));
-      continue;
+      return;
     }
     seen.set(object, where);
     try {
@@ -120,7 +108,7 @@ export function readObjects(text: string, options: ObjectsOptions = {}): Objects
         const parsed = parsePod(value, defaultNamespace);
         if (parsed.finished) {
           notes.push(`${object}: skipped (phase ${String(isObj(value['status']) ? value['status']['phase'] : '')}: a finished pod holds no IP)`);
-          continue;
+          return;
         }
         pods.push(parsed.pod);
         if (parsed.pod.nodeName !== undefined && parsed.hostIps.length > 0) nodes.push({ name: parsed.pod.nodeName, ips: parsed.hostIps });
@@ -130,7 +118,21 @@ export function readObjects(text: string, options: ObjectsOptions = {}): Objects
       const path = e.path.startsWith('object') ? e.path.slice('object'.length).replace(/^\./u, '') : e.path;
       errors.push(new PolicyObjectError(object, path, e.message.slice(e.path.length + 2)));
     }
-  }
+  };
+
+  parseAllDocuments(text).forEach((doc, i) => {
+    const where = `document ${String(i + 1)}`;
+    const bad = doc.errors[0];
+    if (bad !== undefined) {
+      errors.push(new PolicyObjectError(where, '', `not valid YAML: ${bad.message.split('\n')[0] ?? ''}`));
+      return;
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return;
+    const located: Located[] = [];
+    flatten(value, where, undefined, located, errors);
+    located.forEach(take);
+  });
   if (errors.length > 0) return { ok: false, errors };
   const model = buildModel({ namespaces, pods, policies, nodes });
   notes.push(...sharedIpNotes(model.pods));
