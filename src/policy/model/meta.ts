@@ -14,8 +14,19 @@ export interface Meta {
   readonly obj: Obj;
 }
 
+/**
+ * Refuses fields the schema does not have, as kubectl's default strict field validation does: in a NetworkPolicy a
+ * misspelt `ingres:` or `polcyTypes:` would otherwise change what the policy isolates without a word.
+ */
+export function refuseUnknownFields(o: Obj, known: readonly string[], path: string): void {
+  for (const key of Object.keys(o)) {
+    if (!known.includes(key)) throw new ConfigError(path === '' ? key : `${path}.${key}`, `unknown field (known: ${known.join(', ')})`);
+  }
+}
+
 /** `metadata` with a required name (DNS subdomain) and an optional namespace (DNS label). */
 export function parseMeta(root: Obj): Meta {
+  if (root['metadata'] === undefined || root['metadata'] === null) throw new ConfigError('metadata', 'is required');
   const obj = asObj(root['metadata'], 'metadata');
   const name = optString(obj, 'name', 'metadata');
   if (name === undefined) throw new ConfigError('metadata.name', 'is required');

@@ -5,8 +5,8 @@
 import { ConfigError } from '../../lib/errors.js';
 import { quote } from '../../lib/text.js';
 import { asObj, kindOf, type Obj } from '../../config/fields.js';
-import { isStrictSubnet, parseCidrBlock } from './ip.js';
-import { parseMeta, parseProtocol, portNameProblem } from './meta.js';
+import { isStrictSubnet, parseCidrBlock, type CidrBlock } from './ip.js';
+import { parseMeta, parseProtocol, portNameProblem, refuseUnknownFields } from './meta.js';
 import { EMPTY_SELECTOR, optLabelSelector } from './selector.js';
 import type { IpBlock, NetworkPolicy, Peer, PolicyPort, PolicyRule } from './types.js';
 
@@ -19,23 +19,28 @@ function optList(o: Obj, key: string, path: string): readonly unknown[] | undefi
 
 function parseIpBlock(raw: unknown, path: string): IpBlock {
   const o = asObj(raw, path);
+  refuseUnknownFields(o, ['cidr', 'except'], path);
   const cidrRaw = o['cidr'];
   if (typeof cidrRaw !== 'string' || cidrRaw === '') throw new ConfigError(`${path}.cidr`, `is required (a CIDR); got ${kindOf(cidrRaw)}`);
   const cidr = parseCidrBlock(cidrRaw);
   if (cidr === undefined) throw new ConfigError(`${path}.cidr`, `not a CIDR: ${quote(cidrRaw)}`);
-  const except = (optList(o, 'except', path) ?? []).map((e, i) => {
+  const except: string[] = [];
+  const exceptBlocks: CidrBlock[] = [];
+  (optList(o, 'except', path) ?? []).forEach((e, i) => {
     const p = `${path}.except[${String(i)}]`;
     if (typeof e !== 'string') throw new ConfigError(p, `must be a CIDR string; got ${kindOf(e)}`);
     const block = parseCidrBlock(e);
     if (block === undefined) throw new ConfigError(p, `not a CIDR: ${quote(e)}`);
     if (!isStrictSubnet(block, cidr)) throw new ConfigError(p, `must be a strict subset of cidr ${cidrRaw}: ${quote(e)}`);
-    return e;
+    except.push(e);
+    exceptBlocks.push(block);
   });
-  return { cidr: cidrRaw, except };
+  return { cidr: cidrRaw, except, block: cidr, exceptBlocks };
 }
 
 export function parsePeer(raw: unknown, path: string): Peer {
   const o = asObj(raw, path);
+  refuseUnknownFields(o, ['podSelector', 'namespaceSelector', 'ipBlock'], path);
   const podSelector = optLabelSelector(o, 'podSelector', path);
   const namespaceSelector = optLabelSelector(o, 'namespaceSelector', path);
   const ipBlockRaw = o['ipBlock'];
@@ -54,6 +59,7 @@ export function parsePeer(raw: unknown, path: string): Peer {
 
 export function parsePolicyPort(raw: unknown, path: string): PolicyPort {
   const o = asObj(raw, path);
+  refuseUnknownFields(o, ['protocol', 'port', 'endPort'], path);
   const protocol = parseProtocol(o, 'protocol', path);
   const p = o['port'];
   let port: number | string | undefined;
@@ -80,6 +86,7 @@ export function parsePolicyPort(raw: unknown, path: string): PolicyPort {
 
 function parseRule(raw: unknown, path: string, peersKey: 'from' | 'to'): PolicyRule {
   const o = raw === null ? {} : asObj(raw, path);
+  refuseUnknownFields(o, [peersKey, 'ports'], path);
   const peers = (optList(o, peersKey, path) ?? []).map((p, i) => parsePeer(p, `${path}.${peersKey}[${String(i)}]`));
   const ports = (optList(o, 'ports', path) ?? []).map((p, i) => parsePolicyPort(p, `${path}.ports[${String(i)}]`));
   return { peers, ports };
@@ -108,6 +115,7 @@ export function parseNetworkPolicy(raw: unknown, defaultNamespace = 'default'): 
   const root = asObj(raw, 'object');
   const meta = parseMeta(root);
   const spec = root['spec'] === undefined || root['spec'] === null ? {} : asObj(root['spec'], 'spec');
+  refuseUnknownFields(spec, ['podSelector', 'policyTypes', 'ingress', 'egress'], 'spec');
   const podSelector = optLabelSelector(spec, 'podSelector', 'spec') ?? EMPTY_SELECTOR;
   const ingress = (optList(spec, 'ingress', 'spec') ?? []).map((r, i) => parseRule(r, `spec.ingress[${String(i)}]`, 'from'));
   const egress = (optList(spec, 'egress', 'spec') ?? []).map((r, i) => parseRule(r, `spec.egress[${String(i)}]`, 'to'));

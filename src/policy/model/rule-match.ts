@@ -1,5 +1,5 @@
 /** Does one rule's peer list and port list match a connection (R12, R13, R16, R17)? Pure. */
-import { cidrHas, parseCidrBlock, type Ip } from './ip.js';
+import { cidrHas, type Ip } from './ip.js';
 import { selectorMatches } from './selector.js';
 import type { NetworkPolicy, Peer, Pod, PolicyModel, PolicyPort, PolicyRule, Protocol } from './types.js';
 
@@ -12,13 +12,8 @@ export interface Remote {
 }
 
 function ipBlockMatches(peer: Extract<Peer, { kind: 'ipBlock' }>, ip: Ip | undefined): boolean {
-  if (ip === undefined) return false;
-  const cidr = parseCidrBlock(peer.ipBlock.cidr);
-  if (cidr === undefined || !cidrHas(cidr, ip)) return false;
-  return !peer.ipBlock.except.some((e) => {
-    const block = parseCidrBlock(e);
-    return block !== undefined && cidrHas(block, ip);
-  });
+  if (ip === undefined || !cidrHas(peer.ipBlock.block, ip)) return false;
+  return !peer.ipBlock.exceptBlocks.some((b) => cidrHas(b, ip));
 }
 
 export function peerMatches(model: PolicyModel, policy: NetworkPolicy, peer: Peer, remote: Remote): boolean {

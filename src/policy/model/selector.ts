@@ -5,6 +5,7 @@
 import { ConfigError } from '../../lib/errors.js';
 import { quote } from '../../lib/text.js';
 import { asObj, kindOf, optStringMap, type Obj } from '../../config/fields.js';
+import { refuseUnknownFields } from './meta.js';
 import type { LabelRequirement, LabelSelector, Labels, SelectorOperator } from './types.js';
 
 const OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
@@ -40,6 +41,7 @@ export function parseLabels(o: Obj, key: string, path: string): Labels {
 
 function parseRequirement(raw: unknown, path: string): LabelRequirement {
   const o = asObj(raw, path);
+  refuseUnknownFields(o, ['key', 'operator', 'values'], path);
   const key = o['key'];
   if (typeof key !== 'string') throw new ConfigError(`${path}.key`, `must be a string; got ${kindOf(key)}`);
   const keyProblem = labelKeyProblem(key);
@@ -69,6 +71,7 @@ function parseRequirement(raw: unknown, path: string): LabelRequirement {
 /** A LabelSelector object; `null` is refused here (callers treat an absent field before calling). */
 export function parseLabelSelector(raw: unknown, path: string): LabelSelector {
   const o = asObj(raw, path);
+  refuseUnknownFields(o, ['matchLabels', 'matchExpressions'], path);
   const matchLabels = parseLabels(o, 'matchLabels', path);
   const rawExpr = o['matchExpressions'] ?? [];
   if (!Array.isArray(rawExpr)) throw new ConfigError(`${path}.matchExpressions`, `must be a list; got ${kindOf(rawExpr)}`);

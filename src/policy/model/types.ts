@@ -2,6 +2,7 @@
  * The NetworkPolicy model: Namespaces, Pods, Nodes and NetworkPolicies after parsing and after the API server's
  * defaulting (policyTypes, protocol TCP, empty podSelector). Pure data; the evaluator (decide.ts) reads only this.
  */
+import type { CidrBlock } from './ip.js';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
@@ -57,8 +58,12 @@ export interface Node {
 }
 
 export interface IpBlock {
+  /** As written in the object. */
   readonly cidr: string;
   readonly except: readonly string[];
+  /** Parsed (host bits cleared); each except block is a strict subnet of `block`, same family (R6). */
+  readonly block: CidrBlock;
+  readonly exceptBlocks: readonly CidrBlock[];
 }
 
 /**

@@ -111,6 +111,19 @@ describe('readObjects (OBJECTS text → model)', () => {
     expect(errors(readObjects(stringify({ ...POD_XA, spec: { hostNetwork: 'yes' } })))).toEqual(['Pod x/a: spec.hostNetwork: must be true or false; got string "yes"']);
   });
 
+  it('refuses unknown NetworkPolicy fields (kubectl strict field validation): a typo must not change isolation', () => {
+    expect(errors(readObjects(stringify({ ...NP, spec: { podSelector: {}, ingres: [{}] } })))).toEqual([
+      'NetworkPolicy x/web: spec.ingres: unknown field (known: podSelector, policyTypes, ingress, egress)',
+    ]);
+    expect(errors(readObjects(stringify({ ...NP, spec: { ingress: [{ from: [{ podSelector: { matchLabel: { a: 'b' } } }] }] } })))).toEqual([
+      'NetworkPolicy x/web: spec.ingress[0].from[0].podSelector.matchLabel: unknown field (known: matchLabels, matchExpressions)',
+    ]);
+    expect(errors(readObjects(stringify({ ...NP, spec: { egress: [{ from: [{ podSelector: {} }] }] } })))).toEqual([
+      'NetworkPolicy x/web: spec.egress[0].from: unknown field (known: to, ports)',
+    ]);
+    expect(errors(readObjects(stringify({ apiVersion: 'v1', kind: 'Namespace' })))).toEqual(['Namespace (document 1): metadata: is required']);
+  });
+
   it('an empty text is an empty model', () => {
     const m = model(readObjects(''));
     expect([m.pods.length, m.policies.length, m.namespaces.size]).toEqual([0, 0, 0]);
