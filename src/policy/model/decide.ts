@@ -4,10 +4,10 @@
  */
 import { InvalidInputError } from '../../lib/errors.js';
 import type { Decision, PolicyHit, PolicyRef, RuleMiss, Verdict } from './decision.js';
-import { addressOf, connectionFamily, resolveEnd, type Endpoint, type ResolvedEnd } from './endpoint.js';
+import { addressOf, connectionFamily, podIndex, resolveEnd, type Endpoint, type ResolvedEnd } from './endpoint.js';
 import { formatIp, parseIpAddr, type Family } from './ip.js';
 import { isolatingPolicies, matchRule, type Remote } from './rule-match.js';
-import { PROTOCOLS, podKey, type Direction, type Pod, type PolicyModel, type Protocol } from './types.js';
+import { PROTOCOLS, podKey, type Direction, type NetworkPolicy, type Pod, type PolicyModel, type Protocol } from './types.js';
 
 function ref(p: { readonly namespace: string; readonly name: string }): PolicyRef {
   return { namespace: p.namespace, name: p.name };
@@ -17,10 +17,12 @@ function plain(direction: Direction, subject: string, reason: Verdict['reason'],
   return { direction, subject, isolated: isolatedBy.length > 0, allowed: true, reason, isolatedBy, hits: [], misses: [] };
 }
 
+type Isolating = (pod: Pod, direction: Direction) => readonly NetworkPolicy[];
+
 /** Judges one isolated-or-not side: `self` is the pod the policies protect, `remote` the other end. */
-function judge(model: PolicyModel, direction: Direction, self: Pod, remote: Remote, port: number, protocol: Protocol, dst: Pod | undefined): Verdict {
+function judge(model: PolicyModel, isolating: Isolating, direction: Direction, self: Pod, remote: Remote, port: number, protocol: Protocol, dst: Pod | undefined): Verdict {
   const subject = podKey(self);
-  const policies = isolatingPolicies(model, self, direction);
+  const policies = isolating(self, direction);
   const isolatedBy = policies.map(ref);
   if (policies.length === 0) return plain(direction, subject, 'not-isolated');
   const hits: PolicyHit[] = [];
@@ -59,38 +61,50 @@ function fromOwnNode(model: PolicyModel, src: ResolvedEnd, pod: Pod, family: Fam
   });
 }
 
+export interface Evaluator {
+  decide(from: Endpoint, to: Endpoint, port: number, protocol: Protocol): Decision;
+}
+
+/** An evaluator over one model: pods indexed by key, each pod's isolating policies computed once. */
+export function createEvaluator(model: PolicyModel): Evaluator {
+  const index = podIndex(model);
+  const memo = new Map<Pod, { ingress?: readonly NetworkPolicy[]; egress?: readonly NetworkPolicy[] }>();
+  const isolating: Isolating = (pod, direction) => {
+    const entry = memo.get(pod) ?? {};
+    memo.set(pod, entry);
+    return (entry[direction] ??= isolatingPolicies(model, pod, direction));
+  };
+  return {
+    decide(from, to, port, protocol) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidInputError('port', `must be 1..65535; got ${String(port)}`);
+      if (!PROTOCOLS.includes(protocol)) throw new InvalidInputError('protocol', `must be TCP, UDP or SCTP (R18); got ${protocol as string}`);
+      const src = resolveEnd(model, index, from, 'from');
+      const dst = resolveEnd(model, index, to, 'to');
+      const family = connectionFamily(src, dst);
+      const srcText = src.givenIp !== undefined && src.pod === undefined ? formatIp(src.givenIp) : src.text;
+      const dstText = dst.givenIp !== undefined && dst.pod === undefined ? formatIp(dst.givenIp) : dst.text;
+      const done = (egress: Verdict, ingress: Verdict): Decision => ({ allowed: egress.allowed && ingress.allowed, src: srcText, dst: dstText, port, protocol, family, egress, ingress });
+
+      if (src.pod !== undefined && src.pod === dst.pod) {
+        return done(plain('egress', srcText, 'same-pod'), plain('ingress', dstText, 'same-pod'));
+      }
+      const dstPod = dst.pod;
+      let egress: Verdict;
+      if (src.pod === undefined) egress = plain('egress', srcText, 'not-a-pod');
+      else if (src.pod.hostNetwork) egress = plain('egress', srcText, 'host-network');
+      else egress = judge(model, isolating, 'egress', src.pod, remoteOf(dst, family), port, protocol, dstPod?.hostNetwork === true ? undefined : dstPod);
+
+      let ingress: Verdict;
+      if (dstPod === undefined) ingress = plain('ingress', dstText, 'not-a-pod');
+      else if (dstPod.hostNetwork) ingress = plain('ingress', dstText, 'host-network');
+      else if (fromOwnNode(model, src, dstPod, family)) ingress = plain('ingress', dstText, 'from-own-node', isolating(dstPod, 'ingress').map(ref));
+      else ingress = judge(model, isolating, 'ingress', dstPod, remoteOf(src, family), port, protocol, dstPod);
+      return done(egress, ingress);
+    },
+  };
+}
+
+/** One connection against a model; for many, reuse `createEvaluator(model)`. */
 export function decide(model: PolicyModel, from: Endpoint, to: Endpoint, port: number, protocol: Protocol): Decision {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidInputError('port', `must be 1..65535; got ${String(port)}`);
-  if (!PROTOCOLS.includes(protocol)) throw new InvalidInputError('protocol', `must be TCP, UDP or SCTP (R18); got ${protocol as string}`);
-  const src = resolveEnd(model, from, 'from');
-  const dst = resolveEnd(model, to, 'to');
-  const family = connectionFamily(src, dst);
-  const srcText = src.givenIp !== undefined && src.pod === undefined ? formatIp(src.givenIp) : src.text;
-  const dstText = dst.givenIp !== undefined && dst.pod === undefined ? formatIp(dst.givenIp) : dst.text;
-  const done = (egress: Verdict, ingress: Verdict): Decision => ({
-    allowed: egress.allowed && ingress.allowed,
-    src: srcText,
-    dst: dstText,
-    port,
-    protocol,
-    family,
-    egress,
-    ingress,
-  });
-
-  if (src.pod !== undefined && src.pod === dst.pod) {
-    return done(plain('egress', srcText, 'same-pod'), plain('ingress', dstText, 'same-pod'));
-  }
-  const dstPod = dst.pod;
-  let egress: Verdict;
-  if (src.pod === undefined) egress = plain('egress', srcText, 'not-a-pod');
-  else if (src.pod.hostNetwork) egress = plain('egress', srcText, 'host-network');
-  else egress = judge(model, 'egress', src.pod, remoteOf(dst, family), port, protocol, dstPod?.hostNetwork === true ? undefined : dstPod);
-
-  let ingress: Verdict;
-  if (dstPod === undefined) ingress = plain('ingress', dstText, 'not-a-pod');
-  else if (dstPod.hostNetwork) ingress = plain('ingress', dstText, 'host-network');
-  else if (fromOwnNode(model, src, dstPod, family)) ingress = plain('ingress', dstText, 'from-own-node', isolatingPolicies(model, dstPod, 'ingress').map(ref));
-  else ingress = judge(model, 'ingress', dstPod, remoteOf(src, family), port, protocol, dstPod);
-  return done(egress, ingress);
+  return createEvaluator(model).decide(from, to, port, protocol);
 }

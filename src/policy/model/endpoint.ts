@@ -17,9 +17,14 @@ export interface ResolvedEnd {
   readonly text: string;
 }
 
-export function resolveEnd(model: PolicyModel, end: Endpoint, field: string): ResolvedEnd {
+/** Pods by `ns/name`, for resolving many ends against one model. */
+export function podIndex(model: PolicyModel): ReadonlyMap<string, Pod> {
+  return new Map(model.pods.map((p) => [podKey(p), p]));
+}
+
+export function resolveEnd(model: PolicyModel, index: ReadonlyMap<string, Pod>, end: Endpoint, field: string): ResolvedEnd {
   if ('pod' in end) {
-    const pod = model.pods.find((p) => podKey(p) === end.pod);
+    const pod = index.get(end.pod);
     if (pod === undefined) throw new InvalidInputError(field, `no pod ${quote(end.pod)} in the model (expected NAMESPACE/POD)`);
     return { pod, givenIp: undefined, text: end.pod };
   }
