@@ -1,7 +1,7 @@
 /** metadata.name / metadata.namespace of a Kubernetes object, checked as DNS labels/subdomains. */
 import { ConfigError } from '../../lib/errors.js';
 import { quote } from '../../lib/text.js';
-import { asObj, optString, type Obj } from '../../config/fields.js';
+import { asObj, kindOf, optString, type Obj } from '../../config/fields.js';
 import type { Protocol } from './types.js';
 import { PROTOCOLS } from './types.js';
 
@@ -48,6 +48,11 @@ export function parseProtocol(o: Obj, key: string, path: string): Protocol {
     throw new ConfigError(`${path}.${key}`, `must be one of TCP, UDP, SCTP; got ${quote(v)}`);
   }
   return v as Protocol;
+}
+
+/** What a bad value was, for an error message: `nothing` for an absent field, else fields.ts's kindOf. */
+export function got(v: unknown): string {
+  return v === undefined ? 'nothing' : kindOf(v);
 }
 
 /** IANA_SVC_NAME: 1..15 of [a-z0-9-], at least one letter, no leading/trailing or double hyphen. */

@@ -6,7 +6,7 @@ import { ConfigError } from '../../lib/errors.js';
 import { quote } from '../../lib/text.js';
 import { asObj, kindOf, optBool, optString, type Obj } from '../../config/fields.js';
 import { formatIp, parseIpAddr } from './ip.js';
-import { parseMeta, parseProtocol, portNameProblem } from './meta.js';
+import { got, parseMeta, parseProtocol, portNameProblem } from './meta.js';
 import { parseLabels } from './selector.js';
 import type { NamedPort, Pod } from './types.js';
 
@@ -26,7 +26,7 @@ function list(o: Obj, key: string, path: string): readonly unknown[] {
 }
 
 function ip(raw: unknown, path: string): string {
-  if (typeof raw !== 'string') throw new ConfigError(path, `must be an IP address string; got ${kindOf(raw)}`);
+  if (typeof raw !== 'string') throw new ConfigError(path, `must be an IP address string; got ${got(raw)}`);
   const parsed = parseIpAddr(raw);
   if (parsed === undefined) throw new ConfigError(path, `not an IP address: ${quote(raw)}`);
   return formatIp(parsed);

@@ -6,7 +6,7 @@ import { ConfigError } from '../../lib/errors.js';
 import { quote } from '../../lib/text.js';
 import { asObj, kindOf, type Obj } from '../../config/fields.js';
 import { isStrictSubnet, parseCidrBlock, type CidrBlock } from './ip.js';
-import { parseMeta, parseProtocol, portNameProblem, refuseUnknownFields } from './meta.js';
+import { got, parseMeta, parseProtocol, portNameProblem, refuseUnknownFields } from './meta.js';
 import { EMPTY_SELECTOR, optLabelSelector } from './selector.js';
 import type { IpBlock, NetworkPolicy, Peer, PolicyPort, PolicyRule } from './types.js';
 
@@ -21,7 +21,7 @@ function parseIpBlock(raw: unknown, path: string): IpBlock {
   const o = asObj(raw, path);
   refuseUnknownFields(o, ['cidr', 'except'], path);
   const cidrRaw = o['cidr'];
-  if (typeof cidrRaw !== 'string' || cidrRaw === '') throw new ConfigError(`${path}.cidr`, `is required (a CIDR); got ${kindOf(cidrRaw)}`);
+  if (typeof cidrRaw !== 'string' || cidrRaw === '') throw new ConfigError(`${path}.cidr`, `is required (a CIDR); got ${got(cidrRaw)}`);
   const cidr = parseCidrBlock(cidrRaw);
   if (cidr === undefined) throw new ConfigError(`${path}.cidr`, `not a CIDR: ${quote(cidrRaw)}`);
   const except: string[] = [];

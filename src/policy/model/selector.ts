@@ -5,7 +5,7 @@
 import { ConfigError } from '../../lib/errors.js';
 import { quote } from '../../lib/text.js';
 import { asObj, kindOf, optStringMap, type Obj } from '../../config/fields.js';
-import { refuseUnknownFields } from './meta.js';
+import { got, refuseUnknownFields } from './meta.js';
 import type { LabelRequirement, LabelSelector, Labels, SelectorOperator } from './types.js';
 
 const OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
@@ -43,12 +43,12 @@ function parseRequirement(raw: unknown, path: string): LabelRequirement {
   const o = asObj(raw, path);
   refuseUnknownFields(o, ['key', 'operator', 'values'], path);
   const key = o['key'];
-  if (typeof key !== 'string') throw new ConfigError(`${path}.key`, `must be a string; got ${kindOf(key)}`);
+  if (typeof key !== 'string') throw new ConfigError(`${path}.key`, `must be a string; got ${got(key)}`);
   const keyProblem = labelKeyProblem(key);
   if (keyProblem !== undefined) throw new ConfigError(`${path}.key`, keyProblem);
   const op = o['operator'];
   if (typeof op !== 'string' || !(OPERATORS as readonly string[]).includes(op)) {
-    throw new ConfigError(`${path}.operator`, `must be one of In, NotIn, Exists, DoesNotExist; got ${kindOf(op)}`);
+    throw new ConfigError(`${path}.operator`, `must be one of In, NotIn, Exists, DoesNotExist; got ${got(op)}`);
   }
   const operator = op as SelectorOperator;
   const rawValues = o['values'] ?? [];
@@ -105,8 +105,4 @@ export function selectorMatches(sel: LabelSelector, labels: Labels): boolean {
     if (!Object.hasOwn(labels, k) || labels[k] !== v) return false;
   }
   return sel.matchExpressions.every((r) => requirementMatches(r, labels));
-}
-
-export function isEmptySelector(sel: LabelSelector): boolean {
-  return Object.keys(sel.matchLabels).length === 0 && sel.matchExpressions.length === 0;
 }

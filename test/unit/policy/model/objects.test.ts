@@ -124,6 +124,21 @@ describe('readObjects (OBJECTS text → model)', () => {
     expect(errors(readObjects(stringify({ apiVersion: 'v1', kind: 'Namespace' })))).toEqual(['Namespace (document 1): metadata: is required']);
   });
 
+  it.each([
+    ['a Node address that is not an IP', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '10.0.0.x' }] } }, 'Node n1: status.addresses[0].address: not an IP address: "10.0.0.x"'],
+    ['a Namespace name that is not a DNS label', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a.b' } }, 'Namespace a.b: metadata.name: not a valid namespace name: "a.b"'],
+    ['an object name with upper case', { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'x', name: 'Web' } }, 'Pod x/Web: metadata.name: not a valid object name: "Web"'],
+    ['a containerPort out of range', { ...POD_XA, spec: { containers: [{ name: 'c', ports: [{ containerPort: 70000 }] }] } }, 'Pod x/a: spec.containers[0].ports[0].containerPort: must be 1..65535; got 70000'],
+    ['a label key with a bad prefix', { ...POD_XA, metadata: { namespace: 'x', name: 'a', labels: { 'Bad_Prefix/app': 'web' } } }, 'Pod x/a: metadata.labels.Bad_Prefix/app: label key prefix is not a DNS subdomain: "Bad_Prefix/app"'],
+    ['a label value that is too long', { ...POD_XA, metadata: { namespace: 'x', name: 'a', labels: { app: 'w'.repeat(64) } } }, expect.stringMatching(/^Pod x\/a: metadata\.labels\.app: not a valid label value: /u)],
+    ['a podIPs entry without ip', { ...POD_XA, status: { podIPs: [{}] } }, 'Pod x/a: status.podIPs[0].ip: must be an IP address string; got nothing'],
+    ['a List whose items is not a list', { apiVersion: 'v1', kind: 'List', items: 'none' }, 'document 1: items: must be a list; got string "none"'],
+    ['a selector that is not an object', { ...NP, spec: { podSelector: 'app=web' } }, 'NetworkPolicy x/web: spec.podSelector: must be an object; got string "app=web"'],
+    ['an except that is not a string', { ...NP, spec: { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: [10] } }] }] } }, 'NetworkPolicy x/web: spec.ingress[0].from[0].ipBlock.except[0]: must be a CIDR string; got number 10'],
+  ])('refuses %s', (_what, obj, message) => {
+    expect(errors(readObjects(stringify(obj)))).toEqual([message]);
+  });
+
   it('an empty text is an empty model', () => {
     const m = model(readObjects(''));
     expect([m.pods.length, m.policies.length, m.namespaces.size]).toEqual([0, 0, 0]);
