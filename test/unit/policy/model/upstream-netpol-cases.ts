@@ -52,6 +52,8 @@ export interface Step {
 }
 
 export interface UpstreamCase {
+  /** The upstream file the case is transcribed from. */
+  readonly file: string;
   readonly context: string;
   readonly test: string;
   /** initializeResources(ctx, f, protocols, ports, ...pods) */
@@ -114,7 +116,9 @@ const onlyFromY: readonly Expectation[] = [['peer', X, XA, false], ['peer', Y, X
 
 const tcp = (port: number, policies: readonly object[], expect: readonly Expectation[], extra: Partial<Step> = {}): Step => ({ port, protocol: 'TCP', policies, expect, ...extra });
 
-function trio(ctx: string, protocol: Protocol): UpstreamCase[] {
+type Transcribed = Omit<UpstreamCase, 'file'>;
+
+function trio(ctx: string, protocol: Protocol): Transcribed[] {
   const proto = protocol;
   return [
     {
@@ -150,7 +154,7 @@ const cidrExceptXb = egressPolicy('x', 'allow-client-a-via-cidr-egress-rule', { 
   { to: [{ ipBlock: { cidr: largeCidr(POD_IPS['x/b']!), except: [`${POD_IPS['x/b']!}/32`] } }] },
 ]);
 
-export const UPSTREAM_CASES: readonly UpstreamCase[] = [
+const TRANSCRIBED: readonly Transcribed[] = [
   {
     context: CTX_TCP, test: "should support a 'default-deny-ingress' policy",
     pods: ['x/a', 'x/b', 'y/a', 'y/b'], ports: [80], protocols: ['TCP'],
@@ -445,3 +449,5 @@ export const UPSTREAM_CASES: readonly UpstreamCase[] = [
   ...trio(CTX_UDP, 'UDP'),
   ...trio(CTX_SCTP, 'SCTP'),
 ];
+
+export const UPSTREAM_CASES: readonly UpstreamCase[] = TRANSCRIBED.map((c) => ({ file: UPSTREAM_FILE, ...c }));

@@ -75,7 +75,7 @@ describe(`upstream e2e NetworkPolicy conformance (${UPSTREAM_FILE})`, () => {
     expect(UPSTREAM_CASES.length).toBeGreaterThanOrEqual(30);
   });
 
-  const named = UPSTREAM_CASES.map((c, i) => [`${String(i + 1)}. [${c.context}] ${c.test}`, c] as const);
+  const named = UPSTREAM_CASES.map((c, i) => [`${String(i + 1)}. ${c.file} [${c.context}] ${c.test}`, c] as const);
   it.each(named)('%s', (_title, c) => {
     c.steps.forEach((step, si) => {
       const read = readObjects(objectsText(c, step));
