@@ -12,8 +12,8 @@ import { EventDeduper, buildEvent, eventNamespace } from './events.js';
 import type { Codec, InformerTiming, ListResult, ListWatchSource } from './informer.js';
 import { DEFAULT_TIMING, createInformer } from './informer.js';
 import { SERVICE_ACCOUNT_TOKEN, resolveKubeconfigSource } from './kubeconfig-source.js';
-import { timestamp, toConfigMapInfo, toNodeInfo, toPodInfo } from './map.js';
-import type { ClusterObject, ConfigMapInfo, EnsureOutcome, Informer, KubeApi, KubeEvent, NodeCondition, NodeInfo, PodInfo } from './types.js';
+import { timestamp, toConfigMapInfo, toNodeInfo, toPodInfo, toRawObjectInfo } from './map.js';
+import type { ClusterObject, ConfigMapInfo, EnsureOutcome, Informer, KubeApi, KubeEvent, NodeCondition, NodeInfo, PodInfo, RawObjectInfo } from './types.js';
 
 export interface CreateKubeApiOptions {
   /** Explicit kubeconfig; else $KUBECONFIG, else in-cluster service account, else ~/.kube/config. */
@@ -57,6 +57,13 @@ const configMapCodec: Codec<ConfigMapInfo> = {
   namespaceOf: (c) => c.namespace,
   nameOf: (c) => c.name,
   versionOf: (c) => c.resourceVersion,
+};
+
+const rawCodec: Codec<RawObjectInfo> = {
+  decode: toRawObjectInfo,
+  namespaceOf: (o) => o.namespace,
+  nameOf: (o) => o.name,
+  versionOf: (o) => o.resourceVersion,
 };
 
 export function loadKubeConfig(kubeconfigPath: string | undefined): KubeConfig {
@@ -144,6 +151,16 @@ export function createKubeApi(options: CreateKubeApiOptions): KubeClient {
       return createInformer(source(`node ${nodeName}`, '/api/v1/nodes', selectors, list), nodeCodec, timing, log);
     },
     configMapInformer: (namespace) => configMapInformerFor(namespace, {}),
+    // through the custom-objects API: it hands back the JSON as sent (the typed list renames `from` to `_from`)
+    networkPolicyInformer: () => {
+      const list = async (): Promise<ListResult> =>
+        rawListResult(await custom.listClusterCustomObject({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies' }));
+      return createInformer(source('networkpolicies *', '/apis/networking.k8s.io/v1/networkpolicies', {}, list), rawCodec, timing, log);
+    },
+    namespaceInformer: () => {
+      const list = async (): Promise<ListResult> => listResult(await core.listNamespace({}));
+      return createInformer(source('namespaces', '/api/v1/namespaces', {}, list), rawCodec, timing, log);
+    },
     podInformerFor,
     configMapInformerFor,
     getPod: async (namespace, name) => {
@@ -190,6 +207,13 @@ export function createKubeApi(options: CreateKubeApiOptions): KubeClient {
 
 function listResult(list: { readonly items: readonly unknown[]; readonly metadata?: { readonly resourceVersion?: string } }): ListResult {
   return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+}
+
+/** A list answered as plain JSON (custom-objects API). */
+function rawListResult(body: unknown): ListResult {
+  const b = typeof body === 'object' && body !== null ? (body as { items?: unknown; metadata?: { resourceVersion?: unknown } }) : {};
+  const rv = b.metadata?.resourceVersion;
+  return { items: Array.isArray(b.items) ? (b.items as readonly unknown[]) : [], resourceVersion: typeof rv === 'string' ? rv : '' };
 }
 
 function describe(selectors: Selectors): string {

@@ -2,7 +2,7 @@
  * Pure mapping of Kubernetes objects (client-node's typed V1 models or raw watch JSON — timestamps may be Date or
  * string) to the daemon's plain PodInfo/NodeInfo/ConfigMapInfo. Returns undefined when identity fields are missing.
  */
-import type { ConfigMapInfo, NodeInfo, OwnerRef, PodInfo } from './types.js';
+import type { ConfigMapInfo, ContainerPortInfo, NodeAddress, NodeInfo, OwnerRef, PodInfo, RawObjectInfo } from './types.js';
 
 type Rec = Readonly<Record<string, unknown>>;
 
@@ -73,6 +73,10 @@ export function toPodInfo(obj: unknown): PodInfo | undefined {
   const deletionTimestamp = timestamp(m.raw['deletionTimestamp']);
   const phase = str(status?.['phase']);
   const podIp = str(status?.['podIP']);
+  const podIps = records(status?.['podIPs']).flatMap((r) => (typeof r['ip'] === 'string' ? [r['ip']] : []));
+  const containerPorts = records(spec?.['containers']).flatMap((c) =>
+    records(c['ports']).map((p): ContainerPortInfo => ({ name: p['name'], containerPort: p['containerPort'], protocol: p['protocol'] })),
+  );
   return {
     namespace: m.namespace,
     name: m.name,
@@ -85,6 +89,8 @@ export function toPodInfo(obj: unknown): PodInfo | undefined {
     ...(deletionTimestamp !== undefined ? { deletionTimestamp } : {}),
     ...(phase !== undefined ? { phase } : {}),
     ...(podIp !== undefined && podIp !== '' ? { podIp } : {}),
+    ...(podIps.length > 0 ? { podIps } : {}),
+    ...(containerPorts.length > 0 ? { containerPorts } : {}),
     resourceVersion: m.resourceVersion,
   };
 }
@@ -93,12 +99,18 @@ export function toNodeInfo(obj: unknown): NodeInfo | undefined {
   const m = meta(obj);
   if (m === undefined) return undefined;
   const podCIDR = str(rec(rec(obj)?.['spec'])?.['podCIDR']);
+  const addresses = records(rec(rec(obj)?.['status'])?.['addresses']).flatMap((a): NodeAddress[] => {
+    const type = str(a['type']);
+    const address = str(a['address']);
+    return type !== undefined && address !== undefined ? [{ type, address }] : [];
+  });
   return {
     name: m.name,
     uid: m.uid,
     labels: m.labels,
     annotations: m.annotations,
     ...(podCIDR !== undefined && podCIDR !== '' ? { podCIDR } : {}),
+    ...(addresses.length > 0 ? { addresses } : {}),
     resourceVersion: m.resourceVersion,
   };
 }
@@ -107,6 +119,22 @@ export function toConfigMapInfo(obj: unknown): ConfigMapInfo | undefined {
   const m = meta(obj);
   if (m === undefined) return undefined;
   return { namespace: m.namespace, name: m.name, data: stringMap(rec(obj)?.['data']), resourceVersion: m.resourceVersion };
+}
+
+/** Any object with its identity (namespace, name, uid, resourceVersion), the object itself kept as is. */
+export function toRawObjectInfo(obj: unknown): RawObjectInfo | undefined {
+  const m = meta(obj);
+  if (m === undefined) return undefined;
+  return { namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion, object: obj };
+}
+
+/** The object elements of a list (anything else: none). */
+function records(v: unknown): Rec[] {
+  if (!Array.isArray(v)) return [];
+  return (v as readonly unknown[]).flatMap((item) => {
+    const r = rec(item);
+    return r === undefined ? [] : [r];
+  });
 }
 
 /** The status of a watch ERROR event / failed request (a metav1.Status), if it is one. */

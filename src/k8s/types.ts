@@ -22,7 +22,22 @@ export interface PodInfo {
   readonly phase?: string;
   /** status.podIP: set once the pod's sandbox has its network. */
   readonly podIp?: string;
+  /** status.podIPs[].ip as sent (dual-stack); absent when the status has none. */
+  readonly podIps?: readonly string[];
+  /** spec.containers[].ports[] as sent (raw values: the NetworkPolicy model validates them); absent when none. */
+  readonly containerPorts?: readonly ContainerPortInfo[];
   readonly resourceVersion: string;
+}
+
+export interface ContainerPortInfo {
+  readonly name: unknown;
+  readonly containerPort: unknown;
+  readonly protocol: unknown;
+}
+
+export interface NodeAddress {
+  readonly type: string;
+  readonly address: string;
 }
 
 export interface NodeInfo {
@@ -31,7 +46,21 @@ export interface NodeInfo {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly podCIDR?: string;
+  /** status.addresses; absent when the status has none. */
+  readonly addresses?: readonly NodeAddress[];
   readonly resourceVersion: string;
+}
+
+/**
+ * An object kept as the API sent it (JSON field names), identity extracted: for consumers that parse the whole
+ * object themselves (the NetworkPolicy model parses NetworkPolicies and Namespaces with its own validation).
+ */
+export interface RawObjectInfo {
+  readonly namespace: string; // "" for cluster-scoped objects
+  readonly name: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly object: unknown;
 }
 
 export interface ConfigMapInfo {
@@ -96,6 +125,10 @@ export interface KubeApi {
   nodeInformer(nodeName: string): Informer<NodeInfo>;
   /** ConfigMaps in `namespace`. */
   configMapInformer(namespace: string): Informer<ConfigMapInfo>;
+  /** networking.k8s.io/v1 NetworkPolicies of every namespace, as sent. */
+  networkPolicyInformer(): Informer<RawObjectInfo>;
+  /** Every v1 Namespace, as sent. */
+  namespaceInformer(): Informer<RawObjectInfo>;
   /** Uncached read (confirms a pod is really gone before GC releases its lease); undefined on 404. */
   getPod(namespace: string, name: string): Promise<PodInfo | undefined>;
   /** JSON merge patch of metadata.annotations (a null value removes the key). */

@@ -29,13 +29,14 @@ export function handleGet(store: Store, route: Route, query: URLSearchParams): R
   const items = store.list(resource.kind, namespace).filter((o) => field(o) && label(o));
   return {
     status: 200,
-    body: { kind: `${resource.kind}List`, apiVersion: 'v1', metadata: { resourceVersion: String(store.resourceVersion()) }, items },
+    body: { kind: `${resource.kind}List`, apiVersion: resource.groupVersion ?? 'v1', metadata: { resourceVersion: String(store.resourceVersion()) }, items },
   };
 }
 
 export function handleCreate(store: Store, route: Route, body: Json): Reply {
   if (!isObject(body)) throw new ApiError(400, 'BadRequest', 'body must be an object');
   const obj = clone(body);
+  if (typeof obj['apiVersion'] !== 'string') obj['apiVersion'] = route.resource.groupVersion ?? 'v1';
   const md = metadataOf(obj);
   if (route.namespace !== undefined) md['namespace'] = route.namespace;
   else if (route.resource.namespaced && stringField(md, 'namespace') === '') md['namespace'] = 'default';

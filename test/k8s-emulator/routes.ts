@@ -17,6 +17,7 @@ const RESOURCES: readonly ResourceDef[] = [
   { kind: 'Event', plural: 'events', namespaced: true, statusSubresource: false },
   { kind: 'Service', plural: 'services', namespaced: true, statusSubresource: true },
   { kind: 'Namespace', plural: 'namespaces', namespaced: false, statusSubresource: true },
+  { kind: 'NetworkPolicy', groupVersion: 'networking.k8s.io/v1', plural: 'networkpolicies', namespaced: true, statusSubresource: false },
   // Calico's CRDs the felix backend ensures (crd.projectcalico.org/v1, cluster-scoped)
   { kind: 'ClusterInformation', groupVersion: 'crd.projectcalico.org/v1', plural: 'clusterinformations', namespaced: false, statusSubresource: false },
   { kind: 'FelixConfiguration', groupVersion: 'crd.projectcalico.org/v1', plural: 'felixconfigurations', namespaced: false, statusSubresource: false },

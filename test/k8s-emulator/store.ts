@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from './object.js';
 import { clone, metadataOf, nameOf, namespaceOf, status, stringField } from './object.js';
+import { resourceByKind } from './routes.js';
 import type { Matcher } from './selectors.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -99,7 +100,7 @@ export class Store {
     md['creationTimestamp'] = prevMd?.['creationTimestamp'] ?? (stringField(md, 'creationTimestamp') || new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
     md['resourceVersion'] = String(++this.rv);
     obj['kind'] = kind;
-    if (typeof obj['apiVersion'] !== 'string') obj['apiVersion'] = 'v1';
+    if (typeof obj['apiVersion'] !== 'string') obj['apiVersion'] = resourceByKind(kind)?.groupVersion ?? 'v1';
     this.bucket(kind).set(k, obj);
     this.record(prev === undefined ? { kind, type: 'ADDED', rv: this.rv, object: obj } : { kind, type: 'MODIFIED', rv: this.rv, object: obj, prev });
     return clone(obj);

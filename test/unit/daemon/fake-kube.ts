@@ -1,5 +1,5 @@
 /** An in-memory KubeApi: informers fed by the test, and a record of every write the daemon makes. */
-import type { ConfigMapInfo, Informer, InformerEvent, KubeApi, KubeEvent, NodeCondition, NodeInfo, PodInfo, ClusterObject, EnsureOutcome } from '../../../src/k8s/types.js';
+import type { ConfigMapInfo, Informer, InformerEvent, KubeApi, KubeEvent, NodeCondition, NodeInfo, PodInfo, ClusterObject, EnsureOutcome, RawObjectInfo } from '../../../src/k8s/types.js';
 
 export class FakeInformer<T extends { readonly name: string }> implements Informer<T> {
   readonly #items = new Map<string, T>();
@@ -56,6 +56,8 @@ export class FakeKube implements KubeApi {
   readonly pods = new FakeInformer<PodInfo>((p) => p.namespace);
   readonly nodes = new FakeInformer<NodeInfo>(() => '');
   readonly configMaps = new FakeInformer<ConfigMapInfo>((c) => c.namespace);
+  readonly networkPolicies = new FakeInformer<RawObjectInfo>((o) => o.namespace);
+  readonly namespaces = new FakeInformer<RawObjectInfo>(() => '');
   readonly events: KubeEvent[] = [];
   readonly conditions: NodeCondition[] = [];
   readonly podPatches: { namespace: string; name: string; annotations: Readonly<Record<string, string | null>> }[] = [];
@@ -78,6 +80,12 @@ export class FakeKube implements KubeApi {
   }
   configMapInformer(): Informer<ConfigMapInfo> {
     return this.configMaps;
+  }
+  networkPolicyInformer(): Informer<RawObjectInfo> {
+    return this.networkPolicies;
+  }
+  namespaceInformer(): Informer<RawObjectInfo> {
+    return this.namespaces;
   }
   getPod(namespace: string, name: string): Promise<PodInfo | undefined> {
     this.getPodCalls++;

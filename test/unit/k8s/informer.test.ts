@@ -178,3 +178,32 @@ describe('node and configmap informers', () => {
     expect(emu.requests.every((r) => r.path === '/api/v1/namespaces/kube-system/configmaps')).toBe(true);
   });
 });
+
+describe('NetworkPolicy and Namespace informers (the NetworkPolicy model)', () => {
+  const policy = (name: string, namespace: string, spec: object): object => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace }, spec });
+
+  test('network policies of every namespace arrive as the JSON the API sent (`from`, not `_from`)', async () => {
+    emu.put('NetworkPolicy', policy('allow-a', 'x', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }] }] }));
+    emu.put('NetworkPolicy', policy('deny', 'y', { podSelector: {}, policyTypes: ['Ingress'] }));
+    const { inf, events } = track(kube.networkPolicyInformer());
+    await inf.start();
+    expect(inf.list().map((o) => `${o.namespace}/${o.name}`).sort()).toEqual(['x/allow-a', 'y/deny']);
+    expect(inf.get('x', 'allow-a')?.object).toMatchObject({ spec: { ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }] }] } });
+    emu.put('NetworkPolicy', policy('deny', 'y', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }));
+    emu.delete('NetworkPolicy', 'x', 'allow-a');
+    await eventually(() => { expect(events).toEqual(['add:allow-a', 'add:deny', 'update:deny', 'delete:allow-a']); });
+    expect(inf.get('y', 'deny')?.object).toMatchObject({ spec: { policyTypes: ['Ingress', 'Egress'] } });
+    expect(emu.requests.every((r) => r.path === '/apis/networking.k8s.io/v1/networkpolicies')).toBe(true);
+  });
+
+  test('namespaces with their labels', async () => {
+    emu.put('Namespace', { metadata: { name: 'x', labels: { team: 'a' } } });
+    const { inf, events } = track(kube.namespaceInformer());
+    await inf.start();
+    expect(inf.get('', 'x')?.object).toMatchObject({ metadata: { name: 'x', labels: { team: 'a' } } });
+    emu.put('Namespace', { metadata: { name: 'x', labels: { team: 'b' } } });
+    emu.put('Namespace', { metadata: { name: 'y' } });
+    await eventually(() => { expect(events).toEqual(['add:x', 'update:x', 'add:y']); });
+    expect(inf.get('', 'x')?.object).toMatchObject({ metadata: { labels: { team: 'b' } } });
+  });
+});

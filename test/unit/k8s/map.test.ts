@@ -3,7 +3,7 @@ import { httpStatusOf, toHubError } from '../../../src/k8s/api-error.js';
 import { conditionPatch, nextCondition } from '../../../src/k8s/conditions.js';
 import { EventDeduper, buildEvent, eventNamespace } from '../../../src/k8s/events.js';
 import { resolveKubeconfigSource } from '../../../src/k8s/kubeconfig-source.js';
-import { resourceVersionOf, statusCode, timestamp, toConfigMapInfo, toNodeInfo, toPodInfo } from '../../../src/k8s/map.js';
+import { resourceVersionOf, statusCode, timestamp, toConfigMapInfo, toNodeInfo, toPodInfo, toRawObjectInfo } from '../../../src/k8s/map.js';
 
 describe('toPodInfo', () => {
   const raw = {
@@ -35,6 +35,19 @@ describe('toPodInfo', () => {
       phase: 'Running',
       resourceVersion: '42',
     });
+  });
+
+  test('podIPs and container ports are kept as sent (the NetworkPolicy model validates them)', () => {
+    const p = toPodInfo({
+      metadata: { name: 'p' },
+      spec: { containers: [{ ports: [{ name: 'http', containerPort: 80 }, 'junk'] }, { ports: [{ containerPort: 53, protocol: 'UDP' }] }] },
+      status: { podIP: '10.0.0.5', podIPs: [{ ip: '10.0.0.5' }, { ip: 'fd00::5' }, { nope: 1 }] },
+    });
+    expect(p?.podIps).toEqual(['10.0.0.5', 'fd00::5']);
+    expect(p?.containerPorts).toEqual([
+      { name: 'http', containerPort: 80, protocol: undefined },
+      { name: undefined, containerPort: 53, protocol: 'UDP' },
+    ]);
   });
 
   test('client-node typed models carry Date timestamps', () => {
@@ -74,6 +87,17 @@ describe('toNodeInfo / toConfigMapInfo / helpers', () => {
       data: { a: '1' },
       resourceVersion: '3',
     });
+  });
+
+  test('node addresses (status.addresses with type and address)', () => {
+    const n = toNodeInfo({ metadata: { name: 'n' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.0.5' }, { type: 'Hostname', address: 'n' }, { type: 'X' }] } });
+    expect(n?.addresses).toEqual([{ type: 'InternalIP', address: '192.168.0.5' }, { type: 'Hostname', address: 'n' }]);
+  });
+
+  test('raw objects keep the object and extract identity; no name → undefined', () => {
+    const obj = { metadata: { name: 'np', namespace: 'x', uid: 'u', resourceVersion: '7' }, spec: { podSelector: {} } };
+    expect(toRawObjectInfo(obj)).toEqual({ namespace: 'x', name: 'np', uid: 'u', resourceVersion: '7', object: obj });
+    expect(toRawObjectInfo({ metadata: {} })).toBeUndefined();
   });
 
   test('status code, resourceVersion, timestamp', () => {
