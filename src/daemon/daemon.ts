@@ -28,6 +28,7 @@ import type { PodBandwidthSync } from './k8s/pod-bandwidth.js';
 import type { BandwidthParser } from './k8s/pod-facts.js';
 import type { RetryPolicy } from './k8s/reporter.js';
 import { HubRpcServer } from './rpc-server.js';
+import { EMPTY_MODEL_SOURCE, LivePolicyModel, type PolicyModelSource } from './policy/live-model.js';
 import { HubService } from './service.js';
 import type { LeaseStore } from '../store/store.js';
 import { dataplaneFor } from '../modes/registry.js';
@@ -42,7 +43,7 @@ import { METRIC_PREFIX } from './metrics.js';
 import { PoolKeeper } from './pool-keeper.js';
 import { ScheduledPods } from './k8s/scheduled-pods.js';
 import type { RecoveryReport } from '../pool/recover.js';
-import type { StatusReply } from '../rpc/protocol.js';
+import type { PolicyModelReply, StatusReply } from '../rpc/protocol.js';
 import type { LinkByMac } from '../pool/eni-source.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
@@ -141,6 +142,7 @@ export class Daemon {
   #policy: PolicyController | undefined;
   #pools: PoolKeeper | undefined;
   #scheduled: ScheduledPods | undefined;
+  #policyModel: LivePolicyModel | undefined;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps) {
     this.#cfg = cfg;
@@ -170,6 +172,11 @@ export class Daemon {
   /** The NetworkPolicy backend's controller (undefined without policy adapters). */
   get policy(): PolicyController | undefined {
     return this.#policy;
+  }
+
+  /** The live NetworkPolicy model (empty without Kubernetes). */
+  get policyModel(): PolicyModelSource {
+    return this.#policyModel ?? EMPTY_MODEL_SOURCE;
   }
 
   get httpAddress(): string | undefined {
@@ -203,6 +210,16 @@ export class Daemon {
           shaping: () => this.#shaping,
         });
         await this.#agent.start(); // applies the first effective config into #effective (no service yet)
+        const agent = this.#agent;
+        this.#policyModel = new LivePolicyModel({
+          pods: agent.pods,
+          nodes: agent.nodes,
+          policies: agent.networkPolicies,
+          namespaces: agent.namespaces,
+          warn: (reason, message) => { agent.reporter.nodeWarning(reason, message); },
+          log: this.#log.child({ component: 'policy-model' }),
+        });
+        this.#policyModel.start();
       }
       // no cluster config accepted (no Kubernetes, or eni-config rejected at start): the local config's chain
       if (this.#prepared === undefined) {
@@ -263,7 +280,7 @@ export class Daemon {
       }
 
       await this.#drain();
-      this.#rpc = new HubRpcServer(service, this.#log.child({ component: 'rpc' }));
+      this.#rpc = new HubRpcServer(service, this.#log.child({ component: 'rpc' }), { policyModel: () => this.#policyModelReply(nodeName) });
       await this.#rpc.listen(cfg.socket);
       this.#serving = true;
       service.setReady(true);
@@ -311,6 +328,7 @@ export class Daemon {
       await removeFile(this.#conflistPath).catch((e: unknown) => { this.#log.warn('conflist removal failed', { err: errorMessage(e) }); });
     }
     await this.#rpc?.close();
+    this.#policyModel?.stop();
     await this.#agent?.stop();
     await this.#http?.close();
     this.#store?.close();
@@ -478,6 +496,11 @@ export class Daemon {
         : {}),
       ...(configError !== undefined ? { configError } : {}),
     };
+  }
+
+  #policyModelReply(nodeName: string | undefined): PolicyModelReply {
+    const m = this.policyModel;
+    return { kubernetes: this.#policyModel !== undefined, nodeName: nodeName ?? '', objects: m.objects(), refused: m.refused() };
   }
 
   /** What the pool's recovery found at start: logged, and invalid leases as a node event (their pods must go). */

@@ -1,7 +1,7 @@
 /** A grpc-js client for the hub service with the same JSON codec (used by the CLI and tests; the plugin has its own). */
 import * as grpc from '@grpc/grpc-js';
-import { parseAllocateReply, parseConfirmReply, parseGcReply, parseLookupReply, parseReleaseReply, parseStatusReply } from '../rpc/messages.js';
-import { METHODS, type HubRpc, type MethodName } from '../rpc/protocol.js';
+import { parseAllocateReply, parseConfirmReply, parseGcReply, parseLookupReply, parsePolicyModelReply, parseReleaseReply, parseStatusReply } from '../rpc/messages.js';
+import { METHODS, type HubAdminRpc, type HubRpc, type MethodName } from '../rpc/protocol.js';
 import { deserializeJson, serializeJson } from './json-codec.js';
 
 export class HubRpcError extends Error {
@@ -14,7 +14,7 @@ export class HubRpcError extends Error {
   }
 }
 
-export interface HubClient extends HubRpc {
+export interface HubClient extends HubRpc, HubAdminRpc {
   close(): void;
 }
 
@@ -48,6 +48,7 @@ export function createHubClient(socket: string, timeoutMs = 10_000): HubClient {
     confirm: (req) => call('confirm', req, parseConfirmReply),
     status: (req) => call('status', req, parseStatusReply),
     gc: (req) => call('gc', req, parseGcReply),
+    policyModel: (req) => call('policyModel', req, parsePolicyModelReply),
     close: () => { client.close(); },
   };
 }

@@ -7,15 +7,22 @@ import { chmod, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
-import { parseAllocateRequest, parseConfirmRequest, parseGcRequest, parseLookupRequest, parseReleaseRequest, parseStatusRequest } from '../rpc/messages.js';
-import { GrpcStatus, METHODS, type MethodName } from '../rpc/protocol.js';
+import { parseAllocateRequest, parseConfirmRequest, parseGcRequest, parseLookupRequest, parsePolicyModelRequest, parseReleaseRequest, parseStatusRequest } from '../rpc/messages.js';
+import { GrpcStatus, METHODS, type MethodName, type PolicyModelReply } from '../rpc/protocol.js';
 import { grpcStatusName, grpcStatusOf } from './grpc-status.js';
 import { deserializeJson, serializeJson } from './json-codec.js';
 import type { HubService } from './service.js';
 
 type Handler = (raw: unknown, signal: AbortSignal) => Promise<unknown>;
 
-const GRPC_NAMES: Record<MethodName, string> = { allocate: 'Allocate', lookup: 'Lookup', release: 'Release', confirm: 'Confirm', status: 'Status', gc: 'Gc' };
+const GRPC_NAMES: Record<MethodName, string> = { allocate: 'Allocate', lookup: 'Lookup', release: 'Release', confirm: 'Confirm', status: 'Status', gc: 'Gc', policyModel: 'PolicyModel' };
+
+/** The operator calls beyond the service (absent: the daemon answers them with an empty model). */
+export interface AdminSources {
+  readonly policyModel: () => PolicyModelReply;
+}
+
+const NO_ADMIN: AdminSources = { policyModel: () => ({ kubernetes: false, nodeName: '', objects: [], refused: [] }) };
 
 export function hubServiceDefinition(): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
@@ -33,7 +40,7 @@ export function hubServiceDefinition(): grpc.ServiceDefinition {
   return def;
 }
 
-function handlersFor(service: HubService): Record<MethodName, Handler> {
+function handlersFor(service: HubService, admin: AdminSources): Record<MethodName, Handler> {
   return {
     allocate: (raw, signal) => service.allocate(parseAllocateRequest(raw), signal),
     lookup: (raw) => service.lookup(parseLookupRequest(raw)),
@@ -44,6 +51,10 @@ function handlersFor(service: HubService): Record<MethodName, Handler> {
       return service.status();
     },
     gc: (raw) => service.gc(parseGcRequest(raw)),
+    policyModel: (raw) => {
+      parsePolicyModelRequest(raw);
+      return Promise.resolve(admin.policyModel());
+    },
   };
 }
 
@@ -69,11 +80,11 @@ export class HubRpcServer {
   readonly #server: grpc.Server;
   #socket: string | undefined;
 
-  constructor(service: HubService, log: Logger = silentLogger) {
+  constructor(service: HubService, log: Logger = silentLogger, admin: AdminSources = NO_ADMIN) {
     this.#service = service;
     this.#log = log;
     this.#server = new grpc.Server();
-    const handlers = handlersFor(service);
+    const handlers = handlersFor(service, admin);
     const impl: grpc.UntypedServiceImplementation = {};
     for (const name of Object.keys(METHODS) as MethodName[]) {
       impl[GRPC_NAMES[name]] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {

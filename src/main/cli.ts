@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `terway-hub` CLI: daemon | status | leases. */
+/** `terway-hub` CLI: daemon | status | leases | policy. */
 import { parseArgs } from 'node:util';
 import { loadDaemonConfig } from '../config/load.js';
 import { createHubClient, HubRpcError } from '../daemon/rpc-client.js';
@@ -8,13 +8,17 @@ import { HubError, errorMessage } from '../lib/errors.js';
 import { DEFAULT_SOCKET, type StatusReply } from '../rpc/protocol.js';
 import { DAEMON_USAGE, runDaemon } from './daemon.js';
 import { formatLeases } from '../daemon/format-leases.js';
+import { POLICY_USAGE } from '../policy/cli/args.js';
+import { processPolicyIo, runPolicy } from './policy-cli.js';
 
 const USAGE = `usage: terway-hub <command> [flags]
 commands:
   daemon   run the node daemon
            ${DAEMON_USAGE.replace(/\n/gu, '\n           ')}
   status   [--socket PATH] [--json]           ask the daemon for its status (exit 0 when ready)
-  leases   [--config FILE | --state-dir DIR] [--json]   list the leases recorded on this node`;
+  leases   [--config FILE | --state-dir DIR] [--json]   list the leases recorded on this node
+  policy   explain | matrix | diff: NetworkPolicy verdicts from files or the daemon's live model
+           ${POLICY_USAGE.split('\n').slice(1).join('\n           ')}`;
 
 async function status(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { socket: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } } });
@@ -61,6 +65,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return status(rest);
     case 'leases':
       return leases(rest);
+    case 'policy':
+      return runPolicy(rest, processPolicyIo);
     case undefined:
     case '-h':
     case '--help':

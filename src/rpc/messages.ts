@@ -21,6 +21,8 @@ import type {
   LookupRequest,
   ReleaseReply,
   ReleaseRequest,
+  PolicyModelReply,
+  PolicyModelRequest,
   StatusReply,
   StatusRequest,
 } from './protocol.js';
@@ -151,4 +153,22 @@ export function parseGcReply(raw: unknown): GcReply {
       return e;
     }),
   };
+}
+
+export function parsePolicyModelRequest(raw: unknown): PolicyModelRequest {
+  obj(raw, 'request');
+  return {};
+}
+
+function strings(o: Obj, key: string): string[] {
+  return arr(o, key, '').map((v, i) => {
+    if (typeof v !== 'string') throw new InvalidInputError(`${key}[${String(i)}]`, 'must be a string');
+    return v;
+  });
+}
+
+/** The objects are parsed by the NetworkPolicy model's reader (src/policy/model/objects.ts) afterwards. */
+export function parsePolicyModelReply(raw: unknown): PolicyModelReply {
+  const o = obj(raw, 'reply');
+  return { kubernetes: bool(o, 'kubernetes', ''), nodeName: str(o, 'nodeName', ''), objects: arr(o, 'objects', ''), refused: strings(o, 'refused') };
 }

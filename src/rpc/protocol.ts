@@ -20,6 +20,7 @@ export const METHODS = {
   confirm: `/${SERVICE}/Confirm`,
   status: `/${SERVICE}/Status`,
   gc: `/${SERVICE}/Gc`,
+  policyModel: `/${SERVICE}/PolicyModel`,
 } as const;
 export type MethodName = keyof typeof METHODS;
 
@@ -104,6 +105,23 @@ export interface GcRequest {
 export interface GcReply {
   readonly released: readonly AttachmentKey[];
   readonly errors: readonly string[];
+}
+
+/** `terway-hub policy` without -f: the daemon's live NetworkPolicy model (an operator call; the plugin never makes it). */
+export type PolicyModelRequest = Record<string, never>;
+export interface PolicyModelReply {
+  /** False when the daemon follows no Kubernetes API: the model is then empty. */
+  readonly kubernetes: boolean;
+  readonly nodeName: string;
+  /** The accepted objects (Namespace, Pod, Node, NetworkPolicy) in `kubectl get -o json` form. */
+  readonly objects: readonly unknown[];
+  /** Objects the model refused (object: field: reason); they are left out of `objects`. */
+  readonly refused: readonly string[];
+}
+
+/** What the CLI asks the daemon beyond the plugin's calls. */
+export interface HubAdminRpc {
+  policyModel(req: PolicyModelRequest): Promise<PolicyModelReply>;
 }
 
 export interface HubRpc {

@@ -1,13 +1,13 @@
 /**
  * The daemon's Kubernetes side, composed: informers (pods on this node, this Node, ConfigMaps of the config
- * namespace), pod facts for allocation, the reporter (events, annotations, SufficientIP) and the config watcher.
+ * namespace; the cluster's NetworkPolicies and Namespaces for the NetworkPolicy model), pod facts for allocation, the reporter (events, annotations, SufficientIP) and the config watcher.
  */
 import { parseBandwidthAnnotations } from '../../bandwidth/annotations.js';
 import type { DaemonConfig } from '../../config/daemon-config.js';
 import { BUILTIN_STATEFUL_KINDS } from '../../config/eni-conf.js';
 import { errorMessage } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
-import type { ConfigMapInfo, Informer, KubeApi, NodeInfo, PodInfo } from '../../k8s/types.js';
+import type { ConfigMapInfo, Informer, KubeApi, NodeInfo, PodInfo, RawObjectInfo } from '../../k8s/types.js';
 import { ConfigWatcher, type ApplyOutcome } from './config-watcher.js';
 import type { EffectiveConfig } from './effective-config.js';
 import { KubePodFacts, type BandwidthParser } from './pod-facts.js';
@@ -34,6 +34,8 @@ export class KubeNodeAgent {
   readonly pods: Informer<PodInfo>;
   readonly nodes: Informer<NodeInfo>;
   readonly configMaps: Informer<ConfigMapInfo>;
+  readonly networkPolicies: Informer<RawObjectInfo>;
+  readonly namespaces: Informer<RawObjectInfo>;
   readonly podFacts: KubePodFacts;
   readonly reporter: KubeReporter;
   readonly config: ConfigWatcher;
@@ -47,6 +49,8 @@ export class KubeNodeAgent {
     this.pods = kube.podInformer(nodeName);
     this.nodes = kube.nodeInformer(nodeName);
     this.configMaps = kube.configMapInformer(deps.local.kubeNamespace);
+    this.networkPolicies = kube.networkPolicyInformer();
+    this.namespaces = kube.namespaceInformer();
     this.reporter = new KubeReporter({
       kube,
       nodeName,
@@ -66,10 +70,15 @@ export class KubeNodeAgent {
     });
   }
 
-  /** Starts the informers (bounded wait for their first list) and applies the first effective config. */
+  /**
+   * Starts the informers (bounded wait for the first list of those allocation needs) and applies the first effective
+   * config. The NetworkPolicy/Namespace informers fill in the background: a cluster whose RBAC predates them (no
+   * list/watch of networkpolicies, namespaces) delays nothing; their errors are logged while they retry.
+   */
   async start(): Promise<void> {
     const timeout = this.#deps.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
-    for (const inf of [this.pods, this.nodes, this.configMaps]) inf.onError((e) => { this.#log.warn('informer error (retrying)', { err: errorMessage(e) }); });
+    for (const inf of [this.pods, this.nodes, this.configMaps, this.networkPolicies, this.namespaces]) inf.onError((e) => { this.#log.warn('informer error (retrying)', { err: errorMessage(e) }); });
+    for (const inf of [this.networkPolicies, this.namespaces]) inf.start().catch(() => undefined);
     const synced = await Promise.all([this.pods, this.nodes, this.configMaps].map((i) => withTimeout(i.start(), timeout)));
     if (synced.includes(false)) this.#log.warn('kubernetes informers not synced yet; starting with what is known', { timeoutMs: timeout });
     await this.config.start();
@@ -78,7 +87,7 @@ export class KubeNodeAgent {
   async stop(): Promise<void> {
     this.config.stop();
     await this.config.settled();
-    for (const inf of [this.pods, this.nodes, this.configMaps]) inf.stop();
+    for (const inf of [this.pods, this.nodes, this.configMaps, this.networkPolicies, this.namespaces]) inf.stop();
     await this.reporter.idle();
   }
 }

@@ -1,5 +1,5 @@
 /** A bad object in an OBJECTS text: names the object (`kind ns/name`, or its document index) and the field. */
-import { InvalidInputError } from '../../lib/errors.js';
+import { InvalidInputError, type ConfigError } from '../../lib/errors.js';
 
 export class PolicyObjectError extends InvalidInputError {
   constructor(
@@ -11,4 +11,10 @@ export class PolicyObjectError extends InvalidInputError {
   ) {
     super(path === '' ? object : `${object}: ${path}`, reason);
   }
+}
+
+/** A parser's ConfigError (path relative to the object, possibly prefixed `object`) as an error naming the object. */
+export function objectErrorOf(object: string, e: ConfigError): PolicyObjectError {
+  const path = e.path.startsWith('object') ? e.path.slice('object'.length).replace(/^\./u, '') : e.path;
+  return new PolicyObjectError(object, path, e.message.slice(e.path.length + 2));
 }

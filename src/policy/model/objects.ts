@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { ConfigError } from '../../lib/errors.js';
 import { isObj, kindOf, type Obj } from '../../config/fields.js';
 import { buildModel } from './build.js';
-import { PolicyObjectError } from './errors.js';
+import { PolicyObjectError, objectErrorOf } from './errors.js';
 import { parseNamespace, parseNode } from './parse-namespace.js';
 import { parseNetworkPolicy } from './parse-policy.js';
 import { parsePod } from './parse-pod.js';
@@ -115,8 +115,7 @@ export function readObjects(text: string, options: ObjectsOptions = {}): Objects
       }
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      const path = e.path.startsWith('object') ? e.path.slice('object'.length).replace(/^\./u, '') : e.path;
-      errors.push(new PolicyObjectError(object, path, e.message.slice(e.path.length + 2)));
+      errors.push(objectErrorOf(object, e));
     }
   };
 

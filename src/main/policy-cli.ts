@@ -1,0 +1,119 @@
+/**
+ * `terway-hub policy explain|matrix|diff`: reads OBJECTS (-f, `-` = stdin) or the daemon's live model over its
+ * socket, runs the pure evaluator and prints. Parsing and formatting are pure (src/policy/cli); this file is the I/O.
+ * Exit codes: 0 allowed / no change / done; 1 denied (explain) or changes (diff); 2 bad flags or objects (nothing
+ * is evaluated); 3 the daemon could not be asked.
+ */
+import { readFile } from 'node:fs/promises';
+import { createHubClient, HubRpcError } from '../daemon/rpc-client.js';
+import { InvalidInputError, errorMessage } from '../lib/errors.js';
+import { DEFAULT_SOCKET, type PolicyModelReply } from '../rpc/protocol.js';
+import { POLICY_USAGE, parsePolicyArgs, type PolicyCommand } from '../policy/cli/args.js';
+import { diffModels, formatDiff, overlayModel } from '../policy/cli/diff.js';
+import { formatDecision } from '../policy/cli/format-explain.js';
+import { formatMatrix } from '../policy/cli/format-matrix.js';
+import { createEvaluator } from '../policy/model/decide.js';
+import { matrix } from '../policy/model/matrix.js';
+import { readObjects } from '../policy/model/objects.js';
+import { podKey, type PolicyModel } from '../policy/model/types.js';
+
+export const EXIT = { ok: 0, deniedOrChanged: 1, usage: 2, daemon: 3 } as const;
+
+export interface PolicyIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** A file's text; `-` is stdin. */
+  readonly readText: (path: string) => Promise<string>;
+  readonly liveModel: (socket: string, timeoutMs: number) => Promise<PolicyModelReply>;
+}
+
+/** Refusals of the reader, as the exit-2 outcome. */
+class ObjectsRefused extends Error {}
+
+function load(io: PolicyIo, text: string, source: string): PolicyModel {
+  const r = readObjects(text);
+  if (!r.ok) {
+    io.err(`${source}: refused, nothing evaluated:\n${r.errors.map((e) => `  ${e.message}`).join('\n')}\n`);
+    throw new ObjectsRefused();
+  }
+  for (const n of r.notes) io.err(`note: ${n}\n`);
+  return r.model;
+}
+
+async function fromFile(io: PolicyIo, path: string): Promise<PolicyModel> {
+  let text: string;
+  try {
+    text = await io.readText(path);
+  } catch (e) {
+    throw new InvalidInputError('-f', `cannot read ${path}: ${errorMessage(e)}`);
+  }
+  return load(io, text, path);
+}
+
+async function live(io: PolicyIo, cmd: PolicyCommand): Promise<PolicyModel> {
+  const reply = await io.liveModel(cmd.socket ?? DEFAULT_SOCKET, cmd.timeoutMs);
+  if (!reply.kubernetes) io.err('note: the daemon follows no Kubernetes API: its live model is empty\n');
+  for (const r of reply.refused) io.err(`warning: left out of the live model: ${r}\n`);
+  return load(io, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: reply.objects }), `live model of ${reply.nodeName === '' ? 'the daemon' : reply.nodeName}`);
+}
+
+async function run(io: PolicyIo, cmd: PolicyCommand): Promise<number> {
+  if (cmd.command === 'diff') {
+    const top = await fromFile(io, cmd.file);
+    const base = await live(io, cmd);
+    const d = diffModels(base, overlayModel(base, top), cmd.ports);
+    io.out(cmd.json ? `${JSON.stringify(d)}\n` : formatDiff(d));
+    return d.allowedToDenied.length + d.deniedToAllowed.length === 0 ? EXIT.ok : EXIT.deniedOrChanged;
+  }
+  const model = cmd.file !== undefined ? await fromFile(io, cmd.file) : await live(io, cmd);
+  if (cmd.command === 'explain') {
+    const d = createEvaluator(model).decide(cmd.from, cmd.to, cmd.port.port, cmd.port.protocol);
+    io.out(cmd.json ? `${JSON.stringify(d)}\n` : formatDecision(d));
+    return d.allowed ? EXIT.ok : EXIT.deniedOrChanged;
+  }
+  const result = matrix(model, cmd.ports);
+  io.out(cmd.json ? `${JSON.stringify(result)}\n` : formatMatrix(model.pods.map(podKey), cmd.ports, result));
+  return EXIT.ok;
+}
+
+export async function runPolicy(argv: readonly string[], io: PolicyIo): Promise<number> {
+  if (argv[0] === undefined || argv[0] === '-h' || argv[0] === '--help' || argv[0] === 'help') {
+    io.out(`${POLICY_USAGE}\n`);
+    return argv[0] === undefined ? EXIT.usage : EXIT.ok;
+  }
+  try {
+    return await run(io, parsePolicyArgs(argv));
+  } catch (e) {
+    if (e instanceof ObjectsRefused) return EXIT.usage;
+    if (e instanceof InvalidInputError) {
+      io.err(`error: ${e.message}\n${e.field.startsWith('-') || e.field === 'flags' || e.field === 'command' ? `${POLICY_USAGE}\n` : ''}`);
+      return EXIT.usage;
+    }
+    if (e instanceof HubRpcError) {
+      io.err(`error: could not ask the daemon for its live model (${e.details}); give -f OBJECTS to evaluate a file\n`);
+      return EXIT.daemon;
+    }
+    throw e;
+  }
+}
+
+/** The real I/O: files and stdin, the daemon's socket. */
+export const processPolicyIo: PolicyIo = {
+  out: (t) => { process.stdout.write(t); },
+  err: (t) => { process.stderr.write(t); },
+  readText: async (path) => (path === '-' ? readStdin() : readFile(path, 'utf8')),
+  liveModel: async (socket, timeoutMs) => {
+    const client = createHubClient(socket, timeoutMs);
+    try {
+      return await client.policyModel({});
+    } finally {
+      client.close();
+    }
+  },
+};
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
