@@ -3,7 +3,7 @@
  * the caller prints it with the usage and exits 2.
  */
 import { parseArgs } from 'node:util';
-import { InvalidInputError, errorMessage } from '../../lib/errors.js';
+import { InvalidInputError } from '../../lib/errors.js';
 import { quote } from '../../lib/text.js';
 import type { Endpoint } from '../model/endpoint.js';
 import type { PortProto } from '../model/matrix.js';
@@ -83,7 +83,9 @@ export function parsePolicyArgs(argv: readonly string[]): PolicyCommand {
       },
     }));
   } catch (e) {
-    throw new InvalidInputError('flags', errorMessage(e));
+    // node:util's parse errors (their `message` alone: "Unknown option '--x'")
+    const message = typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string' ? e.message : String(e);
+    throw new InvalidInputError('flags', message);
   }
   const timeoutRaw = values.timeout ?? '10000';
   const timeoutMs = Number(timeoutRaw);
