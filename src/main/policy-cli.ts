@@ -30,17 +30,25 @@ export interface PolicyIo {
 /** Refusals of the reader, as the exit-2 outcome. */
 class ObjectsRefused extends Error {}
 
-function load(io: PolicyIo, text: string, source: string): PolicyModel {
+interface Loaded {
+  readonly model: PolicyModel;
+  readonly notes: readonly string[];
+}
+
+function load(io: PolicyIo, text: string, source: string): Loaded {
   const r = readObjects(text);
   if (!r.ok) {
     io.err(`${source}: refused, nothing evaluated:\n${r.errors.map((e) => `  ${e.message}`).join('\n')}\n`);
     throw new ObjectsRefused();
   }
-  for (const n of r.notes) io.err(`note: ${n}\n`);
-  return r.model;
+  return { model: r.model, notes: r.notes };
 }
 
-async function fromFile(io: PolicyIo, path: string): Promise<PolicyModel> {
+function printNotes(io: PolicyIo, notes: readonly string[]): void {
+  for (const n of notes) io.err(`note: ${n}\n`);
+}
+
+async function fromFile(io: PolicyIo, path: string): Promise<Loaded> {
   let text: string;
   try {
     text = await io.readText(path);
@@ -50,7 +58,7 @@ async function fromFile(io: PolicyIo, path: string): Promise<PolicyModel> {
   return load(io, text, path);
 }
 
-async function live(io: PolicyIo, cmd: PolicyCommand): Promise<PolicyModel> {
+async function live(io: PolicyIo, cmd: PolicyCommand): Promise<Loaded> {
   const reply = await io.liveModel(cmd.socket ?? DEFAULT_SOCKET, cmd.timeoutMs);
   if (!reply.kubernetes) io.err('note: the daemon follows no Kubernetes API: its live model is empty\n');
   for (const r of reply.refused) io.err(`warning: left out of the live model: ${r}\n`);
@@ -61,11 +69,16 @@ async function run(io: PolicyIo, cmd: PolicyCommand): Promise<number> {
   if (cmd.command === 'diff') {
     const top = await fromFile(io, cmd.file);
     const base = await live(io, cmd);
-    const d = diffModels(base, overlayModel(base, top), cmd.ports);
+    printNotes(io, base.notes);
+    // a namespace NEW only implies keeps its live labels: the reader's "assumed" note would mislead
+    const impliedOnly = (n: string): boolean => [...base.model.namespaces.values()].some((ns) => !ns.synthesized && n.startsWith(`Namespace ${ns.name}: not in the input`));
+    printNotes(io, top.notes.filter((n) => !impliedOnly(n)));
+    const d = diffModels(base.model, overlayModel(base.model, top.model), cmd.ports);
     io.out(cmd.json ? `${JSON.stringify(d)}\n` : formatDiff(d));
     return d.allowedToDenied.length + d.deniedToAllowed.length === 0 ? EXIT.ok : EXIT.deniedOrChanged;
   }
-  const model = cmd.file !== undefined ? await fromFile(io, cmd.file) : await live(io, cmd);
+  const { model, notes } = cmd.file !== undefined ? await fromFile(io, cmd.file) : await live(io, cmd);
+  printNotes(io, notes);
   if (cmd.command === 'explain') {
     const d = createEvaluator(model).decide(cmd.from, cmd.to, cmd.port.port, cmd.port.protocol);
     io.out(cmd.json ? `${JSON.stringify(d)}\n` : formatDecision(d));

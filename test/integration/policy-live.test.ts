@@ -177,6 +177,7 @@ describe('daemon + emulator, asked by the CLI without -f', () => {
     ].join('\n'));
     const d = await runCli(['policy', 'diff', ...sock, '-f', whatIf, '--port', '8080', '--json']);
     expect(d.code).toBe(1);
+    expect(d.stderr).not.toContain('Namespace x: not in the input'); // x is live: its labels are kept, no "assumed" note
     const diff = JSON.parse(d.stdout) as { allowedToDenied: string[]; deniedToAllowed: string[] };
     expect(diff.deniedToAllowed).toEqual(['x/other->x/web:8080/TCP']);
     expect([...diff.allowedToDenied].sort()).toEqual(['x/client->x/other:8080/TCP', 'x/other->x/client:8080/TCP', 'x/web->x/client:8080/TCP', 'x/web->x/other:8080/TCP']);
