@@ -112,8 +112,9 @@ export class LivePolicyModel implements PolicyModelSource {
     return this.#model;
   }
 
+  /** Finished pods (Succeeded/Failed) are left out as the model leaves them out. */
   objects(): readonly LiveObject[] {
-    return [...this.#entries.values()].map((e) => e.object);
+    return [...this.#entries.values()].filter((e) => e.parsed.kind !== 'Pod' || e.parsed.value !== undefined).map((e) => e.object);
   }
 
   refused(): readonly string[] {

@@ -158,4 +158,19 @@ describe('HubRpcServer on a unix socket', () => {
     const len = all.readUInt32BE(1);
     expect(JSON.parse(all.subarray(5, 5 + len).toString())).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
   });
+
+  it('PolicyModel: a daemon without a model source answers an empty, non-Kubernetes model; with one, its objects', async () => {
+    expect(await client.policyModel({})).toEqual({ kubernetes: false, nodeName: '', objects: [], refused: [] });
+    const objects = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }];
+    const other = new HubRpcServer(service, undefined, { policyModel: () => ({ kubernetes: true, nodeName: 'n1', objects, refused: ['NetworkPolicy x/p: spec.x: unknown field'] }) });
+    const path = join(tempDir('hub-rpc-model-'), 'hub.sock');
+    await other.listen(path);
+    const c = createHubClient(path);
+    try {
+      expect(await c.policyModel({})).toEqual({ kubernetes: true, nodeName: 'n1', objects, refused: ['NetworkPolicy x/p: spec.x: unknown field'] });
+    } finally {
+      c.close();
+      await other.close();
+    }
+  });
 });

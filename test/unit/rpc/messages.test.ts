@@ -7,6 +7,7 @@ import {
   parseGcRequest,
   parseLookupReply,
   parseLookupRequest,
+  parsePolicyModelReply,
   parseReleaseReply,
   parseReleaseRequest,
   parseStatusReply,
@@ -80,6 +81,9 @@ describe('rpc message parsers', () => {
     ['gc attachments not an array', () => parseGcRequest({ validAttachments: {} }), 'validAttachments'],
     ['gc attachment bad ifName', () => parseGcRequest({ validAttachments: [{ containerId: 'a', ifName: '' }] }), 'validAttachments[0].ifName'],
     ['gc reply error not a string', () => parseGcReply({ released: [], errors: [1] }), 'errors[0]'],
+    ['policy model objects not a list', () => parsePolicyModelReply({ kubernetes: true, nodeName: 'n', objects: {}, refused: [] }), 'objects'],
+    ['policy model refusal not a string', () => parsePolicyModelReply({ kubernetes: true, nodeName: 'n', objects: [], refused: [3] }), 'refused[0]'],
+    ['policy model kubernetes missing', () => parsePolicyModelReply({ nodeName: 'n', objects: [], refused: [] }), 'kubernetes'],
   ])('%s names the field', (_n, fn, field) => {
     expect(fieldOf(fn)).toBe(field);
   });
