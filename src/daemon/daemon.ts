@@ -29,6 +29,7 @@ import type { BandwidthParser } from './k8s/pod-facts.js';
 import type { RetryPolicy } from './k8s/reporter.js';
 import { HubRpcServer } from './rpc-server.js';
 import { EMPTY_MODEL_SOURCE, LivePolicyModel, type PolicyModelSource } from './policy/live-model.js';
+import { registerPolicyModelMetrics } from './policy/model-metrics.js';
 import { HubService } from './service.js';
 import type { LeaseStore } from '../store/store.js';
 import { dataplaneFor } from '../modes/registry.js';
@@ -245,6 +246,7 @@ export class Daemon {
       });
       this.#service = service;
       service.setStatusDetail(() => this.#statusDetail());
+      if (this.#policyModel !== undefined) registerPolicyModelMetrics(service.metrics.registry, METRIC_PREFIX, this.#policyModel);
       if (this.#agent !== undefined) {
         this.#bandwidth = createLiveBandwidth({
           pods: this.#agent.pods,

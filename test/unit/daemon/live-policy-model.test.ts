@@ -5,6 +5,8 @@ import { toNodeInfo, toPodInfo, toRawObjectInfo } from '../../../src/k8s/map.js'
 import type { NodeInfo, PodInfo, RawObjectInfo } from '../../../src/k8s/types.js';
 import { readObjects } from '../../../src/policy/model/objects.js';
 import { FakeInformer } from './fake-kube.js';
+import { Registry } from 'prom-client';
+import { registerPolicyModelMetrics } from '../../../src/daemon/policy/model-metrics.js';
 
 function setup() {
   const pods = new FakeInformer<PodInfo>((p) => p.namespace);
@@ -65,6 +67,21 @@ describe('LivePolicyModel', () => {
     expect(s.warnings).toEqual([expect.stringMatching(/^NetworkPolicyObjectRefused Pod x\/bad: spec\.containers\[0\]\.ports\[0\]\.name: not a valid port name/u)]);
     s.pods.remove('x', 'bad');
     expect(s.live.refused()).toEqual([]);
+  });
+
+  test('metrics: objects by kind and refused, read at scrape time', async () => {
+    const s = setup();
+    const registry = new Registry();
+    registerPolicyModelMetrics(registry, 'terway_hub_', s.live);
+    s.live.start();
+    s.pods.set(pod('a'));
+    s.policies.set(policy('ok', { podSelector: {} }));
+    s.policies.set(policy('bad', { podSelector: {}, ingres: [] }));
+    const text = await registry.metrics();
+    expect(text).toContain('terway_hub_policy_model_objects{kind="Pod"} 1');
+    expect(text).toContain('terway_hub_policy_model_objects{kind="NetworkPolicy"} 1');
+    expect(text).toContain('terway_hub_policy_model_objects{kind="Namespace"} 0');
+    expect(text).toContain('terway_hub_policy_model_refused 1');
   });
 
   test('without Kubernetes: empty', () => {
