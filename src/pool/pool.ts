@@ -168,6 +168,8 @@ export class Pool {
   readonly #scheduled = new Map<string, { readonly since: number; done: boolean }>();
   /** Since when idle has been above what the shrink keeps (undefined: not above). */
   #excessSince: number | undefined;
+  /** A shrink is under way (one batch per ENI per round): what is left of its excess goes on without the delay. */
+  #shrinking = false;
   /** When each IP was last released: the one idle longest is handed out first (ARP/conntrack caches age out). */
   readonly #releasedAt = new Map<IpAddr, number>();
   #lastChange: number;
@@ -443,7 +445,7 @@ export class Pool {
       };
     });
     const reclaimDue = this.#o.reclaimAfterMs !== undefined && now - this.#lastChange >= this.#o.reclaimAfterMs;
-    const shrinkDue = this.#excessSince !== undefined && now - this.#excessSince >= this.#o.shrinkDelayMs;
+    const shrinkDue = this.#shrinking || (this.#excessSince !== undefined && now - this.#excessSince >= this.#o.shrinkDelayMs);
     const scheduled = this.#expectedCount();
     this.#recordDemand(now, [...this.#enis.values()].reduce((n, e) => n + e.leased.size, 0) + this.#waiters.length + scheduled);
     return {
@@ -490,6 +492,7 @@ export class Pool {
         const refill = planRefill(limits, snap, this.#o.demand);
         const shrink = refill.length === 0 && this.#inFlight === 0 ? planShrink(limits, snap, this.#o.demand) : [];
         if (shrink.length > 0 && reclaimShare(limits, snap, this.#o.demand) > 0) this.#reclaimed(now);
+        if (shrink.length > 0) this.#shrinking = true;
         for (const a of [...refill, ...shrink]) this.#run(a);
         if (refill.length === 0 && this.#inFlight === 0 && this.#waiters.length > 0) this.#failWaiters(limits, snap, createAllowed);
       })
@@ -503,6 +506,7 @@ export class Pool {
   #trackExcess(limits: PoolLimits, snap: PoolSnapshot): void {
     if (idleExcess(limits, snap, this.#o.demand) <= 0) {
       this.#excessSince = undefined;
+      this.#shrinking = false;
       return;
     }
     if (this.#excessSince !== undefined) return;

@@ -207,6 +207,23 @@ describe('Pool: warm ENIs and one call per ENI', () => {
     expect(t.factory.overlaps).toEqual([]);
   });
 
+  it('a shrink under way goes on round after round: the small rest of a mass release does not wait for the shrink delay', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 4, warmEnis: 2, shrinkDelayMs: 30_000 }, { maxEnis: 2, ipsPerEni: 20 });
+    await t.pool.start(new Set());
+    await t.clock.advance(3100);
+    const pending = Array.from({ length: 30 }, (_, i) => t.pool.acquire({ label: `ns/p${String(i)}` }));
+    await t.clock.advance(10_000);
+    const got = await Promise.all(pending);
+    await t.clock.advance(40_000);
+    const before = t.factory.calls.length;
+    for (const g of got) t.pool.release(g.ip);
+    // ≥ 26 above max_pool_size: one Unassign of ≤ 10 per ENI per round, rounds back to back (0.5 s each)
+    await t.clock.advance(3000);
+    expect(t.pool.stats().idle).toBeLessThanOrEqual(4);
+    expect(t.factory.calls.slice(before).every((c) => c.startsWith('unassign'))).toBe(true);
+    expect(t.factory.overlaps).toEqual([]);
+  });
+
   it('a fixed warmEnis count; configure() changes it (nodeMaxPods from the Node) and the pool follows', async () => {
     const t = setup({ minIdle: 0, maxIdle: 5, warmEnis: 2 }, { maxEnis: 4, ipsPerEni: 10 });
     await t.pool.start(new Set());
