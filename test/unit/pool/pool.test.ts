@@ -211,13 +211,13 @@ describe('Pool: warm ENIs and one call per ENI', () => {
     const t = setup({ minIdle: 0, maxIdle: 4, warmEnis: 2, shrinkDelayMs: 30_000 }, { maxEnis: 2, ipsPerEni: 20 });
     await t.pool.start(new Set());
     await t.clock.advance(3100);
-    const pending = Array.from({ length: 30 }, (_, i) => t.pool.acquire({ label: `ns/p${String(i)}` }));
+    const pending = Array.from({ length: 26 }, (_, i) => t.pool.acquire({ label: `ns/p${String(i)}` }));
     await t.clock.advance(10_000);
     const got = await Promise.all(pending);
     await t.clock.advance(40_000);
     const before = t.factory.calls.length;
     for (const g of got) t.pool.release(g.ip);
-    // ≥ 26 above max_pool_size: one Unassign of ≤ 10 per ENI per round, rounds back to back (0.5 s each)
+    // 26 above max_pool_size: one Unassign of ≤ 10 per ENI per round, rounds back to back (0.5 s each)
     await t.clock.advance(3000);
     expect(t.pool.stats().idle).toBeLessThanOrEqual(4);
     expect(t.factory.calls.slice(before).every((c) => c.startsWith('unassign'))).toBe(true);
