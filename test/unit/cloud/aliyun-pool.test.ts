@@ -142,10 +142,10 @@ describe('one cloud call per ENI (ECS refuses concurrent operations on one ENI)'
       pool.stop();
       await emu.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
 
-async function waitUntil(ok: () => boolean, ms = 20_000): Promise<void> {
+async function waitUntil(ok: () => boolean, ms = 40_000): Promise<void> {
   const until = Date.now() + ms;
   while (!ok()) {
     if (Date.now() > until) throw new Error('timed out waiting for the pool to settle');
