@@ -93,12 +93,16 @@ export function toNodeInfo(obj: unknown): NodeInfo | undefined {
   const m = meta(obj);
   if (m === undefined) return undefined;
   const podCIDR = str(rec(rec(obj)?.['spec'])?.['podCIDR']);
+  // a quantity; the kubelet writes the plain integer ("110")
+  const pods = str(rec(rec(rec(obj)?.['status'])?.['capacity'])?.['pods']);
+  const maxPods = pods !== undefined && /^\d{1,6}$/u.test(pods) ? Number(pods) : undefined;
   return {
     name: m.name,
     uid: m.uid,
     labels: m.labels,
     annotations: m.annotations,
     ...(podCIDR !== undefined && podCIDR !== '' ? { podCIDR } : {}),
+    ...(maxPods !== undefined ? { maxPods } : {}),
     resourceVersion: m.resourceVersion,
   };
 }

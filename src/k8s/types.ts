@@ -31,6 +31,8 @@ export interface NodeInfo {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly podCIDR?: string;
+  /** status.capacity.pods: the most pods the kubelet runs on it. */
+  readonly maxPods?: number;
   readonly resourceVersion: string;
 }
 
