@@ -31,6 +31,15 @@ export interface PoolConfig {
   readonly scheduleAware: boolean;
   /** A scheduled pod whose ADD has not come after this long is no longer expected. */
   readonly scheduledTtlSeconds: number;
+  /**
+   * ENIs kept attached with free slots (beyond Terway): `auto` covers max(the node's max pods, the demand peak of the
+   * last 10 min), at least `minEnis`, at most the instance's maxENI; a number fixes it (0: none, as Terway).
+   */
+  readonly warmEnis: 'auto' | number;
+  /** The node's max pods when Kubernetes does not say (the Node's `status.capacity.pods` replaces it); 0: unknown. */
+  readonly nodeMaxPods: number;
+  /** eni_conf `min_eni` (with Kubernetes): auto warm ENIs are at least this many. */
+  readonly minEnis: number;
   /** The local provider's simulated cloud latency (demos, benches): ENI creation, IP assignment, IP release. */
   readonly localLatencyMs: { readonly create: number; readonly assign: number; readonly unassign: number };
 }
@@ -46,6 +55,9 @@ export const DEFAULT_POOL_CONFIG: PoolConfig = {
   reclaimBatchSize: 5,
   scheduleAware: true,
   scheduledTtlSeconds: 180,
+  warmEnis: 'auto',
+  nodeMaxPods: 110,
+  minEnis: 0,
   localLatencyMs: { create: 0, assign: 0, unassign: 0 },
 };
 
@@ -80,7 +92,7 @@ function only(o: Obj, path: string, keys: readonly string[]): void {
 export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
   if (raw === undefined) return DEFAULT_POOL_CONFIG;
   const o = object(raw, path);
-  only(o, path, ['minIdle', 'maxIdle', 'demandAware', 'coalesceMs', 'reclaimAfterSeconds', 'reclaimIntervalSeconds', 'reclaimJitter', 'reclaimBatchSize', 'scheduleAware', 'scheduledTtlSeconds', 'localLatencyMs']);
+  only(o, path, ['minIdle', 'maxIdle', 'demandAware', 'coalesceMs', 'reclaimAfterSeconds', 'reclaimIntervalSeconds', 'reclaimJitter', 'reclaimBatchSize', 'scheduleAware', 'scheduledTtlSeconds', 'warmEnis', 'nodeMaxPods', 'localLatencyMs']);
   const d = DEFAULT_POOL_CONFIG;
   const minIdle = int(o, 'minIdle', path, d.minIdle, 10_000);
   const maxIdle = int(o, 'maxIdle', path, d.maxIdle, 10_000);
@@ -91,6 +103,9 @@ export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
   if (typeof scheduleAware !== 'boolean') throw new ConfigError(`${path}.scheduleAware`, 'must be a boolean');
   const scheduledTtlSeconds = int(o, 'scheduledTtlSeconds', path, d.scheduledTtlSeconds, 86_400);
   if (scheduledTtlSeconds < 1) throw new ConfigError(`${path}.scheduledTtlSeconds`, `must be at least 1; got ${quote(scheduledTtlSeconds)}`);
+  const w = o.warmEnis ?? d.warmEnis;
+  if (w !== 'auto' && (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 1000)) throw new ConfigError(`${path}.warmEnis`, `must be "auto" or an integer in 0..1000; got ${quote(w)}`);
+  const warmEnis: 'auto' | number = w;
   const lat = o.localLatencyMs === undefined ? {} : object(o.localLatencyMs, `${path}.localLatencyMs`);
   only(lat, `${path}.localLatencyMs`, ['create', 'assign', 'unassign']);
   return {
@@ -104,6 +119,9 @@ export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
     reclaimBatchSize: positive(int(o, 'reclaimBatchSize', path, d.reclaimBatchSize, 1_000), `${path}.reclaimBatchSize`),
     scheduleAware,
     scheduledTtlSeconds,
+    warmEnis,
+    nodeMaxPods: int(o, 'nodeMaxPods', path, d.nodeMaxPods, 10_000),
+    minEnis: d.minEnis,
     localLatencyMs: {
       create: int(lat, 'create', `${path}.localLatencyMs`, 0, 600_000),
       assign: int(lat, 'assign', `${path}.localLatencyMs`, 0, 600_000),
@@ -122,5 +140,11 @@ export function poolFromEniConf(local: PoolConfig, c: EniConf): PoolConfig {
     reclaimIntervalSeconds: Math.max(1, Math.ceil(c.idleIpReclaimIntervalMs / 1000)),
     reclaimJitter: Math.min(1, c.idleIpReclaimJitterFactor),
     reclaimBatchSize: c.idleIpReclaimBatchSize,
+    minEnis: c.minEni,
   };
+}
+
+/** The Node's `status.capacity.pods`, when known, is the node's max pods (pure). */
+export function poolWithNodeMaxPods(c: PoolConfig, maxPods: number | undefined): PoolConfig {
+  return maxPods === undefined ? c : { ...c, nodeMaxPods: maxPods };
 }

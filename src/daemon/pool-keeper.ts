@@ -31,6 +31,12 @@ export function poolOptionsOf(c: PoolConfig): Partial<PoolOptions> {
     demand: { ...DEFAULT_DEMAND, demandAware: c.demandAware },
     scheduledTtlMs: c.scheduledTtlSeconds * 1000,
     ...(c.reclaimAfterSeconds > 0 ? { reclaimAfterMs: c.reclaimAfterSeconds * 1000 } : {}),
+    reclaimIntervalMs: c.reclaimIntervalSeconds * 1000,
+    reclaimJitter: c.reclaimJitter,
+    reclaimBatch: c.reclaimBatchSize,
+    warmEnis: c.warmEnis,
+    nodeMaxPods: c.nodeMaxPods,
+    minEnis: c.minEnis,
   };
 }
 

@@ -104,6 +104,9 @@ export function toNodeInfo(obj: unknown): NodeInfo | undefined {
     const address = str(a['address']);
     return type !== undefined && address !== undefined ? [{ type, address }] : [];
   });
+  // a quantity; the kubelet writes the plain integer ("110")
+  const pods = str(rec(rec(rec(obj)?.['status'])?.['capacity'])?.['pods']);
+  const maxPods = pods !== undefined && /^\d{1,6}$/u.test(pods) ? Number(pods) : undefined;
   return {
     name: m.name,
     uid: m.uid,
@@ -111,6 +114,7 @@ export function toNodeInfo(obj: unknown): NodeInfo | undefined {
     annotations: m.annotations,
     ...(podCIDR !== undefined && podCIDR !== '' ? { podCIDR } : {}),
     ...(addresses.length > 0 ? { addresses } : {}),
+    ...(maxPods !== undefined ? { maxPods } : {}),
     resourceVersion: m.resourceVersion,
   };
 }

@@ -48,6 +48,8 @@ export interface NodeInfo {
   readonly podCIDR?: string;
   /** status.addresses; absent when the status has none. */
   readonly addresses?: readonly NodeAddress[];
+  /** status.capacity.pods: the most pods the kubelet runs on it. */
+  readonly maxPods?: number;
   readonly resourceVersion: string;
 }
 

@@ -10,7 +10,7 @@
  *    peers' ARP and conntrack caches). Nothing is deleted while allocations wait or ENIs are being created.
  * The runtime (./eni-pool.ts) executes the actions and plans again when anything changes.
  */
-import type { PoolAction, VSwitchView } from './plan.js';
+import { pickVSwitch, type PoolAction, type VSwitchView } from './plan.js';
 
 export interface EniPoolLimits {
   /** `min_pool_size`, `max_pool_size`: idle ENIs kept at least / at most. */
@@ -39,13 +39,6 @@ export interface EniPoolSnapshot {
   readonly waiting: number;
   /** `idle_ip_reclaim_after` passed without pool changes: shrink to min idle. */
   readonly reclaimDue: boolean;
-}
-
-/** The vSwitch a new ENI goes to: not inhibited, not known to be empty, most free addresses first (ties: id). */
-export function pickVSwitch(vSwitches: readonly VSwitchView[], now: number): VSwitchView | undefined {
-  return vSwitches
-    .filter((v) => (v.inhibitedUntil ?? 0) <= now && v.available !== 0)
-    .sort((a, b) => (b.available ?? Number.MAX_SAFE_INTEGER) - (a.available ?? Number.MAX_SAFE_INTEGER) || a.id.localeCompare(b.id))[0];
 }
 
 const idleCount = (s: EniPoolSnapshot): number => s.enis.filter((e) => e.idle).length;

@@ -18,11 +18,31 @@
  *    reclaim is due) is released: a fully idle ENI is deleted when its IPs fit in the excess, else idle secondary
  *    IPs are unassigned from the emptiest ENIs first (≤ 10 per call). Nothing is released while allocations wait or
  *    IPs are on their way, and an excess below `shrinkMinExcess` waits until `shrinkDue` (hysteresis: a few IPs
- *    coming back and going out again during churn cost no cloud call; the pool makes it due after a delay).
+ *    coming back and going out again during churn cost no cloud call; the pool makes it due after a delay);
+ *  - warm ENIs (beyond Terway): the pool keeps `warmEniTarget` ENIs attached — with free slots, not pre-assigned IPs —
+ *    so a burst is served by Assign (≈ 1 s, 10 IPs per call, one call per ENI in parallel) instead of waiting for
+ *    Create + Attach + InUse (≥ 6 s). `auto`: the ENIs that cover max(the node's max pods, the demand peak of the
+ *    history window), at least `min_eni`, at most the instance's maxEnis. The shrink never deletes them (their idle
+ *    secondaries still go back above max_pool_size); a fully idle ENI above the warm count is deleted as before;
+ *  - one cloud call per ENI at a time (ECS refuses concurrent operations on one ENI; Terway serialises per ENI): an
+ *    ENI with a call in flight (`busy`) gets no action; the refill counts the free slots it leaves for later rounds
+ *    (an Assign a second later beats a new ENI) and the shrink gives back at most one batch per ENI per plan;
+ *  - idle reclaim (Terway's `idle_ip_reclaim_*`): once due, idle above the target (and within max_pool_size) goes back
+ *    at most `reclaimBatch` IPs per plan; the pool offers a batch once per interval ± jitter.
  */
 
 /** Terway's ECS limit: IPs per Assign/Create call. */
 export const MAX_BATCH = 10;
+
+/** How many ENIs the pool keeps attached with free slots (undefined or 0: none, Terway's behaviour). */
+export interface WarmEniSettings {
+  /** `auto`, or a fixed count (capped by maxEnis). */
+  readonly warmEnis: 'auto' | number;
+  /** The node's max pods (Node `status.capacity.pods`, else `pool.nodeMaxPods`); 0: unknown (auto uses the demand peak). */
+  readonly nodeMaxPods: number;
+  /** eni_conf `min_eni`: auto keeps at least this many. */
+  readonly minEnis: number;
+}
 
 export interface PoolLimits {
   /** `min_pool_size`, `max_pool_size` (capped by capacity). */
@@ -32,6 +52,7 @@ export interface PoolLimits {
   readonly maxEnis: number;
   /** Private IPs per ENI (EniPrivateIpAddressQuantity; a secondary ENI's primary IP is usable by pods). */
   readonly ipsPerEni: number;
+  readonly warm?: WarmEniSettings;
 }
 
 export interface EniView {
@@ -47,6 +68,10 @@ export interface EniView {
   readonly assigning: number;
   /** Allocation to it inhibited until (epoch ms; EniPerInstanceLimitExceeded & co.). */
   readonly inhibitedUntil?: number;
+  /** A cloud call on it is in flight: no other call until it ends (ECS refuses concurrent operations on one ENI). */
+  readonly busy?: boolean;
+  /** Being detached and deleted: its slots will not come back. */
+  readonly deleting?: boolean;
 }
 
 export interface VSwitchView {
@@ -71,6 +96,10 @@ export interface PoolSnapshot {
   readonly recentAllocations: readonly number[];
   /** Idle reclaim is due (`idle_ip_reclaim_after` passed without pool changes). */
   readonly reclaimDue: boolean;
+  /** Once reclaim is due: idle above the target (within max_pool_size) that may go back now; undefined: all of it. */
+  readonly reclaimBatch?: number;
+  /** Pods that needed an IP (leased + waiting + scheduled), sampled over the history window: auto warm ENIs cover the peak. */
+  readonly demandHistory?: readonly { readonly at: number; readonly pods: number }[];
   /** An excess smaller than `shrinkMinExcess` may go back now (it has lasted the pool's shrink delay). */
   readonly shrinkDue?: boolean;
 }
@@ -118,53 +147,107 @@ export function heldForScheduled(s: Pick<PoolSnapshot, 'enis' | 'scheduled'>): {
   return { held, idle: unleased - held };
 }
 
+/** Pods needing an IP now: leased + waiting + scheduled. */
+export function podsNow(s: PoolSnapshot): number {
+  return s.enis.reduce((n, e) => n + e.ips - e.idle, 0) + s.waiting + (s.scheduled ?? 0);
+}
+
+/** The most pods that needed an IP at once within the history window (now included). */
+export function peakDemand(s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): number {
+  return (s.demandHistory ?? []).filter((x) => x.at > s.now - d.historyMs && x.at <= s.now).reduce((m, x) => Math.max(m, x.pods), podsNow(s));
+}
+
+/** ENIs kept attached with free slots: fixed, or auto = ⌈max(node max pods, demand peak) / IPs per ENI⌉ ≥ min_eni; ≤ maxEnis. */
+export function warmEniTarget(limits: PoolLimits, s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): number {
+  const w = limits.warm;
+  if (w === undefined) return 0;
+  if (w.warmEnis !== 'auto') return Math.max(0, Math.min(w.warmEnis, limits.maxEnis));
+  const pods = Math.max(w.nodeMaxPods, peakDemand(s, d));
+  const enis = limits.ipsPerEni > 0 ? Math.ceil(pods / limits.ipsPerEni) : 0;
+  return Math.max(0, Math.min(limits.maxEnis, Math.max(w.minEnis, enis)));
+}
+
 const total = (s: PoolSnapshot): { idle: number; assigning: number; ips: number } => ({
   idle: s.enis.reduce((n, e) => n + e.idle, 0),
   assigning: s.enis.reduce((n, e) => n + e.assigning, 0) + s.creating.reduce((n, c) => n + c.ips, 0),
   ips: s.enis.reduce((n, e) => n + e.ips + e.assigning, 0) + s.creating.reduce((n, c) => n + c.ips, 0),
 });
 
-/** Calls that bring IPs (assign, create-eni) for what waits and the target idle. */
+/** Free slots of an ENI (private IPs it may still get). */
+const freeSlots = (limits: PoolLimits, e: EniView): number => Math.max(0, limits.ipsPerEni - e.ips - e.assigning);
+
+/** The vSwitch a new ENI goes to: not inhibited, not known to be empty, most free addresses first (ties: id). */
+export function pickVSwitch(vSwitches: readonly VSwitchView[], now: number): VSwitchView | undefined {
+  return vSwitches
+    .filter((v) => (v.inhibitedUntil ?? 0) <= now && v.available !== 0)
+    .sort((a, b) => (b.available ?? Number.MAX_SAFE_INTEGER) - (a.available ?? Number.MAX_SAFE_INTEGER) || a.id.localeCompare(b.id))[0];
+}
+
+/**
+ * Calls that bring IPs (assign, create-eni) for what waits and the target idle, one per ENI that has no call in
+ * flight; then ENIs (with their primary only) up to the warm count.
+ */
 export function planRefill(limits: PoolLimits, s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): readonly PoolAction[] {
   const t = total(s);
   let need = s.waiting + (s.scheduled ?? 0) + targetIdle(limits, s, d) - t.idle - t.assigning;
   const capacity = limits.maxEnis * limits.ipsPerEni;
   need = Math.min(need, capacity - t.ips);
-  if (need <= 0) return [];
   const out: PoolAction[] = [];
   const open = s.enis
-    .filter((e) => (e.inhibitedUntil ?? 0) <= s.now && e.ips + e.assigning < limits.ipsPerEni)
+    .filter((e) => (e.inhibitedUntil ?? 0) <= s.now && e.deleting !== true && freeSlots(limits, e) > 0)
     .sort((a, b) => b.ips + b.assigning - (a.ips + a.assigning) || a.id.localeCompare(b.id));
+  let later = 0;
   for (const e of open) {
-    let free = limits.ipsPerEni - e.ips - e.assigning;
-    while (need > 0 && free > 0) {
-      const count = Math.min(MAX_BATCH, need, free);
+    const free = freeSlots(limits, e);
+    const count = e.busy === true ? 0 : Math.min(MAX_BATCH, Math.max(0, need), free);
+    if (count > 0) {
       out.push({ kind: 'assign', eniId: e.id, count });
       need -= count;
-      free -= count;
     }
+    later += free - count;
   }
+  // slots on attached ENIs are filled by the next rounds (an Assign ≈ 1 s) rather than by a new ENI (≥ 6 s)
+  need -= later;
   let enis = s.enis.length + s.creating.length;
-  const switches = s.vSwitches
-    .filter((v) => (v.inhibitedUntil ?? 0) <= s.now && v.available !== 0)
-    .sort((a, b) => (b.available ?? Number.MAX_SAFE_INTEGER) - (a.available ?? Number.MAX_SAFE_INTEGER) || a.id.localeCompare(b.id));
-  const vsw = switches[0];
+  const vsw = pickVSwitch(s.vSwitches, s.now);
   while (need > 0 && enis < limits.maxEnis && vsw !== undefined) {
     const count = Math.min(MAX_BATCH, need, limits.ipsPerEni);
     out.push({ kind: 'create-eni', vSwitchId: vsw.id, count });
     need -= count;
     enis++;
   }
+  const warm = warmEniTarget(limits, s, d);
+  while (enis < warm && vsw !== undefined) {
+    out.push({ kind: 'create-eni', vSwitchId: vsw.id, count: 1 });
+    enis++;
+  }
   return out;
 }
 
-/** Unleased IPs above what the pool keeps: max_pool_size (the target once reclaim is due) plus the scheduled pods. */
+/**
+ * Unleased IPs to give back: those above max_pool_size plus the scheduled pods, and once reclaim is due those above
+ * the target as well — at most `reclaimBatch` of these beyond the max_pool_size excess.
+ */
 export function idleExcess(limits: PoolLimits, s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): number {
-  const keep = (s.reclaimDue ? Math.min(targetIdle(limits, s, d), limits.maxIdle) : limits.maxIdle) + (s.scheduled ?? 0);
-  return total(s).idle - keep;
+  const free = total(s).idle - (s.scheduled ?? 0);
+  const overMax = free - limits.maxIdle;
+  const aboveTarget = free - Math.min(targetIdle(limits, s, d), limits.maxIdle);
+  if (!s.reclaimDue || aboveTarget <= 0) return overMax;
+  const base = Math.max(overMax, 0);
+  return base + Math.min(s.reclaimBatch ?? Number.POSITIVE_INFINITY, aboveTarget - base);
 }
 
-/** Calls that give IPs back (unassign, delete-eni); none while allocations wait or IPs are on their way. */
+/** Of the excess, what reclaim adds (idle above the target within max_pool_size): the pool then waits an interval. */
+export function reclaimShare(limits: PoolLimits, s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): number {
+  if (!s.reclaimDue) return 0;
+  const overMax = total(s).idle - (s.scheduled ?? 0) - limits.maxIdle;
+  return Math.max(0, idleExcess(limits, s, d) - Math.max(overMax, 0));
+}
+
+/**
+ * Calls that give IPs back (unassign, delete-eni), one per ENI; none while allocations wait or IPs are on their way.
+ * ENIs up to the warm count are never deleted.
+ */
 export function planShrink(limits: PoolLimits, s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): readonly PoolAction[] {
   const t = total(s);
   if (s.waiting > 0 || t.assigning > 0) return [];
@@ -172,26 +255,28 @@ export function planShrink(limits: PoolLimits, s: PoolSnapshot, d: DemandSetting
   if (excess <= 0) return [];
   if (excess < d.shrinkMinExcess && s.shrinkDue !== true && !s.reclaimDue) return [];
   const out: PoolAction[] = [];
-  // fully idle ENIs first (the emptiest gives everything back in one call), then secondary IPs of the emptiest
-  const byEmptiest = [...s.enis].sort((a, b) => a.ips - a.idle - (b.ips - b.idle) || a.ips - b.ips || a.id.localeCompare(b.id));
+  const quiet = s.enis.filter((e) => e.busy !== true && e.deleting !== true);
+  let deletable = s.enis.filter((e) => e.deleting !== true).length - warmEniTarget(limits, s, d);
+  // fully idle ENIs above the warm count first (the emptiest gives everything back in one call), then secondary IPs
+  // of the emptiest
+  const byEmptiest = [...quiet].sort((a, b) => a.ips - a.idle - (b.ips - b.idle) || a.ips - b.ips || a.id.localeCompare(b.id));
+  const deleted = new Set<string>();
   for (const e of byEmptiest) {
-    if (excess <= 0) break;
+    if (excess <= 0 || deletable <= 0) break;
     if (e.idle === e.ips && e.ips <= excess) {
       out.push({ kind: 'delete-eni', eniId: e.id });
+      deleted.add(e.id);
       excess -= e.ips;
+      deletable--;
     }
   }
-  const deleted = new Set(out.map((a) => (a.kind === 'delete-eni' ? a.eniId : '')));
   for (const e of byEmptiest) {
     if (excess <= 0) break;
     if (deleted.has(e.id)) continue;
-    let can = Math.min(e.idleSecondary, excess);
-    while (can > 0) {
-      const count = Math.min(MAX_BATCH, can);
-      out.push({ kind: 'unassign', eniId: e.id, count });
-      can -= count;
-      excess -= count;
-    }
+    const count = Math.min(MAX_BATCH, e.idleSecondary, excess);
+    if (count <= 0) continue;
+    out.push({ kind: 'unassign', eniId: e.id, count });
+    excess -= count;
   }
   return out;
 }

@@ -15,12 +15,18 @@
  * "held for scheduled pods", the rest as idle; the watermarks bound the idle ones. An expectation ends with the
  * pod's ADD, `forget(pod)` (the pod is gone, or has an IP), or after `scheduledTtlMs` (a pod whose ADD never came);
  * an ended one is not revived by a repeated `expect` until `forget` clears it.
+ *
+ * Warm ENIs: the pool keeps `warmEnis` ENIs attached (./plan.ts `warmEniTarget`: auto covers the node's max pods or
+ * the demand peak), so a burst costs Assigns on attached ENIs, not new ENIs. One cloud call per ENI at a time: an
+ * ENI with a call in flight is busy and gets no other until it ends (ECS refuses concurrent operations on one ENI).
+ * Idle reclaim (`reclaimAfterMs`): once due, at most `reclaimBatch` idle IPs above the target go back per
+ * `reclaimIntervalMs` ± `reclaimJitter` (Terway's idle_ip_reclaim_*); the pool's own releases do not reset it.
  */
 import type { IpAddr } from '../lib/brand.js';
 import { realClock, type Clock, type Timer } from '../lib/clock.js';
 import { ConflictError, ExhaustedError, InvalidInputError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { DEFAULT_DEMAND, idleExcess, planRefill, planShrink, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
+import { DEFAULT_DEMAND, idleExcess, planRefill, planShrink, reclaimShare, warmEniTarget, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
 import { recoverPool, type RecoveryReport } from './recover.js';
 import type { EniResource, PoolJournal, ResourceFactory, WaitNotice } from './types.js';
 
@@ -36,6 +42,16 @@ export interface PoolOptions {
   readonly fatalRetryMs: number;
   /** `idle_ip_reclaim_after`: idle above the target goes back after this long without pool changes (off: undefined). */
   readonly reclaimAfterMs?: number;
+  /** Once reclaim is due: at most `reclaimBatch` IPs per `reclaimIntervalMs` ± `reclaimJitter` × interval. */
+  readonly reclaimIntervalMs: number;
+  readonly reclaimJitter: number;
+  readonly reclaimBatch: number;
+  /** ENIs kept attached with free slots: `auto` (the node's max pods or the demand peak, ≥ minEnis) or a count. */
+  readonly warmEnis: 'auto' | number;
+  /** The node's max pods (Node `status.capacity.pods`, else `pool.nodeMaxPods`); 0: unknown. */
+  readonly nodeMaxPods: number;
+  /** eni_conf `min_eni`: auto keeps at least this many ENIs. */
+  readonly minEnis: number;
   /** The pool re-plans at least this often (demand forgotten, reclaim due, inhibit windows over). */
   readonly syncIntervalMs: number;
   /** A scheduled pod whose ADD has not come after this long is no longer expected. */
@@ -56,6 +72,12 @@ export const DEFAULT_POOL_OPTIONS: PoolOptions = {
   syncIntervalMs: 30_000,
   scheduledTtlMs: 180_000,
   shrinkDelayMs: 30_000,
+  reclaimIntervalMs: 600_000,
+  reclaimJitter: 0.1,
+  reclaimBatch: 5,
+  warmEnis: 'auto',
+  nodeMaxPods: 110,
+  minEnis: 0,
 };
 
 export interface PoolDeps {
@@ -65,6 +87,8 @@ export interface PoolDeps {
   readonly clock?: Clock;
   readonly newToken: () => string;
   readonly options?: Partial<PoolOptions>;
+  /** Uniform in [0, 1): the reclaim interval's jitter (tests pass a fixed one). */
+  readonly random?: () => number;
 }
 
 export interface PoolIp {
@@ -93,6 +117,9 @@ interface Entry {
   readonly releasing: Set<IpAddr>;
   assigning: number;
   inhibitedUntil: number;
+  /** A cloud call on this ENI is in flight (one at a time). */
+  busy: boolean;
+  deleting: boolean;
 }
 
 interface Waiter {
@@ -114,6 +141,10 @@ export interface PoolStats {
   readonly leased: number;
   readonly waiting: number;
   readonly inFlight: number;
+  /** ENIs the pool keeps attached now (warm ENIs). */
+  readonly warmEnis: number;
+  /** ENIs with a cloud call in flight. */
+  readonly busyEnis: number;
 }
 
 export class Pool {
@@ -123,6 +154,7 @@ export class Pool {
   readonly #clock: Clock;
   #o: PoolOptions;
   readonly #newToken: () => string;
+  readonly #random: () => number;
   readonly #enis = new Map<string, Entry>();
   readonly #creating = new Map<string, number>();
   readonly #vswInhibit = new Map<string, number>();
@@ -136,9 +168,17 @@ export class Pool {
   readonly #scheduled = new Map<string, { readonly since: number; done: boolean }>();
   /** Since when idle has been above what the shrink keeps (undefined: not above). */
   #excessSince: number | undefined;
+  /** A shrink is under way (one batch per ENI per round): what is left of its excess goes on without the delay. */
+  #shrinking = false;
   /** When each IP was last released: the one idle longest is handed out first (ARP/conntrack caches age out). */
   readonly #releasedAt = new Map<IpAddr, number>();
   #lastChange: number;
+  /** Pods needing an IP (leased + waiting + expected) when it changed: auto warm ENIs cover the peak. */
+  #demand: { at: number; pods: number }[] = [];
+  /** No reclaim batch before this (epoch ms). */
+  #nextReclaimAt = 0;
+  #warmTarget = 0;
+  #reclaimTimer: Timer | undefined;
   #limits: PoolLimits | undefined;
   #timer: Timer | undefined;
   #retryTimer: Timer | undefined;
@@ -155,8 +195,14 @@ export class Pool {
     this.#log = deps.log.child({ component: 'pool' });
     this.#clock = deps.clock ?? realClock;
     this.#newToken = deps.newToken;
+    this.#random = deps.random ?? Math.random;
     this.#o = { ...DEFAULT_POOL_OPTIONS, ...deps.options };
     this.#lastChange = this.#clock.now();
+  }
+
+  #limitsOf(caps: { readonly maxEnis: number; readonly ipsPerEni: number }): PoolLimits {
+    const o = this.#o;
+    return { minIdle: Math.min(o.minIdle, o.maxIdle), maxIdle: o.maxIdle, maxEnis: caps.maxEnis, ipsPerEni: caps.ipsPerEni, warm: { warmEnis: o.warmEnis, nodeMaxPods: o.nodeMaxPods, minEnis: o.minEnis } };
   }
 
   /**
@@ -165,7 +211,7 @@ export class Pool {
    */
   async start(leased: ReadonlySet<string>): Promise<RecoveryReport> {
     const caps = await this.#f.limits();
-    this.#limits = { minIdle: Math.min(this.#o.minIdle, this.#o.maxIdle), maxIdle: this.#o.maxIdle, maxEnis: caps.maxEnis, ipsPerEni: caps.ipsPerEni };
+    this.#limits = this.#limitsOf(caps);
     const report = await recoverPool(this.#f, this.#j, leased, this.#log);
     for (const res of report.enis) this.#add(res);
     for (const raw of leased) {
@@ -191,7 +237,7 @@ export class Pool {
   /** New watermarks and settings (the effective config changed); the pool re-plans at once. */
   configure(options: Partial<PoolOptions>): void {
     this.#o = { ...this.#o, ...options };
-    if (this.#limits !== undefined) this.#limits = { ...this.#limits, minIdle: Math.min(this.#o.minIdle, this.#o.maxIdle), maxIdle: this.#o.maxIdle };
+    if (this.#limits !== undefined) this.#limits = this.#limitsOf(this.#limits);
     this.#kick(0);
   }
 
@@ -201,6 +247,7 @@ export class Pool {
     this.#retryTimer?.cancel();
     this.#syncTimer?.cancel();
     this.#shrinkTimer?.cancel();
+    this.#reclaimTimer?.cancel();
     for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: the daemon is stopping`));
   }
 
@@ -208,14 +255,16 @@ export class Pool {
     let ips = 0;
     let unleased = 0;
     let leased = 0;
+    let busy = 0;
     for (const e of this.#enis.values()) {
       ips += e.res.ips.length;
       unleased += this.#idleOf(e).length;
       leased += e.leased.size;
+      if (e.busy) busy++;
     }
     const expected = this.#expectedCount();
     const held = Math.min(unleased, expected);
-    return { enis: this.#enis.size, ips, idle: unleased - held, heldForScheduled: held, expected, leased, waiting: this.#waiters.length, inFlight: this.#inFlight };
+    return { enis: this.#enis.size, ips, idle: unleased - held, heldForScheduled: held, expected, leased, waiting: this.#waiters.length, inFlight: this.#inFlight, warmEnis: this.#warmTarget, busyEnis: busy };
   }
 
   /**
@@ -362,7 +411,7 @@ export class Pool {
   }
 
   #add(res: EniResource): Entry {
-    const e: Entry = { res, leased: new Set(), releasing: new Set(), assigning: 0, inhibitedUntil: 0 };
+    const e: Entry = { res, leased: new Set(), releasing: new Set(), assigning: 0, inhibitedUntil: 0, busy: false, deleting: false };
     this.#enis.set(res.id, e);
     return e;
   }
@@ -391,11 +440,36 @@ export class Pool {
         idleSecondary: idle.filter((ip) => ip !== e.res.primaryIp).length,
         assigning: e.assigning,
         inhibitedUntil: e.inhibitedUntil,
+        busy: e.busy,
+        deleting: e.deleting,
       };
     });
     const reclaimDue = this.#o.reclaimAfterMs !== undefined && now - this.#lastChange >= this.#o.reclaimAfterMs;
-    const shrinkDue = this.#excessSince !== undefined && now - this.#excessSince >= this.#o.shrinkDelayMs;
-    return { now, enis, creating: [...this.#creating.values()].map((ips) => ({ ips })), vSwitches: [], waiting: this.#waiters.length, scheduled: this.#expectedCount(), recentAllocations: this.#recent, reclaimDue, shrinkDue };
+    const shrinkDue = this.#shrinking || (this.#excessSince !== undefined && now - this.#excessSince >= this.#o.shrinkDelayMs);
+    const scheduled = this.#expectedCount();
+    this.#recordDemand(now, [...this.#enis.values()].reduce((n, e) => n + e.leased.size, 0) + this.#waiters.length + scheduled);
+    return {
+      now, enis, creating: [...this.#creating.values()].map((ips) => ({ ips })), vSwitches: [], waiting: this.#waiters.length, scheduled, recentAllocations: this.#recent,
+      reclaimDue, ...(reclaimDue ? { reclaimBatch: now >= this.#nextReclaimAt ? this.#o.reclaimBatch : 0 } : {}), shrinkDue, demandHistory: this.#demand,
+    };
+  }
+
+  /** Keeps the demand samples of the history window (a sample no higher than a later one adds nothing to the peak). */
+  #recordDemand(now: number, pods: number): void {
+    const from = now - this.#o.demand.historyMs;
+    this.#demand = [...this.#demand.filter((x) => x.at > from && x.pods > pods), { at: now, pods }];
+  }
+
+  /** A reclaim batch went: the next one after the interval ± jitter (and the pool re-plans then). */
+  #reclaimed(now: number): void {
+    const o = this.#o;
+    const wait = Math.max(0, Math.round(o.reclaimIntervalMs * (1 + o.reclaimJitter * (2 * this.#random() - 1))));
+    this.#nextReclaimAt = now + wait;
+    this.#reclaimTimer?.cancel();
+    this.#reclaimTimer = this.#clock.after(wait, () => {
+      this.#reclaimTimer = undefined;
+      this.#kick(0);
+    });
   }
 
   #reconcile(): void {
@@ -414,8 +488,11 @@ export class Pool {
         const vSwitches = createAllowed ? vsws.map((v) => ({ ...v, inhibitedUntil: Math.max(v.inhibitedUntil ?? 0, this.#vswInhibit.get(v.id) ?? 0) })) : [];
         const snap = { ...base, vSwitches };
         this.#trackExcess(limits, snap);
+        this.#warmTarget = warmEniTarget(limits, snap, this.#o.demand);
         const refill = planRefill(limits, snap, this.#o.demand);
         const shrink = refill.length === 0 && this.#inFlight === 0 ? planShrink(limits, snap, this.#o.demand) : [];
+        if (shrink.length > 0 && reclaimShare(limits, snap, this.#o.demand) > 0) this.#reclaimed(now);
+        if (shrink.length > 0) this.#shrinking = true;
         for (const a of [...refill, ...shrink]) this.#run(a);
         if (refill.length === 0 && this.#inFlight === 0 && this.#waiters.length > 0) this.#failWaiters(limits, snap, createAllowed);
       })
@@ -429,6 +506,7 @@ export class Pool {
   #trackExcess(limits: PoolLimits, snap: PoolSnapshot): void {
     if (idleExcess(limits, snap, this.#o.demand) <= 0) {
       this.#excessSince = undefined;
+      this.#shrinking = false;
       return;
     }
     if (this.#excessSince !== undefined) return;
@@ -480,43 +558,48 @@ export class Pool {
       }
       case 'assign': {
         const e = this.#enis.get(a.eniId);
-        if (e === undefined) { this.#inFlight--; return; }
+        if (e === undefined || e.busy) { this.#inFlight--; return; }
+        e.busy = true;
         e.assigning += a.count;
         this.#j.begin({ id, kind: a.kind, eniId: a.eniId, count: a.count, token, startedAt: started });
         op = this.#f.assignIps(a.eniId, a.count, token).then(
           (ips) => { e.res = { ...e.res, ips: [...e.res.ips, ...ips.filter((ip) => !e.res.ips.includes(ip))] }; },
           (err: unknown) => { this.#failed(a, err); },
-        ).finally(() => { e.assigning -= a.count; });
+        ).finally(() => { e.assigning -= a.count; e.busy = false; });
         break;
       }
       case 'unassign': {
         const e = this.#enis.get(a.eniId);
         const ips = e === undefined ? [] : this.#idleOf(e).filter((ip) => ip !== e.res.primaryIp).slice(0, a.count);
-        if (e === undefined || ips.length === 0) { this.#inFlight--; return; }
+        if (e === undefined || e.busy || ips.length === 0) { this.#inFlight--; return; }
+        e.busy = true;
         for (const ip of ips) e.releasing.add(ip);
         this.#j.begin({ id, kind: a.kind, eniId: a.eniId, ips, startedAt: started });
         op = this.#f.unassignIps(a.eniId, ips).then(
           () => { e.res = { ...e.res, ips: e.res.ips.filter((ip) => !ips.includes(ip)) }; },
           (err: unknown) => { this.#failed(a, err); },
-        ).finally(() => { for (const ip of ips) e.releasing.delete(ip); });
+        ).finally(() => { for (const ip of ips) e.releasing.delete(ip); e.busy = false; });
         break;
       }
       case 'delete-eni': {
         const e = this.#enis.get(a.eniId);
-        if (e === undefined || e.leased.size > 0) { this.#inFlight--; return; }
+        if (e === undefined || e.busy || e.leased.size > 0) { this.#inFlight--; return; }
+        e.busy = true;
+        e.deleting = true;
         for (const ip of e.res.ips) e.releasing.add(ip);
         this.#j.begin({ id, kind: a.kind, eniId: a.eniId, startedAt: started });
         op = this.#f.deleteEni(a.eniId).then(
           () => { this.#enis.delete(a.eniId); },
           (err: unknown) => { e.releasing.clear(); this.#failed(a, err); },
-        );
+        ).finally(() => { e.busy = false; e.deleting = false; });
         break;
       }
     }
     void op.finally(() => {
       this.#inFlight--;
       this.#j.end(id);
-      this.#lastChange = this.#clock.now();
+      // the pool's own releases are no change for idle reclaim (it would never finish); new IPs are
+      if (a.kind === 'create-eni' || a.kind === 'assign') this.#lastChange = this.#clock.now();
       this.#save();
       this.#serve();
       this.#kick(0);

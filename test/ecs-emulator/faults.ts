@@ -1,6 +1,7 @@
 /**
  * Fault injection for the ECS emulator: throttling a share of calls per action (seeded, reproducible), errors for
- * the next N calls, "the action took effect but the reply is late or lost", and counters of calls per action.
+ * the next N calls, "the action took effect but the reply is late or lost", ECS's refusal of concurrent operations
+ * on one ENI, and counters of calls per action.
  */
 import type { EcsErrorCode } from './errors.js';
 
@@ -34,6 +35,11 @@ export class Faults {
   private readonly failNextRules = new Map<string, FailRule[]>();
   private readonly late = new Map<string, LateReply>();
   private random: () => number;
+  /**
+   * > 0: an operation on an ENI (attach, detach, delete, assign, unassign) holds it this long (its reply comes then);
+   * another operation on the same ENI meanwhile is refused with `Operation.Conflict`, as ECS does.
+   */
+  eniLockMs = 0;
 
   constructor(seed = 1) {
     this.random = prng(seed);
@@ -59,7 +65,13 @@ export class Faults {
     this.late.set(action, { mode: r.mode, ...(r.delayMs === undefined ? {} : { delayMs: r.delayMs }), times: r.times ?? 1 });
   }
 
+  /** ECS's one-operation-per-ENI rule: each ENI operation holds the ENI `ms` (0: off). */
+  serializeEnis(ms: number): void {
+    this.eniLockMs = Math.max(0, ms);
+  }
+
   clear(): void {
+    this.eniLockMs = 0;
     this.throttleShare.clear();
     this.failNextRules.clear();
     this.late.clear();

@@ -14,6 +14,9 @@ import { Faults } from './faults.js';
 import { verifySignature, type AccessKey, type SignatureStyle } from './signature.js';
 import type { EcsState } from './state.js';
 
+/** The actions that operate on one ENI (ECS runs one at a time per ENI). */
+const ENI_OPERATIONS = new Set(['AttachNetworkInterface', 'DetachNetworkInterface', 'DeleteNetworkInterface', 'AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses']);
+
 /** Protocol parameters that are not the action's own (excluded from ClientToken comparison). */
 const PROTOCOL_PARAMS = new Set(['Action', 'Version', 'Format', 'Timestamp', 'SignatureNonce', 'SignatureMethod', 'SignatureVersion', 'AccessKeyId', 'Signature', 'SecurityToken', 'ClientToken']);
 
@@ -41,6 +44,8 @@ export class EcsApiServer {
   private readonly tokens = new Map<string, IdempotentEntry>();
   private readonly sockets = new Set<Socket>();
   private readonly pending = new Set<NodeJS.Timeout>();
+  /** ENIs with an operation in progress (faults.serializeEnis). */
+  private readonly busyEnis = new Set<string>();
 
   private constructor(
     private readonly server: Server,
@@ -122,8 +127,23 @@ export class EcsApiServer {
       if (handler === undefined) throw unknownAction(action);
       const injected = this.faults.before(action);
       if (injected !== undefined) throw ecsError(injected);
+      const lockMs = this.faults.eniLockMs;
+      const eniId = lockMs > 0 && ENI_OPERATIONS.has(action) ? params.NetworkInterfaceId : undefined;
+      if (eniId !== undefined && this.busyEnis.has(eniId)) throw ecsError('Operation.Conflict', `(${eniId}: another operation on it is in progress)`);
       const out = this.runIdempotent(action, params, handler);
       this.record(action, params, style, keyId, 'ok');
+      if (eniId !== undefined) {
+        // the operation holds the ENI until it is done: its reply comes then
+        this.busyEnis.add(eniId);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            this.pending.delete(t);
+            resolve();
+          }, lockMs);
+          this.pending.add(t);
+        });
+        this.busyEnis.delete(eniId);
+      }
       const late = this.faults.after(action);
       if (late?.mode === 'drop') {
         req.socket.destroy();

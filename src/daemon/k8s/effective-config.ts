@@ -5,7 +5,7 @@
  */
 import { checkNoOverlap, type DaemonConfig, type ExclusiveEniConfig, type IpvlanConfig } from '../../config/daemon-config.js';
 import { isIpv4Cidr } from '../../config/fields.js';
-import { poolFromEniConf } from '../../config/pool-config.js';
+import { poolFromEniConf, poolWithNodeMaxPods } from '../../config/pool-config.js';
 import { BUILTIN_STATEFUL_KINDS } from '../../config/eni-conf.js';
 import { NODE_CONFIG_LABEL, parseClusterConfig, type ClusterConfig } from '../../config/eni-config.js';
 import { hubModeFor } from '../../config/mode-mapping.js';
@@ -45,7 +45,8 @@ export function effectiveConfig(inp: EffectiveInputs): EffectiveResult {
     const base = inp.configMap(ns, inp.local.eniConfigName);
     if (base === undefined) {
       if (overrideName !== undefined && overrideName !== '') throw new ConfigError(`node label ${NODE_CONFIG_LABEL}`, `names ${ns}/${overrideName} but ${baseId} does not exist`);
-      return { ok: true, config: { daemon: inp.local, source: 'local config', statefulKinds: [...BUILTIN_STATEFUL_KINDS], enablePatchPodIps: true, chain: chainOf(inp.local, undefined) } };
+      const local = { ...inp.local, pool: poolWithNodeMaxPods(inp.local.pool, inp.node?.maxPods) };
+      return { ok: true, config: { daemon: local, source: 'local config', statefulKinds: [...BUILTIN_STATEFUL_KINDS], enablePatchPodIps: true, chain: chainOf(inp.local, undefined) } };
     }
     let override: ConfigMapInfo | undefined;
     if (overrideName !== undefined && overrideName !== '') {
@@ -55,8 +56,8 @@ export function effectiveConfig(inp: EffectiveInputs): EffectiveResult {
     const cluster = parseClusterConfig({ id: baseId, data: base.data }, override === undefined ? undefined : { id: `${ns}/${override.name}`, data: override.data });
     const mode = hubModeFor(cluster.daemonMode, cluster.cni);
     const daemon = applyMode(inp.local, mode, cluster, inp.node);
-    // the pool's watermarks are the cluster's (eni_conf), as in Terway
-    const pooled = { ...daemon, pool: poolFromEniConf(daemon.pool, cluster.eniConf) };
+    // the pool's watermarks are the cluster's (eni_conf), as in Terway; the node's max pods sizes auto warm ENIs
+    const pooled = { ...daemon, pool: poolWithNodeMaxPods(poolFromEniConf(daemon.pool, cluster.eniConf), inp.node?.maxPods) };
     return { ok: true, config: { daemon: pooled, cluster, source, statefulKinds: cluster.eniConf.statefulKinds, enablePatchPodIps: cluster.eniConf.enablePatchPodIps, chain: chainOf(inp.local, cluster) } };
   } catch (e) {
     const error = e instanceof ConfigError ? e : new ConfigError(source, errorMessage(e), { cause: e });

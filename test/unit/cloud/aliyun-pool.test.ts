@@ -15,7 +15,7 @@ import { createMetadataClient } from '../../../src/cloud/aliyun/metadata.js';
 import { Redactor } from '../../../src/cloud/aliyun/redact.js';
 import { createSdkTransport } from '../../../src/cloud/aliyun/sdk.js';
 import { parseEniConf } from '../../../src/config/eni-conf.js';
-import { Pool } from '../../../src/pool/pool.js';
+import { Pool, type PoolOptions } from '../../../src/pool/pool.js';
 import { EcsEmulator } from '../../ecs-emulator/index.js';
 import { MemoryJournal } from '../pool/fake-factory.js';
 
@@ -24,8 +24,8 @@ const FAST: Record<BackoffKey, Backoff> = Object.fromEntries(
 ) as Record<BackoffKey, Backoff>;
 const TAGS = { creator: 'terway-hub' };
 
-async function setup() {
-  const emu = await EcsEmulator.start({ instanceType: 'ecs.g6.xlarge' });
+async function setup(instanceType = 'ecs.g6.xlarge', options: Partial<PoolOptions> = {}) {
+  const emu = await EcsEmulator.start({ instanceType });
   emu.state.timing.attachDelayMs = 200;
   const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
   const redactor = new Redactor();
@@ -47,8 +47,8 @@ async function setup() {
   const factory = createAliyunFactory({ cloud, metadata, eniConf, tags: TAGS });
   const journal = new MemoryJournal();
   let n = 0;
-  const pool = new Pool({ factory, journal, log: silentLogger, newToken: () => `hub-${String(process.pid)}-${String(++n)}`, options: { minIdle: 2, maxIdle: 6, coalesceMs: 20, retryMs: 300, fatalRetryMs: 1000, syncIntervalMs: 500, shrinkDelayMs: 500 } });
-  return { emu, pool, journal };
+  const pool = new Pool({ factory, journal, log: silentLogger, newToken: () => `hub-${String(process.pid)}-${String(++n)}`, options: { minIdle: 2, maxIdle: 6, coalesceMs: 20, retryMs: 300, fatalRetryMs: 1000, syncIntervalMs: 500, shrinkDelayMs: 500, ...options } });
+  return { emu, pool, journal, factory };
 }
 
 const ours = (emu: EcsEmulator) => [...emu.state.enis.values()].filter((e) => e.tags.creator === 'terway-hub');
@@ -112,6 +112,46 @@ describe('the warm pool on Aliyun (emulated ECS, real SDK)', () => {
     }
   }, 60_000);
 });
+
+describe('one cloud call per ENI (ECS refuses concurrent operations on one ENI)', () => {
+  it('bursts and mass releases on warm ENIs: the emulator that refuses concurrent ENI operations never sees one from the pool', async () => {
+    // ecs.g6.4xlarge: 7 secondary ENIs × 20 IPs; 2 warm ENIs (node max pods 40); every ENI operation holds the ENI 150 ms
+    const { emu, pool, factory } = await setup('ecs.g6.4xlarge', { minIdle: 0, maxIdle: 3, warmEnis: 'auto', nodeMaxPods: 40, shrinkDelayMs: 200 });
+    try {
+      emu.api.faults.serializeEnis(150);
+      await pool.start(new Set());
+      await waitUntil(() => pool.stats().enis === 2 && pool.stats().inFlight === 0);
+      for (let round = 0; round < 2; round++) {
+        // 34 pods at once: two Assign rounds on each warm ENI (≤ 10 per call, one call per ENI at a time)
+        const got = await Promise.all(Array.from({ length: 34 }, (_, i) => pool.acquire({ label: `ns/r${String(round)}-${String(i)}` })));
+        expect(new Set(got.map((g) => g.ip)).size).toBe(34);
+        for (const g of got) pool.release(g.ip);
+        await waitUntil(() => pool.stats().idle <= 3 && pool.stats().inFlight === 0);
+      }
+      const conflicts = emu.api.calls.filter((c) => c.outcome.endsWith('Conflict'));
+      expect(conflicts).toEqual([]);
+      expect(emu.api.count('UnassignPrivateIpAddresses').ok).toBeGreaterThan(0);
+      expect(pool.stats().enis).toBeGreaterThanOrEqual(2); // warm ENIs are never deleted
+      const ips = ours(emu).reduce((n, e) => n + e.ips.length, 0);
+      expect(ips).toBe(pool.stats().ips);
+      // the control: two calls on one ENI at once do meet the refusal (the client retries it: a conflict costs calls)
+      const eni = ours(emu)[0]?.id ?? '';
+      await Promise.all([factory.assignIps(eni, 1, 'tok-x1'), factory.assignIps(eni, 1, 'tok-x2')]);
+      expect(emu.api.calls.filter((c) => c.outcome === 'Operation.Conflict').length).toBeGreaterThan(0);
+    } finally {
+      pool.stop();
+      await emu.close();
+    }
+  }, 120_000);
+});
+
+async function waitUntil(ok: () => boolean, ms = 40_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error('timed out waiting for the pool to settle');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 function countBy(xs: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};

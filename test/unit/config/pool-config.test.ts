@@ -24,11 +24,23 @@ describe('the pool section', () => {
     expect(fieldOf(() => parsePoolConfig({ reclaimBatch: 1 }))).toBe('pool.reclaimBatch');
   });
 
+  it('warm ENIs: auto by default; a count in 0..1000; the node max pods default to the kubelet\'s 110', () => {
+    expect(parsePoolConfig(undefined)).toMatchObject({ warmEnis: 'auto', nodeMaxPods: 110, minEnis: 0 });
+    expect(parsePoolConfig({ warmEnis: 0, nodeMaxPods: 250 })).toMatchObject({ warmEnis: 0, nodeMaxPods: 250 });
+    expect(parsePoolConfig({ warmEnis: 'auto' }).warmEnis).toBe('auto');
+    expect(fieldOf(() => parsePoolConfig({ warmEnis: 'many' }))).toBe('pool.warmEnis');
+    expect(fieldOf(() => parsePoolConfig({ warmEnis: 1001 }))).toBe('pool.warmEnis');
+    expect(fieldOf(() => parsePoolConfig({ warmEnis: -1 }))).toBe('pool.warmEnis');
+    expect(fieldOf(() => parsePoolConfig({ nodeMaxPods: 1.5 }))).toBe('pool.nodeMaxPods');
+    expect(fieldOf(() => parsePoolConfig({ minEnis: 2 }))).toBe('pool.minEnis'); // eni_conf's min_eni, not a local key
+  });
+
   it('takes the watermarks and the idle_ip_reclaim_* keys from eni_conf (Terway\'s duration strings)', () => {
     const conf = parseEniConf({
       min_pool_size: 3, max_pool_size: 12, idle_ip_reclaim_after: '5m', idle_ip_reclaim_interval: '90s', idle_ip_reclaim_batch_size: 4, idle_ip_reclaim_jitter_factor: '0.3',
     }).value;
     expect(poolFromEniConf(DEFAULT_POOL_CONFIG, conf)).toEqual({ ...DEFAULT_POOL_CONFIG, minIdle: 3, maxIdle: 12, reclaimAfterSeconds: 300, reclaimIntervalSeconds: 90, reclaimJitter: 0.3, reclaimBatchSize: 4 });
+    expect(poolFromEniConf(DEFAULT_POOL_CONFIG, parseEniConf({ min_eni: 2 }).value).minEnis).toBe(2);
   });
 
   it('leaves reclaim off when eni_conf has no idle_ip_reclaim_after (Terway\'s default)', () => {

@@ -281,7 +281,7 @@ describe('Daemon with Kubernetes: pods, events, SufficientIP', () => {
 
   it('refuses hostNetwork pods with an AllocIPFailed event; reads the API when the cache misses', async () => {
     const kube = new FakeKube();
-    const d = await start(kube);
+    const d = await start(kube, { pool: { warmEnis: 0 } }); // a cold pool: no ENI attached ahead
     kube.addPod('h', { hostNetwork: true });
     await expect(svc(d).allocate(req('c1', { podName: 'h' }))).rejects.toMatchObject({ code: 'invalid-input' });
     kube.apiOnlyPods.set('default/late', { namespace: 'default', name: 'late', uid: 'u-late', nodeName: 'node-1', hostNetwork: false, annotations: { 'k8s.aliyun.com/pod-ip-reservation': 'true' }, labels: {}, owners: [], resourceVersion: '1' });
@@ -289,7 +289,7 @@ describe('Daemon with Kubernetes: pods, events, SufficientIP', () => {
     expect(kube.getPodCalls).toBeGreaterThanOrEqual(1);
     await svc(d).release({ containerId: 'c2', ifName: 'eth0', reason: 'x' });
     await settle(d);
-    // the first pod with an IP found the warm pool cold (min_pool_size 0): it waited for the local cloud, and was told
+    // the first pod with an IP found the warm pool cold (min_pool_size 0, no warm ENI): it waited for the local cloud, and was told
     expect(kube.reasons()).toEqual(['Pod/Warning/AllocIPFailed', 'Pod/Normal/AllocIPWaiting', 'Pod/Normal/AllocIPSucceed']);
     expect(kube.events.find((e) => e.reason === 'AllocIPWaiting')?.message).toMatch(/asking local for more|waiting for/u);
   });

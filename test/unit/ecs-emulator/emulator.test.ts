@@ -208,6 +208,25 @@ describe('ECS emulator through the real SDK', () => {
     expect(emu.api.counters()).toMatchObject({ DescribeNetworkInterfaces: 40, CreateNetworkInterface: 5 });
   });
 
+  it('faults: one operation per ENI — a second one on the same ENI while the first holds it is refused with Operation.Conflict', async () => {
+    const c = sdkFor(emu);
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) ids.push((await create(c)).body!.networkInterfaceId!);
+    emu.api.faults.serializeEnis(300);
+    const assign = (id: string) => c.assignPrivateIpAddresses(new Ecs.AssignPrivateIpAddressesRequest({ regionId: REGION, networkInterfaceId: id, secondaryPrivateIpAddressCount: 1 }));
+    const first = assign(ids[0]!);
+    await new Promise((r) => setTimeout(r, 50));
+    const conflict = await failure(assign(ids[0]!));
+    expect(conflict.code).toBe('Operation.Conflict');
+    expect(conflict.data.Message).toContain(ids[0]!);
+    await assign(ids[1]!); // another ENI: not held
+    await first; // its reply comes once the operation is done
+    await assign(ids[0]!); // after it: accepted
+    expect(emu.state.enis.get(ids[0]!)?.ips).toHaveLength(3);
+    expect(emu.api.calls.filter((x) => x.outcome === 'Operation.Conflict')).toHaveLength(1);
+    emu.api.faults.clear();
+  });
+
   it('metadata token API: PUT with a TTL, 401 for a bad or expired token, 403 without one in hardened mode', async () => {
     expect((await md(emu, 'instance-id')).text).toBe(emu.node.id);
     const put = await fetch(`${emu.metadata.url}/latest/api/token`, { method: 'PUT', headers: { 'X-aliyun-ecs-metadata-token-ttl-seconds': '60' } });

@@ -77,6 +77,9 @@ describe('toNodeInfo / toConfigMapInfo / helpers', () => {
       resourceVersion: '1',
     });
     expect(toNodeInfo({ metadata: { name: 'n' }, spec: { podCIDR: '' } })).not.toHaveProperty('podCIDR');
+    // status.capacity.pods: the node's max pods (auto warm ENIs cover it); not a plain integer → unknown
+    expect(toNodeInfo({ metadata: { name: 'n' }, status: { capacity: { pods: '110', cpu: '4' } } })?.maxPods).toBe(110);
+    expect(toNodeInfo({ metadata: { name: 'n' }, status: { capacity: { pods: '1k' } } })).not.toHaveProperty('maxPods');
     expect(toNodeInfo({})).toBeUndefined();
   });
 

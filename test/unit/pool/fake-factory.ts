@@ -17,6 +17,9 @@ export class FakeFactory implements ResourceFactory {
   readonly failures: { action: string; kind: FailureKind; times: number }[] = [];
   vsws: VSwitchView[] = [{ id: 'vsw-a', available: 200 }, { id: 'vsw-b', available: 100 }];
   latency = { create: 3000, assign: 1000, unassign: 500, delete: 2000 };
+  /** Calls that started on an ENI while another call on it was in flight (ECS would refuse them). */
+  readonly overlaps: string[] = [];
+  readonly #inFlight = new Set<string>();
   #next = 10;
   #seq = 0;
   readonly #tokens = new Map<string, unknown>();
@@ -25,6 +28,17 @@ export class FakeFactory implements ResourceFactory {
 
   fail(action: string, kind: FailureKind, times = 1): void {
     this.failures.push({ action, kind, times });
+  }
+
+  /** Runs a call on one ENI, recording an overlap when another call on it is in flight. */
+  async #onEni<T>(eniId: string, what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#inFlight.has(eniId)) this.overlaps.push(`${what} ${eniId}`);
+    this.#inFlight.add(eniId);
+    try {
+      return await fn();
+    } finally {
+      this.#inFlight.delete(eniId);
+    }
   }
 
   #sleep(ms: number): Promise<void> {
@@ -64,7 +78,10 @@ export class FakeFactory implements ResourceFactory {
     this.#tokens.set(token, res);
     return res;
   }
-  async assignIps(eniId: string, count: number): Promise<readonly IpAddr[]> {
+  assignIps(eniId: string, count: number): Promise<readonly IpAddr[]> {
+    return this.#onEni(eniId, 'assign', () => this.#assign(eniId, count));
+  }
+  async #assign(eniId: string, count: number): Promise<readonly IpAddr[]> {
     this.calls.push(`assign ${eniId} ${String(count)}`);
     await this.#sleep(this.latency.assign);
     this.#maybeFail('assign');
@@ -75,14 +92,20 @@ export class FakeFactory implements ResourceFactory {
     this.enis.set(eniId, { ...e, ips: [...e.ips, ...ips] });
     return ips;
   }
-  async unassignIps(eniId: string, ips: readonly IpAddr[]): Promise<void> {
+  unassignIps(eniId: string, ips: readonly IpAddr[]): Promise<void> {
+    return this.#onEni(eniId, 'unassign', () => this.#unassign(eniId, ips));
+  }
+  async #unassign(eniId: string, ips: readonly IpAddr[]): Promise<void> {
     this.calls.push(`unassign ${eniId} ${String(ips.length)}`);
     await this.#sleep(this.latency.unassign);
     this.#maybeFail('unassign');
     const e = this.enis.get(eniId);
     if (e !== undefined) this.enis.set(eniId, { ...e, ips: e.ips.filter((ip) => !ips.includes(ip)) });
   }
-  async deleteEni(eniId: string): Promise<void> {
+  deleteEni(eniId: string): Promise<void> {
+    return this.#onEni(eniId, 'delete', () => this.#delete(eniId));
+  }
+  async #delete(eniId: string): Promise<void> {
     this.calls.push(`delete ${eniId}`);
     await this.#sleep(this.latency.delete);
     this.#maybeFail('delete');

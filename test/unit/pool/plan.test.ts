@@ -1,5 +1,5 @@
 /** The warm pool's pure decisions: target idle (static and demand-aware), refill and shrink plans. */
-import { DEFAULT_DEMAND, heldForScheduled, idleExcess, peakBurst, planRefill, planShrink, targetIdle, type EniView, type PoolLimits, type PoolSnapshot } from '../../../src/pool/plan.js';
+import { DEFAULT_DEMAND, heldForScheduled, idleExcess, peakBurst, peakDemand, planRefill, planShrink, reclaimShare, targetIdle, warmEniTarget, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from '../../../src/pool/plan.js';
 
 const LIMITS: PoolLimits = { minIdle: 2, maxIdle: 8, maxEnis: 3, ipsPerEni: 10 };
 const NOW = 1_000_000;
@@ -97,7 +97,8 @@ describe('planShrink', () => {
     expect(planShrink(LIMITS, { ...small, shrinkDue: true })).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 4 }]);
     expect(planShrink(LIMITS, small, { ...DEFAULT_DEMAND, shrinkMinExcess: 1 })).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 4 }]);
     const big = snap({ enis: [eni('eni-1', 20, 19, { idleSecondary: 18 })] }); // excess 11
-    expect(planShrink(LIMITS, big)).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 10 }, { kind: 'unassign', eniId: 'eni-1', count: 1 }]);
+    // one call per ENI per plan: the eleventh goes in the next round
+    expect(planShrink(LIMITS, big)).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 10 }]);
   });
   it('never while allocations wait or IPs are on their way; within max nothing', () => {
     const s = snap({ enis: [eni('eni-1', 10, 10)] });
@@ -110,5 +111,105 @@ describe('planShrink', () => {
     expect(planShrink(LIMITS, s)).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 6 }]);
     const big = snap({ enis: [eni('eni-1', 10, 9, { idleSecondary: 9 }), eni('eni-2', 10, 9, { idleSecondary: 9 })], reclaimDue: true });
     expect(planShrink({ ...LIMITS, maxIdle: 20 }, big)).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 9 }, { kind: 'unassign', eniId: 'eni-2', count: 7 }]);
+  });
+});
+
+const ipsOf = (actions: readonly PoolAction[]): number => actions.reduce((n, a) => n + ('count' in a ? a.count : 0), 0);
+
+describe('warm ENIs', () => {
+  const WIDE: PoolLimits = { minIdle: 2, maxIdle: 30, maxEnis: 7, ipsPerEni: 20 };
+  const auto = (nodeMaxPods: number, minEnis = 0): PoolLimits => ({ ...WIDE, warm: { warmEnis: 'auto', nodeMaxPods, minEnis } });
+
+  it('auto: the ENIs that cover max(node max pods, the demand peak of the history window), at least min_eni, at most maxEnis', () => {
+    expect(warmEniTarget(WIDE, snap())).toBe(0); // not configured: Terway's behaviour
+    expect(warmEniTarget(auto(110), snap())).toBe(6); // ⌈110 / 20⌉
+    expect(warmEniTarget(auto(0), snap())).toBe(0); // max pods unknown, no demand yet
+    expect(warmEniTarget(auto(0, 2), snap())).toBe(2); // min_eni
+    expect(warmEniTarget(auto(500), snap())).toBe(7); // capped by the instance type
+    // the demand peak: 45 pods needed an IP 5 min ago (now 3 leased + 2 waiting + 4 scheduled = 9)
+    const s = snap({ enis: [eni('eni-1', 5, 2)], waiting: 2, scheduled: 4, demandHistory: [{ at: NOW - 300_000, pods: 45 }, { at: NOW - 700_000, pods: 130 }] });
+    expect(peakDemand(s)).toBe(45); // the 130 is older than the history window
+    expect(warmEniTarget(auto(0), s)).toBe(3);
+    expect(warmEniTarget(auto(30), s)).toBe(3);
+    expect(warmEniTarget(auto(0), { ...s, demandHistory: [] })).toBe(1); // now: 9 pods
+    // a fixed count, capped by maxEnis
+    expect(warmEniTarget({ ...WIDE, warm: { warmEnis: 4, nodeMaxPods: 110, minEnis: 0 } }, snap())).toBe(4);
+    expect(warmEniTarget({ ...WIDE, warm: { warmEnis: 0, nodeMaxPods: 110, minEnis: 3 } }, snap())).toBe(0);
+    expect(warmEniTarget({ ...WIDE, warm: { warmEnis: 40, nodeMaxPods: 0, minEnis: 0 } }, snap())).toBe(7);
+  });
+
+  it('refill: ENIs with their primary only up to the warm count, after what the demand needs', () => {
+    // a cold node: 2 IPs for min_pool_size on a first ENI, 5 more ENIs with one IP each
+    expect(planRefill(auto(110), snap())).toEqual([
+      { kind: 'create-eni', vSwitchId: 'vsw-b', count: 2 },
+      ...Array.from({ length: 5 }, () => ({ kind: 'create-eni', vSwitchId: 'vsw-b', count: 1 })),
+    ]);
+    // ENIs being created count; nothing more once the warm count is reached
+    expect(planRefill(auto(110), snap({ enis: [eni('eni-1', 2, 2)], creating: [{ ips: 1 }, { ips: 1 }, { ips: 1 }, { ips: 1 }, { ips: 1 }] }))).toEqual([]);
+    expect(planRefill(auto(110), snap({ enis: [eni('eni-1', 2, 2)], vSwitches: [] }))).toEqual([]); // no vSwitch usable
+  });
+
+  it('a burst on warm ENIs: one Assign per ENI in parallel, no new ENI while attached ENIs have free slots', () => {
+    const warm = Array.from({ length: 6 }, (_, i) => eni(`eni-${String(i + 1)}`, 1, 1, { idleSecondary: 0 }));
+    const s = snap({ enis: warm, scheduled: 110 });
+    const plan = planRefill(auto(110), s);
+    // 110 scheduled + target 2 − 6 idle = 106: 6 × 10 now, the other 46 in the next rounds on the same ENIs
+    expect(plan).toEqual(warm.map((e) => ({ kind: 'assign', eniId: e.id, count: 10 })));
+    expect(new Set(plan.map((a) => ('eniId' in a ? a.eniId : ''))).size).toBe(plan.length);
+    // without warm ENIs the same burst on one ENI: one Assign on it, and new ENIs for what its slots cannot take
+    const cold = planRefill(WIDE, snap({ enis: [eni('eni-1', 1, 1, { idleSecondary: 0 })], scheduled: 110 }));
+    expect(cold[0]).toEqual({ kind: 'assign', eniId: 'eni-1', count: 10 });
+    expect(cold.slice(1).every((a) => a.kind === 'create-eni')).toBe(true);
+    // 111 wanted: 10 now on eni-1, its other 9 free slots in its next rounds, 6 new ENIs of ≤ 10 IPs each (maxEnis 7)
+    expect(cold).toHaveLength(7);
+    expect(ipsOf(cold)).toBe(10 + 6 * 10);
+  });
+
+  it('shrink never deletes warm ENIs; their idle secondaries still go back above max_pool_size', () => {
+    // after a mass deletion: 6 ENIs, 100 unleased IPs, max_pool_size 30 → excess 70
+    const idle = Array.from({ length: 6 }, (_, i) => eni(`eni-${String(i + 1)}`, i < 4 ? 20 : 10, i < 4 ? 20 : 10));
+    const s = snap({ enis: idle });
+    const withWarm = planShrink(auto(110), s);
+    expect(withWarm.filter((a) => a.kind === 'delete-eni')).toEqual([]);
+    expect(withWarm.every((a) => a.kind === 'unassign' && a.count <= 10)).toBe(true);
+    expect(new Set(withWarm.map((a) => ('eniId' in a ? a.eniId : ''))).size).toBe(withWarm.length); // one per ENI
+    // warm count 4: the two ENIs above it may be deleted whole (fully idle, they fit the excess)
+    const four = planShrink({ ...WIDE, warm: { warmEnis: 4, nodeMaxPods: 0, minEnis: 0 } }, s);
+    expect(four.filter((a) => a.kind === 'delete-eni')).toHaveLength(2);
+    // without warm ENIs: as before
+    expect(planShrink(WIDE, s).filter((a) => a.kind === 'delete-eni').length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('one cloud call per ENI at a time', () => {
+  it('a busy ENI gets no action; its free slots are left for later rather than a new ENI', () => {
+    const s = snap({ enis: [eni('eni-1', 4, 0, { busy: true, assigning: 2 }), eni('eni-2', 3, 0)], waiting: 12 });
+    // 12 waiting + 2 target − 2 on their way = 12: eni-2 takes 7 now, eni-1's 4 free slots later; 1 needs a new ENI
+    expect(planRefill(LIMITS, s)).toEqual([{ kind: 'assign', eniId: 'eni-2', count: 7 }, { kind: 'create-eni', vSwitchId: 'vsw-b', count: 1 }]);
+    // an ENI being deleted is no open ENI
+    expect(planRefill(LIMITS, snap({ enis: [eni('eni-1', 2, 0, { deleting: true, busy: true })], waiting: 1 }))).toEqual([{ kind: 'create-eni', vSwitchId: 'vsw-b', count: 3 }]);
+  });
+  it('shrink skips busy ENIs', () => {
+    const s = snap({ enis: [eni('eni-1', 10, 10, { busy: true }), eni('eni-2', 10, 9)], shrinkDue: true });
+    expect(planShrink(LIMITS, s)).toEqual([{ kind: 'unassign', eniId: 'eni-2', count: 9 }]);
+  });
+});
+
+describe('idle reclaim in batches', () => {
+  it('once due: the max_pool_size excess at once, plus at most reclaimBatch of the idle above the target', () => {
+    const s = snap({ enis: [eni('eni-1', 20, 14, { idleSecondary: 13 })], reclaimDue: true });
+    const L: PoolLimits = { ...LIMITS, maxIdle: 10, ipsPerEni: 20 };
+    // idle 14, max 10, target 2: 4 above max, 8 more above the target
+    expect(idleExcess(L, { ...s, reclaimDue: false })).toBe(4);
+    expect(idleExcess(L, s)).toBe(12); // no batch: all of it (unbounded)
+    expect(idleExcess(L, { ...s, reclaimBatch: 3 })).toBe(7);
+    expect(reclaimShare(L, { ...s, reclaimBatch: 3 })).toBe(3);
+    expect(idleExcess(L, { ...s, reclaimBatch: 0 })).toBe(4); // between intervals: only the max excess
+    expect(reclaimShare(L, { ...s, reclaimBatch: 0 })).toBe(0);
+    expect(planShrink(L, { ...s, reclaimBatch: 3 })).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 7 }]);
+    // within max_pool_size, a batch of 5 goes back per plan
+    const within = snap({ enis: [eni('eni-1', 20, 9)], reclaimDue: true, reclaimBatch: 5 });
+    expect(planShrink(L, within)).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 5 }]);
+    expect(planShrink(L, { ...within, reclaimBatch: 0 })).toEqual([]);
   });
 });

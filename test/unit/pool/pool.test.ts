@@ -6,12 +6,13 @@ import { Pool, type PoolOptions } from '../../../src/pool/pool.js';
 import { FakeClock, flushAsync } from '../../helpers/fake-clock.js';
 import { FakeFactory, MemoryJournal } from './fake-factory.js';
 
-function setup(options: Partial<PoolOptions> = {}, caps = { maxEnis: 2, ipsPerEni: 10 }) {
+/** Warm ENIs off unless a test turns them on (these tests count the calls the watermarks make). */
+function setup(options: Partial<PoolOptions> = {}, caps = { maxEnis: 2, ipsPerEni: 10 }, random = () => 0.5) {
   const clock = new FakeClock();
   const factory = new FakeFactory(clock, caps);
   const journal = new MemoryJournal();
   let n = 0;
-  const pool = new Pool({ factory, journal, log: silentLogger, clock, newToken: () => `tok-${String(++n)}`, options: { minIdle: 2, maxIdle: 5, ...options } });
+  const pool = new Pool({ factory, journal, log: silentLogger, clock, random, newToken: () => `tok-${String(++n)}`, options: { minIdle: 2, maxIdle: 5, warmEnis: 0, ...options } });
   return { clock, factory, journal, pool };
 }
 
@@ -114,19 +115,123 @@ describe('Pool', () => {
     expect(inCloud).toBe(t.pool.stats().ips); // the pool and the cloud agree: nothing leaked
   });
 
-  it('idle reclaim: after reclaimAfterMs without changes idle goes down to the target', async () => {
-    const t = setup({ minIdle: 1, maxIdle: 8, reclaimAfterMs: 60_000, demand: { burstWindowMs: 10_000, historyMs: 30_000, demandAware: true, shrinkMinExcess: 10 } });
+  it.each([
+    ['low', 0, 80_000],
+    ['high', 0.999, 120_000],
+  ])('idle reclaim: after reclaimAfterMs without changes, batches of reclaimBatch every interval ± jitter (%s draw) down to the target', async (_name, draw, gap) => {
+    const t = setup(
+      { minIdle: 1, maxIdle: 20, reclaimAfterMs: 60_000, reclaimIntervalMs: 100_000, reclaimJitter: 0.2, reclaimBatch: 2, syncIntervalMs: 1000, demand: { burstWindowMs: 10_000, historyMs: 30_000, demandAware: true, shrinkMinExcess: 10 } },
+      undefined,
+      () => draw,
+    );
     await t.pool.start(new Set());
     const burst = ['a', 'b', 'c', 'd', 'e', 'f'].map((p) => t.pool.acquire({ label: p }));
     await t.clock.advance(3100);
     await t.clock.advance(3100);
     const got = await Promise.all(burst);
     for (const g of got) t.pool.release(g.ip);
+    const releasedAt = t.clock.now();
     await t.clock.advance(5000);
-    expect(t.pool.stats().idle).toBeGreaterThanOrEqual(6); // the burst is remembered: kept warm
-    await t.clock.advance(120_000);
-    await flushAsync();
+    const start = t.pool.stats().idle;
+    expect(start).toBeGreaterThanOrEqual(6); // the burst is remembered: kept warm (within max_pool_size)
+    const drops: { at: number; by: number }[] = [];
+    let last = start;
+    for (let i = 0; i < 900 && last > 1; i++) {
+      await t.clock.advance(1000);
+      const now = t.pool.stats().idle;
+      if (now < last) drops.push({ at: t.clock.now(), by: last - now });
+      last = now;
+    }
+    expect(last).toBe(1); // down to the target (min_pool_size; the burst is out of the 30 s history)
+    expect(drops.length).toBe(Math.ceil((start - 1) / 2));
+    expect(drops.every((d) => d.by <= 2)).toBe(true);
+    expect(t.factory.calls.filter((c) => c.startsWith('unassign')).every((c) => c.endsWith(' 1') || c.endsWith(' 2'))).toBe(true);
+    // the first batch once reclaim is due (60 s after the last change), then one per interval × (1 ± jitter): the
+    // pool's own releases do not reset the reclaim clock
+    expect((drops[0]?.at ?? 0) - releasedAt).toBeGreaterThanOrEqual(60_000);
+    expect((drops[0]?.at ?? 0) - releasedAt).toBeLessThanOrEqual(62_000);
+    for (let i = 1; i < drops.length; i++) {
+      const d = (drops[i]?.at ?? 0) - (drops[i - 1]?.at ?? 0);
+      expect(d).toBeGreaterThanOrEqual(gap - 1000);
+      expect(d).toBeLessThanOrEqual(gap + 1000);
+    }
+    // a change (an allocation) stops the reclaim: nothing goes back for reclaimAfterMs after it
+    t.pool.release((await t.pool.acquire({ label: 'z' })).ip);
     expect(t.pool.stats().idle).toBe(1);
+  });
+});
+
+describe('Pool: warm ENIs and one call per ENI', () => {
+  it('auto warm ENIs cover the node max pods: a burst is served by parallel Assigns on them, never two calls on one ENI; a mass deletion keeps them', async () => {
+    // 4 ENIs × 20 IPs may be attached; node max pods 40 → 2 warm ENIs
+    const t = setup({ minIdle: 0, maxIdle: 4, warmEnis: 'auto', nodeMaxPods: 40, shrinkDelayMs: 1000 }, { maxEnis: 4, ipsPerEni: 20 });
+    await t.pool.start(new Set());
+    await t.clock.advance(3100);
+    expect(t.factory.calls).toEqual(['create vsw-a 1', 'create vsw-a 1']);
+    expect(t.pool.stats()).toMatchObject({ enis: 2, ips: 2, idle: 2, warmEnis: 2 });
+    // 25 pods bound at once: one Assign on each warm ENI in parallel, the rest in the next round; no new ENI
+    for (let i = 0; i < 25; i++) t.pool.expect(`ns/p${String(i)}`);
+    await t.clock.advance(100);
+    expect(t.factory.calls.slice(2)).toEqual(['assign eni-1 10', 'assign eni-2 10']);
+    await t.clock.advance(1000);
+    expect(t.factory.calls.slice(4)).toEqual(['assign eni-1 3']);
+    await t.clock.advance(1000);
+    expect(t.pool.stats()).toMatchObject({ ips: 25, heldForScheduled: 25, enis: 2 });
+    const got = [];
+    for (let i = 0; i < 25; i++) got.push(await t.pool.acquire({ label: `ns/p${String(i)}`, pod: `ns/p${String(i)}` }));
+    await t.clock.advance(5000);
+    // ADDs nobody announced outrun the stock: they wait for more Assigns, still one call per ENI at a time
+    const more = Array.from({ length: 10 }, (_, i) => t.pool.acquire({ label: `ns/q${String(i)}` }));
+    await t.clock.advance(5000);
+    got.push(...(await Promise.all(more)));
+    expect(t.factory.calls.filter((c) => c.startsWith('create'))).toHaveLength(2); // 35 pods + a target of 4 fit the 40 slots
+    // mass deletion: idle goes back to max_pool_size by unassigns; the warm ENIs stay attached
+    for (const g of got) t.pool.release(g.ip);
+    await t.clock.advance(60_000);
+    expect(t.pool.stats()).toMatchObject({ enis: 2, inFlight: 0 });
+    expect(t.pool.stats().idle).toBeLessThanOrEqual(4);
+    expect(t.factory.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
+    expect(t.factory.overlaps).toEqual([]);
+    expect([...t.factory.enis.values()].reduce((n, e) => n + e.ips.length, 0)).toBe(t.pool.stats().ips);
+  });
+
+  it('without warm ENIs a fully idle ENI is deleted as before', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 2, warmEnis: 0, shrinkDelayMs: 1000 }, { maxEnis: 2, ipsPerEni: 10 });
+    await t.pool.start(new Set());
+    const got = await Promise.all(Array.from({ length: 14 }, async (_, i) => { const p = t.pool.acquire({ label: `ns/p${String(i)}` }); await t.clock.advance(3100); return p; }));
+    expect(t.pool.stats().enis).toBe(2);
+    for (const g of got) t.pool.release(g.ip);
+    await t.clock.advance(30_000);
+    expect(t.factory.calls.filter((c) => c.startsWith('delete'))).toHaveLength(1);
+    expect(t.pool.stats()).toMatchObject({ enis: 1, inFlight: 0 });
+    expect(t.factory.overlaps).toEqual([]);
+  });
+
+  it('a shrink under way goes on round after round: the small rest of a mass release does not wait for the shrink delay', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 4, warmEnis: 2, shrinkDelayMs: 30_000 }, { maxEnis: 2, ipsPerEni: 20 });
+    await t.pool.start(new Set());
+    await t.clock.advance(3100);
+    const pending = Array.from({ length: 26 }, (_, i) => t.pool.acquire({ label: `ns/p${String(i)}` }));
+    await t.clock.advance(10_000);
+    const got = await Promise.all(pending);
+    await t.clock.advance(40_000);
+    const before = t.factory.calls.length;
+    for (const g of got) t.pool.release(g.ip);
+    // 26 above max_pool_size: one Unassign of ≤ 10 per ENI per round, rounds back to back (0.5 s each)
+    await t.clock.advance(3000);
+    expect(t.pool.stats().idle).toBeLessThanOrEqual(4);
+    expect(t.factory.calls.slice(before).every((c) => c.startsWith('unassign'))).toBe(true);
+    expect(t.factory.overlaps).toEqual([]);
+  });
+
+  it('a fixed warmEnis count; configure() changes it (nodeMaxPods from the Node) and the pool follows', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 5, warmEnis: 2 }, { maxEnis: 4, ipsPerEni: 10 });
+    await t.pool.start(new Set());
+    await t.clock.advance(3100);
+    expect(t.pool.stats()).toMatchObject({ enis: 2, warmEnis: 2 });
+    t.pool.configure({ warmEnis: 'auto', nodeMaxPods: 35 });
+    await t.clock.advance(3100);
+    expect(t.pool.stats()).toMatchObject({ enis: 4, warmEnis: 4 });
   });
 });
 
