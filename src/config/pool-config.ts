@@ -31,6 +31,12 @@ export interface PoolConfig {
   readonly scheduleAware: boolean;
   /** A scheduled pod whose ADD has not come after this long is no longer expected. */
   readonly scheduledTtlSeconds: number;
+  /**
+   * How often the pool is compared with the cloud's view (a cloud provider: the metadata service's IPs of the node's
+   * ENIs): leased IPs the cloud no longer lists are reported invalid, unknown IPs on the pool's ENIs adopted as idle.
+   * Terway's ip_pool_sync_period (120 s; with Kubernetes eni_conf's wins).
+   */
+  readonly syncIntervalSeconds: number;
   /** The local provider's simulated cloud latency (demos, benches): ENI creation, IP assignment, IP release. */
   readonly localLatencyMs: { readonly create: number; readonly assign: number; readonly unassign: number };
 }
@@ -46,6 +52,7 @@ export const DEFAULT_POOL_CONFIG: PoolConfig = {
   reclaimBatchSize: 5,
   scheduleAware: true,
   scheduledTtlSeconds: 180,
+  syncIntervalSeconds: 120,
   localLatencyMs: { create: 0, assign: 0, unassign: 0 },
 };
 
@@ -80,7 +87,7 @@ function only(o: Obj, path: string, keys: readonly string[]): void {
 export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
   if (raw === undefined) return DEFAULT_POOL_CONFIG;
   const o = object(raw, path);
-  only(o, path, ['minIdle', 'maxIdle', 'demandAware', 'coalesceMs', 'reclaimAfterSeconds', 'reclaimIntervalSeconds', 'reclaimJitter', 'reclaimBatchSize', 'scheduleAware', 'scheduledTtlSeconds', 'localLatencyMs']);
+  only(o, path, ['minIdle', 'maxIdle', 'demandAware', 'coalesceMs', 'reclaimAfterSeconds', 'reclaimIntervalSeconds', 'reclaimJitter', 'reclaimBatchSize', 'scheduleAware', 'scheduledTtlSeconds', 'syncIntervalSeconds', 'localLatencyMs']);
   const d = DEFAULT_POOL_CONFIG;
   const minIdle = int(o, 'minIdle', path, d.minIdle, 10_000);
   const maxIdle = int(o, 'maxIdle', path, d.maxIdle, 10_000);
@@ -104,6 +111,7 @@ export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
     reclaimBatchSize: positive(int(o, 'reclaimBatchSize', path, d.reclaimBatchSize, 1_000), `${path}.reclaimBatchSize`),
     scheduleAware,
     scheduledTtlSeconds,
+    syncIntervalSeconds: positive(int(o, 'syncIntervalSeconds', path, d.syncIntervalSeconds, 86_400), `${path}.syncIntervalSeconds`),
     localLatencyMs: {
       create: int(lat, 'create', `${path}.localLatencyMs`, 0, 600_000),
       assign: int(lat, 'assign', `${path}.localLatencyMs`, 0, 600_000),
@@ -122,5 +130,6 @@ export function poolFromEniConf(local: PoolConfig, c: EniConf): PoolConfig {
     reclaimIntervalSeconds: Math.max(1, Math.ceil(c.idleIpReclaimIntervalMs / 1000)),
     reclaimJitter: Math.min(1, c.idleIpReclaimJitterFactor),
     reclaimBatchSize: c.idleIpReclaimBatchSize,
+    syncIntervalSeconds: Math.max(1, Math.ceil(c.ipPoolSyncPeriodMs / 1000)),
   };
 }

@@ -78,8 +78,11 @@ export interface DaemonDeps {
   readonly lockStateDir: (stateDir: string) => { release(): void };
   /** Opens the lease store in the state dir. */
   readonly openStore: (stateDir: string) => LeaseStore;
-  /** Builds the provider of an effective config (src/main: the local provider). Throws ConfigError when it cannot run. */
-  readonly providerFor: (cfg: DaemonConfig) => CloudProvider;
+  /**
+   * Builds the provider of an effective config (src/main: the local or the Aliyun provider; a cloud's asks its
+   * metadata service first). Throws ConfigError when it cannot run.
+   */
+  readonly providerFor: (cfg: DaemonConfig) => CloudProvider | Promise<CloudProvider>;
   /** Finds an exclusive ENI's host link by its MAC (eni mode; src/cloud/host-links.ts over sysfs). */
   readonly linkByMac?: LinkByMac;
   /** Builds a dataplane executor (ip/tc) for one of the daemon's components: node setup, live bandwidth. */
@@ -210,7 +213,7 @@ export class Daemon {
         this.#policyDecision = this.#decidePolicy(cfg, undefined); // a local config whose backend is refused does not start
       }
       const eff = this.#effective;
-      const provider = this.#providerFor(eff);
+      const provider = await this.#providerFor(eff);
       await provider.verify(); // ipvlan on a kernel without it: the daemon does not start (with Kubernetes, #apply refused it already)
       await this.#setUpNode(provider, eff.vethPrefix);
       this.#pools = new PoolKeeper(this.#store, this.#log.child({ component: 'pool' }), (r) => { this.#reportRecovery(r); }, this.#deps.linkByMac);
@@ -336,7 +339,7 @@ export class Daemon {
     };
   }
 
-  #providerFor(cfg: DaemonConfig): CloudProvider {
+  async #providerFor(cfg: DaemonConfig): Promise<CloudProvider> {
     return this.#deps.providerFor(cfg);
   }
 
@@ -351,7 +354,7 @@ export class Daemon {
     const prepared = await this.#prepare(next, eff.chain); // a bad chain rejects the config before anything changes
     const policy = this.#decidePolicy(next, eff.cluster); // so does a policy backend refused in the new mode
     if (service === undefined) {
-      await this.#providerFor(next).verify(); // throws ConfigError when the config cannot run
+      await (await this.#providerFor(next)).verify(); // throws ConfigError when the config cannot run
       this.#effective = next;
       this.#accept(prepared);
       this.#policyDecision = policy;
@@ -361,7 +364,7 @@ export class Daemon {
       // Terway: exclusive ENI is fixed per node; its pods own whole ENIs the other modes' pool would take as its own
       throw new ConfigError('daemon_mode', `cannot switch a running node between exclusive ENI and ${service.mode === 'eni' ? next.mode : service.mode}: drain the node and restart the daemon`);
     }
-    const provider = this.#providerFor(next);
+    const provider = await this.#providerFor(next);
     await provider.verify(); // before anything switches: a refused mode keeps the last good config
     await this.#setUpNode(provider, next.vethPrefix);
     const source = await this.#pools?.sourceFor(provider, next.pool);
