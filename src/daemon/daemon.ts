@@ -39,7 +39,8 @@ import { PolicyController } from './policy/controller.js';
 import { policyInputOf, type PolicyEnvironment } from './policy/input.js';
 import type { PolicyAdapters } from './policy/adapters.js';
 import { METRIC_PREFIX } from './metrics.js';
-import { PoolKeeper } from './pool-keeper.js';
+import { PoolKeeper, type PoolSyncFindings } from './pool-keeper.js';
+import { EniHostSetup } from './eni-host-setup.js';
 import { ScheduledPods } from './k8s/scheduled-pods.js';
 import type { RecoveryReport } from '../pool/recover.js';
 import type { StatusReply } from '../rpc/protocol.js';
@@ -144,6 +145,8 @@ export class Daemon {
   #policy: PolicyController | undefined;
   #pools: PoolKeeper | undefined;
   #scheduled: ScheduledPods | undefined;
+  #eniSetup: EniHostSetup | undefined;
+  #syncTimer: NodeJS.Timeout | undefined;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps) {
     this.#cfg = cfg;
@@ -218,7 +221,10 @@ export class Daemon {
       await this.#setUpNode(provider, eff.vethPrefix);
       this.#pools = new PoolKeeper(this.#store, this.#log.child({ component: 'pool' }), (r) => { this.#reportRecovery(r); }, this.#deps.linkByMac);
       const source = await this.#pools.sourceFor(provider, eff.pool);
+      const eniSetup = new EniHostSetup(() => this.#executor('eni-setup'), () => this.#effective.vethPrefix, this.#log.child({ component: 'eni-setup' }));
+      this.#eniSetup = eniSetup;
       const service = new HubService({
+        prepareEni: (p, local, eni, facts) => eniSetup.ensure(p, local, eni, facts),
         store: this.#store,
         provider,
         ...(source !== undefined ? { source } : {}),
@@ -279,6 +285,7 @@ export class Daemon {
       const every = this.#deps.pendingDrainIntervalMs ?? PENDING_DRAIN_INTERVAL_MS;
       this.#timer = setInterval(() => void this.#drain(), every);
       this.#timer.unref();
+      this.#scheduleSync();
 
       this.#components = this.#deps.components?.(this.#context(service, this.#store, nodeName)) ?? [];
       for (const c of this.#components) {
@@ -304,6 +311,8 @@ export class Daemon {
       await c.stop().catch((e: unknown) => { this.#log.warn('component stop failed', { component: c.name, err: errorMessage(e) }); });
     }
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
+    this.#syncTimer = undefined;
     await this.#policy?.stop().catch((e: unknown) => { this.#log.warn('policy backend stop failed', { err: errorMessage(e) }); });
     await this.#bandwidth?.stop();
     this.#scheduled?.stop();
@@ -488,8 +497,45 @@ export class Daemon {
     if (r.invalidLeases.length > 0) {
       this.#agent?.reporter.nodeWarning('ResourceInvalid', `leased IPs no ENI of this node holds any more (their pods need re-creating): ${r.invalidLeases.join(', ')}`);
     }
-    if (r.adopted.length > 0) this.#log.warn('pool: IPs on this node\'s ENIs the pool did not know, adopted as idle', { ips: r.adopted });
+    if (r.adopted.length > 0) {
+      this.#log.warn('pool: IPs on this node\'s ENIs the pool did not know, adopted as idle', { ips: r.adopted });
+      this.#agent?.reporter.nodeEvent('Normal', 'ResourceAdopted', `IPs on this node's ENIs the pool did not know, adopted as idle: ${r.adopted.join(', ')}`);
+    }
     if (r.failed.length > 0) this.#agent?.reporter.nodeWarning('PoolRecoveryFailed', `cloud operations cut short by a restart could not be finished: ${r.failed.join('; ')}`);
+  }
+
+  /** The next pool sync with the cloud's view, after the effective config's `pool.syncIntervalSeconds`. */
+  #scheduleSync(): void {
+    if (this.#stopping !== undefined) return;
+    this.#syncTimer = setTimeout(() => {
+      void this.syncPools().finally(() => { this.#scheduleSync(); });
+    }, this.#effective.pool.syncIntervalSeconds * 1000);
+    this.#syncTimer.unref();
+  }
+
+  /**
+   * One pool sync (src/pool/sync.ts, also run on the timer): leased IPs the cloud no longer lists → a `ResourceInvalid`
+   * node event and metric; unknown IPs on the pool's ENIs adopted as idle → `ResourceAdopted`; the host setup of
+   * ENIs the pool no longer holds forgotten.
+   */
+  async syncPools(): Promise<PoolSyncFindings | undefined> {
+    const pools = this.#pools;
+    const service = this.#service;
+    if (pools === undefined || service === undefined) return undefined;
+    const f = await pools.sync();
+    this.#eniSetup?.retain(f.enis);
+    const m = service.metrics.poolSyncIps;
+    if (f.invalid.length > 0) {
+      m.inc({ kind: 'invalid' }, f.invalid.length);
+      this.#log.warn('pool sync: leased IPs the cloud no longer lists on their ENI (their pods need re-creating)', { ips: f.invalid });
+      this.#agent?.reporter.nodeWarning('ResourceInvalid', `leased IPs the cloud no longer lists on this node's ENIs (their pods need re-creating): ${f.invalid.join(', ')}`);
+    }
+    if (f.adopted.length > 0) {
+      m.inc({ kind: 'adopted' }, f.adopted.length);
+      this.#agent?.reporter.nodeEvent('Normal', 'ResourceAdopted', `IPs on this node's ENIs the pool did not know, adopted as idle: ${f.adopted.join(', ')}`);
+    }
+    if (f.dropped.length > 0) m.inc({ kind: 'dropped' }, f.dropped.length);
+    return f;
   }
 
   /** `policy: felix ready (restarts 0)` for /healthz. */

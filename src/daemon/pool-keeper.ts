@@ -13,7 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudProvider } from '../cloud/types.js';
 import type { PoolConfig } from '../config/pool-config.js';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError, errorMessage } from '../lib/errors.js';
+import type { ResourceFactory } from '../pool/types.js';
 import type { Logger } from '../lib/log.js';
 import { DEFAULT_DEMAND } from '../pool/plan.js';
 import { Pool, type PoolOptions } from '../pool/pool.js';
@@ -34,6 +35,14 @@ export function poolOptionsOf(c: PoolConfig): Partial<PoolOptions> {
   };
 }
 
+/** What a pool sync found (src/pool/sync.ts), for events and metrics; `enis`: every ENI the pools hold now. */
+export interface PoolSyncFindings {
+  readonly invalid: readonly string[];
+  readonly adopted: readonly string[];
+  readonly dropped: readonly string[];
+  readonly enis: ReadonlySet<string>;
+}
+
 /** Where the node's scheduled pods are told (./k8s/scheduled-pods.ts). */
 export interface ScheduledDemand {
   /** The pod (`namespace/name`) is bound to this node and awaits its IP. */
@@ -43,7 +52,9 @@ export interface ScheduledDemand {
 }
 
 export class PoolKeeper implements ScheduledDemand {
-  readonly #pools = new Map<string, { readonly pool: Pool; readonly source: PoolSource }>();
+  readonly #pools = new Map<string, { readonly pool: Pool; readonly source: PoolSource; readonly factory: ResourceFactory }>();
+  /** Invalid leased IPs already reported (each once while it stays invalid). */
+  #reportedInvalid = new Set<string>();
   readonly #eniPools = new Map<string, { readonly pool: EniPool; readonly source: EniSource }>();
   /** Pods scheduled here awaiting their IP (what the informer says), whichever pool is current. */
   readonly #scheduled = new Set<string>();
@@ -78,7 +89,7 @@ export class PoolKeeper implements ScheduledDemand {
       const pool = new Pool({ factory, journal: this.store.pool, log: this.log, newToken: randomUUID, options: poolOptionsOf(config) });
       const report = await pool.start(new Set(this.store.usedIps()));
       this.onRecovery(report);
-      have = { pool, source: new PoolSource(pool, factory.name) };
+      have = { pool, source: new PoolSource(pool, factory.name), factory };
       this.#pools.set(f.key, have);
     }
     this.#activate(config.scheduleAware ? have.pool : undefined);
@@ -118,6 +129,39 @@ export class PoolKeeper implements ScheduledDemand {
     const source = new EniSource(pool, this.linkByMac);
     this.#eniPools.set(key, { pool, source });
     return source;
+  }
+
+  /**
+   * Compares every pool with what the node sees (its factory's `nodeView`: the metadata service), applies the
+   * decision (src/pool/sync.ts) and returns the findings: invalid leased IPs are reported once while they stay
+   * invalid. A view that fails is logged and skipped (the next round tries again).
+   */
+  async sync(): Promise<PoolSyncFindings> {
+    const invalid: string[] = [];
+    const adopted: string[] = [];
+    const dropped: string[] = [];
+    const stillInvalid = new Set<string>();
+    for (const [key, { pool, factory }] of this.#pools) {
+      if (factory.nodeView === undefined) continue;
+      const seq = pool.opSeq;
+      let seen;
+      try {
+        seen = await factory.nodeView(pool.enis());
+      } catch (e) {
+        this.log.warn('pool sync: the node\'s view is unavailable; next round', { pool: key, err: errorMessage(e) });
+        continue;
+      }
+      const d = pool.sync(seq, seen);
+      if (d === undefined) continue;
+      for (const { ip } of d.invalid) {
+        stillInvalid.add(ip);
+        if (!this.#reportedInvalid.has(ip)) invalid.push(ip);
+      }
+      adopted.push(...d.adopted.flatMap((a) => a.ips));
+      dropped.push(...d.dropped.map((x) => x.ip));
+    }
+    this.#reportedInvalid = stillInvalid;
+    return { invalid, adopted, dropped, enis: new Set([...this.#pools.values()].flatMap((p) => p.pool.enis().map((e) => e.id))) };
   }
 
   /** The secondary ENIs the instance may have (exclusive-ENI mode: the pods it can take); undefined without an ENI pool. */

@@ -22,6 +22,7 @@ import { ConflictError, ExhaustedError, InvalidInputError, errorMessage } from '
 import type { Logger } from '../lib/log.js';
 import { DEFAULT_DEMAND, idleExcess, planRefill, planShrink, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
 import { recoverPool, type RecoveryReport } from './recover.js';
+import { planSync, type SyncDecision } from './sync.js';
 import type { EniResource, PoolJournal, ResourceFactory, WaitNotice } from './types.js';
 
 export interface PoolOptions {
@@ -145,6 +146,8 @@ export class Pool {
   #syncTimer: Timer | undefined;
   #shrinkTimer: Timer | undefined;
   #inFlight = 0;
+  /** Cloud operations started so far: a sync whose read overlapped one is void. */
+  #opSeq = 0;
   #stopped = false;
   /** Why the last plan could bring nothing (for the waiters' error). */
   #blocked = '';
@@ -258,6 +261,42 @@ export class Pool {
     if (x === undefined || x.done) return false;
     x.done = true;
     return true;
+  }
+
+  /** The ENIs the pool holds now. */
+  enis(): readonly EniResource[] {
+    return [...this.#enis.values()].map((e) => e.res);
+  }
+
+  /** Read before the node's view is fetched and given back to `sync`. */
+  get opSeq(): number {
+    return this.#opSeq;
+  }
+
+  /**
+   * Applies what the node sees of the pool's ENIs (./sync.ts): unknown IPs adopted as idle, idle IPs it no longer
+   * lists dropped; returns the decision (invalid leases for the caller to report), or undefined when a cloud
+   * operation started since `seq` (the view may predate it: the next sync decides).
+   */
+  sync(seq: number, seen: ReadonlyMap<string, readonly IpAddr[] | undefined>): SyncDecision | undefined {
+    if (seq !== this.#opSeq || this.#stopped) return undefined;
+    const views = [...this.#enis.values()].map((e) => ({ id: e.res.id, ips: e.res.ips, leased: e.leased, busy: e.assigning > 0 || e.releasing.size > 0 }));
+    const d = planSync(views, seen);
+    for (const { eniId, ip } of d.dropped) {
+      const e = this.#enis.get(eniId);
+      if (e !== undefined) e.res = { ...e.res, ips: e.res.ips.filter((x) => x !== ip) };
+    }
+    for (const { eniId, ips } of d.adopted) {
+      const e = this.#enis.get(eniId);
+      if (e !== undefined) e.res = { ...e.res, ips: [...e.res.ips, ...ips] };
+    }
+    if (d.dropped.length + d.adopted.length > 0) {
+      this.#log.warn('pool: synced with the node\'s view', { adopted: d.adopted.flatMap((a) => a.ips), dropped: d.dropped.map((x) => x.ip) });
+      this.#save();
+      this.#serve();
+      this.#kick(0);
+    }
+    return d;
   }
 
   /** The ENI an IP of the pool belongs to. */
@@ -461,6 +500,7 @@ export class Pool {
 
   #run(a: PoolAction): void {
     this.#inFlight++;
+    this.#opSeq++;
     const id = this.#newToken();
     const token = this.#newToken();
     const started = this.#clock.now();
