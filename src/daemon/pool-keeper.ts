@@ -24,6 +24,9 @@ import { EniPool, withoutDemand } from '../pool/eni-pool.js';
 import { EniSource, type LinkByMac } from '../pool/eni-source.js';
 import type { LeaseStore } from '../store/store.js';
 
+/** Pause between attempts to start a pool whose start failed. */
+export const START_RETRY_MS = 5_000;
+
 export function poolOptionsOf(c: PoolConfig): Partial<PoolOptions> {
   return {
     minIdle: c.minIdle,
@@ -53,6 +56,7 @@ export interface ScheduledDemand {
 
 export class PoolKeeper implements ScheduledDemand {
   readonly #pools = new Map<string, { readonly pool: Pool; readonly source: PoolSource; readonly factory: ResourceFactory }>();
+  #stopped = false;
   /** Invalid leased IPs already reported (each once while it stays invalid). */
   #reportedInvalid = new Set<string>();
   readonly #eniPools = new Map<string, { readonly pool: EniPool; readonly source: EniSource }>();
@@ -87,13 +91,27 @@ export class PoolKeeper implements ScheduledDemand {
       const known = (): ReadonlySet<string> => new Set([...this.store.usedIps(), ...this.store.pool.loadEnis().flatMap((e) => e.ips)]);
       const factory = f.create(known);
       const pool = new Pool({ factory, journal: this.store.pool, log: this.log, newToken: randomUUID, options: poolOptionsOf(config) });
-      const report = await pool.start(new Set(this.store.usedIps()));
-      this.onRecovery(report);
+      await this.#start(pool, f.key);
       have = { pool, source: new PoolSource(pool, factory.name), factory };
       this.#pools.set(f.key, have);
     }
     this.#activate(config.scheduleAware ? have.pool : undefined);
     return have.source;
+  }
+
+  /**
+   * Starts a pool (recovery included). A start the cloud refuses or cannot answer is not fatal to the daemon: the
+   * pool fails allocations at once saying why (src/pool/pool.ts) and its start is tried again every
+   * START_RETRY_MS until it succeeds.
+   */
+  async #start(pool: Pool, key: string): Promise<void> {
+    try {
+      this.onRecovery(await pool.start(new Set(this.store.usedIps())));
+    } catch (e) {
+      this.log.error('pool start failed; allocations fail until it starts (retrying)', { pool: key, err: errorMessage(e), retryMs: START_RETRY_MS });
+      const t = setTimeout(() => { if (!this.#stopped) void this.#start(pool, key); }, START_RETRY_MS);
+      t.unref();
+    }
   }
 
   expect(pod: string): void {
@@ -176,6 +194,7 @@ export class PoolKeeper implements ScheduledDemand {
   }
 
   stop(): void {
+    this.#stopped = true;
     for (const p of this.#pools.values()) p.pool.stop();
     for (const p of this.#eniPools.values()) p.pool.stop();
   }

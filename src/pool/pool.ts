@@ -18,7 +18,7 @@
  */
 import type { IpAddr } from '../lib/brand.js';
 import { realClock, type Clock, type Timer } from '../lib/clock.js';
-import { ConflictError, ExhaustedError, InvalidInputError, errorMessage } from '../lib/errors.js';
+import { ConflictError, ExhaustedError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { DEFAULT_DEMAND, idleExcess, planRefill, planShrink, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
 import { recoverPool, type RecoveryReport } from './recover.js';
@@ -151,6 +151,10 @@ export class Pool {
   #stopped = false;
   /** Why the last plan could bring nothing (for the waiters' error). */
   #blocked = '';
+  /** The pause after a fatal failure (refused credentials, permissions): waiters fail at once meanwhile. */
+  #fatalPause = false;
+  /** Why the last start failed (the pool serves nothing until a start succeeds). */
+  #startFailure: string | undefined;
 
   constructor(deps: PoolDeps) {
     this.#f = deps.factory;
@@ -167,9 +171,17 @@ export class Pool {
    * starts keeping the watermarks. Resolves with what recovery found (the daemon reports it).
    */
   async start(leased: ReadonlySet<string>): Promise<RecoveryReport> {
-    const caps = await this.#f.limits();
+    let caps;
+    let report;
+    try {
+      caps = await this.#f.limits();
+      report = await recoverPool(this.#f, this.#j, leased, this.#log);
+    } catch (e) {
+      this.#startFailure = errorMessage(e);
+      throw e;
+    }
+    this.#startFailure = undefined;
     this.#limits = { minIdle: Math.min(this.#o.minIdle, this.#o.maxIdle), maxIdle: this.#o.maxIdle, maxEnis: caps.maxEnis, ipsPerEni: caps.ipsPerEni };
-    const report = await recoverPool(this.#f, this.#j, leased, this.#log);
     for (const res of report.enis) this.#add(res);
     for (const raw of leased) {
       const ip = raw as IpAddr; // the store's addresses are parsed IPs
@@ -194,6 +206,11 @@ export class Pool {
   /** New watermarks and settings (the effective config changed); the pool re-plans at once. */
   configure(options: Partial<PoolOptions>): void {
     this.#o = { ...this.#o, ...options };
+    if (this.#fatalPause) {
+      // a new config (rotated credentials, permissions fixed) ends the pause after a refused call
+      this.#fatalPause = false;
+      this.#pausedUntil = 0;
+    }
     if (this.#limits !== undefined) this.#limits = { ...this.#limits, minIdle: Math.min(this.#o.minIdle, this.#o.maxIdle), maxIdle: this.#o.maxIdle };
     this.#kick(0);
   }
@@ -306,6 +323,8 @@ export class Pool {
 
   acquire(o: AcquireOptions): Promise<PoolIp> {
     if (this.#stopped) return Promise.reject(new ExhaustedError(`${o.label}: the pool is stopped`));
+    // not started (its start failed: the cloud refused or was unreachable): fail now, never wait for nothing
+    if (this.#limits === undefined) return Promise.reject(new UnavailableError(`${o.label}: the ${this.#f.name} ENI pool has not started${this.#startFailure !== undefined ? `: ${this.#startFailure}` : ''}; retrying`));
     const announced = this.#consume(o.pod);
     if (o.requested !== undefined) {
       try {
@@ -446,9 +465,11 @@ export class Pool {
         const base = this.#snapshot();
         const now = base.now;
         if (now < this.#pausedUntil) {
+          if (this.#fatalPause) for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: no IP: the cloud refused the last call (${this.#blocked}); the pool tries again in ${String(Math.ceil((this.#pausedUntil - now) / 1000))} s`));
           this.#retry(this.#pausedUntil - now);
           return;
         }
+        this.#fatalPause = false;
         const createAllowed = this.#createInhibitUntil <= now;
         const vSwitches = createAllowed ? vsws.map((v) => ({ ...v, inhibitedUntil: Math.max(v.inhibitedUntil ?? 0, this.#vswInhibit.get(v.id) ?? 0) })) : [];
         const snap = { ...base, vSwitches };
@@ -588,10 +609,11 @@ export class Pool {
         }
         return;
       case 'transient':
-        this.#pausedUntil = now + this.#o.retryMs;
+        this.#pausedUntil = Math.max(this.#pausedUntil, now + this.#o.retryMs);
         return;
       case 'fatal':
         this.#pausedUntil = now + this.#o.fatalRetryMs;
+        this.#fatalPause = true;
         for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: no IP: ${a.kind} failed: ${msg}`));
         return;
     }
