@@ -8,7 +8,8 @@
  * assignments, leaked ENIs, ENIs created twice for one ClientToken, pods that never got an IP, leases and journal
  * entries left. All must be zero.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IpAddr } from '../../../src/lib/brand.js';
 import { LeaseStore } from '../../../src/store/store.js';
@@ -17,11 +18,13 @@ import { ipRows } from '../../helpers/ip.js';
 import { rand } from '../../helpers/names.js';
 import { describePrivileged } from '../../helpers/privilege.js';
 import { sleep } from '../../helpers/wait.js';
-import { addPod, delPod, newPod, startAliyunNode, type AliyunNode, type Pod } from './aliyun-node.js';
+import { runner } from '../../helpers/exec.js';
+import { netnsPath, type TestNetns } from '../../helpers/netns.js';
+import { addPod, delPod, startAliyunNode, type AliyunNode, type Pod } from './aliyun-node.js';
 
 const d = describePrivileged('Aliyun crash test', [existsSync(PLUGIN), `plugin binary missing at ${PLUGIN}: run npm run build`]);
 
-const CYCLES = 100;
+const CYCLES = Number(process.env.CRASH_CYCLES ?? 100);
 const CONCURRENCY = 10;
 const MAX_IDLE = 6;
 
@@ -48,7 +51,7 @@ d('kill -9 of the Aliyun daemon during concurrent ADD/DEL under cloud faults', (
   beforeAll(async () => {
     console.log(`CRASH seed=${String(seed)} (replay: CRASH_SEED=${String(seed)})`);
     node = await startAliyunNode(t);
-    daemon = await startDaemon({ mode: 'veth-policy-routing', extra: node.daemonExtra('veth-policy-routing', { minIdle: 2, maxIdle: MAX_IDLE, syncIntervalSeconds: 2 }) });
+    daemon = await startDaemon({ mode: 'veth-policy-routing', startTimeoutMs: 60_000, extra: node.daemonExtra('veth-policy-routing', { minIdle: 2, maxIdle: MAX_IDLE, syncIntervalSeconds: 2 }) });
   }, 60_000);
 
   afterAll(async () => {
@@ -82,14 +85,17 @@ d('kill -9 of the Aliyun daemon during concurrent ADD/DEL under cloud faults', (
     let kills = 0;
     let done = false;
 
-    const cycle = async (i: number): Promise<void> => {
-      const p = newPod(t, `c${String(i)}`);
-      pods.push(p);
+    // one netns per worker, reused by its cycles: creating and deleting a netns per pod blocks `ip netns add` for
+    // seconds under churn (the kernel's netns cleanup), which would stall the emulator living in this process
+    const netns = await Promise.all(Array.from({ length: CONCURRENCY }, (_, k) => workerNetns(`${t}w${String(k)}`)));
+    const backoff = (attempt: number): number => Math.min(3000, 250 * 1.5 ** attempt) * (0.75 + random() / 2);
+    const cycle = async (i: number, ns: TestNetns): Promise<void> => {
+      const p: Pod = { ns, name: `pod-c${String(i)}-${t}`, containerId: `ctrc${String(i)}${t}`, ip: '', result: {} };
       let got = false;
       for (let attempt = 0; attempt < 25 && !got; attempt++) {
         const r = await addPod(daemon, p);
         if (r.code === 0) got = true;
-        else await sleep(150 + random() * 350);
+        else await sleep(backoff(attempt)); // as a kubelet: a growing pause (a retry storm would starve the restart)
       }
       if (!got) neverGotIp++;
       else {
@@ -102,31 +108,50 @@ d('kill -9 of the Aliyun daemon during concurrent ADD/DEL under cloud faults', (
         const r = await delPod(daemon, p);
         if (r.code === 0) {
           if (holders.get(p.ip) === p.containerId) holders.delete(p.ip);
-          p.ns.remove();
+          // a DEL while the daemon was down leaves the pod's end: the next sandbox of this netns starts clean
+          await runner.run({ file: 'ip', args: ['-n', ns.name, 'link', 'del', 'eth0'] });
           return;
         }
-        await sleep(200 + random() * 300);
+        await sleep(backoff(attempt));
       }
       delFailures++;
     };
 
+    // the kills: at seeded random points of the run (after so many cycles finished), 3 to 5 of them — a restart
+    // costs seconds on a loaded host (Node loads the ECS SDK), so the points are counted in cycles, not seconds
+    const killAt = Array.from({ length: 3 + Math.floor(random() * 3) }, () => 5 + Math.floor(random() * (CYCLES - 15))).sort((a, b) => a - b);
+    let finished = 0;
     const killer = async (): Promise<void> => {
-      while (!done) {
-        await sleep(1500 + random() * 2500);
+      for (const at of killAt) {
+        while (finished < at && !done) await sleep(20 + random() * 80);
         if (done) return;
+        await sleep(random() * 300); // somewhere inside the calls under way
+        const t0 = Date.now();
         await daemon.kill9();
         kills++;
+        const t1 = Date.now();
         await sleep(random() * 500);
-        await daemon.restart(); // a fresh process over the same state dir (and the cloud as the crash left it)
+        try {
+          await daemon.restart(); // a fresh process over the same state dir (and the cloud as the crash left it)
+        } catch (e) {
+          const ps = await runner.run({ file: 'ps', args: ['-eo', 'pid,ppid,stat,wchan:32,etime,args'] });
+          console.log(`CRASH restart failed: ${String(e).slice(-1500)}\n${ps.stdout.split('\n').filter((l) => /cli\.js|terway-hub|PID/u.test(l)).join('\n')}`);
+          throw e;
+        }
+        console.log(`CRASH kill ${String(kills)} after ${String(finished)} cycles: killed in ${String(t1 - t0)} ms, back after ${String(Date.now() - t1)} ms`);
       }
     };
 
     let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < CYCLES) await cycle(next++);
+    const worker = async (ns: TestNetns): Promise<void> => {
+      while (next < CYCLES) {
+        await cycle(next++, ns);
+        finished++;
+      }
     };
     const killing = killer();
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await Promise.all(netns.map(worker));
+    pods.push(...netns.map((ns) => ({ ns, name: '', containerId: '', ip: '', result: {} })));
     done = true;
     await killing;
     const cyclesSecs = (Date.now() - started) / 1000;
@@ -166,11 +191,22 @@ d('kill -9 of the Aliyun daemon during concurrent ADD/DEL under cloud faults', (
       host_links_missing: s.linksMissing,
     };
     const figures = `enis=${String(s.enis)} pool_ips=${String(s.poolIps)} idle=${String(s.idle)} creates=${String(created)} api_calls=${String(emu.api.calls.length)} cycles_secs=${cyclesSecs.toFixed(1)} settle_secs=${settleSecs.toFixed(1)} secs=${((Date.now() - started) / 1000).toFixed(1)}`;
+    const logPath = join(tmpdir(), `aliyun-crash-${String(seed)}.log`);
+    writeFileSync(logPath, daemon.logs());
+    console.log(`CRASH daemon logs (every run): ${logPath}`);
     console.log(`CRASH RESULT ${Object.entries(r).map(([k, v]) => `${k}=${String(v)}`).join(' ')} ${figures}`);
     expect(kills).toBeGreaterThan(0);
     expect(r).toEqual({ ...r, leaked_ips: 0, phantom_ips: 0, double_assigned: 0, leaked_enis: 0, enis_created_twice: 0, no_ip_after_retry: 0, del_failures: 0, leases_left: 0, journal_left: 0, host_links_missing: 0 });
-  }, 170_000);
+  }, 280_000);
 });
+
+/** A netns made without blocking the event loop. */
+async function workerNetns(name: string): Promise<TestNetns> {
+  await runner.run({ file: 'ip', args: ['netns', 'add', name] });
+  await runner.run({ file: 'ip', args: ['-n', name, 'link', 'set', 'lo', 'up'] });
+  const fail = (): never => { throw new Error('sync netns calls are not used here'); };
+  return { name, path: netnsPath(name), exec: fail, tryExec: fail, ipJson: fail, remove: () => { void runner.run({ file: 'ip', args: ['netns', 'del', name] }); } };
+}
 
 interface Snapshot {
   readonly enis: number;
