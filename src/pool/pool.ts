@@ -153,6 +153,10 @@ export class Pool {
   #blocked = '';
   /** The pause after a fatal failure (refused credentials, permissions): waiters fail at once meanwhile. */
   #fatalPause = false;
+  /** A create-eni that failed transiently (its ENI may exist): made again with the same token before any other. */
+  #unfinishedCreate: { readonly id: string; readonly token: string; readonly vSwitchId: string; readonly count: number } | undefined;
+  /** Journal entries of operations to be made again (not ended when their call returns). */
+  readonly #keepJournal = new Set<string>();
   /** Why the last start failed (the pool serves nothing until a start succeeds). */
   #startFailure: string | undefined;
 
@@ -474,7 +478,9 @@ export class Pool {
         const vSwitches = createAllowed ? vsws.map((v) => ({ ...v, inhibitedUntil: Math.max(v.inhibitedUntil ?? 0, this.#vswInhibit.get(v.id) ?? 0) })) : [];
         const snap = { ...base, vSwitches };
         this.#trackExcess(limits, snap);
-        const refill = planRefill(limits, snap, this.#o.demand);
+        const planned = planRefill(limits, snap, this.#o.demand);
+        // an unfinished create is completed even when no refill is due (else its ENI would wait in the cloud, unknown)
+        const refill = this.#unfinishedCreate !== undefined && !planned.some((x) => x.kind === 'create-eni') && this.#creating.size === 0 ? [...planned, { kind: 'create-eni' as const, vSwitchId: this.#unfinishedCreate.vSwitchId, count: this.#unfinishedCreate.count }] : planned;
         const shrink = refill.length === 0 && this.#inFlight === 0 ? planShrink(limits, snap, this.#o.demand) : [];
         for (const a of [...refill, ...shrink]) this.#run(a);
         if (refill.length === 0 && this.#inFlight === 0 && this.#waiters.length > 0) this.#failWaiters(limits, snap, createAllowed);
@@ -520,23 +526,40 @@ export class Pool {
   }
 
   #run(a: PoolAction): void {
+    // a create whose outcome is unknown (it failed transiently: the ENI may exist) is made again first, with its
+    // own token and parameters: the cloud answers with the ENI it made, never a second one
+    const unfinished = a.kind === 'create-eni' ? this.#unfinishedCreate : undefined;
+    if (unfinished !== undefined) this.#unfinishedCreate = undefined;
     this.#inFlight++;
     this.#opSeq++;
-    const id = this.#newToken();
-    const token = this.#newToken();
+    const id = unfinished?.id ?? this.#newToken();
+    const token = unfinished?.token ?? this.#newToken();
     const started = this.#clock.now();
     let op: Promise<void>;
     switch (a.kind) {
       case 'create-eni': {
-        this.#creating.set(id, a.count);
-        this.#j.begin({ id, kind: a.kind, vSwitchId: a.vSwitchId, count: a.count, token, startedAt: started });
-        op = this.#f.createEni(a.vSwitchId, a.count, token).then(
+        const vSwitchId = unfinished?.vSwitchId ?? a.vSwitchId;
+        const count = unfinished?.count ?? a.count;
+        this.#creating.set(id, count);
+        if (unfinished === undefined) this.#j.begin({ id, kind: a.kind, vSwitchId, count, token, startedAt: started });
+        let keep = false;
+        op = this.#f.createEni(vSwitchId, count, token).then(
           (res) => {
             this.#add(res);
-            this.#log.info('pool: ENI created', { eni: res.id, vSwitch: res.vSwitchId, ips: res.ips.length, ms: this.#clock.now() - started });
+            this.#log.info('pool: ENI created', { eni: res.id, vSwitch: res.vSwitchId, ips: res.ips.length, ms: this.#clock.now() - started, ...(unfinished !== undefined ? { retriedToken: true } : {}) });
           },
-          (e: unknown) => { this.#failed(a, e); },
-        ).finally(() => { this.#creating.delete(id); });
+          (e: unknown) => {
+            if (this.#f.classify(e) === 'transient') {
+              // journalled still: made again (same token) at the next plan, or by the recovery after a restart
+              this.#unfinishedCreate = { id, token, vSwitchId, count };
+              keep = true;
+            }
+            this.#failed({ ...a, vSwitchId, count }, e);
+          },
+        ).finally(() => {
+          this.#creating.delete(id);
+          if (keep) this.#keepJournal.add(id);
+        });
         break;
       }
       case 'assign': {
@@ -576,7 +599,7 @@ export class Pool {
     }
     void op.finally(() => {
       this.#inFlight--;
-      this.#j.end(id);
+      if (!this.#keepJournal.delete(id)) this.#j.end(id);
       this.#lastChange = this.#clock.now();
       this.#save();
       this.#serve();

@@ -6,14 +6,15 @@ import { ExhaustedError, UnavailableError } from '../../../src/lib/errors.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import { Pool } from '../../../src/pool/pool.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
-import { FakeFactory, MemoryJournal } from './fake-factory.js';
+import { FakeCloudError, FakeFactory, MemoryJournal } from './fake-factory.js';
 
 function setup() {
   const clock = new FakeClock();
   const factory = new FakeFactory(clock);
+  const journal = new MemoryJournal();
   let n = 0;
-  const pool = new Pool({ factory, journal: new MemoryJournal(), log: silentLogger, clock, newToken: () => `tok-${String(++n)}`, options: { minIdle: 0, maxIdle: 2, fatalRetryMs: 60_000 } });
-  return { clock, factory, pool };
+  const pool = new Pool({ factory, journal, log: silentLogger, clock, newToken: () => `tok-${String(++n)}`, options: { minIdle: 0, maxIdle: 2, fatalRetryMs: 60_000 } });
+  return { clock, factory, pool, journal };
 }
 
 describe('Pool under refusals', () => {
@@ -50,6 +51,33 @@ describe('Pool under refusals', () => {
     const got = t.pool.acquire({ label: 'ns/a' });
     await t.clock.advance(3200);
     expect((await got).ip).toBeDefined();
+    t.pool.stop();
+  });
+});
+
+describe('Pool: a create whose reply was lost', () => {
+  it('is made again with the same token and parameters (one ENI in the cloud, journalled until done), even without new demand', async () => {
+    const t = setup();
+    const create = t.factory.createEni.bind(t.factory);
+    const tokens: string[] = [];
+    let lose = 1;
+    t.factory.createEni = async (vsw, count, token) => {
+      tokens.push(`${vsw}/${String(count)}/${token}`);
+      const res = await create(vsw, count, token); // took effect in the cloud…
+      if (lose-- > 0) throw new FakeCloudError('transient', 'socket hang up'); // …the reply was lost
+      return res;
+    };
+    await t.pool.start(new Set());
+    const a = t.pool.acquire({ label: 'ns/a' }).then((x) => x, (e: unknown) => e);
+    await t.clock.advance(3100);
+    expect(t.journal.pending().map((o) => o.kind)).toEqual(['create-eni']); // kept: its ENI may exist
+    await t.clock.advance(10_000);
+    expect(tokens).toHaveLength(2);
+    expect(tokens[1]).toBe(tokens[0]);
+    expect(t.factory.enis.size).toBe(1);
+    expect(t.pool.stats().enis).toBe(1);
+    expect(t.journal.pending()).toEqual([]);
+    expect(await a).toMatchObject({ eni: { id: 'eni-1' } });
     t.pool.stop();
   });
 });
