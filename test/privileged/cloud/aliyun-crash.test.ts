@@ -195,6 +195,8 @@ d('kill -9 of the Aliyun daemon during concurrent ADD/DEL under cloud faults', (
     writeFileSync(logPath, daemon.logs());
     console.log(`CRASH daemon logs (every run): ${logPath}`);
     console.log(`CRASH RESULT ${Object.entries(r).map(([k, v]) => `${k}=${String(v)}`).join(' ')} ${figures}`);
+    const saved = savedEnis(daemon);
+    console.log(`CRASH state: cloud ${JSON.stringify([...emu.state.enis.values()].filter((e) => e.tags.creator === 'terway-hub').map((e) => ({ id: e.id, status: e.status, on: e.instanceId ?? '', ips: e.ips.map((x) => x.ip) })))} pool ${JSON.stringify(saved.map((e) => ({ id: e.id, ips: e.ips })))}`);
     expect(kills).toBeGreaterThan(0);
     expect(r).toEqual({ ...r, leaked_ips: 0, phantom_ips: 0, double_assigned: 0, leaked_enis: 0, enis_created_twice: 0, no_ip_after_retry: 0, del_failures: 0, leases_left: 0, journal_left: 0, host_links_missing: 0 });
   }, 280_000);
@@ -223,6 +225,15 @@ interface Snapshot {
   readonly journal: number;
   /** ENIs the pool holds without a host link (by MAC). */
   readonly linksMissing: number;
+}
+
+function savedEnis(daemon: RunningDaemon) {
+  const store = LeaseStore.open(join(daemon.dir, 'state'));
+  try {
+    return store.pool.loadEnis();
+  } finally {
+    store.close();
+  }
 }
 
 function snapshot(node: AliyunNode, daemon: RunningDaemon): Snapshot {
