@@ -17,6 +17,7 @@ import { setFromCidr, setFromSpecs, splitSpecs } from '../ipam/range.js';
 import { parseChain, type ChainItem } from './cni-chain.js';
 import { parsePolicyConfig, type PolicyConfig } from './policy-config.js';
 import { parsePoolConfig, type PoolConfig } from './pool-config.js';
+import { parseCloudConfig, type CloudConfig } from './cloud-config.js';
 
 export interface VpcConfig {
   readonly podCIDR: Cidr;
@@ -110,6 +111,12 @@ export interface DaemonConfig {
   readonly policy: PolicyConfig;
   /** The warm pool of ENI secondary IPs (ENI modes; src/config/pool-config.ts). */
   readonly pool: PoolConfig;
+  /**
+   * Where pod addresses come from (src/config/cloud-config.ts): the embedded local provider (default) or Aliyun ECS.
+   * With aliyun the ENI modes need no `local` section (the ENIs come from the cloud, the node facts from the
+   * metadata service).
+   */
+  readonly cloud: CloudConfig;
 }
 
 export interface LocalConfig {
@@ -144,9 +151,9 @@ export const DEFAULT_CONFIG = {
   eniConfigName: 'eni-config',
   gcIntervalSeconds: 300,
   devicePlugin: { enabled: false, capacity: 0, dir: '/var/lib/kubelet/device-plugins' },
-} as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'ipvlan' | 'eni' | 'nodeName' | 'kubeconfig' | 'policy' | 'pool'>;
+} as const satisfies Omit<DaemonConfig, 'vpc' | 'local' | 'ipvlan' | 'eni' | 'nodeName' | 'kubeconfig' | 'policy' | 'pool' | 'cloud'>;
 
-const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'ipvlan', 'eni', 'nodeName', 'kubeconfig', 'policy', 'pool']);
+const TOP_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'vpc', 'local', 'ipvlan', 'eni', 'nodeName', 'kubeconfig', 'policy', 'pool', 'cloud']);
 const CNI_VERSION = /^\d+\.\d+\.\d+$/u;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -217,15 +224,18 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
   const devicePlugin = parseDevicePlugin(top.devicePlugin, mode);
   const policy = parsePolicyConfig(top.policy);
   const pool = parsePoolConfig(top.pool);
+  const cloud = parseCloudConfig(top.cloud);
+  // with a cloud provider the ENIs and the node's IP come from the cloud: no local section needed
+  const localEnis = cloud.provider === 'local';
 
   const vpc = top.vpc === undefined ? undefined : parseVpc(top.vpc);
   const local = top.local === undefined ? undefined : parseLocal(top.local);
   if (mode === 'vpc' && vpc === undefined) throw new ConfigError('vpc.podCIDR', 'required in vpc mode');
-  if (mode === 'veth-policy-routing' && local?.eni === undefined) throw new ConfigError('local.eni', 'required in veth-policy-routing mode');
+  if (mode === 'veth-policy-routing' && localEnis && local?.eni === undefined) throw new ConfigError('local.eni', 'required in veth-policy-routing mode (or cloud.provider: aliyun)');
   const ipvlan = top.ipvlan === undefined ? undefined : parseIpvlan(top.ipvlan, local?.eni);
   const eni = top.eni === undefined ? undefined : parseExclusiveEniSection(top.eni, local?.enis ?? []);
-  if (mode === 'eni' && eni === undefined) throw new ConfigError('eni.hostIp', "required in eni mode (the node's IP, which pods reach through their side-car veth)");
-  if (mode === 'ipvlan') {
+  if (mode === 'eni' && localEnis && eni === undefined) throw new ConfigError('eni.hostIp', "required in eni mode (the node's IP, which pods reach through their side-car veth)");
+  if (mode === 'ipvlan' && localEnis) {
     if (local?.eni === undefined) throw new ConfigError('local.eni', 'required in ipvlan mode (the ENI whose slaves the pods get)');
     if (ipvlan === undefined) throw new ConfigError('ipvlan.hostIp', "required in ipvlan mode (the node's IP, put on the host slave ipvl_<ifindex>)");
   }
@@ -253,6 +263,7 @@ export function parseDaemonConfig(raw: unknown): DaemonConfig {
     devicePlugin,
     policy,
     pool,
+    cloud,
     ...(vpc !== undefined ? { vpc } : {}),
     ...(local !== undefined ? { local } : {}),
     ...(ipvlan !== undefined ? { ipvlan } : {}),

@@ -32,6 +32,12 @@ export interface PoolConfig {
   /** A scheduled pod whose ADD has not come after this long is no longer expected. */
   readonly scheduledTtlSeconds: number;
   /**
+   * How often the pool is compared with the cloud's view (a cloud provider: the metadata service's IPs of the node's
+   * ENIs): leased IPs the cloud no longer lists are reported invalid, unknown IPs on the pool's ENIs adopted as idle.
+   * Terway's ip_pool_sync_period (120 s; with Kubernetes eni_conf's wins).
+   */
+  readonly syncIntervalSeconds: number;
+  /**
    * ENIs kept attached with free slots (beyond Terway): `auto` covers max(the node's max pods, the demand peak of the
    * last 10 min), at least `minEnis`, at most the instance's maxENI; a number fixes it (0: none, as Terway).
    */
@@ -58,6 +64,7 @@ export const DEFAULT_POOL_CONFIG: PoolConfig = {
   warmEnis: 'auto',
   nodeMaxPods: 110,
   minEnis: 0,
+  syncIntervalSeconds: 120,
   localLatencyMs: { create: 0, assign: 0, unassign: 0 },
 };
 
@@ -92,7 +99,7 @@ function only(o: Obj, path: string, keys: readonly string[]): void {
 export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
   if (raw === undefined) return DEFAULT_POOL_CONFIG;
   const o = object(raw, path);
-  only(o, path, ['minIdle', 'maxIdle', 'demandAware', 'coalesceMs', 'reclaimAfterSeconds', 'reclaimIntervalSeconds', 'reclaimJitter', 'reclaimBatchSize', 'scheduleAware', 'scheduledTtlSeconds', 'warmEnis', 'nodeMaxPods', 'localLatencyMs']);
+  only(o, path, ['minIdle', 'maxIdle', 'demandAware', 'coalesceMs', 'reclaimAfterSeconds', 'reclaimIntervalSeconds', 'reclaimJitter', 'reclaimBatchSize', 'scheduleAware', 'scheduledTtlSeconds', 'warmEnis', 'nodeMaxPods', 'syncIntervalSeconds', 'localLatencyMs']);
   const d = DEFAULT_POOL_CONFIG;
   const minIdle = int(o, 'minIdle', path, d.minIdle, 10_000);
   const maxIdle = int(o, 'maxIdle', path, d.maxIdle, 10_000);
@@ -122,6 +129,7 @@ export function parsePoolConfig(raw: unknown, path = 'pool'): PoolConfig {
     warmEnis,
     nodeMaxPods: int(o, 'nodeMaxPods', path, d.nodeMaxPods, 10_000),
     minEnis: d.minEnis,
+    syncIntervalSeconds: positive(int(o, 'syncIntervalSeconds', path, d.syncIntervalSeconds, 86_400), `${path}.syncIntervalSeconds`),
     localLatencyMs: {
       create: int(lat, 'create', `${path}.localLatencyMs`, 0, 600_000),
       assign: int(lat, 'assign', `${path}.localLatencyMs`, 0, 600_000),
@@ -141,6 +149,7 @@ export function poolFromEniConf(local: PoolConfig, c: EniConf): PoolConfig {
     reclaimJitter: Math.min(1, c.idleIpReclaimJitterFactor),
     reclaimBatchSize: c.idleIpReclaimBatchSize,
     minEnis: c.minEni,
+    syncIntervalSeconds: Math.max(1, Math.ceil(c.ipPoolSyncPeriodMs / 1000)),
   };
 }
 

@@ -41,7 +41,8 @@ import { PolicyController } from './policy/controller.js';
 import { policyInputOf, type PolicyEnvironment } from './policy/input.js';
 import type { PolicyAdapters } from './policy/adapters.js';
 import { METRIC_PREFIX } from './metrics.js';
-import { PoolKeeper } from './pool-keeper.js';
+import { PoolKeeper, type PoolSyncFindings } from './pool-keeper.js';
+import { EniHostSetup } from './eni-host-setup.js';
 import { ScheduledPods } from './k8s/scheduled-pods.js';
 import type { RecoveryReport } from '../pool/recover.js';
 import type { PolicyModelReply, StatusReply } from '../rpc/protocol.js';
@@ -80,8 +81,11 @@ export interface DaemonDeps {
   readonly lockStateDir: (stateDir: string) => { release(): void };
   /** Opens the lease store in the state dir. */
   readonly openStore: (stateDir: string) => LeaseStore;
-  /** Builds the provider of an effective config (src/main: the local provider). Throws ConfigError when it cannot run. */
-  readonly providerFor: (cfg: DaemonConfig) => CloudProvider;
+  /**
+   * Builds the provider of an effective config (src/main: the local or the Aliyun provider; a cloud's asks its
+   * metadata service first). Throws ConfigError when it cannot run.
+   */
+  readonly providerFor: (cfg: DaemonConfig) => CloudProvider | Promise<CloudProvider>;
   /** Finds an exclusive ENI's host link by its MAC (eni mode; src/cloud/host-links.ts over sysfs). */
   readonly linkByMac?: LinkByMac;
   /** Builds a dataplane executor (ip/tc) for one of the daemon's components: node setup, live bandwidth. */
@@ -144,6 +148,8 @@ export class Daemon {
   #pools: PoolKeeper | undefined;
   #scheduled: ScheduledPods | undefined;
   #policyModel: LivePolicyModel | undefined;
+  #eniSetup: EniHostSetup | undefined;
+  #syncTimer: NodeJS.Timeout | undefined;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps) {
     this.#cfg = cfg;
@@ -228,12 +234,15 @@ export class Daemon {
         this.#policyDecision = this.#decidePolicy(cfg, undefined); // a local config whose backend is refused does not start
       }
       const eff = this.#effective;
-      const provider = this.#providerFor(eff);
+      const provider = await this.#providerFor(eff);
       await provider.verify(); // ipvlan on a kernel without it: the daemon does not start (with Kubernetes, #apply refused it already)
       await this.#setUpNode(provider, eff.vethPrefix);
       this.#pools = new PoolKeeper(this.#store, this.#log.child({ component: 'pool' }), (r) => { this.#reportRecovery(r); }, this.#deps.linkByMac);
       const source = await this.#pools.sourceFor(provider, eff.pool);
+      const eniSetup = new EniHostSetup(() => this.#executor('eni-setup'), () => this.#effective.vethPrefix, this.#log.child({ component: 'eni-setup' }));
+      this.#eniSetup = eniSetup;
       const service = new HubService({
+        prepareEni: (p, local, eni, facts) => eniSetup.ensure(p, local, eni, facts),
         store: this.#store,
         provider,
         ...(source !== undefined ? { source } : {}),
@@ -295,6 +304,7 @@ export class Daemon {
       const every = this.#deps.pendingDrainIntervalMs ?? PENDING_DRAIN_INTERVAL_MS;
       this.#timer = setInterval(() => void this.#drain(), every);
       this.#timer.unref();
+      this.#scheduleSync();
 
       this.#components = this.#deps.components?.(this.#context(service, this.#store, nodeName)) ?? [];
       for (const c of this.#components) {
@@ -320,6 +330,8 @@ export class Daemon {
       await c.stop().catch((e: unknown) => { this.#log.warn('component stop failed', { component: c.name, err: errorMessage(e) }); });
     }
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
+    this.#syncTimer = undefined;
     await this.#policy?.stop().catch((e: unknown) => { this.#log.warn('policy backend stop failed', { err: errorMessage(e) }); });
     await this.#bandwidth?.stop();
     this.#scheduled?.stop();
@@ -356,7 +368,7 @@ export class Daemon {
     };
   }
 
-  #providerFor(cfg: DaemonConfig): CloudProvider {
+  async #providerFor(cfg: DaemonConfig): Promise<CloudProvider> {
     return this.#deps.providerFor(cfg);
   }
 
@@ -371,7 +383,7 @@ export class Daemon {
     const prepared = await this.#prepare(next, eff.chain); // a bad chain rejects the config before anything changes
     const policy = this.#decidePolicy(next, eff.cluster); // so does a policy backend refused in the new mode
     if (service === undefined) {
-      await this.#providerFor(next).verify(); // throws ConfigError when the config cannot run
+      await (await this.#providerFor(next)).verify(); // throws ConfigError when the config cannot run
       this.#effective = next;
       this.#accept(prepared);
       this.#policyDecision = policy;
@@ -381,7 +393,7 @@ export class Daemon {
       // Terway: exclusive ENI is fixed per node; its pods own whole ENIs the other modes' pool would take as its own
       throw new ConfigError('daemon_mode', `cannot switch a running node between exclusive ENI and ${service.mode === 'eni' ? next.mode : service.mode}: drain the node and restart the daemon`);
     }
-    const provider = this.#providerFor(next);
+    const provider = await this.#providerFor(next);
     await provider.verify(); // before anything switches: a refused mode keeps the last good config
     await this.#setUpNode(provider, next.vethPrefix);
     const source = await this.#pools?.sourceFor(provider, next.pool);
@@ -510,8 +522,45 @@ export class Daemon {
     if (r.invalidLeases.length > 0) {
       this.#agent?.reporter.nodeWarning('ResourceInvalid', `leased IPs no ENI of this node holds any more (their pods need re-creating): ${r.invalidLeases.join(', ')}`);
     }
-    if (r.adopted.length > 0) this.#log.warn('pool: IPs on this node\'s ENIs the pool did not know, adopted as idle', { ips: r.adopted });
+    if (r.adopted.length > 0) {
+      this.#log.warn('pool: IPs on this node\'s ENIs the pool did not know, adopted as idle', { ips: r.adopted });
+      this.#agent?.reporter.nodeEvent('Normal', 'ResourceAdopted', `IPs on this node's ENIs the pool did not know, adopted as idle: ${r.adopted.join(', ')}`);
+    }
     if (r.failed.length > 0) this.#agent?.reporter.nodeWarning('PoolRecoveryFailed', `cloud operations cut short by a restart could not be finished: ${r.failed.join('; ')}`);
+  }
+
+  /** The next pool sync with the cloud's view, after the effective config's `pool.syncIntervalSeconds`. */
+  #scheduleSync(): void {
+    if (this.#stopping !== undefined) return;
+    this.#syncTimer = setTimeout(() => {
+      void this.syncPools().finally(() => { this.#scheduleSync(); });
+    }, this.#effective.pool.syncIntervalSeconds * 1000);
+    this.#syncTimer.unref();
+  }
+
+  /**
+   * One pool sync (src/pool/sync.ts, also run on the timer): leased IPs the cloud no longer lists → a `ResourceInvalid`
+   * node event and metric; unknown IPs on the pool's ENIs adopted as idle → `ResourceAdopted`; the host setup of
+   * ENIs the pool no longer holds forgotten.
+   */
+  async syncPools(): Promise<PoolSyncFindings | undefined> {
+    const pools = this.#pools;
+    const service = this.#service;
+    if (pools === undefined || service === undefined) return undefined;
+    const f = await pools.sync();
+    this.#eniSetup?.retain(f.enis);
+    const m = service.metrics.poolSyncIps;
+    if (f.invalid.length > 0) {
+      m.inc({ kind: 'invalid' }, f.invalid.length);
+      this.#log.warn('pool sync: leased IPs the cloud no longer lists on their ENI (their pods need re-creating)', { ips: f.invalid });
+      this.#agent?.reporter.nodeWarning('ResourceInvalid', `leased IPs the cloud no longer lists on this node's ENIs (their pods need re-creating): ${f.invalid.join(', ')}`);
+    }
+    if (f.adopted.length > 0) {
+      m.inc({ kind: 'adopted' }, f.adopted.length);
+      this.#agent?.reporter.nodeEvent('Normal', 'ResourceAdopted', `IPs on this node's ENIs the pool did not know, adopted as idle: ${f.adopted.join(', ')}`);
+    }
+    if (f.dropped.length > 0) m.inc({ kind: 'dropped' }, f.dropped.length);
+    return f;
   }
 
   /** `policy: felix ready (restarts 0)` for /healthz. */

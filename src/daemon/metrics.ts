@@ -11,6 +11,8 @@ export interface HubMetrics {
   readonly poolFree: Gauge;
   readonly poolHeldForScheduled: Gauge;
   readonly allocationFailures: Counter<'reason'>;
+  /** What the periodic pool sync with the cloud's view found, by kind: invalid (leased), adopted, dropped (idle). */
+  readonly poolSyncIps: Counter<'kind'>;
 }
 
 export interface PoolProbe {
@@ -56,5 +58,11 @@ export function createHubMetrics(probe?: PoolProbe): HubMetrics {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
-  return { registry, rpcDuration, leases, poolSize, poolFree, poolHeldForScheduled, allocationFailures };
+  const poolSyncIps = new Counter({
+    name: `${METRIC_PREFIX}pool_sync_ips_total`,
+    help: 'IPs the periodic sync with the cloud\'s view of the node (metadata service) found: invalid (leased, no longer on its ENI), adopted (unknown, taken as idle), dropped (idle, no longer on its ENI).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  return { registry, rpcDuration, leases, poolSize, poolFree, poolHeldForScheduled, allocationFailures, poolSyncIps };
 }

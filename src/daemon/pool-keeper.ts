@@ -13,7 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudProvider } from '../cloud/types.js';
 import type { PoolConfig } from '../config/pool-config.js';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError, errorMessage } from '../lib/errors.js';
+import type { ResourceFactory } from '../pool/types.js';
 import type { Logger } from '../lib/log.js';
 import { DEFAULT_DEMAND } from '../pool/plan.js';
 import { Pool, type PoolOptions } from '../pool/pool.js';
@@ -22,6 +23,9 @@ import { PoolSource, type AddressSource } from '../pool/source.js';
 import { EniPool, withoutDemand } from '../pool/eni-pool.js';
 import { EniSource, type LinkByMac } from '../pool/eni-source.js';
 import type { LeaseStore } from '../store/store.js';
+
+/** Pause between attempts to start a pool whose start failed. */
+export const START_RETRY_MS = 5_000;
 
 export function poolOptionsOf(c: PoolConfig): Partial<PoolOptions> {
   return {
@@ -40,6 +44,14 @@ export function poolOptionsOf(c: PoolConfig): Partial<PoolOptions> {
   };
 }
 
+/** What a pool sync found (src/pool/sync.ts), for events and metrics; `enis`: every ENI the pools hold now. */
+export interface PoolSyncFindings {
+  readonly invalid: readonly string[];
+  readonly adopted: readonly string[];
+  readonly dropped: readonly string[];
+  readonly enis: ReadonlySet<string>;
+}
+
 /** Where the node's scheduled pods are told (./k8s/scheduled-pods.ts). */
 export interface ScheduledDemand {
   /** The pod (`namespace/name`) is bound to this node and awaits its IP. */
@@ -49,7 +61,10 @@ export interface ScheduledDemand {
 }
 
 export class PoolKeeper implements ScheduledDemand {
-  readonly #pools = new Map<string, { readonly pool: Pool; readonly source: PoolSource }>();
+  readonly #pools = new Map<string, { readonly pool: Pool; readonly source: PoolSource; readonly factory: ResourceFactory }>();
+  #stopped = false;
+  /** Invalid leased IPs already reported (each once while it stays invalid). */
+  #reportedInvalid = new Set<string>();
   readonly #eniPools = new Map<string, { readonly pool: EniPool; readonly source: EniSource }>();
   /** Pods scheduled here awaiting their IP (what the informer says), whichever pool is current. */
   readonly #scheduled = new Set<string>();
@@ -82,13 +97,27 @@ export class PoolKeeper implements ScheduledDemand {
       const known = (): ReadonlySet<string> => new Set([...this.store.usedIps(), ...this.store.pool.loadEnis().flatMap((e) => e.ips)]);
       const factory = f.create(known);
       const pool = new Pool({ factory, journal: this.store.pool, log: this.log, newToken: randomUUID, options: poolOptionsOf(config) });
-      const report = await pool.start(new Set(this.store.usedIps()));
-      this.onRecovery(report);
-      have = { pool, source: new PoolSource(pool, factory.name) };
+      await this.#start(pool, f.key);
+      have = { pool, source: new PoolSource(pool, factory.name), factory };
       this.#pools.set(f.key, have);
     }
     this.#activate(config.scheduleAware ? have.pool : undefined);
     return have.source;
+  }
+
+  /**
+   * Starts a pool (recovery included). A start the cloud refuses or cannot answer is not fatal to the daemon: the
+   * pool fails allocations at once saying why (src/pool/pool.ts) and its start is tried again every
+   * START_RETRY_MS until it succeeds.
+   */
+  async #start(pool: Pool, key: string): Promise<void> {
+    try {
+      this.onRecovery(await pool.start(new Set(this.store.usedIps())));
+    } catch (e) {
+      this.log.error('pool start failed; allocations fail until it starts (retrying)', { pool: key, err: errorMessage(e), retryMs: START_RETRY_MS });
+      const t = setTimeout(() => { if (!this.#stopped) void this.#start(pool, key); }, START_RETRY_MS);
+      t.unref();
+    }
   }
 
   expect(pod: string): void {
@@ -126,6 +155,39 @@ export class PoolKeeper implements ScheduledDemand {
     return source;
   }
 
+  /**
+   * Compares every pool with what the node sees (its factory's `nodeView`: the metadata service), applies the
+   * decision (src/pool/sync.ts) and returns the findings: invalid leased IPs are reported once while they stay
+   * invalid. A view that fails is logged and skipped (the next round tries again).
+   */
+  async sync(): Promise<PoolSyncFindings> {
+    const invalid: string[] = [];
+    const adopted: string[] = [];
+    const dropped: string[] = [];
+    const stillInvalid = new Set<string>();
+    for (const [key, { pool, factory }] of this.#pools) {
+      if (factory.nodeView === undefined) continue;
+      const seq = pool.opSeq;
+      let seen;
+      try {
+        seen = await factory.nodeView(pool.enis());
+      } catch (e) {
+        this.log.warn('pool sync: the node\'s view is unavailable; next round', { pool: key, err: errorMessage(e) });
+        continue;
+      }
+      const d = pool.sync(seq, seen);
+      if (d === undefined) continue;
+      for (const { ip } of d.invalid) {
+        stillInvalid.add(ip);
+        if (!this.#reportedInvalid.has(ip)) invalid.push(ip);
+      }
+      adopted.push(...d.adopted.flatMap((a) => a.ips));
+      dropped.push(...d.dropped.map((x) => x.ip));
+    }
+    this.#reportedInvalid = stillInvalid;
+    return { invalid, adopted, dropped, enis: new Set([...this.#pools.values()].flatMap((p) => p.pool.enis().map((e) => e.id))) };
+  }
+
   /** The secondary ENIs the instance may have (exclusive-ENI mode: the pods it can take); undefined without an ENI pool. */
   exclusiveEniCapacity(): number | undefined {
     for (const p of this.#eniPools.values()) return p.pool.maxEnis;
@@ -138,6 +200,7 @@ export class PoolKeeper implements ScheduledDemand {
   }
 
   stop(): void {
+    this.#stopped = true;
     for (const p of this.#pools.values()) p.pool.stop();
     for (const p of this.#eniPools.values()) p.pool.stop();
   }

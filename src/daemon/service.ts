@@ -2,13 +2,14 @@
  * The daemon's use cases (no gRPC types): allocate, lookup, release, status, gc, and draining the releases the
  * plugin recorded while the daemon was down. All state lives in the lease store; requests are already parsed.
  */
-import type { CloudProvider } from '../cloud/types.js';
+import type { CloudProvider, LocalFacts } from '../cloud/types.js';
+import type { EniResource } from '../pool/types.js';
 import { StaticSource, type AddressSource } from '../pool/source.js';
 import { BusyError, ConflictError, HubError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { listPendingReleases, removePendingRelease } from '../lib/pending-release.js';
 import { parseAllocation } from '../modes/allocation.js';
-import type { Allocation } from '../modes/types.js';
+import type { Allocation, EniFacts } from '../modes/types.js';
 import type { IpAddr } from '../lib/brand.js';
 import type {
   AllocateReply,
@@ -53,6 +54,11 @@ export interface HubServiceDeps {
   readonly onSettled?: (lease: Lease) => void;
   /** How long an ADD may build its dataplane before live updates stop waiting for its Confirm (default 60 s). */
   readonly buildDeadlineMs?: number;
+  /**
+   * Sets up a secondary ENI on the host the first time an IP of it is granted (./eni-host-setup.ts: link up, the
+   * mode's per-ENI routes); throws when it cannot (the grant goes back, the ADD fails and is retried).
+   */
+  readonly prepareEni?: (provider: CloudProvider, local: LocalFacts, eni: EniResource, facts: EniFacts) => Promise<void>;
 }
 
 /**
@@ -104,6 +110,7 @@ export class HubService implements PoolProbe {
   readonly #dataplaneBusy = new Map<string, number>();
   readonly #buildDeadlineMs: number;
   readonly #onSettled: ((lease: Lease) => void) | undefined;
+  readonly #prepareEni: HubServiceDeps['prepareEni'];
   /** Leases older than this were written by an earlier daemon: their ADD's Confirm may have gone to it. */
   readonly #startedAt: number;
   #ready = false;
@@ -124,6 +131,7 @@ export class HubService implements PoolProbe {
     this.#now = deps.now ?? (() => new Date());
     this.#buildDeadlineMs = deps.buildDeadlineMs ?? DEFAULT_BUILD_DEADLINE_MS;
     this.#onSettled = deps.onSettled;
+    this.#prepareEni = deps.prepareEni;
     this.#startedAt = this.#now().getTime();
     this.metrics = createHubMetrics(this);
   }
@@ -190,9 +198,10 @@ export class HubService implements PoolProbe {
           onWait: (n) => { this.#observer?.waiting?.({ req, what: n.what }); },
         });
         const ip = grant.ip;
-        const eni = local.exclusive !== undefined ? undefined : grant.eni !== undefined && provider.eniFactsOf !== undefined ? await provider.eniFactsOf(grant.eni) : local.eni;
         let allocation: Allocation;
         try {
+          // inside the try: a grant whose ENI cannot be found or set up on the host goes back to the pool
+          const eni = local.exclusive !== undefined ? undefined : grant.eni !== undefined && provider.eniFactsOf !== undefined ? await this.#eniFacts(provider, local, grant.eni) : local.eni;
           allocation = parseAllocation({
             mode: provider.mode,
             ip,
@@ -222,6 +231,13 @@ export class HubService implements PoolProbe {
       if (!(e instanceof BusyError)) this.#observer?.failed({ req, error: e instanceof Error ? e : new Error(String(e)), facts, elapsedMs: performance.now() - started });
       throw e;
     }
+  }
+
+  /** A granted secondary ENI's host facts (by MAC), set up on the host the first time (`prepareEni`). */
+  async #eniFacts(provider: CloudProvider, local: LocalFacts, eni: EniResource): Promise<EniFacts | undefined> {
+    const facts = await provider.eniFactsOf?.(eni);
+    if (facts !== undefined) await this.#prepareEni?.(provider, local, eni, facts);
+    return facts;
   }
 
   /** Pod facts, when Kubernetes is configured and the request names a pod. Lookup errors are logged, not fatal. */

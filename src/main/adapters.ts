@@ -7,6 +7,9 @@
  */
 import { createLocalProvider, readSysfs, type SysfsReader } from '../cloud/local/provider.js';
 import type { CloudProvider } from '../cloud/types.js';
+import { AliyunProviders } from '../cloud/aliyun/provider.js';
+import { linkByMacFrom } from '../cloud/host-links.js';
+import { silentLogger, type Logger } from '../lib/log.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { createProcessRunner, createProcessSpawner, type CommandRunner, type ProcessSpawner } from '../lib/exec.js';
 import { createHttpProber, type HealthProber } from '../policy/supervisor/probe.js';
@@ -34,8 +37,8 @@ export interface NodeAdapters {
   readonly runner: CommandRunner;
   /** Executors over `runner`, one per component (node setup, live bandwidth, GC). */
   readonly executorFor: ExecutorFactory;
-  /** The provider of an effective config (the local provider; a cloud's goes here). */
-  readonly providerFor: (cfg: DaemonConfig) => CloudProvider;
+  /** The provider of an effective config: the local one, or Aliyun's (`cloud.provider`; one session per instance). */
+  readonly providerFor: (cfg: DaemonConfig) => CloudProvider | Promise<CloudProvider>;
   /** Starts the policy backend's long-running process (src/policy/supervisor.ts). */
   readonly spawner: ProcessSpawner;
   /** The policy backend's HTTP health probes on loopback. */
@@ -59,6 +62,8 @@ export interface AdapterOverrides {
   readonly pluginRunner?: CommandRunner;
   /** The file system the policy residue cleanup removes from (default: the real one). */
   readonly cleanupFs?: CleanupFs;
+  /** The Aliyun provider's log (it logs its session, never a secret); default: silent. */
+  readonly log?: Logger;
 }
 
 const realCleanupFs: CleanupFs = {
@@ -80,12 +85,14 @@ export function kubeAccessOf(cfg: DaemonConfig, env: Readonly<Record<string, str
 export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
   const runner = o.runner ?? createProcessRunner();
   const { sysctl, sysfs } = o;
+  const local = (cfg: DaemonConfig): CloudProvider => createLocalProvider(cfg, sysfs ?? readSysfs, runner);
+  const aliyun = new AliyunProviders({ read: sysfs ?? readSysfs, linkByMac: linkByMacFrom(), runner, log: (o.log ?? silentLogger).child({ component: 'aliyun' }) });
   return {
     lockStateDir: (dir) => InstanceLock.acquire(dir),
     openStore: (dir) => LeaseStore.open(dir),
     runner,
     executorFor: (log) => createExecutor({ runner, log, ...(sysctl !== undefined ? { writeSysctl: sysctl } : {}) }),
-    providerFor: (cfg) => createLocalProvider(cfg, sysfs ?? readSysfs, runner),
+    providerFor: (cfg) => (cfg.cloud.provider === 'aliyun' ? aliyun.providerFor(cfg, () => local(cfg)) : local(cfg)),
     spawner: o.spawner ?? createProcessSpawner(),
     prober: o.prober ?? createHttpProber(),
     pluginVersions: new PluginVersionProbe({ runner: o.pluginRunner ?? (o.runner === undefined ? runner : createProcessRunner()) }),

@@ -72,7 +72,7 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
   });
   const log = createLogger(process.stderr, parseLogLevel(cfg.logLevel), { component: 'daemon' });
   const kube = await kubeFor(cfg, log);
-  const adapters = nodeAdapters();
+  const adapters = nodeAdapters({ log });
   const daemon = new Daemon(cfg, {
     log,
     lockStateDir: adapters.lockStateDir,

@@ -24,10 +24,11 @@
  */
 import type { IpAddr } from '../lib/brand.js';
 import { realClock, type Clock, type Timer } from '../lib/clock.js';
-import { ConflictError, ExhaustedError, InvalidInputError, errorMessage } from '../lib/errors.js';
+import { ConflictError, ExhaustedError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { DEFAULT_DEMAND, idleExcess, planRefill, planShrink, reclaimShare, warmEniTarget, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
 import { recoverPool, type RecoveryReport } from './recover.js';
+import { planSync, type SyncDecision } from './sync.js';
 import type { EniResource, PoolJournal, ResourceFactory, WaitNotice } from './types.js';
 
 export interface PoolOptions {
@@ -185,9 +186,19 @@ export class Pool {
   #syncTimer: Timer | undefined;
   #shrinkTimer: Timer | undefined;
   #inFlight = 0;
+  /** Cloud operations started so far: a sync whose read overlapped one is void. */
+  #opSeq = 0;
   #stopped = false;
   /** Why the last plan could bring nothing (for the waiters' error). */
   #blocked = '';
+  /** The pause after a fatal failure (refused credentials, permissions): waiters fail at once meanwhile. */
+  #fatalPause = false;
+  /** A create-eni that failed transiently (its ENI may exist): made again with the same token before any other. */
+  #unfinishedCreate: { readonly id: string; readonly token: string; readonly vSwitchId: string; readonly count: number } | undefined;
+  /** Journal entries of operations to be made again (not ended when their call returns). */
+  readonly #keepJournal = new Set<string>();
+  /** Why the last start failed (the pool serves nothing until a start succeeds). */
+  #startFailure: string | undefined;
 
   constructor(deps: PoolDeps) {
     this.#f = deps.factory;
@@ -210,9 +221,17 @@ export class Pool {
    * starts keeping the watermarks. Resolves with what recovery found (the daemon reports it).
    */
   async start(leased: ReadonlySet<string>): Promise<RecoveryReport> {
-    const caps = await this.#f.limits();
+    let caps;
+    let report;
+    try {
+      caps = await this.#f.limits();
+      report = await recoverPool(this.#f, this.#j, leased, this.#log);
+    } catch (e) {
+      this.#startFailure = errorMessage(e);
+      throw e;
+    }
+    this.#startFailure = undefined;
     this.#limits = this.#limitsOf(caps);
-    const report = await recoverPool(this.#f, this.#j, leased, this.#log);
     for (const res of report.enis) this.#add(res);
     for (const raw of leased) {
       const ip = raw as IpAddr; // the store's addresses are parsed IPs
@@ -237,6 +256,11 @@ export class Pool {
   /** New watermarks and settings (the effective config changed); the pool re-plans at once. */
   configure(options: Partial<PoolOptions>): void {
     this.#o = { ...this.#o, ...options };
+    if (this.#fatalPause) {
+      // a new config (rotated credentials, permissions fixed) ends the pause after a refused call
+      this.#fatalPause = false;
+      this.#pausedUntil = 0;
+    }
     if (this.#limits !== undefined) this.#limits = this.#limitsOf(this.#limits);
     this.#kick(0);
   }
@@ -309,6 +333,42 @@ export class Pool {
     return true;
   }
 
+  /** The ENIs the pool holds now. */
+  enis(): readonly EniResource[] {
+    return [...this.#enis.values()].map((e) => e.res);
+  }
+
+  /** Read before the node's view is fetched and given back to `sync`. */
+  get opSeq(): number {
+    return this.#opSeq;
+  }
+
+  /**
+   * Applies what the node sees of the pool's ENIs (./sync.ts): unknown IPs adopted as idle, idle IPs it no longer
+   * lists dropped; returns the decision (invalid leases for the caller to report), or undefined when a cloud
+   * operation started since `seq` (the view may predate it: the next sync decides).
+   */
+  sync(seq: number, seen: ReadonlyMap<string, readonly IpAddr[] | undefined>): SyncDecision | undefined {
+    if (seq !== this.#opSeq || this.#stopped) return undefined;
+    const views = [...this.#enis.values()].map((e) => ({ id: e.res.id, ips: e.res.ips, leased: e.leased, busy: e.assigning > 0 || e.releasing.size > 0 }));
+    const d = planSync(views, seen);
+    for (const { eniId, ip } of d.dropped) {
+      const e = this.#enis.get(eniId);
+      if (e !== undefined) e.res = { ...e.res, ips: e.res.ips.filter((x) => x !== ip) };
+    }
+    for (const { eniId, ips } of d.adopted) {
+      const e = this.#enis.get(eniId);
+      if (e !== undefined) e.res = { ...e.res, ips: [...e.res.ips, ...ips] };
+    }
+    if (d.dropped.length + d.adopted.length > 0) {
+      this.#log.warn('pool: synced with the node\'s view', { adopted: d.adopted.flatMap((a) => a.ips), dropped: d.dropped.map((x) => x.ip) });
+      this.#save();
+      this.#serve();
+      this.#kick(0);
+    }
+    return d;
+  }
+
   /** The ENI an IP of the pool belongs to. */
   eniOf(ip: IpAddr): EniResource | undefined {
     return this.#entryOf(ip)?.res;
@@ -316,6 +376,8 @@ export class Pool {
 
   acquire(o: AcquireOptions): Promise<PoolIp> {
     if (this.#stopped) return Promise.reject(new ExhaustedError(`${o.label}: the pool is stopped`));
+    // not started (its start failed: the cloud refused or was unreachable): fail now, never wait for nothing
+    if (this.#limits === undefined) return Promise.reject(new UnavailableError(`${o.label}: the ${this.#f.name} ENI pool has not started${this.#startFailure !== undefined ? `: ${this.#startFailure}` : ''}; retrying`));
     const announced = this.#consume(o.pod);
     if (o.requested !== undefined) {
       try {
@@ -481,15 +543,19 @@ export class Pool {
         const base = this.#snapshot();
         const now = base.now;
         if (now < this.#pausedUntil) {
+          if (this.#fatalPause) for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: no IP: the cloud refused the last call (${this.#blocked}); the pool tries again in ${String(Math.ceil((this.#pausedUntil - now) / 1000))} s`));
           this.#retry(this.#pausedUntil - now);
           return;
         }
+        this.#fatalPause = false;
         const createAllowed = this.#createInhibitUntil <= now;
         const vSwitches = createAllowed ? vsws.map((v) => ({ ...v, inhibitedUntil: Math.max(v.inhibitedUntil ?? 0, this.#vswInhibit.get(v.id) ?? 0) })) : [];
         const snap = { ...base, vSwitches };
         this.#trackExcess(limits, snap);
         this.#warmTarget = warmEniTarget(limits, snap, this.#o.demand);
-        const refill = planRefill(limits, snap, this.#o.demand);
+        const planned = planRefill(limits, snap, this.#o.demand);
+        // an unfinished create is completed even when no refill is due (else its ENI would wait in the cloud, unknown)
+        const refill = this.#unfinishedCreate !== undefined && !planned.some((x) => x.kind === 'create-eni') && this.#creating.size === 0 ? [...planned, { kind: 'create-eni' as const, vSwitchId: this.#unfinishedCreate.vSwitchId, count: this.#unfinishedCreate.count }] : planned;
         const shrink = refill.length === 0 && this.#inFlight === 0 ? planShrink(limits, snap, this.#o.demand) : [];
         if (shrink.length > 0 && reclaimShare(limits, snap, this.#o.demand) > 0) this.#reclaimed(now);
         if (shrink.length > 0) this.#shrinking = true;
@@ -538,22 +604,40 @@ export class Pool {
   }
 
   #run(a: PoolAction): void {
+    // a create whose outcome is unknown (it failed transiently: the ENI may exist) is made again first, with its
+    // own token and parameters: the cloud answers with the ENI it made, never a second one
+    const unfinished = a.kind === 'create-eni' ? this.#unfinishedCreate : undefined;
+    if (unfinished !== undefined) this.#unfinishedCreate = undefined;
     this.#inFlight++;
-    const id = this.#newToken();
-    const token = this.#newToken();
+    this.#opSeq++;
+    const id = unfinished?.id ?? this.#newToken();
+    const token = unfinished?.token ?? this.#newToken();
     const started = this.#clock.now();
     let op: Promise<void>;
     switch (a.kind) {
       case 'create-eni': {
-        this.#creating.set(id, a.count);
-        this.#j.begin({ id, kind: a.kind, vSwitchId: a.vSwitchId, count: a.count, token, startedAt: started });
-        op = this.#f.createEni(a.vSwitchId, a.count, token).then(
+        const vSwitchId = unfinished?.vSwitchId ?? a.vSwitchId;
+        const count = unfinished?.count ?? a.count;
+        this.#creating.set(id, count);
+        if (unfinished === undefined) this.#j.begin({ id, kind: a.kind, vSwitchId, count, token, startedAt: started });
+        let keep = false;
+        op = this.#f.createEni(vSwitchId, count, token).then(
           (res) => {
             this.#add(res);
-            this.#log.info('pool: ENI created', { eni: res.id, vSwitch: res.vSwitchId, ips: res.ips.length, ms: this.#clock.now() - started });
+            this.#log.info('pool: ENI created', { eni: res.id, vSwitch: res.vSwitchId, ips: res.ips.length, ms: this.#clock.now() - started, ...(unfinished !== undefined ? { retriedToken: true } : {}) });
           },
-          (e: unknown) => { this.#failed(a, e); },
-        ).finally(() => { this.#creating.delete(id); });
+          (e: unknown) => {
+            if (this.#f.classify(e) === 'transient') {
+              // journalled still: made again (same token) at the next plan, or by the recovery after a restart
+              this.#unfinishedCreate = { id, token, vSwitchId, count };
+              keep = true;
+            }
+            this.#failed({ ...a, vSwitchId, count }, e);
+          },
+        ).finally(() => {
+          this.#creating.delete(id);
+          if (keep) this.#keepJournal.add(id);
+        });
         break;
       }
       case 'assign': {
@@ -597,7 +681,7 @@ export class Pool {
     }
     void op.finally(() => {
       this.#inFlight--;
-      this.#j.end(id);
+      if (!this.#keepJournal.delete(id)) this.#j.end(id);
       // the pool's own releases are no change for idle reclaim (it would never finish); new IPs are
       if (a.kind === 'create-eni' || a.kind === 'assign') this.#lastChange = this.#clock.now();
       this.#save();
@@ -631,10 +715,11 @@ export class Pool {
         }
         return;
       case 'transient':
-        this.#pausedUntil = now + this.#o.retryMs;
+        this.#pausedUntil = Math.max(this.#pausedUntil, now + this.#o.retryMs);
         return;
       case 'fatal':
         this.#pausedUntil = now + this.#o.fatalRetryMs;
+        this.#fatalPause = true;
         for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: no IP: ${a.kind} failed: ${msg}`));
         return;
     }

@@ -53,6 +53,11 @@ export interface ResourceFactory {
   /** Detaches and deletes; NotFound counts as success. */
   deleteEni(eniId: string): Promise<void>;
   classify(err: unknown): FailureKind;
+  /**
+   * What the node sees of these ENIs now (a cloud: the instance metadata service's private IPs by MAC): ENI id → its
+   * IPs, undefined when the node does not list it. Absent: the factory has no view besides its own (no periodic sync).
+   */
+  nodeView?(enis: readonly EniResource[]): Promise<ReadonlyMap<string, readonly IpAddr[] | undefined>>;
 }
 
 /** One cloud operation, journalled before it is made (crash safety: completed or rolled back at start). */

@@ -44,8 +44,11 @@ export function netnsHostLinks(prefix: string): NetnsHostLinks {
       const host = `${prefix}e${String(k)}`;
       const peer = `${prefix}p${String(k)}`;
       await shAsync('ip', 'link', 'add', host, 'address', eni.mac, 'type', 'veth', 'peer', 'name', peer, 'netns', ns);
-      await shAsync('ip', '-n', ns, 'link', 'set', peer, 'master', 'br0', 'up');
+      // known before the next step can fail: a detach (or cleanup) always finds the pair it must remove
       links.set(eni.id, { host, peer, ns });
+      await shAsync('ip', '-n', ns, 'link', 'set', peer, 'master', 'br0', 'up');
+      // the VPC answers ARP for the ENI's secondary IPs (pods behind a veth-policy-routing host): proxy ARP stands in
+      await shAsync('sysctl', '-qw', `net.ipv4.conf.${host}.proxy_arp=1`).catch(() => undefined);
     },
     async detached(eni: Eni) {
       const l = links.get(eni.id);

@@ -26,6 +26,8 @@ export interface DaemonOptions {
   /** Where the chain's binaries are looked for (daemon config `cniBinDirs`; default /opt/cni/bin, /usr/lib/cni). */
   readonly cniBinDirs?: readonly string[];
   readonly extra?: Record<string, unknown>;
+  /** How long a (re)start may take until the conflist appears (default 20 s; a loaded host starts Node slowly). */
+  readonly startTimeoutMs?: number;
 }
 
 export interface RunningDaemon {
@@ -78,7 +80,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     c.stdout.on('data', (b: Buffer) => (logText += b.toString()));
     c.stderr.on('data', (b: Buffer) => (logText += b.toString()));
     child = c;
-    await waitFor(() => existsSync(conflistPath) || c.exitCode !== null, { timeoutMs: 20_000, what: () => `the conflist; daemon logs:\n${logText}` });
+    await waitFor(() => existsSync(conflistPath) || c.exitCode !== null, { timeoutMs: opts.startTimeoutMs ?? 20_000, what: () => `the conflist; daemon logs:\n${logText}` });
     if (c.exitCode !== null) throw new Error(`daemon exited with ${String(c.exitCode)}:\n${logText}`);
     rendered = JSON.parse(readFileSync(conflistPath, 'utf8')) as Record<string, unknown>;
   };

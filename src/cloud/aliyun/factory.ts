@@ -6,6 +6,7 @@
  * maxENI = ⌊Adapters × eni_cap_ratio⌋ + eni_cap_shift − 1, capped by `max_eni`; IPs per ENI = IPv4PerAdapter).
  */
 import type { EniConf } from '../../config/eni-conf.js';
+import type { IpAddr } from '../../lib/brand.js';
 import { ConfigError } from '../../lib/errors.js';
 import type { VSwitchView } from '../../pool/plan.js';
 import type { EniResource, FactoryLimits, FailureKind, ResourceFactory } from '../../pool/types.js';
@@ -58,6 +59,12 @@ export function createAliyunFactory(d: AliyunFactoryDeps): ResourceFactory {
     deleteEni: async (eniId) => {
       await d.cloud.detachEni(eniId);
       await d.cloud.deleteEni(eniId);
+    },
+    nodeView: async (enis) => {
+      const macs = new Set((await d.metadata.macs()).map((m) => m.toLowerCase()));
+      const out = new Map<string, readonly IpAddr[] | undefined>();
+      for (const e of enis) out.set(e.id, macs.has(e.mac.toLowerCase()) ? (await d.metadata.eni(e.mac)).privateIps : undefined);
+      return out;
     },
     classify: (err: unknown): FailureKind => {
       const info = aliyunErrorOf(err);

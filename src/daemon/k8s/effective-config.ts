@@ -6,7 +6,8 @@
 import { checkNoOverlap, type DaemonConfig, type ExclusiveEniConfig, type IpvlanConfig } from '../../config/daemon-config.js';
 import { isIpv4Cidr } from '../../config/fields.js';
 import { poolFromEniConf, poolWithNodeMaxPods } from '../../config/pool-config.js';
-import { BUILTIN_STATEFUL_KINDS } from '../../config/eni-conf.js';
+import { BUILTIN_STATEFUL_KINDS, type EniConf } from '../../config/eni-conf.js';
+import type { CloudConfig } from '../../config/cloud-config.js';
 import { NODE_CONFIG_LABEL, parseClusterConfig, type ClusterConfig } from '../../config/eni-config.js';
 import { hubModeFor } from '../../config/mode-mapping.js';
 import { setFromCidr } from '../../ipam/range.js';
@@ -56,8 +57,9 @@ export function effectiveConfig(inp: EffectiveInputs): EffectiveResult {
     const cluster = parseClusterConfig({ id: baseId, data: base.data }, override === undefined ? undefined : { id: `${ns}/${override.name}`, data: override.data });
     const mode = hubModeFor(cluster.daemonMode, cluster.cni);
     const daemon = applyMode(inp.local, mode, cluster, inp.node);
-    // the pool's watermarks are the cluster's (eni_conf), as in Terway; the node's max pods sizes auto warm ENIs
-    const pooled = { ...daemon, pool: poolWithNodeMaxPods(poolFromEniConf(daemon.pool, cluster.eniConf), inp.node?.maxPods) };
+    // the pool's watermarks are the cluster's (eni_conf), as in Terway; the node's max pods sizes auto warm ENIs;
+    // a cloud provider's eni_conf is the cluster's too
+    const pooled = { ...daemon, pool: poolWithNodeMaxPods(poolFromEniConf(daemon.pool, cluster.eniConf), inp.node?.maxPods), cloud: cloudWithEniConf(daemon.cloud, cluster.eniConf) };
     return { ok: true, config: { daemon: pooled, cluster, source, statefulKinds: cluster.eniConf.statefulKinds, enablePatchPodIps: cluster.eniConf.enablePatchPodIps, chain: chainOf(inp.local, cluster) } };
   } catch (e) {
     const error = e instanceof ConfigError ? e : new ConfigError(source, errorMessage(e), { cause: e });
@@ -75,15 +77,26 @@ export function chainOf(local: DaemonConfig, cluster: ClusterConfig | undefined)
   return { items: cni?.chain ?? local.chain, ...(capabilities !== undefined ? { capabilities } : {}) };
 }
 
+/** A cloud provider takes the cluster's eni_conf (vSwitches, security groups, credentials, rate limits) over the inline one. */
+function cloudWithEniConf(cloud: CloudConfig, eniConf: EniConf): CloudConfig {
+  return cloud.aliyun === undefined ? cloud : { ...cloud, aliyun: { ...cloud.aliyun, eniConf, eniConfWarnings: [] } };
+}
+
+/** Whether the node's ENIs come from a cloud (not the daemon config's `local` section). */
+const cloudEnis = (local: DaemonConfig): boolean => local.cloud.provider !== 'local';
+
 function applyMode(local: DaemonConfig, mode: DaemonConfig['mode'], cluster: ClusterConfig, node: NodeInfo | undefined): DaemonConfig {
   const mtu = cluster.cni.mtu;
   const withMtu = { ...local, mode, ...(mtu !== undefined ? { mtu } : {}) };
   if (mode === 'veth-policy-routing') {
-    if (local.local?.eni === undefined) throw new ConfigError('daemon_mode', 'ENIMultiIP (veth) needs local.eni (the ENI) in the daemon config of this node');
+    if (local.local?.eni === undefined && !cloudEnis(local)) throw new ConfigError('daemon_mode', 'ENIMultiIP (veth) needs local.eni (the ENI) in the daemon config of this node, or cloud.provider: aliyun');
     return withMtu;
   }
-  if (mode === 'ipvlan') return { ...withMtu, ipvlan: ipvlanOf(local, cluster) };
-  if (mode === 'eni') return { ...withMtu, eni: exclusiveOf(local, cluster) };
+  if (mode === 'ipvlan') {
+    if (cloudEnis(local)) return withMtu; // the cloud provider reads the node's IP from the metadata service, the service CIDR from eni_conf
+    return { ...withMtu, ipvlan: ipvlanOf(local, cluster) };
+  }
+  if (mode === 'eni') return cloudEnis(local) ? withMtu : { ...withMtu, eni: exclusiveOf(local, cluster) };
   const fromNode = node?.podCIDR;
   const raw = fromNode !== undefined && fromNode !== '' ? fromNode : local.vpc?.podCIDR;
   const field = fromNode !== undefined && fromNode !== '' ? 'Node.spec.podCIDR' : 'vpc.podCIDR';
@@ -139,5 +152,5 @@ export function fingerprint(c: EffectiveConfig): string {
   const d = c.daemon;
   const eniOf = d.mode === 'veth-policy-routing' || d.mode === 'ipvlan' ? d.local?.eni : d.mode === 'eni' ? [d.local?.enis ?? [], d.eni] : null;
   const policy = [c.cluster?.disableNetworkPolicy ?? false, c.cluster?.eniConf.serviceCidrs ?? [], c.cluster?.cni.hostStackCidrs ?? []];
-  return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', eniOf, d.mode === 'ipvlan' ? d.ipvlan : null, d.pool, c.statefulKinds, c.enablePatchPodIps, c.chain, policy]);
+  return JSON.stringify([d.mode, d.mtu, d.vpc?.podCIDR ?? '', eniOf, d.mode === 'ipvlan' ? d.ipvlan : null, d.pool, d.cloud, c.statefulKinds, c.enablePatchPodIps, c.chain, policy]);
 }

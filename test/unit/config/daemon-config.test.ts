@@ -57,7 +57,8 @@ describe('parseDaemonConfig', () => {
       gcIntervalSeconds: 300,
       devicePlugin: { enabled: false, capacity: 0, dir: '/var/lib/kubelet/device-plugins' },
       policy: { backend: 'auto', felix: { healthPort: 9099 }, cilium: { cniBinary: 'cilium-cni', build: 'upstream', healthPort: 9879, chainingMode: 'generic-veth' } },
-      pool: { minIdle: 0, maxIdle: 5, demandAware: true, coalesceMs: 50, reclaimAfterSeconds: 0, reclaimIntervalSeconds: 600, reclaimJitter: 0.1, reclaimBatchSize: 5, scheduleAware: true, scheduledTtlSeconds: 180, warmEnis: 'auto', nodeMaxPods: 110, minEnis: 0, localLatencyMs: { create: 0, assign: 0, unassign: 0 } },
+      pool: { minIdle: 0, maxIdle: 5, demandAware: true, coalesceMs: 50, reclaimAfterSeconds: 0, reclaimIntervalSeconds: 600, reclaimJitter: 0.1, reclaimBatchSize: 5, scheduleAware: true, scheduledTtlSeconds: 180, warmEnis: 'auto', nodeMaxPods: 110, minEnis: 0, syncIntervalSeconds: 120, localLatencyMs: { create: 0, assign: 0, unassign: 0 } },
+      cloud: { provider: 'local' },
       vpc: { podCIDR: '10.244.1.0/24' },
     });
   });
