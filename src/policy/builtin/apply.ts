@@ -2,8 +2,11 @@
  * Applies compiled rulesets: `nft -f -` (script on stdin, one atomic transaction) in the host or, through
  * `nsenter --net=PATH`, in a pod's netns; removes a pod-netns table (DEL); reads the programmed table back
  * (`nft -j list table`) for verification; and after a change cuts conntrack entries of flows the model now denies
- * (`conntrack -L`, then `conntrack -D` per flow), so tightening a policy ends established connections (R22).
+ * (`conntrack -L`, then one `conntrack -R` batch of `-D` lines), so tightening a policy ends established connections (R22).
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ExecError } from '../../lib/errors.js';
 import { runChecked, type CommandRunner } from '../../lib/exec.js';
 import type { NsRef } from '../../netlink/ops.js';
@@ -64,6 +67,22 @@ export function summarizeListing(json: unknown, table: string): ProgrammedTable 
   return found ? { table, chains, rules, comments, sets } : undefined;
 }
 
+/**
+ * One process for all deletions: `conntrack -R FILE` runs one command per line (a vanished entry is no error). It
+ * fopen()s the file, so stdin from our runner (a socket) does not do; a private temp file does (nsenter changes
+ * only the netns, so the path is the same inside).
+ */
+async function deleteFlows(runner: CommandRunner, ns: NsRef, flows: readonly CtFlow[], signal?: AbortSignal): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'terway-hub-ct-'));
+  try {
+    const file = join(dir, 'delete');
+    await writeFile(file, flows.map((f) => `${deleteArgs(f).join(' ')}\n`).join(''), { mode: 0o600 });
+    await runChecked(runner, ipCommand(ns, ['-R', file], 'conntrack'), signal);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export function createBuiltinApplier(runner: CommandRunner): BuiltinApplier {
   return {
     async apply(ns, ruleset, signal) {
@@ -87,12 +106,7 @@ export function createBuiltinApplier(runner: CommandRunner): BuiltinApplier {
       if (addresses.size === 0) return [];
       const listing = await runChecked(runner, ipCommand(ns, ['-L'], 'conntrack'), signal);
       const denied = deniedFlows(model, parseConntrack(listing), addresses);
-      for (const flow of denied) {
-        const cmd = ipCommand(ns, deleteArgs(flow), 'conntrack');
-        const res = await runner.run(cmd, signal);
-        // 1: the entry went away meanwhile (closed, timed out).
-        if (res.exitCode !== 0 && res.exitCode !== 1) throw new ExecError([cmd.file, ...cmd.args], res.exitCode, res.stderr);
-      }
+      if (denied.length > 0) await deleteFlows(runner, ns, denied, signal);
       return denied;
     },
   };

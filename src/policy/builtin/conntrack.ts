@@ -20,9 +20,10 @@ export interface CtFlow {
 
 const PROTO: Readonly<Record<string, Protocol>> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
 
-/** One flow per `conntrack -L` line of TCP/UDP/SCTP; other lines (icmp, the summary) are skipped. */
+/** One flow per `conntrack -L` entry of TCP/UDP/SCTP (repeated lines once); icmp and the summary are skipped. */
 export function parseConntrack(text: string): CtFlow[] {
   const out: CtFlow[] = [];
+  const seen = new Set<string>();
   for (const line of text.split('\n')) {
     const words = line.trim().split(/\s+/u);
     const protocol = PROTO[words[0] ?? ''];
@@ -33,6 +34,9 @@ export function parseConntrack(text: string): CtFlow[] {
     const [sport, realSport] = vals('sport');
     const [dport] = vals('dport');
     if (src === undefined || dst === undefined || sport === undefined || dport === undefined) continue;
+    const key = `${protocol} ${src} ${dst} ${sport} ${dport}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     out.push({ protocol, src, dst, sport: Number(sport), dport: Number(dport), realDst: realDst ?? dst, realDport: Number(realSport ?? dport) });
   }
   return out;
