@@ -16,8 +16,8 @@ import { InvalidInputError } from '../../lib/errors.js';
 import { formatIp, parseIpAddr } from '../model/ip.js';
 import { isolatingPolicies } from '../model/rule-match.js';
 import { podKey, type Direction, type NetworkPolicy, type Pod, type PolicyModel } from '../model/types.js';
-import { comment, renderChain, renderSet, type Chain, type SetDecl } from './nft-text.js';
-import { compilePolicyChain, peerablePods } from './policy-chain.js';
+import { comment, renderChain, renderSet, SetPool, type Chain } from './nft-text.js';
+import { compilePolicyChain, peerResolver } from './policy-chain.js';
 
 export const HOST_TABLE = 'terway-hub';
 export const POD_TABLE = 'terway-hub-pod';
@@ -87,8 +87,8 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
     if (ingress.length > 0 || egress.length > 0) members.push({ pod, local, ingress, egress });
   }
 
-  const peerable = peerablePods(model);
-  const sets: SetDecl[] = [];
+  const peers = peerResolver(model);
+  const pool = new SetPool();
   const chains: Chain[] = [];
   const policyChains = new Map<string, string>();
   const protectedBy = (policy: NetworkPolicy): Pod[] => members.filter((m) => m.ingress.includes(policy)).map((m) => m.pod);
@@ -96,10 +96,8 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
     const name = `np${String(policyIndex.get(policy))}_${SHORT[direction]}`;
     if (!policyChains.has(name)) {
       policyChains.set(name, name);
-      const destinations = direction === 'ingress' ? protectedBy(policy) : peerable;
-      const out = compilePolicyChain(model, policy, direction, name, destinations, peerable);
-      sets.push(...out.sets);
-      chains.push({ name, hook: undefined, rules: out.rules });
+      const destinations = direction === 'ingress' ? protectedBy(policy) : peers.pods;
+      chains.push({ name, hook: undefined, rules: compilePolicyChain(policy, direction, name, destinations, peers, pool) });
     }
     return name;
   };
@@ -110,8 +108,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   const fromNode: string[] = [];
   for (const [family, values] of [[4, node4], [6, node6]] as const) {
     if (values.length === 0) continue;
-    const name = `node_v${String(family)}`;
-    sets.push({ name, type: family === 4 ? 'ipv4_addr' : 'ipv6_addr', interval: false, elements: values.sort((a, b) => (a < b ? -1 : 1)).map((value) => formatIp({ family, value })) });
+    const name = pool.intern({ name: `node_v${String(family)}`, type: family === 4 ? 'ipv4_addr' : 'ipv6_addr', interval: false, elements: values.sort((a, b) => (a < b ? -1 : 1)).map((value) => formatIp({ family, value })) });
     fromNode.push(`${family === 4 ? 'ip' : 'ip6'} saddr @${name} accept ${comment('from the node (kubelet probes)')}`);
   }
 
@@ -149,7 +146,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
     `table ${table}`,
     `delete table ${table}`,
     `table ${table} {`,
-    ...sets.map(renderSet),
+    ...pool.sets.map(renderSet),
     ...maps,
     ...all.map(renderChain),
     '}',
@@ -159,8 +156,8 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
     table,
     text,
     rules: all.reduce((n, c) => n + c.rules.length, 0),
-    sets: sets.length + maps.length,
-    elements: sets.reduce((n, s) => n + s.elements.length, 0) + vmap.ingress.length + vmap.egress.length,
+    sets: pool.sets.length + maps.length,
+    elements: pool.sets.reduce((n, s) => n + s.elements.length, 0) + vmap.ingress.length + vmap.egress.length,
     isolated: members.map((m) => ({ pod: podKey(m.pod), ifname: m.local.ifname, ingress: m.ingress.map((p) => `${p.namespace}/${p.name}`), egress: m.egress.map((p) => `${p.namespace}/${p.name}`) })),
     unknown,
   };

@@ -34,3 +34,21 @@ export function renderChain(c: Chain): string {
 }
 
 export const protoName = (p: 'TCP' | 'UDP' | 'SCTP'): string => p.toLowerCase();
+
+/**
+ * Named sets, content-addressed: a set with the same type, flags and elements as one already declared is not
+ * declared again; the first name is reused (namespaceSelector peers and common port lists repeat across policies).
+ */
+export class SetPool {
+  private readonly byContent = new Map<string, string>();
+  readonly sets: SetDecl[] = [];
+
+  intern(decl: SetDecl): string {
+    const key = `${decl.type}|${String(decl.interval)}|${decl.elements.join(',')}`;
+    const known = this.byContent.get(key);
+    if (known !== undefined) return known;
+    this.byContent.set(key, decl.name);
+    this.sets.push(decl);
+    return decl.name;
+  }
+}

@@ -7,9 +7,9 @@
  */
 import { parseIpAddr, type Family } from '../model/ip.js';
 import { peerMatches } from '../model/rule-match.js';
-import type { Direction, NetworkPolicy, Pod, PolicyModel, PolicyRule, Protocol } from '../model/types.js';
+import type { Direction, NetworkPolicy, Peer, Pod, PolicyModel, PolicyRule, Protocol } from '../model/types.js';
 import { intervalElement, mergeIntervals, subtractBlocks, type Interval } from './intervals.js';
-import { comment, protoName, type SetDecl } from './nft-text.js';
+import { comment, protoName, type SetPool } from './nft-text.js';
 
 export const FAMILIES: readonly Family[] = [4, 6];
 const addrType = (f: Family): string => (f === 4 ? 'ipv4_addr' : 'ipv6_addr');
@@ -23,13 +23,38 @@ export function podAddresses(pod: Pod, family: Family): bigint[] {
   });
 }
 
-/** Pods a selector peer can name: not hostNetwork (R19), with an address. */
-export function peerablePods(model: PolicyModel): Pod[] {
-  return model.pods.filter((p) => !p.hostNetwork && p.ips.length > 0);
+/**
+ * The pods a selector peer can name (not hostNetwork (R19), with an address), indexed by namespace, and the pods
+ * each distinct selector peer resolves to, memoized: policies repeat the same peers.
+ */
+export interface PeerResolver {
+  /** Every peerable pod (named-port destinations for egress). */
+  readonly pods: readonly Pod[];
+  podsOf(policy: NetworkPolicy, peer: Extract<Peer, { kind: 'pods' }>): readonly Pod[];
+}
+
+export function peerResolver(model: PolicyModel): PeerResolver {
+  const pods = model.pods.filter((p) => !p.hostNetwork && p.ips.length > 0);
+  const byNamespace = new Map<string, Pod[]>();
+  for (const p of pods) byNamespace.set(p.namespace, [...(byNamespace.get(p.namespace) ?? []), p]);
+  const memo = new Map<string, readonly Pod[]>();
+  return {
+    pods,
+    podsOf(policy, peer) {
+      const key = JSON.stringify([peer.namespaceSelector === undefined ? policy.namespace : '', peer.namespaceSelector, peer.podSelector]);
+      let out = memo.get(key);
+      if (out === undefined) {
+        const candidates = peer.namespaceSelector === undefined ? (byNamespace.get(policy.namespace) ?? []) : pods;
+        out = candidates.filter((pod) => peerMatches(model, policy, peer, { pod, ip: undefined }));
+        memo.set(key, out);
+      }
+      return out;
+    },
+  };
 }
 
 /** Addresses the rule's peers admit, per family; undefined = any peer (R12). */
-function peerIntervals(model: PolicyModel, policy: NetworkPolicy, rule: PolicyRule, pods: readonly Pod[], family: Family): Interval[] | undefined {
+function peerIntervals(policy: NetworkPolicy, rule: PolicyRule, peers: PeerResolver, family: Family): Interval[] | undefined {
   if (rule.peers.length === 0) return undefined;
   const out: Interval[] = [];
   for (const peer of rule.peers) {
@@ -37,9 +62,7 @@ function peerIntervals(model: PolicyModel, policy: NetworkPolicy, rule: PolicyRu
       if (peer.ipBlock.block.family === family) out.push(...subtractBlocks(peer.ipBlock.block, peer.ipBlock.exceptBlocks));
       continue;
     }
-    for (const pod of pods) {
-      if (peerMatches(model, policy, peer, { pod, ip: undefined })) out.push(...podAddresses(pod, family).map((v) => ({ lo: v, hi: v })));
-    }
+    for (const pod of peers.podsOf(policy, peer)) out.push(...podAddresses(pod, family).map((v) => ({ lo: v, hi: v })));
   }
   return mergeIntervals(out);
 }
@@ -57,10 +80,18 @@ function portElements(rule: PolicyRule): string[] {
     mergeIntervals(list).map((iv) => `${protoName(proto)} . ${iv.lo === iv.hi ? String(iv.lo) : `${String(iv.lo)}-${String(iv.hi)}`}`));
 }
 
+/** Per destination list (egress: every peerable pod, shared by all policies), per named entries and family. */
+const namedMemo = new WeakMap<readonly Pod[], Map<string, string[]>>();
+
 /** Named ports resolved on candidate destination pods: `10.0.0.5 . tcp . 8080`, sorted, unique. */
 function namedElements(rule: PolicyRule, destinations: readonly Pod[], family: Family): string[] {
   const names = rule.ports.filter((p) => typeof p.port === 'string');
   if (names.length === 0) return [];
+  const memo = namedMemo.get(destinations) ?? new Map<string, string[]>();
+  namedMemo.set(destinations, memo);
+  const key = JSON.stringify([family, names.map((n) => [n.port, n.protocol])]);
+  const known = memo.get(key);
+  if (known !== undefined) return known;
   const out = new Set<string>();
   for (const pod of destinations) {
     for (const entry of names) {
@@ -70,39 +101,35 @@ function namedElements(rule: PolicyRule, destinations: readonly Pod[], family: F
       }
     }
   }
-  return [...out].sort();
+  const sorted = [...out].sort();
+  memo.set(key, sorted);
+  return sorted;
 }
 
-export interface PolicyChainOut {
-  readonly sets: readonly SetDecl[];
-  readonly rules: readonly string[];
-}
 
 /**
  * `destinations`: the pods named ports resolve on — for ingress the protected pods of this scope, for egress every
- * peerable pod of the model (the peer match then narrows to the rule's peers).
+ * peerable pod of the model (the peer match then narrows to the rule's peers). Sets go to `pool` (shared, deduplicated);
+ * returns the chain's rules.
  */
-export function compilePolicyChain(model: PolicyModel, policy: NetworkPolicy, direction: Direction, chain: string, destinations: readonly Pod[], peerable: readonly Pod[]): PolicyChainOut {
-  const sets: SetDecl[] = [];
+export function compilePolicyChain(policy: NetworkPolicy, direction: Direction, chain: string, destinations: readonly Pod[], peers: PeerResolver, pool: SetPool): string[] {
   const rules: string[] = [];
   const peerKey = direction === 'ingress' ? 'saddr' : 'daddr';
   policy[direction].forEach((rule, i) => {
     const base = `${chain}_${String(i)}`;
     const note = comment(`${policy.namespace}/${policy.name} ${direction}[${String(i)}]`);
     const ports = rule.ports.length === 0 ? undefined : portElements(rule);
-    const portSet = `${base}_ports`;
-    if (ports !== undefined && ports.length > 0) sets.push({ name: portSet, type: 'inet_proto . inet_service', interval: true, elements: ports });
+    const portSet = ports !== undefined && ports.length > 0 ? pool.intern({ name: `${base}_ports`, type: 'inet_proto . inet_service', interval: true, elements: ports }) : '';
     const anyPeer = rule.peers.length === 0;
     // Port-only alternatives need no family when any peer is admitted.
     if (anyPeer && ports === undefined) rules.push(`accept ${note}`);
     if (anyPeer && ports !== undefined && ports.length > 0) rules.push(`meta l4proto . th dport @${portSet} accept ${note}`);
     for (const family of FAMILIES) {
-      const peers = peerIntervals(model, policy, rule, peerable, family);
-      if (peers !== undefined && peers.length === 0) continue;
+      const admitted = peerIntervals(policy, rule, peers, family);
+      if (admitted !== undefined && admitted.length === 0) continue;
       let peerMatch = '';
-      if (peers !== undefined) {
-        const name = `${base}_peers_${suffix(family)}`;
-        sets.push({ name, type: addrType(family), interval: true, elements: peers.map((iv) => intervalElement(iv, family)) });
+      if (admitted !== undefined) {
+        const name = pool.intern({ name: `${base}_peers_${suffix(family)}`, type: addrType(family), interval: true, elements: admitted.map((iv) => intervalElement(iv, family)) });
         peerMatch = `${addrKey(family)} ${peerKey} @${name} `;
         if (ports === undefined) rules.push(`${peerMatch}accept ${note}`);
         if (ports !== undefined && ports.length > 0) rules.push(`${peerMatch}meta l4proto . th dport @${portSet} accept ${note}`);
@@ -110,10 +137,9 @@ export function compilePolicyChain(model: PolicyModel, policy: NetworkPolicy, di
       if (ports === undefined) continue;
       const named = namedElements(rule, destinations, family);
       if (named.length === 0) continue;
-      const namedSet = `${base}_named_${suffix(family)}`;
-      sets.push({ name: namedSet, type: `${addrType(family)} . inet_proto . inet_service`, interval: false, elements: named });
+      const namedSet = pool.intern({ name: `${base}_named_${suffix(family)}`, type: `${addrType(family)} . inet_proto . inet_service`, interval: false, elements: named });
       rules.push(`${peerMatch}${addrKey(family)} daddr . meta l4proto . th dport @${namedSet} accept ${note}`);
     }
   });
-  return { sets, rules };
+  return rules;
 }

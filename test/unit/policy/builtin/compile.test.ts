@@ -108,6 +108,13 @@ describe('builtin nftables compiler', () => {
     expect(chain(out.text, 'np1_eg')).toEqual(['ip daddr @np1_eg_0_peers_v4 ip daddr . meta l4proto . th dport @np1_eg_0_named_v4 accept comment "y/out egress[0]"']);
   });
 
+  it('identical sets are declared once and shared (content-addressed)', () => {
+    const spec = { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 80 }] }] };
+    const out = compile(world({ pods: basicPods(), policies: [policy('x/one', spec), policy('x/two', spec)] }));
+    expect(chain(out.text, 'np1_in')).toEqual(['ip saddr @np0_in_0_peers_v4 meta l4proto . th dport @np0_in_0_ports accept comment "x/two ingress[0]"']);
+    expect(out.text).not.toContain('set np1_in_0');
+  });
+
   it('a rule whose peers select no address compiles to no rule (it admits nothing)', () => {
     const model = world({ pods: basicPods(), policies: [policy('x/p', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { none: 'x' } } }] }] })] });
     expect(chain(compile(model).text, 'np0_in')).toEqual([]);
