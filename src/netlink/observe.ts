@@ -1,4 +1,4 @@
-/** Reads a namespace's network state with `ip -j` (host, or a pod netns through nsenter). */
+/** Reads a namespace's network state with `ip -j` (host, or a pod netns through nsenter); ipCommand also runs nft/conntrack there. */
 import { runChecked, type Command, type CommandRunner } from '../lib/exec.js';
 import type { NsRef } from './ops.js';
 import { parseAddrs, parseFilters, parseLinks, parseNeighs, parseQdiscs, parseRoutes, parseRules, type ObservedState } from './state.js';
@@ -26,7 +26,7 @@ export const OBSERVE_QUERIES = {
   neighs: ['-j', '-4', 'neigh', 'show'],
 } as const;
 
-export function ipCommand(ns: NsRef, args: readonly string[], tool: 'ip' | 'tc' = 'ip'): Command {
+export function ipCommand(ns: NsRef, args: readonly string[], tool: 'ip' | 'tc' | 'nft' | 'conntrack' = 'ip'): Command {
   return ns.kind === 'host' ? { file: tool, args } : { file: 'nsenter', args: [`--net=${ns.path}`, tool, ...args] };
 }
 

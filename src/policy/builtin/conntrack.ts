@@ -1,0 +1,61 @@
+/**
+ * Conntrack cut on tightening (R22, implementation-defined; we cut): parse `conntrack -L` text and pick the flows
+ * the current model denies, judged by the evaluator (the same semantics the compiled rules implement). The real
+ * destination is the reply tuple's source (after Service DNAT). Pure.
+ */
+import { createEvaluator } from '../model/decide.js';
+import type { PolicyModel, Protocol } from '../model/types.js';
+
+export interface CtFlow {
+  readonly protocol: Protocol;
+  /** Original direction tuple, as `conntrack -D` needs it. */
+  readonly src: string;
+  readonly dst: string;
+  readonly sport: number;
+  readonly dport: number;
+  /** Where the connection really goes (reply tuple source and source port). */
+  readonly realDst: string;
+  readonly realDport: number;
+}
+
+const PROTO: Readonly<Record<string, Protocol>> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
+
+/** One flow per `conntrack -L` entry of TCP/UDP/SCTP (repeated lines once); icmp and the summary are skipped. */
+export function parseConntrack(text: string): CtFlow[] {
+  const out: CtFlow[] = [];
+  const seen = new Set<string>();
+  for (const line of text.split('\n')) {
+    const words = line.trim().split(/\s+/u);
+    const protocol = PROTO[words[0] ?? ''];
+    if (protocol === undefined) continue;
+    const vals = (key: string): string[] => words.filter((w) => w.startsWith(`${key}=`)).map((w) => w.slice(key.length + 1));
+    const [src, realDst] = vals('src');
+    const [dst] = vals('dst');
+    const [sport, realSport] = vals('sport');
+    const [dport] = vals('dport');
+    if (src === undefined || dst === undefined || sport === undefined || dport === undefined) continue;
+    const key = `${protocol} ${src} ${dst} ${sport} ${dport}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ protocol, src, dst, sport: Number(sport), dport: Number(dport), realDst: realDst ?? dst, realDport: Number(realSport ?? dport) });
+  }
+  return out;
+}
+
+/** Flows touching one of `addresses` (the scope's pods) that the model now denies. */
+export function deniedFlows(model: PolicyModel, flows: readonly CtFlow[], addresses: ReadonlySet<string>): CtFlow[] {
+  const evaluator = createEvaluator(model);
+  return flows.filter((f) => {
+    if (!addresses.has(f.src) && !addresses.has(f.realDst)) return false;
+    try {
+      return !evaluator.decide({ ip: f.src }, { ip: f.realDst }, f.realDport, f.protocol).allowed;
+    } catch {
+      return false; // not judgeable (mixed families, bad port): leave it
+    }
+  });
+}
+
+/** `conntrack -D` arguments deleting exactly this flow. */
+export function deleteArgs(f: CtFlow): string[] {
+  return ['-D', '-p', f.protocol.toLowerCase(), '-s', f.src, '-d', f.dst, '--sport', String(f.sport), '--dport', String(f.dport)];
+}

@@ -1,0 +1,141 @@
+/**
+ * A pod's "containers" for the builtin-backend packet tests, run with bun inside the pod's netns
+ * (`ip netns exec NS bun probe-agent.ts PORTS`): TCP and UDP echo servers on each port of PORTS (comma list; `-`
+ * for none), and a prober driven by JSON lines on stdin, answering JSON lines on stdout:
+ * `{id, op:'probe', targets:[{ip,port,proto}], timeoutMs}` → `{id, results:[bool]}` (TCP: connect; UDP: an echoed
+ * datagram, resent every 100 ms); `{id, op:'hold', ip, port}` opens a TCP connection kept under `id`; `{id, op:'send', key, timeoutMs}`
+ * writes on held connection `key` and waits for the echo → `{id, ok}`.
+ */
+import { createSocket } from 'node:dgram';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+
+interface Target {
+  readonly ip: string;
+  readonly port: number;
+  readonly proto: 'TCP' | 'UDP';
+}
+type Request =
+  | { readonly id: number; readonly op: 'probe'; readonly targets: readonly Target[]; readonly timeoutMs: number }
+  | { readonly id: number; readonly op: 'hold'; readonly ip: string; readonly port: number; readonly timeoutMs: number }
+  | { readonly id: number; readonly op: 'send'; readonly key: number; readonly timeoutMs: number };
+
+const reply = (o: unknown): void => {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+};
+
+function tcpProbe(ip: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: ip, port });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => {
+      done(false);
+    }, timeoutMs);
+    s.once('connect', () => {
+      done(true);
+    });
+    s.once('error', () => {
+      done(false);
+    });
+  });
+}
+
+function udpProbe(ip: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket(ip.includes(':') ? 'udp6' : 'udp4');
+    let finished = false;
+    const done = (ok: boolean): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      clearInterval(again);
+      s.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => {
+      done(false);
+    }, timeoutMs);
+    s.once('message', () => {
+      done(true);
+    });
+    s.on('error', () => {
+      done(false);
+    });
+    const send = (): void => {
+      if (!finished) s.send('probe', port, ip, () => undefined);
+    };
+    // UDP has no retransmission of its own: resend like a real client (a first datagram may wait on ARP).
+    const again = setInterval(send, 100);
+    send();
+  });
+}
+
+const held = new Map<number, Socket>();
+
+function hold(r: Extract<Request, { op: 'hold' }>): void {
+  const s = createConnection({ host: r.ip, port: r.port });
+  const timer = setTimeout(() => {
+    s.destroy();
+    reply({ id: r.id, ok: false });
+  }, r.timeoutMs);
+  s.once('connect', () => {
+    clearTimeout(timer);
+    held.set(r.id, s);
+    reply({ id: r.id, ok: true });
+  });
+  s.on('error', () => undefined);
+}
+
+function send(r: Extract<Request, { op: 'send' }>): void {
+  const s = held.get(r.key);
+  if (s === undefined || s.destroyed) {
+    reply({ id: r.id, ok: false });
+    return;
+  }
+  const onData = (): void => {
+    clearTimeout(timer);
+    reply({ id: r.id, ok: true });
+  };
+  const timer = setTimeout(() => {
+    s.off('data', onData);
+    reply({ id: r.id, ok: false });
+  }, r.timeoutMs);
+  s.once('data', onData);
+  s.write('ping\n');
+}
+
+const ports = (process.argv[2] ?? '-') === '-' ? [] : (process.argv[2] ?? '').split(',').map(Number);
+let listening = 0;
+const ready = (): void => {
+  if (++listening === ports.length * 2) reply({ ready: true });
+};
+for (const port of ports) {
+  const tcp = createServer((c) => {
+    c.on('data', (d) => c.write(d));
+    c.on('error', () => undefined);
+  });
+  tcp.listen(port, '0.0.0.0', ready);
+  const udp = createSocket('udp4');
+  udp.on('error', () => undefined); // a reply to a prober that already closed comes back as ICMP unreachable
+  udp.on('message', (msg, from) => {
+    udp.send(msg, from.port, from.address);
+  });
+  udp.bind(port, '0.0.0.0', ready);
+}
+if (ports.length === 0) reply({ ready: true });
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const r = JSON.parse(line) as Request;
+  if (r.op === 'probe') {
+    void Promise.all(r.targets.map((t) => (t.proto === 'TCP' ? tcpProbe(t.ip, t.port, r.timeoutMs) : udpProbe(t.ip, t.port, r.timeoutMs)))).then((results) => {
+      reply({ id: r.id, results });
+    });
+  } else if (r.op === 'hold') hold(r);
+  else send(r);
+}).on('close', () => {
+  process.exit(0);
+});
