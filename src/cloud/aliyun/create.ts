@@ -11,6 +11,7 @@ import { createCredentialProvider } from './credentials.js';
 import { AliyunEcsClient } from './ecs-client.js';
 import { createMetadataClient } from './metadata.js';
 import { Redactor } from './redact.js';
+import { DEFAULT_ENI_TAGS } from './tags.js';
 import { createSdkTransport, type SdkOptions } from './sdk.js';
 import type { AliyunEniCloud, MetadataClient } from './types.js';
 
@@ -37,7 +38,6 @@ export interface AliyunCloud {
   readonly redact: (text: string) => string;
 }
 
-export const DEFAULT_ENI_TAGS = { creator: 'terway-hub' } as const;
 
 export async function createAliyunCloud(o: AliyunCloudOptions, signal?: AbortSignal): Promise<AliyunCloud> {
   const clock = o.clock ?? realClock;

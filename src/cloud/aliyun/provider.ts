@@ -27,7 +27,10 @@ import type { LinkByMac } from '../../pool/eni-source.js';
 import type { EniResource } from '../../pool/types.js';
 import { ipvlanKernelProblem, type SysfsReader } from '../local/provider.js';
 import type { CloudProvider, IpSource, LocalFacts } from '../types.js';
-import { createAliyunCloud, DEFAULT_ENI_TAGS, type AliyunCloud } from './create.js';
+// ./create.js (and with it the ECS SDK, ≈ 1 s of module loading) is imported when a session is built: a daemon on the
+// local provider, and the CLI, never load it
+import type { AliyunCloud, createAliyunCloud } from './create.js';
+import { DEFAULT_ENI_TAGS } from './tags.js';
 import { createAliyunFactory } from './factory.js';
 
 export interface AliyunProviderDeps {
@@ -107,7 +110,7 @@ export class AliyunProviders {
   }
 
   async #build(settings: AliyunSettings, eniConf: EniConf, signature: string): Promise<Session> {
-    const create = this.deps.createCloud ?? createAliyunCloud;
+    const create = this.deps.createCloud ?? (await import('./create.js')).createAliyunCloud;
     const cloud = await create({
       eniConf,
       metadataEndpoint: settings.metadataEndpoint,
