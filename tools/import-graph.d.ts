@@ -26,7 +26,7 @@ export declare function importsOf(fileName: string, text: string): ImportRef[];
 export declare function resolveLocal(fromFile: string, specifier: string): string | undefined;
 export declare function edgesOf(file: string): readonly ImportEdge[];
 export declare function edgesOfText(file: string, text: string): ImportEdge[];
-export declare function reachableFrom(entry: string, opts?: { readonly runtimeOnly?: boolean }): Reachable;
+export declare function reachableFrom(entry: string, opts?: { readonly runtimeOnly?: boolean; readonly staticOnly?: boolean }): Reachable;
 export declare function shortestPath(from: string, to: string, root: string, firstEdges: readonly ImportEdge[]): string[] | undefined;
 export declare function sourceFiles(dir: string): string[];
 export declare function topFolder(root: string, file: string): string;

@@ -64,11 +64,12 @@ export function edgesOfText(file, text) {
 }
 
 /**
- * The modules reachable from `entry`, following local references (type-only ones too unless `runtimeOnly`):
+ * The modules reachable from `entry`, following local references (type-only ones too unless `runtimeOnly`; dynamic
+ * `import()` ones too unless `staticOnly`: what loading the entry loads at once):
  * `files` (absolute paths, entry first), `external` (specifier → the files importing it) and `unresolved`
  * (relative specifiers that name no file, as `file: specifier`).
  */
-export function reachableFrom(entry, { runtimeOnly = false } = {}) {
+export function reachableFrom(entry, { runtimeOnly = false, staticOnly = false } = {}) {
   const files = [];
   const external = new Map();
   const unresolved = [];
@@ -78,7 +79,8 @@ export function reachableFrom(entry, { runtimeOnly = false } = {}) {
     const file = queue.shift();
     files.push(file);
     for (const e of edgesOf(file)) {
-      if (runtimeOnly && e.typeOnly) continue;
+      if ((runtimeOnly || staticOnly) && e.typeOnly) continue;
+      if (staticOnly && e.dynamic) continue;
       if (e.target !== undefined) {
         if (!seen.has(e.target)) {
           seen.add(e.target);
