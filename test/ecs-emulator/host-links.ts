@@ -21,7 +21,35 @@ export function netnsHostLinks(prefix: string): NetnsHostLinks {
   if (prefix.length > 8) throw new Error(`host link prefix too long: ${prefix}`);
   const nsOf = new Map<string, string>();
   const links = new Map<string, { host: string; peer: string; ns: string }>();
+  /** Per ENI: the secondary IPs the vSwitch delivers to its MAC (static neighbours), and the queue of changes. */
+  const delivered = new Map<string, Set<string>>();
+  const queues = new Map<string, Promise<void>>();
   let n = 0;
+
+  // A VPC delivers an address to the ENI that owns it. Proxy ARP alone would let every ENI link answer for every
+  // pod IP (the gateway then picks any ENI): the gateway's neighbour for each secondary IP is pinned to its ENI.
+  const deliver = (eni: Eni): Promise<void> => {
+    const run = async (): Promise<void> => {
+      const l = links.get(eni.id);
+      if (l === undefined) return;
+      const have = delivered.get(eni.id) ?? new Set<string>();
+      delivered.set(eni.id, have);
+      const want = new Set(eni.ips.filter((x) => !x.primary).map((x) => x.ip));
+      for (const ip of want) {
+        if (have.has(ip)) continue;
+        await shAsync('ip', '-n', l.ns, 'neigh', 'replace', ip, 'lladdr', eni.mac, 'dev', 'br0', 'nud', 'permanent');
+        have.add(ip);
+      }
+      for (const ip of have) {
+        if (want.has(ip)) continue;
+        await shAsync('ip', '-n', l.ns, 'neigh', 'del', ip, 'dev', 'br0').catch(() => undefined);
+        have.delete(ip);
+      }
+    };
+    const next = (queues.get(eni.id) ?? Promise.resolve()).then(run, run);
+    queues.set(eni.id, next.catch(() => undefined));
+    return next;
+  };
 
   const ensureVswitch = async (vsw: VSwitch): Promise<string> => {
     const have = nsOf.get(vsw.id);
@@ -49,11 +77,14 @@ export function netnsHostLinks(prefix: string): NetnsHostLinks {
       await shAsync('ip', '-n', ns, 'link', 'set', peer, 'master', 'br0', 'up');
       // the VPC answers ARP for the ENI's secondary IPs (pods behind a veth-policy-routing host): proxy ARP stands in
       await shAsync('sysctl', '-qw', `net.ipv4.conf.${host}.proxy_arp=1`).catch(() => undefined);
+      await deliver(eni);
     },
+    addressesChanged: (eni: Eni) => deliver(eni),
     async detached(eni: Eni) {
       const l = links.get(eni.id);
       if (l === undefined) return;
       links.delete(eni.id);
+      delivered.delete(eni.id);
       await shAsync('ip', '-n', l.ns, 'link', 'del', l.peer);
     },
     vswitchNetns: (id) => nsOf.get(id),

@@ -76,6 +76,8 @@ export interface HostLinkHook {
   attached(eni: Eni, vsw: VSwitch): Promise<void>;
   /** The ENI left the instance: make its host link disappear. */
   detached(eni: Eni, vsw: VSwitch): Promise<void>;
+  /** An attached ENI's secondary IPs changed: the VPC delivers traffic for each to this ENI. */
+  addressesChanged?(eni: Eni, vsw: VSwitch): Promise<void>;
 }
 
 export interface Timing {
@@ -324,6 +326,7 @@ export class EcsState {
       eni.ips.push({ ip, primary: false, assignedAt: now });
       eni.unassigned.delete(ip);
     }
+    if (eni.status === 'InUse') void this.runHook('addressesChanged', eni);
     return ips;
   }
 
@@ -342,6 +345,7 @@ export class EcsState {
       vsw.used.delete(ip);
       eni.unassigned.set(ip, now);
     }
+    if (eni.status === 'InUse') void this.runHook('addressesChanged', eni);
   }
 
   /** What the instance's metadata service shows now for one ENI (undefined: not listed). */
@@ -357,11 +361,11 @@ export class EcsState {
     return { ips };
   }
 
-  private async runHook(which: 'attached' | 'detached', eni: Eni): Promise<void> {
+  private async runHook(which: 'attached' | 'detached' | 'addressesChanged', eni: Eni): Promise<void> {
     const hook = this.hook;
     if (hook === undefined) return;
     try {
-      await hook[which](eni, this.vswitch(eni.vSwitchId));
+      await hook[which]?.(eni, this.vswitch(eni.vSwitchId));
     } catch (e) {
       this.hookErrors.push(e);
     }
