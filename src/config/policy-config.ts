@@ -13,10 +13,10 @@ import { absolutePathProblem } from '../lib/validate/paths.js';
 import { asObj, isObj, kindOf, type Obj } from './fields.js';
 
 /**
- * `auto` picks by mode (src/policy/choose.ts). `builtin` (the hub's own enforcement, a later issue) is the next
- * name: add it here, to POLICY_BACKEND_CHOICES, and register its backend in src/policy/registry.ts.
+ * `auto` picks by mode (src/policy/choose.ts). `builtin` is the hub's own nftables enforcement, run inside the
+ * daemon (src/daemon/policy/enforcer.ts). A new name is added here and registered in src/policy/registry.ts.
  */
-export const POLICY_BACKEND_CHOICES = ['auto', 'felix', 'cilium', 'none'] as const;
+export const POLICY_BACKEND_CHOICES = ['auto', 'felix', 'cilium', 'builtin', 'none'] as const;
 export type PolicyBackendChoice = (typeof POLICY_BACKEND_CHOICES)[number];
 
 export const CILIUM_BUILDS = ['upstream', 'terway-chainer'] as const;
