@@ -84,6 +84,7 @@ d('builtin backend through the daemon', () => {
   let hostAgent: Agent | undefined;
   let undoHost: () => void = () => undefined;
   let policies: readonly Obj[] = [];
+  const cleanups: (() => Promise<void> | void)[] = [];
 
   const key = (p: { namespace: string; name: string }): string => `${p.namespace}/${p.name}`;
   const podObject = (ns: string, name: string, ip?: string): Obj => ({
@@ -169,6 +170,7 @@ d('builtin backend through the daemon', () => {
   beforeAll(async () => {
     undoHost = prepareHost();
     emu = await startKubeEmulator();
+    cleanups.push(() => emu.close());
     sh('ip', ['link', 'add', eni, 'type', 'veth', 'peer', 'name', `pw${tag}g`]);
     sh('ip', ['link', 'set', eni, 'up']);
     emu.put('Node', nodeObject());
@@ -179,6 +181,7 @@ d('builtin backend through the daemon', () => {
       eni: { link: eni, gateway: '192.168.232.1', ips: '192.168.232.10-192.168.232.40', subnet: '192.168.232.0/24' },
       extra: { kubeconfig: emu.kubeconfigFile(), nodeName, eniConfigName: cmName, vethPrefix: VETH_PREFIX, policy: { backend: 'auto' } },
     });
+    cleanups.push(async () => { await daemon.stop(); daemon.cleanup(); });
     await eventually(() => { expect(status().policy).toMatchObject({ backend: 'builtin', state: 'enforcing' }); }, 20_000);
     for (const ns of NAMESPACES) for (const n of NAMES) pods.push(await addPod(ns, n));
     // the kubelet's part: the pods' IPs into their status (the model had them from the ADDs already)
@@ -191,12 +194,10 @@ d('builtin backend through the daemon', () => {
   afterAll(async () => {
     for (const a of agents.values()) a.stop();
     hostAgent?.stop();
-    await daemon?.stop();
-    daemon?.cleanup();
+    for (const c of cleanups.splice(0).reverse()) await c();
     for (const p of pods) p.netns.remove();
     shTry('ip', ['link', 'del', eni]);
     shTry('nft', ['delete', 'table', 'inet', 'terway-hub']);
-    await emu?.close();
     undoHost();
   });
 
