@@ -86,7 +86,6 @@ export function parsePolicyConfig(raw: unknown, path = 'policy'): PolicyConfig {
 
 export function backendChoice(raw: unknown, path: string): PolicyBackendChoice {
   if (raw === undefined) return DEFAULT_POLICY_CONFIG.backend;
-  if (raw === 'builtin') throw new ConfigError(path, '"builtin" (the hub\'s own enforcement) is not available yet; use auto, felix, cilium or none');
   if (typeof raw !== 'string' || !(POLICY_BACKEND_CHOICES as readonly string[]).includes(raw)) {
     throw new ConfigError(path, `must be one of ${POLICY_BACKEND_CHOICES.join(', ')}; got ${quote(raw)}`);
   }

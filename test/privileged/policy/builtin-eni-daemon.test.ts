@@ -135,6 +135,8 @@ d('builtin backend, pod-owned scope (eni mode)', () => {
     vsw.exec(['ip', 'link', 'add', 'br0', 'type', 'bridge']);
     vsw.exec(['ip', 'addr', 'add', `${vswitch.ip(253)}/24`, 'dev', 'br0']);
     vsw.exec(['ip', 'link', 'set', 'br0', 'up']);
+    // the vSwitch routes between the pods (their default route goes to its gateway address)
+    vsw.exec(['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.br0.send_redirects=0']);
     macs.forEach((mac, i) => {
       const link = eniLinks[i] ?? '';
       sh('ip', ['link', 'add', link, 'address', mac, 'type', 'veth', 'peer', 'name', `p${String(i)}`, 'netns', vsw.path]);
