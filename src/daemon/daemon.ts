@@ -303,6 +303,8 @@ export class Daemon {
       }
 
       await this.#drain();
+      // the builtin backend enforces before the first ADD can arrive (a restarted node's runtime may send one at once)
+      if (this.#policyDecision?.backend === 'builtin') await this.#enforcer?.enable().catch((e: unknown) => { this.#log.error('builtin NetworkPolicy rules not programmed at start', { err: errorMessage(e) }); });
       this.#rpc = new HubRpcServer(service, this.#log.child({ component: 'rpc' }), { policyModel: () => this.#policyModelReply(nodeName), policyVerify: () => this.#policyVerify() });
       await this.#rpc.listen(cfg.socket);
       this.#serving = true;
