@@ -13,10 +13,10 @@ import { absolutePathProblem } from '../lib/validate/paths.js';
 import { asObj, isObj, kindOf, type Obj } from './fields.js';
 
 /**
- * `auto` picks by mode (src/policy/choose.ts). `builtin` (the hub's own enforcement, a later issue) is the next
- * name: add it here, to POLICY_BACKEND_CHOICES, and register its backend in src/policy/registry.ts.
+ * `auto` picks by mode (src/policy/choose.ts). `builtin` is the hub's own nftables enforcement, run inside the
+ * daemon (src/daemon/policy/enforcer.ts). A new name is added here and registered in src/policy/registry.ts.
  */
-export const POLICY_BACKEND_CHOICES = ['auto', 'felix', 'cilium', 'none'] as const;
+export const POLICY_BACKEND_CHOICES = ['auto', 'felix', 'cilium', 'builtin', 'none'] as const;
 export type PolicyBackendChoice = (typeof POLICY_BACKEND_CHOICES)[number];
 
 export const CILIUM_BUILDS = ['upstream', 'terway-chainer'] as const;
@@ -86,7 +86,6 @@ export function parsePolicyConfig(raw: unknown, path = 'policy'): PolicyConfig {
 
 export function backendChoice(raw: unknown, path: string): PolicyBackendChoice {
   if (raw === undefined) return DEFAULT_POLICY_CONFIG.backend;
-  if (raw === 'builtin') throw new ConfigError(path, '"builtin" (the hub\'s own enforcement) is not available yet; use auto, felix, cilium or none');
   if (typeof raw !== 'string' || !(POLICY_BACKEND_CHOICES as readonly string[]).includes(raw)) {
     throw new ConfigError(path, `must be one of ${POLICY_BACKEND_CHOICES.join(', ')}; got ${quote(raw)}`);
   }

@@ -38,6 +38,8 @@ import { resolvePolicy, type PolicyDecision } from '../policy/resolve.js';
 import { Supervisor, createPolicyBackendMetrics } from '../policy/supervisor.js';
 import type { ClusterConfig } from '../config/eni-config.js';
 import { PolicyController } from './policy/controller.js';
+import { BuiltinEnforcer } from './policy/enforcer.js';
+import { registerBuiltinMetrics, type BuiltinMetrics } from './policy/builtin-metrics.js';
 import { policyInputOf, type PolicyEnvironment } from './policy/input.js';
 import type { PolicyAdapters } from './policy/adapters.js';
 import { METRIC_PREFIX } from './metrics.js';
@@ -45,7 +47,7 @@ import { PoolKeeper, type PoolSyncFindings } from './pool-keeper.js';
 import { EniHostSetup } from './eni-host-setup.js';
 import { ScheduledPods } from './k8s/scheduled-pods.js';
 import type { RecoveryReport } from '../pool/recover.js';
-import type { PolicyModelReply, StatusReply } from '../rpc/protocol.js';
+import type { PolicyModelReply, PolicyVerifyReply, StatusReply } from '../rpc/protocol.js';
 import type { LinkByMac } from '../pool/eni-source.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
@@ -149,6 +151,9 @@ export class Daemon {
   #scheduled: ScheduledPods | undefined;
   #policyModel: LivePolicyModel | undefined;
   #eniSetup: EniHostSetup | undefined;
+  /** The builtin NetworkPolicy backend (runs in the daemon; enabled while it is the chosen backend). */
+  #enforcer: BuiltinEnforcer | undefined;
+  #builtinMetrics: BuiltinMetrics | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps) {
@@ -241,7 +246,10 @@ export class Daemon {
       const source = await this.#pools.sourceFor(provider, eff.pool);
       const eniSetup = new EniHostSetup(() => this.#executor('eni-setup'), () => this.#effective.vethPrefix, this.#log.child({ component: 'eni-setup' }));
       this.#eniSetup = eniSetup;
+      const enforcer = pol === undefined ? undefined : this.#createEnforcer(pol, this.#store, nodeName ?? pol.hostname());
+      this.#enforcer = enforcer;
       const service = new HubService({
+        ...(enforcer !== undefined ? { isolate: (lease) => enforcer.isolate(lease) } : {}),
         prepareEni: (p, local, eni, facts) => eniSetup.ensure(p, local, eni, facts),
         store: this.#store,
         provider,
@@ -250,11 +258,15 @@ export class Daemon {
         log: this.#log.child({ component: 'service' }),
         ...(this.#agent !== undefined ? { podFacts: this.#agent.podFacts, observer: this.#agent.reporter } : {}),
         ...(this.#deps.stickTtlMs !== undefined ? { stickTtlMs: this.#deps.stickTtlMs } : {}),
-        onReleased: (lease) => { this.#bandwidth?.released(lease); },
+        onReleased: (lease) => {
+          this.#bandwidth?.released(lease);
+          enforcer?.released(lease);
+        },
         onSettled: (lease) => { this.#bandwidth?.settled(lease); },
       });
       this.#service = service;
       service.setStatusDetail(() => this.#statusDetail());
+      if (enforcer !== undefined) this.#builtinMetrics = registerBuiltinMetrics(service.metrics.registry, METRIC_PREFIX);
       if (this.#policyModel !== undefined) registerPolicyModelMetrics(service.metrics.registry, METRIC_PREFIX, this.#policyModel);
       if (this.#agent !== undefined) {
         this.#bandwidth = createLiveBandwidth({
@@ -291,7 +303,9 @@ export class Daemon {
       }
 
       await this.#drain();
-      this.#rpc = new HubRpcServer(service, this.#log.child({ component: 'rpc' }), { policyModel: () => this.#policyModelReply(nodeName) });
+      // the builtin backend enforces before the first ADD can arrive (a restarted node's runtime may send one at once)
+      if (this.#policyDecision?.backend === 'builtin') await this.#enforcer?.enable().catch((e: unknown) => { this.#log.error('builtin NetworkPolicy rules not programmed at start', { err: errorMessage(e) }); });
+      this.#rpc = new HubRpcServer(service, this.#log.child({ component: 'rpc' }), { policyModel: () => this.#policyModelReply(nodeName), policyVerify: () => this.#policyVerify() });
       await this.#rpc.listen(cfg.socket);
       this.#serving = true;
       service.setReady(true);
@@ -332,6 +346,7 @@ export class Daemon {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
+    this.#enforcer?.stop(); // its rules stay: policy is enforced until the next start
     await this.#policy?.stop().catch((e: unknown) => { this.#log.warn('policy backend stop failed', { err: errorMessage(e) }); });
     await this.#bandwidth?.stop();
     this.#scheduled?.stop();
@@ -494,19 +509,56 @@ export class Daemon {
     if (this.#policy === undefined || decision === undefined) return;
     try {
       await this.#policy.activate(decision);
+      // the builtin backend runs here: on while chosen; otherwise its tables go (swapped out, or left by a run before)
+      if (decision.backend === 'builtin') await this.#enforcer?.enable();
+      else await this.#enforcer?.disable();
     } catch (e) {
       this.#log.error('policy backend not started', { backend: decision.backend, err: errorMessage(e) });
       this.#agent?.reporter.nodeWarning('PolicyBackendFailed', `${decision.backend} could not be started: ${errorMessage(e)}`);
     }
   }
 
+  #createEnforcer(pol: PolicyAdapters, store: LeaseStore, nodeName: string): BuiltinEnforcer {
+    const kube = this.#deps.kube;
+    const agent = this.#agent;
+    return new BuiltinEnforcer({
+      model: this.policyModel,
+      leases: () => store.list(),
+      podInfo: async (ns, name) => agent?.pods.get(ns, name) ?? (await kube?.getPod(ns, name)),
+      applier: pol.builtinApplier,
+      nodeName,
+      vethPrefix: () => this.#effective.vethPrefix,
+      log: this.#log.child({ component: 'policy-builtin' }),
+      observe: (r) => { this.#builtinMetrics?.observe(r); },
+    });
+  }
+
+  /** `terway-hub policy verify`: the builtin backend's tables against the live model's compilation. */
+  async #policyVerify(): Promise<PolicyVerifyReply> {
+    const backend = this.#policy?.current?.backend ?? 'none';
+    if (backend !== 'builtin' || this.#enforcer === undefined) return { backend, scopes: [], drift: [`the NetworkPolicy backend is ${backend}: verify compares the builtin backend's nftables tables only`] };
+    const r = await this.#enforcer.verify();
+    return { backend, scopes: r.scopes, drift: r.drift };
+  }
+
   /** What Status says beyond the service: the policy backend, and a rejected cluster config. */
   #statusDetail(): Pick<StatusReply, 'policy' | 'configError'> {
     const st = this.#policy?.status();
     const configError = this.#agent?.config.lastError;
+    const builtin = st?.backend === 'builtin' ? this.#enforcer?.status() : undefined;
     return {
       ...(st !== undefined
-        ? { policy: { backend: st.backend, state: st.state, why: st.why, restarts: st.restarts, chainEntryActive: st.chainEntryActive, warnings: st.warnings } }
+        ? {
+            policy: {
+              backend: st.backend,
+              state: builtin?.state ?? st.state,
+              why: st.why,
+              restarts: st.restarts,
+              chainEntryActive: st.chainEntryActive,
+              warnings: st.warnings,
+              ...(builtin !== undefined ? { rules: builtin.rules, ...(builtin.lastApply !== undefined ? { lastApply: builtin.lastApply } : {}), ...(builtin.lastError !== undefined ? { lastError: builtin.lastError } : {}) } : {}),
+            },
+          }
         : {}),
       ...(configError !== undefined ? { configError } : {}),
     };
@@ -566,7 +618,10 @@ export class Daemon {
   /** `policy: felix ready (restarts 0)` for /healthz. */
   #policyLine(): string | undefined {
     const st = this.#policy?.status();
-    return st === undefined ? undefined : `policy: ${st.backend} ${st.state} (restarts ${String(st.restarts)}${st.chainEntryActive ? ', CNI chain entry active' : ''})`;
+    if (st === undefined) return undefined;
+    const builtin = st.backend === 'builtin' ? this.#enforcer?.status() : undefined;
+    if (builtin !== undefined) return `policy: builtin ${builtin.state} (${String(builtin.rules)} rules in ${String(builtin.scopes)} scopes${builtin.lastError !== undefined ? `; last error: ${builtin.lastError}` : ''})`;
+    return `policy: ${st.backend} ${st.state} (restarts ${String(st.restarts)}${st.chainEntryActive ? ', CNI chain entry active' : ''})`;
   }
 
   /** A dataplane executor (ip/tc) logging as `component`. */

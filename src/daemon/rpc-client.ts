@@ -1,6 +1,6 @@
 /** A grpc-js client for the hub service with the same JSON codec (used by the CLI and tests; the plugin has its own). */
 import * as grpc from '@grpc/grpc-js';
-import { parseAllocateReply, parseConfirmReply, parseGcReply, parseLookupReply, parsePolicyModelReply, parseReleaseReply, parseStatusReply } from '../rpc/messages.js';
+import { parseAllocateReply, parseConfirmReply, parseGcReply, parseLookupReply, parsePolicyModelReply, parsePolicyVerifyReply, parseReleaseReply, parseStatusReply } from '../rpc/messages.js';
 import { METHODS, type HubAdminRpc, type HubRpc, type MethodName } from '../rpc/protocol.js';
 import { deserializeJson, serializeJson } from './json-codec.js';
 
@@ -49,6 +49,7 @@ export function createHubClient(socket: string, timeoutMs = 10_000): HubClient {
     status: (req) => call('status', req, parseStatusReply),
     gc: (req) => call('gc', req, parseGcReply),
     policyModel: (req) => call('policyModel', req, parsePolicyModelReply),
+    policyVerify: (req) => call('policyVerify', req, parsePolicyVerifyReply),
     close: () => { client.close(); },
   };
 }

@@ -7,22 +7,26 @@ import { chmod, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
-import { parseAllocateRequest, parseConfirmRequest, parseGcRequest, parseLookupRequest, parsePolicyModelRequest, parseReleaseRequest, parseStatusRequest } from '../rpc/messages.js';
-import { GrpcStatus, METHODS, type MethodName, type PolicyModelReply } from '../rpc/protocol.js';
+import { parseAllocateRequest, parseConfirmRequest, parseGcRequest, parseLookupRequest, parsePolicyModelRequest, parsePolicyVerifyRequest, parseReleaseRequest, parseStatusRequest } from '../rpc/messages.js';
+import { GrpcStatus, METHODS, type MethodName, type PolicyModelReply, type PolicyVerifyReply } from '../rpc/protocol.js';
 import { grpcStatusName, grpcStatusOf } from './grpc-status.js';
 import { deserializeJson, serializeJson } from './json-codec.js';
 import type { HubService } from './service.js';
 
 type Handler = (raw: unknown, signal: AbortSignal) => Promise<unknown>;
 
-const GRPC_NAMES: Record<MethodName, string> = { allocate: 'Allocate', lookup: 'Lookup', release: 'Release', confirm: 'Confirm', status: 'Status', gc: 'Gc', policyModel: 'PolicyModel' };
+const GRPC_NAMES: Record<MethodName, string> = { allocate: 'Allocate', lookup: 'Lookup', release: 'Release', confirm: 'Confirm', status: 'Status', gc: 'Gc', policyModel: 'PolicyModel', policyVerify: 'PolicyVerify' };
 
 /** The operator calls beyond the service (absent: the daemon answers them with an empty model). */
 export interface AdminSources {
   readonly policyModel: () => PolicyModelReply;
+  readonly policyVerify: () => Promise<PolicyVerifyReply>;
 }
 
-const NO_ADMIN: AdminSources = { policyModel: () => ({ kubernetes: false, nodeName: '', objects: [], refused: [] }) };
+const NO_ADMIN: AdminSources = {
+  policyModel: () => ({ kubernetes: false, nodeName: '', objects: [], refused: [] }),
+  policyVerify: () => Promise.resolve({ backend: 'none', scopes: [], drift: ['this daemon runs no NetworkPolicy backend'] }),
+};
 
 export function hubServiceDefinition(): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
@@ -54,6 +58,10 @@ function handlersFor(service: HubService, admin: AdminSources): Record<MethodNam
     policyModel: (raw) => {
       parsePolicyModelRequest(raw);
       return Promise.resolve(admin.policyModel());
+    },
+    policyVerify: (raw) => {
+      parsePolicyVerifyRequest(raw);
+      return admin.policyVerify();
     },
   };
 }

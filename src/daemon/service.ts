@@ -59,6 +59,11 @@ export interface HubServiceDeps {
    * mode's per-ENI routes); throws when it cannot (the grant goes back, the ADD fails and is retried).
    */
   readonly prepareEni?: (provider: CloudProvider, local: LocalFacts, eni: EniResource, facts: EniFacts) => Promise<void>;
+  /**
+   * Programs the new lease's NetworkPolicy rules (the builtin backend) before the ADD's reply; throwing fails the
+   * ADD (the lease is removed, the IP goes back): no pod runs without its policy.
+   */
+  readonly isolate?: (lease: Lease) => Promise<void>;
 }
 
 /**
@@ -111,6 +116,7 @@ export class HubService implements PoolProbe {
   readonly #buildDeadlineMs: number;
   readonly #onSettled: ((lease: Lease) => void) | undefined;
   readonly #prepareEni: HubServiceDeps['prepareEni'];
+  readonly #isolate: HubServiceDeps['isolate'];
   /** Leases older than this were written by an earlier daemon: their ADD's Confirm may have gone to it. */
   readonly #startedAt: number;
   #ready = false;
@@ -132,6 +138,7 @@ export class HubService implements PoolProbe {
     this.#buildDeadlineMs = deps.buildDeadlineMs ?? DEFAULT_BUILD_DEADLINE_MS;
     this.#onSettled = deps.onSettled;
     this.#prepareEni = deps.prepareEni;
+    this.#isolate = deps.isolate;
     this.#startedAt = this.#now().getTime();
     this.metrics = createHubMetrics(this);
   }
@@ -214,7 +221,14 @@ export class HubService implements PoolProbe {
             ...(facts?.bandwidth !== undefined ? { bandwidth: facts.bandwidth } : {}),
           });
           if (signal?.aborted === true) throw new UnavailableError('request deadline passed before the lease was written');
-          this.#store.put(leaseFor(req, allocation, this.#now(), facts?.sticky === true && req.podName !== ''));
+          const lease = leaseFor(req, allocation, this.#now(), facts?.sticky === true && req.podName !== '');
+          this.#store.put(lease);
+          try {
+            await this.#isolate?.(lease); // NetworkPolicy rules in place before the pod's network exists
+          } catch (e) {
+            this.#store.delete(req);
+            throw e instanceof HubError ? e : new UnavailableError(errorMessage(e));
+          }
         } catch (e) {
           if (!fromReservation) source.untake(ip); // not recorded: the address goes back as it came
           throw e;

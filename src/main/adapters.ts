@@ -26,6 +26,7 @@ import { startHealthResponder } from '../daemon/policy/responder.js';
 import { sysctlPath } from '../netlink/render.js';
 import { cleanResidue, type CleanupFs } from '../policy/cleanup/clean.js';
 import { detectIptablesBackend } from '../policy/detect-iptables.js';
+import { createBuiltinApplier } from '../policy/builtin/apply.js';
 import type { KubeAccess } from '../policy/types.js';
 
 export interface NodeAdapters {
@@ -107,6 +108,7 @@ export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
         }),
       writeFile: async (f) => { await writeFileAtomic(dirname(f.path), basename(f.path), f.content, f.mode); },
       startResponder: startHealthResponder,
+      builtinApplier: createBuiltinApplier(runner),
       nodeFacts: async () => ({ iptablesBackend: (await detectIptablesBackend(runner)).backend }),
       kubeAccess: kubeAccessOf(cfg, env),
       hostname,

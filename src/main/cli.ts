@@ -17,7 +17,7 @@ commands:
            ${DAEMON_USAGE.replace(/\n/gu, '\n           ')}
   status   [--socket PATH] [--json]           ask the daemon for its status (exit 0 when ready)
   leases   [--config FILE | --state-dir DIR] [--json]   list the leases recorded on this node
-  policy   explain | matrix | diff: NetworkPolicy verdicts from files or the daemon's live model
+  policy   explain | matrix | diff | verify: NetworkPolicy verdicts from files or the daemon's live model
            ${POLICY_USAGE.split('\n').slice(1).join('\n           ')}`;
 
 async function status(argv: readonly string[]): Promise<number> {
@@ -38,6 +38,8 @@ function formatStatus(st: StatusReply): string {
   const lines = [
     p === undefined ? head : `${head} policy=${p.backend} policy-state=${p.state} policy-restarts=${String(p.restarts)}${p.chainEntryActive ? ' policy-cni=active' : ''}`,
     ...(p !== undefined ? [`  policy: ${p.why}`, ...p.warnings.map((w) => `  warning: ${w}`)] : []),
+    ...(p?.rules !== undefined ? [`  policy-rules: ${String(p.rules)}${p.lastApply !== undefined ? ` last-apply=${p.lastApply}` : ''}`] : []),
+    ...(p?.lastError !== undefined ? [`  policy-error: ${p.lastError}`] : []),
     ...(st.configError !== undefined ? [`  config-error: ${st.configError}`] : []),
   ];
   return `${lines.join('\n')}\n`;

@@ -1,13 +1,14 @@
 /**
- * `terway-hub policy explain|matrix|diff`: reads OBJECTS (-f, `-` = stdin) or the daemon's live model over its
- * socket, runs the pure evaluator and prints. Parsing and formatting are pure (src/policy/cli); this file is the I/O.
- * Exit codes: 0 allowed / no change / done; 1 denied (explain) or changes (diff); 2 bad flags or objects (nothing
+ * `terway-hub policy explain|matrix|diff|verify`: reads OBJECTS (-f, `-` = stdin) or the daemon's live model over
+ * its socket, runs the pure evaluator and prints; `verify` asks the daemon to compare its programmed nftables
+ * tables with the live model's compilation. Parsing and formatting are pure (src/policy/cli); this file is the I/O.
+ * Exit codes: 0 allowed / no change / done / no drift; 1 denied (explain), changes (diff) or drift (verify); 2 bad flags or objects (nothing
  * is evaluated); 3 the daemon could not be asked.
  */
 import { readFile } from 'node:fs/promises';
 import { createHubClient, HubRpcError } from '../daemon/rpc-client.js';
 import { InvalidInputError, errorMessage } from '../lib/errors.js';
-import { DEFAULT_SOCKET, type PolicyModelReply } from '../rpc/protocol.js';
+import { DEFAULT_SOCKET, type PolicyModelReply, type PolicyVerifyReply } from '../rpc/protocol.js';
 import { POLICY_USAGE, parsePolicyArgs, type PolicyCommand } from '../policy/cli/args.js';
 import { diffModels, formatDiff, overlayModel } from '../policy/cli/diff.js';
 import { formatDecision } from '../policy/cli/format-explain.js';
@@ -25,6 +26,13 @@ export interface PolicyIo {
   /** A file's text; `-` is stdin. */
   readonly readText: (path: string) => Promise<string>;
   readonly liveModel: (socket: string, timeoutMs: number) => Promise<PolicyModelReply>;
+  readonly verify: (socket: string, timeoutMs: number) => Promise<PolicyVerifyReply>;
+}
+
+/** `policy verify`'s text: one line per scope compared, then each drift. */
+export function formatVerify(r: PolicyVerifyReply): string {
+  const head = r.drift.length === 0 ? `OK: ${r.backend} tables match the live model in ${String(r.scopes.length)} scope(s)` : `DRIFT: ${String(r.drift.length)} difference(s) between the programmed tables and the live model`;
+  return [head, ...r.scopes.map((s) => `  scope ${s}`), ...r.drift.map((d) => `  drift: ${d}`), ''].join('\n');
 }
 
 /** Refusals of the reader, as the exit-2 outcome. */
@@ -66,6 +74,11 @@ async function live(io: PolicyIo, cmd: PolicyCommand): Promise<Loaded> {
 }
 
 async function run(io: PolicyIo, cmd: PolicyCommand): Promise<number> {
+  if (cmd.command === 'verify') {
+    const r = await io.verify(cmd.socket ?? DEFAULT_SOCKET, cmd.timeoutMs);
+    io.out(cmd.json ? `${JSON.stringify(r)}\n` : formatVerify(r));
+    return r.drift.length === 0 ? EXIT.ok : EXIT.deniedOrChanged;
+  }
   if (cmd.command === 'diff') {
     const top = await fromFile(io, cmd.file);
     const base = await live(io, cmd);
@@ -103,7 +116,7 @@ export async function runPolicy(argv: readonly string[], io: PolicyIo): Promise<
       return EXIT.usage;
     }
     if (e instanceof HubRpcError) {
-      io.err(`error: could not ask the daemon for its live model (${e.details}); give -f OBJECTS to evaluate a file\n`);
+      io.err(argv[0] === 'verify' ? `error: could not ask the daemon to verify (${e.details})\n` : `error: could not ask the daemon for its live model (${e.details}); give -f OBJECTS to evaluate a file\n`);
       return EXIT.daemon;
     }
     throw e;
@@ -119,6 +132,14 @@ export const processPolicyIo: PolicyIo = {
     const client = createHubClient(socket, timeoutMs);
     try {
       return await client.policyModel({});
+    } finally {
+      client.close();
+    }
+  },
+  verify: async (socket, timeoutMs) => {
+    const client = createHubClient(socket, timeoutMs);
+    try {
+      return await client.policyVerify({});
     } finally {
       client.close();
     }

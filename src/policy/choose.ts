@@ -1,6 +1,6 @@
 /**
  * Which backend runs: the config's `policy.backend`, Terway's `disable_network_policy` (which wins: it turns policy
- * off), and for `auto` the mode. Pure. Whether the chosen backend can run here is its own `check`.
+ * off), and for `auto` the mode: Felix or Cilium when configured for it, else the builtin nftables backend. Pure. Whether the chosen backend can run here is its own `check`.
  */
 import type { PolicyBackendChoice } from '../config/policy-config.js';
 import { isVethMode, type PolicyBackendName, type PolicyMode, type PolicySettings } from './types.js';
@@ -26,11 +26,11 @@ export function chooseBackend(choice: PolicyBackendChoice, mode: PolicyMode, set
   if (isVethMode(mode)) {
     if (felix) return { name: 'felix', why: `auto: Felix for the veth mode ${mode}`, warnings: [] };
     if (cilium) return { name: 'cilium', why: `auto: Cilium (generic-veth) for the veth mode ${mode}; policy.felix.binary is not set`, warnings: [] };
-    return { name: 'none', why: `auto: neither policy.felix.binary nor policy.cilium.agentBinary is set`, warnings: [`${UNENFORCED}: configure policy.felix (or policy.cilium) to enforce it in ${mode} mode`] };
+    return { name: 'builtin', why: `auto: the builtin nftables backend (host table on the pods' veths); neither policy.felix.binary nor policy.cilium.agentBinary is set`, warnings: [] };
   }
   if (mode === 'ipvlan') {
     if (cilium) return { name: 'cilium', why: 'auto: Cilium chaining for ipvlan', warnings: [] };
-    return { name: 'none', why: 'auto: policy.cilium.agentBinary is not set (only a Cilium chainer can police ipvlan pods)', warnings: [`${UNENFORCED}: configure policy.cilium with a terway-chainer build that chains on ipvlan`] };
+    return { name: 'builtin', why: 'auto: the builtin nftables backend (a table in each pod netns); policy.cilium.agentBinary is not set', warnings: [] };
   }
-  return { name: 'none', why: 'auto: no backend can police exclusive-ENI pods (no host-side device)', warnings: [`${UNENFORCED}: pods in eni mode own their ENI; use security groups`] };
+  return { name: 'builtin', why: 'auto: the builtin nftables backend (a table in each pod netns: exclusive-ENI pods have no host-side device)', warnings: [] };
 }

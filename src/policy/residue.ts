@@ -2,6 +2,7 @@
  * What Felix and Cilium leave on a node when they stop (reference backends.md, "One backend per node"; Terway's
  * policy/uninstall_policy.sh cleanup_felix). Data only: the daemon cleans it when it switches backends. Pure.
  */
+import { HOST_TABLE } from './builtin/compile.js';
 import type { Residue } from './types.js';
 
 const ALL_TABLES = ['raw', 'mangle', 'nat', 'filter'] as const;
@@ -53,6 +54,24 @@ export function ciliumResidue(vethPrefix: string, cniType = 'cilium-cni'): Resid
     tcProgramsOnLinkPrefixes: [vethPrefix],
     paths: ['/sys/fs/bpf/tc/globals/cilium_*', '/var/run/cilium/state', '/var/run/cilium/cilium.sock'],
     conflistPluginTypes: [cniType],
+    sysctls: {},
+  };
+}
+
+/**
+ * The builtin backend: its host table `inet terway-hub` (veth modes). The tables inside pod netns (ipvlan, eni) are
+ * removed by the daemon's enforcer itself when the backend is swapped out: it knows the pods' netns from its leases.
+ */
+export function builtinResidue(): Residue {
+  return {
+    backend: 'builtin',
+    iptables: { families: [], flavours: [], tables: [], chainPrefixes: [], ruleCommentPrefixes: [], forwardPolicyAccept: false },
+    nftTables: [{ family: 'inet', name: HOST_TABLE }],
+    ipsetPrefixes: [],
+    links: [],
+    tcProgramsOnLinkPrefixes: [],
+    paths: [],
+    conflistPluginTypes: [],
     sysctls: {},
   };
 }

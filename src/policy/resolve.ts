@@ -78,10 +78,11 @@ export function resolvePolicy(input: PolicyInput): PolicyDecision {
   const process = backend.process(context);
   const chainEntries = backend.cniChainEntries(context);
   const kubeObjects = backend.kubeObjects(context);
-  // `auto` with no backend configured is no decision to take policy away: another agent on the node (a Calico or
-  // Cilium the hub does not run) keeps its rules and its health port. Only an explicit `none` (or
-  // disable_network_policy) cleans the others' residue and answers their probe port.
-  const implicit = choice.name === 'none' && input.policy.backend === 'auto' && !input.disableNetworkPolicy;
+  // `auto` with neither Felix nor Cilium configured runs the builtin backend, but it is no decision to take another
+  // agent's policy away: a Calico or Cilium the hub does not run keeps its rules and its health port (both then
+  // filter: traffic passes when both allow). Only an explicit backend (or disable_network_policy) cleans the
+  // others' residue and answers their probe port.
+  const implicit = choice.name === 'builtin' && input.policy.backend === 'auto' && !input.disableNetworkPolicy;
   const responder = implicit ? undefined : backend.healthResponder(context);
   return {
     backend: choice.name,
@@ -98,7 +99,7 @@ export function resolvePolicy(input: PolicyInput): PolicyDecision {
   };
 }
 
-/** The residue of every backend but `chosen` (`none` leaves none; its own `residue` lists the others'). */
+/** The residue of every backend but `chosen` (`none` leaves none). */
 function otherResidue(chosen: PolicyBackendName, context: PolicyContext): readonly Residue[] {
   const out = policyBackendNames().filter((n) => n !== chosen && n !== 'none').flatMap((n) => policyBackend(n).residue(context));
   return out.filter((r, i) => out.findIndex((o) => o.backend === r.backend) === i);

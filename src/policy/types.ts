@@ -25,7 +25,7 @@ export function isVethMode(mode: PolicyMode): boolean {
   return VETH_MODES.includes(mode);
 }
 
-/** Names of the backends that exist. `builtin` (a later issue) is added here and in src/policy/registry.ts. */
+/** Names of the backends that exist (each registered in src/policy/registry.ts). */
 export type PolicyBackendName = Exclude<PolicyBackendChoice, 'auto'>;
 
 /** Which iptables the node's kube-proxy/kubelet use; Felix must program the same one (src/policy/detect-iptables.ts). */
@@ -95,7 +95,7 @@ export type IpFamily = 'ipv4' | 'ipv6';
  * Every name is a prefix or exact name the backend itself uses; nothing here matches the hub's own objects.
  */
 export interface Residue {
-  readonly backend: 'felix' | 'cilium';
+  readonly backend: 'felix' | 'cilium' | 'builtin';
   readonly iptables: {
     /** iptables and ip6tables, each in both the legacy and the nft flavour (the other one may hold old rules). */
     readonly families: readonly IpFamily[];

@@ -23,6 +23,8 @@ import type {
   ReleaseRequest,
   PolicyModelReply,
   PolicyModelRequest,
+  PolicyVerifyReply,
+  PolicyVerifyRequest,
   StatusReply,
   StatusRequest,
 } from './protocol.js';
@@ -135,6 +137,9 @@ export function parseStatusReply(raw: unknown): StatusReply {
         if (typeof w !== 'string') throw new InvalidInputError(`policy.warnings[${String(i)}]`, 'must be a string');
         return w;
       }),
+      ...(p.rules !== undefined ? { rules: int(p, 'rules', 'policy.', 0, Number.MAX_SAFE_INTEGER) } : {}),
+      ...(p.lastApply !== undefined ? { lastApply: str(p, 'lastApply', 'policy.') } : {}),
+      ...(p.lastError !== undefined ? { lastError: str(p, 'lastError', 'policy.') } : {}),
     },
   };
 }
@@ -158,6 +163,16 @@ export function parseGcReply(raw: unknown): GcReply {
 export function parsePolicyModelRequest(raw: unknown): PolicyModelRequest {
   obj(raw, 'request');
   return {};
+}
+
+export function parsePolicyVerifyRequest(raw: unknown): PolicyVerifyRequest {
+  obj(raw, 'request');
+  return {};
+}
+
+export function parsePolicyVerifyReply(raw: unknown): PolicyVerifyReply {
+  const o = obj(raw, 'reply');
+  return { backend: str(o, 'backend', ''), scopes: strings(o, 'scopes'), drift: strings(o, 'drift') };
 }
 
 function strings(o: Obj, key: string): string[] {

@@ -21,6 +21,7 @@ export const METHODS = {
   status: `/${SERVICE}/Status`,
   gc: `/${SERVICE}/Gc`,
   policyModel: `/${SERVICE}/PolicyModel`,
+  policyVerify: `/${SERVICE}/PolicyVerify`,
 } as const;
 export type MethodName = keyof typeof METHODS;
 
@@ -97,6 +98,10 @@ export interface PolicyStatusReply {
   readonly restarts: number;
   readonly chainEntryActive: boolean;
   readonly warnings: readonly string[];
+  /** The builtin backend: rules programmed, last apply (ISO time), its last error. */
+  readonly rules?: number;
+  readonly lastApply?: string;
+  readonly lastError?: string;
 }
 
 export interface GcRequest {
@@ -119,9 +124,21 @@ export interface PolicyModelReply {
   readonly refused: readonly string[];
 }
 
+/** `terway-hub policy verify`: the programmed nftables tables against the live model's compilation. */
+export type PolicyVerifyRequest = Record<string, never>;
+export interface PolicyVerifyReply {
+  /** The backend running on the node; verify compares only the builtin backend's tables. */
+  readonly backend: string;
+  /** The scopes compared: `host`, or the netns path of a pod-owned scope. */
+  readonly scopes: readonly string[];
+  /** Every difference, one sentence each naming scope and object; empty when programmed == model. */
+  readonly drift: readonly string[];
+}
+
 /** What the CLI asks the daemon beyond the plugin's calls. */
 export interface HubAdminRpc {
   policyModel(req: PolicyModelRequest): Promise<PolicyModelReply>;
+  policyVerify(req: PolicyVerifyRequest): Promise<PolicyVerifyReply>;
 }
 
 export interface HubRpc {

@@ -4,6 +4,7 @@
  * node facts and API access the renderers put into the backend's config.
  */
 import type { ProcessSpawner } from '../../lib/exec.js';
+import type { BuiltinApplier } from '../../policy/builtin/apply.js';
 import type { CleanupReport } from '../../policy/cleanup/clean.js';
 import type { RenderedFile } from '../../policy/process-spec.js';
 import type { SupervisorOptionsInput } from '../../policy/supervisor.js';
@@ -19,6 +20,8 @@ export interface PolicyAdapters {
   /** Writes a rendered file atomically with its mode (directories created). */
   readonly writeFile: (file: RenderedFile) => Promise<void>;
   readonly startResponder: (r: HealthResponder) => Promise<RunningResponder>;
+  /** The builtin backend's nft/conntrack applier (src/policy/builtin/apply.ts over the process runner). */
+  readonly builtinApplier: BuiltinApplier;
   /** Found once at start (the iptables flavour of the node's kube-proxy/kubelet). */
   readonly nodeFacts: () => Promise<PolicyNodeFacts>;
   readonly kubeAccess: KubeAccess;

@@ -29,6 +29,8 @@ export interface BuiltinApplier {
   apply(ns: NsRef, ruleset: CompiledRuleset, signal?: AbortSignal): Promise<void>;
   /** Removes the pod-netns table; idempotent (absent table is fine). */
   removePodTable(ns: NsRef, signal?: AbortSignal): Promise<void>;
+  /** Removes `table` (`inet terway-hub`, …) in `ns`; idempotent. */
+  removeTable(ns: NsRef, table: string, signal?: AbortSignal): Promise<void>;
   readBack(ns: NsRef, table: string, signal?: AbortSignal): Promise<ProgrammedTable | undefined>;
   /** Deletes conntrack entries, in `ns`, of flows to or from `pods` that `model` denies; returns them. */
   cutDenied(ns: NsRef, model: PolicyModel, pods: readonly LocalPod[], signal?: AbortSignal): Promise<readonly CtFlow[]>;
@@ -90,6 +92,9 @@ export function createBuiltinApplier(runner: CommandRunner): BuiltinApplier {
     },
     async removePodTable(ns, signal) {
       await runChecked(runner, { ...ipCommand(ns, ['-f', '-'], 'nft'), stdin: removeTableScript(`inet ${POD_TABLE}`) }, signal);
+    },
+    async removeTable(ns, table, signal) {
+      await runChecked(runner, { ...ipCommand(ns, ['-f', '-'], 'nft'), stdin: removeTableScript(table) }, signal);
     },
     async readBack(ns, table, signal) {
       const cmd = ipCommand(ns, ['-j', 'list', 'table', ...table.split(' ')], 'nft');

@@ -1,5 +1,5 @@
 /**
- * Pure argument parsing of `terway-hub policy explain|matrix|diff`. Throws InvalidInputError naming the flag;
+ * Pure argument parsing of `terway-hub policy explain|matrix|diff|verify`. Throws InvalidInputError naming the flag;
  * the caller prints it with the usage and exits 2.
  */
 import { parseArgs } from 'node:util';
@@ -9,13 +9,15 @@ import type { Endpoint } from '../model/endpoint.js';
 import type { PortProto } from '../model/matrix.js';
 import { PROTOCOLS, type Protocol } from '../model/types.js';
 
-export const POLICY_USAGE = `usage: terway-hub policy <explain|matrix|diff> [flags]
+export const POLICY_USAGE = `usage: terway-hub policy <explain|matrix|diff|verify> [flags]
   explain [-f OBJECTS] --from NS/POD|IP --to NS/POD|IP --port PORT[/PROTO] [--json]
           why a connection is allowed or denied (exit 0 allowed, 1 denied)
   matrix  [-f OBJECTS] [--port PORT[/PROTO]]... [--json]
           every ordered pair of distinct pods, per port (default 80/TCP)
   diff    -f NEW [--port PORT[/PROTO]]... [--json]
           what-if: pod pairs whose verdict changes when NEW's objects replace the live ones (exit 0 none, 1 some)
+  verify  [--json]
+          the builtin backend's nftables tables on this node against the live model (exit 0 equal, 1 drift)
   OBJECTS: YAML/JSON as \`kubectl get -o yaml\` writes (documents or a List) of Namespace, Pod, NetworkPolicy, Node.
   Without -f: the daemon's live model over its socket (--socket PATH, --timeout MS).
   PROTO: TCP (default), UDP or SCTP. Exit 2: bad flags or objects; 3: the daemon could not be asked.`;
@@ -31,7 +33,8 @@ interface Common {
 export type PolicyCommand =
   | (Common & { readonly command: 'explain'; readonly from: Endpoint; readonly to: Endpoint; readonly port: PortProto })
   | (Common & { readonly command: 'matrix'; readonly ports: readonly PortProto[] })
-  | (Common & { readonly command: 'diff'; readonly file: string; readonly ports: readonly PortProto[] });
+  | (Common & { readonly command: 'diff'; readonly file: string; readonly ports: readonly PortProto[] })
+  | (Common & { readonly command: 'verify' });
 
 export const DEFAULT_PORT: PortProto = { port: 80, protocol: 'TCP' };
 
@@ -63,8 +66,8 @@ function required(v: string | undefined, flag: string): string {
 
 export function parsePolicyArgs(argv: readonly string[]): PolicyCommand {
   const [command, ...rest] = argv;
-  if (command !== 'explain' && command !== 'matrix' && command !== 'diff') {
-    throw new InvalidInputError('command', command === undefined ? 'missing (explain, matrix or diff)' : `unknown: ${quote(command)} (explain, matrix or diff)`);
+  if (command !== 'explain' && command !== 'matrix' && command !== 'diff' && command !== 'verify') {
+    throw new InvalidInputError('command', command === undefined ? 'missing (explain, matrix, diff or verify)' : `unknown: ${quote(command)} (explain, matrix, diff or verify)`);
   }
   let values;
   try {
@@ -101,6 +104,10 @@ export function parsePolicyArgs(argv: readonly string[]): PolicyCommand {
     return { ...common, command, from: parseEndpoint(required(values.from, '--from'), '--from'), to: parseEndpoint(required(values.to, '--to'), '--to'), port };
   }
   only(['from', 'to']);
+  if (command === 'verify') {
+    only(['file', 'port']);
+    return { ...common, command };
+  }
   const list = ports.length === 0 ? [DEFAULT_PORT] : dedupe(ports);
   if (command === 'matrix') return { ...common, command, ports: list };
   return { ...common, command, file: required(values.file, '-f'), ports: list };

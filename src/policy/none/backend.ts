@@ -4,7 +4,7 @@
  * the daemon answers the probe port itself so a DaemonSet whose probes were written for Felix or Cilium stays green
  * (Terway runs a small TCP health server on 127.0.0.1:$FELIX_HEALTHPORT for the same reason).
  */
-import { ciliumResidue, felixResidue } from '../residue.js';
+import { builtinResidue, ciliumResidue, felixResidue } from '../residue.js';
 import type { PolicyBackend } from '../types.js';
 
 export const noneBackend: PolicyBackend = {
@@ -15,5 +15,5 @@ export const noneBackend: PolicyBackend = {
   cniChainEntries: () => [],
   kubeObjects: () => [],
   healthResponder: (ctx) => ({ host: '127.0.0.1', port: ctx.settings.felix.healthPort, paths: ['/liveness', '/readiness', '/healthz'], body: 'OK\n' }),
-  residue: (ctx) => [felixResidue(), ciliumResidue(ctx.vethPrefix, ctx.settings.cilium.cniBinary)],
+  residue: (ctx) => [felixResidue(), ciliumResidue(ctx.vethPrefix, ctx.settings.cilium.cniBinary), builtinResidue()],
 };

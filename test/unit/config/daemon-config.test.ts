@@ -123,6 +123,11 @@ describe('parseDaemonConfig', () => {
     expect(bad({}, [])).toThrow(/^local\.enis: must be a non-empty list/u);
     expect(() => parseDaemonConfig({ ...vpc, mode: 'macvlan' })).toThrow('must be one of vpc, veth-policy-routing, ipvlan, eni; got "macvlan"');
   });
+  it('policy.backend: builtin is a backend like the others; an unknown name lists the choices', () => {
+    expect(parseDaemonConfig({ ...vpc, policy: { backend: 'builtin' } }).policy.backend).toBe('builtin');
+    expect(parseDaemonConfig({ ...eni, policy: { backend: 'builtin' } }).policy.backend).toBe('builtin');
+    expect(() => parseDaemonConfig({ ...vpc, policy: { backend: 'calico' } })).toThrow(/^policy\.backend: must be one of auto, felix, cilium, builtin, none; got "calico"/u);
+  });
   it('accepts "" (disabled) and unix paths for httpListen', () => {
     expect(parseDaemonConfig({ ...vpc, httpListen: '' }).httpListen).toBe('');
     expect(parseDaemonConfig({ ...vpc, httpListen: '/run/x.sock' }).httpListen).toBe('/run/x.sock');

@@ -161,13 +161,16 @@ describe('HubRpcServer on a unix socket', () => {
 
   it('PolicyModel: a daemon without a model source answers an empty, non-Kubernetes model; with one, its objects', async () => {
     expect(await client.policyModel({})).toEqual({ kubernetes: false, nodeName: '', objects: [], refused: [] });
+    expect(await client.policyVerify({})).toEqual({ backend: 'none', scopes: [], drift: ['this daemon runs no NetworkPolicy backend'] });
     const objects = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }];
-    const other = new HubRpcServer(service, undefined, { policyModel: () => ({ kubernetes: true, nodeName: 'n1', objects, refused: ['NetworkPolicy x/p: spec.x: unknown field'] }) });
+    const verify = { backend: 'builtin', scopes: ['host'], drift: ['host: missing chain pod0_in'] };
+    const other = new HubRpcServer(service, undefined, { policyModel: () => ({ kubernetes: true, nodeName: 'n1', objects, refused: ['NetworkPolicy x/p: spec.x: unknown field'] }), policyVerify: () => Promise.resolve(verify) });
     const path = join(tempDir('hub-rpc-model-'), 'hub.sock');
     await other.listen(path);
     const c = createHubClient(path);
     try {
       expect(await c.policyModel({})).toEqual({ kubernetes: true, nodeName: 'n1', objects, refused: ['NetworkPolicy x/p: spec.x: unknown field'] });
+      expect(await c.policyVerify({})).toEqual(verify);
     } finally {
       c.close();
       await other.close();

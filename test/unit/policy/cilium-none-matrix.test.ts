@@ -45,10 +45,10 @@ describeIf(sharedSchemasPresent(), SHARED_SCHEMAS_MISSING)('cilium chain entry a
 });
 
 describe('none', () => {
-  it('runs nothing, renders nothing, cleans both other backends, answers the probe port', () => {
+  it('runs nothing, renders nothing, cleans every other backend, answers the probe port', () => {
     const c = ctx();
     expect([none.check(c), none.renderFiles(c), none.process(c), none.cniChainEntries(c)]).toEqual([[], [], undefined, []]);
-    expect(none.residue(c)).toHaveLength(2);
+    expect(none.residue(c).map((r) => r.backend)).toEqual(['felix', 'cilium', 'builtin']);
     expect(none.healthResponder(c)).toEqual({ host: '127.0.0.1', port: c.settings.felix.healthPort, paths: ['/liveness', '/readiness', '/healthz'], body: 'OK\n' });
   });
 });
@@ -83,6 +83,10 @@ const MATRIX: readonly Row[] = [
   { mode: 'vpc', backend: 'none' },
   { mode: 'ipvlan', backend: 'none' },
   { mode: 'eni', backend: 'none' },
+  { mode: 'vpc', backend: 'builtin' },
+  { mode: 'veth-policy-routing', backend: 'builtin' },
+  { mode: 'ipvlan', backend: 'builtin' },
+  { mode: 'eni', backend: 'builtin' },
 ];
 
 describe('refusal matrix (mode × backend × build × version)', () => {
@@ -96,11 +100,14 @@ describe('refusal matrix (mode × backend × build × version)', () => {
     if (r.refused === undefined) expect(problems).toEqual([]);
     else expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(r.refused)]));
   });
-  it('auto picks felix for veth modes, cilium for ipvlan, none (with a warning) where nothing fits; disable_network_policy wins', () => {
+  it('auto picks felix for veth modes, cilium for ipvlan, builtin where neither fits; disable_network_policy wins', () => {
     const s = ctx().settings;
     expect(chooseBackend('auto', 'vpc', s, false).name).toBe('felix');
     expect(chooseBackend('auto', 'ipvlan', s, false).name).toBe('cilium');
-    expect(chooseBackend('auto', 'eni', s, false)).toMatchObject({ name: 'none', warnings: [expect.stringMatching(/NOT enforced/u)] });
+    expect(chooseBackend('auto', 'eni', s, false)).toMatchObject({ name: 'builtin', warnings: [] });
+    const bare = { felix: { healthPort: 9099 }, cilium: { cniBinary: 'cilium-cni', build: 'upstream', healthPort: 9879, chainingMode: 'generic-veth' } } as const;
+    for (const mode of ['vpc', 'veth-policy-routing', 'ipvlan'] as const) expect(chooseBackend('auto', mode, bare, false)).toMatchObject({ name: 'builtin', warnings: [] });
+    expect(chooseBackend('builtin', 'eni', s, true).name).toBe('none');
     expect(chooseBackend('felix', 'vpc', s, true)).toMatchObject({ name: 'none', warnings: [expect.stringMatching(/disable_network_policy/u), expect.stringMatching(/overridden/u)] });
   });
 });

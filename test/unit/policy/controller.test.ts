@@ -32,41 +32,49 @@ function input(o: Partial<Omit<PolicyInput, 'policy'>> & { policy?: Partial<Poli
 }
 
 describe('resolvePolicy', () => {
-  it('auto in a veth mode: felix with its files, process, ClusterInformation; cilium residue to clean', () => {
+  it('auto in a veth mode: felix with its files, process, ClusterInformation; cilium and builtin residue to clean', () => {
     const d = resolvePolicy(input());
     expect(d.backend).toBe('felix');
     expect(d.process?.name).toBe('felix');
     expect(d.kubeObjects.map((o) => o.kind)).toEqual(['ClusterInformation']);
     expect(d.chainEntries).toEqual([]);
-    expect(d.cleanup.map((r) => r.backend)).toEqual(['cilium']);
+    expect(d.cleanup.map((r) => r.backend)).toEqual(['cilium', 'builtin']);
     expect(d.responder).toBeUndefined();
   });
 
-  it('disable_network_policy: none, both residues, a responder; the same input gives the same fingerprint', () => {
+  it('disable_network_policy: none, every residue, a responder; the same input gives the same fingerprint', () => {
     const d = resolvePolicy(input({ disableNetworkPolicy: true }));
     expect(d.backend).toBe('none');
-    expect(d.cleanup.map((r) => r.backend)).toEqual(['felix', 'cilium']);
+    expect(d.cleanup.map((r) => r.backend)).toEqual(['felix', 'cilium', 'builtin']);
     expect(d.responder).toMatchObject({ host: '127.0.0.1', port: FELIX.healthPort });
     expect(d.warnings.join()).toMatch(/NOT enforced/u);
     expect(resolvePolicy(input({ disableNetworkPolicy: true })).fingerprint).toBe(d.fingerprint);
     expect(resolvePolicy(input()).fingerprint).not.toBe(d.fingerprint);
   });
 
-  it('auto without any backend configured: none, but it neither cleans other agents\' rules nor takes their health port', () => {
-    const d = resolvePolicy(input({ policy: { felix: { healthPort: 9099 }, cilium: { cniBinary: 'cilium-cni', build: 'upstream', healthPort: 9879, chainingMode: 'generic-veth' } } }));
-    expect(d.backend).toBe('none');
-    expect(d.cleanup).toEqual([]);
-    expect(d.responder).toBeUndefined();
-    expect(d.warnings.join()).toMatch(/NOT enforced/u);
-    const explicit = resolvePolicy(input({ policy: { backend: 'none' } }));
+  it('auto without Felix or Cilium configured: builtin, but it neither cleans other agents\' rules nor takes their health port', () => {
+    const bare = { felix: { healthPort: 9099 }, cilium: { cniBinary: 'cilium-cni', build: 'upstream', healthPort: 9879, chainingMode: 'generic-veth' } } as const;
+    for (const mode of ['vpc', 'veth-policy-routing', 'ipvlan', 'eni'] as const) {
+      const d = resolvePolicy(input({ mode, policy: bare }));
+      expect(d.backend).toBe('builtin');
+      expect(d.process).toBeUndefined();
+      expect(d.cleanup).toEqual([]);
+      expect(d.responder).toBeUndefined();
+      expect(d.warnings).toEqual([]);
+    }
+    const explicit = resolvePolicy(input({ policy: { backend: 'builtin' } }));
     expect(explicit.cleanup.map((r) => r.backend)).toEqual(['felix', 'cilium']);
     expect(explicit.responder).toBeDefined();
+    const none = resolvePolicy(input({ policy: { backend: 'none' } }));
+    expect(none.cleanup.map((r) => r.backend)).toEqual(['felix', 'cilium', 'builtin']);
+    expect(none.cleanup.find((r) => r.backend === 'builtin')?.nftTables).toEqual([{ family: 'inet', name: 'terway-hub' }]);
+    expect(resolvePolicy(input({ disableNetworkPolicy: true, policy: { backend: 'builtin' } })).backend).toBe('none');
   });
 
   it('cilium: the cilium-cni entry to splice, felix residue to clean', () => {
     const d = resolvePolicy(input({ policy: { backend: 'cilium' } }));
     expect(d.chainEntries).toEqual([expect.objectContaining({ type: 'cilium-cni', 'chaining-mode': 'generic-veth' })]);
-    expect(d.cleanup.map((r) => r.backend)).toEqual(['felix']);
+    expect(d.cleanup.map((r) => r.backend)).toEqual(['felix', 'builtin']);
   });
 
   it('refusals are one ConfigError on policy.backend naming the mode and every reason', () => {
@@ -119,7 +127,7 @@ describe('PolicyController', () => {
     const h = harness();
     const d = resolvePolicy(input());
     await h.controller.activate(d);
-    expect(h.steps[0]).toBe('clean cilium');
+    expect(h.steps[0]).toBe('clean cilium+builtin');
     expect(h.steps.slice(1, -1).every((s) => s.startsWith('write '))).toBe(true);
     expect(h.steps.at(-1)).toBe('ensure ClusterInformation/default');
     expect(h.spawner.procs).toHaveLength(1);
@@ -166,7 +174,7 @@ describe('PolicyController', () => {
     agent.exit(0, null); // the agent obeys SIGTERM
     await swapped;
     expect(agent.signals).toContain('SIGTERM');
-    expect(h.steps).toEqual(['conflist []', 'clean felix+cilium', `responder 127.0.0.1:${String(FELIX.healthPort)}`]);
+    expect(h.steps).toEqual(['conflist []', 'clean felix+cilium+builtin', `responder 127.0.0.1:${String(FELIX.healthPort)}`]);
     expect(h.controller.status()).toMatchObject({ backend: 'none', state: 'responding', chainEntryActive: false });
     expect(h.events).toContainEqual(expect.stringMatching(/^Normal PolicyBackend: NetworkPolicy backend none \(was cilium\)/u));
     expect(h.events).toContainEqual(expect.stringMatching(/^Warning PolicyNotEnforced: /u));

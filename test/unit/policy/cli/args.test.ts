@@ -69,9 +69,15 @@ describe('parsePolicyArgs', () => {
     expect(refusal(['diff'])).toBe('-f: is required');
   });
 
+  test('verify: only --json, --socket and --timeout', () => {
+    expect(parsePolicyArgs(['verify', '--json', '--socket', '/run/x.sock'])).toEqual({ command: 'verify', file: undefined, json: true, socket: '/run/x.sock', timeoutMs: 10000 });
+  });
+
   test.each([
     [[], /^command: missing/u],
-    [['verify'], /^command: unknown: "verify"/u],
+    [['check'], /^command: unknown: "check" \(explain, matrix, diff or verify\)/u],
+    [['verify', '-f', 'x.yaml'], /^--file: is not a flag of policy verify/u],
+    [['verify', '--port', '80'], /^--port: is not a flag of policy verify/u],
     [['explain', '--from', 'x/a', '--to', 'x/b'], /^--port: is required/u],
     [['explain', '--from', 'x/a', '--to', 'x/b', '--port', '80', '--port', '81'], /^--port: give exactly one/u],
     [['explain', '--to', 'x/b', '--port', '80'], /^--from: is required/u],

@@ -1,0 +1,19 @@
+/**
+ * The builtin backend: NetworkPolicy compiled to nftables by the hub itself (./compile.ts) and applied by the daemon
+ * (src/daemon/policy/enforcer.ts) — no process, no CNI chain entry, no Kubernetes object. It runs in every mode: in
+ * the veth modes one host table keyed by the pods' host veths, in ipvlan and eni a table inside each pod's netns.
+ * Like `none`, the daemon answers the probe port itself so a DaemonSet written for Felix or Cilium stays green.
+ */
+import { builtinResidue } from '../residue.js';
+import type { PolicyBackend } from '../types.js';
+
+export const builtinBackend: PolicyBackend = {
+  name: 'builtin',
+  check: () => [],
+  renderFiles: () => [],
+  process: () => undefined,
+  cniChainEntries: () => [],
+  kubeObjects: () => [],
+  healthResponder: (ctx) => ({ host: '127.0.0.1', port: ctx.settings.felix.healthPort, paths: ['/liveness', '/readiness', '/healthz'], body: 'OK\n' }),
+  residue: () => [builtinResidue()],
+};
