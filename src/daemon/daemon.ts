@@ -224,7 +224,7 @@ export class Daemon {
         await this.#agent.start(); // applies the first effective config into #effective (no service yet)
         const agent = this.#agent;
         this.#policyModel = new LivePolicyModel({
-          pods: agent.pods,
+          pods: agent.clusterPods,
           nodes: agent.nodes,
           policies: agent.networkPolicies,
           namespaces: agent.namespaces,

@@ -145,6 +145,7 @@ export function createKubeApi(options: CreateKubeApiOptions): KubeClient {
 
   return {
     podInformer: (nodeName) => podInformerFor(undefined, { fieldSelector: `spec.nodeName=${nodeName}` }),
+    clusterPodInformer: () => podInformerFor(undefined, {}),
     nodeInformer: (nodeName) => {
       const selectors: Selectors = { fieldSelector: `metadata.name=${nodeName}` };
       const list = async (): Promise<ListResult> => listResult(await core.listNode({ ...selectors }));

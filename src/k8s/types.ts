@@ -123,6 +123,11 @@ export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
 export interface KubeApi {
   /** Pods bound to `nodeName` (field selector spec.nodeName). */
   podInformer(nodeName: string): Informer<PodInfo>;
+  /**
+   * Every pod of the cluster (labels, IPs, named ports): NetworkPolicy peers live on every node, so a podSelector
+   * must match pods bound elsewhere too (same `list`/`watch pods` permission as the node's own).
+   */
+  clusterPodInformer(): Informer<PodInfo>;
   /** The node's own Node object (field selector metadata.name). */
   nodeInformer(nodeName: string): Informer<NodeInfo>;
   /** ConfigMaps in `namespace`. */

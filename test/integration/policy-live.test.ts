@@ -74,7 +74,7 @@ describe('LivePolicyModel + real informers + API emulator', () => {
   it('follows creates, updates and deletes; refuses a bad object with an event and keeps the rest', async () => {
     seed('node-a');
     const kube = emulatedKubeApi(emu);
-    const informers = { pods: kube.podInformer('node-a'), nodes: kube.nodeInformer('node-a'), policies: kube.networkPolicyInformer(), namespaces: kube.namespaceInformer() };
+    const informers = { pods: kube.clusterPodInformer(), nodes: kube.nodeInformer('node-a'), policies: kube.networkPolicyInformer(), namespaces: kube.namespaceInformer() };
     cleanups.push(() => { for (const i of Object.values(informers)) i.stop(); });
     await Promise.all(Object.values(informers).map((i) => i.start()));
     const warnings: string[] = [];
@@ -85,7 +85,10 @@ describe('LivePolicyModel + real informers + API emulator', () => {
     live.onChange((m) => changes.push(m));
 
     let m = live.snapshot();
-    expect(m.pods.map((p) => `${p.namespace}/${p.name}`)).toEqual(['x/client', 'x/other', 'x/web']); // this node's pods only
+    // the cluster's pods: a peer bound to another node is matched by the podSelector like a local one
+    expect(m.pods.map((p) => `${p.namespace}/${p.name}`)).toEqual(['x/client', 'x/elsewhere', 'x/other', 'x/web']);
+    expect(allowed(m, 'x/elsewhere', 'x/web', 8080)).toBe(true);
+    expect(decide(m, { ip: '10.7.9.9' }, { pod: 'x/web' }, 8080, 'TCP').ingress.reason).toBe('allowed-by-policy');
     expect(m.pods.find((p) => p.name === 'web')?.namedPorts).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
     expect(m.namespaces.get('x')?.labels).toEqual({ team: 'x', 'kubernetes.io/metadata.name': 'x' });
     expect(m.nodes.get('node-a')?.ips).toEqual(['192.168.7.1']);
@@ -120,7 +123,7 @@ describe('LivePolicyModel + real informers + API emulator', () => {
     emu.delete('Pod', 'x', 'client');
     await eventually(() => {
       expect(live.snapshot().policies.map((p) => p.name)).toEqual(['web-from-clients']);
-      expect(live.snapshot().pods.map((p) => p.name)).toEqual(['other', 'web']);
+      expect(live.snapshot().pods.map((p) => p.name)).toEqual(['elsewhere', 'other', 'web']);
     });
   });
 });
@@ -159,7 +162,7 @@ describe('daemon + emulator, asked by the CLI without -f', () => {
     const m = await runCli(['policy', 'matrix', ...sock, '--port', '8080', '--json']);
     expect(m.code).toBe(0);
     expect(JSON.parse(m.stdout)).toEqual(matrix(daemon.policyModel.snapshot(), [{ port: 8080, protocol: 'TCP' }]));
-    expect(Object.keys(JSON.parse(m.stdout) as object)).toHaveLength(3 * 2);
+    expect(Object.keys(JSON.parse(m.stdout) as object)).toHaveLength(4 * 3); // x/elsewhere (another node) included
     expect(m.stderr).toContain('warning: left out of the live model: NetworkPolicy x/broken: spec.ingres: unknown field');
 
     const denied = await runCli(['policy', 'explain', ...sock, '--from', 'x/other', '--to', 'x/web', '--port', '8080']);
@@ -180,8 +183,12 @@ describe('daemon + emulator, asked by the CLI without -f', () => {
     expect(d.stderr).not.toContain('Namespace x: not in the input'); // x is live: its labels are kept, no "assumed" note
     const diff = JSON.parse(d.stdout) as { allowedToDenied: string[]; deniedToAllowed: string[] };
     expect(diff.deniedToAllowed).toEqual(['x/other->x/web:8080/TCP']);
-    expect([...diff.allowedToDenied].sort()).toEqual(['x/client->x/other:8080/TCP', 'x/other->x/client:8080/TCP', 'x/web->x/client:8080/TCP', 'x/web->x/other:8080/TCP']);
+    // the default deny isolates every x pod; web still admits clients (x/elsewhere, on another node, is one)
+    expect([...diff.allowedToDenied].sort()).toEqual([
+      'x/client->x/elsewhere:8080/TCP', 'x/client->x/other:8080/TCP', 'x/elsewhere->x/client:8080/TCP', 'x/elsewhere->x/other:8080/TCP',
+      'x/other->x/client:8080/TCP', 'x/other->x/elsewhere:8080/TCP', 'x/web->x/client:8080/TCP', 'x/web->x/elsewhere:8080/TCP', 'x/web->x/other:8080/TCP',
+    ]);
     const same = await runCli(['policy', 'diff', ...sock, '-f', 'test/fixtures/policy/empty.yaml']);
-    expect([same.code, same.stdout]).toEqual([0, '0 changes over 6 pod pair/port combinations\n']);
+    expect([same.code, same.stdout]).toEqual([0, '0 changes over 12 pod pair/port combinations\n']);
   });
 });

@@ -35,6 +35,8 @@ export class KubeNodeAgent {
   readonly nodes: Informer<NodeInfo>;
   readonly configMaps: Informer<ConfigMapInfo>;
   readonly networkPolicies: Informer<RawObjectInfo>;
+  /** Every pod of the cluster, for NetworkPolicy peers (the live policy model); not waited for at start. */
+  readonly clusterPods: Informer<PodInfo>;
   readonly namespaces: Informer<RawObjectInfo>;
   readonly podFacts: KubePodFacts;
   readonly reporter: KubeReporter;
@@ -50,6 +52,7 @@ export class KubeNodeAgent {
     this.nodes = kube.nodeInformer(nodeName);
     this.configMaps = kube.configMapInformer(deps.local.kubeNamespace);
     this.networkPolicies = kube.networkPolicyInformer();
+    this.clusterPods = kube.clusterPodInformer();
     this.namespaces = kube.namespaceInformer();
     this.reporter = new KubeReporter({
       kube,
@@ -77,8 +80,8 @@ export class KubeNodeAgent {
    */
   async start(): Promise<void> {
     const timeout = this.#deps.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
-    for (const inf of [this.pods, this.nodes, this.configMaps, this.networkPolicies, this.namespaces]) inf.onError((e) => { this.#log.warn('informer error (retrying)', { err: errorMessage(e) }); });
-    for (const inf of [this.networkPolicies, this.namespaces]) inf.start().catch(() => undefined);
+    for (const inf of [this.pods, this.nodes, this.configMaps, this.networkPolicies, this.namespaces, this.clusterPods]) inf.onError((e) => { this.#log.warn('informer error (retrying)', { err: errorMessage(e) }); });
+    for (const inf of [this.networkPolicies, this.namespaces, this.clusterPods]) inf.start().catch(() => undefined);
     const synced = await Promise.all([this.pods, this.nodes, this.configMaps].map((i) => withTimeout(i.start(), timeout)));
     if (synced.includes(false)) this.#log.warn('kubernetes informers not synced yet; starting with what is known', { timeoutMs: timeout });
     await this.config.start();
@@ -87,7 +90,7 @@ export class KubeNodeAgent {
   async stop(): Promise<void> {
     this.config.stop();
     await this.config.settled();
-    for (const inf of [this.pods, this.nodes, this.configMaps, this.networkPolicies, this.namespaces]) inf.stop();
+    for (const inf of [this.pods, this.nodes, this.configMaps, this.networkPolicies, this.namespaces, this.clusterPods]) inf.stop();
     await this.reporter.idle();
   }
 }

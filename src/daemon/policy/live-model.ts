@@ -1,5 +1,6 @@
 /**
- * The live NetworkPolicy model: this node's pods, this Node's addresses, and the cluster's NetworkPolicies and
+ * The live NetworkPolicy model: the cluster's pods (peers on other nodes are matched by podSelectors too; the builtin
+ * backend's scopes are this node's attachments), this Node's addresses, and the cluster's NetworkPolicies and
  * Namespaces, kept from the informers' events and parsed with the model's own parsers (src/policy/model). A bad
  * object is refused (logged, and a node Warning event `NetworkPolicyObjectRefused` naming object and field, once per
  * distinct problem) and left out; it never stops the daemon or the other objects. Consumers (the builtin backend,

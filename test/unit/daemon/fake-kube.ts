@@ -75,6 +75,10 @@ export class FakeKube implements KubeApi {
   podInformer(): Informer<PodInfo> {
     return this.pods;
   }
+  /** The fake cluster has one node: its pods are the cluster's. */
+  clusterPodInformer(): Informer<PodInfo> {
+    return this.pods;
+  }
   nodeInformer(): Informer<NodeInfo> {
     return this.nodes;
   }
