@@ -26,6 +26,7 @@ import { startHealthResponder } from '../daemon/policy/responder.js';
 import { sysctlPath } from '../netlink/render.js';
 import { cleanResidue, type CleanupFs } from '../policy/cleanup/clean.js';
 import { detectIptablesBackend } from '../policy/detect-iptables.js';
+import { detectNftablesProblem } from '../policy/detect-nftables.js';
 import { createBuiltinApplier } from '../policy/builtin/apply.js';
 import type { KubeAccess } from '../policy/types.js';
 
@@ -109,7 +110,10 @@ export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
       writeFile: async (f) => { await writeFileAtomic(dirname(f.path), basename(f.path), f.content, f.mode); },
       startResponder: startHealthResponder,
       builtinApplier: createBuiltinApplier(runner),
-      nodeFacts: async () => ({ iptablesBackend: (await detectIptablesBackend(runner)).backend }),
+      nodeFacts: async () => {
+        const [iptables, nftablesProblem] = await Promise.all([detectIptablesBackend(runner), detectNftablesProblem(runner)]);
+        return { iptablesBackend: iptables.backend, ...(nftablesProblem !== undefined ? { nftablesProblem } : {}) };
+      },
       kubeAccess: kubeAccessOf(cfg, env),
       hostname,
     }),

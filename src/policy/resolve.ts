@@ -68,7 +68,7 @@ export function policyContextOf(i: PolicyInput): PolicyContext {
 /** The decision for `input`, or a ConfigError (`policy.backend`) listing every reason the chosen backend cannot run. */
 export function resolvePolicy(input: PolicyInput): PolicyDecision {
   const context = policyContextOf(input);
-  const choice = chooseBackend(input.policy.backend, input.mode, context.settings, input.disableNetworkPolicy);
+  const choice = chooseBackend(input.policy.backend, input.mode, context.settings, input.disableNetworkPolicy, context.node.nftablesProblem);
   const backend = policyBackend(choice.name);
   const problems = backend.check(context);
   if (problems.length > 0) {

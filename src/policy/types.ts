@@ -45,6 +45,8 @@ export interface KubeAccess {
 /** Facts about this node that the renderers need, found by I/O adapters at start (detection is not the renderer's). */
 export interface PolicyNodeFacts {
   readonly iptablesBackend: IptablesBackend;
+  /** Why nftables cannot be used here (no `nft`, a kernel without nf_tables); absent: usable (the builtin backend). */
+  readonly nftablesProblem?: string;
 }
 
 export interface PolicySettings {

@@ -9,7 +9,7 @@ import type { PolicyBackend } from '../types.js';
 
 export const builtinBackend: PolicyBackend = {
   name: 'builtin',
-  check: () => [],
+  check: (ctx) => (ctx.node.nftablesProblem === undefined ? [] : [`nftables is not usable on this node: ${ctx.node.nftablesProblem}`]),
   renderFiles: () => [],
   process: () => undefined,
   cniChainEntries: () => [],

@@ -110,4 +110,17 @@ describe('refusal matrix (mode × backend × build × version)', () => {
     expect(chooseBackend('builtin', 'eni', s, true).name).toBe('none');
     expect(chooseBackend('felix', 'vpc', s, true)).toMatchObject({ name: 'none', warnings: [expect.stringMatching(/disable_network_policy/u), expect.stringMatching(/overridden/u)] });
   });
+  it('auto falls back to none, loudly, where nftables is unusable; an explicit builtin is refused there; Felix/Cilium are unaffected', () => {
+    const s = ctx().settings;
+    const bare = { felix: { healthPort: 9099 }, cilium: { cniBinary: 'cilium-cni', build: 'upstream', healthPort: 9879, chainingMode: 'generic-veth' } } as const;
+    const problem = 'nft list tables failed (exit 1): mnl.c:60: Unable to initialize Netlink socket: Protocol not supported';
+    for (const mode of ['vpc', 'veth-policy-routing', 'ipvlan', 'eni'] as const) {
+      expect(chooseBackend('auto', mode, bare, false, problem)).toMatchObject({ name: 'none', warnings: [expect.stringContaining('NOT enforced')] });
+      expect(chooseBackend('auto', mode, bare, false, problem).warnings[0]).toContain('Protocol not supported');
+    }
+    expect(chooseBackend('auto', 'vpc', s, false, problem).name).toBe('felix');
+    expect(chooseBackend('builtin', 'vpc', s, false, problem).name).toBe('builtin');
+    expect(policyBackend('builtin').check({ ...ctx(), node: { iptablesBackend: 'nft', nftablesProblem: problem } })).toEqual([expect.stringContaining('nftables is not usable on this node')]);
+    expect(policyBackend('builtin').check({ ...ctx(), node: { iptablesBackend: 'nft' } })).toEqual([]);
+  });
 });
