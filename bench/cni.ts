@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callPlugin, PLUGIN, pluginStdin, startDaemon } from '../test/helpers/hub.js';
+import { pct } from './stats.js';
 
 const REF = '/usr/lib/cni';
 const pods = Number(process.argv[process.argv.indexOf('--pods') + 1] ?? '') || 60;
@@ -33,11 +34,6 @@ function refExec(plugin: string, command: string, env: Record<string, string>, c
   });
   if (r.status !== 0) throw new Error(`${plugin} ${command} failed: ${r.stdout} ${r.stderr}`);
   return r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 }
 
 async function main(): Promise<void> {
