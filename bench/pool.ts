@@ -49,6 +49,7 @@ import { DEFAULT_DEMAND } from '../src/pool/plan.js';
 import { DEFAULT_POOL_OPTIONS, Pool } from '../src/pool/pool.js';
 import type { EniResource, PoolJournal, PoolOperation, ResourceFactory } from '../src/pool/types.js';
 import { EcsEmulator } from '../test/ecs-emulator/index.js';
+import { prng as seeded } from '../test/helpers/prng.js';
 
 const SCALE = Number(process.env.BENCH_POOL_SCALE ?? '0.1');
 const MIN_POOL = 2;
@@ -65,18 +66,6 @@ const sleep = (realMs: number): Promise<void> => new Promise((r) => setTimeout(r
 const FAST: Record<BackoffKey, Backoff> = Object.fromEntries(
   Object.entries(DEFAULT_BACKOFFS).map(([k, b]) => [k, { ...b, initialDelayMs: b.initialDelayMs * SCALE, durationMs: b.durationMs * SCALE, capMs: b.capMs * SCALE }]),
 ) as Record<BackoffKey, Backoff>;
-
-/** Seeded (mulberry32): every policy sees the same jitter. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class MemJournal implements PoolJournal {
   #ops = new Map<string, PoolOperation>();

@@ -4,6 +4,7 @@
  * on one ENI, and counters of calls per action.
  */
 import type { EcsErrorCode } from './errors.js';
+import { prng } from '../helpers/prng.js';
 
 export interface LateReply {
   /** `delay`: answer after `delayMs` (past the client's read timeout); `drop`: destroy the connection unanswered. */
@@ -16,18 +17,6 @@ export interface LateReply {
 interface FailRule {
   readonly code: EcsErrorCode;
   times: number;
-}
-
-/** mulberry32: a small seeded PRNG, so a throttled share is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class Faults {

@@ -21,24 +21,13 @@ import { sleep } from '../../helpers/wait.js';
 import { runner } from '../../helpers/exec.js';
 import { netnsPath, type TestNetns } from '../../helpers/netns.js';
 import { addPod, delPod, startAliyunNode, type AliyunNode, type Pod } from './aliyun-node.js';
+import { prng } from '../../helpers/prng.js';
 
 const d = describePrivileged('Aliyun crash test', [existsSync(PLUGIN), `plugin binary missing at ${PLUGIN}: run npm run build`]);
 
 const CYCLES = Number(process.env.CRASH_CYCLES ?? 100);
 const CONCURRENCY = 10;
 const MAX_IDLE = 6;
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 d('kill -9 of the Aliyun daemon during concurrent ADD/DEL under cloud faults', () => {
   const seed = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 1e9));
