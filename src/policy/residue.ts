@@ -2,7 +2,7 @@
  * What Felix and Cilium leave on a node when they stop (reference backends.md, "One backend per node"; Terway's
  * policy/uninstall_policy.sh cleanup_felix). Data only: the daemon cleans it when it switches backends. Pure.
  */
-import { HOST_TABLE } from './builtin/compile.js';
+import { HOST_TABLE } from './builtin/tables.js';
 import type { Residue } from './types.js';
 
 const ALL_TABLES = ['raw', 'mangle', 'nat', 'filter'] as const;

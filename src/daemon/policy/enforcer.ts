@@ -14,7 +14,7 @@ import type { PodInfo } from '../../k8s/types.js';
 import { HOST, podNs, type NsRef } from '../../netlink/ops.js';
 import type { BuiltinApplier, ProgrammedTable } from '../../policy/builtin/apply.js';
 import { compileRuleset, HOST_TABLE, POD_TABLE, type CompiledRuleset, type LocalPod } from '../../policy/builtin/compile.js';
-import { overlayPods, scopesOf, type LocalAttachment } from '../../policy/builtin/scopes.js';
+import { isHostScoped, overlayPods, scopesOf, type LocalAttachment } from '../../policy/builtin/scopes.js';
 import { tableDrift } from '../../policy/builtin/verify.js';
 import { parsePod } from '../../policy/model/parse-pod.js';
 import type { Pod, PolicyModel } from '../../policy/model/types.js';
@@ -158,7 +158,7 @@ export class BuiltinEnforcer {
     const key = `${lease.podNamespace}/${lease.podName}`;
     const base: Pod = info !== undefined ? parsePod(podObject(info)).pod : { namespace: lease.podNamespace, name: lease.podName, labels: {}, ips: [], namedPorts: [], nodeName: this.#d.nodeName, hostNetwork: false };
     this.#local.set(key, { ...base, ips: [lease.allocation.ip], nodeName: this.#d.nodeName });
-    await this.#request(scopesOf([attachmentOf(lease)], this.#d.vethPrefix()).pods.length > 0 ? lease.netns : HOST_KEY);
+    await this.#request(isHostScoped(lease.allocation.mode) ? HOST_KEY : lease.netns);
   }
 
   /** At DEL (and GC): its rules go (its pod-netns table with its netns, when that still exists). */

@@ -7,6 +7,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isObj } from '../../config/fields.js';
 import { ExecError } from '../../lib/errors.js';
 import { runChecked, type CommandRunner } from '../../lib/exec.js';
 import type { NsRef } from '../../netlink/ops.js';
@@ -41,27 +42,23 @@ export function removeTableScript(table: string): string {
   return `table ${table}\ndelete table ${table}\n`;
 }
 
-function isObjectRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** The summary of `nft -j list table` output; undefined when the JSON has no such table. */
 export function summarizeListing(json: unknown, table: string): ProgrammedTable | undefined {
-  const items = isObjectRecord(json) && Array.isArray(json['nftables']) ? (json['nftables'] as unknown[]) : [];
+  const items = isObj(json) && Array.isArray(json['nftables']) ? (json['nftables'] as unknown[]) : [];
   const chains: string[] = [];
   const comments: string[] = [];
   const sets: Record<string, number> = {};
   let rules = 0;
   let found = false;
   for (const item of items) {
-    if (!isObjectRecord(item)) continue;
-    if (isObjectRecord(item['table'])) found = true;
+    if (!isObj(item)) continue;
+    if (isObj(item['table'])) found = true;
     const chain = item['chain'];
-    if (isObjectRecord(chain) && typeof chain['name'] === 'string') chains.push(chain['name']);
-    const set = isObjectRecord(item['set']) ? item['set'] : isObjectRecord(item['map']) ? item['map'] : undefined;
+    if (isObj(chain) && typeof chain['name'] === 'string') chains.push(chain['name']);
+    const set = isObj(item['set']) ? item['set'] : isObj(item['map']) ? item['map'] : undefined;
     if (set !== undefined && typeof set['name'] === 'string') sets[set['name']] = Array.isArray(set['elem']) ? set['elem'].length : 0;
     const rule = item['rule'];
-    if (isObjectRecord(rule)) {
+    if (isObj(rule)) {
       rules++;
       if (typeof rule['comment'] === 'string') comments.push(rule['comment']);
     }

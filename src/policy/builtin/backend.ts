@@ -4,6 +4,7 @@
  * the veth modes one host table keyed by the pods' host veths, in ipvlan and eni a table inside each pod's netns.
  * Like `none`, the daemon answers the probe port itself so a DaemonSet written for Felix or Cilium stays green.
  */
+import { selfHealthResponder } from '../none/backend.js';
 import { builtinResidue } from '../residue.js';
 import type { PolicyBackend } from '../types.js';
 
@@ -14,6 +15,6 @@ export const builtinBackend: PolicyBackend = {
   process: () => undefined,
   cniChainEntries: () => [],
   kubeObjects: () => [],
-  healthResponder: (ctx) => ({ host: '127.0.0.1', port: ctx.settings.felix.healthPort, paths: ['/liveness', '/readiness', '/healthz'], body: 'OK\n' }),
+  healthResponder: selfHealthResponder,
   residue: () => [builtinResidue()],
 };

@@ -19,8 +19,9 @@ import { podKey, type Direction, type NetworkPolicy, type Pod, type PolicyModel 
 import { comment, renderChain, renderSet, SetPool, type Chain } from './nft-text.js';
 import { compilePolicyChain, peerResolver } from './policy-chain.js';
 
-export const HOST_TABLE = 'terway-hub';
-export const POD_TABLE = 'terway-hub-pod';
+import { HOST_TABLE, POD_TABLE } from './tables.js';
+
+export { HOST_TABLE, POD_TABLE };
 
 export interface LocalPod {
   /** `namespace/name` of a pod of the model. */

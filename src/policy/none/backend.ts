@@ -5,7 +5,12 @@
  * (Terway runs a small TCP health server on 127.0.0.1:$FELIX_HEALTHPORT for the same reason).
  */
 import { builtinResidue, ciliumResidue, felixResidue } from '../residue.js';
-import type { PolicyBackend } from '../types.js';
+import type { HealthResponder, PolicyBackend, PolicyContext } from '../types.js';
+
+/** The daemon's own answer on Felix's health port (no policy process to probe): shared with the builtin backend. */
+export function selfHealthResponder(ctx: PolicyContext): HealthResponder {
+  return { host: '127.0.0.1', port: ctx.settings.felix.healthPort, paths: ['/liveness', '/readiness', '/healthz'], body: 'OK\n' };
+}
 
 export const noneBackend: PolicyBackend = {
   name: 'none',
@@ -14,6 +19,6 @@ export const noneBackend: PolicyBackend = {
   process: () => undefined,
   cniChainEntries: () => [],
   kubeObjects: () => [],
-  healthResponder: (ctx) => ({ host: '127.0.0.1', port: ctx.settings.felix.healthPort, paths: ['/liveness', '/readiness', '/healthz'], body: 'OK\n' }),
+  healthResponder: selfHealthResponder,
   residue: (ctx) => [felixResidue(), ciliumResidue(ctx.vethPrefix, ctx.settings.cilium.cniBinary), builtinResidue()],
 };

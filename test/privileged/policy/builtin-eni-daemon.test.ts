@@ -107,8 +107,10 @@ d('builtin backend, pod-owned scope (eni mode)', () => {
     const out: Record<string, boolean> = {};
     await Promise.all(pods.map(async (src) => {
       const targets = pods.filter((p) => p !== src).flatMap((dst) => PORTS.map((p) => ({ dst, p })));
-      const results = await agents.get(key(src))?.probe(targets.map(({ dst, p }) => ({ ip: dst.ip, port: p.port, proto: p.protocol === 'UDP' ? 'UDP' as const : 'TCP' as const })), TIMEOUT_MS);
-      targets.forEach(({ dst, p }, i) => { out[matrixKey(key(src), key(dst), p)] = results?.[i] === true; });
+      const agent = agents.get(key(src));
+      if (agent === undefined) throw new Error(`no probe agent in ${key(src)}`);
+      const results = await agent.probe(targets.map(({ dst, p }) => ({ ip: dst.ip, port: p.port, proto: p.protocol === 'UDP' ? 'UDP' as const : 'TCP' as const })), TIMEOUT_MS);
+      targets.forEach(({ dst, p }, i) => { out[matrixKey(key(src), key(dst), p)] = results[i] === true; });
     }));
     return sorted(out);
   }
