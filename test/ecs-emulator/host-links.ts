@@ -21,7 +21,7 @@ export function netnsHostLinks(prefix: string): NetnsHostLinks {
   if (prefix.length > 8) throw new Error(`host link prefix too long: ${prefix}`);
   const nsOf = new Map<string, string>();
   const links = new Map<string, { host: string; peer: string; ns: string }>();
-  /** Per ENI: the secondary IPs the vSwitch delivers to its MAC (static neighbours), and the queue of changes. */
+  /** Per ENI: the IPs the vSwitch delivers to its MAC (static neighbours), and the queue of changes. */
   const delivered = new Map<string, Set<string>>();
   const queues = new Map<string, Promise<void>>();
   let n = 0;
@@ -34,7 +34,7 @@ export function netnsHostLinks(prefix: string): NetnsHostLinks {
       if (l === undefined) return;
       const have = delivered.get(eni.id) ?? new Set<string>();
       delivered.set(eni.id, have);
-      const want = new Set(eni.ips.filter((x) => !x.primary).map((x) => x.ip));
+      const want = new Set(eni.ips.map((x) => x.ip)); // the primary IP too: a secondary ENI's primary IP may be a pod's
       for (const ip of want) {
         if (have.has(ip)) continue;
         await shAsync('ip', '-n', l.ns, 'neigh', 'replace', ip, 'lladdr', eni.mac, 'dev', 'br0', 'nud', 'permanent');
@@ -51,18 +51,25 @@ export function netnsHostLinks(prefix: string): NetnsHostLinks {
     return next;
   };
 
-  const ensureVswitch = async (vsw: VSwitch): Promise<string> => {
-    const have = nsOf.get(vsw.id);
+  // Memoised as a promise: ENIs attached at once to one vSwitch must all wait for its netns and bridge (returning
+  // the name before they exist let a second attach fail to enslave its link, leaving that ENI without carrier).
+  const vswitches = new Map<string, Promise<string>>();
+  const ensureVswitch = (vsw: VSwitch): Promise<string> => {
+    const have = vswitches.get(vsw.id);
     if (have !== undefined) return have;
     const ns = `${prefix}v${String(nsOf.size)}`;
     nsOf.set(vsw.id, ns);
     const len = vsw.cidr.split('/')[1] ?? '24';
-    await shAsync('ip', 'netns', 'add', ns);
-    await shAsync('ip', '-n', ns, 'link', 'set', 'lo', 'up');
-    await shAsync('ip', '-n', ns, 'link', 'add', 'br0', 'type', 'bridge');
-    await shAsync('ip', '-n', ns, 'addr', 'add', `${vsw.gateway}/${len}`, 'dev', 'br0');
-    await shAsync('ip', '-n', ns, 'link', 'set', 'br0', 'up');
-    return ns;
+    const made = (async () => {
+      await shAsync('ip', 'netns', 'add', ns);
+      await shAsync('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+      await shAsync('ip', '-n', ns, 'link', 'add', 'br0', 'type', 'bridge');
+      await shAsync('ip', '-n', ns, 'addr', 'add', `${vsw.gateway}/${len}`, 'dev', 'br0');
+      await shAsync('ip', '-n', ns, 'link', 'set', 'br0', 'up');
+      return ns;
+    })();
+    vswitches.set(vsw.id, made);
+    return made;
   };
 
   return {
@@ -94,6 +101,7 @@ export function netnsHostLinks(prefix: string): NetnsHostLinks {
       links.clear();
       for (const ns of nsOf.values()) await shAsync('ip', 'netns', 'del', ns).catch(() => undefined);
       nsOf.clear();
+      vswitches.clear();
     },
   };
 }

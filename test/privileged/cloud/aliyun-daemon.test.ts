@@ -72,6 +72,7 @@ d('aliyun provider: real daemon + real plugin + emulated ECS', () => {
     // every pod IP is a secondary IP of one of them, in the cloud
     const cloudIps = new Set(enis.flatMap((e) => e.ips.map((x) => x.ip)));
     for (const p of pods) expect(cloudIps.has(p.ip)).toBe(true);
+    expect(node.emu.state.hookErrors).toEqual([]); // every ENI's emulated host link was made whole
     for (const p of pods) expect(await pingFrom(p, vsw?.gateway ?? '')).toBe(0);
     // the per-ENI host setup ran once per ENI (link up, its table's default route via the vSwitch gateway)
     await waitFor(() => (daemon.logs().match(/ENI set up on the host/gu)?.length ?? 0) === enis.length, { timeoutMs: 3000, what: () => `one host setup per ENI (${String(enis.length)}); logs:\n${daemon.logs().slice(-3000)}` });
