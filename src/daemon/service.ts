@@ -227,6 +227,7 @@ export class HubService implements PoolProbe {
             await this.#isolate?.(lease); // NetworkPolicy rules in place before the pod's network exists
           } catch (e) {
             this.#store.delete(req);
+            this.#notifyReleased(lease); // listeners that saw the pod join (the enforcer's overlay) forget it again
             throw e instanceof HubError ? e : new UnavailableError(errorMessage(e));
           }
         } catch (e) {

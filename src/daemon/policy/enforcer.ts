@@ -99,6 +99,8 @@ export class BuiltinEnforcer {
   readonly #programmed = new Map<string, Programmed>();
   #wanted = 0;
   #running: Promise<void> | undefined;
+  /** Set once disable removed every table (a repeat disable has nothing to remove until the next enable). */
+  #swept = false;
   #waiters: Waiter[] = [];
   #status: EnforcerStatus = { state: 'inactive', scopes: 0, rules: 0, flowsCut: 0 };
 
@@ -118,6 +120,7 @@ export class BuiltinEnforcer {
   async enable(): Promise<void> {
     if (this.#enabled) return;
     this.#enabled = true;
+    this.#swept = false;
     this.#unsubscribe = this.#d.model.onChange(() => { void this.#request(HOST_KEY).catch(() => undefined); });
     this.#d.log.info('builtin NetworkPolicy enforcement on');
     await this.#request(HOST_KEY);
@@ -125,6 +128,7 @@ export class BuiltinEnforcer {
 
   /** Stops enforcing and removes every table it programmed (the host table, the tables in the pods' netns). */
   async disable(): Promise<void> {
+    if (!this.#enabled && this.#swept) return; // nothing programmed since the last sweep: no nft runs on every config
     const was = this.#enabled;
     this.#enabled = false;
     this.#unsubscribe?.();
@@ -137,6 +141,7 @@ export class BuiltinEnforcer {
       await this.#d.applier.removeTable(podNs(p.netns as NetnsPath), `inet ${POD_TABLE}`).catch((e: unknown) => { failures.push(`${p.netns}: ${errorMessage(e)}`); });
     }
     this.#programmed.clear();
+    this.#swept = failures.length === 0;
     this.#status = { ...this.#status, state: 'inactive', scopes: 0, rules: 0, ...(failures.length > 0 ? { lastError: failures.join('; ') } : {}) };
     if (was || failures.length > 0) this.#d.log.info('builtin NetworkPolicy tables removed', { podScopes: pods.length, failures });
   }

@@ -174,6 +174,17 @@ describe('BuiltinEnforcer', () => {
     expect(h.applier.calls.length).toBe(n); // no longer follows the model
   });
 
+  it('disable sweeps once: repeated on every accepted config (Felix or Cilium chosen) it runs no nft until the next enable', async () => {
+    const h = harness([lease('c1', '10.0.0.5', { podNamespace: 'x', podName: 'a' })]);
+    await h.enforcer.disable(); // a daemon start: tables a run before left behind go
+    await h.enforcer.disable();
+    await h.enforcer.disable();
+    expect(h.applier.calls.filter((c) => c.startsWith('remove'))).toEqual(['remove host inet terway-hub']);
+    await h.enforcer.enable();
+    await h.enforcer.disable();
+    expect(h.applier.calls.filter((c) => c.startsWith('remove'))).toEqual(['remove host inet terway-hub', 'remove host inet terway-hub']);
+  });
+
   it('verify: no drift right after an apply; a changed table and a missing one are named', async () => {
     const l = lease('c1', '10.0.0.5', { podNamespace: 'x', podName: 'a' });
     const h = harness([l, ipvlanLease('c2', '10.1.0.5', 'x', 'b')], [podInfo('x', 'a', {})]);
