@@ -30,7 +30,6 @@ import type { CloudProvider, IpSource, LocalFacts } from '../types.js';
 // ./create.js (and with it the ECS SDK, ≈ 1 s of module loading) is imported when a session is built: a daemon on the
 // local provider, and the CLI, never load it
 import type { AliyunCloud, createAliyunCloud } from './create.js';
-import { DEFAULT_ENI_TAGS } from './tags.js';
 import { createAliyunFactory } from './factory.js';
 
 export interface AliyunProviderDeps {
@@ -150,7 +149,6 @@ export class AliyunProviders {
           get cloud() { return thisCurrent().cloud.cloud; },
           get metadata() { return thisCurrent().cloud.metadata; },
           get eniConf() { return thisCurrent().eniConf; },
-          tags: { ...DEFAULT_ENI_TAGS, ...eniConf.eniTags },
         }),
     };
     let primaryFacts: Promise<EniFacts | undefined> | undefined;
