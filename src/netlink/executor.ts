@@ -24,7 +24,8 @@ import {
   type Step,
 } from './render.js';
 import { isTolerated } from './tolerate.js';
-import { checkMove, isGuardedMove } from './move-guard.js';
+import { checkMove, checkMoveWith, isGuardedMove } from './move-guard.js';
+import { driverRuns, type IpDriver, type IpDriverSource } from './ip-driver.js';
 
 export { PlanError } from './plan-error.js';
 
@@ -43,6 +44,11 @@ export interface ExecutorDeps {
   readonly netnsExists?: (path: string) => Promise<boolean>;
   /** How long a rollback may take (its own deadline: the apply's may have passed already). Default 10 s. */
   readonly rollbackDeadlineMs?: number;
+  /**
+   * Programs ip ops without `ip` processes when it loads (the plugin binary: ./rtnl); loaded once, on first use.
+   * Ops it does not support, and every op when it does not load, go through `ip -batch`.
+   */
+  readonly ip?: IpDriverSource;
 }
 
 export const DEFAULT_ROLLBACK_DEADLINE_MS = 10_000;
@@ -100,6 +106,19 @@ function trailingText(stderr: string): string {
 export function createExecutor(deps: ExecutorDeps): Executor {
   const netnsExists = deps.netnsExists ?? pathExists;
   const writeSysctl = deps.writeSysctl ?? procSysctlWriter;
+  let loading: Promise<IpDriver | undefined> | undefined;
+  /** The ip driver, or undefined (iproute2 for every op) when there is none or it failed to load. */
+  const driver = (): Promise<IpDriver | undefined> =>
+    (loading ??= (deps.ip?.() ?? Promise.resolve(undefined)).then(
+      (d) => {
+        if (d !== undefined) deps.log.debug('ip ops through the driver', { driver: d.name });
+        return d;
+      },
+      (err: unknown) => {
+        deps.log.debug('ip driver did not load: ip ops through ip -batch', { error: errorMessage(err) });
+        return undefined;
+      },
+    ));
 
   /** Runs one step; never throws: every op gets an outcome. */
   async function runStep(step: Step, signal: AbortSignal | undefined): Promise<readonly OpOutcome[]> {
@@ -112,6 +131,28 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       }
     }
     if (step.kind === 'pod-sysctl') return runPodSysctls(step, signal);
+    const d = step.kind === 'ip' ? await driver() : undefined;
+    if (d === undefined) return runBatch(step, signal);
+    // the driver's runs and `ip -batch` for the ops it does not support, in plan order
+    const out: OpOutcome[] = [];
+    for (const run of driverRuns(step.ops, d)) {
+      if (!run.driver) {
+        const sub = restep(step, run.entries);
+        if (sub !== undefined) out.push(...(await runBatch(sub, signal)));
+        continue;
+      }
+      const errors = await d.run(step.ns, run.entries.map((e) => e.op), signal);
+      run.entries.forEach((entry, i) => {
+        const error = errors[i] ?? '';
+        const tolerated = error !== '' && isTolerated(entry.op, error);
+        out.push({ entry, ok: error === '' || tolerated, tolerated, error });
+      });
+    }
+    return out;
+  }
+
+  /** One `ip|tc -force -batch` process for the step; never throws. */
+  async function runBatch(step: Extract<Step, { kind: BatchTool }>, signal: AbortSignal | undefined): Promise<readonly OpOutcome[]> {
     let res;
     try {
       res = await deps.runner.run(step.command, signal);
@@ -171,14 +212,13 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       const inv = inverseOf(op);
       return inv ? [inv] : [];
     });
-    const byNs = new Map<string, { tool: BatchTool; ns: NsRef; ops: Op[]; lines: (readonly string[])[] }>();
+    const byNs = new Map<string, { tool: BatchTool; ns: NsRef; ops: Op[] }>();
     for (const op of inverses) {
       const r = renderOp(op);
       if (r.kind === 'sysctl') continue;
       const key = `${r.kind}|${nsKey(op.ns)}`;
-      const g = byNs.get(key) ?? { tool: r.kind, ns: op.ns, ops: [], lines: [] };
+      const g = byNs.get(key) ?? { tool: r.kind, ns: op.ns, ops: [] };
       g.ops.push(op);
-      g.lines.push(r.tokens);
       byNs.set(key, g);
     }
     const errors: string[] = [];
@@ -189,13 +229,27 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         continue;
       }
       try {
-        const res = await deps.runner.run(batchCommand(g.ns, g.lines, g.tool), deadline);
-        const failures = parseBatchFailures(res.stderr);
-        if (res.exitCode !== 0 && failures.size === 0) errors.push(`rollback in ${describeNs(g.ns)}: ${res.stderr.trim()}`);
-        g.ops.forEach((op, i) => {
-          const e = failures.get(i + 1);
-          if (e !== undefined && !isTolerated(op, e)) errors.push(`rollback ${describeOp(op)}: ${e}`);
-        });
+        const d = g.tool === 'ip' ? await driver() : undefined;
+        const runs = d !== undefined ? driverRuns(g.ops.map((op) => ({ op })), d) : [{ driver: false, entries: g.ops.map((op) => ({ op })) }];
+        for (const run of runs) {
+          const ops = run.entries.map((e) => e.op);
+          if (d !== undefined && run.driver) {
+            const failed = await d.run(g.ns, ops, deadline);
+            ops.forEach((op, i) => {
+              const e = failed[i] ?? '';
+              if (e !== '' && !isTolerated(op, e)) errors.push(`rollback ${describeOp(op)}: ${e}`);
+            });
+            continue;
+          }
+          const lines = ops.map((op) => renderOp(op)).flatMap((r) => (r.kind === 'sysctl' ? [] : [r.tokens]));
+          const res = await deps.runner.run(batchCommand(g.ns, lines, g.tool), deadline);
+          const failures = parseBatchFailures(res.stderr);
+          if (res.exitCode !== 0 && failures.size === 0) errors.push(`rollback in ${describeNs(g.ns)}: ${res.stderr.trim()}`);
+          ops.forEach((op, i) => {
+            const e = failures.get(i + 1);
+            if (e !== undefined && !isTolerated(op, e)) errors.push(`rollback ${describeOp(op)}: ${e}`);
+          });
+        }
       } catch (err) {
         errors.push(`rollback in ${describeNs(g.ns)}: ${errorMessage(err)}`);
       }
@@ -213,7 +267,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     if (step.kind === 'sysctl') return { refused, missing };
     for (const entry of step.ops) {
       if (!isGuardedMove(entry.op)) continue;
-      const v = await checkMove(deps.runner, entry.op, signal);
+      const d = await driver();
+      const v = d !== undefined && d.supports(entry.op) ? await checkMoveWith(d, entry.op) : await checkMove(deps.runner, entry.op, signal);
       if (v.kind === 'refused') refused.push({ entry, ok: false, tolerated: false, error: v.error });
       if (v.kind === 'missing') missing.push({ entry, ok: false, tolerated: false, error: v.error });
     }
@@ -224,12 +279,15 @@ export function createExecutor(deps: ExecutorDeps): Executor {
   function without(step: Step, drop: readonly OpOutcome[]): Step | undefined {
     if (drop.length === 0 || step.kind === 'sysctl') return step;
     const gone = new Set(drop.map((o) => o.entry.index));
-    const kept = step.ops.filter((e) => !gone.has(e.index));
+    return restep(step, step.ops.filter((e) => !gone.has(e.index)));
+  }
+
+  /** A step of the same tool and namespace with only `kept` (of its ops), their plan indices kept. */
+  function restep<S extends Exclude<Step, { kind: 'sysctl' }>>(step: S, kept: readonly IndexedOp[]): S | undefined {
     if (kept.length === 0) return undefined;
     const [rebuilt] = planSteps(kept.map((e) => e.op));
-    if (rebuilt === undefined || rebuilt.kind === 'sysctl') return undefined;
-    // indices back to the plan's
-    return { ...rebuilt, ops: rebuilt.ops.map((e, i) => ({ index: kept[i]?.index ?? e.index, op: e.op })) };
+    if (rebuilt?.kind !== step.kind) return undefined;
+    return { ...(rebuilt as S), ops: rebuilt.ops.map((e, i) => ({ index: kept[i]?.index ?? e.index, op: e.op })) };
   }
 
   async function fail(applied: readonly Op[], failed: OpOutcome, cause?: unknown): Promise<never> {

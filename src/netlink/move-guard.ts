@@ -3,10 +3,12 @@
  * has that MAC. Moving a link out of a namespace is the one op whose target is chosen by name alone among links the
  * hub did not create (an exclusive ENI, found by MAC by whoever named it): a stale name must never move the node's
  * primary interface, or another pod's, into a pod. The executor asks before the step that holds the move runs
- * (`ip -j link show dev NAME`, one process; not atomic with the move, which follows within milliseconds).
+ * (`ip -j link show dev NAME`, one process, or one RTM_GETLINK through an ip driver; not atomic with the move, which
+ * follows within milliseconds).
  */
 import { errorMessage } from '../lib/errors.js';
 import type { CommandRunner } from '../lib/exec.js';
+import type { IpDriver } from './ip-driver.js';
 import { ipCommand } from './observe.js';
 import type { Op } from './ops.js';
 import { describeNs } from './render.js';
@@ -47,10 +49,22 @@ export async function checkMove(runner: CommandRunner, op: GuardedMove, signal?:
   } catch (err) {
     return { kind: 'refused', error: `cannot parse ip -j link show dev ${op.name} (${where}): ${errorMessage(err)}` };
   }
-  const link = parseLinks(parsed).find((l) => l.name === op.name);
-  if (link === undefined) return { kind: 'missing', error: `link ${op.name} not found (${where})` };
+  return verdictOf(op, parseLinks(parsed).find((l) => l.name === op.name)?.mac);
+}
+
+/** The same check through an ip driver (../ip-driver.ts): one RTM_GETLINK, no process. */
+export async function checkMoveWith(driver: IpDriver, op: GuardedMove): Promise<MoveVerdict> {
+  try {
+    return verdictOf(op, await driver.linkMac(op.ns, op.name));
+  } catch (err) {
+    return { kind: 'refused', error: `cannot read link ${op.name} (${describeNs(op.ns)}) to verify its MAC before moving it: ${errorMessage(err)}` };
+  }
+}
+
+/** The verdict for the MAC the link has (undefined: no such link). */
+function verdictOf(op: GuardedMove, mac: string | undefined): MoveVerdict {
+  const where = describeNs(op.ns);
+  if (mac === undefined) return { kind: 'missing', error: `link ${op.name} not found (${where})` };
   const want = op.mac.toLowerCase();
-  return link.mac === want
-    ? { kind: 'ok' }
-    : { kind: 'refused', error: `link ${op.name} (${where}) has MAC ${link.mac}, not ${want}: not moved (wrong link)` };
+  return mac === want ? { kind: 'ok' } : { kind: 'refused', error: `link ${op.name} (${where}) has MAC ${mac}, not ${want}: not moved (wrong link)` };
 }
