@@ -11,6 +11,7 @@ import { netnsProblem, netnsUsable } from '../lib/netns-check.js';
 import { pendingDirFor, recordPendingRelease } from '../lib/pending-release.js';
 import { dataplaneFor, planOrphanTeardown } from '../modes/registry.js';
 import { createExecutor } from '../netlink/executor.js';
+import { rtnlDriverSource } from '../netlink/rtnl/load.js';
 import { createStateProbe } from '../netlink/probe.js';
 import { createRpcClient, type HubRpcClient } from '../rpc/client.js';
 import { invoke, type Invocation } from '../cni/commands.js';
@@ -47,7 +48,7 @@ async function main(): Promise<number> {
     const runner = createBunRunner() ?? createProcessRunner();
     return {
       rpc: (c) => (client ??= createRpcClient({ socketPath: c.socket, timeoutMs: c.timeoutMs })),
-      executor: createExecutor({ runner, log, netnsExists: netnsUsable }),
+      executor: createExecutor({ runner, log, netnsExists: netnsUsable, ip: rtnlDriverSource(env) }),
       probe: createStateProbe({ runner }),
       dataplanes: dataplaneFor,
       planOrphanTeardown,

@@ -3,6 +3,9 @@
  * sysctls written directly), learns from iproute2's `Command failed -:N` markers exactly which ops failed, and on a
  * real failure rolls back what took effect (inverse ops, reverse order, one batch per namespace) before throwing
  * a PlanError. Before a step with a `link.move` that names a MAC, it checks the link has it (./move-guard.ts).
+ * With an ip driver (./ip-driver.ts; the plugin binary's rtnetlink one, ./rtnl) the ip ops it supports are
+ * programmed through it instead of `ip -batch`, op by op with the same tolerances, rollback and teardown rules; the
+ * rest (tc, sysctls, unsupported ip ops) run as above.
  */
 import { writeFile } from 'node:fs/promises';
 import { errorMessage } from '../lib/errors.js';
@@ -26,6 +29,7 @@ import {
 import { isTolerated } from './tolerate.js';
 import { checkMove, checkMoveWith, isGuardedMove } from './move-guard.js';
 import { driverRuns, type IpDriver, type IpDriverSource } from './ip-driver.js';
+import { runBatch, runPodSysctls, type OpOutcome } from './batch-outcomes.js';
 
 export { PlanError } from './plan-error.js';
 
@@ -76,33 +80,6 @@ export interface Executor {
  */
 export type ExecutorFactory = (log: Logger) => Executor;
 
-interface OpOutcome {
-  readonly entry: IndexedOp;
-  readonly ok: boolean;
-  readonly tolerated: boolean;
-  readonly error: string;
-  readonly cause?: unknown;
-  /** Failed or not run, but it may have taken effect (the batch was cut short): rollback undoes it. */
-  readonly uncertain?: boolean;
-}
-
-/**
- * iproute2 exits at once with 255 (`exit(-1)`: invarg, e.g. a netns path it cannot open) in the middle of a
- * `-force` batch, without a `Command failed` marker; a process killed by a signal (the deadline) also stops midway.
- * Either way the lines before the stop took effect, the rest did not, and where it stopped is unknown.
- */
-const ABORTED_EXIT = new Set([255, -1]);
-
-/** stderr after the last `Command failed -:N` marker (what an aborting line printed). */
-function trailingText(stderr: string): string {
-  const lines = stderr.split('\n');
-  let last = -1;
-  lines.forEach((l, i) => {
-    if (/^Command failed -:\d+\s*$/u.test(l)) last = i;
-  });
-  return lines.slice(last + 1).join('\n').trim();
-}
-
 export function createExecutor(deps: ExecutorDeps): Executor {
   const netnsExists = deps.netnsExists ?? pathExists;
   const writeSysctl = deps.writeSysctl ?? procSysctlWriter;
@@ -130,15 +107,15 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         return [{ entry: step.entry, ok: false, tolerated: false, error: errorMessage(err), cause: err }];
       }
     }
-    if (step.kind === 'pod-sysctl') return runPodSysctls(step, signal);
+    if (step.kind === 'pod-sysctl') return runPodSysctls(deps.runner, step, signal);
     const d = step.kind === 'ip' ? await driver() : undefined;
-    if (d === undefined) return runBatch(step, signal);
+    if (d === undefined) return runBatch(deps.runner, step, signal);
     // the driver's runs and `ip -batch` for the ops it does not support, in plan order
     const out: OpOutcome[] = [];
     for (const run of driverRuns(step.ops, d)) {
       if (!run.driver) {
         const sub = restep(step, run.entries);
-        if (sub !== undefined) out.push(...(await runBatch(sub, signal)));
+        if (sub !== undefined) out.push(...(await runBatch(deps.runner, sub, signal)));
         continue;
       }
       const errors = await d.run(step.ns, run.entries.map((e) => e.op), signal);
@@ -149,61 +126,6 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       });
     }
     return out;
-  }
-
-  /** One `ip|tc -force -batch` process for the step; never throws. */
-  async function runBatch(step: Extract<Step, { kind: BatchTool }>, signal: AbortSignal | undefined): Promise<readonly OpOutcome[]> {
-    let res;
-    try {
-      res = await deps.runner.run(step.command, signal);
-    } catch (err) {
-      // Killed by the deadline after it started: any prefix of the batch may have taken effect.
-      const uncertain = signal?.aborted === true;
-      return step.ops.map((entry) => ({ entry, ok: false, tolerated: false, error: errorMessage(err), cause: err, uncertain }));
-    }
-    const failures = parseBatchFailures(res.stderr);
-    const aborted = ABORTED_EXIT.has(res.exitCode);
-    if (res.exitCode !== 0 && failures.size === 0 && !aborted) {
-      // The batch never ran (nsenter could not enter, ip not found): nothing in it took effect.
-      const error = res.stderr.trim() || `exit ${String(res.exitCode)}`;
-      return step.ops.map((entry) => ({ entry, ok: false, tolerated: false, error }));
-    }
-    // Lines up to the last marker ran; after it, an aborted batch leaves them unknown.
-    const lastMarked = Math.max(0, ...failures.keys());
-    const abortText = aborted ? `${step.kind} batch stopped (exit ${String(res.exitCode)}) at line ${String(lastMarked + 1)} or later: ${trailingText(res.stderr) || 'no message'}` : '';
-    return step.ops.map((entry, i) => {
-      const error = failures.get(i + 1);
-      if (aborted && i + 1 > lastMarked) return { entry, ok: false, tolerated: false, error: abortText, uncertain: true };
-      if (error === undefined) return { entry, ok: true, tolerated: false, error: '' };
-      const tolerated = isTolerated(entry.op, error);
-      return { entry, ok: tolerated, tolerated, error };
-    });
-  }
-
-  /**
-   * `nsenter … sysctl -q -w k=v …`: sysctl sets every key it can and names each failing one on stderr (its /proc/sys
-   * path or dotted key); a failure naming none (nsenter could not enter, sysctl missing) fails them all.
-   */
-  async function runPodSysctls(step: Extract<Step, { kind: 'pod-sysctl' }>, signal: AbortSignal | undefined): Promise<readonly OpOutcome[]> {
-    let res;
-    try {
-      res = await deps.runner.run(step.command, signal);
-    } catch (err) {
-      return step.ops.map((entry) => ({ entry, ok: false, tolerated: false, error: errorMessage(err), cause: err }));
-    }
-    if (res.exitCode === 0) return step.ops.map((entry) => ({ entry, ok: true, tolerated: false, error: '' }));
-    const lines = res.stderr.split('\n').filter((l) => l.trim() !== '');
-    const mentions = (entry: IndexedOp): string | undefined => {
-      const r = renderOp(entry.op);
-      const key = entry.op.kind === 'sysctl.set' ? entry.op.key : '';
-      return lines.find((l) => (r.kind === 'sysctl' && l.includes(r.path)) || (key !== '' && l.includes(`"${key}"`)) || (key !== '' && l.includes(`'${key}'`)));
-    };
-    const named = step.ops.map((entry) => [entry, mentions(entry)] as const);
-    const any = named.some(([, line]) => line !== undefined);
-    const whole = res.stderr.trim() || `exit ${String(res.exitCode)}`;
-    return named.map(([entry, line]) =>
-      !any ? { entry, ok: false, tolerated: false, error: whole } : line === undefined ? { entry, ok: true, tolerated: false, error: '' } : { entry, ok: false, tolerated: false, error: line.trim() },
-    );
   }
 
   /** Best-effort undo: inverse ops in reverse order, grouped into one batch per tool and namespace. */

@@ -27,7 +27,7 @@ import {
   replaceRoute,
   setLinkFlag,
 } from './requests.js';
-import type { RtnlSocket, RtnlSystem } from './socket.js';
+import { SysError, type RtnlSocket, type RtnlSystem } from './socket.js';
 import { macString, parseAttrs } from './wire.js';
 
 export type RtnlOp = Extract<Op, { kind: 'link.veth' | 'link.move' | 'link.arp-off' | 'link.up' | 'link.del' | 'addr.replace' | 'route.replace' | 'route.del' | 'rule.add' | 'rule.del' | 'neigh.replace' | 'link.ifb' }>;
@@ -186,6 +186,7 @@ export function createRtnlDriver(sys: RtnlSystem): IpDriver {
     try {
       s = openSession(ns);
     } catch (err) {
+      if (!(err instanceof OpFailure || err instanceof SysError)) throw err; // e.g. stuck in the pod netns: never go on
       return ops.map(() => errorMessage(err));
     }
     try {
