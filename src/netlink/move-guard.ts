@@ -52,10 +52,11 @@ export async function checkMove(runner: CommandRunner, op: GuardedMove, signal?:
   return verdictOf(op, parseLinks(parsed).find((l) => l.name === op.name)?.mac);
 }
 
-/** The same check through an ip driver (../ip-driver.ts): one RTM_GETLINK, no process. */
+/** The same check through an ip driver (./ip-driver.ts): one RTM_GETLINK, no process; iproute2's text when missing. */
 export async function checkMoveWith(driver: IpDriver, op: GuardedMove): Promise<MoveVerdict> {
   try {
-    return verdictOf(op, await driver.linkMac(op.ns, op.name));
+    const mac = await driver.linkMac(op.ns, op.name);
+    return mac === undefined ? { kind: 'missing', error: `link ${op.name} not found (${describeNs(op.ns)}): Device "${op.name}" does not exist.` } : verdictOf(op, mac);
   } catch (err) {
     return { kind: 'refused', error: `cannot read link ${op.name} (${describeNs(op.ns)}) to verify its MAC before moving it: ${errorMessage(err)}` };
   }
