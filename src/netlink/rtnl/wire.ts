@@ -217,7 +217,7 @@ export interface NlAck {
 
 export function parseAck(m: NlMessage): NlAck {
   const view = new DataView(m.body.buffer, m.body.byteOffset, m.body.byteLength);
-  const errno = m.body.length >= 4 ? -view.getInt32(0, true) : 0;
+  const errno = m.body.length >= 4 ? 0 - view.getInt32(0, true) : 0;
   if ((m.flags & NLM_F_ACK_TLVS) === 0 || m.body.length < 4 + NLMSG_HDRLEN) return { errno };
   // the echoed request: its header only when capped, else the whole message
   const echoed = (m.flags & NLM_F_CAPPED) !== 0 ? NLMSG_HDRLEN : view.getUint32(4, true);
