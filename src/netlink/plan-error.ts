@@ -10,7 +10,7 @@ export class PlanError extends HubError {
     readonly failedOp: Op,
     /** Its 0-based index in the plan. */
     readonly failedIndex: number,
-    /** The error text iproute2 (or the sysctl writer / process start) gave for it. */
+    /** The error text iproute2 (or the rtnetlink driver in its words, the sysctl writer, the process start) gave. */
     readonly stderr: string,
     /** How many ops had taken effect before the rollback. */
     readonly applied: number,
