@@ -7,8 +7,9 @@
  * the measured reachability (288 real connections) equals the evaluator's matrix over the same objects, and
  * `terway-hub policy matrix --json` over the daemon's live model says the same. Also: a pod ADDed into a
  * default-deny namespace is in the rules when its ADD returns; an established flow is cut when a policy tightens;
- * a pod allowed nothing still answers the node; `policy verify` exits 0, and 1 naming the drift after the table is
- * tampered with by hand; DEL takes the pod out of the rules; disable_network_policy removes the table.
+ * a pod allowed nothing still answers the node; `policy verify` exits 0, and 1 naming each drift after hand edits
+ * (a port replaced in a rule and a set element deleted, counts and comments kept; a rule added; a map flushed); DEL
+ * takes the pod out of the rules; disable_network_policy removes the table.
  */
 import { existsSync } from 'node:fs';
 import { CLI, NODE, PLUGIN, callPluginAsync, pluginStdin, startDaemon, type RunningDaemon } from '../../helpers/hub.js';
@@ -236,16 +237,28 @@ d.each(MODES)('builtin backend through the daemon in $mode', ({ mode, daemonMode
 
   if (!full) return;
 
-  it('policy verify: exit 0 when programmed == model; 1 naming the drift after a hand edit', async () => {
-    setPolicies([denyIngress('z')]);
-    await eventually(() => { expect(cli(['verify']).code).toBe(0); }, 20_000, 200);
+  it('policy verify: exit 0 when programmed == model; 1 naming the drift after hand edits, counts and comments kept or not', async () => {
+    setPolicies([np('z', 'web-in', { podSelector: {}, ingress: [{ ports: [{ port: 80 }, { protocol: 'UDP', port: 81 }] }] })]);
+    await eventually(() => { expect(hostTable()).toContain('comment "z/web-in ingress[0]"'); }, 20_000, 200);
+    expect(cli(['verify']).code).toBe(0);
     const json = cli(['verify', '--json']);
     expect(JSON.parse(json.stdout)).toEqual({ backend: 'builtin', scopes: ['host'], drift: [] });
+    const found = /meta l4proto \. th dport @((np\d+_in)_0_ports) accept comment "z\/web-in ingress\[0\]" # handle (\d+)/u.exec(sh('nft', ['-a', 'list', 'table', 'inet', 'terway-hub']));
+    const [, set = '', chain = '', handle = ''] = found ?? [];
+    expect(handle).not.toBe('');
+    // the port 80 made 8080 in place: same rule count, same comment
+    sh('nft', ['replace', 'rule', 'inet', 'terway-hub', chain, 'handle', handle, 'meta', 'l4proto', '.', 'th', 'dport', '{', 'tcp', '.', '8080', ',', 'udp', '.', '81', '}', 'accept', 'comment', '"z/web-in ingress[0]"']);
+    const replaced = cli(['verify']);
+    expect(replaced.code).toBe(1);
+    expect(replaced.stdout).toMatch(/^DRIFT: /u);
+    expect(replaced.stdout).toContain(`drift: host: chain ${chain} rule 0 ("z/web-in ingress[0]") is \`meta l4proto . th dport == { tcp . 8080, udp . 81 } accept # z/web-in ingress[0]\`, the model gives \`meta l4proto . th dport == @${set} accept # z/web-in ingress[0]\``);
+    sh('nft', ['delete', 'element', 'inet', 'terway-hub', set, '{', 'udp', '.', '81', '}']);
+    expect(cli(['verify']).stdout).toContain(`drift: host: set ${set} lacks udp . 81`);
     sh('nft', ['add', 'rule', 'inet', 'terway-hub', 'ingress_forward', 'accept']);
-    const tampered = cli(['verify']);
-    expect(tampered.code).toBe(1);
-    expect(tampered.stdout).toMatch(/^DRIFT: /u);
-    expect(tampered.stdout).toMatch(/drift: host: \d+ rules, the model gives \d+/u);
+    const added = cli(['verify']);
+    expect(added.code).toBe(1);
+    expect(added.stdout).toContain('drift: host: chain ingress_forward has 3 rules, the model gives 2');
+    expect(added.stdout).toContain('drift: host: chain ingress_forward has a rule the model does not give: `accept`');
     sh('nft', ['flush', 'map', 'inet', 'terway-hub', 'ingress_pods']);
     expect(cli(['verify']).stdout).toMatch(/drift: host: set ingress_pods holds 0 elements, the model gives 3/u);
   }, 60_000);

@@ -8,7 +8,8 @@ import { describe, expect, it } from '@jest/globals';
 import type { Cidr, IfName, IpAddr, MacAddr } from '../../../src/lib/brand.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import type { NsRef } from '../../../src/netlink/ops.js';
-import type { BuiltinApplier, ProgrammedTable } from '../../../src/policy/builtin/apply.js';
+import type { BuiltinApplier } from '../../../src/policy/builtin/apply.js';
+import type { ProgrammedTable } from '../../../src/policy/builtin/listing.js';
 import type { CompiledRuleset } from '../../../src/policy/builtin/compile.js';
 import { buildModel } from '../../../src/policy/model/build.js';
 import { parseNetworkPolicy } from '../../../src/policy/model/parse-policy.js';
@@ -26,13 +27,13 @@ class RecordingApplier implements BuiltinApplier {
   readonly calls: string[] = [];
   readonly texts = new Map<string, string>();
   failHost: string | undefined;
-  /** What readBack answers per scope (default: a table whose rule count is the compiled one). */
+  /** What readBack answers per scope (default: one chain, and a map holding the isolated pods' interfaces). */
   readonly tables = new Map<string, ProgrammedTable | undefined>();
   apply(ns: NsRef, r: CompiledRuleset): Promise<void> {
     this.calls.push(`apply ${where(ns)}`);
     if (ns.kind === 'host' && this.failHost !== undefined) return Promise.reject(new Error(this.failHost));
     this.texts.set(where(ns), r.text);
-    this.tables.set(where(ns), { table: r.table, chains: ['c'], rules: r.rules, comments: [], sets: { ingress_pods: r.isolated.length } });
+    this.tables.set(where(ns), { table: r.table, chains: { c: { decl: '', rules: [] } }, sets: { ingress_pods: { decl: 'map', elements: r.isolated.map((i) => i.ifname) } }, others: [], rules: 0 });
     return Promise.resolve();
   }
   removePodTable(ns: NsRef): Promise<void> {
@@ -183,12 +184,13 @@ describe('BuiltinEnforcer', () => {
     expect(await h.enforcer.verify()).toEqual({ scopes: ['host', '/var/run/netns/c2'], drift: [] });
     const t = h.applier.tables.get('host');
     if (t === undefined) throw new Error('no host table');
-    h.applier.tables.set('host', { ...t, rules: t.rules + 1, chains: [...t.chains, 'evil'] });
+    h.applier.tables.set('host', { ...t, chains: { ...t.chains, evil: { decl: '', rules: [] } }, sets: { ingress_pods: { decl: 'map', elements: [] } } });
     h.applier.tables.delete('/var/run/netns/c2');
     const r = await h.enforcer.verify();
     expect(r.drift).toEqual([
       'host: extra chain evil',
-      `host: ${String(t.rules + 1)} rules, the model gives ${String(t.rules)}`,
+      'host: set ingress_pods holds 0 elements, the model gives 1',
+      `host: set ingress_pods lacks ${vethName('cali', { namespace: 'x', name: 'a' })}`,
       '/var/run/netns/c2: missing table inet terway-hub-pod',
     ]);
   });
