@@ -20,6 +20,7 @@ import type { PodInfo } from '../../../src/k8s/types.js';
 import type { Lease } from '../../../src/store/lease.js';
 import { vethName } from '../../../src/lib/veth-name.js';
 import { lease } from './helpers/fixtures.js';
+import { eventually } from '../../helpers/wait.js';
 
 const where = (ns: NsRef): string => (ns.kind === 'host' ? 'host' : ns.path);
 
@@ -92,7 +93,7 @@ const ipvlanLease = (id: string, ip: string, ns: string, name: string): Lease =>
     },
   });
 
-function harness(leases: Lease[], infos: PodInfo[] = []) {
+function harness(leases: Lease[], infos: PodInfo[] = [], retryDelayMs: (failedRuns: number) => number = () => 60_000) {
   const applier = new RecordingApplier();
   const source = new Source();
   const runs: boolean[] = [];
@@ -105,6 +106,7 @@ function harness(leases: Lease[], infos: PodInfo[] = []) {
     vethPrefix: () => 'cali',
     log: silentLogger,
     observe: (r) => { runs.push(r.ok); },
+    retryDelayMs,
   });
   return { applier, source, enforcer, runs };
 }
@@ -159,6 +161,33 @@ describe('BuiltinEnforcer', () => {
     h.applier.failHost = undefined;
     await h.enforcer.isolate(l);
     expect(h.enforcer.status().state).toBe('enforcing');
+  });
+
+  it('a failed run: not ready, naming the scope and error, retried backing off until a run succeeds; then ready and no more retries', async () => {
+    const l = lease('c1', '10.0.0.5', { podNamespace: 'x', podName: 'a' });
+    const asked: number[] = [];
+    const h = harness([l], [podInfo('x', 'a', {})], (n) => { asked.push(n); return 5; });
+    h.applier.failHost = 'nft: Operation not permitted';
+    h.source.set([denyIngress('x')]);
+    expect(h.enforcer.notReadyReason()).toBeUndefined();
+    await expect(h.enforcer.enable()).rejects.toThrow(/nft: Operation not permitted/u);
+    expect(h.enforcer.notReadyReason()).toBe('builtin NetworkPolicy rules not programmed: host: nft: Operation not permitted');
+    await eventually(() => { expect(asked.slice(0, 3)).toEqual([1, 2, 3]); }, 2000, 5); // retried, failing in a row
+    expect(h.enforcer.status().state).toBe('failing');
+    h.applier.failHost = undefined;
+    await eventually(() => { expect(h.enforcer.notReadyReason()).toBeUndefined(); }, 2000, 5);
+    expect(h.enforcer.status()).toMatchObject({ state: 'enforcing' });
+    const applies = h.applier.calls.length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.applier.calls.length).toBe(applies);
+    h.applier.failHost = 'again';
+    await expect(h.enforcer.isolate(l)).rejects.toThrow(/again/u); // the pod joins: another ruleset to apply
+    expect(h.enforcer.status().state).toBe('failing');
+    expect(asked.at(-1)).toBe(1); // a new streak
+    h.enforcer.stop(); // no retry after stop
+    const stopped = h.applier.calls.length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.applier.calls.length).toBe(stopped);
   });
 
   it('not enabled: isolate does nothing; disable removes the host table and every pod-netns table', async () => {
