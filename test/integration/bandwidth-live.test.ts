@@ -21,7 +21,8 @@ import { silentLogger } from '../../src/lib/log.js';
 import { dataplaneFor, planOrphanTeardown } from '../../src/modes/registry.js';
 import { createExecutor } from '../../src/netlink/executor.js';
 import { createStateProbe } from '../../src/netlink/probe.js';
-import { createRpcClient, type HubRpcClient } from '../../src/rpc/client.js';
+import type { HubRpcClient } from '../../src/rpc/client.js';
+import { createNodeRpcClient } from '../../src/rpc/exchange-node.js';
 import { pluginStdin } from '../helpers/hub.js';
 import { createNetns, type TestNetns } from '../helpers/netns.js';
 import { hasCommand, shTry } from '../helpers/exec.js';
@@ -69,7 +70,7 @@ d('live pod bandwidth: daemon + API emulator + real netns', () => {
     const runner = createProcessRunner();
     const netnsExists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
     return {
-      rpc: (c) => (client ??= createRpcClient({ socketPath: c.socket, timeoutMs: c.timeoutMs })),
+      rpc: (c) => (client ??= createNodeRpcClient(c.socket, c.timeoutMs)),
       executor: createExecutor({ runner, log: silentLogger, netnsExists, writeSysctl: (path, value) => writeFile(path, value) }),
       probe: createStateProbe({ runner }),
       dataplanes: dataplaneFor,
@@ -117,7 +118,6 @@ d('live pod bandwidth: daemon + API emulator + real netns', () => {
   });
 
   afterAll(async () => {
-    client?.close();
     await daemon.stop();
     for (const l of hostLinks) shTry('ip', ['link', 'del', l]);
     for (const n of namespaces) n.remove();

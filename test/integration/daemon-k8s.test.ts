@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseDaemonConfig } from '../../src/config/daemon-config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { CONFIG_ERROR_ANNOTATION, MODE_ANNOTATION } from '../../src/daemon/k8s/config-watcher.js';
-import { createHubClient } from '../../src/daemon/rpc-client.js';
+import { createNodeRpcClient } from '../../src/rpc/exchange-node.js';
 import type { IfName, NetnsPath } from '../../src/lib/brand.js';
 import { dataplaneFor } from '../../src/modes/registry.js';
 import type { KubeEmulator, KubeObject } from '../k8s-emulator/index.js';
@@ -82,8 +82,8 @@ async function startDaemon(nodeName: string, extra: Record<string, unknown> = {}
     kubeRetry: { attempts: 5, baseDelayMs: 20 },
   });
   await daemon.start();
-  const client = createHubClient(cfg.socket);
-  cleanups.push(() => daemon.stop(), () => { client.close(); });
+  const client = createNodeRpcClient(cfg.socket);
+  cleanups.push(() => daemon.stop());
   return { daemon, client };
 }
 

@@ -4,7 +4,8 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
-import { createHubClient } from '../../../src/daemon/rpc-client.js';
+import { createNodeRpcClient } from '../../../src/rpc/exchange-node.js';
+import { ExhaustedError } from '../../../src/lib/errors.js';
 import { recordPendingRelease, pendingDirFor } from '../../../src/lib/pending-release.js';
 import { LeaseStore } from '../../../src/store/store.js';
 import { lease, req } from './helpers/fixtures.js';
@@ -76,13 +77,12 @@ describe('Daemon', () => {
     expect(readdirSync(join(dir, 'net.d'))).toEqual(['10-terway-hub.conflist']); // no temp file left
     expect(statSync(cfg.socket).mode & 0o777).toBe(0o600);
 
-    const client = createHubClient(cfg.socket);
+    const client = createNodeRpcClient(cfg.socket);
     expect(await client.status({})).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
     const { allocation } = await client.allocate(req('c1'));
     // the pending release gave 192.168.0.10 back to the warm pool, where it is the only idle IP (min_pool_size 0):
     // handed out again (idle IPs go longest-idle first; a cold pool has no other)
     expect(allocation).toMatchObject({ ip: '192.168.0.10', subnet: '192.168.0.0/24', eni: { link: 'eth1', ifindex: 7, table: 1007, gateway: '192.168.0.1' } });
-    client.close();
 
     const addr = daemon.httpAddress ?? '';
     const metrics = await get(addr, '/metrics');
@@ -120,10 +120,9 @@ describe('Daemon', () => {
     const cfg2 = parseDaemonConfig({ socket: join(dir2, 'd.sock'), stateDir: join(dir2, 's'), cniConfDir: join(dir2, 'n'), httpListen: '', mode: 'vpc', vpc: { podCIDR: '10.1.0.0/30' } });
     const d2 = new Daemon(cfg2, nodeAdapters({ sysctl: () => Promise.reject(new Error('read-only /proc')) }));
     await d2.start(); // sysctl failures are logged, not fatal
-    const c = createHubClient(cfg2.socket);
+    const c = createNodeRpcClient(cfg2.socket);
     expect((await c.allocate(req('x'))).allocation).toEqual({ mode: 'vpc', ip: '10.1.0.2', subnet: '10.1.0.0/30', mtu: 1500 });
-    await expect(c.allocate(req('y'))).rejects.toMatchObject({ code: 8 });
-    c.close();
+    await expect(c.allocate(req('y'))).rejects.toBeInstanceOf(ExhaustedError);
     await d2.stop();
   });
 
