@@ -26,7 +26,7 @@ export function createHubMetrics(probe?: PoolProbe): HubMetrics {
   const registry = new Registry();
   const rpcDuration = new Histogram({
     name: `${METRIC_PREFIX}rpc_duration_seconds`,
-    help: 'Daemon RPC latency by method and result (a gRPC status name).',
+    help: 'Daemon RPC latency by method and result (ok, or the error code of the refusal).',
     labelNames: ['method', 'result'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [registry],

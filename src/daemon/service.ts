@@ -1,5 +1,5 @@
 /**
- * The daemon's use cases (no gRPC types): allocate, lookup, release, status, gc, and draining the releases the
+ * The daemon's use cases (no transport types): allocate, lookup, release, status, gc, and draining the releases the
  * plugin recorded while the daemon was down. All state lives in the lease store; requests are already parsed.
  */
 import type { CloudProvider, LocalFacts } from '../cloud/types.js';

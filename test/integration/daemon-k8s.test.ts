@@ -1,6 +1,6 @@
 /**
  * The daemon against the API-server emulator through the REAL client (createKubeApi → @kubernetes/client-node),
- * driven through its gRPC server like the CNI plugin would.
+ * driven through its RPC server like the CNI plugin would.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
