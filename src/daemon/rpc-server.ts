@@ -76,9 +76,9 @@ async function bodyOf(req: IncomingMessage): Promise<Body> {
   for await (const chunk of req) {
     const b = chunk as Buffer;
     size += b.length;
-    if (size > MAX_BODY) return { refused: { status: 413, body: { code: 'invalid-input', message: `request body: larger than ${String(MAX_BODY)} bytes` } } };
-    chunks.push(b);
+    if (size <= MAX_BODY) chunks.push(b); // past it: read on (the reply must reach the caller), keep nothing
   }
+  if (size > MAX_BODY) return { refused: { status: 413, body: { code: 'invalid-input', message: `request body: larger than ${String(MAX_BODY)} bytes` } } };
   try {
     return { value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
   } catch (e) {

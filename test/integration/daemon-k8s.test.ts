@@ -195,7 +195,7 @@ describe('daemon + real client + API emulator', () => {
 
     // a hostNetwork pod is refused, with an AllocIPFailed Warning
     emu.put('Pod', { ...pod('hostnet', n), spec: { nodeName: n, hostNetwork: true, containers: [{ name: 'a', image: 'b' }] } });
-    await expect(client.allocate(req('h1', { podName: 'hostnet' }))).rejects.toMatchObject({ code: 3 });
+    await expect(client.allocate(req('h1', { podName: 'hostnet' }))).rejects.toMatchObject({ code: 'invalid-input' });
     await eventually(() => { expect(events('AllocIPFailed', 'hostnet')).toEqual([{ type: 'Warning', message: expect.stringMatching(/host network/u) as unknown as string }]); });
   });
 
@@ -244,7 +244,7 @@ describe('daemon + real client + API emulator', () => {
       ((emu.get('Node', '', n)?.['status'] as Record<string, unknown> | undefined)?.['conditions'] as Record<string, unknown>[] | undefined)?.find((c) => c['type'] === 'SufficientIP');
     await client.allocate(req('a1', { podName: '', podNamespace: '' }));
     await eventually(() => { expect(cond()?.['status']).toBe('True'); });
-    await expect(client.allocate(req('a2', { podName: '', podNamespace: '' }))).rejects.toMatchObject({ code: 8 });
+    await expect(client.allocate(req('a2', { podName: '', podNamespace: '' }))).rejects.toMatchObject({ code: 'exhausted' });
     await eventually(() => { expect(cond()).toMatchObject({ status: 'False', reason: 'InsufficientIP' }); });
     await client.release({ containerId: 'a1', ifName: 'eth0', reason: 'x' });
     await client.allocate(req('a3', { podName: '', podNamespace: '' }));

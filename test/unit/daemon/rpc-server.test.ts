@@ -119,12 +119,14 @@ describe('HubRpcServer on a unix socket', () => {
     await client.release({ containerId: 'a1', ifName: 'eth0', reason: '' });
   });
 
-  it('refuses what is no call: an unknown route (404), the wrong method (405 with Allow), a body that is not JSON, a bad deadline header (400)', async () => {
+  it('refuses what is no call: an unknown route (404), the wrong method (405 with Allow), a body that is not JSON, a bad deadline header (400), a body too large (413)', async () => {
     expect(await raw(socket, 'POST', '/v1/nope', '{}')).toEqual({ status: 404, body: { code: 'not-found', message: expect.stringMatching(/^no route \/v1\/nope \(routes: \/v1\/allocate, /u) as unknown } });
     const wrong = await nodeExchange({ socketPath: socket, method: 'POST', path: '/v1/status', headers: {}, body: '{}', signal: new AbortController().signal });
     expect([wrong.status, JSON.parse(wrong.body)]).toEqual([405, { code: 'invalid-input', message: '/v1/status: use GET, not POST' }]);
     expect(await raw(socket, 'POST', '/v1/lookup', '{"containerId": ')).toEqual({ status: 400, body: { code: 'invalid-input', message: expect.stringMatching(/^request body: not JSON/u) as unknown } });
     expect(await raw(socket, 'GET', '/v1/status', undefined, { [DEADLINE_HEADER]: 'soon' })).toEqual({ status: 400, body: { code: 'invalid-input', message: `${DEADLINE_HEADER}: must be a count of milliseconds: "soon"` } });
+    const huge = JSON.stringify({ validAttachments: [], pad: 'x'.repeat(5 << 20) });
+    expect(await raw(socket, 'POST', '/v1/gc', huge)).toEqual({ status: 413, body: { code: 'invalid-input', message: 'request body: larger than 4194304 bytes' } });
   });
 
   it('two calls for one pod at once: the second is busy (423, BusyError: the plugin answers CNI code 11 and the runtime retries)', async () => {
