@@ -148,9 +148,8 @@ describe('Daemon', () => {
     };
     const first = new Daemon(cfg, { ...adapters, policy });
     await first.start();
-    const client = createHubClient(cfg.socket);
+    const client = createNodeRpcClient(cfg.socket);
     await client.allocate(req('c1')); // a pod whose rules the next daemon must program again
-    client.close();
     await first.stop();
     failing = 'nft: Operation not permitted'; // e.g. the daemon restarted where nft is refused
     const daemon = new Daemon(cfg, { ...adapters, policy });
