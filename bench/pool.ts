@@ -156,7 +156,7 @@ async function runPolicy(policy: Policy): Promise<Outcome> {
     options: {
       minIdle: MIN_POOL, maxIdle: MAX_POOL, coalesceMs: 300 * SCALE,
       demand: { ...DEFAULT_DEMAND, burstWindowMs: DEFAULT_DEMAND.burstWindowMs * SCALE, historyMs: DEFAULT_DEMAND.historyMs * SCALE, demandAware: policy.demandAware },
-      syncIntervalMs: o.syncIntervalMs * SCALE, retryMs: o.retryMs * SCALE, scheduledTtlMs: o.scheduledTtlMs * SCALE, shrinkDelayMs: o.shrinkDelayMs * SCALE,
+      syncIntervalMs: o.syncIntervalMs * SCALE, retryMs: o.retryMs * SCALE, scheduledTtlMs: o.scheduledTtlMs * SCALE,
       warmEnis: policy.warmEnis, nodeMaxPods: NODE_MAX_PODS,
     },
   });

@@ -47,7 +47,7 @@ async function setup(instanceType = 'ecs.g6.xlarge', options: Partial<PoolOption
   const factory = createAliyunFactory({ cloud, metadata, eniConf, tags: TAGS });
   const journal = new MemoryJournal();
   let n = 0;
-  const pool = new Pool({ factory, journal, log: silentLogger, newToken: () => `hub-${String(process.pid)}-${String(++n)}`, options: { minIdle: 2, maxIdle: 6, coalesceMs: 20, retryMs: 300, fatalRetryMs: 1000, syncIntervalMs: 500, shrinkDelayMs: 500, ...options } });
+  const pool = new Pool({ factory, journal, log: silentLogger, newToken: () => `hub-${String(process.pid)}-${String(++n)}`, options: { minIdle: 2, maxIdle: 6, coalesceMs: 20, retryMs: 300, fatalRetryMs: 1000, syncIntervalMs: 500, ...options } });
   return { emu, pool, journal, factory };
 }
 
@@ -90,7 +90,7 @@ describe('the warm pool on Aliyun (emulated ECS, real SDK)', () => {
       for (let wave = 0; wave < 4; wave++) await Promise.all(Array.from({ length: 12 }, (_, i) => cycle(`ns/p${String(wave)}-${String(i)}`)));
       emu.api.faults.clear();
       if (vsw1 !== undefined) vsw1.ipNotEnough = false;
-      await new Promise((r) => setTimeout(r, 3000)); // the pool settles between its watermarks (a small excess after the 0.5 s shrink delay)
+      await new Promise((r) => setTimeout(r, 3000)); // the pool settles between its watermarks (the excess above max_pool_size given back)
 
       expect(doubles).toBe(0);
       expect(failures).toBe(0);
@@ -116,7 +116,7 @@ describe('the warm pool on Aliyun (emulated ECS, real SDK)', () => {
 describe('one cloud call per ENI (ECS refuses concurrent operations on one ENI)', () => {
   it('bursts and mass releases on warm ENIs: the emulator that refuses concurrent ENI operations never sees one from the pool', async () => {
     // ecs.g6.4xlarge: 7 secondary ENIs × 20 IPs; 2 warm ENIs (node max pods 40); every ENI operation holds the ENI 150 ms
-    const { emu, pool, factory } = await setup('ecs.g6.4xlarge', { minIdle: 0, maxIdle: 3, warmEnis: 'auto', nodeMaxPods: 40, shrinkDelayMs: 200 });
+    const { emu, pool, factory } = await setup('ecs.g6.4xlarge', { minIdle: 0, maxIdle: 3, warmEnis: 'auto', nodeMaxPods: 40 });
     try {
       emu.api.faults.serializeEnis(150);
       await pool.start(new Set());
@@ -126,7 +126,7 @@ describe('one cloud call per ENI (ECS refuses concurrent operations on one ENI)'
         const got = await Promise.all(Array.from({ length: 34 }, (_, i) => pool.acquire({ label: `ns/r${String(round)}-${String(i)}` })));
         expect(new Set(got.map((g) => g.ip)).size).toBe(34);
         for (const g of got) pool.release(g.ip);
-        await waitUntil(() => pool.stats().idle <= 3 && pool.stats().inFlight === 0);
+        await waitUntil(() => pool.stats().idle <= 3 && pool.stats().releasing === 0 && pool.stats().inFlight === 0);
       }
       const conflicts = emu.api.calls.filter((c) => c.outcome.endsWith('Conflict'));
       expect(conflicts).toEqual([]);
