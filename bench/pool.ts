@@ -157,7 +157,7 @@ async function runPolicy(policy: Policy): Promise<Outcome> {
   const pool = new Pool({
     factory, journal: new MemJournal(), log: silentLogger, newToken: () => `bench-${String(++n)}`,
     options: {
-      minIdle: MIN_POOL, maxIdle: MAX_POOL, coalesceMs: 300 * SCALE,
+      minIdle: MIN_POOL, maxIdle: MAX_POOL, coalesceMs: o.coalesceMs * SCALE,
       demand: { ...DEFAULT_DEMAND, burstWindowMs: DEFAULT_DEMAND.burstWindowMs * SCALE, historyMs: DEFAULT_DEMAND.historyMs * SCALE, demandAware: policy.demandAware },
       syncIntervalMs: o.syncIntervalMs * SCALE, retryMs: o.retryMs * SCALE, scheduledTtlMs: o.scheduledTtlMs * SCALE,
       warmEnis: policy.warmEnis, nodeMaxPods: NODE_MAX_PODS,

@@ -5,7 +5,8 @@
  *
  *  - target idle = clamp(max(min_pool_size, expected burst), 0, max_pool_size), where the expected burst is the most
  *    unannounced allocations seen within any `burstWindowMs` of the last `historyMs` (Terway fills to min_pool_size
- *    only, so a burst above it waits for the cloud pod by pod);
+ *    only, so a burst above it waits for the cloud pod by pod), capped by the pods the node can still run (its max
+ *    pods minus those holding or awaiting an IP);
  *  - scheduled pods: pods bound to this node whose ADD has not come yet (the daemon learns them from its pod informer
  *    seconds before the kubelet's ADD). Each is a known allocation to come, so each counts in full on top of the
  *    target — NOT capped by max_pool_size — and the unleased IPs that cover them are "held for scheduled pods", not
@@ -131,9 +132,16 @@ export function peakBurst(times: readonly number[], now: number, d: DemandSettin
   return best;
 }
 
+/**
+ * The idle stock to keep: clamp(max(min_pool_size, expected burst), 0, max_pool_size), and never more than the pods
+ * the node can still run (its max pods − leased − waiting − scheduled; unknown max pods: no such cap): an IP stocked
+ * for a pod the kubelet cannot admit is never used, and on a full node it would cost a new ENI.
+ */
 export function targetIdle(limits: PoolLimits, s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): number {
   const expected = d.demandAware ? peakBurst(s.recentAllocations, s.now, d) : 0;
-  return Math.min(limits.maxIdle, Math.max(limits.minIdle, expected));
+  const target = Math.min(limits.maxIdle, Math.max(limits.minIdle, expected));
+  const maxPods = limits.warm?.nodeMaxPods ?? 0;
+  return maxPods > 0 ? Math.min(target, Math.max(0, maxPods - podsNow(s))) : target;
 }
 
 /** Unleased IPs split: those scheduled pods will take, and the rest (the idle the watermarks bound). */

@@ -12,6 +12,8 @@ function snap(o: Partial<PoolSnapshot> = {}): PoolSnapshot {
   return { now: NOW, enis: [], creating: [], vSwitches: [{ id: 'vsw-a', available: 100 }, { id: 'vsw-b', available: 200 }], waiting: 0, recentAllocations: [], reclaimDue: false, ...o };
 }
 
+const ipsOf = (actions: readonly PoolAction[]): number => actions.reduce((n, a) => n + ('count' in a ? a.count : 0), 0);
+
 describe('target idle', () => {
   it('static watermarks: min_pool_size', () => {
     expect(targetIdle(LIMITS, snap(), { ...DEFAULT_DEMAND, demandAware: false })).toBe(2);
@@ -26,6 +28,22 @@ describe('target idle', () => {
     expect(targetIdle(LIMITS, snap({ recentAllocations: old }))).toBe(2); // forgotten after the history window
     // spread out: never more than 2 within any 10 s
     expect(peakBurst([NOW - 50_000, NOW - 45_000, NOW - 30_000, NOW - 15_000], NOW, DEFAULT_DEMAND)).toBe(2);
+  });
+});
+
+describe('target idle on a full node', () => {
+  it('never more stock than the pods the node can still run (max pods − leased − waiting − scheduled)', () => {
+    const L: PoolLimits = { ...LIMITS, maxEnis: 7, ipsPerEni: 20, warm: { warmEnis: 0, nodeMaxPods: 20, minEnis: 0 } };
+    const burst = Array.from({ length: 6 }, (_, i) => NOW - 60_000 + i * 500);
+    expect(targetIdle(L, snap({ recentAllocations: burst }))).toBe(6); // an empty node: the burst history
+    // 17 leased: room for 3 more pods
+    expect(targetIdle(L, snap({ enis: [eni('eni-1', 17, 0)], recentAllocations: burst }))).toBe(3);
+    // 18 leased + 1 waiting + 1 scheduled: full; even min_pool_size is not stocked
+    expect(targetIdle(L, snap({ enis: [eni('eni-1', 18, 0)], waiting: 1, scheduled: 1 }))).toBe(0);
+    // a full node needs no new ENI for stock: the waiter and the scheduled pod only
+    expect(ipsOf(planRefill(L, snap({ enis: [eni('eni-1', 20, 0)], waiting: 1, scheduled: 1, recentAllocations: burst })))).toBe(2);
+    // max pods unknown: no cap
+    expect(targetIdle({ ...L, warm: { warmEnis: 0, nodeMaxPods: 0, minEnis: 0 } }, snap({ enis: [eni('eni-1', 18, 0)], recentAllocations: burst }))).toBe(6);
   });
 });
 
@@ -83,7 +101,6 @@ describe('scheduled pods (schedule-time demand)', () => {
   });
 });
 
-const ipsOf = (actions: readonly PoolAction[]): number => actions.reduce((n, a) => n + ('count' in a ? a.count : 0), 0);
 
 describe('warm ENIs', () => {
   const WIDE: PoolLimits = { minIdle: 2, maxIdle: 30, maxEnis: 7, ipsPerEni: 20 };
