@@ -2,8 +2,10 @@
  * The warm pool under a pod churn trace, against the ECS emulator through the real SDK (the Aliyun provider's cloud,
  * src/cloud/aliyun/factory.ts), with realistic cloud latencies: ENI create + attach ≈ 2.5 s (plus the client's
  * InUse and metadata waits, Terway's `wait_eni_status` backoff: ≥ 3 s), IP assign ≈ 1 s, unassign ≈ 0.5 s. Time is
- * scaled by BENCH_POOL_SCALE (default 0.1: every latency, backoff and trace gap × 0.1, so a run takes seconds); the
- * figures printed are in real (unscaled) milliseconds.
+ * scaled by BENCH_POOL_SCALE (default 0.25: every latency, backoff and trace gap × 0.25, ≈ 90 s per policy; the
+ * figures printed are in real (unscaled) milliseconds). At × 0.1 a run is 2.5 times shorter but every millisecond of
+ * CPU the process does not get counts ten-fold: on a loaded machine the first burst's Assigns land seconds late in
+ * trace time, which measures the machine rather than the pool.
  *
  * The kubelet, modelled (not the pool's doing): a pod is bound to the node by the scheduler; the daemon's pod
  * informer sees the binding 50 ms later (a watch event); the kubelet's CNI ADD for it comes when its sandbox starts:
@@ -27,12 +29,13 @@
  * The emulator refuses a second operation on an ENI while one holds it (ECS's rule; each holds it 100 ms), and the
  * bench counts the calls the pool started on an ENI that had one in flight (must be 0).
  * Before the trace the node warms up (10 s, and until the pool is idle): the warm-up's calls (the warm ENIs' creation)
- * are counted apart. Printed per policy: the share of ADDs served without waiting for the cloud, p50/p99 allocation
+ * are counted apart. IPs being given back (retired above max_pool_size, or in an Unassign/Delete call) are neither
+ * idle nor leased: reported as `releasing`, apart. Printed per policy: the share of ADDs served without waiting for the cloud, p50/p99 allocation
  * latency (ADD to IP), cloud calls per pod (without and with the warm-up) with the calls by API action, the idle IPs
  * (no pod holds or awaits them) and the IPs held for scheduled pods over time, and their maxima; then the goal checks.
  * Last line, for the default policy: `RESULT bench:pool hit_pct=… p99_alloc_ms=… calls_per_pod=…
- * calls_per_pod_with_warmup=… warmup_calls=… max_idle=… max_held_scheduled=… idle_over_max_pct=…
- * enis_overlapping_calls=… static_hit_pct=… failures=…`. Run: `npm run bench:pool`.
+ * calls_per_pod_with_warmup=… warmup_calls=… max_idle=… max_held_scheduled=… max_releasing=… releasing_pct=…
+ * idle_over_max_pct=… enis_overlapping_calls=… static_hit_pct=… failures=… scale=… runtime_s=…`. Run: `npm run bench:pool`.
  */
 import os from 'node:os';
 import type { IpAddr } from '../src/lib/brand.js';
@@ -52,7 +55,7 @@ import type { EniResource, PoolJournal, PoolOperation, ResourceFactory } from '.
 import { EcsEmulator } from '../test/ecs-emulator/index.js';
 import { prng as seeded } from '../test/helpers/prng.js';
 
-const SCALE = Number(process.env.BENCH_POOL_SCALE ?? '0.1');
+const SCALE = Number(process.env.BENCH_POOL_SCALE ?? '0.25');
 const MIN_POOL = 2;
 const MAX_POOL = 30;
 /** The node's max pods (the kubelet's default): auto warm ENIs cover it. */
@@ -126,6 +129,7 @@ interface Outcome {
   /** Calls the emulator refused as concurrent operations on one ENI. */
   readonly conflicts: number;
   readonly byAction: Record<string, number>;
+  readonly warmupByAction: Record<string, number>;
   readonly maxIdle: number;
   readonly maxHeld: number;
   /** IPs being given back (retired above max_pool_size, or in an Unassign/Delete call): neither idle nor leased. */
@@ -258,7 +262,7 @@ async function runPolicy(policy: Policy): Promise<Outcome> {
   const byAction = Object.fromEntries(Object.entries(after).map(([a, c]) => [a, c - (before[a] ?? 0)]).filter(([, c]) => (c as number) > 0)) as Record<string, number>;
   pool.stop();
   await emu.close();
-  return { pods, hits, latencies, calls, warmupCalls, overlaps: overlaps.count, conflicts, byAction, maxIdle, maxHeld, maxReleasing, samples, failures, phases };
+  return { pods, hits, latencies, calls, warmupCalls, warmupByAction: before, overlaps: overlaps.count, conflicts, byAction, maxIdle, maxHeld, maxReleasing, samples, failures, phases };
 }
 
 function pct(xs: readonly number[], p: number): number {
@@ -286,7 +290,8 @@ function report(name: string, o: Outcome): Row {
   const every = Math.max(1, Math.floor(o.samples.length / 14));
   const over = o.samples.filter((_, i) => i % every === 0).map((s) => `${String(Math.round(s.t / 1000))}s:${String(s.idle)}${s.held > 0 ? `+${String(s.held)}` : ''}${s.releasing > 0 ? `/${String(s.releasing)}r` : ''}`).join(' ');
   const phases = Object.entries(o.phases).map(([p, x]) => `${p} ${String(x.hits)}/${String(x.pods)}`).join(', ');
-  const actions = Object.entries(o.byAction).sort((a, b) => b[1] - a[1]).map(([a, c]) => `${a.replace(/NetworkInterfaces?|PrivateIpAddresses/u, (m) => (m.startsWith('Network') ? 'ENI' : 'IPs'))} ${String(c)}`).join(', ');
+  const byAction = (m: Record<string, number>): string => Object.entries(m).sort((a, b) => b[1] - a[1]).map(([a, c]) => `${a.replace(/NetworkInterfaces?|PrivateIpAddresses/u, (x) => (x.startsWith('Network') ? 'ENI' : 'IPs'))} ${String(c)}`).join(', ');
+  const actions = `${byAction(o.byAction)}; the warm-up's: ${byAction(o.warmupByAction)}`;
   console.log(
     `${name.padEnd(26)} pods ${String(o.pods)}  served without waiting ${hit.toFixed(1)}%  alloc p50 ${r.p50.toFixed(0)} ms  p99 ${r.p99.toFixed(0)} ms  cloud calls/pod ${r.cpp.toFixed(2)} (${String(o.calls)}; with the warm-up's ${String(o.warmupCalls)}: ${r.cppWarm.toFixed(2)})  max idle ${String(o.maxIdle)}  max held for scheduled ${String(o.maxHeld)}  max releasing ${String(o.maxReleasing)}  failures ${String(o.failures)}\n` +
       `  served without waiting by phase: ${phases}; idle above max_pool_size in ${overMax.toFixed(1)}% of samples; IPs being given back in ${r.releasingPct.toFixed(1)}% (idle + those above max_pool_size in ${r.unheldOverMax.toFixed(1)}%); calls on a busy ENI ${String(o.overlaps)}, refused as concurrent ${String(o.conflicts)}\n  calls by action: ${actions}\n  idle[+held for scheduled][/releasing r] over time: ${over}`,
