@@ -323,6 +323,7 @@ export class Pool {
       if (x.since <= until) {
         x.done = true;
         this.#log.info('pool: scheduled pod never came to ADD; no longer expected', { pod, afterMs: this.#o.scheduledTtlMs });
+        this.#kick(0); // its IP may now be idle above max_pool_size: retired at the next plan
         continue;
       }
       n++;
