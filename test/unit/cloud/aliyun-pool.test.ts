@@ -59,6 +59,20 @@ describe('the warm pool on Aliyun (emulated ECS, real SDK)', () => {
     expect(maxEnisOf(8, { eniCapRatio: 0.5, eniCapShift: 1, maxEni: 2 })).toBe(2);
   });
 
+  it('the zone is asked once: the vSwitches the pool lists at every plan cost no metadata request each', async () => {
+    const { emu, factory } = await setup();
+    try {
+      const zoneHits = (): number => emu.metadata.hits.filter((h) => h.endsWith('/zone-id')).length;
+      const before = zoneHits();
+      const first = await factory.vSwitches();
+      expect(first.map((v) => v.id)).toEqual(['vsw-node0000000000000001', 'vsw-node0000000000000002']);
+      for (let i = 0; i < 5; i++) expect(await factory.vSwitches()).toEqual(first);
+      expect(zoneHits() - before).toBe(1);
+    } finally {
+      await emu.close();
+    }
+  });
+
   it('churn under faults: no IP held twice, no ENI created twice, nothing leaked once the faults stop', async () => {
     const { emu, pool } = await setup();
     try {
