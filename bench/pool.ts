@@ -64,7 +64,6 @@ const NODE_MAX_PODS = 110;
 const ENI_LOCK_MS = 100;
 const LAT = { create: 2500, assign: 1000, unassign: 500 };
 const KUBELET = { informerMs: 50, firstAddMs: 1000, ratePerS: 10, jitterMs: 200 };
-const TAGS = { creator: 'terway-hub' };
 const sleep = (realMs: number): Promise<void> => new Promise((r) => setTimeout(r, realMs * SCALE));
 
 const FAST: Record<BackoffKey, Backoff> = Object.fromEntries(
@@ -150,12 +149,12 @@ async function runPolicy(policy: Policy): Promise<Outcome> {
   const credentials = createCredentialProvider({ accessKey: emu.credentials.accessKeyId, accessSecret: emu.credentials.accessKeySecret }, redactor, clock);
   const cloud = new AliyunEcsClient({
     transport: createSdkTransport({ regionId: emu.state.regionId, endpoint: emu.api.endpoint, protocol: 'http', readTimeoutMs: 5000 }),
-    credentials, metadata, redactor, regionId: emu.state.regionId, backoff: FAST, attemptTimeoutMs: 5000, tags: TAGS, clock, describeBatchMs: 100 * SCALE,
+    credentials, metadata, redactor, regionId: emu.state.regionId, backoff: FAST, attemptTimeoutMs: 5000, clock, describeBatchMs: 100 * SCALE,
   });
   const zone = await metadata.zoneId();
   const eniConf = parseEniConf({ version: '1', vswitches: { [zone]: ['vsw-bench00000000000001'] }, security_groups: ['sg-bench0001'] }).value;
   const overlaps = new EniOverlaps();
-  const factory = withLatency(createAliyunFactory({ cloud, metadata, eniConf, tags: TAGS }), overlaps);
+  const factory = withLatency(createAliyunFactory({ cloud, metadata, eniConf }), overlaps);
   let n = 0;
   const o = DEFAULT_POOL_OPTIONS;
   const pool = new Pool({

@@ -9,6 +9,7 @@
 import { ConfigError } from '../lib/errors.js';
 import { quote } from '../lib/text.js';
 import { parseEniConf, type EniConf } from './eni-conf.js';
+import { asObj } from './fields.js';
 
 export const CLOUD_PROVIDERS = ['local', 'aliyun'] as const;
 export type CloudProviderName = (typeof CLOUD_PROVIDERS)[number];
@@ -42,12 +43,9 @@ const KEYS = ['provider', 'metadataEndpoint', 'ecsEndpoint', 'protocol', 'signat
 const ALIYUN_ONLY = KEYS.filter((k) => k !== 'provider');
 const HOST_PORT = /^[A-Za-z0-9.-]+(:\d{1,5})?$/u;
 
-type Obj = Readonly<Record<string, unknown>>;
-
 export function parseCloudConfig(raw: unknown, path = 'cloud'): CloudConfig {
   if (raw === undefined) return DEFAULT_CLOUD_CONFIG;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(path, 'must be an object');
-  const o = raw as Obj;
+  const o = asObj(raw, path);
   for (const k of Object.keys(o)) if (!(KEYS as readonly string[]).includes(k)) throw new ConfigError(`${path}.${k}`, 'unknown field');
   const provider = o.provider ?? DEFAULT_CLOUD_CONFIG.provider;
   if (typeof provider !== 'string' || !(CLOUD_PROVIDERS as readonly string[]).includes(provider)) {

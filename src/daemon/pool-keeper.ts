@@ -63,8 +63,8 @@ export interface ScheduledDemand {
 export class PoolKeeper implements ScheduledDemand {
   readonly #pools = new Map<string, { readonly pool: Pool; readonly source: PoolSource; readonly factory: ResourceFactory }>();
   #stopped = false;
-  /** Invalid leased IPs already reported (each once while it stays invalid). */
-  #reportedInvalid = new Set<string>();
+  /** Per pool: invalid leased IPs already reported (each once while it stays invalid; a skipped round keeps them). */
+  readonly #reportedInvalid = new Map<string, ReadonlySet<string>>();
   readonly #eniPools = new Map<string, { readonly pool: EniPool; readonly source: EniSource }>();
   /** Pods scheduled here awaiting their IP (what the informer says), whichever pool is current. */
   readonly #scheduled = new Set<string>();
@@ -164,7 +164,7 @@ export class PoolKeeper implements ScheduledDemand {
     const invalid: string[] = [];
     const adopted: string[] = [];
     const dropped: string[] = [];
-    const stillInvalid = new Set<string>();
+    for (const key of [...this.#reportedInvalid.keys()]) if (!this.#pools.has(key)) this.#reportedInvalid.delete(key);
     for (const [key, { pool, factory }] of this.#pools) {
       if (factory.nodeView === undefined) continue;
       const seq = pool.opSeq;
@@ -177,14 +177,12 @@ export class PoolKeeper implements ScheduledDemand {
       }
       const d = pool.sync(seq, seen);
       if (d === undefined) continue;
-      for (const { ip } of d.invalid) {
-        stillInvalid.add(ip);
-        if (!this.#reportedInvalid.has(ip)) invalid.push(ip);
-      }
+      const reported = this.#reportedInvalid.get(key);
+      for (const { ip } of d.invalid) if (reported?.has(ip) !== true) invalid.push(ip);
+      this.#reportedInvalid.set(key, new Set(d.invalid.map((x) => x.ip)));
       adopted.push(...d.adopted.flatMap((a) => a.ips));
       dropped.push(...d.dropped.map((x) => x.ip));
     }
-    this.#reportedInvalid = stillInvalid;
     return { invalid, adopted, dropped, enis: new Set([...this.#pools.values()].flatMap((p) => p.pool.enis().map((e) => e.id))) };
   }
 

@@ -11,7 +11,6 @@ import { createCredentialProvider } from './credentials.js';
 import { AliyunEcsClient } from './ecs-client.js';
 import { createMetadataClient } from './metadata.js';
 import { Redactor } from './redact.js';
-import { DEFAULT_ENI_TAGS } from './tags.js';
 import { createSdkTransport, type SdkOptions } from './sdk.js';
 import type { AliyunEniCloud, MetadataClient } from './types.js';
 
@@ -68,7 +67,6 @@ export async function createAliyunCloud(o: AliyunCloudOptions, signal?: AbortSig
     instanceId,
     rateLimit: c.rateLimit,
     backoff: backoffTable(c.backoffOverride),
-    tags: { ...DEFAULT_ENI_TAGS, ...c.eniTags },
     clock,
     ...(o.random === undefined ? {} : { random: o.random }),
     ...(o.logger === undefined ? {} : { logger: o.logger }),

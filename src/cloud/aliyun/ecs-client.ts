@@ -33,8 +33,6 @@ export interface AliyunClientOptions {
   readonly rateLimit?: Readonly<Record<string, number>>;
   /** Terway's table with `eni_conf.backoff_override` applied (backoff.ts `backoffTable`). */
   readonly backoff?: Readonly<Record<BackoffKey, Backoff>>;
-  /** Tags every created ENI carries (merged under the request's). */
-  readonly tags?: Readonly<Record<string, string>>;
   /**
    * Deadline of one HTTP attempt (default 20 s). The SDK's own read timeout does not fire on a reused keep-alive
    * socket, so the client enforces this itself: a late answer counts as a network error (the retry's ClientToken
@@ -185,7 +183,7 @@ export class AliyunEcsClient implements AliyunEniCloud {
   async createEni(r: CreateEniRequest, signal?: AbortSignal): Promise<EniInfo> {
     if (!Number.isInteger(r.ipCount) || r.ipCount < 1 || r.ipCount > MAX_IPS_PER_CALL) throw new InvalidInputError('ipCount', `must be 1..${String(MAX_IPS_PER_CALL)} (the ENI primary address included); got ${String(r.ipCount)}`);
     if (r.securityGroupIds.length < 1 || r.securityGroupIds.length > 10) throw new InvalidInputError('securityGroupIds', `1..10 security groups; got ${String(r.securityGroupIds.length)}`);
-    const tags = { ...this.o.tags, ...r.tags };
+    const tags = r.tags ?? {};
     const request: PlainObject = {
       regionId: this.o.regionId,
       vSwitchId: r.vSwitchId,

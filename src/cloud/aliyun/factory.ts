@@ -11,14 +11,14 @@ import { ConfigError } from '../../lib/errors.js';
 import type { VSwitchView } from '../../pool/plan.js';
 import type { EniResource, FactoryLimits, FailureKind, ResourceFactory } from '../../pool/types.js';
 import { aliyunErrorOf } from './errors.js';
+import { DEFAULT_ENI_TAGS, eniTagsOf } from './tags.js';
 import type { AliyunEniCloud, AttachedEni, MetadataClient } from './types.js';
 
 export interface AliyunFactoryDeps {
   readonly cloud: AliyunEniCloud;
   readonly metadata: MetadataClient;
+  /** Read at every call: the tags of a new ENI follow the cluster's eni_conf now. */
   readonly eniConf: EniConf;
-  /** The tags that mark the hub's ENIs (listEnis only adopts those). */
-  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** Terway §7.1. */
@@ -55,12 +55,12 @@ export function createAliyunFactory(d: AliyunFactoryDeps): ResourceFactory {
     },
     listEnis: async () => {
       const instanceId = await d.metadata.instanceId();
-      const enis = await d.cloud.describeEnis({ instanceId, type: 'Secondary', tags: d.tags });
+      const enis = await d.cloud.describeEnis({ instanceId, type: 'Secondary', tags: DEFAULT_ENI_TAGS });
       return Promise.all(enis.filter((e) => e.status === 'InUse').map((e) => toResource(e)));
     },
     createEni: async (vSwitchId, count, token) => {
       if (d.eniConf.securityGroups.length === 0) throw new ConfigError('eni_conf.security_groups', 'required to create ENIs');
-      const eni = await d.cloud.createEni({ vSwitchId, securityGroupIds: d.eniConf.securityGroups, ipCount: count, tags: d.tags, clientToken: token });
+      const eni = await d.cloud.createEni({ vSwitchId, securityGroupIds: d.eniConf.securityGroups, ipCount: count, tags: eniTagsOf(d.eniConf), clientToken: token });
       return toResource(await d.cloud.attachEni(eni.id));
     },
     assignIps: (eniId, count, token) => d.cloud.assignIps(eniId, { count, clientToken: token }),

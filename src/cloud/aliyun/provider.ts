@@ -21,16 +21,15 @@ import type { CommandRunner } from '../../lib/exec.js';
 import type { Logger } from '../../lib/log.js';
 import { networkCidr } from '../../lib/net.js';
 import { setFromCidr } from '../../ipam/range.js';
-import { MAX_REDIRECTS } from '../../modes/ipvlan/layout.js';
 import { ENI_TABLE_BASE, type EniFacts, type ExclusiveNodeFacts, type IpvlanNodeFacts } from '../../modes/types.js';
 import type { LinkByMac } from '../../pool/eni-source.js';
 import type { EniResource } from '../../pool/types.js';
 import { ipvlanKernelProblem, type SysfsReader } from '../local/provider.js';
+import { exclusiveNodeFacts, ipvlanNodeFacts } from '../node-facts.js';
 import type { CloudProvider, IpSource, LocalFacts } from '../types.js';
 // ./create.js (and with it the ECS SDK, ≈ 1 s of module loading) is imported when a session is built: a daemon on the
 // local provider, and the CLI, never load it
 import type { AliyunCloud, createAliyunCloud } from './create.js';
-import { DEFAULT_ENI_TAGS } from './tags.js';
 import { createAliyunFactory } from './factory.js';
 
 export interface AliyunProviderDeps {
@@ -150,7 +149,6 @@ export class AliyunProviders {
           get cloud() { return thisCurrent().cloud.cloud; },
           get metadata() { return thisCurrent().cloud.metadata; },
           get eniConf() { return thisCurrent().eniConf; },
-          tags: { ...DEFAULT_ENI_TAGS, ...eniConf.eniTags },
         }),
     };
     let primaryFacts: Promise<EniFacts | undefined> | undefined;
@@ -162,16 +160,10 @@ export class AliyunProviders {
       });
       return primaryFacts;
     };
-    const exclusive = (): ExclusiveNodeFacts => {
-      if (serviceCidr === undefined) throw new ConfigError('eni_conf.service_cidr', 'required in eni mode: the service CIDR pods reach through their side-car veth (or eni.serviceCidr)');
-      return { hostIp, serviceCidrs: [serviceCidr], hostStackCidrs: (cfg.eni?.hostStackCidrs ?? []).filter((c) => c !== serviceCidr) };
-    };
-    const ipvlan = (): IpvlanNodeFacts => {
-      if (serviceCidr === undefined) throw new ConfigError('eni_conf.service_cidr', 'required in ipvlan mode: the service CIDR pods reach through the node (or ipvlan.serviceCidr)');
-      const redirectCidrs = [serviceCidr, ...(cfg.ipvlan?.hostStackCidrs ?? []).filter((c) => c !== serviceCidr)];
-      if (redirectCidrs.length > MAX_REDIRECTS) throw new ConfigError('ipvlan.hostStackCidrs', `at most ${String(MAX_REDIRECTS - 1)} besides the service CIDR`);
-      return { eniMac: primary.mac, hostIp, redirectCidrs, mtu: cfg.mtu };
-    };
+    // eni_conf's service_cidr first (the cluster's setting), else the mode's section
+    const facts = (section: { readonly hostStackCidrs?: readonly Cidr[] } | undefined, field: string) => ({ hostIp, serviceCidr, hostStackCidrs: section?.hostStackCidrs ?? [], serviceCidrField: field });
+    const exclusive = (): ExclusiveNodeFacts => exclusiveNodeFacts(facts(cfg.eni, 'eni_conf.service_cidr'));
+    const ipvlan = (): IpvlanNodeFacts => ({ ...ipvlanNodeFacts(facts(cfg.ipvlan, 'eni_conf.service_cidr'), cfg.mtu), eniMac: primary.mac });
     return {
       name: 'aliyun',
       mode: cfg.mode,

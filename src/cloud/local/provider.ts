@@ -7,14 +7,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { DaemonConfig } from '../../config/daemon-config.js';
-import { parseMac, type Cidr } from '../../lib/brand.js';
+import { parseMac } from '../../lib/brand.js';
 import { ConfigError, UnavailableError, errorMessage } from '../../lib/errors.js';
 import type { CommandRunner } from '../../lib/exec.js';
 import { ENI_TABLE_BASE, type EniFacts, type ExclusiveNodeFacts, type IpvlanNodeFacts } from '../../modes/types.js';
-import { MAX_REDIRECTS } from '../../modes/ipvlan/layout.js';
 import { setFromCidr, setFromSpecs } from '../../ipam/range.js';
 import type { CloudProvider, IpSource, LocalFacts } from '../types.js';
 import { stableMac } from '../../lib/veth-name.js';
+import { exclusiveNodeFacts, ipvlanNodeFacts } from '../node-facts.js';
 import { createLocalFactory } from './factory.js';
 import { createLocalEniFactory, localExclusiveEniId } from './eni-factory.js';
 
@@ -107,8 +107,7 @@ function exclusiveEniProvider(cfg: DaemonConfig, source: IpSource): CloudProvide
 export function exclusiveSettings(cfg: DaemonConfig): ExclusiveNodeFacts {
   const s = cfg.eni;
   if (s === undefined) throw new ConfigError('eni.hostIp', "required in eni mode (the node's IP, which pods reach through their side-car veth)");
-  if (s.serviceCidr === undefined) throw new ConfigError('eni.serviceCidr', 'required in eni mode: the service CIDR pods reach through their side-car veth (with Kubernetes: eni_conf service_cidr)');
-  return { hostIp: s.hostIp, serviceCidrs: [s.serviceCidr], hostStackCidrs: s.hostStackCidrs.filter((c) => c !== s.serviceCidr) };
+  return exclusiveNodeFacts({ hostIp: s.hostIp, serviceCidr: s.serviceCidr, hostStackCidrs: s.hostStackCidrs, serviceCidrField: 'eni.serviceCidr' });
 }
 
 async function sysfs(read: SysfsReader, path: string, what: string): Promise<string> {
@@ -123,14 +122,7 @@ async function sysfs(read: SysfsReader, path: string, what: string): Promise<str
 function ipvlanSettings(cfg: DaemonConfig): Omit<IpvlanNodeFacts, 'eniMac'> {
   const s = cfg.ipvlan;
   if (s === undefined) throw new ConfigError('ipvlan.hostIp', "required in ipvlan mode (the node's IP, put on the host slave ipvl_<ifindex>)");
-  if (s.serviceCidr === undefined) {
-    throw new ConfigError('ipvlan.serviceCidr', 'required in ipvlan mode: the service CIDR pods reach through the node (with Kubernetes: eni_conf service_cidr)');
-  }
-  const redirectCidrs: Cidr[] = [s.serviceCidr, ...s.hostStackCidrs.filter((c) => c !== s.serviceCidr)];
-  if (redirectCidrs.length > MAX_REDIRECTS) {
-    throw new ConfigError('ipvlan.hostStackCidrs', `at most ${String(MAX_REDIRECTS - 1)} besides the service CIDR; got ${String(redirectCidrs.length - 1)}`);
-  }
-  return { hostIp: s.hostIp, redirectCidrs, mtu: cfg.mtu };
+  return ipvlanNodeFacts({ hostIp: s.hostIp, serviceCidr: s.serviceCidr, hostStackCidrs: s.hostStackCidrs, serviceCidrField: 'ipvlan.serviceCidr' }, cfg.mtu);
 }
 
 /**

@@ -48,7 +48,6 @@ function setup(emu: EcsEmulator, o: { v2?: boolean; secret?: string; readTimeout
     backoff: FAST,
     attemptTimeoutMs: (o.readTimeoutMs ?? 2000) + 200,
     ...(o.rateLimit === undefined ? {} : { rateLimit: o.rateLimit }),
-    tags: { creator: 'terway-hub' },
     clock,
     logger: createLogger({ write: (l) => lines.push(l) }, 'debug'),
   });
@@ -81,7 +80,7 @@ describe('Aliyun cloud client against the ECS emulator (real SDK)', () => {
   for (const v2 of [false, true]) {
     it(`ENI lifecycle (${v2 ? 'v2' : 'ACS3'} signing): create, attach (waits InUse + metadata), assign/unassign (metadata), capacity, detach, delete`, async () => {
       const { client, metadata } = setup(emu, { v2 });
-      const eni = await client.createEni({ vSwitchId: VSW, securityGroupIds: ['sg-1'], ipCount: 3, tags: { pool: 'a' } });
+      const eni = await client.createEni({ vSwitchId: VSW, securityGroupIds: ['sg-1'], ipCount: 3, tags: { creator: 'terway-hub', pool: 'a' } });
       expect(eni).toMatchObject({ status: 'Available', type: 'Secondary', vSwitchId: VSW, tags: { creator: 'terway-hub', pool: 'a' } });
       expect(eni.privateIps).toHaveLength(3);
       const att = await client.attachEni(eni.id);

@@ -27,7 +27,6 @@ import { MemoryJournal } from '../pool/fake-factory.js';
 const FAST: Record<BackoffKey, Backoff> = Object.fromEntries(
   Object.entries(DEFAULT_BACKOFFS).map(([k, b]) => [k, { ...b, initialDelayMs: b.initialDelayMs / 100, durationMs: b.durationMs / 100, capMs: b.capMs / 100, steps: Math.max(b.steps, 4) }]),
 ) as Record<BackoffKey, Backoff>;
-const TAGS = { creator: 'terway-hub' };
 
 async function setup() {
   const emu = await EcsEmulator.start({ instanceType: 'ecs.g6.4xlarge' });
@@ -44,12 +43,11 @@ async function setup() {
     regionId: emu.state.regionId,
     backoff: FAST,
     attemptTimeoutMs: 1500,
-    tags: TAGS,
     clock,
   });
   const zone = await metadata.zoneId();
   const eniConf = parseEniConf({ version: '1', vswitches: { [zone]: ['vsw-node0000000000000001', 'vsw-node0000000000000002'] }, security_groups: ['sg-emulated0001'] }).value;
-  const factory = createAliyunFactory({ cloud, metadata, eniConf, tags: TAGS });
+  const factory = createAliyunFactory({ cloud, metadata, eniConf });
   let n = 0;
   const pool = new EniPool({ factory, journal: new MemoryJournal(), log: silentLogger, newToken: () => `hub-eni-${String(process.pid)}-${String(++n)}`, options: { minIdle: 1, maxIdle: 2, coalesceMs: 20, retryMs: 300, fatalRetryMs: 1000, syncIntervalMs: 500 } });
   return { emu, pool };

@@ -22,7 +22,6 @@ import { MemoryJournal } from '../pool/fake-factory.js';
 const FAST: Record<BackoffKey, Backoff> = Object.fromEntries(
   Object.entries(DEFAULT_BACKOFFS).map(([k, b]) => [k, { ...b, initialDelayMs: b.initialDelayMs / 100, durationMs: b.durationMs / 100, capMs: b.capMs / 100, steps: Math.max(b.steps, 4) }]),
 ) as Record<BackoffKey, Backoff>;
-const TAGS = { creator: 'terway-hub' };
 
 async function setup(instanceType = 'ecs.g6.xlarge', options: Partial<PoolOptions> = {}) {
   const emu = await EcsEmulator.start({ instanceType });
@@ -39,16 +38,16 @@ async function setup(instanceType = 'ecs.g6.xlarge', options: Partial<PoolOption
     regionId: emu.state.regionId,
     backoff: FAST,
     attemptTimeoutMs: 1500,
-    tags: TAGS,
     clock,
   });
   const zone = await metadata.zoneId();
   const eniConf = parseEniConf({ version: '1', vswitches: { [zone]: ['vsw-node0000000000000001', 'vsw-node0000000000000002'] }, security_groups: ['sg-emulated0001'] }).value;
-  const factory = createAliyunFactory({ cloud, metadata, eniConf, tags: TAGS });
+  const factory = createAliyunFactory({ cloud, metadata, eniConf });
   const journal = new MemoryJournal();
+  const withTags = (eniTags: Record<string, string>) => createAliyunFactory({ cloud, metadata, eniConf: parseEniConf({ version: '1', vswitches: { [zone]: ['vsw-node0000000000000001'] }, security_groups: ['sg-emulated0001'], eni_tags: eniTags }).value });
   let n = 0;
   const pool = new Pool({ factory, journal, log: silentLogger, newToken: () => `hub-${String(process.pid)}-${String(++n)}`, options: { minIdle: 2, maxIdle: 6, coalesceMs: 20, retryMs: 300, fatalRetryMs: 1000, syncIntervalMs: 500, ...options } });
-  return { emu, pool, journal, factory };
+  return { emu, pool, journal, factory, withTags };
 }
 
 const ours = (emu: EcsEmulator) => [...emu.state.enis.values()].filter((e) => e.tags.creator === 'terway-hub');
@@ -125,6 +124,22 @@ describe('the warm pool on Aliyun (emulated ECS, real SDK)', () => {
       await emu.close();
     }
   }, 60_000);
+});
+
+describe('ENI tags', () => {
+  it("new ENIs carry eni_conf's eni_tags under the marker; ENIs made before an eni_tags change are still the pool's", async () => {
+    const { emu, withTags } = await setup();
+    try {
+      const before = await withTags({ team: 'a', creator: 'someone-else' }).createEni('vsw-node0000000000000001', 2, 'tok-tags-1');
+      expect(emu.state.enis.get(before.id)?.tags).toEqual({ creator: 'terway-hub', team: 'a' }); // the marker cannot be overridden
+      const after = withTags({ team: 'b' });
+      const made = await after.createEni('vsw-node0000000000000001', 2, 'tok-tags-2');
+      expect(emu.state.enis.get(made.id)?.tags).toEqual({ creator: 'terway-hub', team: 'b' });
+      expect((await after.listEnis()).map((e) => e.id).sort()).toEqual([before.id, made.id].sort());
+    } finally {
+      await emu.close();
+    }
+  }, 30_000);
 });
 
 describe('one cloud call per ENI (ECS refuses concurrent operations on one ENI)', () => {

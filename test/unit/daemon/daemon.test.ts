@@ -11,6 +11,8 @@ import { lease, req } from './helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { eventually } from '../../helpers/wait.js';
 import { nodeAdapters } from '../../../src/main/adapters.js';
+import type { PolicyAdapters } from '../../../src/daemon/policy/adapters.js';
+import type { BuiltinApplier } from '../../../src/policy/builtin/apply.js';
 
 function get(address: string, path: string): Promise<{ status: number; body: string }> {
   const i = address.lastIndexOf(':');
@@ -123,5 +125,48 @@ describe('Daemon', () => {
     await expect(c.allocate(req('y'))).rejects.toMatchObject({ code: 8 });
     c.close();
     await d2.stop();
+  });
+
+  it('/readyz is 503 with the reason while the builtin backend\'s rules are not programmed, 200 once a retry succeeds', async () => {
+    const dir = tempDir('hub-daemon-ready-');
+    const cfg = config(dir, { policy: { backend: 'auto' } }); // neither Felix nor Cilium: builtin
+    let failing: string | undefined;
+    const applier: BuiltinApplier = {
+      apply: () => (failing === undefined ? Promise.resolve() : Promise.reject(new Error(failing))),
+      removePodTable: () => Promise.resolve(),
+      removeTable: () => Promise.resolve(),
+      readBack: () => Promise.resolve(undefined),
+      cutDenied: () => Promise.resolve([]),
+    };
+    const adapters = nodeAdapters({ sysctl: () => Promise.resolve(), sysfs: (p) => (p === '/sys/class/net/eth1/ifindex' ? Promise.resolve('7\n') : Promise.reject(new Error('no'))) });
+    // the policy side without the host: no residue cleanup, files or responder of the real node
+    const policy: PolicyAdapters = {
+      ...adapters.policyFor(cfg, {}),
+      cleanResidue: () => Promise.resolve({ removed: [], failures: [] }),
+      writeFile: () => Promise.resolve(),
+      nodeFacts: () => Promise.resolve({ iptablesBackend: 'nft' }),
+      builtinApplier: applier,
+    };
+    const first = new Daemon(cfg, { ...adapters, policy });
+    await first.start();
+    const client = createHubClient(cfg.socket);
+    await client.allocate(req('c1')); // a pod whose rules the next daemon must program again
+    client.close();
+    await first.stop();
+    failing = 'nft: Operation not permitted'; // e.g. the daemon restarted where nft is refused
+    const daemon = new Daemon(cfg, { ...adapters, policy });
+    await daemon.start();
+    const addr = daemon.httpAddress ?? '';
+    try {
+      const red = await get(addr, '/readyz');
+      expect(red.status).toBe(503);
+      expect(red.body).toMatch(/^builtin NetworkPolicy rules not programmed: host: nft: Operation not permitted\n/u);
+      failing = undefined; // the retry (1 s backoff) programs them without another event
+      await eventually(async () => {
+        expect(await get(addr, '/readyz')).toEqual({ status: 200, body: expect.stringMatching(/^ready\npolicy: builtin enforcing/u) as unknown });
+      }, 5000, 100);
+    } finally {
+      await daemon.stop();
+    }
   });
 });

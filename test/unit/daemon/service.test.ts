@@ -350,4 +350,19 @@ describe('HubService: runtimeConfig bandwidth and release notifications', () => 
     expect((await svc.gc({ validAttachments: [] })).released).toEqual([{ containerId: 'c2', ifName: 'eth0' }]);
     expect(seen).toEqual(['c1/eth0', 'c2/eth0']);
   });
+
+  it('an ADD whose NetworkPolicy isolation fails: no lease, the IP goes back, and onReleased hears of it (no phantom pod)', async () => {
+    const store = LeaseStore.open(tempDir());
+    const seen: string[] = [];
+    const svc = new HubService({
+      store,
+      provider: new FakeProvider(['10.0.0.10-10.0.0.11']),
+      mtu: 1450,
+      isolate: (l) => Promise.reject(new Error(`nft: cannot program ${l.allocation.ip}`)),
+      onReleased: (l) => { seen.push(`${l.containerId} ${l.allocation.ip}`); },
+    });
+    await expect(svc.allocate(req('c1'))).rejects.toThrow(/nft: cannot program 10\.0\.0\.10/u);
+    expect(store.count()).toBe(0);
+    expect(seen).toEqual(['c1 10.0.0.10']);
+  });
 });
