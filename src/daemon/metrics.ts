@@ -46,7 +46,7 @@ export function createHubMetrics(probe?: PoolProbe): HubMetrics {
     });
   const leases = gauge('leases', 'Leases held (attachments with an address).', probe?.leases.bind(probe));
   const poolSize = gauge('pool_size', 'Addresses the node holds now (VPC: its podCIDR; ENI modes: the warm pool\'s IPs on its ENIs).', probe?.poolSize.bind(probe));
-  const poolFree = gauge('pool_free', 'Addresses held and not leased (ENI modes: idle IPs of the warm pool).', probe?.poolFree.bind(probe));
+  const poolFree = gauge('pool_free', 'Addresses held and not leased (ENI modes: idle IPs of the warm pool, and those held for scheduled pods; IPs being given back to the cloud are not counted: pool_size − leases − pool_free).', probe?.poolFree.bind(probe));
   const poolHeldForScheduled = gauge(
     'pool_held_for_scheduled',
     'Addresses held and not leased that pods scheduled to this node will take (their ADD has not come yet); pool_free minus this is what no pod holds or awaits, the idle that min/max_pool_size bound.',
