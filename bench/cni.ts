@@ -3,22 +3,30 @@
  * reference Go chain from Debian's containernetworking-plugins (ptp + host-local + bandwidth), measured in the
  * same run, interleaved pod by pod so both see the same machine load.
  *
- * Usage: bun bench/cni.ts [--pods N] [--mode vpc|veth-policy-routing]   (root; run `npm run build` first).
- * veth-policy-routing runs over an ENI stand-in (test/helpers/eni.ts). `--compare-netlink` adds, interleaved pod
- * by pod (alternating which goes first), a second hub pod whose plugin runs with `TERWAY_HUB_NETLINK=iproute2`
- * (`ip -batch` processes instead of rtnetlink, src/netlink/rtnl): one more row pair and a `RESULT bench:cni-netlink`
- * line with both p50s.
+ * Then a burst, what kubelet does after a node restart: N pods ADDed at once (default 110), then DELed at once, for
+ * the hub and for the reference, wall time of each; and the daemon's RSS idle and holding N pods.
+ *
+ * Usage: bun bench/cni.ts [--pods N] [--burst N] [--mode vpc|veth-policy-routing] [--compare-netlink]   (root; run
+ * `npm run build` first). veth-policy-routing runs over an ENI stand-in (test/helpers/eni.ts). `--compare-netlink`
+ * adds, interleaved pod by pod (alternating which goes first), a second hub pod whose plugin runs with
+ * `TERWAY_HUB_NETLINK=iproute2` (`ip -batch` processes instead of rtnetlink, src/netlink/rtnl): one more row pair and
+ * a `RESULT bench:cni-netlink` line with both p50s and mins.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEniStandIn } from '../test/helpers/eni.js';
-import { callPlugin, PLUGIN, pluginStdin, startDaemon } from '../test/helpers/hub.js';
+import { callPlugin, callPluginAsync, PLUGIN, pluginStdin, startDaemon, type RunningDaemon } from '../test/helpers/hub.js';
 import { pct } from './stats.js';
 
 const REF = '/usr/lib/cni';
-const pods = Number(process.argv[process.argv.indexOf('--pods') + 1] ?? '') || 60;
+const argOf = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? dflt : Number(process.argv[i + 1] ?? '') || dflt;
+};
+const pods = argOf('--pods', 60);
+const burst = argOf('--burst', 110);
 const modeArg = process.argv.includes('--mode') ? process.argv[process.argv.indexOf('--mode') + 1] : 'vpc';
 if (modeArg !== 'vpc' && modeArg !== 'veth-policy-routing') throw new Error(`--mode: vpc or veth-policy-routing, not ${String(modeArg)}`);
 const mode = modeArg;
@@ -45,17 +53,89 @@ function refExec(plugin: string, command: string, env: Record<string, string>, c
   return r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
 }
 
+function refExecAsync(plugin: string, command: string, env: Record<string, string>, conf: unknown): Promise<Record<string, unknown> | undefined> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(REF, plugin), [], { env: { PATH: process.env.PATH ?? '', CNI_COMMAND: command, CNI_PATH: REF, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`${plugin} ${command} failed: ${out} ${err}`));
+      else resolve(out.trim() ? (JSON.parse(out) as Record<string, unknown>) : undefined);
+    });
+    child.stdin.end(JSON.stringify(conf));
+  });
+}
+
+/** Resident set of a process, MiB (/proc/PID/status VmRSS). */
+function rssMib(pid: number | undefined): number {
+  const m = /^VmRSS:\s+(\d+) kB/mu.exec(pid === undefined ? '' : readFileSync(`/proc/${String(pid)}/status`, 'utf8'));
+  if (m === null) throw new Error(`no VmRSS for pid ${String(pid)}`);
+  return Number(m[1]) / 1024;
+}
+
+async function wall(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+interface BurstResult {
+  readonly hubAddMs: number;
+  readonly hubDelMs: number;
+  readonly refAddMs: number;
+  readonly refDelMs: number;
+  readonly rssIdleMib: number;
+  readonly rssPodsMib: number;
+}
+
+/** N pods at once through each, ADD then DEL; the hub's daemon RSS before and while holding them. */
+async function burstRound(daemon: RunningDaemon, tag: string, n: number, refConf: Record<string, unknown>, bwConf: Record<string, unknown>, names: string[]): Promise<BurstResult> {
+  const ids = Array.from({ length: n }, (_, i) => i);
+  for (const i of ids) {
+    sh('ip', ['netns', 'add', `bbh${tag}${String(i)}`]);
+    sh('ip', ['netns', 'add', `bbr${tag}${String(i)}`]);
+    names.push(`bbh${tag}${String(i)}`, `bbr${tag}${String(i)}`);
+  }
+  const hubCall = (i: number) => ({ containerId: `bh${tag}${String(i)}`, netns: `/var/run/netns/bbh${tag}${String(i)}`, ifName: 'eth0', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=b${tag}${String(i)}` });
+  const refEnv = (i: number) => ({ CNI_CONTAINERID: `br${tag}${String(i)}`, CNI_NETNS: `/var/run/netns/bbr${tag}${String(i)}`, CNI_IFNAME: 'eth0' });
+  const hubConf = pluginStdin(daemon.conflist());
+  const results: unknown[] = [];
+  const rssIdleMib = rssMib(daemon.pid());
+  const hubAddMs = await wall(() => Promise.all(ids.map(async (i) => {
+    const r = await callPluginAsync({ command: 'ADD', ...hubCall(i) }, hubConf);
+    if (r.code !== 0) throw new Error(`hub burst ADD ${String(i)} failed: ${r.stdout} ${r.stderr}`);
+    results[i] = r.json;
+  })));
+  const rssPodsMib = rssMib(daemon.pid());
+  const refAddMs = await wall(() => Promise.all(ids.map(async (i) => {
+    const prev = await refExecAsync('ptp', 'ADD', refEnv(i), refConf);
+    await refExecAsync('bandwidth', 'ADD', refEnv(i), { ...bwConf, prevResult: prev });
+  })));
+  const hubDelMs = await wall(() => Promise.all(ids.map(async (i) => {
+    const r = await callPluginAsync({ command: 'DEL', ...hubCall(i) }, pluginStdin(daemon.conflist(), { prevResult: results[i] }));
+    if (r.code !== 0) throw new Error(`hub burst DEL ${String(i)} failed: ${r.stdout} ${r.stderr}`);
+  })));
+  const refDelMs = await wall(() => Promise.all(ids.map(async (i) => {
+    await refExecAsync('bandwidth', 'DEL', refEnv(i), bwConf);
+    await refExecAsync('ptp', 'DEL', refEnv(i), refConf);
+  })));
+  return { hubAddMs, hubDelMs, refAddMs, refDelMs, rssIdleMib, rssPodsMib };
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:cni needs root (network namespaces)');
   if (!existsSync(PLUGIN)) throw new Error(`missing ${PLUGIN}: run npm run build`);
   if (!existsSync(join(REF, 'ptp'))) throw new Error('missing /usr/lib/cni/ptp: apt-get install containernetworking-plugins');
 
   const tag = Math.random().toString(36).slice(2, 7);
-  const eni = mode === 'veth-policy-routing' ? createEniStandIn(`hbe${tag}`, `hbv${tag}`, '10.222.0') : undefined;
-  const daemon = await startDaemon(eni === undefined ? { mode, podCIDR: '10.220.0.0/24' } : { mode, eni: eni.eniConfig(250) });
+  const eni = mode === 'veth-policy-routing' ? createEniStandIn(`hbe${tag}`, `hbv${tag}`, '10.224.0') : undefined;
+  const daemon = await startDaemon(eni === undefined ? { mode, podCIDR: '10.220.0.0/23' } : { mode, eni: eni.eniConfig(250) });
   const hubConf = pluginStdin(daemon.conflist());
   const ipamDir = mkdtempSync(join(tmpdir(), 'refipam-'));
-  const refConf = { cniVersion: '1.0.0', name: `refnet${tag}`, type: 'ptp', ipMasq: false, mtu: 1500, ipam: { type: 'host-local', subnet: '10.221.0.0/24', dataDir: ipamDir } };
+  const refConf = { cniVersion: '1.0.0', name: `refnet${tag}`, type: 'ptp', ipMasq: false, mtu: 1500, ipam: { type: 'host-local', subnet: '10.222.0.0/23', dataDir: ipamDir } };
   const bwConf = { cniVersion: '1.0.0', name: `refnet${tag}`, type: 'bandwidth' };
 
   const hubAdd: number[] = [];
@@ -77,6 +157,7 @@ async function main(): Promise<void> {
     if (deleted.code !== 0) throw new Error(`hub DEL failed: ${deleted.stdout} ${deleted.stderr}`);
     return [tAdd, tDel];
   };
+  let b: BurstResult | undefined;
   try {
     // warm-up of both (page cache, daemon JIT), not counted
     for (let i = -3; i < pods; i++) {
@@ -107,6 +188,7 @@ async function main(): Promise<void> {
         }
       }
     }
+    if (burst > 0) b = await burstRound(daemon, tag, burst, refConf, bwConf, names);
   } finally {
     for (const n of names) spawnSync('ip', ['netns', 'del', n]);
     await daemon.stop();
@@ -129,9 +211,16 @@ async function main(): Promise<void> {
       `RESULT bench:cni-netlink mode=${mode} pods=${String(ipAdd.length)} rtnl_add_p50_ms=${f(pct(hubAdd, 50))} iproute2_add_p50_ms=${f(pct(ipAdd, 50))} rtnl_del_p50_ms=${f(pct(hubDel, 50))} iproute2_del_p50_ms=${f(pct(ipDel, 50))} rtnl_add_min_ms=${min(hubAdd)} iproute2_add_min_ms=${min(ipAdd)} rtnl_del_min_ms=${min(hubDel)} iproute2_del_min_ms=${min(ipDel)}`,
     );
   }
-  const r = (a: number[], b: number[], p: number): string => (pct(a, p) / pct(b, p)).toFixed(2);
+  const r = (x: number[], y: number[], p: number): string => (pct(x, p) / pct(y, p)).toFixed(2);
+  let burstKeys = '';
+  if (b !== undefined) {
+    const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+    console.log(`burst of ${String(burst)}: ADD hub ${s(b.hubAddMs)} vs reference ${s(b.refAddMs)}; DEL hub ${s(b.hubDelMs)} vs reference ${s(b.refDelMs)}`);
+    console.log(`daemon RSS: ${b.rssIdleMib.toFixed(1)} MiB idle, ${b.rssPodsMib.toFixed(1)} MiB holding ${String(burst)} pods`);
+    burstKeys = ` burst=${String(burst)} burst_add_wall_ratio=${(b.hubAddMs / b.refAddMs).toFixed(2)} burst_del_wall_ratio=${(b.hubDelMs / b.refDelMs).toFixed(2)} hub_burst_add_s=${(b.hubAddMs / 1000).toFixed(2)} ref_burst_add_s=${(b.refAddMs / 1000).toFixed(2)} hub_burst_del_s=${(b.hubDelMs / 1000).toFixed(2)} ref_burst_del_s=${(b.refDelMs / 1000).toFixed(2)} daemon_rss_mib=${b.rssPodsMib.toFixed(1)} daemon_rss_idle_mib=${b.rssIdleMib.toFixed(1)}`;
+  }
   console.log(
-    `RESULT bench:cni mode=${mode} pods=${hubAdd.length} add_p50_ratio=${r(hubAdd, refAdd, 50)} add_p99_ratio=${r(hubAdd, refAdd, 99)} del_p50_ratio=${r(hubDel, refDel, 50)} del_p99_ratio=${r(hubDel, refDel, 99)} hub_add_p50_ms=${f(pct(hubAdd, 50))} ref_add_p50_ms=${f(pct(refAdd, 50))} hub_del_p50_ms=${f(pct(hubDel, 50))} ref_del_p50_ms=${f(pct(refDel, 50))}`,
+    `RESULT bench:cni mode=${mode} pods=${String(hubAdd.length)} add_p50_ratio=${r(hubAdd, refAdd, 50)} add_p99_ratio=${r(hubAdd, refAdd, 99)} del_p50_ratio=${r(hubDel, refDel, 50)} del_p99_ratio=${r(hubDel, refDel, 99)}${burstKeys} hub_add_p50_ms=${f(pct(hubAdd, 50))} ref_add_p50_ms=${f(pct(refAdd, 50))} hub_del_p50_ms=${f(pct(hubDel, 50))} ref_del_p50_ms=${f(pct(refDel, 50))}`,
   );
 }
 

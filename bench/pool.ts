@@ -2,8 +2,10 @@
  * The warm pool under a pod churn trace, against the ECS emulator through the real SDK (the Aliyun provider's cloud,
  * src/cloud/aliyun/factory.ts), with realistic cloud latencies: ENI create + attach ≈ 2.5 s (plus the client's
  * InUse and metadata waits, Terway's `wait_eni_status` backoff: ≥ 3 s), IP assign ≈ 1 s, unassign ≈ 0.5 s. Time is
- * scaled by BENCH_POOL_SCALE (default 0.1: every latency, backoff and trace gap × 0.1, so a run takes seconds); the
- * figures printed are in real (unscaled) milliseconds.
+ * scaled by BENCH_POOL_SCALE (default 0.25: every latency, backoff and trace gap × 0.25, ≈ 90 s per policy; the
+ * figures printed are in real (unscaled) milliseconds). At × 0.1 a run is 2.5 times shorter but every millisecond of
+ * CPU the process does not get counts ten-fold: on a loaded machine the first burst's Assigns land seconds late in
+ * trace time, which measures the machine rather than the pool.
  *
  * The kubelet, modelled (not the pool's doing): a pod is bound to the node by the scheduler; the daemon's pod
  * informer sees the binding 50 ms later (a watch event); the kubelet's CNI ADD for it comes when its sandbox starts:
@@ -27,13 +29,15 @@
  * The emulator refuses a second operation on an ENI while one holds it (ECS's rule; each holds it 100 ms), and the
  * bench counts the calls the pool started on an ENI that had one in flight (must be 0).
  * Before the trace the node warms up (10 s, and until the pool is idle): the warm-up's calls (the warm ENIs' creation)
- * are counted apart. Printed per policy: the share of ADDs served without waiting for the cloud, p50/p99 allocation
+ * are counted apart. IPs being given back (retired above max_pool_size, or in an Unassign/Delete call) are neither
+ * idle nor leased: reported as `releasing`, apart. Printed per policy: the share of ADDs served without waiting for the cloud, p50/p99 allocation
  * latency (ADD to IP), cloud calls per pod (without and with the warm-up) with the calls by API action, the idle IPs
  * (no pod holds or awaits them) and the IPs held for scheduled pods over time, and their maxima; then the goal checks.
  * Last line, for the default policy: `RESULT bench:pool hit_pct=… p99_alloc_ms=… calls_per_pod=…
- * calls_per_pod_with_warmup=… warmup_calls=… max_idle=… max_held_scheduled=… idle_over_max_pct=…
- * enis_overlapping_calls=… static_hit_pct=… failures=…`. Run: `npm run bench:pool`.
+ * calls_per_pod_with_warmup=… warmup_calls=… max_idle=… max_held_scheduled=… max_releasing=… releasing_pct=…
+ * idle_over_max_pct=… enis_overlapping_calls=… static_hit_pct=… failures=… scale=… runtime_s=…`. Run: `npm run bench:pool`.
  */
+import os from 'node:os';
 import type { IpAddr } from '../src/lib/brand.js';
 import { silentLogger } from '../src/lib/log.js';
 import { DEFAULT_BACKOFFS, type Backoff, type BackoffKey } from '../src/cloud/aliyun/backoff.js';
@@ -51,7 +55,7 @@ import type { EniResource, PoolJournal, PoolOperation, ResourceFactory } from '.
 import { EcsEmulator } from '../test/ecs-emulator/index.js';
 import { prng as seeded } from '../test/helpers/prng.js';
 
-const SCALE = Number(process.env.BENCH_POOL_SCALE ?? '0.1');
+const SCALE = Number(process.env.BENCH_POOL_SCALE ?? '0.25');
 const MIN_POOL = 2;
 const MAX_POOL = 30;
 /** The node's max pods (the kubelet's default): auto warm ENIs cover it. */
@@ -124,9 +128,12 @@ interface Outcome {
   /** Calls the emulator refused as concurrent operations on one ENI. */
   readonly conflicts: number;
   readonly byAction: Record<string, number>;
+  readonly warmupByAction: Record<string, number>;
   readonly maxIdle: number;
   readonly maxHeld: number;
-  readonly samples: { t: number; idle: number; held: number }[];
+  /** IPs being given back (retired above max_pool_size, or in an Unassign/Delete call): neither idle nor leased. */
+  readonly maxReleasing: number;
+  readonly samples: { t: number; idle: number; held: number; releasing: number }[];
   readonly failures: number;
   /** Per trace phase (pod name prefix): ADDs and those served without waiting. */
   readonly phases: Record<string, { pods: number; hits: number }>;
@@ -142,7 +149,7 @@ async function runPolicy(policy: Policy): Promise<Outcome> {
   const credentials = createCredentialProvider({ accessKey: emu.credentials.accessKeyId, accessSecret: emu.credentials.accessKeySecret }, redactor, clock);
   const cloud = new AliyunEcsClient({
     transport: createSdkTransport({ regionId: emu.state.regionId, endpoint: emu.api.endpoint, protocol: 'http', readTimeoutMs: 5000 }),
-    credentials, metadata, redactor, regionId: emu.state.regionId, backoff: FAST, attemptTimeoutMs: 5000, clock,
+    credentials, metadata, redactor, regionId: emu.state.regionId, backoff: FAST, attemptTimeoutMs: 5000, clock, describeBatchMs: 100 * SCALE,
   });
   const zone = await metadata.zoneId();
   const eniConf = parseEniConf({ version: '1', vswitches: { [zone]: ['vsw-bench00000000000001'] }, security_groups: ['sg-bench0001'] }).value;
@@ -153,9 +160,9 @@ async function runPolicy(policy: Policy): Promise<Outcome> {
   const pool = new Pool({
     factory, journal: new MemJournal(), log: silentLogger, newToken: () => `bench-${String(++n)}`,
     options: {
-      minIdle: MIN_POOL, maxIdle: MAX_POOL, coalesceMs: 300 * SCALE,
+      minIdle: MIN_POOL, maxIdle: MAX_POOL, coalesceMs: o.coalesceMs * SCALE,
       demand: { ...DEFAULT_DEMAND, burstWindowMs: DEFAULT_DEMAND.burstWindowMs * SCALE, historyMs: DEFAULT_DEMAND.historyMs * SCALE, demandAware: policy.demandAware },
-      syncIntervalMs: o.syncIntervalMs * SCALE, retryMs: o.retryMs * SCALE, scheduledTtlMs: o.scheduledTtlMs * SCALE, shrinkDelayMs: o.shrinkDelayMs * SCALE,
+      syncIntervalMs: o.syncIntervalMs * SCALE, retryMs: o.retryMs * SCALE, scheduledTtlMs: o.scheduledTtlMs * SCALE,
       warmEnis: policy.warmEnis, nodeMaxPods: NODE_MAX_PODS,
     },
   });
@@ -179,14 +186,16 @@ async function runPolicy(policy: Policy): Promise<Outcome> {
   let failures = 0;
   let maxIdle = 0;
   let maxHeld = 0;
-  const samples: { t: number; idle: number; held: number }[] = [];
+  let maxReleasing = 0;
+  const samples: { t: number; idle: number; held: number; releasing: number }[] = [];
   const t0 = Date.now();
   const now = (): number => (Date.now() - t0) / SCALE;
   const sampler = setInterval(() => {
     const st = pool.stats();
     maxIdle = Math.max(maxIdle, st.idle);
     maxHeld = Math.max(maxHeld, st.heldForScheduled);
-    samples.push({ t: now(), idle: st.idle, held: st.heldForScheduled });
+    maxReleasing = Math.max(maxReleasing, st.releasing);
+    samples.push({ t: now(), idle: st.idle, held: st.heldForScheduled, releasing: st.releasing });
     if (process.env.BENCH_POOL_DEBUG !== undefined) console.log(`${String(Math.round(now()))} ${JSON.stringify(st)}`);
   }, 1000 * SCALE);
   const phases: Record<string, { pods: number; hits: number }> = {};
@@ -252,7 +261,7 @@ async function runPolicy(policy: Policy): Promise<Outcome> {
   const byAction = Object.fromEntries(Object.entries(after).map(([a, c]) => [a, c - (before[a] ?? 0)]).filter(([, c]) => (c as number) > 0)) as Record<string, number>;
   pool.stop();
   await emu.close();
-  return { pods, hits, latencies, calls, warmupCalls, overlaps: overlaps.count, conflicts, byAction, maxIdle, maxHeld, samples, failures, phases };
+  return { pods, hits, latencies, calls, warmupCalls, warmupByAction: before, overlaps: overlaps.count, conflicts, byAction, maxIdle, maxHeld, maxReleasing, samples, failures, phases };
 }
 
 function pct(xs: readonly number[], p: number): number {
@@ -267,19 +276,24 @@ interface Row {
   readonly cpp: number;
   readonly cppWarm: number;
   readonly overMax: number;
+  /** Share of samples with IPs being given back, and with idle + those above max_pool_size. */
+  readonly releasingPct: number;
+  readonly unheldOverMax: number;
 }
 
 function report(name: string, o: Outcome): Row {
   const hit = (100 * o.hits) / o.pods;
   const overMax = (100 * o.samples.filter((x) => x.idle > MAX_POOL).length) / Math.max(1, o.samples.length);
-  const r = { hit, p50: pct(o.latencies, 0.5), p99: pct(o.latencies, 0.99), cpp: o.calls / o.pods, cppWarm: (o.calls + o.warmupCalls) / o.pods, overMax };
+  const share = (f: (x: Outcome['samples'][number]) => boolean): number => (100 * o.samples.filter(f).length) / Math.max(1, o.samples.length);
+  const r = { releasingPct: share((x) => x.releasing > 0), unheldOverMax: share((x) => x.idle + x.releasing > MAX_POOL), hit, p50: pct(o.latencies, 0.5), p99: pct(o.latencies, 0.99), cpp: o.calls / o.pods, cppWarm: (o.calls + o.warmupCalls) / o.pods, overMax };
   const every = Math.max(1, Math.floor(o.samples.length / 14));
-  const over = o.samples.filter((_, i) => i % every === 0).map((s) => `${String(Math.round(s.t / 1000))}s:${String(s.idle)}${s.held > 0 ? `+${String(s.held)}` : ''}`).join(' ');
+  const over = o.samples.filter((_, i) => i % every === 0).map((s) => `${String(Math.round(s.t / 1000))}s:${String(s.idle)}${s.held > 0 ? `+${String(s.held)}` : ''}${s.releasing > 0 ? `/${String(s.releasing)}r` : ''}`).join(' ');
   const phases = Object.entries(o.phases).map(([p, x]) => `${p} ${String(x.hits)}/${String(x.pods)}`).join(', ');
-  const actions = Object.entries(o.byAction).sort((a, b) => b[1] - a[1]).map(([a, c]) => `${a.replace(/NetworkInterfaces?|PrivateIpAddresses/u, (m) => (m.startsWith('Network') ? 'ENI' : 'IPs'))} ${String(c)}`).join(', ');
+  const byAction = (m: Record<string, number>): string => Object.entries(m).sort((a, b) => b[1] - a[1]).map(([a, c]) => `${a.replace(/NetworkInterfaces?|PrivateIpAddresses/u, (x) => (x.startsWith('Network') ? 'ENI' : 'IPs'))} ${String(c)}`).join(', ');
+  const actions = `${byAction(o.byAction)}; the warm-up's: ${byAction(o.warmupByAction)}`;
   console.log(
-    `${name.padEnd(26)} pods ${String(o.pods)}  served without waiting ${hit.toFixed(1)}%  alloc p50 ${r.p50.toFixed(0)} ms  p99 ${r.p99.toFixed(0)} ms  cloud calls/pod ${r.cpp.toFixed(2)} (${String(o.calls)}; with the warm-up's ${String(o.warmupCalls)}: ${r.cppWarm.toFixed(2)})  max idle ${String(o.maxIdle)}  max held for scheduled ${String(o.maxHeld)}  failures ${String(o.failures)}\n` +
-      `  served without waiting by phase: ${phases}; idle above max_pool_size in ${overMax.toFixed(1)}% of samples; calls on a busy ENI ${String(o.overlaps)}, refused as concurrent ${String(o.conflicts)}\n  calls by action: ${actions}\n  idle[+held for scheduled] over time: ${over}`,
+    `${name.padEnd(26)} pods ${String(o.pods)}  served without waiting ${hit.toFixed(1)}%  alloc p50 ${r.p50.toFixed(0)} ms  p99 ${r.p99.toFixed(0)} ms  cloud calls/pod ${r.cpp.toFixed(2)} (${String(o.calls)}; with the warm-up's ${String(o.warmupCalls)}: ${r.cppWarm.toFixed(2)})  max idle ${String(o.maxIdle)}  max held for scheduled ${String(o.maxHeld)}  max releasing ${String(o.maxReleasing)}  failures ${String(o.failures)}\n` +
+      `  served without waiting by phase: ${phases}; idle above max_pool_size in ${overMax.toFixed(1)}% of samples; IPs being given back in ${r.releasingPct.toFixed(1)}% (idle + those above max_pool_size in ${r.unheldOverMax.toFixed(1)}%); calls on a busy ENI ${String(o.overlaps)}, refused as concurrent ${String(o.conflicts)}\n  calls by action: ${actions}\n  idle[+held for scheduled][/releasing r] over time: ${over}`,
   );
   return r;
 }
@@ -292,16 +306,19 @@ const policies: Policy[] = [
   { name: 'demand-aware (default)', demandAware: true, scheduled: true, warmEnis: 'auto', kubelet: KUBELET },
   { name: 'default, kubelet 2.5x', demandAware: true, scheduled: true, warmEnis: 'auto', kubelet: { ...KUBELET, firstAddMs: 500, ratePerS: 25 } },
 ];
-const results: { p: Policy; o: Outcome }[] = [];
+const results: { p: Policy; o: Outcome; s: number }[] = [];
+const benchStart = Date.now();
 for (const p of policies) {
   if (only !== undefined && !p.name.startsWith(only)) continue;
-  results.push({ p, o: await runPolicy(p) });
+  const t = Date.now();
+  results.push({ p, o: await runPolicy(p), s: (Date.now() - t) / 1000 });
 }
-console.log(`bench:pool — min_pool_size ${String(MIN_POOL)}, max_pool_size ${String(MAX_POOL)}, node max pods ${String(NODE_MAX_PODS)}, latencies ENI ${String(LAT.create)} ms, assign ${String(LAT.assign)} ms, unassign ${String(LAT.unassign)} ms; kubelet: first ADD ${String(KUBELET.firstAddMs)} ms after binding, ≤ ${String(KUBELET.ratePerS)} sandboxes/s; time scale ${String(SCALE)}`);
+const runtimeS = (Date.now() - benchStart) / 1000;
+console.log(`bench:pool — min_pool_size ${String(MIN_POOL)}, max_pool_size ${String(MAX_POOL)}, node max pods ${String(NODE_MAX_PODS)}, latencies ENI ${String(LAT.create)} ms, assign ${String(LAT.assign)} ms, unassign ${String(LAT.unassign)} ms; kubelet: first ADD ${String(KUBELET.firstAddMs)} ms after binding, ≤ ${String(KUBELET.ratePerS)} sandboxes/s; time scale ${String(SCALE)}; ran ${runtimeS.toFixed(0)} s (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 let def: { r: Row; o: Outcome } | undefined;
 let stat: Row | undefined;
-for (const { p, o } of results) {
-  const r = report(p.name, o);
+for (const { p, o, s } of results) {
+  const r = report(`${p.name} [${s.toFixed(0)} s]`, o);
   if (p.name === 'demand-aware (default)') def = { r, o };
   if (p.name.startsWith('static')) stat = r;
 }
@@ -313,6 +330,6 @@ if (def !== undefined) {
       `calls/pod ≤ 0.2: ${r.cpp.toFixed(2)} ${check(r.cpp <= 0.2)} (with the warm-up ${r.cppWarm.toFixed(2)} ${check(r.cppWarm <= 0.2)}); no concurrent calls on one ENI: ${String(o.overlaps)} ${check(o.overlaps === 0 && o.conflicts === 0)}`,
   );
   console.log(
-    `RESULT bench:pool hit_pct=${r.hit.toFixed(1)} p99_alloc_ms=${r.p99.toFixed(0)} calls_per_pod=${r.cpp.toFixed(2)} calls_per_pod_with_warmup=${r.cppWarm.toFixed(2)} warmup_calls=${String(o.warmupCalls)} max_idle=${String(o.maxIdle)} max_held_scheduled=${String(o.maxHeld)} idle_over_max_pct=${r.overMax.toFixed(1)} enis_overlapping_calls=${String(o.overlaps)}${stat !== undefined ? ` static_hit_pct=${stat.hit.toFixed(1)}` : ''} failures=${String(o.failures)}`,
+    `RESULT bench:pool hit_pct=${r.hit.toFixed(1)} p99_alloc_ms=${r.p99.toFixed(0)} calls_per_pod=${r.cpp.toFixed(2)} calls_per_pod_with_warmup=${r.cppWarm.toFixed(2)} warmup_calls=${String(o.warmupCalls)} max_idle=${String(o.maxIdle)} max_held_scheduled=${String(o.maxHeld)} max_releasing=${String(o.maxReleasing)} releasing_pct=${r.releasingPct.toFixed(1)} idle_over_max_pct=${r.overMax.toFixed(1)} enis_overlapping_calls=${String(o.overlaps)}${stat !== undefined ? ` static_hit_pct=${stat.hit.toFixed(1)}` : ''} failures=${String(o.failures)} scale=${String(SCALE)} runtime_s=${runtimeS.toFixed(0)}`,
   );
 }

@@ -295,7 +295,7 @@ export class Daemon {
         this.#http = new HubHttpServer({
           registry: service.metrics.registry,
           serving: () => this.#serving,
-          notReadyReason: () => (this.#serving && service.ready ? this.#policy?.notReadyReason() : 'not serving'),
+          notReadyReason: () => (this.#serving && service.ready ? this.#policyNotReady() : 'not serving'),
           detail: () => this.#policyLine(),
         });
         this.#httpAddress = await this.#http.listen(listen);
@@ -613,6 +613,12 @@ export class Daemon {
     }
     if (f.dropped.length > 0) m.inc({ kind: 'dropped' }, f.dropped.length);
     return f;
+  }
+
+  /** Why policy keeps the node unready: a backend process not ready, or the builtin backend's last apply failed. */
+  #policyNotReady(): string | undefined {
+    const builtin = this.#policy?.current?.backend === 'builtin' ? this.#enforcer?.notReadyReason() : undefined;
+    return this.#policy?.notReadyReason() ?? builtin;
   }
 
   /** `policy: felix ready (restarts 0)` for /healthz. */

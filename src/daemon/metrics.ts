@@ -26,7 +26,7 @@ export function createHubMetrics(probe?: PoolProbe): HubMetrics {
   const registry = new Registry();
   const rpcDuration = new Histogram({
     name: `${METRIC_PREFIX}rpc_duration_seconds`,
-    help: 'Daemon RPC latency by method and result (a gRPC status name).',
+    help: 'Daemon RPC latency by method and result (ok, or the error code of the refusal).',
     labelNames: ['method', 'result'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [registry],
@@ -46,7 +46,7 @@ export function createHubMetrics(probe?: PoolProbe): HubMetrics {
     });
   const leases = gauge('leases', 'Leases held (attachments with an address).', probe?.leases.bind(probe));
   const poolSize = gauge('pool_size', 'Addresses the node holds now (VPC: its podCIDR; ENI modes: the warm pool\'s IPs on its ENIs).', probe?.poolSize.bind(probe));
-  const poolFree = gauge('pool_free', 'Addresses held and not leased (ENI modes: idle IPs of the warm pool).', probe?.poolFree.bind(probe));
+  const poolFree = gauge('pool_free', 'Addresses held and not leased (ENI modes: idle IPs of the warm pool, and those held for scheduled pods; IPs being given back to the cloud are not counted: pool_size − leases − pool_free).', probe?.poolFree.bind(probe));
   const poolHeldForScheduled = gauge(
     'pool_held_for_scheduled',
     'Addresses held and not leased that pods scheduled to this node will take (their ADD has not come yet); pool_free minus this is what no pod holds or awaits, the idle that min/max_pool_size bound.',

@@ -1,5 +1,5 @@
 /**
- * The daemon's use cases (no gRPC types): allocate, lookup, release, status, gc, and draining the releases the
+ * The daemon's use cases (no transport types): allocate, lookup, release, status, gc, and draining the releases the
  * plugin recorded while the daemon was down. All state lives in the lease store; requests are already parsed.
  */
 import type { CloudProvider, LocalFacts } from '../cloud/types.js';
@@ -222,9 +222,11 @@ export class HubService implements PoolProbe {
           });
           if (signal?.aborted === true) throw new UnavailableError('request deadline passed before the lease was written');
           const lease = leaseFor(req, allocation, this.#now(), facts?.sticky === true && req.podName !== '');
-          this.#store.put(lease);
+          // one fsync for the concurrent ADDs of this moment (src/store/group-commit.ts); the reply waits for it
+          const { durable } = this.#store.inGroup(() => { this.#store.put(lease); });
           try {
             await this.#isolate?.(lease); // NetworkPolicy rules in place before the pod's network exists
+            await durable;
           } catch (e) {
             this.#store.delete(req);
             this.#notifyReleased(lease); // listeners that saw the pod join (the enforcer's overlay) forget it again
@@ -327,7 +329,12 @@ export class HubService implements PoolProbe {
   async release(req: ReleaseRequest): Promise<ReleaseReply> {
     const lease = this.#store.get(req);
     const keys = [attachmentKeyOf(req.containerId, req.ifName), lease === undefined ? undefined : podKeyOf(lease.podNamespace, lease.podName)].filter(isString);
-    return this.#inFlight.run(keys, 'release', () => Promise.resolve({ released: this.#releaseNow(req, req.reason) }));
+    return this.#inFlight.run(keys, 'release', async () => {
+      // one fsync for the concurrent DELs of this moment; the reply waits for it
+      const { value: released, durable } = this.#store.inGroup(() => this.#releaseNow(req, req.reason));
+      await durable;
+      return { released };
+    });
   }
 
   /** The plugin's ADD built the dataplane: the attachment is settled (live updates may touch it). */

@@ -1,6 +1,6 @@
 /**
- * Typed errors. Each carries data (code, retryable, cause); each boundary (CNI result, gRPC status, HTTP)
- * maps them exactly once.
+ * Typed errors. Each carries data (code, retryable, cause); each boundary (CNI result, the daemon socket's HTTP
+ * status + `{code, message}`, the metrics/health HTTP) maps them exactly once.
  */
 export type HubErrorCode =
   | 'invalid-input'

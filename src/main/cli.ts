@@ -2,11 +2,11 @@
 /** `terway-hub` CLI: daemon | status | leases | policy. */
 import { parseArgs } from 'node:util';
 import { loadDaemonConfig } from '../config/load.js';
-import { createHubClient, HubRpcError } from '../daemon/rpc-client.js';
 import { LeaseStore } from '../store/store.js';
 import { HubError, errorMessage } from '../lib/errors.js';
 import { DEFAULT_SOCKET, type StatusReply } from '../rpc/protocol.js';
 import { DAEMON_USAGE, runDaemon } from './daemon.js';
+import { askDaemon, DaemonCallError } from './daemon-call.js';
 import { formatLeases } from '../daemon/format-leases.js';
 import { POLICY_USAGE } from '../policy/cli/args.js';
 import { processPolicyIo, runPolicy } from './policy-cli.js';
@@ -22,14 +22,9 @@ commands:
 
 async function status(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { socket: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } } });
-  const client = createHubClient(values.socket ?? DEFAULT_SOCKET, Number(values.timeout ?? '5000'));
-  try {
-    const st = await client.status({});
-    process.stdout.write(values.json === true ? `${JSON.stringify(st)}\n` : formatStatus(st));
-    return st.ready ? 0 : 1;
-  } finally {
-    client.close();
-  }
+  const st = await askDaemon(values.socket ?? DEFAULT_SOCKET, Number(values.timeout ?? '5000'), (c) => c.status({}));
+  process.stdout.write(values.json === true ? `${JSON.stringify(st)}\n` : formatStatus(st));
+  return st.ready ? 0 : 1;
 }
 
 function formatStatus(st: StatusReply): string {
@@ -86,7 +81,7 @@ main(process.argv.slice(2))
     process.exitCode = code;
   })
   .catch((e: unknown) => {
-    const detail = e instanceof HubRpcError || e instanceof HubError ? e.message : errorMessage(e);
+    const detail = e instanceof DaemonCallError || e instanceof HubError ? e.message : errorMessage(e);
     process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'error', msg: 'terway-hub failed', err: detail })}\n`);
-    process.exitCode = e instanceof HubRpcError ? 1 : 2;
+    process.exitCode = e instanceof DaemonCallError ? 1 : 2;
   });

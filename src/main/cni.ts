@@ -5,6 +5,7 @@
 import { writeSync } from 'node:fs';
 import { createProcessRunner } from '../lib/exec.js';
 import { createBunRunner } from '../lib/exec-bun.js';
+import { InternalError } from '../lib/errors.js';
 import { createLogger, type LogSink } from '../lib/log.js';
 import { fileLogSink } from '../lib/log-file.js';
 import { netnsProblem, netnsUsable } from '../lib/netns-check.js';
@@ -14,6 +15,7 @@ import { createExecutor } from '../netlink/executor.js';
 import { rtnlDriverSource } from '../netlink/rtnl/load.js';
 import { createStateProbe } from '../netlink/probe.js';
 import { createRpcClient, type HubRpcClient } from '../rpc/client.js';
+import { createFetchExchange } from '../rpc/exchange-fetch.js';
 import { invoke, type Invocation } from '../cni/commands.js';
 import type { NetConf } from '../cni/config.js';
 import type { CniDeps } from '../cni/deps.js';
@@ -43,11 +45,17 @@ async function main(): Promise<number> {
     }
   }
   let client: HubRpcClient | undefined;
+  const rpcFor = (config: NetConf): HubRpcClient => {
+    // bun's fetch over the unix socket; node:http stays out of the bundle (test/unit/lint/plugin-bundle.test.ts)
+    const exchange = createFetchExchange();
+    if (exchange === undefined) throw new InternalError('the CNI plugin runs only as the bun binary (no fetch over a unix socket here)');
+    return createRpcClient({ socketPath: config.socket, timeoutMs: config.timeoutMs, exchange });
+  };
   const makeDeps = (config: NetConf): CniDeps => {
     const log = createLogger(sinkFor(config), config.logLevel);
     const runner = createBunRunner() ?? createProcessRunner();
     return {
-      rpc: (c) => (client ??= createRpcClient({ socketPath: c.socket, timeoutMs: c.timeoutMs })),
+      rpc: (c) => (client ??= rpcFor(c)),
       executor: createExecutor({ runner, log, netnsExists: netnsUsable, ip: rtnlDriverSource(env) }),
       probe: createStateProbe({ runner }),
       dataplanes: dataplaneFor,
@@ -60,8 +68,8 @@ async function main(): Promise<number> {
       log,
     };
   };
-  // The process exits right after writing its answer: the HTTP/2 session is not closed gracefully (no GOAWAY
-  // round trip); the daemon sees the socket close, which costs the runtime nothing.
+  // The process exits right after writing its answer: a kept-alive connection to the daemon is not closed first;
+  // the daemon sees the socket close, which costs the runtime nothing.
   const out: Invocation = await invoke(env, stdin, makeDeps);
   if (out.stdout !== '') writeSync(1, out.stdout);
   if (out.stderr !== '') writeSync(2, out.stderr);

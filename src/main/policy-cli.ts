@@ -6,7 +6,6 @@
  * is evaluated); 3 the daemon could not be asked.
  */
 import { readFile } from 'node:fs/promises';
-import { createHubClient, HubRpcError } from '../daemon/rpc-client.js';
 import { InvalidInputError, errorMessage } from '../lib/errors.js';
 import { DEFAULT_SOCKET, type PolicyModelReply, type PolicyVerifyReply } from '../rpc/protocol.js';
 import { POLICY_USAGE, parsePolicyArgs, type PolicyCommand } from '../policy/cli/args.js';
@@ -17,6 +16,7 @@ import { createEvaluator } from '../policy/model/decide.js';
 import { matrix } from '../policy/model/matrix.js';
 import { readObjects } from '../policy/model/objects.js';
 import { podKey, type PolicyModel } from '../policy/model/types.js';
+import { askDaemon, DaemonCallError } from './daemon-call.js';
 
 export const EXIT = { ok: 0, deniedOrChanged: 1, usage: 2, daemon: 3 } as const;
 
@@ -115,7 +115,7 @@ export async function runPolicy(argv: readonly string[], io: PolicyIo): Promise<
       io.err(`error: ${e.message}\n${e.field.startsWith('-') || e.field === 'flags' || e.field === 'command' ? `${POLICY_USAGE}\n` : ''}`);
       return EXIT.usage;
     }
-    if (e instanceof HubRpcError) {
+    if (e instanceof DaemonCallError) {
       io.err(argv[0] === 'verify' ? `error: could not ask the daemon to verify (${e.details})\n` : `error: could not ask the daemon for its live model (${e.details}); give -f OBJECTS to evaluate a file\n`);
       return EXIT.daemon;
     }
@@ -128,22 +128,8 @@ export const processPolicyIo: PolicyIo = {
   out: (t) => { process.stdout.write(t); },
   err: (t) => { process.stderr.write(t); },
   readText: async (path) => (path === '-' ? readStdin() : readFile(path, 'utf8')),
-  liveModel: async (socket, timeoutMs) => {
-    const client = createHubClient(socket, timeoutMs);
-    try {
-      return await client.policyModel({});
-    } finally {
-      client.close();
-    }
-  },
-  verify: async (socket, timeoutMs) => {
-    const client = createHubClient(socket, timeoutMs);
-    try {
-      return await client.policyVerify({});
-    } finally {
-      client.close();
-    }
-  },
+  liveModel: (socket, timeoutMs) => askDaemon(socket, timeoutMs, (c) => c.policyModel({})),
+  verify: (socket, timeoutMs) => askDaemon(socket, timeoutMs, (c) => c.policyVerify({})),
 };
 
 async function readStdin(): Promise<string> {

@@ -5,7 +5,8 @@
  *
  *  - target idle = clamp(max(min_pool_size, expected burst), 0, max_pool_size), where the expected burst is the most
  *    unannounced allocations seen within any `burstWindowMs` of the last `historyMs` (Terway fills to min_pool_size
- *    only, so a burst above it waits for the cloud pod by pod);
+ *    only, so a burst above it waits for the cloud pod by pod), capped by the pods the node can still run (its max
+ *    pods minus those holding or awaiting an IP);
  *  - scheduled pods: pods bound to this node whose ADD has not come yet (the daemon learns them from its pod informer
  *    seconds before the kubelet's ADD). Each is a known allocation to come, so each counts in full on top of the
  *    target — NOT capped by max_pool_size — and the unleased IPs that cover them are "held for scheduled pods", not
@@ -15,10 +16,8 @@
  *    ENIs with free slots (fullest first: whole ENIs stay free to release), then new ENIs on a vSwitch that is not
  *    inhibited (most free addresses first), while the instance type allows (maxEnis, ipsPerEni);
  *  - shrink: idle (unleased minus what scheduled pods will take) above max_pool_size (or above the target once idle
- *    reclaim is due) is released: a fully idle ENI is deleted when its IPs fit in the excess, else idle secondary
- *    IPs are unassigned from the emptiest ENIs first (≤ 10 per call). Nothing is released while allocations wait or
- *    IPs are on their way, and an excess below `shrinkMinExcess` waits until `shrinkDue` (hysteresis: a few IPs
- *    coming back and going out again during churn cost no cloud call; the pool makes it due after a delay);
+ *    reclaim is due) is the excess `idleExcess` that ./retire.ts retires at once and gives back (no hysteresis
+ *    above max_pool_size);
  *  - warm ENIs (beyond Terway): the pool keeps `warmEniTarget` ENIs attached — with free slots, not pre-assigned IPs —
  *    so a burst is served by Assign (≈ 1 s, 10 IPs per call, one call per ENI in parallel) instead of waiting for
  *    Create + Attach + InUse (≥ 6 s). `auto`: the ENIs that cover max(the node's max pods, the demand peak of the
@@ -26,7 +25,7 @@
  *    secondaries still go back above max_pool_size); a fully idle ENI above the warm count is deleted as before;
  *  - one cloud call per ENI at a time (ECS refuses concurrent operations on one ENI; Terway serialises per ENI): an
  *    ENI with a call in flight (`busy`) gets no action; the refill counts the free slots it leaves for later rounds
- *    (an Assign a second later beats a new ENI) and the shrink gives back at most one batch per ENI per plan;
+ *    (an Assign a second later beats a new ENI) and the release gives back at most one batch per ENI at a time;
  *  - idle reclaim (Terway's `idle_ip_reclaim_*`): once due, idle above the target (and within max_pool_size) goes back
  *    at most `reclaimBatch` IPs per plan; the pool offers a batch once per interval ± jitter.
  */
@@ -60,10 +59,12 @@ export interface EniView {
   readonly vSwitchId: string;
   /** Private IPs the ENI has (primary included). */
   readonly ips: number;
-  /** IPs of it no pod holds. */
+  /** IPs of it no pod holds and none is giving back (retired IPs excluded). */
   readonly idle: number;
   /** Idle IPs that are not its primary (what Unassign can take). */
   readonly idleSecondary: number;
+  /** Idle IPs retired above max_pool_size (or by reclaim), no call yet (./retire.ts): neither idle nor leased. */
+  readonly retiring?: number;
   /** IPs being assigned to it now. */
   readonly assigning: number;
   /** Allocation to it inhibited until (epoch ms; EniPerInstanceLimitExceeded & co.). */
@@ -100,8 +101,6 @@ export interface PoolSnapshot {
   readonly reclaimBatch?: number;
   /** Pods that needed an IP (leased + waiting + scheduled), sampled over the history window: auto warm ENIs cover the peak. */
   readonly demandHistory?: readonly { readonly at: number; readonly pods: number }[];
-  /** An excess smaller than `shrinkMinExcess` may go back now (it has lasted the pool's shrink delay). */
-  readonly shrinkDue?: boolean;
 }
 
 export interface DemandSettings {
@@ -111,11 +110,9 @@ export interface DemandSettings {
   readonly historyMs: number;
   /** false: Terway's static watermarks (target = min_pool_size). */
   readonly demandAware: boolean;
-  /** An idle excess at least this large goes back at once; a smaller one only when `shrinkDue` (1: no hysteresis). */
-  readonly shrinkMinExcess: number;
 }
 
-export const DEFAULT_DEMAND: DemandSettings = { burstWindowMs: 10_000, historyMs: 600_000, demandAware: true, shrinkMinExcess: MAX_BATCH };
+export const DEFAULT_DEMAND: DemandSettings = { burstWindowMs: 10_000, historyMs: 600_000, demandAware: true };
 
 export type PoolAction =
   | { readonly kind: 'assign'; readonly eniId: string; readonly count: number }
@@ -135,9 +132,16 @@ export function peakBurst(times: readonly number[], now: number, d: DemandSettin
   return best;
 }
 
+/**
+ * The idle stock to keep: clamp(max(min_pool_size, expected burst), 0, max_pool_size), and never more than the pods
+ * the node can still run (its max pods − leased − waiting − scheduled; unknown max pods: no such cap): an IP stocked
+ * for a pod the kubelet cannot admit is never used, and on a full node it would cost a new ENI.
+ */
 export function targetIdle(limits: PoolLimits, s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): number {
   const expected = d.demandAware ? peakBurst(s.recentAllocations, s.now, d) : 0;
-  return Math.min(limits.maxIdle, Math.max(limits.minIdle, expected));
+  const target = Math.min(limits.maxIdle, Math.max(limits.minIdle, expected));
+  const maxPods = limits.warm?.nodeMaxPods ?? 0;
+  return maxPods > 0 ? Math.min(target, Math.max(0, maxPods - podsNow(s))) : target;
 }
 
 /** Unleased IPs split: those scheduled pods will take, and the rest (the idle the watermarks bound). */
@@ -242,41 +246,4 @@ export function reclaimShare(limits: PoolLimits, s: PoolSnapshot, d: DemandSetti
   if (!s.reclaimDue) return 0;
   const overMax = total(s).idle - (s.scheduled ?? 0) - limits.maxIdle;
   return Math.max(0, idleExcess(limits, s, d) - Math.max(overMax, 0));
-}
-
-/**
- * Calls that give IPs back (unassign, delete-eni), one per ENI; none while allocations wait or IPs are on their way.
- * ENIs up to the warm count are never deleted.
- */
-export function planShrink(limits: PoolLimits, s: PoolSnapshot, d: DemandSettings = DEFAULT_DEMAND): readonly PoolAction[] {
-  const t = total(s);
-  if (s.waiting > 0 || t.assigning > 0) return [];
-  let excess = idleExcess(limits, s, d);
-  if (excess <= 0) return [];
-  if (excess < d.shrinkMinExcess && s.shrinkDue !== true && !s.reclaimDue) return [];
-  const out: PoolAction[] = [];
-  const quiet = s.enis.filter((e) => e.busy !== true && e.deleting !== true);
-  let deletable = s.enis.filter((e) => e.deleting !== true).length - warmEniTarget(limits, s, d);
-  // fully idle ENIs above the warm count first (the emptiest gives everything back in one call), then secondary IPs
-  // of the emptiest
-  const byEmptiest = [...quiet].sort((a, b) => a.ips - a.idle - (b.ips - b.idle) || a.ips - b.ips || a.id.localeCompare(b.id));
-  const deleted = new Set<string>();
-  for (const e of byEmptiest) {
-    if (excess <= 0 || deletable <= 0) break;
-    if (e.idle === e.ips && e.ips <= excess) {
-      out.push({ kind: 'delete-eni', eniId: e.id });
-      deleted.add(e.id);
-      excess -= e.ips;
-      deletable--;
-    }
-  }
-  for (const e of byEmptiest) {
-    if (excess <= 0) break;
-    if (deleted.has(e.id)) continue;
-    const count = Math.min(MAX_BATCH, e.idleSecondary, excess);
-    if (count <= 0) continue;
-    out.push({ kind: 'unassign', eniId: e.id, count });
-    excess -= count;
-  }
-  return out;
 }

@@ -21,13 +21,18 @@
  * ENI with a call in flight is busy and gets no other until it ends (ECS refuses concurrent operations on one ENI).
  * Idle reclaim (`reclaimAfterMs`): once due, at most `reclaimBatch` idle IPs above the target go back per
  * `reclaimIntervalMs` ± `reclaimJitter` (Terway's idle_ip_reclaim_*); the pool's own releases do not reset it.
+ *
+ * Giving back (./retire.ts): idle above max_pool_size is retired the instant it appears (stats `releasing`, not
+ * `idle`) and unassigned in the next calls; a retired IP comes back to idle, or to an ADD finding nothing idle,
+ * while its call has not started.
  */
 import type { IpAddr } from '../lib/brand.js';
 import { realClock, type Clock, type Timer } from '../lib/clock.js';
 import { ConflictError, ExhaustedError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { DEFAULT_DEMAND, idleExcess, planRefill, planShrink, reclaimShare, warmEniTarget, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
+import { DEFAULT_DEMAND, planRefill, reclaimShare, warmEniTarget, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
 import { recoverPool, type RecoveryReport } from './recover.js';
+import { planRelease, retireDelta, spreadRetired } from './retire.js';
 import { planSync, type SyncDecision } from './sync.js';
 import type { EniResource, PoolJournal, ResourceFactory, WaitNotice } from './types.js';
 
@@ -57,8 +62,6 @@ export interface PoolOptions {
   readonly syncIntervalMs: number;
   /** A scheduled pod whose ADD has not come after this long is no longer expected. */
   readonly scheduledTtlMs: number;
-  /** An idle excess smaller than `demand.shrinkMinExcess` goes back once it has lasted this long. */
-  readonly shrinkDelayMs: number;
 }
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = {
@@ -72,7 +75,6 @@ export const DEFAULT_POOL_OPTIONS: PoolOptions = {
   fatalRetryMs: 60_000,
   syncIntervalMs: 30_000,
   scheduledTtlMs: 180_000,
-  shrinkDelayMs: 30_000,
   reclaimIntervalMs: 600_000,
   reclaimJitter: 0.1,
   reclaimBatch: 5,
@@ -116,6 +118,8 @@ interface Entry {
   readonly leased: Set<IpAddr>;
   /** Being unassigned or deleted: neither idle nor leasable. */
   readonly releasing: Set<IpAddr>;
+  /** Retired (./retire.ts): to be given back, no call yet; not idle, leased only when nothing idle is left. */
+  readonly retiring: Set<IpAddr>;
   assigning: number;
   inhibitedUntil: number;
   /** A cloud call on this ENI is in flight (one at a time). */
@@ -137,6 +141,8 @@ export interface PoolStats {
   readonly idle: number;
   /** Unleased IPs scheduled pods will take (min(unleased, expected)). */
   readonly heldForScheduled: number;
+  /** IPs being given back: retired above max_pool_size (or by reclaim) or in an Unassign/Delete call now. */
+  readonly releasing: number;
   /** Pods scheduled to this node whose ADD has not come yet. */
   readonly expected: number;
   readonly leased: number;
@@ -167,10 +173,6 @@ export class Pool {
   #recent: number[] = [];
   /** pod → its expectation; `done` once its ADD came or it expired (kept until `forget`: not revived by `expect`). */
   readonly #scheduled = new Map<string, { readonly since: number; done: boolean }>();
-  /** Since when idle has been above what the shrink keeps (undefined: not above). */
-  #excessSince: number | undefined;
-  /** A shrink is under way (one batch per ENI per round): what is left of its excess goes on without the delay. */
-  #shrinking = false;
   /** When each IP was last released: the one idle longest is handed out first (ARP/conntrack caches age out). */
   readonly #releasedAt = new Map<IpAddr, number>();
   #lastChange: number;
@@ -184,7 +186,6 @@ export class Pool {
   #timer: Timer | undefined;
   #retryTimer: Timer | undefined;
   #syncTimer: Timer | undefined;
-  #shrinkTimer: Timer | undefined;
   #inFlight = 0;
   /** Cloud operations started so far: a sync whose read overlapped one is void. */
   #opSeq = 0;
@@ -270,7 +271,6 @@ export class Pool {
     this.#timer?.cancel();
     this.#retryTimer?.cancel();
     this.#syncTimer?.cancel();
-    this.#shrinkTimer?.cancel();
     this.#reclaimTimer?.cancel();
     for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: the daemon is stopping`));
   }
@@ -280,15 +280,17 @@ export class Pool {
     let unleased = 0;
     let leased = 0;
     let busy = 0;
+    let releasing = 0;
     for (const e of this.#enis.values()) {
       ips += e.res.ips.length;
       unleased += this.#idleOf(e).length;
       leased += e.leased.size;
+      releasing += e.retiring.size + e.releasing.size;
       if (e.busy) busy++;
     }
     const expected = this.#expectedCount();
     const held = Math.min(unleased, expected);
-    return { enis: this.#enis.size, ips, idle: unleased - held, heldForScheduled: held, expected, leased, waiting: this.#waiters.length, inFlight: this.#inFlight, warmEnis: this.#warmTarget, busyEnis: busy };
+    return { enis: this.#enis.size, ips, idle: unleased - held, heldForScheduled: held, releasing, expected, leased, waiting: this.#waiters.length, inFlight: this.#inFlight, warmEnis: this.#warmTarget, busyEnis: busy };
   }
 
   /**
@@ -298,6 +300,7 @@ export class Pool {
   expect(pod: string): void {
     if (this.#stopped || this.#scheduled.has(pod)) return;
     this.#scheduled.set(pod, { since: this.#clock.now(), done: false });
+    this.#rebalance(false);
     this.#kick(this.#o.coalesceMs);
   }
 
@@ -306,7 +309,9 @@ export class Pool {
     const had = this.#scheduled.get(pod);
     if (had === undefined) return;
     this.#scheduled.delete(pod);
-    if (!had.done) this.#kick(this.#o.coalesceMs);
+    if (had.done) return;
+    this.#rebalance(false);
+    this.#kick(this.#o.coalesceMs);
   }
 
   /** Expired expectations end here (a pod whose ADD never came). */
@@ -318,6 +323,7 @@ export class Pool {
       if (x.since <= until) {
         x.done = true;
         this.#log.info('pool: scheduled pod never came to ADD; no longer expected', { pod, afterMs: this.#o.scheduledTtlMs });
+        this.#kick(0); // its IP may now be idle above max_pool_size: retired at the next plan
         continue;
       }
       n++;
@@ -354,7 +360,9 @@ export class Pool {
     const d = planSync(views, seen);
     for (const { eniId, ip } of d.dropped) {
       const e = this.#enis.get(eniId);
-      if (e !== undefined) e.res = { ...e.res, ips: e.res.ips.filter((x) => x !== ip) };
+      if (e === undefined) continue;
+      e.res = { ...e.res, ips: e.res.ips.filter((x) => x !== ip) };
+      e.retiring.delete(ip);
     }
     for (const { eniId, ips } of d.adopted) {
       const e = this.#enis.get(eniId);
@@ -408,6 +416,7 @@ export class Pool {
     this.#lastChange = this.#clock.now();
     this.#releasedAt.set(ip, this.#lastChange);
     this.#serve();
+    this.#rebalance(false);
     this.#kick(this.#o.coalesceMs);
   }
 
@@ -420,6 +429,7 @@ export class Pool {
     }
     if (e.leased.has(ip)) throw new ConflictError(`${ip} is already in use on this node`);
     if (e.releasing.has(ip)) throw new ConflictError(`${ip} is being given back to the cloud`);
+    e.retiring.delete(ip); // retired, no call yet: still ours
     return this.#lease(ip, announced);
   }
 
@@ -427,6 +437,7 @@ export class Pool {
   #lease(ip: IpAddr, announced: boolean): PoolIp {
     const e = this.#entryOf(ip);
     if (e === undefined) throw new InvalidInputError('IP', `${ip} is not in the pool`);
+    e.retiring.delete(ip);
     e.leased.add(ip);
     const now = this.#clock.now();
     this.#recent = [...this.#recent.filter((t) => t > now - this.#o.demand.historyMs), ...(announced ? [] : [now])];
@@ -440,17 +451,62 @@ export class Pool {
     return undefined;
   }
 
-  #idleOf(e: Entry): IpAddr[] {
+  /** Unleased IPs no call is giving back (the retired ones included). */
+  #freeOf(e: Entry): IpAddr[] {
     return e.res.ips.filter((ip) => !e.leased.has(ip) && !e.releasing.has(ip));
   }
 
-  /** An idle IP of the fullest ENI (emptier ENIs stay free to be released). */
+  #idleOf(e: Entry): IpAddr[] {
+    return this.#freeOf(e).filter((ip) => !e.retiring.has(ip));
+  }
+
+  /**
+   * An idle IP of the fullest ENI (emptier ENIs stay free to be released), the one idle longest; when none is idle,
+   * a retired IP whose call has not started (cheaper than asking the cloud).
+   */
   #pickIdle(): IpAddr | undefined {
-    const order = [...this.#enis.values()].filter((e) => this.#idleOf(e).length > 0).sort((a, b) => b.leased.size - a.leased.size || a.res.id.localeCompare(b.res.id));
-    const first = order[0];
-    if (first === undefined) return undefined;
     const at = (ip: IpAddr): number => this.#releasedAt.get(ip) ?? Number.NEGATIVE_INFINITY;
-    return [...this.#idleOf(first)].sort((a, b) => at(a) - at(b))[0];
+    for (const of of [(e: Entry): IpAddr[] => this.#idleOf(e), (e: Entry): IpAddr[] => [...e.retiring]]) {
+      const first = [...this.#enis.values()].filter((e) => of(e).length > 0).sort((a, b) => b.leased.size - a.leased.size || a.res.id.localeCompare(b.res.id))[0];
+      if (first !== undefined) return [...of(first)].sort((a, b) => at(a) - at(b))[0];
+    }
+    return undefined;
+  }
+
+  /**
+   * Retires idle above max_pool_size (and, at plan time, reclaim's batch) or brings retired IPs back when demand
+   * needs them (./retire.ts), then spreads the retired IPs over the ENIs for the fewest calls. Synchronous: idle
+   * never shows above max_pool_size between a DEL and the next plan.
+   */
+  #rebalance(planTime: boolean): void {
+    const limits = this.#limits;
+    if (limits === undefined) return;
+    const base = this.#snapshot();
+    const snap = planTime ? base : { ...base, reclaimDue: false };
+    const delta = retireDelta(limits, snap, this.#o.demand);
+    const entries = [...this.#enis.values()];
+    const retired = entries.reduce((n, e) => n + e.retiring.size, 0);
+    if (delta > 0 && planTime && reclaimShare(limits, snap, this.#o.demand) > 0) this.#reclaimed(snap.now);
+    const want = Math.max(0, retired + delta);
+    if (want === retired && !planTime) return;
+    const deletable = entries.filter((e) => !e.deleting).length - warmEniTarget(limits, snap, this.#o.demand);
+    const spread = spreadRetired(
+      entries.map((e) => {
+        const free = this.#freeOf(e);
+        return { id: e.res.id, ips: e.res.ips.length, free: free.length, freeSecondary: free.filter((ip) => ip !== e.res.primaryIp).length, assigning: e.assigning, busy: e.busy, deleting: e.deleting };
+      }),
+      want,
+      deletable,
+    );
+    // the most recently released go first (the idle longest are served first)
+    const at = (ip: IpAddr): number => this.#releasedAt.get(ip) ?? Number.NEGATIVE_INFINITY;
+    for (const e of entries) {
+      e.retiring.clear();
+      const share = spread.get(e.res.id);
+      if (share === undefined) continue;
+      const pool = share.whole ? this.#freeOf(e) : this.#freeOf(e).filter((ip) => ip !== e.res.primaryIp).sort((a, b) => at(b) - at(a));
+      for (const ip of pool.slice(0, share.count)) e.retiring.add(ip);
+    }
   }
 
   #serve(): void {
@@ -473,7 +529,7 @@ export class Pool {
   }
 
   #add(res: EniResource): Entry {
-    const e: Entry = { res, leased: new Set(), releasing: new Set(), assigning: 0, inhibitedUntil: 0, busy: false, deleting: false };
+    const e: Entry = { res, leased: new Set(), releasing: new Set(), retiring: new Set(), assigning: 0, inhibitedUntil: 0, busy: false, deleting: false };
     this.#enis.set(res.id, e);
     return e;
   }
@@ -500,6 +556,7 @@ export class Pool {
         ips: e.res.ips.length,
         idle: idle.length,
         idleSecondary: idle.filter((ip) => ip !== e.res.primaryIp).length,
+        retiring: e.retiring.size,
         assigning: e.assigning,
         inhibitedUntil: e.inhibitedUntil,
         busy: e.busy,
@@ -507,12 +564,11 @@ export class Pool {
       };
     });
     const reclaimDue = this.#o.reclaimAfterMs !== undefined && now - this.#lastChange >= this.#o.reclaimAfterMs;
-    const shrinkDue = this.#shrinking || (this.#excessSince !== undefined && now - this.#excessSince >= this.#o.shrinkDelayMs);
     const scheduled = this.#expectedCount();
     this.#recordDemand(now, [...this.#enis.values()].reduce((n, e) => n + e.leased.size, 0) + this.#waiters.length + scheduled);
     return {
       now, enis, creating: [...this.#creating.values()].map((ips) => ({ ips })), vSwitches: [], waiting: this.#waiters.length, scheduled, recentAllocations: this.#recent,
-      reclaimDue, ...(reclaimDue ? { reclaimBatch: now >= this.#nextReclaimAt ? this.#o.reclaimBatch : 0 } : {}), shrinkDue, demandHistory: this.#demand,
+      reclaimDue, ...(reclaimDue ? { reclaimBatch: now >= this.#nextReclaimAt ? this.#o.reclaimBatch : 0 } : {}), demandHistory: this.#demand,
     };
   }
 
@@ -548,40 +604,22 @@ export class Pool {
           return;
         }
         this.#fatalPause = false;
+        this.#rebalance(true);
         const createAllowed = this.#createInhibitUntil <= now;
         const vSwitches = createAllowed ? vsws.map((v) => ({ ...v, inhibitedUntil: Math.max(v.inhibitedUntil ?? 0, this.#vswInhibit.get(v.id) ?? 0) })) : [];
-        const snap = { ...base, vSwitches };
-        this.#trackExcess(limits, snap);
+        const snap = { ...this.#snapshot(), vSwitches };
         this.#warmTarget = warmEniTarget(limits, snap, this.#o.demand);
         const planned = planRefill(limits, snap, this.#o.demand);
         // an unfinished create is completed even when no refill is due (else its ENI would wait in the cloud, unknown)
         const refill = this.#unfinishedCreate !== undefined && !planned.some((x) => x.kind === 'create-eni') && this.#creating.size === 0 ? [...planned, { kind: 'create-eni' as const, vSwitchId: this.#unfinishedCreate.vSwitchId, count: this.#unfinishedCreate.count }] : planned;
-        const shrink = refill.length === 0 && this.#inFlight === 0 ? planShrink(limits, snap, this.#o.demand) : [];
-        if (shrink.length > 0 && reclaimShare(limits, snap, this.#o.demand) > 0) this.#reclaimed(now);
-        if (shrink.length > 0) this.#shrinking = true;
-        for (const a of [...refill, ...shrink]) this.#run(a);
+        const release = refill.length === 0 && this.#waiters.length === 0 ? planRelease([...this.#enis.values()].map((e) => ({ id: e.res.id, retired: e.retiring.size, whole: e.retiring.size === e.res.ips.length, busy: e.busy, deleting: e.deleting }))) : [];
+        for (const a of [...refill, ...release]) this.#run(a);
         if (refill.length === 0 && this.#inFlight === 0 && this.#waiters.length > 0) this.#failWaiters(limits, snap, createAllowed);
       })
       .catch((e: unknown) => {
         this.#log.warn('pool: vSwitches unknown, retrying', { err: errorMessage(e) });
         this.#retry(this.#o.retryMs);
       });
-  }
-
-  /** Starts the shrink delay when an idle excess appears (and re-plans when it is over); resets when it is gone. */
-  #trackExcess(limits: PoolLimits, snap: PoolSnapshot): void {
-    if (idleExcess(limits, snap, this.#o.demand) <= 0) {
-      this.#excessSince = undefined;
-      this.#shrinking = false;
-      return;
-    }
-    if (this.#excessSince !== undefined) return;
-    this.#excessSince = snap.now;
-    this.#shrinkTimer?.cancel();
-    this.#shrinkTimer = this.#clock.after(this.#o.shrinkDelayMs, () => {
-      this.#shrinkTimer = undefined;
-      this.#kick(0);
-    });
   }
 
   #failWaiters(limits: PoolLimits, snap: PoolSnapshot, createAllowed: boolean): void {
@@ -654,10 +692,10 @@ export class Pool {
       }
       case 'unassign': {
         const e = this.#enis.get(a.eniId);
-        const ips = e === undefined ? [] : this.#idleOf(e).filter((ip) => ip !== e.res.primaryIp).slice(0, a.count);
+        const ips = e === undefined ? [] : [...e.retiring].filter((ip) => ip !== e.res.primaryIp).slice(0, a.count);
         if (e === undefined || e.busy || ips.length === 0) { this.#inFlight--; return; }
         e.busy = true;
-        for (const ip of ips) e.releasing.add(ip);
+        for (const ip of ips) { e.retiring.delete(ip); e.releasing.add(ip); }
         this.#j.begin({ id, kind: a.kind, eniId: a.eniId, ips, startedAt: started });
         op = this.#f.unassignIps(a.eniId, ips).then(
           () => { e.res = { ...e.res, ips: e.res.ips.filter((ip) => !ips.includes(ip)) }; },
@@ -667,9 +705,10 @@ export class Pool {
       }
       case 'delete-eni': {
         const e = this.#enis.get(a.eniId);
-        if (e === undefined || e.busy || e.leased.size > 0) { this.#inFlight--; return; }
+        if (e === undefined || e.busy || e.leased.size > 0 || e.retiring.size !== e.res.ips.length) { this.#inFlight--; return; }
         e.busy = true;
         e.deleting = true;
+        e.retiring.clear();
         for (const ip of e.res.ips) e.releasing.add(ip);
         this.#j.begin({ id, kind: a.kind, eniId: a.eniId, startedAt: started });
         op = this.#f.deleteEni(a.eniId).then(
@@ -686,6 +725,7 @@ export class Pool {
       if (a.kind === 'create-eni' || a.kind === 'assign') this.#lastChange = this.#clock.now();
       this.#save();
       this.#serve();
+      this.#rebalance(false);
       this.#kick(0);
     });
   }

@@ -1,7 +1,9 @@
 /**
- * A minimal unary gRPC client on a unix socket, JSON codec (see ./protocol.ts). No grpc-js and no node:http2: the
- * plugin pays its start-up for every pod, so HTTP/2 is the small client in ./h2/. One HTTP/2 connection per
- * client; each call has a deadline.
+ * The one client of the daemon's HTTP/1.1 + JSON contract (./protocol.ts), for the plugin and the CLI alike. The
+ * HTTP exchange itself is injected (`HttpExchange`): the plugin binary passes bun's native `fetch` over the unix
+ * socket (./exchange-fetch.ts), Node.js callers (the CLI, tests) pass node:http (./exchange-node.ts), so the plugin
+ * bundle never loads node:http or node:net. Here: routes, the deadline (client-side abort, sent to the daemon too),
+ * parsing every reply, and mapping a refusal's `{code, message}` back to the typed error the daemon raised — once.
  */
 import {
   BusyError,
@@ -14,211 +16,142 @@ import {
   NotFoundError,
   UnavailableError,
   errorMessage,
+  type HubErrorCode,
 } from '../lib/errors.js';
 import {
   parseAllocateReply,
-  parseGcReply,
   parseConfirmReply,
+  parseGcReply,
   parseLookupReply,
+  parsePolicyModelReply,
+  parsePolicyVerifyReply,
   parseReleaseReply,
   parseStatusReply,
 } from './messages.js';
-import { H2Session, type H2Response } from './h2/session.js';
-import { CONTENT_TYPE, GrpcStatus, METHODS, type HubRpc } from './protocol.js';
+import { CONTENT_TYPE, DEADLINE_HEADER, ROUTES, type HubAdminRpc, type HubRpc, type MethodName, type Route } from './protocol.js';
+
+/** One HTTP/1.1 request on the daemon's unix socket. */
+export interface HttpRequest {
+  readonly socketPath: string;
+  readonly method: Route['method'];
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** JSON text; absent for GET. */
+  readonly body?: string;
+  /** Aborted at the deadline: the exchange stops and rejects. */
+  readonly signal: AbortSignal;
+}
+
+export interface HttpReply {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** Sends one request and resolves with any reply; rejects only when no reply came (the error's `code`: ENOENT, EACCES...). */
+export type HttpExchange = (req: HttpRequest) => Promise<HttpReply>;
 
 export interface RpcClientOptions {
   readonly socketPath: string;
   /** Deadline of each call. */
   readonly timeoutMs: number;
+  readonly exchange: HttpExchange;
 }
 
-export interface HubRpcClient extends HubRpc {
-  close(): void;
+export type HubRpcClient = HubRpc & HubAdminRpc;
+
+const ERRORS: Record<HubErrorCode, (message: string) => HubError> = {
+  'invalid-input': (m) => new InvalidInputError('request', m),
+  config: (m) => new ConfigError('daemon', m),
+  // the daemon maps a failed command of its own to `internal`; an `exec` code is read the same way
+  exec: (m) => new InternalError(m),
+  'not-found': (m) => new NotFoundError(m),
+  busy: (m) => new BusyError(m),
+  unavailable: (m) => new UnavailableError(m),
+  exhausted: (m) => new ExhaustedError(m),
+  conflict: (m) => new ConflictError(m),
+  internal: (m) => new InternalError(m),
+};
+
+function isErrorCode(v: unknown): v is HubErrorCode {
+  return typeof v === 'string' && Object.hasOwn(ERRORS, v);
 }
 
-/** Maps a non-OK gRPC status to the typed error it stands for. */
-export function errorForStatus(status: number, message: string): HubError {
-  const msg = message === '' ? `grpc status ${String(status)}` : message;
-  switch (status) {
-    case GrpcStatus.UNAVAILABLE:
-      return new UnavailableError(msg);
-    case GrpcStatus.DEADLINE_EXCEEDED:
-      return new UnavailableError(`deadline exceeded: ${msg}`);
-    case GrpcStatus.ABORTED:
-      return new BusyError(msg);
-    case GrpcStatus.RESOURCE_EXHAUSTED:
-      return new ExhaustedError(msg);
-    case GrpcStatus.INVALID_ARGUMENT:
-      return new InvalidInputError('request', msg);
-    case GrpcStatus.FAILED_PRECONDITION:
-      return new ConfigError('daemon', msg);
-    case GrpcStatus.ALREADY_EXISTS:
-      return new ConflictError(msg);
-    case GrpcStatus.NOT_FOUND:
-      return new NotFoundError(msg);
-    default:
-      return new InternalError(`daemon error (grpc status ${String(status)}): ${msg}`);
-  }
-}
-
-/** gRPC over HTTP/2 status mapping for responses without grpc-status. */
-function statusForHttp(httpStatus: number): number {
-  switch (httpStatus) {
-    case 400:
-      return GrpcStatus.INTERNAL;
-    case 401:
-    case 403:
-      return GrpcStatus.FAILED_PRECONDITION;
-    case 404:
-      return GrpcStatus.UNAVAILABLE; // UNIMPLEMENTED in the spec; for us: a daemon that does not serve the method yet
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return GrpcStatus.UNAVAILABLE;
-    default:
-      return GrpcStatus.UNKNOWN;
-  }
-}
-
-export function encodeFrame(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message), 'utf8');
-  const frame = Buffer.alloc(5 + body.length);
-  frame.writeUInt8(0, 0);
-  frame.writeUInt32BE(body.length, 1);
-  body.copy(frame, 5);
-  return frame;
-}
-
-/** Decodes exactly one uncompressed length-prefixed message. */
-export function decodeSingleFrame(data: Buffer): unknown {
-  if (data.length < 5) throw new InternalError(`daemon reply too short (${String(data.length)} bytes)`);
-  if (data.readUInt8(0) !== 0) throw new InternalError('daemon reply is compressed; compression is not negotiated');
-  const len = data.readUInt32BE(1);
-  if (data.length !== 5 + len) throw new InternalError(`daemon reply framing: ${String(data.length - 5)} bytes for a ${String(len)}-byte message`);
+/** A non-2xx reply as the typed error the daemon raised; a reply without a readable ErrorBody by its HTTP status. */
+export function errorForReply(status: number, body: string, what: string): HubError {
+  let parsed: unknown;
   try {
-    return JSON.parse(data.subarray(5).toString('utf8'));
-  } catch (err) {
-    throw new InternalError(`daemon reply is not JSON: ${errorMessage(err)}`);
-  }
-}
-
-function decodeGrpcMessage(raw: unknown): string {
-  if (typeof raw !== 'string') return '';
-  try {
-    return decodeURIComponent(raw);
+    parsed = JSON.parse(body);
   } catch {
-    return raw;
+    parsed = undefined;
   }
+  if (typeof parsed === 'object' && parsed !== null && 'code' in parsed && isErrorCode(parsed.code)) {
+    const message = 'message' in parsed && typeof parsed.message === 'string' && parsed.message !== '' ? parsed.message : `HTTP ${String(status)}`;
+    return ERRORS[parsed.code](message);
+  }
+  const text = `${what}: HTTP ${String(status)} without an error body${body === '' ? '' : ` (${body.slice(0, 200)})`}`;
+  return status === 429 || status === 502 || status === 503 || status === 504 ? new UnavailableError(text) : new InternalError(text);
 }
 
-function headerNumber(raw: unknown): number | undefined {
-  if (typeof raw !== 'string' && typeof raw !== 'number') return undefined;
-  const n = Number(raw);
-  return Number.isInteger(n) ? n : undefined;
-}
+const CONNECT_FAILURES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ECONNRESET', 'EPIPE', 'ENOTSOCK']);
 
-const CONNECT_FAILURES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EPIPE', 'ENOTSOCK']);
-
-function transportError(err: unknown): HubError {
+function transportError(err: unknown, socketPath: string, what: string): HubError {
   if (err instanceof HubError) return err;
   const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-  const why = CONNECT_FAILURES.has(code) ? `daemon unreachable (${code})` : 'daemon connection failed';
-  return new UnavailableError(`${why}: ${errorMessage(err)}`, { cause: err });
-}
-
-/** The request headers of a unary gRPC call with the hub's JSON codec. */
-export function grpcRequestHeaders(path: string, timeoutMs: number): [string, string][] {
-  return [
-    [':method', 'POST'],
-    [':scheme', 'http'],
-    [':path', path],
-    [':authority', 'localhost'],
-    ['content-type', CONTENT_TYPE],
-    ['te', 'trailers'],
-    ['grpc-timeout', `${String(Math.min(Math.max(1, Math.ceil(timeoutMs)), 99_999_999))}m`],
-  ];
+  const why = CONNECT_FAILURES.has(code) ? `daemon unreachable at ${socketPath} (${code})` : `daemon connection at ${socketPath} failed`;
+  return new UnavailableError(`${why}: ${what}: ${errorMessage(err)}`, { cause: err });
 }
 
 export function createRpcClient(opts: RpcClientOptions): HubRpcClient {
-  let session: H2Session | undefined;
-
-  const getSession = (): H2Session => {
-    if (session?.usable === true) return session;
-    session = new H2Session(opts.socketPath);
-    return session;
-  };
-
-  const settle = (path: string, res: H2Response): unknown => {
-    const httpStatus = headerNumber(res.headers.get(':status')) ?? 0;
-    const trailerStatus = headerNumber(res.trailers?.get('grpc-status'));
-    const status = trailerStatus ?? headerNumber(res.headers.get('grpc-status'));
-    if (status === undefined) throw errorForStatus(statusForHttp(httpStatus), `HTTP ${String(httpStatus)} without grpc-status (${path})`);
-    if (status !== GrpcStatus.OK) {
-      const raw = trailerStatus !== undefined ? res.trailers?.get('grpc-message') : res.headers.get('grpc-message');
-      throw errorForStatus(status, decodeGrpcMessage(raw));
+  const call = async (name: MethodName, request: unknown): Promise<unknown> => {
+    const route = ROUTES[name];
+    const what = `${route.method} ${route.path}`;
+    const ac = new AbortController();
+    const timer = setTimeout(() => { ac.abort(); }, opts.timeoutMs);
+    let reply: HttpReply;
+    try {
+      reply = await opts.exchange({
+        socketPath: opts.socketPath,
+        method: route.method,
+        path: route.path,
+        headers: {
+          ...(route.method === 'POST' ? { 'content-type': CONTENT_TYPE } : {}),
+          [DEADLINE_HEADER]: String(Math.max(1, Math.ceil(opts.timeoutMs))),
+        },
+        ...(route.method === 'POST' ? { body: JSON.stringify(request) } : {}),
+        signal: ac.signal,
+      });
+    } catch (err) {
+      if (ac.signal.aborted) throw new UnavailableError(`deadline exceeded: no reply from the daemon at ${opts.socketPath} to ${what} within ${String(opts.timeoutMs)} ms`);
+      throw transportError(err, opts.socketPath, what);
+    } finally {
+      clearTimeout(timer);
     }
-    return decodeSingleFrame(res.body);
+    if (reply.status < 200 || reply.status > 299) throw errorForReply(reply.status, reply.body, what);
+    try {
+      return JSON.parse(reply.body);
+    } catch (err) {
+      throw new InternalError(`daemon reply to ${what} is not JSON: ${errorMessage(err)}`);
+    }
   };
 
-  const call = (path: string, request: unknown): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      let settled = false;
-      const finish = (err: HubError | undefined, value?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err !== undefined) reject(err);
-        else resolve(value);
-      };
-      let handle: { cancel(): void };
-      try {
-        handle = getSession().request(
-          grpcRequestHeaders(path, opts.timeoutMs),
-          encodeFrame(request),
-          (err, res) => {
-            if (err !== undefined || res === undefined) {
-              finish(transportError(err ?? new Error('stream closed without a response')));
-              return;
-            }
-            try {
-              finish(undefined, settle(path, res));
-            } catch (e) {
-              finish(e instanceof HubError ? e : new InternalError(errorMessage(e)));
-            }
-          },
-        );
-      } catch (err) {
-        reject(transportError(err));
-        return;
-      }
-      const timer = setTimeout(() => {
-        finish(new UnavailableError(`deadline exceeded: no reply to ${path} within ${String(opts.timeoutMs)} ms`));
-        handle.cancel();
-      }, opts.timeoutMs);
-    });
-
-  /** A reply the daemon sent but the plugin cannot read is a daemon fault, not invalid input from the runtime. */
-  const unary = async <T>(path: string, request: unknown, parse: (raw: unknown) => T): Promise<T> => {
-    const raw = await call(path, request);
+  /** A reply the daemon sent but the client cannot read is a daemon fault, not invalid input from the runtime. */
+  const unary = async <T>(name: MethodName, request: unknown, parse: (raw: unknown) => T): Promise<T> => {
+    const raw = await call(name, request);
     try {
       return parse(raw);
     } catch (err) {
-      throw new InternalError(`malformed daemon reply for ${path}: ${errorMessage(err)}`, { cause: err });
+      throw new InternalError(`malformed daemon reply for ${ROUTES[name].path}: ${errorMessage(err)}`, { cause: err });
     }
   };
 
   return {
-    allocate: (req) => unary(METHODS.allocate, req, parseAllocateReply),
-    lookup: (req) => unary(METHODS.lookup, req, parseLookupReply),
-    release: (req) => unary(METHODS.release, req, parseReleaseReply),
-    confirm: (req) => unary(METHODS.confirm, req, parseConfirmReply),
-    status: (req) => unary(METHODS.status, req, parseStatusReply),
-    gc: (req) => unary(METHODS.gc, req, parseGcReply),
-    close: () => {
-      const s = session;
-      session = undefined;
-      s?.close();
-    },
+    allocate: (req) => unary('allocate', req, parseAllocateReply),
+    lookup: (req) => unary('lookup', req, parseLookupReply),
+    release: (req) => unary('release', req, parseReleaseReply),
+    confirm: (req) => unary('confirm', req, parseConfirmReply),
+    status: (req) => unary('status', req, parseStatusReply),
+    gc: (req) => unary('gc', req, parseGcReply),
+    policyModel: (req) => unary('policyModel', req, parsePolicyModelReply),
+    policyVerify: (req) => unary('policyVerify', req, parsePolicyVerifyReply),
   };
 }

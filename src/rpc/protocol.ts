@@ -1,29 +1,47 @@
 /**
- * The plugin <-> daemon contract: a gRPC service over a unix socket (mode 0600).
+ * The plugin <-> daemon contract: HTTP/1.1 + JSON on a unix socket (mode 0600, root only), as Cilium's and
+ * Kube-OVN's CNI plugins talk to their daemons (docs/adr/0006-plugin-daemon-http1.md).
  *
- * Messages are encoded with a JSON codec (content-type `application/grpc+json`), so the plugin needs no
- * protobuf runtime at start-up (every pod pays for the plugin's start-up). Framing, status codes, deadlines
- * and trailers are standard gRPC. Every message is parsed at both ends (see ./messages.ts).
+ * One versioned route per call (ROUTES); a request body is one JSON document (GET routes have none and stand for
+ * `{}`), a 200 reply body is the reply message. Every message is parsed at both ends (see ./messages.ts). A refused
+ * call answers a non-2xx status with an ErrorBody: the daemon maps its typed error to it once, the client maps the
+ * `code` back to the same typed error class once. The client sends its deadline in DEADLINE_HEADER (milliseconds
+ * left); the daemon aborts the call's work when it passes. Operators may `curl --unix-socket SOCKET
+ * http://localhost/v1/status`.
  */
 import type { BandwidthSpec } from '../bandwidth/types.js';
+import type { HubErrorCode } from '../lib/errors.js';
 import type { IpAddr } from '../lib/brand.js';
 import type { Allocation } from '../modes/types.js';
 
-export const SERVICE = 'terwayhub.v1.Hub';
-export const CONTENT_TYPE = 'application/grpc+json';
 export const DEFAULT_SOCKET = '/var/run/terway-hub/daemon.sock';
+export const CONTENT_TYPE = 'application/json';
+/** Milliseconds the caller still waits for the reply (a decimal integer); absent: no deadline. */
+export const DEADLINE_HEADER = 'x-terway-deadline-ms';
 
-export const METHODS = {
-  allocate: `/${SERVICE}/Allocate`,
-  lookup: `/${SERVICE}/Lookup`,
-  release: `/${SERVICE}/Release`,
-  confirm: `/${SERVICE}/Confirm`,
-  status: `/${SERVICE}/Status`,
-  gc: `/${SERVICE}/Gc`,
-  policyModel: `/${SERVICE}/PolicyModel`,
-  policyVerify: `/${SERVICE}/PolicyVerify`,
-} as const;
-export type MethodName = keyof typeof METHODS;
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+}
+
+/** Every call of the contract: what the plugin and the CLI ask, and where. */
+export const ROUTES = {
+  allocate: { method: 'POST', path: '/v1/allocate' },
+  lookup: { method: 'POST', path: '/v1/lookup' },
+  release: { method: 'POST', path: '/v1/release' },
+  confirm: { method: 'POST', path: '/v1/confirm' },
+  status: { method: 'GET', path: '/v1/status' },
+  gc: { method: 'POST', path: '/v1/gc' },
+  policyModel: { method: 'GET', path: '/v1/policy/model' },
+  policyVerify: { method: 'GET', path: '/v1/policy/verify' },
+} as const satisfies Record<string, Route>;
+export type MethodName = keyof typeof ROUTES;
+
+/** The body of every non-2xx reply: the typed error's code (src/lib/errors.ts) and its message. */
+export interface ErrorBody {
+  readonly code: HubErrorCode;
+  readonly message: string;
+}
 
 export interface AttachmentKey {
   readonly containerId: string;
@@ -149,19 +167,3 @@ export interface HubRpc {
   status(req: StatusRequest): Promise<StatusReply>;
   gc(req: GcRequest): Promise<GcReply>;
 }
-
-/** gRPC status codes used by the hub (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
-export const GrpcStatus = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;

@@ -12,7 +12,7 @@ import type { EniResource, PoolJournal, PoolOperation } from '../pool/types.js';
 const OP_KINDS: readonly PoolOperation['kind'][] = ['create-eni', 'assign', 'unassign', 'delete-eni'];
 
 export class SqlitePoolJournal implements PoolJournal {
-  readonly #db: Database.Database;
+  readonly #durably: <T>(fn: () => T) => T;
   readonly #begin: Database.Statement<[string, string, number]>;
   readonly #end: Database.Statement<[string]>;
   readonly #ops: Database.Statement<[], { id: string; op: string }>;
@@ -20,8 +20,9 @@ export class SqlitePoolJournal implements PoolJournal {
   readonly #putEni: Database.Statement<[string, string]>;
   readonly #enis: Database.Statement<[], { id: string; resource: string }>;
 
-  constructor(db: Database.Database) {
-    this.#db = db;
+  /** `durably` runs one write and returns when it is on disk (the store's group commit flushed first). */
+  constructor(db: Database.Database, durably: <T>(fn: () => T) => T = (fn) => db.transaction(fn)()) {
+    this.#durably = durably;
     this.#begin = db.prepare('INSERT OR REPLACE INTO pool_ops (id, op, started_at) VALUES (?, ?, ?)');
     this.#end = db.prepare('DELETE FROM pool_ops WHERE id = ?');
     this.#ops = db.prepare('SELECT id, op FROM pool_ops ORDER BY started_at, id');
@@ -31,11 +32,11 @@ export class SqlitePoolJournal implements PoolJournal {
   }
 
   begin(op: PoolOperation): void {
-    this.#begin.run(op.id, JSON.stringify(op), op.startedAt);
+    this.#durably(() => this.#begin.run(op.id, JSON.stringify(op), op.startedAt));
   }
 
   end(id: string): void {
-    this.#end.run(id);
+    this.#durably(() => this.#end.run(id));
   }
 
   pending(): readonly PoolOperation[] {
@@ -43,10 +44,10 @@ export class SqlitePoolJournal implements PoolJournal {
   }
 
   saveEnis(enis: readonly EniResource[]): void {
-    this.#db.transaction(() => {
+    this.#durably(() => {
       this.#clearEnis.run();
       for (const e of enis) this.#putEni.run(e.id, JSON.stringify(e));
-    })();
+    });
   }
 
   loadEnis(): readonly EniResource[] {

@@ -1,6 +1,6 @@
 /**
- * Crash-safe lease store (SQLite, WAL, synchronous=FULL): a `put` is durable when it returns, so the daemon
- * writes before replying. The unique index on `ip` makes a double allocation impossible, even across restarts.
+ * Crash-safe lease store (SQLite, WAL, synchronous=FULL): a write is durable when it returns — or, inside
+ * `inGroup`, when its group's `durable` settles (one fsync for concurrent requests) — and the daemon replies after. The unique index on `ip` makes a double allocation impossible, even across restarts.
  */
 import type Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
@@ -12,6 +12,7 @@ import type { Allocation } from '../modes/types.js';
 import type { AttachmentKey } from '../rpc/protocol.js';
 import type { Lease, Reservation } from './lease.js';
 import { LEASES_DB, openStateDb } from './db.js';
+import { GroupCommit, type GroupCommitStats } from './group-commit.js';
 import { SqlitePoolJournal } from './pool-journal.js';
 
 export { LEASES_DB, SCHEMA_VERSION } from './db.js';
@@ -55,6 +56,7 @@ export class LeaseStore {
   readonly #setAllocation: Database.Statement<[string, string, string]>;
   readonly #byPod: Database.Statement<[string, string], Row>;
   readonly #reservations: ReservationStatements;
+  readonly #writes: GroupCommit;
   /** The warm pool's ENIs and in-flight cloud operations, in the same database (./pool-journal.ts). */
   readonly pool: SqlitePoolJournal;
 
@@ -69,7 +71,8 @@ export class LeaseStore {
 
   constructor(file: string, opts: LeaseStoreOptions = {}) {
     this.#db = openStateDb(file, opts);
-    this.pool = new SqlitePoolJournal(this.#db);
+    this.#writes = new GroupCommit(this.#db);
+    this.pool = new SqlitePoolJournal(this.#db, (fn) => this.#writes.durableWrite(fn));
     this.#insert = this.#db.prepare(
       `INSERT INTO leases (container_id, if_name, pod_namespace, pod_name, infra_container_id, netns, mode, ip, allocation, created_at, sticky, runtime_bandwidth)
        VALUES (@container_id, @if_name, @pod_namespace, @pod_name, @infra_container_id, @netns, @mode, @ip, @allocation, @created_at, @sticky, @runtime_bandwidth)`,
@@ -96,7 +99,7 @@ export class LeaseStore {
 
   /** Durable when it returns. Throws ConflictError if the attachment already has a lease or the IP is taken. */
   put(lease: Lease): void {
-    this.#db.transaction(() => {
+    this.#writes.write(() => {
       const reserved = this.#reservations.byIp.get(lease.allocation.ip);
       if (reserved !== undefined) {
         const same = reserved.pod_namespace === lease.podNamespace && reserved.pod_name === lease.podName && lease.podName !== '';
@@ -104,7 +107,7 @@ export class LeaseStore {
         this.#reservations.del.run(reserved.pod_namespace, reserved.pod_name, reserved.if_name);
       }
       this.#insertLease(lease);
-    })();
+    });
   }
 
   #insertLease(lease: Lease): void {
@@ -148,19 +151,19 @@ export class LeaseStore {
    * restart then see what is in place). Returns whether the lease exists.
    */
   setAllocationBandwidth(key: AttachmentKey, bandwidth: BandwidthSpec | undefined): boolean {
-    return this.#db.transaction((): boolean => {
+    return this.#writes.write((): boolean => {
       const lease = this.get(key);
       if (lease === undefined) return false;
       const allocation: Record<string, unknown> = { ...lease.allocation };
       delete allocation.bandwidth;
       if (bandwidth !== undefined) allocation.bandwidth = bandwidth;
       return this.#setAllocation.run(JSON.stringify(allocation), key.containerId, key.ifName).changes > 0;
-    })();
+    });
   }
 
   /** Returns whether a lease was deleted. */
   delete(key: AttachmentKey): boolean {
-    return this.#del.run(key.containerId, key.ifName).changes > 0;
+    return this.#writes.write(() => this.#del.run(key.containerId, key.ifName).changes > 0);
   }
 
   list(): readonly Lease[] {
@@ -191,7 +194,7 @@ export class LeaseStore {
    * undefined when there was no lease.
    */
   releaseToReservation(key: AttachmentKey, releasedAt: Date, expiresAt: Date): Reservation | undefined {
-    return this.#db.transaction((): Reservation | undefined => {
+    return this.#writes.write((): Reservation | undefined => {
       const lease = this.get(key);
       if (lease === undefined) return undefined;
       this.#del.run(key.containerId, key.ifName);
@@ -208,7 +211,7 @@ export class LeaseStore {
       if (clash !== undefined) this.#reservations.del.run(clash.pod_namespace, clash.pod_name, clash.if_name);
       this.#reservations.upsert.run(row);
       return rowToReservation(row);
-    })();
+    });
   }
 
   reservation(podNamespace: string, podName: string, ifName: string): Reservation | undefined {
@@ -221,24 +224,38 @@ export class LeaseStore {
   }
 
   deleteReservation(podNamespace: string, podName: string, ifName: string): boolean {
-    return this.#reservations.del.run(podNamespace, podName, ifName).changes > 0;
+    return this.#writes.write(() => this.#reservations.del.run(podNamespace, podName, ifName).changes > 0);
   }
 
   /** Removes reservations whose expiry is at or before `now`; returns them (their IPs are free again). */
   purgeExpiredReservations(now: Date): readonly Reservation[] {
-    return this.#db.transaction(() => {
+    return this.#writes.write(() => {
       const rows = this.#reservations.expired.all(now.toISOString());
       for (const r of rows) this.#reservations.del.run(r.pod_namespace, r.pod_name, r.if_name);
       return rows.map(rowToReservation);
-    })();
+    });
   }
 
   schemaVersion(): number {
     return Number(this.#db.pragma('user_version', { simple: true }));
   }
 
+  /**
+   * Runs `fn`'s writes as part of one group commit with the other requests' writes of this turn of the event loop
+   * (./group-commit.ts): visible at once, on disk when `durable` settles — reply only after it.
+   */
+  inGroup<T>(fn: () => T): { readonly value: T; readonly durable: Promise<void> } {
+    return this.#writes.inGroup(fn);
+  }
+
+  commitStats(): GroupCommitStats {
+    return this.#writes.stats();
+  }
+
   close(): void {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    this.#writes.flush();
+    this.#db.close();
   }
 }
 

@@ -39,6 +39,8 @@ export interface RunningDaemon {
   readonly networkName: string;
   conflist(): Record<string, unknown>;
   logs(): string;
+  /** The daemon process's pid now (undefined when not running). */
+  pid(): number | undefined;
   /** SIGKILL: nothing runs on the daemon's way out (no socket, conflist or store clean-up). */
   kill9(): Promise<void>;
   stop(): Promise<void>;
@@ -101,6 +103,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     networkName,
     conflist: () => rendered,
     logs: () => logText,
+    pid: () => (child !== undefined && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
     kill9: async () => {
       const c = child;
       if (!c || c.exitCode !== null || c.signalCode !== null) return;

@@ -1,7 +1,7 @@
 /**
- * Live pod bandwidth end to end (issue 4): the real daemon (gRPC server, lease store, pod informer through the REAL
+ * Live pod bandwidth end to end (issue 4): the real daemon (RPC server, lease store, pod informer through the REAL
  * client against the API emulator, reconciler, executor running ip/tc) and the plugin's ADD/DEL in-process with the
- * plugin's own composition (real gRPC client, real planner, real executor) on a real network namespace.
+ * plugin's own composition (real RPC client, real planner, real executor) on a real network namespace.
  * Annotation 10M → ADD shapes; 20M on the API → the tbf follows and a BandwidthUpdated event exists; `garbage` →
  * ParseFailed and the shaping stays; removed → no qdisc, no ifb. A bad annotation at ADD → CNI code 7, ParseFailed,
  * no lease, nothing on the host. Root only.
@@ -21,7 +21,8 @@ import { silentLogger } from '../../src/lib/log.js';
 import { dataplaneFor, planOrphanTeardown } from '../../src/modes/registry.js';
 import { createExecutor } from '../../src/netlink/executor.js';
 import { createStateProbe } from '../../src/netlink/probe.js';
-import { createRpcClient, type HubRpcClient } from '../../src/rpc/client.js';
+import type { HubRpcClient } from '../../src/rpc/client.js';
+import { createNodeRpcClient } from '../../src/rpc/exchange-node.js';
 import { pluginStdin } from '../helpers/hub.js';
 import { createNetns, type TestNetns } from '../helpers/netns.js';
 import { hasCommand, shTry } from '../helpers/exec.js';
@@ -69,7 +70,7 @@ d('live pod bandwidth: daemon + API emulator + real netns', () => {
     const runner = createProcessRunner();
     const netnsExists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
     return {
-      rpc: (c) => (client ??= createRpcClient({ socketPath: c.socket, timeoutMs: c.timeoutMs })),
+      rpc: (c) => (client ??= createNodeRpcClient(c.socket, c.timeoutMs)),
       executor: createExecutor({ runner, log: silentLogger, netnsExists, writeSysctl: (path, value) => writeFile(path, value) }),
       probe: createStateProbe({ runner }),
       dataplanes: dataplaneFor,
@@ -117,7 +118,6 @@ d('live pod bandwidth: daemon + API emulator + real netns', () => {
   });
 
   afterAll(async () => {
-    client?.close();
     await daemon.stop();
     for (const l of hostLinks) shTry('ip', ['link', 'del', l]);
     for (const n of namespaces) n.remove();
@@ -161,7 +161,7 @@ d('live pod bandwidth: daemon + API emulator + real netns', () => {
     expect(linkExists(veth)).toBe(false);
   });
 
-  it('a bad annotation at ADD: CNI error 7 through the real gRPC server and client, ParseFailed, no lease, nothing on the host', async () => {
+  it('a bad annotation at ADD: CNI error 7 through the real RPC server and client, ParseFailed, no lease, nothing on the host', async () => {
     const ns = createNetns(`hbl-${tag}-b`);
     namespaces.push(ns);
     const cid = `bwbad${tag}`;

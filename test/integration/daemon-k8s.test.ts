@@ -1,6 +1,6 @@
 /**
  * The daemon against the API-server emulator through the REAL client (createKubeApi → @kubernetes/client-node),
- * driven through its gRPC server like the CNI plugin would.
+ * driven through its RPC server like the CNI plugin would.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseDaemonConfig } from '../../src/config/daemon-config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { CONFIG_ERROR_ANNOTATION, MODE_ANNOTATION } from '../../src/daemon/k8s/config-watcher.js';
-import { createHubClient } from '../../src/daemon/rpc-client.js';
+import { createNodeRpcClient } from '../../src/rpc/exchange-node.js';
 import type { IfName, NetnsPath } from '../../src/lib/brand.js';
 import { dataplaneFor } from '../../src/modes/registry.js';
 import type { KubeEmulator, KubeObject } from '../k8s-emulator/index.js';
@@ -82,8 +82,8 @@ async function startDaemon(nodeName: string, extra: Record<string, unknown> = {}
     kubeRetry: { attempts: 5, baseDelayMs: 20 },
   });
   await daemon.start();
-  const client = createHubClient(cfg.socket);
-  cleanups.push(() => daemon.stop(), () => { client.close(); });
+  const client = createNodeRpcClient(cfg.socket);
+  cleanups.push(() => daemon.stop());
   return { daemon, client };
 }
 
@@ -195,7 +195,7 @@ describe('daemon + real client + API emulator', () => {
 
     // a hostNetwork pod is refused, with an AllocIPFailed Warning
     emu.put('Pod', { ...pod('hostnet', n), spec: { nodeName: n, hostNetwork: true, containers: [{ name: 'a', image: 'b' }] } });
-    await expect(client.allocate(req('h1', { podName: 'hostnet' }))).rejects.toMatchObject({ code: 3 });
+    await expect(client.allocate(req('h1', { podName: 'hostnet' }))).rejects.toMatchObject({ code: 'invalid-input' });
     await eventually(() => { expect(events('AllocIPFailed', 'hostnet')).toEqual([{ type: 'Warning', message: expect.stringMatching(/host network/u) as unknown as string }]); });
   });
 
@@ -244,7 +244,7 @@ describe('daemon + real client + API emulator', () => {
       ((emu.get('Node', '', n)?.['status'] as Record<string, unknown> | undefined)?.['conditions'] as Record<string, unknown>[] | undefined)?.find((c) => c['type'] === 'SufficientIP');
     await client.allocate(req('a1', { podName: '', podNamespace: '' }));
     await eventually(() => { expect(cond()?.['status']).toBe('True'); });
-    await expect(client.allocate(req('a2', { podName: '', podNamespace: '' }))).rejects.toMatchObject({ code: 8 });
+    await expect(client.allocate(req('a2', { podName: '', podNamespace: '' }))).rejects.toMatchObject({ code: 'exhausted' });
     await eventually(() => { expect(cond()).toMatchObject({ status: 'False', reason: 'InsufficientIP' }); });
     await client.release({ containerId: 'a1', ifName: 'eth0', reason: 'x' });
     await client.allocate(req('a3', { podName: '', podNamespace: '' }));

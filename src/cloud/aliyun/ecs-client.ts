@@ -11,6 +11,7 @@ import { InvalidInputError, NotFoundError, UnavailableError } from '../../lib/er
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { backoffDelays, DEFAULT_BACKOFFS, type Backoff, type BackoffKey } from './backoff.js';
 import { ClientTokens } from './client-token.js';
+import { DescribeBatcher } from './describe-batch.js';
 import { realClock, type Clock } from './clock.js';
 import type { CredentialProvider } from './credentials.js';
 import { isRetryable, readSdkError, toHubError, type AliyunErrorInfo, type AliyunErrorKind } from './errors.js';
@@ -41,6 +42,8 @@ export interface AliyunClientOptions {
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly logger?: Logger;
+  /** The InUse checks of ENIs attached together within this window go out as one describe (default 100 ms). */
+  readonly describeBatchMs?: number;
 }
 
 class AttemptTimeout extends Error {
@@ -94,6 +97,7 @@ export class AliyunEcsClient implements AliyunEniCloud {
    */
   private readonly attachedHere = new Map<string, AttachedEni['mac']>();
   private instanceIdP: Promise<string> | undefined;
+  private readonly inUseChecks: DescribeBatcher;
 
   constructor(private readonly o: AliyunClientOptions) {
     this.clock = o.clock ?? realClock;
@@ -104,6 +108,7 @@ export class AliyunEcsClient implements AliyunEniCloud {
       this.log.warn('ECS client-side rate limit: waiting', { action, waitMs: Math.round(ms), perMinute: this.limiter.perMinute(action) });
     });
     if (o.instanceId !== undefined) this.instanceIdP = Promise.resolve(o.instanceId);
+    this.inUseChecks = new DescribeBatcher(o.describeBatchMs ?? 100, this.clock, (ids) => this.describeEnis({ ids }));
   }
 
   /** How many ClientTokens are kept for requests whose last attempt failed (Terway's LRU). */
@@ -211,7 +216,7 @@ export class AliyunEcsClient implements AliyunEniCloud {
       }
     }
     const eni = await this.poll('wait_eni_status', `ENI ${eniId} to be InUse`, async () => {
-      const e = await this.describeOne(eniId, signal);
+      const e = await this.inUseChecks.get(eniId);
       if (e === undefined) throw new NotFoundError(`ENI ${eniId} vanished while attaching`);
       if (e.status === 'Available') throw new UnavailableError(`ENI ${eniId} attach failed (back to Available)`);
       return e.status === 'InUse' ? e : undefined;

@@ -32,6 +32,15 @@ export function createAliyunFactory(d: AliyunFactoryDeps): ResourceFactory {
     const m = await d.metadata.eni(e.mac);
     return { id: e.id, mac: e.mac, vSwitchId: m.vSwitchId, cidr: m.vSwitchCidr, gateway: m.gateway, primaryIp: m.primaryIp, ips: m.privateIps };
   };
+  // an instance never changes zone: asked once (the pool lists the vSwitches at every plan), again after a failure
+  let zone: Promise<string> | undefined;
+  const zoneId = (): Promise<string> => {
+    zone ??= d.metadata.zoneId().catch((e: unknown) => {
+      zone = undefined;
+      throw e;
+    });
+    return zone;
+  };
   return {
     name: 'aliyun',
     limits: async (): Promise<FactoryLimits> => {
@@ -39,9 +48,9 @@ export function createAliyunFactory(d: AliyunFactoryDeps): ResourceFactory {
       return { maxEnis: maxEnisOf(cap.adapters, d.eniConf), ipsPerEni: cap.ipv4PerAdapter };
     },
     vSwitches: async (): Promise<readonly VSwitchView[]> => {
-      const zone = await d.metadata.zoneId();
-      const ids = d.eniConf.vswitches[zone] ?? [];
-      if (ids.length === 0) throw new ConfigError('eni_conf.vswitches', `no vSwitch configured for this node's zone ${zone}`);
+      const z = await zoneId();
+      const ids = d.eniConf.vswitches[z] ?? [];
+      if (ids.length === 0) throw new ConfigError('eni_conf.vswitches', `no vSwitch configured for this node's zone ${z}`);
       return ids.map((id) => ({ id }));
     },
     listEnis: async () => {

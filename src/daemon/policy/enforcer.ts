@@ -4,23 +4,26 @@
  * veth modes' pods (keyed by their host veths), a table inside the netns of each ipvlan and eni pod. After a change
  * it cuts the conntrack entries of flows the model now denies. At ADD (`isolate`) the pod is laid over the model
  * with its new IP and labels and the rules are applied before the reply: a pod is never up without its policy.
- * Applies run one at a time; requests arriving meanwhile are coalesced into the next run. `disable` removes every
- * table it programmed (the backend was swapped out).
+ * Applies run one at a time; requests arriving meanwhile are coalesced into the next run. A failed run is retried
+ * (retry.ts: 1 s, doubling to 1 min) until one succeeds; meanwhile the state is `failing` and `notReadyReason` says
+ * why (the daemon's /readyz). `disable` removes every table it programmed (the backend was swapped out).
  */
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { NetnsPath } from '../../lib/brand.js';
 import type { PodInfo } from '../../k8s/types.js';
 import { HOST, podNs, type NsRef } from '../../netlink/ops.js';
-import type { BuiltinApplier, ProgrammedTable } from '../../policy/builtin/apply.js';
+import type { BuiltinApplier } from '../../policy/builtin/apply.js';
 import { compileRuleset, HOST_TABLE, POD_TABLE, type CompiledRuleset, type LocalPod } from '../../policy/builtin/compile.js';
 import { isHostScoped, overlayPods, scopesOf, type LocalAttachment } from '../../policy/builtin/scopes.js';
+import type { ProgrammedTable } from '../../policy/builtin/listing.js';
 import { tableDrift } from '../../policy/builtin/verify.js';
 import { parsePod } from '../../policy/model/parse-pod.js';
 import type { Pod, PolicyModel } from '../../policy/model/types.js';
 import type { Lease } from '../../store/lease.js';
 import type { PolicyModelSource } from './live-model.js';
 import { podObject } from './live-objects.js';
+import { RetryAfterFailure } from './retry.js';
 
 export interface EnforcerDeps {
   readonly model: PolicyModelSource;
@@ -34,6 +37,8 @@ export interface EnforcerDeps {
   readonly log: Logger;
   /** Told after every run (metrics). */
   readonly observe?: (run: EnforcerRun) => void;
+  /** The wait before retrying after the n-th failed run in a row (default: retry.ts's backoff). */
+  readonly retryDelayMs?: (failedRuns: number) => number;
 }
 
 export interface EnforcerRun {
@@ -103,9 +108,11 @@ export class BuiltinEnforcer {
   #swept = false;
   #waiters: Waiter[] = [];
   #status: EnforcerStatus = { state: 'inactive', scopes: 0, rules: 0, flowsCut: 0 };
+  readonly #retry: RetryAfterFailure;
 
   constructor(deps: EnforcerDeps) {
     this.#d = deps;
+    this.#retry = new RetryAfterFailure(deps.retryDelayMs);
   }
 
   get enabled(): boolean {
@@ -114,6 +121,12 @@ export class BuiltinEnforcer {
 
   status(): EnforcerStatus {
     return this.#status;
+  }
+
+  /** Why the node is not ready because of the builtin backend (its last run failed), or undefined. */
+  notReadyReason(): string | undefined {
+    const st = this.#status;
+    return st.state === 'failing' ? `builtin NetworkPolicy rules not programmed: ${st.lastError ?? 'unknown error'}` : undefined;
   }
 
   /** Starts enforcing: follows the model and programs every scope now. */
@@ -133,6 +146,7 @@ export class BuiltinEnforcer {
     this.#enabled = false;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    this.#retry.cancel();
     await this.#running;
     const pods = scopesOf(this.#d.leases().map(attachmentOf), this.#d.vethPrefix()).pods;
     const failures: string[] = [];
@@ -151,6 +165,7 @@ export class BuiltinEnforcer {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#enabled = false;
+    this.#retry.cancel();
   }
 
   /**
@@ -236,6 +251,8 @@ export class BuiltinEnforcer {
     while (done < this.#wanted) {
       const gen = this.#wanted;
       const failures = this.#enabled ? await this.#run() : new Map<string, string>();
+      if (failures.size === 0) this.#retry.succeeded();
+      else if (this.#enabled) this.#retry.failed(() => { if (this.#enabled) void this.#request(HOST_KEY).catch(() => undefined); });
       done = gen;
       const ready = this.#waiters.filter((w) => w.gen <= gen);
       this.#waiters = this.#waiters.filter((w) => w.gen > gen);

@@ -17,7 +17,7 @@ export function absolutePathProblem(v: string): string | undefined {
   return undefined;
 }
 
-/** A unix socket path (the daemon's gRPC socket, as the daemon binds it and the plugin dials it). */
+/** A unix socket path (the daemon's RPC socket, as the daemon binds it and the plugin dials it). */
 export function socketPathProblem(v: string): string | undefined {
   const p = absolutePathProblem(v);
   if (p !== undefined) return p;

@@ -1,30 +1,21 @@
 /**
  * Applies compiled rulesets: `nft -f -` (script on stdin, one atomic transaction) in the host or, through
  * `nsenter --net=PATH`, in a pod's netns; removes a pod-netns table (DEL); reads the programmed table back
- * (`nft -j list table`) for verification; and after a change cuts conntrack entries of flows the model now denies
- * (`conntrack -L`, then one `conntrack -R` batch of `-D` lines), so tightening a policy ends established connections (R22).
+ * (`nft -j list table`, summarised by listing.ts) for verification; and after a change cuts conntrack entries of
+ * flows the model now denies (`conntrack -L`, then one `conntrack -R` batch of `-D` lines), so tightening a policy
+ * ends established connections (R22).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isObj } from '../../config/fields.js';
 import { ExecError } from '../../lib/errors.js';
 import { runChecked, type CommandRunner } from '../../lib/exec.js';
 import type { NsRef } from '../../netlink/ops.js';
 import { ipCommand } from '../../netlink/observe.js';
 import { podKey, type PolicyModel } from '../model/types.js';
 import { POD_TABLE, type CompiledRuleset, type LocalPod } from './compile.js';
-import { deleteArgs, deniedFlows, parseConntrack, type CtFlow } from './conntrack.js';
-
-export interface ProgrammedTable {
-  readonly table: string;
-  readonly chains: readonly string[];
-  readonly rules: number;
-  /** Rule comments in listing order (`ns/name ingress[0]`, …). */
-  readonly comments: readonly string[];
-  /** Set or map name → number of elements. */
-  readonly sets: Readonly<Record<string, number>>;
-}
+import { deleteLines, deniedFlows, parseConntrack, type CtFlow } from './conntrack.js';
+import { summarizeListing, type ProgrammedTable } from './listing.js';
 
 export interface BuiltinApplier {
   apply(ns: NsRef, ruleset: CompiledRuleset, signal?: AbortSignal): Promise<void>;
@@ -42,40 +33,16 @@ export function removeTableScript(table: string): string {
   return `table ${table}\ndelete table ${table}\n`;
 }
 
-/** The summary of `nft -j list table` output; undefined when the JSON has no such table. */
-export function summarizeListing(json: unknown, table: string): ProgrammedTable | undefined {
-  const items = isObj(json) && Array.isArray(json['nftables']) ? (json['nftables'] as unknown[]) : [];
-  const chains: string[] = [];
-  const comments: string[] = [];
-  const sets: Record<string, number> = {};
-  let rules = 0;
-  let found = false;
-  for (const item of items) {
-    if (!isObj(item)) continue;
-    if (isObj(item['table'])) found = true;
-    const chain = item['chain'];
-    if (isObj(chain) && typeof chain['name'] === 'string') chains.push(chain['name']);
-    const set = isObj(item['set']) ? item['set'] : isObj(item['map']) ? item['map'] : undefined;
-    if (set !== undefined && typeof set['name'] === 'string') sets[set['name']] = Array.isArray(set['elem']) ? set['elem'].length : 0;
-    const rule = item['rule'];
-    if (isObj(rule)) {
-      rules++;
-      if (typeof rule['comment'] === 'string') comments.push(rule['comment']);
-    }
-  }
-  return found ? { table, chains, rules, comments, sets } : undefined;
-}
-
 /**
  * One process for all deletions: `conntrack -R FILE` runs one command per line (a vanished entry is no error). It
  * fopen()s the file, so stdin from our runner (a socket) does not do; a private temp file does (nsenter changes
  * only the netns, so the path is the same inside).
  */
-async function deleteFlows(runner: CommandRunner, ns: NsRef, flows: readonly CtFlow[], signal?: AbortSignal): Promise<void> {
+async function deleteFlows(runner: CommandRunner, ns: NsRef, lines: readonly string[][], signal?: AbortSignal): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'terway-hub-ct-'));
   try {
     const file = join(dir, 'delete');
-    await writeFile(file, flows.map((f) => `${deleteArgs(f).join(' ')}\n`).join(''), { mode: 0o600 });
+    await writeFile(file, lines.map((l) => `${l.join(' ')}\n`).join(''), { mode: 0o600 });
     await runChecked(runner, ipCommand(ns, ['-R', file], 'conntrack'), signal);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -107,8 +74,9 @@ export function createBuiltinApplier(runner: CommandRunner): BuiltinApplier {
       const addresses = new Set(model.pods.filter((p) => keys.has(podKey(p))).flatMap((p) => p.ips));
       if (addresses.size === 0) return [];
       const listing = await runChecked(runner, ipCommand(ns, ['-L'], 'conntrack'), signal);
-      const denied = deniedFlows(model, parseConntrack(listing), addresses);
-      if (denied.length > 0) await deleteFlows(runner, ns, denied, signal);
+      const listed = parseConntrack(listing);
+      const denied = deniedFlows(model, listed, addresses);
+      if (denied.length > 0) await deleteFlows(runner, ns, deleteLines(denied, listed), signal);
       return denied;
     },
   };

@@ -150,7 +150,8 @@ d('kill -9 of the Aliyun daemon during concurrent ADD/DEL under cloud faults', (
     emu.state.timing.attachDelayMs = 50;
     await daemon.restart();
     const restartedAt = Date.now();
-    // the pool settles between its watermarks (a small excess goes back after the shrink delay)
+    // the pool settles between its watermarks (the excess above max_pool_size is retired and unassigned; idle here is
+    // what the cloud still holds unleased, so an IP retired but not yet given back counts)
     const settle = Date.now();
     let s = snapshot(node, daemon);
     while (Date.now() - settle < 45_000 && (s.idle > MAX_IDLE || s.unknownToPool > 0 || s.journal > 0)) {

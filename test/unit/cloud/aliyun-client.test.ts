@@ -102,6 +102,20 @@ describe('Aliyun cloud client against the ECS emulator (real SDK)', () => {
     });
   }
 
+  it('ENIs attached together wait for InUse with one DescribeNetworkInterfaces naming all of them, not one call each', async () => {
+    const { client } = setup(emu);
+    emu.state.timing.attachDelayMs = 0; // InUse at the first check: one check round
+    // ecs.g6.xlarge: 2 secondary ENIs
+    const enis = await Promise.all([1, 2].map(() => client.createEni({ vSwitchId: VSW, securityGroupIds: ['sg-1'], ipCount: 1 })));
+    const from = emu.api.calls.length;
+    const attached = await Promise.all(enis.map((e) => client.attachEni(e.id)));
+    expect(attached.map((a) => [a.id, a.status])).toEqual(enis.map((e) => [e.id, 'InUse']));
+    const describes = emu.api.calls.slice(from).filter((c) => c.action === 'DescribeNetworkInterfaces');
+    expect(describes).toHaveLength(1);
+    const named = (c: (typeof describes)[number]): string[] => Object.entries(c.params).filter(([k]) => /^NetworkInterfaceId\.\d+$/u.test(k)).map(([, v]) => v).sort();
+    expect(named(describes[0]!)).toEqual(enis.map((e) => e.id).sort());
+  });
+
   it('a reply lost after CreateNetworkInterface took effect: the retry carries the same ClientToken and yields the same ENI, never a second', async () => {
     const { client } = setup(emu, { readTimeoutMs: 400 });
     emu.api.faults.lateReply('CreateNetworkInterface', { mode: 'drop' });

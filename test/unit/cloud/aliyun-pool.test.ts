@@ -46,7 +46,7 @@ async function setup(instanceType = 'ecs.g6.xlarge', options: Partial<PoolOption
   const journal = new MemoryJournal();
   const withTags = (eniTags: Record<string, string>) => createAliyunFactory({ cloud, metadata, eniConf: parseEniConf({ version: '1', vswitches: { [zone]: ['vsw-node0000000000000001'] }, security_groups: ['sg-emulated0001'], eni_tags: eniTags }).value });
   let n = 0;
-  const pool = new Pool({ factory, journal, log: silentLogger, newToken: () => `hub-${String(process.pid)}-${String(++n)}`, options: { minIdle: 2, maxIdle: 6, coalesceMs: 20, retryMs: 300, fatalRetryMs: 1000, syncIntervalMs: 500, shrinkDelayMs: 500, ...options } });
+  const pool = new Pool({ factory, journal, log: silentLogger, newToken: () => `hub-${String(process.pid)}-${String(++n)}`, options: { minIdle: 2, maxIdle: 6, coalesceMs: 20, retryMs: 300, fatalRetryMs: 1000, syncIntervalMs: 500, ...options } });
   return { emu, pool, journal, factory, withTags };
 }
 
@@ -56,6 +56,20 @@ describe('the warm pool on Aliyun (emulated ECS, real SDK)', () => {
   it('capacity from the instance type (Terway §7.1)', () => {
     expect(maxEnisOf(3, { eniCapRatio: 1, eniCapShift: 0, maxEni: -1 })).toBe(2);
     expect(maxEnisOf(8, { eniCapRatio: 0.5, eniCapShift: 1, maxEni: 2 })).toBe(2);
+  });
+
+  it('the zone is asked once: the vSwitches the pool lists at every plan cost no metadata request each', async () => {
+    const { emu, factory } = await setup();
+    try {
+      const zoneHits = (): number => emu.metadata.hits.filter((h) => h.endsWith('/zone-id')).length;
+      const before = zoneHits();
+      const first = await factory.vSwitches();
+      expect(first.map((v) => v.id)).toEqual(['vsw-node0000000000000001', 'vsw-node0000000000000002']);
+      for (let i = 0; i < 5; i++) expect(await factory.vSwitches()).toEqual(first);
+      expect(zoneHits() - before).toBe(1);
+    } finally {
+      await emu.close();
+    }
   });
 
   it('churn under faults: no IP held twice, no ENI created twice, nothing leaked once the faults stop', async () => {
@@ -89,7 +103,7 @@ describe('the warm pool on Aliyun (emulated ECS, real SDK)', () => {
       for (let wave = 0; wave < 4; wave++) await Promise.all(Array.from({ length: 12 }, (_, i) => cycle(`ns/p${String(wave)}-${String(i)}`)));
       emu.api.faults.clear();
       if (vsw1 !== undefined) vsw1.ipNotEnough = false;
-      await new Promise((r) => setTimeout(r, 3000)); // the pool settles between its watermarks (a small excess after the 0.5 s shrink delay)
+      await new Promise((r) => setTimeout(r, 3000)); // the pool settles between its watermarks (the excess above max_pool_size given back)
 
       expect(doubles).toBe(0);
       expect(failures).toBe(0);
@@ -131,7 +145,7 @@ describe('ENI tags', () => {
 describe('one cloud call per ENI (ECS refuses concurrent operations on one ENI)', () => {
   it('bursts and mass releases on warm ENIs: the emulator that refuses concurrent ENI operations never sees one from the pool', async () => {
     // ecs.g6.4xlarge: 7 secondary ENIs × 20 IPs; 2 warm ENIs (node max pods 40); every ENI operation holds the ENI 150 ms
-    const { emu, pool, factory } = await setup('ecs.g6.4xlarge', { minIdle: 0, maxIdle: 3, warmEnis: 'auto', nodeMaxPods: 40, shrinkDelayMs: 200 });
+    const { emu, pool, factory } = await setup('ecs.g6.4xlarge', { minIdle: 0, maxIdle: 3, warmEnis: 'auto', nodeMaxPods: 40 });
     try {
       emu.api.faults.serializeEnis(150);
       await pool.start(new Set());
@@ -141,7 +155,7 @@ describe('one cloud call per ENI (ECS refuses concurrent operations on one ENI)'
         const got = await Promise.all(Array.from({ length: 34 }, (_, i) => pool.acquire({ label: `ns/r${String(round)}-${String(i)}` })));
         expect(new Set(got.map((g) => g.ip)).size).toBe(34);
         for (const g of got) pool.release(g.ip);
-        await waitUntil(() => pool.stats().idle <= 3 && pool.stats().inFlight === 0);
+        await waitUntil(() => pool.stats().idle <= 3 && pool.stats().releasing === 0 && pool.stats().inFlight === 0);
       }
       const conflicts = emu.api.calls.filter((c) => c.outcome.endsWith('Conflict'));
       expect(conflicts).toEqual([]);

@@ -2,11 +2,10 @@ import { parseBandwidthAnnotations } from '../../../src/bandwidth/annotations.js
 import { defaultBurstBits } from '../../../src/bandwidth/burst.js';
 import { mergeBandwidth, runtimeBandwidth, withRuntimeBandwidth } from '../../../src/cni/bandwidth.js';
 import { CniError, toCniError } from '../../../src/cni/errors.js';
-import { grpcStatusOf } from '../../../src/daemon/grpc-status.js';
+import { httpErrorOf } from '../../../src/daemon/http-errors.js';
 import type { Cidr, IpAddr } from '../../../src/lib/brand.js';
-import { errorForStatus } from '../../../src/rpc/client.js';
+import { errorForReply } from '../../../src/rpc/client.js';
 import { parseAllocation } from '../../../src/rpc/messages.js';
-import { GrpcStatus } from '../../../src/rpc/protocol.js';
 
 describe('runtimeConfig.bandwidth', () => {
   it('parses bits/s and bits; a rate without burst gets the default burst', () => {
@@ -50,16 +49,16 @@ describe('Allocation.bandwidth over the RPC', () => {
     expect(() => parseAllocation({ ...raw, bandwidth: { egress: { rateBps: -1, burstBits: 1 } } })).toThrow(/allocation.bandwidth.egress.rateBps/u);
     expect(parseAllocation({ ...raw, bandwidth: undefined }).bandwidth).toBeUndefined();
   });
-  it('a bad annotation at allocate: ConfigError → FAILED_PRECONDITION → ConfigError → CNI code 7 naming annotation and value', () => {
+  it('a bad annotation at allocate: ConfigError → HTTP 422 {code: config} → ConfigError → CNI code 7 naming annotation and value', () => {
     let daemonErr: unknown;
     try {
       parseBandwidthAnnotations({ 'kubernetes.io/egress-bandwidth': '10Q' });
     } catch (e) {
       daemonErr = e;
     }
-    const status = grpcStatusOf(daemonErr);
-    expect(status.code).toBe(GrpcStatus.FAILED_PRECONDITION);
-    const cni = toCniError(errorForStatus(status.code, status.details));
+    const reply = httpErrorOf(daemonErr);
+    expect(reply).toMatchObject({ status: 422, body: { code: 'config' } });
+    const cni = toCniError(errorForReply(reply.status, JSON.stringify(reply.body), 'POST /v1/allocate'));
     expect(cni.code).toBe(7);
     expect(cni.message).toContain('kubernetes.io/egress-bandwidth');
     expect(cni.message).toContain('"10Q"');

@@ -8,7 +8,8 @@ import { describe, expect, it } from '@jest/globals';
 import type { Cidr, IfName, IpAddr, MacAddr } from '../../../src/lib/brand.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import type { NsRef } from '../../../src/netlink/ops.js';
-import type { BuiltinApplier, ProgrammedTable } from '../../../src/policy/builtin/apply.js';
+import type { BuiltinApplier } from '../../../src/policy/builtin/apply.js';
+import type { ProgrammedTable } from '../../../src/policy/builtin/listing.js';
 import type { CompiledRuleset } from '../../../src/policy/builtin/compile.js';
 import { buildModel } from '../../../src/policy/model/build.js';
 import { parseNetworkPolicy } from '../../../src/policy/model/parse-policy.js';
@@ -19,6 +20,7 @@ import type { PodInfo } from '../../../src/k8s/types.js';
 import type { Lease } from '../../../src/store/lease.js';
 import { vethName } from '../../../src/lib/veth-name.js';
 import { lease } from './helpers/fixtures.js';
+import { eventually } from '../../helpers/wait.js';
 
 const where = (ns: NsRef): string => (ns.kind === 'host' ? 'host' : ns.path);
 
@@ -26,13 +28,13 @@ class RecordingApplier implements BuiltinApplier {
   readonly calls: string[] = [];
   readonly texts = new Map<string, string>();
   failHost: string | undefined;
-  /** What readBack answers per scope (default: a table whose rule count is the compiled one). */
+  /** What readBack answers per scope (default: one chain, and a map holding the isolated pods' interfaces). */
   readonly tables = new Map<string, ProgrammedTable | undefined>();
   apply(ns: NsRef, r: CompiledRuleset): Promise<void> {
     this.calls.push(`apply ${where(ns)}`);
     if (ns.kind === 'host' && this.failHost !== undefined) return Promise.reject(new Error(this.failHost));
     this.texts.set(where(ns), r.text);
-    this.tables.set(where(ns), { table: r.table, chains: ['c'], rules: r.rules, comments: [], sets: { ingress_pods: r.isolated.length } });
+    this.tables.set(where(ns), { table: r.table, chains: { c: { decl: '', rules: [] } }, sets: { ingress_pods: { decl: 'map', elements: r.isolated.map((i) => i.ifname) } }, others: [], rules: 0 });
     return Promise.resolve();
   }
   removePodTable(ns: NsRef): Promise<void> {
@@ -91,7 +93,7 @@ const ipvlanLease = (id: string, ip: string, ns: string, name: string): Lease =>
     },
   });
 
-function harness(leases: Lease[], infos: PodInfo[] = []) {
+function harness(leases: Lease[], infos: PodInfo[] = [], retryDelayMs: (failedRuns: number) => number = () => 60_000) {
   const applier = new RecordingApplier();
   const source = new Source();
   const runs: boolean[] = [];
@@ -104,6 +106,7 @@ function harness(leases: Lease[], infos: PodInfo[] = []) {
     vethPrefix: () => 'cali',
     log: silentLogger,
     observe: (r) => { runs.push(r.ok); },
+    retryDelayMs,
   });
   return { applier, source, enforcer, runs };
 }
@@ -160,6 +163,33 @@ describe('BuiltinEnforcer', () => {
     expect(h.enforcer.status().state).toBe('enforcing');
   });
 
+  it('a failed run: not ready, naming the scope and error, retried backing off until a run succeeds; then ready and no more retries', async () => {
+    const l = lease('c1', '10.0.0.5', { podNamespace: 'x', podName: 'a' });
+    const asked: number[] = [];
+    const h = harness([l], [podInfo('x', 'a', {})], (n) => { asked.push(n); return 5; });
+    h.applier.failHost = 'nft: Operation not permitted';
+    h.source.set([denyIngress('x')]);
+    expect(h.enforcer.notReadyReason()).toBeUndefined();
+    await expect(h.enforcer.enable()).rejects.toThrow(/nft: Operation not permitted/u);
+    expect(h.enforcer.notReadyReason()).toBe('builtin NetworkPolicy rules not programmed: host: nft: Operation not permitted');
+    await eventually(() => { expect(asked.slice(0, 3)).toEqual([1, 2, 3]); }, 2000, 5); // retried, failing in a row
+    expect(h.enforcer.status().state).toBe('failing');
+    h.applier.failHost = undefined;
+    await eventually(() => { expect(h.enforcer.notReadyReason()).toBeUndefined(); }, 2000, 5);
+    expect(h.enforcer.status()).toMatchObject({ state: 'enforcing' });
+    const applies = h.applier.calls.length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.applier.calls.length).toBe(applies);
+    h.applier.failHost = 'again';
+    await expect(h.enforcer.isolate(l)).rejects.toThrow(/again/u); // the pod joins: another ruleset to apply
+    expect(h.enforcer.status().state).toBe('failing');
+    expect(asked.at(-1)).toBe(1); // a new streak
+    h.enforcer.stop(); // no retry after stop
+    const stopped = h.applier.calls.length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.applier.calls.length).toBe(stopped);
+  });
+
   it('not enabled: isolate does nothing; disable removes the host table and every pod-netns table', async () => {
     const h = harness([lease('c1', '10.0.0.5', { podNamespace: 'x', podName: 'a' }), ipvlanLease('c2', '10.1.0.5', 'x', 'b')]);
     await h.enforcer.isolate(lease('c1', '10.0.0.5', { podNamespace: 'x', podName: 'a' }));
@@ -194,12 +224,13 @@ describe('BuiltinEnforcer', () => {
     expect(await h.enforcer.verify()).toEqual({ scopes: ['host', '/var/run/netns/c2'], drift: [] });
     const t = h.applier.tables.get('host');
     if (t === undefined) throw new Error('no host table');
-    h.applier.tables.set('host', { ...t, rules: t.rules + 1, chains: [...t.chains, 'evil'] });
+    h.applier.tables.set('host', { ...t, chains: { ...t.chains, evil: { decl: '', rules: [] } }, sets: { ingress_pods: { decl: 'map', elements: [] } } });
     h.applier.tables.delete('/var/run/netns/c2');
     const r = await h.enforcer.verify();
     expect(r.drift).toEqual([
       'host: extra chain evil',
-      `host: ${String(t.rules + 1)} rules, the model gives ${String(t.rules)}`,
+      'host: set ingress_pods holds 0 elements, the model gives 1',
+      `host: set ingress_pods lacks ${vethName('cali', { namespace: 'x', name: 'a' })}`,
       '/var/run/netns/c2: missing table inet terway-hub-pod',
     ]);
   });

@@ -4,13 +4,16 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { parseDaemonConfig } from '../../../src/config/daemon-config.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
-import { createHubClient } from '../../../src/daemon/rpc-client.js';
+import { createNodeRpcClient } from '../../../src/rpc/exchange-node.js';
+import { ExhaustedError } from '../../../src/lib/errors.js';
 import { recordPendingRelease, pendingDirFor } from '../../../src/lib/pending-release.js';
 import { LeaseStore } from '../../../src/store/store.js';
 import { lease, req } from './helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { eventually } from '../../helpers/wait.js';
 import { nodeAdapters } from '../../../src/main/adapters.js';
+import type { PolicyAdapters } from '../../../src/daemon/policy/adapters.js';
+import type { BuiltinApplier } from '../../../src/policy/builtin/apply.js';
 
 function get(address: string, path: string): Promise<{ status: number; body: string }> {
   const i = address.lastIndexOf(':');
@@ -74,13 +77,12 @@ describe('Daemon', () => {
     expect(readdirSync(join(dir, 'net.d'))).toEqual(['10-terway-hub.conflist']); // no temp file left
     expect(statSync(cfg.socket).mode & 0o777).toBe(0o600);
 
-    const client = createHubClient(cfg.socket);
+    const client = createNodeRpcClient(cfg.socket);
     expect(await client.status({})).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
     const { allocation } = await client.allocate(req('c1'));
     // the pending release gave 192.168.0.10 back to the warm pool, where it is the only idle IP (min_pool_size 0):
     // handed out again (idle IPs go longest-idle first; a cold pool has no other)
     expect(allocation).toMatchObject({ ip: '192.168.0.10', subnet: '192.168.0.0/24', eni: { link: 'eth1', ifindex: 7, table: 1007, gateway: '192.168.0.1' } });
-    client.close();
 
     const addr = daemon.httpAddress ?? '';
     const metrics = await get(addr, '/metrics');
@@ -118,10 +120,51 @@ describe('Daemon', () => {
     const cfg2 = parseDaemonConfig({ socket: join(dir2, 'd.sock'), stateDir: join(dir2, 's'), cniConfDir: join(dir2, 'n'), httpListen: '', mode: 'vpc', vpc: { podCIDR: '10.1.0.0/30' } });
     const d2 = new Daemon(cfg2, nodeAdapters({ sysctl: () => Promise.reject(new Error('read-only /proc')) }));
     await d2.start(); // sysctl failures are logged, not fatal
-    const c = createHubClient(cfg2.socket);
+    const c = createNodeRpcClient(cfg2.socket);
     expect((await c.allocate(req('x'))).allocation).toEqual({ mode: 'vpc', ip: '10.1.0.2', subnet: '10.1.0.0/30', mtu: 1500 });
-    await expect(c.allocate(req('y'))).rejects.toMatchObject({ code: 8 });
-    c.close();
+    await expect(c.allocate(req('y'))).rejects.toBeInstanceOf(ExhaustedError);
     await d2.stop();
+  });
+
+  it('/readyz is 503 with the reason while the builtin backend\'s rules are not programmed, 200 once a retry succeeds', async () => {
+    const dir = tempDir('hub-daemon-ready-');
+    const cfg = config(dir, { policy: { backend: 'auto' } }); // neither Felix nor Cilium: builtin
+    let failing: string | undefined;
+    const applier: BuiltinApplier = {
+      apply: () => (failing === undefined ? Promise.resolve() : Promise.reject(new Error(failing))),
+      removePodTable: () => Promise.resolve(),
+      removeTable: () => Promise.resolve(),
+      readBack: () => Promise.resolve(undefined),
+      cutDenied: () => Promise.resolve([]),
+    };
+    const adapters = nodeAdapters({ sysctl: () => Promise.resolve(), sysfs: (p) => (p === '/sys/class/net/eth1/ifindex' ? Promise.resolve('7\n') : Promise.reject(new Error('no'))) });
+    // the policy side without the host: no residue cleanup, files or responder of the real node
+    const policy: PolicyAdapters = {
+      ...adapters.policyFor(cfg, {}),
+      cleanResidue: () => Promise.resolve({ removed: [], failures: [] }),
+      writeFile: () => Promise.resolve(),
+      nodeFacts: () => Promise.resolve({ iptablesBackend: 'nft' }),
+      builtinApplier: applier,
+    };
+    const first = new Daemon(cfg, { ...adapters, policy });
+    await first.start();
+    const client = createNodeRpcClient(cfg.socket);
+    await client.allocate(req('c1')); // a pod whose rules the next daemon must program again
+    await first.stop();
+    failing = 'nft: Operation not permitted'; // e.g. the daemon restarted where nft is refused
+    const daemon = new Daemon(cfg, { ...adapters, policy });
+    await daemon.start();
+    const addr = daemon.httpAddress ?? '';
+    try {
+      const red = await get(addr, '/readyz');
+      expect(red.status).toBe(503);
+      expect(red.body).toMatch(/^builtin NetworkPolicy rules not programmed: host: nft: Operation not permitted\n/u);
+      failing = undefined; // the retry (1 s backoff) programs them without another event
+      await eventually(async () => {
+        expect(await get(addr, '/readyz')).toEqual({ status: 200, body: expect.stringMatching(/^ready\npolicy: builtin enforcing/u) as unknown });
+      }, 5000, 100);
+    } finally {
+      await daemon.stop();
+    }
   });
 });

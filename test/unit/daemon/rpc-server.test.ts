@@ -1,51 +1,52 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { connect, constants } from 'node:http2';
-import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
-import { grpcStatusOf } from '../../../src/daemon/grpc-status.js';
-import { createHubClient, HubRpcError, type HubClient } from '../../../src/daemon/rpc-client.js';
+import { httpErrorOf } from '../../../src/daemon/http-errors.js';
 import { HubRpcServer } from '../../../src/daemon/rpc-server.js';
 import { HubService } from '../../../src/daemon/service.js';
 import { LeaseStore } from '../../../src/store/store.js';
 import * as E from '../../../src/lib/errors.js';
-import { GrpcStatus, METHODS } from '../../../src/rpc/protocol.js';
-import { FakeProvider, req } from './helpers/fixtures.js';
+import { createNodeRpcClient, nodeExchange } from '../../../src/rpc/exchange-node.js';
+import { DEADLINE_HEADER } from '../../../src/rpc/protocol.js';
+import { FakeProvider, deferred, req } from './helpers/fixtures.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { sleep } from '../../helpers/wait.js';
 
-describe('grpcStatusOf', () => {
+describe('httpErrorOf', () => {
   it.each([
-    [new E.InvalidInputError('f', 'bad'), GrpcStatus.INVALID_ARGUMENT],
-    [new E.ConfigError('p', 'bad'), GrpcStatus.FAILED_PRECONDITION],
-    [new E.BusyError('busy'), GrpcStatus.ABORTED],
-    [new E.ExhaustedError('none'), GrpcStatus.RESOURCE_EXHAUSTED],
-    [new E.ConflictError('c'), GrpcStatus.ALREADY_EXISTS],
-    [new E.NotFoundError('n'), GrpcStatus.NOT_FOUND],
-    [new E.UnavailableError('u'), GrpcStatus.UNAVAILABLE],
-    [new E.InternalError('i'), GrpcStatus.INTERNAL],
-    [new Error('plain'), GrpcStatus.INTERNAL],
-    ['thrown string', GrpcStatus.INTERNAL],
-  ])('%p → %i', (err, code) => {
-    expect(grpcStatusOf(err).code).toBe(code);
+    [new E.InvalidInputError('f', 'bad'), 400, 'invalid-input'],
+    [new E.ConfigError('p', 'bad'), 422, 'config'],
+    [new E.BusyError('busy'), 423, 'busy'],
+    [new E.ExhaustedError('none'), 503, 'exhausted'],
+    [new E.ConflictError('c'), 409, 'conflict'],
+    [new E.NotFoundError('n'), 404, 'not-found'],
+    [new E.UnavailableError('u'), 503, 'unavailable'],
+    [new E.InternalError('i'), 500, 'internal'],
+    [new E.ExecError(['ip', 'link'], 1, 'boom'), 500, 'internal'],
+    [new Error('plain'), 500, 'internal'],
+    ['thrown string', 500, 'internal'],
+  ])('%p → %i %s', (err, status, code) => {
+    expect(httpErrorOf(err)).toEqual({ status, body: { code, message: E.errorMessage(err) } });
   });
 });
+
+/** A raw HTTP exchange on the socket (what curl --unix-socket does). */
+const raw = (socketPath: string, method: 'GET' | 'POST', path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> =>
+  nodeExchange({ socketPath, method, path, headers, ...(body !== undefined ? { body } : {}), signal: new AbortController().signal }).then((r) => ({ status: r.status, body: JSON.parse(r.body) as unknown }));
 
 describe('HubRpcServer on a unix socket', () => {
   const dir = tempDir('hub-rpc-');
   const socket = join(dir, 'run', 'daemon.sock');
   const store = LeaseStore.open(join(dir, 'state'));
-  const service = new HubService({ store, provider: new FakeProvider(['10.0.0.10']), mtu: 1500 });
+  const provider = new FakeProvider(['10.0.0.10']);
+  const service = new HubService({ store, provider, mtu: 1500 });
   const server = new HubRpcServer(service);
-  let client: HubClient;
+  const client = createNodeRpcClient(socket);
 
   beforeAll(async () => {
     await server.listen(socket);
     service.setReady(true);
-    client = createHubClient(socket);
   });
   afterAll(async () => {
-    client.close();
     await server.close();
     store.close();
   });
@@ -79,16 +80,12 @@ describe('HubRpcServer on a unix socket', () => {
       expect(statSync(path).isSocket()).toBe(true);
       expect(statSync(path).mode & 0o777).toBe(0o600);
       expect(readdirSync(shared)).toEqual(['hub.sock']);
-      const c = createHubClient(path);
-      try {
-        await expect(c.status({})).resolves.toMatchObject({ mode: 'veth-policy-routing' });
-      } finally {
-        c.close();
-      }
+      await expect(createNodeRpcClient(path).status({})).resolves.toMatchObject({ mode: 'veth-policy-routing' });
     } finally {
       clearInterval(sampler);
       await other.close();
     }
+    expect(readdirSync(shared)).toEqual([]); // close removes the socket
   });
 
   it('socket is 0600 in a 0700 directory', () => {
@@ -96,67 +93,79 @@ describe('HubRpcServer on a unix socket', () => {
     expect(statSync(join(dir, 'run')).mode & 0o777).toBe(0o700);
   });
 
-  it('round-trips Status, Allocate, Lookup, Gc, Release', async () => {
+  it('round-trips Status, Allocate, Lookup, Confirm, Gc, Release', async () => {
     expect(await client.status({})).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
     const { allocation } = await client.allocate(req('c1'));
     expect(allocation.ip).toBe('10.0.0.10');
     expect(allocation.mode === 'veth-policy-routing' ? allocation.eni.table : undefined).toBe(1003);
     expect(await client.lookup({ containerId: 'c1', ifName: 'eth0' })).toEqual({ found: true, allocation, netns: '/var/run/netns/c1' });
+    expect(await client.confirm({ containerId: 'c1', ifName: 'eth0' })).toEqual({ confirmed: true });
     expect(await client.gc({ validAttachments: [{ containerId: 'c1', ifName: 'eth0' }] })).toEqual({ released: [], errors: [] });
     expect(await client.release({ containerId: 'c1', ifName: 'eth0', reason: 'test' })).toEqual({ released: true });
     expect(await client.release({ containerId: 'c1', ifName: 'eth0', reason: 'test' })).toEqual({ released: false });
     expect(await client.lookup({ containerId: 'c1', ifName: 'eth0' })).toEqual({ found: false });
   });
 
-  it('maps errors to status codes: invalid input, exhausted', async () => {
-    const bad = client.allocate({ ...req('c1'), netns: 'relative' });
-    await expect(bad).rejects.toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT, details: expect.stringContaining('netns') });
+  it('what an operator sees with curl: GET /v1/status is the StatusReply as JSON', async () => {
+    expect(await raw(socket, 'GET', '/v1/status')).toEqual({ status: 200, body: { ready: true, mode: 'veth-policy-routing', reason: '' } });
+  });
+
+  it('refuses a bad request with its status and {code, message}; the client gets the typed error back', async () => {
+    expect(await raw(socket, 'POST', '/v1/allocate', JSON.stringify({ ...req('c1'), netns: 'relative' }))).toEqual({ status: 400, body: { code: 'invalid-input', message: expect.stringContaining('netns') as unknown } });
+    await expect(client.allocate({ ...req('c1'), netns: 'relative' })).rejects.toBeInstanceOf(E.InvalidInputError);
     await client.allocate(req('a1'));
-    const err: unknown = await client.allocate(req('a2')).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(HubRpcError);
-    expect((err as HubRpcError).code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+    expect(await raw(socket, 'POST', '/v1/allocate', JSON.stringify(req('a2')))).toEqual({ status: 503, body: { code: 'exhausted', message: expect.any(String) as unknown } });
+    await expect(client.allocate(req('a2'))).rejects.toBeInstanceOf(E.ExhaustedError);
     await client.release({ containerId: 'a1', ifName: 'eth0', reason: '' });
+  });
+
+  it('refuses what is no call: an unknown route (404), the wrong method (405 with Allow), a body that is not JSON, a bad deadline header (400), a body too large (413)', async () => {
+    expect(await raw(socket, 'POST', '/v1/nope', '{}')).toEqual({ status: 404, body: { code: 'not-found', message: expect.stringMatching(/^no route \/v1\/nope \(routes: \/v1\/allocate, /u) as unknown } });
+    const wrong = await nodeExchange({ socketPath: socket, method: 'POST', path: '/v1/status', headers: {}, body: '{}', signal: new AbortController().signal });
+    expect([wrong.status, JSON.parse(wrong.body)]).toEqual([405, { code: 'invalid-input', message: '/v1/status: use GET, not POST' }]);
+    expect(await raw(socket, 'POST', '/v1/lookup', '{"containerId": ')).toEqual({ status: 400, body: { code: 'invalid-input', message: expect.stringMatching(/^request body: not JSON/u) as unknown } });
+    expect(await raw(socket, 'GET', '/v1/status', undefined, { [DEADLINE_HEADER]: 'soon' })).toEqual({ status: 400, body: { code: 'invalid-input', message: `${DEADLINE_HEADER}: must be a count of milliseconds: "soon"` } });
+    const huge = JSON.stringify({ validAttachments: [], pad: 'x'.repeat(5 << 20) });
+    expect(await raw(socket, 'POST', '/v1/gc', huge)).toEqual({ status: 413, body: { code: 'invalid-input', message: 'request body: larger than 4194304 bytes' } });
+  });
+
+  it('two calls for one pod at once: the second is busy (423, BusyError: the plugin answers CNI code 11 and the runtime retries)', async () => {
+    const gate = deferred();
+    provider.gate = gate.promise;
+    try {
+      const first = client.allocate(req('b1'));
+      await new Promise((r) => setTimeout(r, 50));
+      await expect(client.allocate(req('b1'))).rejects.toBeInstanceOf(E.BusyError);
+      gate.resolve();
+      await expect(first).resolves.toMatchObject({ allocation: { ip: '10.0.0.10' } });
+    } finally {
+      provider.gate = undefined;
+      gate.resolve();
+    }
+    await client.release({ containerId: 'b1', ifName: 'eth0', reason: '' });
+  });
+
+  it('honours the caller\'s deadline header: passed already → 504 at once; outlived by the work → 504 and no lease', async () => {
+    expect(await raw(socket, 'GET', '/v1/status', undefined, { [DEADLINE_HEADER]: '0' })).toEqual({ status: 504, body: { code: 'unavailable', message: 'deadline exceeded: the deadline had passed before the request was handled' } });
+    const gate = deferred();
+    provider.gate = gate.promise;
+    try {
+      const late = raw(socket, 'POST', '/v1/allocate', JSON.stringify(req('d1')), { [DEADLINE_HEADER]: '100' });
+      await new Promise((r) => setTimeout(r, 300));
+      gate.resolve();
+      expect(await late).toEqual({ status: 504, body: { code: 'unavailable', message: expect.stringMatching(/^deadline exceeded: /u) as unknown } });
+    } finally {
+      provider.gate = undefined;
+      gate.resolve();
+    }
+    expect(await client.lookup({ containerId: 'd1', ifName: 'eth0' })).toEqual({ found: false });
   });
 
   it('records RPC latency by method and result', async () => {
     const text = await service.metrics.registry.metrics();
-    expect(text).toMatch(/terway_hub_rpc_duration_seconds_count\{method="allocate",result="OK"\} \d+/u);
-    expect(text).toMatch(/terway_hub_rpc_duration_seconds_count\{method="allocate",result="RESOURCE_EXHAUSTED"\} 1/u);
-  });
-
-  it('refuses a call whose deadline has passed', async () => {
-    const c2 = createHubClient(socket, 1);
-    await sleep(5);
-    await expect(c2.status({})).rejects.toMatchObject({ code: GrpcStatus.DEADLINE_EXCEEDED });
-    c2.close();
-  });
-
-  it('interoperates with a plain HTTP/2 client (application/grpc+json framing)', async () => {
-    const session = connect('http://localhost', { createConnection: () => netConnect(socket) });
-    const body = Buffer.from(JSON.stringify({}));
-    const frame = Buffer.alloc(5 + body.length);
-    frame.writeUInt8(0, 0);
-    frame.writeUInt32BE(body.length, 1);
-    body.copy(frame, 5);
-    const stream = session.request({
-      [constants.HTTP2_HEADER_METHOD]: 'POST',
-      [constants.HTTP2_HEADER_PATH]: METHODS.status,
-      [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+json',
-      te: 'trailers',
-      'grpc-timeout': '5S',
-    });
-    const chunks: Buffer[] = [];
-    let trailers: Record<string, unknown> = {};
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('trailers', (t) => (trailers = t as Record<string, unknown>));
-    stream.end(frame);
-    await new Promise<void>((resolve) => stream.on('close', () => { resolve(); }));
-    session.close();
-    const all = Buffer.concat(chunks);
-    expect(trailers['grpc-status']).toBe('0');
-    expect(all.readUInt8(0)).toBe(0);
-    const len = all.readUInt32BE(1);
-    expect(JSON.parse(all.subarray(5, 5 + len).toString())).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
+    expect(text).toMatch(/terway_hub_rpc_duration_seconds_count\{method="allocate",result="ok"\} \d+/u);
+    expect(text).toMatch(/terway_hub_rpc_duration_seconds_count\{method="allocate",result="exhausted"\} 2/u);
+    expect(text).toMatch(/terway_hub_rpc_duration_seconds_count\{method="allocate",result="busy"\} 1/u);
   });
 
   it('PolicyModel: a daemon without a model source answers an empty, non-Kubernetes model; with one, its objects', async () => {
@@ -167,13 +176,32 @@ describe('HubRpcServer on a unix socket', () => {
     const other = new HubRpcServer(service, undefined, { policyModel: () => ({ kubernetes: true, nodeName: 'n1', objects, refused: ['NetworkPolicy x/p: spec.x: unknown field'] }), policyVerify: () => Promise.resolve(verify) });
     const path = join(tempDir('hub-rpc-model-'), 'hub.sock');
     await other.listen(path);
-    const c = createHubClient(path);
+    const c = createNodeRpcClient(path);
     try {
       expect(await c.policyModel({})).toEqual({ kubernetes: true, nodeName: 'n1', objects, refused: ['NetworkPolicy x/p: spec.x: unknown field'] });
       expect(await c.policyVerify({})).toEqual(verify);
     } finally {
-      c.close();
       await other.close();
     }
+  });
+
+  it('close() waits for a call in flight and closes idle kept-alive connections', async () => {
+    const other = new HubRpcServer(service);
+    const path = join(tempDir('hub-rpc-close-'), 'hub.sock');
+    await other.listen(path);
+    const gate = deferred();
+    provider.gate = gate.promise;
+    try {
+      const inFlight = createNodeRpcClient(path).allocate(req('e1'));
+      await new Promise((r) => setTimeout(r, 50));
+      const closed = other.close(5000);
+      gate.resolve();
+      await expect(inFlight).resolves.toMatchObject({ allocation: { ip: '10.0.0.10' } });
+      await closed;
+    } finally {
+      provider.gate = undefined;
+      gate.resolve();
+    }
+    await client.release({ containerId: 'e1', ifName: 'eth0', reason: '' });
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The plugin's bundle (src/main/cni.ts, built with `bun build --compile`) imports nothing beyond an allow-list: its
- * start-up is every pod's cost, and the daemon's code (gRPC server, SQLite, Kubernetes, SDKs) must never ride along.
+ * start-up is every pod's cost, and the daemon's code (its HTTP server, SQLite, Kubernetes, SDKs) must never ride along.
  * Checked twice: with the bundler's own module graph (`bun build --metafile`, what goes into the binary) and with
  * the TypeScript parser's (tools/import-graph.js, static and dynamic imports, type-only ones erased).
  */
@@ -14,7 +14,7 @@ const ROOT = resolve(process.cwd());
 const ENTRY = 'src/main/cni.ts';
 
 /** Built-in modules the plugin may load (node: prefix as written in the source; bun:ffi for rtnetlink, src/netlink/rtnl). */
-const ALLOWED_EXTERNAL = ['bun:ffi', 'node:child_process', 'node:fs', 'node:fs/promises', 'node:net', 'node:path'];
+const ALLOWED_EXTERNAL = ['bun:ffi', 'node:child_process', 'node:fs', 'node:fs/promises', 'node:path'];
 /** src folders the plugin may reach; of src/main only its own entry. */
 const ALLOWED_FOLDERS = ['bandwidth', 'cni', 'lib', 'modes', 'netlink', 'rpc'];
 const FORBIDDEN_FOLDERS = ['daemon', 'k8s', 'cloud', 'policy', 'templates', 'store', 'gc', 'device-plugin', 'config', 'ipam'];

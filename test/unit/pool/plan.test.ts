@@ -1,5 +1,5 @@
 /** The warm pool's pure decisions: target idle (static and demand-aware), refill and shrink plans. */
-import { DEFAULT_DEMAND, heldForScheduled, idleExcess, peakBurst, peakDemand, planRefill, planShrink, reclaimShare, targetIdle, warmEniTarget, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from '../../../src/pool/plan.js';
+import { DEFAULT_DEMAND, heldForScheduled, idleExcess, peakBurst, peakDemand, planRefill, reclaimShare, targetIdle, warmEniTarget, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from '../../../src/pool/plan.js';
 
 const LIMITS: PoolLimits = { minIdle: 2, maxIdle: 8, maxEnis: 3, ipsPerEni: 10 };
 const NOW = 1_000_000;
@@ -11,6 +11,8 @@ function eni(id: string, ips: number, idle: number, extra: Partial<EniView> = {}
 function snap(o: Partial<PoolSnapshot> = {}): PoolSnapshot {
   return { now: NOW, enis: [], creating: [], vSwitches: [{ id: 'vsw-a', available: 100 }, { id: 'vsw-b', available: 200 }], waiting: 0, recentAllocations: [], reclaimDue: false, ...o };
 }
+
+const ipsOf = (actions: readonly PoolAction[]): number => actions.reduce((n, a) => n + ('count' in a ? a.count : 0), 0);
 
 describe('target idle', () => {
   it('static watermarks: min_pool_size', () => {
@@ -26,6 +28,22 @@ describe('target idle', () => {
     expect(targetIdle(LIMITS, snap({ recentAllocations: old }))).toBe(2); // forgotten after the history window
     // spread out: never more than 2 within any 10 s
     expect(peakBurst([NOW - 50_000, NOW - 45_000, NOW - 30_000, NOW - 15_000], NOW, DEFAULT_DEMAND)).toBe(2);
+  });
+});
+
+describe('target idle on a full node', () => {
+  it('never more stock than the pods the node can still run (max pods − leased − waiting − scheduled)', () => {
+    const L: PoolLimits = { ...LIMITS, maxEnis: 7, ipsPerEni: 20, warm: { warmEnis: 0, nodeMaxPods: 20, minEnis: 0 } };
+    const burst = Array.from({ length: 6 }, (_, i) => NOW - 60_000 + i * 500);
+    expect(targetIdle(L, snap({ recentAllocations: burst }))).toBe(6); // an empty node: the burst history
+    // 17 leased: room for 3 more pods
+    expect(targetIdle(L, snap({ enis: [eni('eni-1', 17, 0)], recentAllocations: burst }))).toBe(3);
+    // 18 leased + 1 waiting + 1 scheduled: full; even min_pool_size is not stocked
+    expect(targetIdle(L, snap({ enis: [eni('eni-1', 18, 0)], waiting: 1, scheduled: 1 }))).toBe(0);
+    // a full node needs no new ENI for stock: the waiter and the scheduled pod only
+    expect(ipsOf(planRefill(L, snap({ enis: [eni('eni-1', 20, 0)], waiting: 1, scheduled: 1, recentAllocations: burst })))).toBe(2);
+    // max pods unknown: no cap
+    expect(targetIdle({ ...L, warm: { warmEnis: 0, nodeMaxPods: 0, minEnis: 0 } }, snap({ enis: [eni('eni-1', 18, 0)], recentAllocations: burst }))).toBe(6);
   });
 });
 
@@ -75,46 +93,14 @@ describe('scheduled pods (schedule-time demand)', () => {
     expect(heldForScheduled(snap({ enis: [eni('eni-1', 10, 3)] }))).toEqual({ held: 0, idle: 3 });
   });
   it('shrink never gives back what they will take: idle above max_pool_size only', () => {
-    const s = snap({ enis: [eni('eni-1', 20, 20, { idleSecondary: 19 }), eni('eni-2', 10, 0)], scheduled: 15, shrinkDue: true });
+    const s = snap({ enis: [eni('eni-1', 20, 20, { idleSecondary: 19 }), eni('eni-2', 10, 0)], scheduled: 15 });
     expect(idleExcess(LIMITS, s)).toBe(-3); // 20 unleased = 15 held + 5 idle ≤ 8
-    expect(planShrink(LIMITS, s)).toEqual([]);
     expect(idleExcess(LIMITS, { ...s, scheduled: 2 })).toBe(10);
-    expect(planShrink(LIMITS, { ...s, scheduled: 2 })).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 10 }]);
     // nor the target's reclaim
     expect(idleExcess(LIMITS, { ...s, reclaimDue: true })).toBe(3);
   });
 });
 
-describe('planShrink', () => {
-  it('above max_pool_size: a fully idle ENI goes whole, then idle secondaries of the emptiest', () => {
-    const s = snap({ enis: [eni('eni-1', 10, 9), eni('eni-2', 3, 3), eni('eni-3', 10, 1)], shrinkDue: true });
-    // idle 13, keep 8: excess 5 → eni-2 (3) deleted, 2 secondaries of eni-1 (the emptiest left)
-    expect(planShrink(LIMITS, s)).toEqual([{ kind: 'delete-eni', eniId: 'eni-2' }, { kind: 'unassign', eniId: 'eni-1', count: 2 }]);
-  });
-  it('hysteresis: an excess below a full batch waits until due; a full batch goes at once; shrinkMinExcess 1 turns it off', () => {
-    const small = snap({ enis: [eni('eni-1', 20, 12, { idleSecondary: 12 })] }); // excess 4
-    expect(planShrink(LIMITS, small)).toEqual([]);
-    expect(planShrink(LIMITS, { ...small, shrinkDue: true })).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 4 }]);
-    expect(planShrink(LIMITS, small, { ...DEFAULT_DEMAND, shrinkMinExcess: 1 })).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 4 }]);
-    const big = snap({ enis: [eni('eni-1', 20, 19, { idleSecondary: 18 })] }); // excess 11
-    // one call per ENI per plan: the eleventh goes in the next round
-    expect(planShrink(LIMITS, big)).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 10 }]);
-  });
-  it('never while allocations wait or IPs are on their way; within max nothing', () => {
-    const s = snap({ enis: [eni('eni-1', 10, 10)] });
-    expect(planShrink(LIMITS, { ...s, waiting: 1 })).toEqual([]);
-    expect(planShrink(LIMITS, { ...s, creating: [{ ips: 1 }] })).toEqual([]);
-    expect(planShrink(LIMITS, snap({ enis: [eni('eni-1', 10, 8)] }))).toEqual([]);
-  });
-  it('idle reclaim due: down to the target, ≤ 10 per call; the primary IP of a used ENI stays', () => {
-    const s = snap({ enis: [eni('eni-1', 10, 8)], reclaimDue: true });
-    expect(planShrink(LIMITS, s)).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 6 }]);
-    const big = snap({ enis: [eni('eni-1', 10, 9, { idleSecondary: 9 }), eni('eni-2', 10, 9, { idleSecondary: 9 })], reclaimDue: true });
-    expect(planShrink({ ...LIMITS, maxIdle: 20 }, big)).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 9 }, { kind: 'unassign', eniId: 'eni-2', count: 7 }]);
-  });
-});
-
-const ipsOf = (actions: readonly PoolAction[]): number => actions.reduce((n, a) => n + ('count' in a ? a.count : 0), 0);
 
 describe('warm ENIs', () => {
   const WIDE: PoolLimits = { minIdle: 2, maxIdle: 30, maxEnis: 7, ipsPerEni: 20 };
@@ -165,20 +151,6 @@ describe('warm ENIs', () => {
     expect(ipsOf(cold)).toBe(10 + 6 * 10);
   });
 
-  it('shrink never deletes warm ENIs; their idle secondaries still go back above max_pool_size', () => {
-    // after a mass deletion: 6 ENIs, 100 unleased IPs, max_pool_size 30 → excess 70
-    const idle = Array.from({ length: 6 }, (_, i) => eni(`eni-${String(i + 1)}`, i < 4 ? 20 : 10, i < 4 ? 20 : 10));
-    const s = snap({ enis: idle });
-    const withWarm = planShrink(auto(110), s);
-    expect(withWarm.filter((a) => a.kind === 'delete-eni')).toEqual([]);
-    expect(withWarm.every((a) => a.kind === 'unassign' && a.count <= 10)).toBe(true);
-    expect(new Set(withWarm.map((a) => ('eniId' in a ? a.eniId : ''))).size).toBe(withWarm.length); // one per ENI
-    // warm count 4: the two ENIs above it may be deleted whole (fully idle, they fit the excess)
-    const four = planShrink({ ...WIDE, warm: { warmEnis: 4, nodeMaxPods: 0, minEnis: 0 } }, s);
-    expect(four.filter((a) => a.kind === 'delete-eni')).toHaveLength(2);
-    // without warm ENIs: as before
-    expect(planShrink(WIDE, s).filter((a) => a.kind === 'delete-eni').length).toBeGreaterThanOrEqual(3);
-  });
 });
 
 describe('one cloud call per ENI at a time', () => {
@@ -188,10 +160,6 @@ describe('one cloud call per ENI at a time', () => {
     expect(planRefill(LIMITS, s)).toEqual([{ kind: 'assign', eniId: 'eni-2', count: 7 }, { kind: 'create-eni', vSwitchId: 'vsw-b', count: 1 }]);
     // an ENI being deleted is no open ENI
     expect(planRefill(LIMITS, snap({ enis: [eni('eni-1', 2, 0, { deleting: true, busy: true })], waiting: 1 }))).toEqual([{ kind: 'create-eni', vSwitchId: 'vsw-b', count: 3 }]);
-  });
-  it('shrink skips busy ENIs', () => {
-    const s = snap({ enis: [eni('eni-1', 10, 10, { busy: true }), eni('eni-2', 10, 9)], shrinkDue: true });
-    expect(planShrink(LIMITS, s)).toEqual([{ kind: 'unassign', eniId: 'eni-2', count: 9 }]);
   });
 });
 
@@ -206,10 +174,9 @@ describe('idle reclaim in batches', () => {
     expect(reclaimShare(L, { ...s, reclaimBatch: 3 })).toBe(3);
     expect(idleExcess(L, { ...s, reclaimBatch: 0 })).toBe(4); // between intervals: only the max excess
     expect(reclaimShare(L, { ...s, reclaimBatch: 0 })).toBe(0);
-    expect(planShrink(L, { ...s, reclaimBatch: 3 })).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 7 }]);
     // within max_pool_size, a batch of 5 goes back per plan
     const within = snap({ enis: [eni('eni-1', 20, 9)], reclaimDue: true, reclaimBatch: 5 });
-    expect(planShrink(L, within)).toEqual([{ kind: 'unassign', eniId: 'eni-1', count: 5 }]);
-    expect(planShrink(L, { ...within, reclaimBatch: 0 })).toEqual([]);
+    expect(idleExcess(L, within)).toBe(5);
+    expect(idleExcess(L, { ...within, reclaimBatch: 0 })).toBe(0); // between intervals: nothing
   });
 });

@@ -104,13 +104,21 @@ describe('Pool', () => {
     }
     expect(t.pool.stats().leased).toBe(6);
     const before = t.factory.calls.length;
-    for (const h of held) t.pool.release(h.ip);
-    await t.clock.advance(10_000);
-    // an excess of 4 (< a batch of 10) waits for the shrink delay (hysteresis: churn costs no call)
-    expect(t.factory.calls.slice(before)).toEqual([]);
-    await t.clock.advance(30_000);
-    expect(t.pool.stats().idle).toBeLessThanOrEqual(2);
-    expect(t.factory.calls.some((c) => c.startsWith('unassign') || c.startsWith('delete'))).toBe(true);
+    for (const h of held) {
+      t.pool.release(h.ip);
+      // above max_pool_size the excess is retired at once: never idle, reported as releasing
+      expect(t.pool.stats().idle).toBeLessThanOrEqual(2);
+    }
+    const st = t.pool.stats();
+    expect(st).toMatchObject({ idle: 2, leased: 0 });
+    expect(st.releasing).toBe(st.ips - 2);
+    expect(t.factory.calls.slice(before)).toEqual([]); // the calls wait for the coalescing window
+    await t.clock.advance(100);
+    // no hysteresis above max_pool_size: the excess (< a batch of 10) goes now, not after a shrink delay
+    expect(t.factory.calls.slice(before).length).toBeGreaterThan(0);
+    expect(t.factory.calls.slice(before).every((c) => c.startsWith('unassign') || c.startsWith('delete'))).toBe(true);
+    await t.clock.advance(3000);
+    expect(t.pool.stats()).toMatchObject({ idle: 2, releasing: 0, inFlight: 0 });
     const inCloud = [...t.factory.enis.values()].reduce((n, e) => n + e.ips.length, 0);
     expect(inCloud).toBe(t.pool.stats().ips); // the pool and the cloud agree: nothing leaked
   });
@@ -120,7 +128,7 @@ describe('Pool', () => {
     ['high', 0.999, 120_000],
   ])('idle reclaim: after reclaimAfterMs without changes, batches of reclaimBatch every interval ± jitter (%s draw) down to the target', async (_name, draw, gap) => {
     const t = setup(
-      { minIdle: 1, maxIdle: 20, reclaimAfterMs: 60_000, reclaimIntervalMs: 100_000, reclaimJitter: 0.2, reclaimBatch: 2, syncIntervalMs: 1000, demand: { burstWindowMs: 10_000, historyMs: 30_000, demandAware: true, shrinkMinExcess: 10 } },
+      { minIdle: 1, maxIdle: 20, reclaimAfterMs: 60_000, reclaimIntervalMs: 100_000, reclaimJitter: 0.2, reclaimBatch: 2, syncIntervalMs: 1000, demand: { burstWindowMs: 10_000, historyMs: 30_000, demandAware: true } },
       undefined,
       () => draw,
     );
@@ -164,7 +172,7 @@ describe('Pool', () => {
 describe('Pool: warm ENIs and one call per ENI', () => {
   it('auto warm ENIs cover the node max pods: a burst is served by parallel Assigns on them, never two calls on one ENI; a mass deletion keeps them', async () => {
     // 4 ENIs × 20 IPs may be attached; node max pods 40 → 2 warm ENIs
-    const t = setup({ minIdle: 0, maxIdle: 4, warmEnis: 'auto', nodeMaxPods: 40, shrinkDelayMs: 1000 }, { maxEnis: 4, ipsPerEni: 20 });
+    const t = setup({ minIdle: 0, maxIdle: 4, warmEnis: 'auto', nodeMaxPods: 40 }, { maxEnis: 4, ipsPerEni: 20 });
     await t.pool.start(new Set());
     await t.clock.advance(3100);
     expect(t.factory.calls).toEqual(['create vsw-a 1', 'create vsw-a 1']);
@@ -196,7 +204,7 @@ describe('Pool: warm ENIs and one call per ENI', () => {
   });
 
   it('without warm ENIs a fully idle ENI is deleted as before', async () => {
-    const t = setup({ minIdle: 0, maxIdle: 2, warmEnis: 0, shrinkDelayMs: 1000 }, { maxEnis: 2, ipsPerEni: 10 });
+    const t = setup({ minIdle: 0, maxIdle: 2, warmEnis: 0 }, { maxEnis: 2, ipsPerEni: 10 });
     await t.pool.start(new Set());
     const got = await Promise.all(Array.from({ length: 14 }, async (_, i) => { const p = t.pool.acquire({ label: `ns/p${String(i)}` }); await t.clock.advance(3100); return p; }));
     expect(t.pool.stats().enis).toBe(2);
@@ -207,8 +215,8 @@ describe('Pool: warm ENIs and one call per ENI', () => {
     expect(t.factory.overlaps).toEqual([]);
   });
 
-  it('a shrink under way goes on round after round: the small rest of a mass release does not wait for the shrink delay', async () => {
-    const t = setup({ minIdle: 0, maxIdle: 4, warmEnis: 2, shrinkDelayMs: 30_000 }, { maxEnis: 2, ipsPerEni: 20 });
+  it('a mass release: idle never above max_pool_size, the rest retired and unassigned round after round (≤ 10 per ENI per call)', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 4, warmEnis: 2 }, { maxEnis: 2, ipsPerEni: 20 });
     await t.pool.start(new Set());
     await t.clock.advance(3100);
     const pending = Array.from({ length: 26 }, (_, i) => t.pool.acquire({ label: `ns/p${String(i)}` }));
@@ -216,12 +224,68 @@ describe('Pool: warm ENIs and one call per ENI', () => {
     const got = await Promise.all(pending);
     await t.clock.advance(40_000);
     const before = t.factory.calls.length;
-    for (const g of got) t.pool.release(g.ip);
-    // 26 above max_pool_size: one Unassign of ≤ 10 per ENI per round, rounds back to back (0.5 s each)
-    await t.clock.advance(3000);
-    expect(t.pool.stats().idle).toBeLessThanOrEqual(4);
-    expect(t.factory.calls.slice(before).every((c) => c.startsWith('unassign'))).toBe(true);
+    for (const g of got) {
+      t.pool.release(g.ip);
+      expect(t.pool.stats().idle).toBeLessThanOrEqual(4);
+    }
+    const st = t.pool.stats();
+    // everything above max_pool_size is retired at once (the primaries of the warm ENIs stay: they are never unassigned)
+    expect(st).toMatchObject({ idle: 4, leased: 0 });
+    expect(st.releasing).toBe(st.ips - 4);
+    expect(st.releasing).toBeGreaterThan(10);
+    // one Unassign of ≤ 10 per ENI per round, rounds back to back (0.5 s each), in the fewest calls
+    for (let i = 0; i < 30; i++) {
+      await t.clock.advance(100);
+      expect(t.pool.stats().idle).toBeLessThanOrEqual(4);
+    }
+    const calls = t.factory.calls.slice(before);
+    expect(calls.every((c) => c.startsWith('unassign'))).toBe(true);
+    expect(calls.reduce((n, c) => n + Number(c.split(' ')[2]), 0)).toBe(st.releasing);
+    expect(calls).toHaveLength(Math.ceil(st.releasing / 10));
+    expect(t.pool.stats()).toMatchObject({ idle: 4, releasing: 0, inFlight: 0, ips: 4 });
     expect(t.factory.overlaps).toEqual([]);
+  });
+
+  it('a retired IP whose call has not started serves an ADD that finds nothing idle, without a cloud call', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 0, coalesceMs: 50 });
+    await t.pool.start(new Set());
+    const a = t.pool.acquire({ label: 'ns/a' });
+    await t.clock.advance(3100);
+    const got = await a;
+    await t.clock.advance(5000);
+    const before = t.factory.calls.length;
+    t.pool.release(got.ip);
+    expect(t.pool.stats()).toMatchObject({ idle: 0, releasing: 1 });
+    const notices: string[] = [];
+    const b = await t.pool.acquire({ label: 'ns/b', onWait: (w) => notices.push(w.what) });
+    expect(notices).toEqual([]);
+    expect(b.ip).toBe(got.ip);
+    expect(t.pool.stats()).toMatchObject({ idle: 0, releasing: 0, leased: 1 });
+    await t.clock.advance(5000);
+    expect(t.factory.calls.slice(before)).toEqual([]);
+  });
+
+  it('churn at the watermark: a DEL above max_pool_size retires an IP, a binding within the coalescing window brings it back (no call)', async () => {
+    const t = setup({ minIdle: 0, maxIdle: 2, coalesceMs: 50 });
+    await t.pool.start(new Set());
+    const p = ['a', 'b', 'c'].map((x) => t.pool.acquire({ label: `ns/${x}` }));
+    await t.clock.advance(3100);
+    const got = await Promise.all(p);
+    await t.clock.advance(5000);
+    expect(t.pool.stats()).toMatchObject({ idle: 2, leased: 3 });
+    const before = t.factory.calls.length;
+    t.pool.release(got[0]?.ip as IpAddr); // one pod deleted: 3 unleased > max 2
+    expect(t.pool.stats()).toMatchObject({ idle: 2, releasing: 1 });
+    await t.clock.advance(10);
+    t.pool.expect('ns/d'); // a pod bound 10 ms later: its IP is the retired one
+    expect(t.pool.stats()).toMatchObject({ idle: 2, heldForScheduled: 1, releasing: 0 });
+    await t.clock.advance(5000);
+    expect(t.factory.calls.slice(before)).toEqual([]);
+    // without the binding the retired IP goes back in the next plan: a single Unassign of 1
+    t.pool.forget('ns/d');
+    await t.clock.advance(5000);
+    expect(t.factory.calls.slice(before)).toEqual(['unassign eni-1 1']);
+    expect(t.pool.stats()).toMatchObject({ idle: 2, releasing: 0, inFlight: 0 });
   });
 
   it('a fixed warmEnis count; configure() changes it (nodeMaxPods from the Node) and the pool follows', async () => {
@@ -259,11 +323,12 @@ describe('Pool: schedule-time demand', () => {
     await t.clock.advance(1000);
     expect(t.pool.stats()).toMatchObject({ ips: 5, heldForScheduled: 2, expected: 2, idle: 1, leased: 2 });
     t.pool.release(a.ip);
-    expect(t.pool.stats()).toMatchObject({ idle: 2, heldForScheduled: 2 });
+    // idle would be 2 > max_pool_size 1: one is retired at once (releasing, not idle)
+    expect(t.pool.stats()).toMatchObject({ idle: 1, releasing: 1, heldForScheduled: 2 });
   });
 
   it('a pod deleted before its ADD, or whose ADD never comes, stops being expected; the IPs go back above max_pool_size', async () => {
-    const t = setup({ minIdle: 0, maxIdle: 1, scheduledTtlMs: 120_000, shrinkDelayMs: 10_000 });
+    const t = setup({ minIdle: 0, maxIdle: 1, scheduledTtlMs: 120_000 });
     await t.pool.start(new Set());
     for (let i = 0; i < 4; i++) t.pool.expect(`ns/p${String(i)}`);
     await t.clock.advance(3100);
@@ -275,7 +340,7 @@ describe('Pool: schedule-time demand', () => {
     expect(t.pool.stats()).toMatchObject({ expected: 0, heldForScheduled: 0 });
     await t.clock.advance(20_000);
     await flushAsync();
-    expect(t.pool.stats()).toMatchObject({ idle: 1, inFlight: 0 }); // the excess went back after the shrink delay
+    expect(t.pool.stats()).toMatchObject({ idle: 1, releasing: 0, inFlight: 0 }); // the excess went back at the next plan
     expect(t.factory.calls.slice(1)).toEqual(['unassign eni-1 3']);
     // expired is not revived by a repeated expect; forget clears it so a pod can be expected again
     t.pool.expect('ns/p1');

@@ -53,15 +53,17 @@ describe('LeaseStore', () => {
     ro.close();
   });
 
-  it('a lease written by a process that is then SIGKILLed is there after reopen', async () => {
+  it('a lease written by a process that is then SIGKILLed is there after reopen (also one of a group commit)', async () => {
     const dir = tempDir('hub-crash-');
     const code = join(dir, 'code');
-    transpileToTemp(code, ['src/store/store.ts', 'src/store/db.ts', 'src/store/pool-journal.ts', 'src/lib/errors.ts', 'src/lib/brand.ts', 'src/lib/text.ts', 'src/lib/validate/paths.ts', 'src/modes/types.ts', 'src/modes/allocation.ts', 'src/lib/validate/input-fields.ts']);
+    transpileToTemp(code, ['src/store/store.ts', 'src/store/db.ts', 'src/store/pool-journal.ts', 'src/store/group-commit.ts', 'src/lib/errors.ts', 'src/lib/brand.ts', 'src/lib/text.ts', 'src/lib/validate/paths.ts', 'src/modes/types.ts', 'src/modes/allocation.ts', 'src/lib/validate/input-fields.ts']);
     const stateDir = join(dir, 'state');
     const script = `
       import { LeaseStore } from ${JSON.stringify(join(code, 'src/store/store.js'))};
       const s = LeaseStore.open(${JSON.stringify(stateDir)});
       s.put(${JSON.stringify(lease('crashy', '10.0.0.42'))});
+      // and one through the group commit, reported only once durable (as the daemon replies)
+      await s.inGroup(() => { s.put(${JSON.stringify(lease('grouped', '10.0.0.43'))}); }).durable;
       process.stdout.write('written\\n');
       setInterval(() => {}, 1000);
     `;
@@ -79,6 +81,7 @@ describe('LeaseStore', () => {
     expect(await exited).toBe('SIGKILL');
     const s = LeaseStore.open(stateDir);
     expect(s.get({ containerId: 'crashy', ifName: 'eth0' })?.allocation.ip).toBe('10.0.0.42');
+    expect(s.get({ containerId: 'grouped', ifName: 'eth0' })?.allocation.ip).toBe('10.0.0.43');
     expect(() => { s.put(lease('other', '10.0.0.42')); }).toThrow(ConflictError);
     s.close();
   });
