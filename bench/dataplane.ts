@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     ...ratios(host, 'vpr', 'ref', 'vpr'),
     ...ratios(host, 'eni', 'ref', 'eni'),
     ...(ipv && vpr ? [`ipvlan_vs_vpr_tput=${fmt(ipv.gbps / vpr.gbps)}`, `ipvlan_vs_vpr_rr_p50=${fmt(ipv.p50 / vpr.p50)}`, `ipvlan_vs_vpr_rr_p99=${fmt(ipv.p99 / vpr.p99)}`] : ['ipvlan_vs_vpr=unmeasured']),
-    ...(vm.rows ? ratios(vm.rows, 'ipvlan', 'ref', 'vm_ipvlan') : []),
+    ...(vm.rows ? [...ratios(vm.rows, 'ipvlan', 'ref', 'vm_ipvlan'), ...ratios(vm.rows, 'vpr', 'ref', 'vm_vpr')] : []),
     ...host.map((r) => `${r.key}_gbps=${fmt(r.gbps)} ${r.key}_rr_p50_us=${r.p50.toFixed(0)}`),
   ];
   console.log(`RESULT bench:dataplane ${keys.join(' ')}`);
