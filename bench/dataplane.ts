@@ -1,15 +1,16 @@
 /**
  * bench:dataplane: what each of the hub's dataplanes costs a pod's traffic, against the reference chain (Debian's
  * containernetworking-plugins `ptp` + `host-local`), same run, interleaved round by round: pod↔pod TCP throughput
- * (iperf3, median of the rounds) and request/response latency (bench/rr.ts ping-pong, p50/p99 over every round trip).
+ * (iperf3) and request/response latency (bench/rr.ts ping-pong, p50/p99). The ratios are paired: this mode over the
+ * reference within each round, then the median over the rounds (bench/dataplane/measure.ts pairedRatios).
  *
  * Host part (this kernel): reference, vpc, veth-policy-routing, exclusive ENI — every hub pod ADDed through the real
  * plugin and daemon (bench/dataplane/pods.ts). VM part: this kernel has no ipvlan, so ipvlan, veth-policy-routing and
  * the reference are measured again in ONE boot of the test VM (test/helpers/vm.ts; qemu TCG: absolute numbers are
  * meaningless there, the ratio between modes is what counts), by this same program run with `--in-vm`.
  *
- * Usage: bun bench/dataplane.ts [--rounds 3] [--seconds 3] [--rr 2000] [--size 64] [--no-vm]   (root; npm run build
- * first). Last line: `RESULT bench:dataplane …` (ratios hub/reference: above 1 is better for tput, worse for RR).
+ * Usage: bun bench/dataplane.ts [--rounds 5] [--seconds 2] [--rr 2000] [--size 64] [--no-vm]   (root; npm run build
+ * first). Last line: `RESULT bench:dataplane …` (ratios hub/reference: above 1 is better for tput, worse for RR; ipvlan_vs_vpr_* are ipvlan/veth-policy-routing).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { PLUGIN } from '../test/helpers/hub.js';
 import { hasCommand } from '../test/helpers/exec.js';
 import { rand } from '../test/helpers/names.js';
 import { ipvlanKernel } from '../test/helpers/vm.js';
-import { measure, summarize, table, type MeasureOptions, type Summary } from './dataplane/measure.js';
+import { measure, pairedRatios, summarize, table, type MeasureOptions, type Summary } from './dataplane/measure.js';
 import { Cleanups, eniPair, ipvlanPair, refPair, vpcPair, vprPair, type PodPair } from './dataplane/pods.js';
 
 const argOf = (name: string, dflt: number): number => {
@@ -26,8 +27,8 @@ const argOf = (name: string, dflt: number): number => {
 };
 const inVm = process.argv.includes('--in-vm');
 const opts: MeasureOptions = {
-  rounds: argOf('--rounds', 3),
-  seconds: argOf('--seconds', 3),
+  rounds: argOf('--rounds', 5),
+  seconds: argOf('--seconds', 2),
   rrCount: argOf('--rr', inVm ? 300 : 2000),
   rrSize: argOf('--size', 64),
   log: (line) => { console.log(`  ${line}`); },
@@ -87,7 +88,8 @@ function ratios(rows: readonly Summary[], key: string, ref: string, prefix: stri
   const a = rows.find((r) => r.key === key);
   const b = rows.find((r) => r.key === ref);
   if (a === undefined || b === undefined) return [];
-  return [`${prefix}_tput_ratio=${fmt(a.gbps / b.gbps)}`, `${prefix}_rr_p50_ratio=${fmt(a.p50 / b.p50)}`, `${prefix}_rr_p99_ratio=${fmt(a.p99 / b.p99)}`];
+  const q = pairedRatios(a, b);
+  return [`${prefix}_tput_ratio=${fmt(q.tput)}`, `${prefix}_rr_p50_ratio=${fmt(q.p50)}`, `${prefix}_rr_p99_ratio=${fmt(q.p99)}`];
 }
 
 async function main(): Promise<void> {
@@ -106,16 +108,19 @@ async function main(): Promise<void> {
   const host = await run(hostPairs);
   console.log(table('\nthis kernel', host, 'ref'));
   const vm = process.argv.includes('--no-vm') ? { why: '--no-vm' } : await vmPart();
-  if (vm.rows) console.log(table('\nin the VM (TCG: compare ratios only)', vm.rows, 'ref'));
+  if (vm.rows) {
+    console.log(table('\nin the VM (TCG: compare ratios only)', vm.rows, 'ref'));
+    const [ipv, vpr] = [vm.rows.find((r) => r.key === 'ipvlan'), vm.rows.find((r) => r.key === 'vpr')];
+    const q = ipv && vpr ? pairedRatios(ipv, vpr) : undefined;
+    if (q) console.log(`ipvlan / veth-policy-routing, paired: tput ${fmt(q.tput)}, RR p50 ${fmt(q.p50)}, RR p99 ${fmt(q.p99)}`);
+  }
   else console.log(`\nVM part not measured: ${vm.why ?? ''}`);
 
-  const ipv = vm.rows?.find((r) => r.key === 'ipvlan');
-  const vpr = vm.rows?.find((r) => r.key === 'vpr');
   const keys = [
     ...ratios(host, 'vpc', 'ref', 'vpc'),
     ...ratios(host, 'vpr', 'ref', 'vpr'),
     ...ratios(host, 'eni', 'ref', 'eni'),
-    ...(ipv && vpr ? [`ipvlan_vs_vpr_tput=${fmt(ipv.gbps / vpr.gbps)}`, `ipvlan_vs_vpr_rr_p50=${fmt(ipv.p50 / vpr.p50)}`, `ipvlan_vs_vpr_rr_p99=${fmt(ipv.p99 / vpr.p99)}`] : ['ipvlan_vs_vpr=unmeasured']),
+    ...(vm.rows ? ratios(vm.rows, 'ipvlan', 'vpr', 'ipvlan_vs_vpr') : ['ipvlan_vs_vpr=unmeasured']),
     ...(vm.rows ? [...ratios(vm.rows, 'ipvlan', 'ref', 'vm_ipvlan'), ...ratios(vm.rows, 'vpr', 'ref', 'vm_vpr')] : []),
     ...host.map((r) => `${r.key}_gbps=${fmt(r.gbps)} ${r.key}_rr_p50_us=${r.p50.toFixed(0)}`),
   ];

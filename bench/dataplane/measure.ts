@@ -30,13 +30,20 @@ export interface Figures {
   readonly label: string;
   /** Throughput of each round, Gbit/s. */
   readonly gbps: readonly number[];
+  /** RR p50 and p99 of each round, µs. */
+  readonly p50s: readonly number[];
+  readonly p99s: readonly number[];
   /** Every timed round trip of every round, µs. */
   readonly rrUs: readonly number[];
 }
 
+/** One dataplane's figures: per round (for paired ratios) and over all rounds (for the table). */
 export interface Summary {
   readonly key: string;
   readonly label: string;
+  readonly gbpsRounds: readonly number[];
+  readonly p50Rounds: readonly number[];
+  readonly p99Rounds: readonly number[];
   readonly gbps: number;
   readonly gbpsMin: number;
   readonly gbpsMax: number;
@@ -46,7 +53,28 @@ export interface Summary {
 }
 
 export function summarize(f: Figures): Summary {
-  return { key: f.key, label: f.label, gbps: pct(f.gbps, 50), gbpsMin: Math.min(...f.gbps), gbpsMax: Math.max(...f.gbps), p50: pct(f.rrUs, 50), p99: pct(f.rrUs, 99), trips: f.rrUs.length };
+  return {
+    key: f.key,
+    label: f.label,
+    gbpsRounds: f.gbps,
+    p50Rounds: f.p50s,
+    p99Rounds: f.p99s,
+    gbps: pct(f.gbps, 50),
+    gbpsMin: Math.min(...f.gbps),
+    gbpsMax: Math.max(...f.gbps),
+    p50: pct(f.rrUs, 50),
+    p99: pct(f.rrUs, 99),
+    trips: f.rrUs.length,
+  };
+}
+
+/**
+ * `x` over `y` paired round by round (both measured within seconds of each other), the median of those ratios: load
+ * that drifts between rounds (it does, by 2–4× on this shared machine) cancels out of each pair.
+ */
+export function pairedRatios(x: Summary, y: Summary): { readonly tput: number; readonly p50: number; readonly p99: number } {
+  const med = (a: readonly number[], b: readonly number[]): number => pct(a.map((v, i) => v / (b[i] ?? NaN)), 50);
+  return { tput: med(x.gbpsRounds, y.gbpsRounds), p50: med(x.p50Rounds, y.p50Rounds), p99: med(x.p99Rounds, y.p99Rounds) };
 }
 
 /** An `ip netns exec NS bun bench/rr.ts …` child whose stdout is read line by line. */
@@ -101,7 +129,7 @@ export async function measure(c: Cleanups, pairs: readonly PodPair[], o: Measure
     await s.round(Math.ceil(o.rrCount / 10)); // warm-up: connection, JIT, caches
     sessions.set(p.key, s);
   }
-  const figures = pairs.map((p) => ({ key: p.key, label: p.label, gbps: [] as number[], rrUs: [] as number[] }));
+  const figures = pairs.map((p) => ({ key: p.key, label: p.label, gbps: [] as number[], p50s: [] as number[], p99s: [] as number[], rrUs: [] as number[] }));
   for (let r = 0; r < o.rounds; r++) {
     const order = figures.map((_, i) => figures[(i + r) % figures.length]).filter((f) => f !== undefined);
     for (const f of order) {
@@ -111,6 +139,8 @@ export async function measure(c: Cleanups, pairs: readonly PodPair[], o: Measure
       const gbps = (await iperf(p.b.ns, p.a.ns, p.b.ip, o.seconds)) / 1e9;
       const us = await s.round(o.rrCount);
       f.gbps.push(gbps);
+      f.p50s.push(pct(us, 50));
+      f.p99s.push(pct(us, 99));
       f.rrUs.push(...us);
       o.log(`round ${String(r + 1)}/${String(o.rounds)} ${f.label}: ${gbps.toFixed(2)} Gbit/s, RR p50 ${pct(us, 50).toFixed(0)} µs`);
     }
@@ -118,12 +148,13 @@ export async function measure(c: Cleanups, pairs: readonly PodPair[], o: Measure
   return figures;
 }
 
-/** One table: a row per dataplane, and its ratios to `refKey`'s row (hub/reference). */
+/** One table: a row per dataplane, and its paired ratios to `refKey`'s row (this one over the reference). */
 export function table(title: string, rows: readonly Summary[], refKey: string): string {
   const ref = rows.find((r) => r.key === refKey);
-  const head = `${'dataplane'.padEnd(28)} ${'Gbit/s'.padStart(7)} ${'(min–max)'.padStart(13)} ${'RR p50 µs'.padStart(10)} ${'RR p99 µs'.padStart(10)}   ratio to ${refKey}: tput / p50 / p99`;
+  const head = `${'dataplane'.padEnd(28)} ${'Gbit/s'.padStart(7)} ${'(min–max)'.padStart(13)} ${'RR p50 µs'.padStart(10)} ${'RR p99 µs'.padStart(10)}   paired ratio to ${refKey}: tput / p50 / p99`;
   const lines = rows.map((r) => {
-    const ratio = ref === undefined || r.key === refKey ? '' : `   ${(r.gbps / ref.gbps).toFixed(2)} / ${(r.p50 / ref.p50).toFixed(2)} / ${(r.p99 / ref.p99).toFixed(2)}`;
+    const q = ref === undefined || r.key === refKey ? undefined : pairedRatios(r, ref);
+    const ratio = q === undefined ? '' : `   ${q.tput.toFixed(2)} / ${q.p50.toFixed(2)} / ${q.p99.toFixed(2)}`;
     return `${r.label.padEnd(28)} ${r.gbps.toFixed(2).padStart(7)} ${`(${r.gbpsMin.toFixed(2)}–${r.gbpsMax.toFixed(2)})`.padStart(13)} ${r.p50.toFixed(0).padStart(10)} ${r.p99.toFixed(0).padStart(10)}${ratio}`;
   });
   return [title, head, ...lines].join('\n');
