@@ -25,9 +25,13 @@ set -euo pipefail
 
 # Packages: qemu + image tools, and what the guest runs from the host's / (ip/tc, ping, nsenter, iperf3).
 PACKAGES=(qemu-system-x86 cpio kmod busybox-static xz-utils iproute2 iputils-ping util-linux iperf3)
-# Kernel modules in the initramfs (their dependencies come along). sch_ingress provides clsact too.
+# Kernel modules in the initramfs (their dependencies come along). sch_ingress provides clsact too. nf_tables (with
+# nfnetlink; inet tables, filter chains, sets, maps, meta, payload and counters are built into it in 6.1) + nft_ct
+# (`ct state`; brings nf_conntrack) are what the builtin NetworkPolicy backend's rulesets need; nf_conntrack_netlink is
+# for `conntrack -L/-D` (its conntrack cut). crc32c_generic first: libcrc32c (a dependency of nf_tables) only names it
+# as a softdep (`pre: crc32c`), which modules.dep does not list, and fails to load without it.
 MODULES=(ipvlan veth dummy ifb sch_ingress sch_tbf sch_fq cls_u32 act_mirred act_gact act_skbedit act_tunnel_key
-  virtio_mmio 9pnet_virtio 9p)
+  crc32c_generic nf_tables nft_ct nf_conntrack_netlink virtio_mmio 9pnet_virtio 9p)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 INIT=$ROOT/test/vm/init.sh
