@@ -13,7 +13,8 @@
  * to live-N.json; the jest test compares them with `terway-hub policy matrix -f objects-N.json` run on the host.
  *
  * Prints `CHECK ok|FAIL NAME` lines (test/vm/checks.sh's format). Exit: 0 all passed, 1 a check failed, 3 setting
- * up failed.
+ * up failed, 4 (after a `SKIP REASON` line) nftables cannot work in this kernel or userland, so there is nothing to
+ * test (scripts/vm-image.sh puts the modules in when Debian's kernel has them).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,7 +95,14 @@ interface Pod {
 
 const cniArgs = (p: Pod): string => `IgnoreUnknown=1;K8S_POD_NAMESPACE=x;K8S_POD_NAME=${p.name}`;
 
+const SKIP_STATUS = 4;
+
 async function main(): Promise<void> {
+  const nft = shTry('nft', ['list', 'tables']);
+  if (nft.code !== 0) {
+    console.log(`SKIP nftables is not usable on this kernel: nft list tables: exit ${String(nft.code)}: ${nft.stderr.trim().split('\n')[0] ?? ''}`);
+    process.exit(SKIP_STATUS);
+  }
   // --- node: the ENI stand-in (a veth whose peer is the vSwitch gateway), the pods' netns, and the node's address
   // HOSTIP (= ipvlan.hostIp, the Node's InternalIP) as a global address, on lo: a real node has it on its primary NIC,
   // and it is the source the node picks towards its pods (the host slave's copy is scope host, never picked): what
