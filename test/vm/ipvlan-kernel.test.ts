@@ -209,7 +209,6 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
         new RegExp(`^state ${String(i + 1)} .*: measured TCP reachability = matrix\\(objects\\)$`, 'u'),
         new RegExp(`^state ${String(i + 1)}: the node reaches every pod on 80/TCP`, 'u'),
       ]).flat(),
-      /^policy matrix --json over the daemon's live model/u,
       /^policy verify exits 0/u,
       /^plugin DEL x\/c removes the table from its netns$/u,
       /^daemon stopped cleanly/u,
@@ -233,7 +232,6 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
     }
     // the last state allows some and denies some (a matrix all one way would not tell the rules from no rules)
     expect(new Set(Object.values(measured))).toEqual(new Set([true, false]));
-    expect(json('live.json')).toEqual(measured);
   }, 400_000);
 
   it('the real CLI, plugin binary and daemon (better-sqlite3) run there: --help, VERSION, status, ADD + DEL of a netns pod', async () => {
