@@ -196,7 +196,7 @@ async function main(): Promise<void> {
       eventually(async () => {
         measured = await measureMatrix(probed, PORTS, PROBE_TIMEOUT_MS);
         same(measured, want);
-      }, 20_000, 200));
+      }, 40_000, 200));
     console.log(`state ${String(n)}: ${String(Object.keys(measured).length)} pairs measured, ${String(Object.values(measured).filter(Boolean).length)} allowed, converged in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     writeFileSync(join(OUT, `measured-${String(n)}.json`), JSON.stringify(measured));
     await check(`state ${String(n)}: the node reaches every pod on 80/TCP (x/a is allowed nothing)`, nodeReaches);
