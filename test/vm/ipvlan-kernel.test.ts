@@ -84,7 +84,7 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
         timeoutMs: 240_000,
         env: { P: `iv${rand(4)}`, NODE, EGRESS_MBIT: String(HUB_EGRESS_MBIT), INGRESS_MBIT: String(HUB_INGRESS_MBIT), INGRESS_ONLY_MBIT: String(HUB_INGRESS_ONLY_MBIT) },
       }),
-      policy: kernel.run(`exec ${BUN} test/vm/ipvlan-policy.ts\n`, { timeoutMs: 300_000, env: { P: `np${rand(4)}` } }),
+      policy: kernel.run(`exec ${BUN} test/vm/ipvlan-policy.ts\n`, { timeoutMs: 360_000, env: { P: `np${rand(4)}` } }),
       binaries: kernel.run(script('real-binaries.sh'), { timeoutMs: 150_000, env: { P: `vm${rand(4)}`, NODE } }),
       contract: kernel.run(CONTRACT_SCRIPT, { timeoutMs: 90_000, env: { FOO: 'b a r' }, files: { 'in/data.txt': 'hello\n' } }),
       hang: kernel.run('echo started\nsleep 600\n', { timeoutMs: HANG_TIMEOUT_MS }),
@@ -231,7 +231,7 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
     }
     // the last state allows some and denies some (a matrix all one way would not tell the rules from no rules)
     expect(new Set(Object.values(measured))).toEqual(new Set([true, false]));
-  }, 400_000);
+  }, 450_000);
 
   it('the real CLI, plugin binary and daemon (better-sqlite3) run there: --help, VERSION, status, ADD + DEL of a netns pod', async () => {
     if (!existsSync(PLUGIN) || !existsSync(CLI)) throw new Error(`${PLUGIN} or ${CLI} missing: run npm run build first`);

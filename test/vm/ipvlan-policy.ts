@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   const daemon: RunningDaemon = await startDaemon({
     mode: 'ipvlan',
     networkName: `${P}net`,
-    startTimeoutMs: 120_000,
+    startTimeoutMs: 200_000, // loading the daemon (client-node) in the VM took 35–120 s on this machine under other load
     eni: { link: ENI, gateway: GW, subnet: '192.168.77.0/24', ips: '192.168.77.11-192.168.77.20' },
     extra: { kubeconfig: emu.kubeconfigFile(), nodeName, ipvlan: { hostIp: HOSTIP, serviceCidr: '10.96.0.0/16' }, policy: { backend: 'auto' } },
   });
