@@ -58,6 +58,13 @@ function ratioOf(r: KernelRun, file: string, mbit: number): { mbps: number; rati
   return { mbps: bps / 1e6, ratio: bps / (mbit * 1e6) };
 }
 const HANG_TIMEOUT_MS = 20_000;
+/** Each run's own deadline (from its boot; test/helpers/vm.ts kills the VM then). */
+const RUN_MS = { layout: 150_000, hub: 240_000, policy: 360_000, binaries: 150_000, contract: 90_000, hang: HANG_TIMEOUT_MS } as const;
+/**
+ * A test's own limit: its run may wait for a slot behind every other run (two VMs at a time, the order of the queue is
+ * whoever polls first), so the backstop is all the runs' deadlines plus a margin; each run still ends at its deadline.
+ */
+const IT_MS = Object.values(RUN_MS).reduce((a, b) => a + b, 0) + 60_000;
 /** test/vm/ipvlan-policy.ts exits so after a `SKIP REASON` line: nftables does not work there. */
 const POLICY_SKIP_STATUS = 4;
 const POLICY_PORTS = ['80/TCP', '81/TCP'];
@@ -79,15 +86,15 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
   beforeAll(() => {
     if (!kernel.ok) return;
     runs = {
-      layout: kernel.run(script('ipvlan-layout.sh'), { timeoutMs: 150_000, env: { P: `vm${rand(4)}`, RATE_MBIT: String(RATE_MBIT) } }),
+      layout: kernel.run(script('ipvlan-layout.sh'), { timeoutMs: RUN_MS.layout, env: { P: `vm${rand(4)}`, RATE_MBIT: String(RATE_MBIT) } }),
       hub: kernel.run(script('ipvlan-hub.sh'), {
-        timeoutMs: 240_000,
+        timeoutMs: RUN_MS.hub,
         env: { P: `iv${rand(4)}`, NODE, EGRESS_MBIT: String(HUB_EGRESS_MBIT), INGRESS_MBIT: String(HUB_INGRESS_MBIT), INGRESS_ONLY_MBIT: String(HUB_INGRESS_ONLY_MBIT) },
       }),
-      policy: kernel.run(`exec ${BUN} test/vm/ipvlan-policy.ts\n`, { timeoutMs: 360_000, env: { P: `np${rand(4)}` } }),
-      binaries: kernel.run(script('real-binaries.sh'), { timeoutMs: 150_000, env: { P: `vm${rand(4)}`, NODE } }),
-      contract: kernel.run(CONTRACT_SCRIPT, { timeoutMs: 90_000, env: { FOO: 'b a r' }, files: { 'in/data.txt': 'hello\n' } }),
-      hang: kernel.run('echo started\nsleep 600\n', { timeoutMs: HANG_TIMEOUT_MS }),
+      policy: kernel.run(`exec ${BUN} test/vm/ipvlan-policy.ts\n`, { timeoutMs: RUN_MS.policy, env: { P: `np${rand(4)}` } }),
+      binaries: kernel.run(script('real-binaries.sh'), { timeoutMs: RUN_MS.binaries, env: { P: `vm${rand(4)}`, NODE } }),
+      contract: kernel.run(CONTRACT_SCRIPT, { timeoutMs: RUN_MS.contract, env: { FOO: 'b a r' }, files: { 'in/data.txt': 'hello\n' } }),
+      hang: kernel.run('echo started\nsleep 600\n', { timeoutMs: RUN_MS.hang }),
     };
     // a rejection is reported by the test that awaits it, not as an unhandled one meanwhile
     for (const p of Object.values(runs)) p.catch(() => undefined);
@@ -125,7 +132,7 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
     console.log(`tbf ${String(rateMbit)} Mbit/s on the pod's ipvlan slave: iperf3 received ${(bps / 1e6).toFixed(2)} Mbit/s (ratio ${ratio.toFixed(3)})`);
     expect(ratio).toBeGreaterThan(0.9);
     expect(ratio).toBeLessThan(1.1);
-  }, 200_000);
+  }, IT_MS);
 
   it('the hub in ipvlan mode: the real daemon builds the node state, the real plugin ADDs/CHECKs/DELs three pods; traffic, service redirect, shaping both ways measured', async () => {
     if (!existsSync(PLUGIN) || !existsSync(CLI)) throw new Error(`${PLUGIN} or ${CLI} missing: run npm run build first`);
@@ -185,7 +192,7 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
       expect(ratio).toBeGreaterThan(0.9);
       expect(ratio).toBeLessThan(1.1);
     }
-  }, 300_000);
+  }, IT_MS);
 
   it('the builtin NetworkPolicy backend on ipvlan pods: a table in each pod netns, measured TCP reachability = terway-hub policy matrix over the same objects, the node reaches a pod allowed nothing', async () => {
     if (!existsSync(PLUGIN) || !existsSync(CLI)) throw new Error(`${PLUGIN} or ${CLI} missing: run npm run build first`);
@@ -231,7 +238,7 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
     }
     // the last state allows some and denies some (a matrix all one way would not tell the rules from no rules)
     expect(new Set(Object.values(measured))).toEqual(new Set([true, false]));
-  }, 450_000);
+  }, IT_MS);
 
   it('the real CLI, plugin binary and daemon (better-sqlite3) run there: --help, VERSION, status, ADD + DEL of a netns pod', async () => {
     if (!existsSync(PLUGIN) || !existsSync(CLI)) throw new Error(`${PLUGIN} or ${CLI} missing: run npm run build first`);
@@ -251,7 +258,7 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
     ]);
     const version = JSON.parse(r.files['version.json']?.toString() ?? '{}') as { supportedVersions?: string[] };
     expect(version.supportedVersions).toContain('1.1.0');
-  }, 200_000);
+  }, IT_MS);
 
   it("the harness's contract: exit status, environment, files in and out, a read-only repo, writable tmpfs", async () => {
     const r = await result('contract');
@@ -259,7 +266,7 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
     expect({ code: r.code, output: r.output }).toEqual({ code: 7, output: `where=${r.where} foo=b a r cwd=${ROOT}\n` });
     expect(r.files['echo.txt']?.toString()).toBe('hello\n');
     expect(r.files['sub/bin']).toEqual(Buffer.from([0, 1]));
-  }, 200_000);
+  }, IT_MS);
 
   it('a script that hangs is killed at its deadline and reported as no verdict (code 2), with its output so far', async () => {
     const r = await result('hang');
@@ -270,5 +277,5 @@ describeIf(kernel.ok, `ipvlan real-kernel tests: ${kernel.ok ? '' : kernel.reaso
     expect(r.output).toMatch(/--- script output so far ---\nstarted\n/u);
     expect(r.ms).toBeGreaterThanOrEqual(HANG_TIMEOUT_MS);
     expect(r.ms).toBeLessThan(HANG_TIMEOUT_MS + 15_000);
-  }, 200_000);
+  }, IT_MS);
 });
