@@ -28,6 +28,14 @@ PACKAGES=(qemu-system-x86 cpio kmod busybox-static xz-utils iproute2 iputils-pin
 # Kernel modules in the initramfs (their dependencies come along). sch_ingress provides clsact too.
 MODULES=(ipvlan veth dummy ifb sch_ingress sch_tbf sch_fq cls_u32 act_mirred act_gact act_skbedit act_tunnel_key
   virtio_mmio 9pnet_virtio 9p)
+# Optional modules: taken when the kernel has them as modules; a kernel without them (or with them built in) still
+# gives an image, and the tests needing them find out at run time (test/vm/ipvlan-policy.ts skips, saying why).
+# nf_tables (with nfnetlink; inet tables, filter chains, sets, maps, meta, payload and counters are built into it in
+# 6.1) + nft_ct (`ct state`; brings nf_conntrack) are what the builtin NetworkPolicy backend's rulesets need (no
+# reject, no NAT); nf_conntrack_netlink is for `conntrack -L/-D` (its conntrack cut). crc32c_generic first: libcrc32c
+# (a dependency of nf_tables) names it only as a softdep (`pre: crc32c`), which modules.dep does not list, and fails
+# to load without it.
+OPTIONAL_MODULES=(crc32c_generic nf_tables nft_ct nf_conntrack_netlink)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 INIT=$ROOT/test/vm/init.sh
@@ -115,7 +123,7 @@ krel=$(cat "$KDIR/kernel-release")
 
 # 3. image ---------------------------------------------------------------------------------------------------------
 [ -f "$INIT" ] || die "$INIT missing"
-key=$({ cat "$0" "$INIT" "$BUSYBOX"; echo "${MODULES[*]}" "$(basename "$KDIR")"; } | sha256sum | cut -c1-16)
+key=$({ cat "$0" "$INIT" "$BUSYBOX"; echo "${MODULES[*]}" "${OPTIONAL_MODULES[*]}" "$(basename "$KDIR")"; } | sha256sum | cut -c1-16)
 IMG=$CACHE/img-$key
 if [ -f "$IMG/READY" ]; then touch "$IMG"; echo "image $IMG"; exit 0; fi
 
@@ -138,10 +146,15 @@ add_mod() {
   for d in $(awk -F: -v r="$rel" '$1 == r { print $2 }' "$KDIR/modules.dep"); do add_mod "$d"; done
   order+=("$rel")
 }
+mod_rel() { awk -F: -v m="$1" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko(\.xz|\.zst)?$/, "", n); gsub(/-/, "_", n) } n == m { print $1; exit }' "$KDIR/modules.dep"; }
 for m in "${MODULES[@]}"; do
-  rel=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko(\.xz|\.zst)?$/, "", n); gsub(/-/, "_", n) } n == m { print $1; exit }' "$KDIR/modules.dep")
+  rel=$(mod_rel "$m")
   [ -n "$rel" ] || die "module $m is not in $krel"
   add_mod "$rel"
+done
+for m in "${OPTIONAL_MODULES[@]}"; do
+  rel=$(mod_rel "$m")
+  if [ -n "$rel" ]; then add_mod "$rel"; else note "optional module $m is not a module of $krel (built in, or absent)"; fi
 done
 members=()
 for rel in "${order[@]}"; do members+=("./lib/modules/$krel/$rel"); done

@@ -17,7 +17,7 @@ export const CLI = join(ROOT, 'dist', 'main', 'cli.js');
 export const NODE = 'bun' in process.versions ? (process.env.npm_node_execpath ?? 'node') : process.execPath;
 
 export interface DaemonOptions {
-  readonly mode: 'vpc' | 'veth-policy-routing' | 'eni';
+  readonly mode: 'vpc' | 'veth-policy-routing' | 'eni' | 'ipvlan';
   readonly podCIDR?: string;
   readonly eni?: { readonly link: string; readonly gateway: string; readonly subnet: string; readonly ips: string };
   readonly networkName?: string;

@@ -14,7 +14,7 @@
  * Cost of one `runInVm` (this 2-core machine, under other load): ≈ 2–3 s of boot before the script starts, the
  * first `node` start 5–10 s (node and its modules read over 9p under emulation; later ones ≈ 1–2 s), each ip/tc
  * process ≈ 0.1 s (batch with `ip -batch`), the daemon ready ≈ 10–13 s. At most two VMs run at once on this machine
- * (two flock slots in the image cache); a third call waits for a slot, and its deadline starts when it boots.
+ * (two flock slots in the image cache); a third call waits for a slot, and its deadline and its `ms` start when it boots.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,6 +96,7 @@ export interface KernelRun {
   /** The VM's serial console (kernel messages, init's progress lines); empty on the host. */
   readonly console: string;
   readonly where: 'vm' | 'host';
+  /** Wall time of the run itself (for a VM from its boot: the wait for a slot left out). */
   readonly ms: number;
 }
 
@@ -105,7 +106,6 @@ export async function runInVm(script: string, opts: KernelRunOptions): Promise<K
   if (!a.ok) throw new Error(a.reason);
   const io = prepareIo(script, opts, VM_IO_IN_GUEST);
   try {
-    const started = Date.now();
     const khz = cpuKhz();
     // -cpu max: the bun-compiled plugin uses AVX2, which qemu's default TCG CPU (qemu64) lacks (SIGILL)
     const args = [
@@ -120,7 +120,7 @@ export async function runInVm(script: string, opts: KernelRunOptions): Promise<K
       '-append', ['console=ttyS0', 'quiet', 'panic=-1', 'pci=off', 'tsc=reliable', 'no_timer_check', ...(khz ? [`tsc_early_khz=${khz}`] : []), 'mitigations=off', 'nokaslr'].join(' '),
     ];
     const q = await inSlot('qemu-system-x86_64', args, opts.timeoutMs);
-    return collect(io, { ...q, where: 'vm', ms: Date.now() - started, status: q.status });
+    return collect(io, { ...q, where: 'vm', ms: Date.now() - q.startedAt, status: q.status });
   } finally {
     rmSync(io, { recursive: true, force: true });
   }
@@ -243,13 +243,17 @@ function runGroup(file: string, args: readonly string[], timeoutMs: number, outF
   });
 }
 
-/** Takes one of the machine's VM slots (flock -n on slot-N.lock) for the duration of the command. */
-async function inSlot(file: string, args: readonly string[], timeoutMs: number): Promise<{ status: number | null; timedOut: boolean; console: string }> {
+/**
+ * Takes one of the machine's VM slots (flock -n on slot-N.lock) for the duration of the command. `startedAt`: when the
+ * attempt that got the slot began, i.e. when the VM started (the wait for a slot is not the VM's time).
+ */
+async function inSlot(file: string, args: readonly string[], timeoutMs: number): Promise<{ status: number | null; timedOut: boolean; console: string; startedAt: number }> {
   const until = Date.now() + SLOT_WAIT_MS;
   for (;;) {
     for (let s = 0; s < SLOTS; s++) {
+      const startedAt = Date.now();
       const r = await runGroup('flock', ['-n', '-E', String(SLOT_BUSY), join(VM_CACHE, `slot-${String(s)}.lock`), file, ...args], timeoutMs);
-      if (r.status !== SLOT_BUSY || r.timedOut) return { status: r.status, timedOut: r.timedOut, console: r.stdout };
+      if (r.status !== SLOT_BUSY || r.timedOut) return { status: r.status, timedOut: r.timedOut, console: r.stdout, startedAt };
     }
     if (Date.now() > until) throw new Error(`runInVm: no free VM slot in ${String(SLOT_WAIT_MS / 60_000)} min (${String(SLOTS)} VMs at most; ${VM_CACHE}/slot-*.lock held)`);
     await sleep(1000);

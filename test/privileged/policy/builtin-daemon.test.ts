@@ -19,10 +19,9 @@ import { createNetns, type TestNetns } from '../../helpers/netns.js';
 import { describePrivileged } from '../../helpers/privilege.js';
 import { eventually } from '../../helpers/wait.js';
 import { startKubeEmulator, type KubeEmulator } from '../../k8s-emulator/index.js';
-import { matrix, matrixKey } from '../../../src/policy/model/matrix.js';
-import { readObjects } from '../../../src/policy/model/objects.js';
 import { vethName } from '../../../src/lib/veth-name.js';
 import { CASES, NAMES, NAMESPACES, PORTS, denyAll, denyIngress, namespaceObject, nodeObject, np, podObject, type Obj } from './daemon-cases.js';
+import { expectedMatrix as matrixOf, measureMatrix, sortedRecord } from './pod-matrix.js';
 import { BUN, NODE_IP, prepareHost, startAgent, type Agent } from './pods.js';
 
 const d = describePrivileged(
@@ -88,32 +87,21 @@ d.each(MODES)('builtin backend through the daemon in $mode', ({ mode, daemonMode
   }
 
   /** The evaluator's matrix over exactly the objects the emulator holds (Namespaces, Pods with their IPs, Node, policies). */
-  function expectedMatrix(): Record<string, boolean> {
-    const items = [...NAMESPACES.map(namespaceObject), ...pods.map((p) => podObject(nodeName, p.namespace, p.name, p.ip)), nodeObject(nodeName, podCIDR), ...policies];
-    const r = readObjects(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
-    if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
-    return sorted(matrix(r.model, PORTS));
-  }
+  const expectedMatrix = (): Record<string, boolean> =>
+    matrixOf([...NAMESPACES.map(namespaceObject), ...pods.map((p) => podObject(nodeName, p.namespace, p.name, p.ip)), nodeObject(nodeName, podCIDR), ...policies], PORTS);
 
-  const sorted = (o: Record<string, boolean>): Record<string, boolean> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
-
-  async function measure(): Promise<Record<string, boolean>> {
-    const out: Record<string, boolean> = {};
-    await Promise.all(pods.map(async (src) => {
-      const targets = pods.filter((p) => p !== src).flatMap((dst) => PORTS.map((p) => ({ dst, p })));
-      const agent = agents.get(key(src));
-      if (agent === undefined) throw new Error(`no agent for ${key(src)}`);
-      const results = await agent.probe(targets.map(({ dst, p }) => ({ ip: dst.ip, port: p.port, proto: p.protocol === 'UDP' ? 'UDP' as const : 'TCP' as const })), TIMEOUT_MS);
-      targets.forEach(({ dst, p }, i) => { out[matrixKey(key(src), key(dst), p)] = results[i] === true; });
-    }));
-    return sorted(out);
-  }
+  const measure = (): Promise<Record<string, boolean>> =>
+    measureMatrix(pods.map((p) => {
+      const agent = agents.get(key(p));
+      if (agent === undefined) throw new Error(`no agent for ${key(p)}`);
+      return { key: key(p), ip: p.ip, agent };
+    }), PORTS, TIMEOUT_MS);
 
   const cli = (args: readonly string[]): { code: number; stdout: string; stderr: string } => shTry(NODE, [CLI, 'policy', ...args, '--socket', daemon.socket]);
   const liveMatrix = (): Record<string, boolean> => {
     const r = cli(['matrix', '--json', ...PORTS.flatMap((p) => ['--port', `${String(p.port)}/${p.protocol}`])]);
     expect(r.code).toBe(0);
-    return sorted(JSON.parse(r.stdout) as Record<string, boolean>);
+    return sortedRecord(JSON.parse(r.stdout) as Record<string, boolean>);
   };
   const status = (): { policy?: { backend: string; state: string; rules?: number; lastError?: string } } =>
     JSON.parse(shTry(NODE, [CLI, 'status', '--socket', daemon.socket, '--json']).stdout) as { policy?: { backend: string; state: string; rules?: number } };

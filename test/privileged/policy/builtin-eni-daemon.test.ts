@@ -9,8 +9,7 @@
 import { existsSync } from 'node:fs';
 import type { MacAddr } from '../../../src/lib/brand.js';
 import { neutralName } from '../../../src/modes/eni/layout.js';
-import { matrix, matrixKey, type PortProto } from '../../../src/policy/model/matrix.js';
-import { readObjects } from '../../../src/policy/model/objects.js';
+import type { PortProto } from '../../../src/policy/model/matrix.js';
 import { CLI, NODE, PLUGIN, callPluginAsync, pluginStdin, startDaemon, type RunningDaemon } from '../../helpers/hub.js';
 import { hasCommand, sh, shTry } from '../../helpers/exec.js';
 import { rand, testSubnet } from '../../helpers/names.js';
@@ -18,6 +17,7 @@ import { createNetns, type TestNetns } from '../../helpers/netns.js';
 import { describePrivileged } from '../../helpers/privilege.js';
 import { eventually } from '../../helpers/wait.js';
 import { startKubeEmulator, type KubeEmulator } from '../../k8s-emulator/index.js';
+import { expectedMatrix, measureMatrix, namespaceObject, nodeObject, np as policy, podObject, sortedRecord, type Obj } from './pod-matrix.js';
 import { BUN, startAgent, type Agent } from './pods.js';
 
 const d = describePrivileged(
@@ -35,8 +35,7 @@ const macs = [1, 2, 3].map((i) => `02:17:3e:${t.slice(0, 2).split('').map((c) =>
 const PORTS: readonly PortProto[] = [{ port: 80, protocol: 'TCP' }, { port: 81, protocol: 'UDP' }];
 const TIMEOUT_MS = 500;
 
-type Obj = Record<string, unknown>;
-const np = (name: string, spec: Obj): Obj => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'x' }, spec });
+const np = (name: string, spec: Obj): Obj => policy('x', name, spec);
 
 const CASES: readonly (readonly [string, readonly Obj[]])[] = [
   ['no policies', []],
@@ -68,24 +67,10 @@ d('builtin backend, pod-owned scope (eni mode)', () => {
   let policies: readonly Obj[] = [];
   const cleanups: (() => Promise<void> | void)[] = [];
 
-  const podObject = (name: string, ip?: string): Obj => ({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: 'x', labels: { app: name } },
-    spec: { nodeName, containers: [{ name: 'app', image: 'busybox' }] },
-    status: { phase: 'Running', hostIP: hostNet.ip(1), ...(ip !== undefined ? { podIP: ip } : {}) },
-  });
-  const nodeObject = (): Obj => ({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: nodeName, labels: {} },
-    spec: {},
-    status: { addresses: [{ type: 'InternalIP', address: hostNet.ip(1) }], conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'ready', lastHeartbeatTime: '2024-01-01T00:00:00Z', lastTransitionTime: '2024-01-01T00:00:00Z' }] },
-  });
+  const podOf = (name: string, ip?: string): Obj => podObject({ namespace: 'x', name, nodeName, hostIp: hostNet.ip(1), ...(ip !== undefined ? { ip } : {}) });
   const cli = (args: readonly string[]): { code: number; stdout: string } => shTry(NODE, [CLI, 'policy', ...args, '--socket', daemon.socket]);
   const podTable = (p: Pod): string => p.netns.tryExec(['nft', 'list', 'table', 'inet', 'terway-hub-pod']).stdout;
   const key = (p: Pod): string => `x/${p.name}`;
-  const sorted = (o: Record<string, boolean>): Record<string, boolean> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 
   function setPolicies(next: readonly Obj[]): void {
     for (const p of emu.list('NetworkPolicy')) {
@@ -96,27 +81,16 @@ d('builtin backend, pod-owned scope (eni mode)', () => {
     policies = next;
   }
 
-  function expectedMatrix(): Record<string, boolean> {
-    const items = [...pods.map((p) => podObject(p.name, p.ip)), nodeObject(), ...policies];
-    const r = readObjects(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
-    if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
-    return sorted(matrix(r.model, PORTS));
-  }
-
-  async function measure(): Promise<Record<string, boolean>> {
-    const out: Record<string, boolean> = {};
-    await Promise.all(pods.map(async (src) => {
-      const targets = pods.filter((p) => p !== src).flatMap((dst) => PORTS.map((p) => ({ dst, p })));
-      const agent = agents.get(key(src));
-      if (agent === undefined) throw new Error(`no probe agent in ${key(src)}`);
-      const results = await agent.probe(targets.map(({ dst, p }) => ({ ip: dst.ip, port: p.port, proto: p.protocol === 'UDP' ? 'UDP' as const : 'TCP' as const })), TIMEOUT_MS);
-      targets.forEach(({ dst, p }, i) => { out[matrixKey(key(src), key(dst), p)] = results[i] === true; });
-    }));
-    return sorted(out);
-  }
+  const expected = (): Record<string, boolean> => expectedMatrix([...pods.map((p) => podOf(p.name, p.ip)), nodeObject(nodeName, hostNet.ip(1)), ...policies], PORTS);
+  const measure = (): Promise<Record<string, boolean>> =>
+    measureMatrix(pods.map((p) => {
+      const agent = agents.get(key(p));
+      if (agent === undefined) throw new Error(`no probe agent in ${key(p)}`);
+      return { key: key(p), ip: p.ip, agent };
+    }), PORTS, TIMEOUT_MS);
 
   async function addPod(name: string): Promise<Pod> {
-    emu.put('Pod', podObject(name));
+    emu.put('Pod', podOf(name));
     const netns = createNetns(`pwe${t}p${name}`);
     const pod: Pod = { name, netns, containerId: `pwe${name}${t}`, ip: '', add: undefined };
     const res = await callPluginAsync(
@@ -150,8 +124,8 @@ d('builtin backend, pod-owned scope (eni mode)', () => {
     });
     sh('ip', ['addr', 'add', hostAddr, 'dev', 'lo']);
     cleanups.push(() => { shTry('ip', ['addr', 'del', hostAddr, 'dev', 'lo']); });
-    emu.put('Node', nodeObject());
-    emu.put('Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x', labels: { 'kubernetes.io/metadata.name': 'x' } } });
+    emu.put('Node', nodeObject(nodeName, hostNet.ip(1)));
+    emu.put('Namespace', namespaceObject('x'));
     daemon = await startDaemon({
       mode: 'eni',
       extra: {
@@ -179,7 +153,7 @@ d('builtin backend, pod-owned scope (eni mode)', () => {
       // no wait: the pod's own table is in its netns when its ADD returns, the pod isolated
       expect(podTable(p)).toMatch(/"eth0" : jump pod0_in/u);
     }
-    for (const p of pods) emu.put('Pod', podObject(p.name, p.ip));
+    for (const p of pods) emu.put('Pod', podOf(p.name, p.ip));
     for (const p of pods) agents.set(key(p), startAgent(p.netns.name, [80, 81]));
     hostAgent = startAgent(undefined, []);
     await Promise.all([...agents.values(), hostAgent].map((a) => a.ready));
@@ -201,10 +175,10 @@ d('builtin backend, pod-owned scope (eni mode)', () => {
 
   it.each(CASES)('%s: measured matrix = matrix(objects) = policy matrix over the live model', async (_name, next) => {
     setPolicies(next);
-    const expected = expectedMatrix();
-    await eventually(async () => { expect(await measure()).toEqual(expected); }, 20_000, 200);
+    const want = expected();
+    await eventually(async () => { expect(await measure()).toEqual(want); }, 20_000, 200);
     const live = cli(['matrix', '--json', ...PORTS.flatMap((p) => ['--port', `${String(p.port)}/${p.protocol}`])]);
-    expect(sorted(JSON.parse(live.stdout) as Record<string, boolean>)).toEqual(expected);
+    expect(sortedRecord(JSON.parse(live.stdout) as Record<string, boolean>)).toEqual(want);
     expect(cli(['verify']).code).toBe(0);
   }, 60_000);
 

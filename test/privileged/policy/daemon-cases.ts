@@ -5,9 +5,10 @@
  * second veth mode too (default deny, namespace + pod selectors, named ports, ipBlock with except).
  */
 import type { PortProto } from '../../../src/policy/model/matrix.js';
+import { np, type Obj } from './pod-matrix.js';
 import { NODE_IP } from './pods.js';
 
-export type Obj = Record<string, unknown>;
+export { np, type Obj };
 
 export const PORTS: readonly PortProto[] = [
   { port: 80, protocol: 'TCP' },
@@ -18,7 +19,6 @@ export const PORTS: readonly PortProto[] = [
 export const NAMESPACES = ['x', 'y', 'z'] as const;
 export const NAMES = ['a', 'b', 'c'] as const;
 
-export const np = (ns: string, name: string, spec: Obj): Obj => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: ns }, spec });
 export const denyAll = (ns: string): Obj => np(ns, 'deny-all', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
 export const denyIngress = (ns: string): Obj => np(ns, 'deny-ingress', { podSelector: {}, policyTypes: ['Ingress'] });
 
