@@ -23,7 +23,10 @@ import { pct } from './stats.js';
 const REF = '/usr/lib/cni';
 const argOf = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
-  return i < 0 ? dflt : Number(process.argv[i + 1] ?? '') || dflt;
+  if (i < 0) return dflt;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`${name} takes a whole number (0 turns the burst off); got ${String(process.argv[i + 1])}`);
+  return v;
 };
 const pods = argOf('--pods', 60);
 const burst = argOf('--burst', 110);
