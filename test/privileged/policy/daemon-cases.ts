@@ -1,8 +1,7 @@
 /**
  * The objects and policy cases of builtin-daemon.test.ts (the builtin backend through the real daemon and plugin):
  * the 3×3 pods' Namespaces, Pods and Node as the API emulator holds them, and the NetworkPolicy cases, some of
- * which depend on the addresses the daemon allocated (ipBlock). `subset` marks the representative cases run in the
- * second veth mode too (default deny, namespace + pod selectors, named ports, ipBlock with except).
+ * which depend on the addresses the daemon allocated (ipBlock). Every case runs in both veth modes.
  */
 import type { PortProto } from '../../../src/policy/model/matrix.js';
 import { np, type Obj } from './pod-matrix.js';
@@ -60,16 +59,15 @@ export interface CaseContext {
 
 export interface PolicyCase {
   readonly name: string;
-  readonly subset: boolean;
   readonly policies: (c: CaseContext) => readonly Obj[];
 }
 
 export const CASES: readonly PolicyCase[] = [
-  { name: 'no policies', subset: false, policies: () => [] },
-  { name: 'default-deny ingress in x', subset: true, policies: () => [denyIngress('x')] },
+  { name: 'no policies', policies: () => [] },
+  { name: 'default-deny ingress in x', policies: () => [denyIngress('x')] },
   {
     name: 'namespace selector OR peers, namespace AND pod selector peer',
-    subset: true,
+   
     policies: () => [
       denyIngress('x'),
       np('x', 'allow-trusted', { podSelector: { matchLabels: { app: 'a' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { trusted: 'yes' } } }] }] }),
@@ -78,7 +76,7 @@ export const CASES: readonly PolicyCase[] = [
   },
   {
     name: 'ports and protocols: ingress 80/TCP + 81/UDP only; egress deny with a UDP allowance',
-    subset: false,
+   
     policies: () => [
       np('y', 'ports-in', { podSelector: {}, ingress: [{ ports: [{ port: 80 }, { protocol: 'UDP', port: 81 }] }] }),
       np('z', 'deny-egress', { podSelector: {}, policyTypes: ['Egress'] }),
@@ -87,7 +85,7 @@ export const CASES: readonly PolicyCase[] = [
   },
   {
     name: 'named ports (ingress and egress)',
-    subset: true,
+   
     policies: () => [
       np('z', 'web-in', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 'web' }] }] }),
       np('x', 'web-out', { podSelector: { matchLabels: { app: 'b' } }, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: {} }], ports: [{ port: 'web' }, { port: 'dns', protocol: 'UDP' }] }] }),
@@ -95,11 +93,11 @@ export const CASES: readonly PolicyCase[] = [
   },
   {
     name: 'ipBlock with except (ingress and egress)',
-    subset: true,
+   
     policies: ({ ip, cidr }) => [
       np('y', 'ipblock-in', { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr, except: [`${ip('x/b')}/32`, `${ip('z/a')}/32`] } }], ports: [{ port: 80 }, { protocol: 'UDP', port: 81 }] }] }),
       np('z', 'ipblock-out', { podSelector: { matchLabels: { app: 'c' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr, except: [`${ip('y/b')}/32`] } }] }] }),
     ],
   },
-  { name: 'everything denied both ways', subset: false, policies: () => NAMESPACES.map(denyAll) },
+  { name: 'everything denied both ways', policies: () => NAMESPACES.map(denyAll) },
 ];
