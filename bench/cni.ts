@@ -12,15 +12,15 @@
  * `TERWAY_HUB_NETLINK=iproute2` (`ip -batch` processes instead of rtnetlink, src/netlink/rtnl): one more row pair and
  * a `RESULT bench:cni-netlink` line with both p50s and mins.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEniStandIn } from '../test/helpers/eni.js';
 import { callPlugin, callPluginAsync, PLUGIN, pluginStdin, startDaemon, type RunningDaemon } from '../test/helpers/hub.js';
+import { REF, refExec, refExecAsync } from './ref-cni.js';
 import { pct } from './stats.js';
 
-const REF = '/usr/lib/cni';
 const argOf = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
   if (i < 0) return dflt;
@@ -44,32 +44,6 @@ function timed<T>(fn: () => T): [T, number] {
   const t0 = process.hrtime.bigint();
   const v = fn();
   return [v, Number(process.hrtime.bigint() - t0) / 1e6];
-}
-
-function refExec(plugin: string, command: string, env: Record<string, string>, conf: unknown): Record<string, unknown> | undefined {
-  const r = spawnSync(join(REF, plugin), [], {
-    input: JSON.stringify(conf),
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', CNI_COMMAND: command, CNI_PATH: REF, ...env },
-  });
-  if (r.status !== 0) throw new Error(`${plugin} ${command} failed: ${r.stdout} ${r.stderr}`);
-  return r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
-}
-
-function refExecAsync(plugin: string, command: string, env: Record<string, string>, conf: unknown): Promise<Record<string, unknown> | undefined> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(REF, plugin), [], { env: { PATH: process.env.PATH ?? '', CNI_COMMAND: command, CNI_PATH: REF, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`${plugin} ${command} failed: ${out} ${err}`));
-      else resolve(out.trim() ? (JSON.parse(out) as Record<string, unknown>) : undefined);
-    });
-    child.stdin.end(JSON.stringify(conf));
-  });
 }
 
 /** Resident set of a process, MiB (/proc/PID/status VmRSS). */

@@ -54,6 +54,7 @@ import { DEFAULT_POOL_OPTIONS, Pool } from '../src/pool/pool.js';
 import type { EniResource, PoolJournal, PoolOperation, ResourceFactory } from '../src/pool/types.js';
 import { EcsEmulator } from '../test/ecs-emulator/index.js';
 import { prng as seeded } from '../test/helpers/prng.js';
+import { pct } from './stats.js';
 
 const SCALE = Number(process.env.BENCH_POOL_SCALE ?? '0.25');
 const MIN_POOL = 2;
@@ -264,11 +265,6 @@ async function runPolicy(policy: Policy): Promise<Outcome> {
   return { pods, hits, latencies, calls, warmupCalls, warmupByAction: before, overlaps: overlaps.count, conflicts, byAction, maxIdle, maxHeld, maxReleasing, samples, failures, phases };
 }
 
-function pct(xs: readonly number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))] ?? 0;
-}
-
 interface Row {
   readonly hit: number;
   readonly p50: number;
@@ -285,7 +281,7 @@ function report(name: string, o: Outcome): Row {
   const hit = (100 * o.hits) / o.pods;
   const overMax = (100 * o.samples.filter((x) => x.idle > MAX_POOL).length) / Math.max(1, o.samples.length);
   const share = (f: (x: Outcome['samples'][number]) => boolean): number => (100 * o.samples.filter(f).length) / Math.max(1, o.samples.length);
-  const r = { releasingPct: share((x) => x.releasing > 0), unheldOverMax: share((x) => x.idle + x.releasing > MAX_POOL), hit, p50: pct(o.latencies, 0.5), p99: pct(o.latencies, 0.99), cpp: o.calls / o.pods, cppWarm: (o.calls + o.warmupCalls) / o.pods, overMax };
+  const r = { releasingPct: share((x) => x.releasing > 0), unheldOverMax: share((x) => x.idle + x.releasing > MAX_POOL), hit, p50: pct(o.latencies, 50), p99: pct(o.latencies, 99), cpp: o.calls / o.pods, cppWarm: (o.calls + o.warmupCalls) / o.pods, overMax };
   const every = Math.max(1, Math.floor(o.samples.length / 14));
   const over = o.samples.filter((_, i) => i % every === 0).map((s) => `${String(Math.round(s.t / 1000))}s:${String(s.idle)}${s.held > 0 ? `+${String(s.held)}` : ''}${s.releasing > 0 ? `/${String(s.releasing)}r` : ''}`).join(' ');
   const phases = Object.entries(o.phases).map(([p, x]) => `${p} ${String(x.hits)}/${String(x.pods)}`).join(', ');

@@ -7,7 +7,6 @@
  * Everything created is pushed on a `Cleanups` stack the moment it exists, so a failure half-way through a setup is
  * cleaned up too (run the stack in a `finally`). Names start with `bd` (plus a per-run tag).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { callPluginAsync, pluginStdin, startDaemon, type DaemonOptions } from '.
 import { createEniStandIn } from '../../test/helpers/eni.js';
 import { sh, shTry } from '../../test/helpers/exec.js';
 import { createNetns, type TestNetns } from '../../test/helpers/netns.js';
+import { refExec } from '../ref-cni.js';
 
 export interface PodEnd {
   readonly ns: string;
@@ -46,7 +46,6 @@ export class Cleanups {
   }
 }
 
-const REF = '/usr/lib/cni';
 
 function ipOf(result: unknown): string {
   const ip = ((result as { ips?: { address?: string }[] } | undefined)?.ips?.[0]?.address ?? '').split('/')[0] ?? '';
@@ -67,11 +66,9 @@ export function refPair(c: Cleanups, tag: string, subnet: string): PodPair {
   const conf = { cniVersion: '1.0.0', name: `bd${tag}ref`, type: 'ptp', ipMasq: false, mtu: 1500, ipam: { type: 'host-local', subnet, dataDir: ipamDir } };
   const pod = (n: string): PodEnd => {
     const ns = netns(c, `bd${tag}r${n}`);
-    const env = { PATH: process.env.PATH ?? '', CNI_PATH: REF, CNI_CONTAINERID: `bd${tag}r${n}`, CNI_NETNS: ns.path, CNI_IFNAME: 'eth0' };
-    const r = spawnSync(join(REF, 'ptp'), [], { input: JSON.stringify(conf), encoding: 'utf8', env: { ...env, CNI_COMMAND: 'ADD' } });
-    if (r.status !== 0) throw new Error(`ptp ADD failed: ${r.stdout} ${r.stderr}`);
-    const result = JSON.parse(r.stdout) as unknown;
-    c.push(() => spawnSync(join(REF, 'ptp'), [], { input: JSON.stringify({ ...conf, prevResult: result }), env: { ...env, CNI_COMMAND: 'DEL' } }));
+    const env = { CNI_CONTAINERID: `bd${tag}r${n}`, CNI_NETNS: ns.path, CNI_IFNAME: 'eth0' };
+    const result = refExec('ptp', 'ADD', env, conf);
+    c.push(() => { try { refExec('ptp', 'DEL', env, { ...conf, prevResult: result }); } catch { /* best effort on the way out */ } });
     return { ns: ns.name, ip: ipOf(result) };
   };
   return { key: 'ref', label: 'reference ptp+host-local', a: pod('a'), b: pod('b') };

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { loadDaemonConfig } from '../config/load.js';
 import { LeaseStore } from '../store/store.js';
-import { HubError, errorMessage } from '../lib/errors.js';
+import { errorMessage } from '../lib/errors.js';
 import { DEFAULT_SOCKET, type StatusReply } from '../rpc/protocol.js';
 import { DAEMON_USAGE, runDaemon } from './daemon.js';
 import { askDaemon, DaemonCallError } from './daemon-call.js';
@@ -81,7 +81,7 @@ main(process.argv.slice(2))
     process.exitCode = code;
   })
   .catch((e: unknown) => {
-    const detail = e instanceof DaemonCallError || e instanceof HubError ? e.message : errorMessage(e);
+    const detail = errorMessage(e);
     process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'error', msg: 'terway-hub failed', err: detail })}\n`);
     process.exitCode = e instanceof DaemonCallError ? 1 : 2;
   });

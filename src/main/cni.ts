@@ -56,7 +56,8 @@ async function main(): Promise<number> {
     const runner = createBunRunner() ?? createProcessRunner();
     return {
       rpc: (c) => (client ??= rpcFor(c)),
-      executor: createExecutor({ runner, log, netnsExists: netnsUsable, ip: rtnlDriverSource(env) }),
+      // only ADD and DEL program links: CHECK, STATUS and GC do not load bun:ffi and libc
+      executor: createExecutor({ runner, log, netnsExists: netnsUsable, ...(env.CNI_COMMAND === 'ADD' || env.CNI_COMMAND === 'DEL' ? { ip: rtnlDriverSource(env) } : {}) }),
       probe: createStateProbe({ runner }),
       dataplanes: dataplaneFor,
       planOrphanTeardown,

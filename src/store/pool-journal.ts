@@ -21,7 +21,7 @@ export class SqlitePoolJournal implements PoolJournal {
   readonly #enis: Database.Statement<[], { id: string; resource: string }>;
 
   /** `durably` runs one write and returns when it is on disk (the store's group commit flushed first). */
-  constructor(db: Database.Database, durably: <T>(fn: () => T) => T = (fn) => db.transaction(fn)()) {
+  constructor(db: Database.Database, durably: <T>(fn: () => T) => T) {
     this.#durably = durably;
     this.#begin = db.prepare('INSERT OR REPLACE INTO pool_ops (id, op, started_at) VALUES (?, ?, ?)');
     this.#end = db.prepare('DELETE FROM pool_ops WHERE id = ?');

@@ -30,13 +30,13 @@ import {
 import { SysError, type RtnlSocket, type RtnlSystem } from './socket.js';
 import { macString, parseAttrs } from './wire.js';
 
-export type RtnlOp = Extract<Op, { kind: 'link.veth' | 'link.move' | 'link.arp-off' | 'link.up' | 'link.del' | 'addr.replace' | 'route.replace' | 'route.del' | 'rule.add' | 'rule.del' | 'neigh.replace' | 'link.ifb' }>;
+type RtnlOp = Extract<Op, { kind: 'link.veth' | 'link.move' | 'link.arp-off' | 'link.up' | 'link.del' | 'addr.replace' | 'route.replace' | 'route.del' | 'rule.add' | 'rule.del' | 'neigh.replace' | 'link.ifb' }>;
 
 const SUPPORTED: ReadonlySet<Op['kind']> = new Set<RtnlOp['kind']>([
   'link.veth', 'link.move', 'link.arp-off', 'link.up', 'link.del', 'addr.replace', 'route.replace', 'route.del', 'rule.add', 'rule.del', 'neigh.replace', 'link.ifb',
 ]);
 
-export function isRtnlOp(op: Op): op is RtnlOp {
+function isRtnlOp(op: Op): op is RtnlOp {
   return SUPPORTED.has(op.kind);
 }
 

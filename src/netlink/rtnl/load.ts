@@ -8,7 +8,7 @@ import type { IpDriverSource } from '../ip-driver.js';
 import { createRtnlDriver } from './driver.js';
 import { loadLibc } from './socket.js';
 
-export const NETLINK_ENV = 'TERWAY_HUB_NETLINK';
+const NETLINK_ENV = 'TERWAY_HUB_NETLINK';
 
 export function rtnlDriverSource(env: Readonly<Record<string, string | undefined>>): IpDriverSource {
   if (env[NETLINK_ENV] === 'iproute2') return () => Promise.resolve(undefined);

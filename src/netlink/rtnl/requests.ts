@@ -21,7 +21,7 @@ const AF_UNSPEC = 0;
 const AF_INET = 2;
 
 export const IFLA_ADDRESS = 1;
-export const IFLA_IFNAME = 3;
+const IFLA_IFNAME = 3;
 const IFLA_MTU = 4;
 const IFLA_TXQLEN = 13;
 const IFLA_LINKINFO = 18;

@@ -9,7 +9,7 @@
  * synchronous too: rtnetlink handles a request inside `sendto`, so its answer is queued before `recvfrom` (a receive
  * timeout guards against a kernel that never answers).
  */
-import { NLMSG_DONE, NLMSG_ERROR, parseAck, parseMessages, type NlAck, type NlMessage } from './wire.js';
+import { cString, NLMSG_DONE, NLMSG_ERROR, parseAck, parseMessages, type NlAck, type NlMessage } from './wire.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -61,7 +61,7 @@ export class SysError extends Error {
 }
 
 /** One request's answer: the ack (errno 0) or error, and the data messages before it. */
-export interface RtnlAnswer extends NlAck {
+interface RtnlAnswer extends NlAck {
   readonly replies: readonly NlMessage[];
 }
 
@@ -82,12 +82,6 @@ export interface RtnlSystem {
   strerror(errno: number): string;
 }
 
-function cstr(s: string): Uint8Array {
-  const enc = new TextEncoder().encode(s);
-  const b = new Uint8Array(enc.length + 1);
-  b.set(enc);
-  return b;
-}
 
 /** The libc bindings, or undefined outside bun or when libc cannot be loaded (the caller then keeps iproute2). */
 export async function loadLibc(): Promise<RtnlSystem | undefined> {
@@ -101,7 +95,7 @@ export async function loadLibc(): Promise<RtnlSystem | undefined> {
     throw new SysError(call, e, strerror(e));
   };
   const openNs = (path: string): number => {
-    const fd = c.open(ffi.ptr(cstr(path)), O_RDONLY_CLOEXEC);
+    const fd = c.open(ffi.ptr(cString(path)), O_RDONLY_CLOEXEC);
     return fd < 0 ? fail(`open ${path}`) : fd;
   };
   const hostNsFd = openNs('/proc/thread-self/ns/net');

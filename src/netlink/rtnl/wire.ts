@@ -15,7 +15,7 @@ export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 
 /** The length of struct nlmsghdr. */
-export const NLMSG_HDRLEN = 16;
+const NLMSG_HDRLEN = 16;
 const NLA_HDRLEN = 4;
 const NLA_F_NESTED = 0x8000;
 /** NLMSGERR_ATTR_MSG, in the TLVs after an extended ack's embedded request header. */
@@ -24,7 +24,7 @@ const NLMSGERR_ATTR_MSG = 1;
 const NLM_F_CAPPED = 0x100;
 const NLM_F_ACK_TLVS = 0x200;
 
-export function align4(n: number): number {
+function align4(n: number): number {
   return (n + 3) & ~3;
 }
 
@@ -121,10 +121,7 @@ export class NlWriter {
 
   /** A NUL-terminated string attribute (IFLA_IFNAME, IFLA_INFO_KIND). */
   attrStr(type: number, s: string): this {
-    const enc = new TextEncoder().encode(s);
-    const b = new Uint8Array(enc.length + 1);
-    b.set(enc);
-    return this.attr(type, b);
+    return this.attr(type, cString(s));
   }
 
   /** A nested attribute: `fill` writes its content (attributes, or a header then attributes). */
@@ -249,4 +246,12 @@ export function ipv4Prefix(cidr: string): { readonly addr: Uint8Array; readonly 
   const n = len === undefined ? 32 : Number(len);
   if (!Number.isInteger(n) || n < 0 || n > 32 || (len !== undefined && !/^\d{1,2}$/u.test(len))) throw new RangeError(`not an IPv4 prefix: ${cidr}`);
   return { addr: ipv4Bytes(ip), len: n };
+}
+
+/** `s` as C wants it: UTF-8 then a NUL (string attributes, paths given to libc). */
+export function cString(s: string): Uint8Array {
+  const enc = new TextEncoder().encode(s);
+  const b = new Uint8Array(enc.length + 1);
+  b.set(enc);
+  return b;
 }

@@ -13,7 +13,8 @@ import { runChecked, type CommandRunner } from '../../lib/exec.js';
 import type { NsRef } from '../../netlink/ops.js';
 import { ipCommand } from '../../netlink/observe.js';
 import { podKey, type PolicyModel } from '../model/types.js';
-import { POD_TABLE, type CompiledRuleset, type LocalPod } from './compile.js';
+import type { CompiledRuleset, LocalPod } from './compile.js';
+import { POD_TABLE } from './tables.js';
 import { deleteLines, deniedFlows, parseConntrack, type CtFlow } from './conntrack.js';
 import { summarizeListing, type ProgrammedTable } from './listing.js';
 

@@ -21,8 +21,6 @@ import { compilePolicyChain, peerResolver } from './policy-chain.js';
 
 import { HOST_TABLE, POD_TABLE } from './tables.js';
 
-export { HOST_TABLE, POD_TABLE };
-
 export interface LocalPod {
   /** `namespace/name` of a pod of the model. */
   readonly pod: string;

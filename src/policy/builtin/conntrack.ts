@@ -67,8 +67,8 @@ export function deniedFlows(model: PolicyModel, flows: readonly CtFlow[], addres
 }
 
 /** `conntrack -D` arguments deleting exactly this flow. */
-export function deleteArgs(f: CtFlow): string[] {
-  return ['-D', '-p', f.protocol.toLowerCase(), '-s', f.src, '-d', f.dst, '--sport', String(f.sport), '--dport', String(f.dport)];
+export function deleteArgs(f: CtFlow, withSport = true): string[] {
+  return ['-D', '-p', f.protocol.toLowerCase(), '-s', f.src, '-d', f.dst, ...(withSport ? ['--sport', String(f.sport)] : []), '--dport', String(f.dport)];
 }
 
 const natted = (f: CtFlow): boolean => f.realDst !== f.dst || f.realDport !== f.dport;
@@ -89,7 +89,7 @@ export function deleteLines(denied: readonly CtFlow[], listed: readonly CtFlow[]
     if (natted(f) || mixed.has(key)) out.push(deleteArgs(f));
     else if (!grouped.has(key)) {
       grouped.add(key);
-      out.push(['-D', '-p', f.protocol.toLowerCase(), '-s', f.src, '-d', f.dst, '--dport', String(f.dport)]);
+      out.push(deleteArgs(f, false)); // every flow of the group: no --sport
     }
   }
   return out;

@@ -78,7 +78,7 @@ function pairs(o: Record<string, unknown>): string {
 }
 
 /** A set element; a map element is a `[key, data]` pair. */
-export function elementText(e: unknown): string {
+function elementText(e: unknown): string {
   return Array.isArray(e) && e.length === 2 ? `${valueText(e[0])} : ${valueText(e[1])}` : valueText(e);
 }
 

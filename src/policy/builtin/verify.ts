@@ -31,7 +31,7 @@ function minus(a: readonly string[], b: readonly string[]): string[] {
   });
 }
 
-export function chainDrift(scope: string, name: string, expected: ProgrammedChain, actual: ProgrammedChain): string[] {
+function chainDrift(scope: string, name: string, expected: ProgrammedChain, actual: ProgrammedChain): string[] {
   const out: string[] = [];
   if (expected.decl !== actual.decl) out.push(`${scope}: chain ${name} is "${actual.decl}", the model gives "${expected.decl}"`);
   const [e, a] = [expected.rules, actual.rules];
@@ -49,7 +49,7 @@ export function chainDrift(scope: string, name: string, expected: ProgrammedChai
   return out;
 }
 
-export function setDrift(scope: string, name: string, expected: ProgrammedSet, actual: ProgrammedSet): string[] {
+function setDrift(scope: string, name: string, expected: ProgrammedSet, actual: ProgrammedSet): string[] {
   const out: string[] = [];
   if (expected.decl !== actual.decl) out.push(`${scope}: set ${name} is "${actual.decl}", the model gives "${expected.decl}"`);
   if (expected.elements.length !== actual.elements.length) out.push(`${scope}: set ${name} holds ${String(actual.elements.length)} elements, the model gives ${String(expected.elements.length)}`);

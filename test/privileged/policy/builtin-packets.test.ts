@@ -7,7 +7,8 @@
  * survives a tightening apply and is cut by the conntrack cut; the programmed table reads back.
  */
 import { createBuiltinApplier } from '../../../src/policy/builtin/apply.js';
-import { compileRuleset, HOST_TABLE, POD_TABLE, type LocalPod } from '../../../src/policy/builtin/compile.js';
+import { compileRuleset, type LocalPod } from '../../../src/policy/builtin/compile.js';
+import { HOST_TABLE, POD_TABLE } from '../../../src/policy/builtin/tables.js';
 import { matrix, matrixKey, type PortProto } from '../../../src/policy/model/matrix.js';
 import { readObjects } from '../../../src/policy/model/objects.js';
 import type { PolicyModel } from '../../../src/policy/model/types.js';
