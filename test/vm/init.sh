@@ -49,9 +49,6 @@ mkdir -p $N/dev/pts $N/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts $N/dev/pts
 mount -t tmpfs -o mode=1777 shm $N/dev/shm
 mount -t tmpfs -o mode=0755 run $N/run || fail "tmpfs on /run"
-for d in tmp var/tmp; do
-  [ -d $N/$d ] && { mount -t tmpfs -o mode=1777 tmp $N/$d || fail "tmpfs on /$d"; }
-done
 for d in var/lib/terway-hub var/log/terway-hub var/lib/cni etc/cni/net.d opt/cni/bin; do
   [ -d $N/$d ] && { mount -t tmpfs -o mode=0755 hub $N/$d || fail "tmpfs on /$d"; }
 done
@@ -62,6 +59,15 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 vmio $N$IO || fail "9p
 ln -sf /proc/self/fd $N/dev/fd; ln -sf fd/0 $N/dev/stdin; ln -sf fd/1 $N/dev/stdout; ln -sf fd/2 $N/dev/stderr
 ip link set lo up
 cwd=$(cat $N$IO/.vm/cwd)
+# writable tmpfs over tmp and var/tmp; a repo that lies under one (a clone in mktemp -d) stays visible there
+for d in tmp var/tmp; do
+  [ -d $N/$d ] || continue
+  top=
+  case "$cwd/" in /$d/?*) top=${cwd#/$d/}; top=${top%%/*} ;; esac
+  if [ -n "$top" ]; then mkdir -p /keep && mount -o bind "$N/$d/$top" /keep || fail "bind of /$d/$top"; fi
+  mount -t tmpfs -o mode=1777 tmp $N/$d || fail "tmpfs on /$d"
+  if [ -n "$top" ]; then mkdir -p "$N/$d/$top" && mount -o bind /keep "$N/$d/$top" && umount /keep || fail "/$d/$top over the tmpfs"; fi
+done
 set --
 while IFS= read -r arg; do set -- "$@" "$arg"; done <$N$IO/.vm/argv # one argument a line, written by the host
 
