@@ -260,7 +260,7 @@ async function runPolicy(policy: Policy): Promise<Outcome> {
   const conflicts = emu.api.calls.filter((c) => c.outcome.endsWith('Conflict')).length;
   const after = emu.api.counters();
   const byAction = Object.fromEntries(Object.entries(after).map(([a, c]) => [a, c - (before[a] ?? 0)]).filter(([, c]) => (c as number) > 0)) as Record<string, number>;
-  pool.stop();
+  await pool.stop();
   await emu.close();
   return { pods, hits, latencies, calls, warmupCalls, warmupByAction: before, overlaps: overlaps.count, conflicts, byAction, maxIdle, maxHeld, maxReleasing, samples, failures, phases };
 }

@@ -350,7 +350,7 @@ export class Daemon {
     await this.#policy?.stop().catch((e: unknown) => { this.#log.warn('policy backend stop failed', { err: errorMessage(e) }); });
     await this.#bandwidth?.stop();
     this.#scheduled?.stop();
-    this.#pools?.stop();
+    await this.#pools?.stop();
     this.#service?.setReady(false, 'stopping');
     this.#serving = false;
     if (this.#conflistPath !== undefined && !this.#cfg.keepConflistOnExit) {

@@ -197,9 +197,9 @@ export class PoolKeeper implements ScheduledDemand {
     return [...this.#pools].map(([key, p]) => ({ key, stats: p.pool.stats() }));
   }
 
-  stop(): void {
+  /** Resolves once every pool's cloud calls under way are journaled (or their grace ran out). */
+  async stop(): Promise<void> {
     this.#stopped = true;
-    for (const p of this.#pools.values()) p.pool.stop();
-    for (const p of this.#eniPools.values()) p.pool.stop();
+    await Promise.all([...this.#pools.values(), ...this.#eniPools.values()].map((p) => p.pool.stop()));
   }
 }

@@ -13,6 +13,7 @@ import type { IpAddr } from '../lib/brand.js';
 import { realClock, type Clock, type Timer } from '../lib/clock.js';
 import { ConflictError, ExhaustedError, InvalidInputError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import { InFlightCalls, STOP_GRACE_MS } from './in-flight.js';
 import { planEniRefill, planEniShrink, type EniPoolLimits, type EniPoolSnapshot } from './eni-plan.js';
 import type { PoolAction } from './plan.js';
 import { DEFAULT_POOL_OPTIONS, type PoolOptions } from './pool.js';
@@ -90,6 +91,7 @@ export class EniPool {
   #retryTimer: Timer | undefined;
   #syncTimer: Timer | undefined;
   #inFlight = 0;
+  readonly #calls = new InFlightCalls();
   #stopped = false;
   #blocked = '';
 
@@ -135,12 +137,15 @@ export class EniPool {
     this.#kick(0);
   }
 
-  stop(): void {
+  /** As Pool#stop: resolves once the calls under way are journaled, or after `graceMs`. */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.#stopped = true;
     this.#timer?.cancel();
     this.#retryTimer?.cancel();
     this.#syncTimer?.cancel();
     for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: the daemon is stopping`));
+    const left = await this.#calls.drain(this.#clock, graceMs);
+    if (left > 0) this.#log.warn('ENI pool stopped with cloud calls under way; the next start reconciles them', { calls: left });
   }
 
   stats(): EniPoolStats {
@@ -384,14 +389,15 @@ export class EniPool {
         return; // never planned for whole ENIs
     }
     this.#inFlight++;
-    void op.finally(() => {
+    this.#calls.track(op.finally(() => {
       this.#inFlight--;
+      if (this.#calls.closed) return;
       this.#j.end(id);
       this.#lastChange = this.#clock.now();
       this.#save();
       this.#serve();
       this.#kick(0);
-    });
+    }));
   }
 
   #failed(a: PoolAction, err: unknown): void {

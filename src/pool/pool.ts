@@ -30,6 +30,7 @@ import type { IpAddr } from '../lib/brand.js';
 import { realClock, type Clock, type Timer } from '../lib/clock.js';
 import { ConflictError, ExhaustedError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import { InFlightCalls, STOP_GRACE_MS } from './in-flight.js';
 import { DEFAULT_DEMAND, planRefill, reclaimShare, warmEniTarget, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
 import { recoverPool, type RecoveryReport } from './recover.js';
 import { planRelease, retireDelta, spreadRetired } from './retire.js';
@@ -187,6 +188,7 @@ export class Pool {
   #retryTimer: Timer | undefined;
   #syncTimer: Timer | undefined;
   #inFlight = 0;
+  readonly #calls = new InFlightCalls();
   /** Cloud operations started so far: a sync whose read overlapped one is void. */
   #opSeq = 0;
   #stopped = false;
@@ -266,13 +268,19 @@ export class Pool {
     this.#kick(0);
   }
 
-  stop(): void {
+  /**
+   * Stops planning and fails the waiters; resolves once the cloud calls under way have landed and been journaled, or
+   * after `graceMs` (the calls left over are reconciled at the next start). The store may be closed after this.
+   */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.#stopped = true;
     this.#timer?.cancel();
     this.#retryTimer?.cancel();
     this.#syncTimer?.cancel();
     this.#reclaimTimer?.cancel();
     for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: the daemon is stopping`));
+    const left = await this.#calls.drain(this.#clock, graceMs);
+    if (left > 0) this.#log.warn('pool stopped with cloud calls under way; the next start reconciles them', { calls: left });
   }
 
   stats(): PoolStats {
@@ -718,8 +726,9 @@ export class Pool {
         break;
       }
     }
-    void op.finally(() => {
+    this.#calls.track(op.finally(() => {
       this.#inFlight--;
+      if (this.#calls.closed) return;
       if (!this.#keepJournal.delete(id)) this.#j.end(id);
       // the pool's own releases are no change for idle reclaim (it would never finish); new IPs are
       if (a.kind === 'create-eni' || a.kind === 'assign') this.#lastChange = this.#clock.now();
@@ -727,7 +736,7 @@ export class Pool {
       this.#serve();
       this.#rebalance(false);
       this.#kick(0);
-    });
+    }));
   }
 
   #failed(a: PoolAction, err: unknown): void {

@@ -101,7 +101,7 @@ describe('the exclusive-ENI pool on Aliyun (emulated ECS, real SDK)', () => {
       expect(stats.idle).toBeLessThanOrEqual(2);
       console.log(`aliyun exclusive-ENI churn: 18 pods, ${String(emu.api.calls.length)} API calls, ENIs now ${String(stats.enis)}; by action ${JSON.stringify(countBy(emu.api.calls.map((c) => `${c.action}:${c.outcome}`)))}`);
     } finally {
-      pool.stop();
+      await pool.stop();
       await emu.close();
     }
   }, 60_000);
@@ -126,7 +126,7 @@ describe('the exclusive-ENI pool on Aliyun (emulated ECS, real SDK)', () => {
       client.close();
       await plugin.stop();
       await kubelet.stop();
-      pool.stop();
+      await pool.stop();
       await emu.close();
       rmSync(dir, { recursive: true, force: true });
     }

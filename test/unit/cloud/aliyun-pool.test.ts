@@ -120,7 +120,7 @@ describe('the warm pool on Aliyun (emulated ECS, real SDK)', () => {
       expect(inPool.idle).toBeLessThanOrEqual(6);
       console.log(`aliyun pool churn: ${String(emu.api.calls.length)} API calls for 48 pods; ENIs ${String(inPool.enis)}, IPs ${String(inPool.ips)}, idle ${String(inPool.idle)}; calls by action ${JSON.stringify(countBy(emu.api.calls.map((c) => `${c.action}:${c.outcome}`)))}`);
     } finally {
-      pool.stop();
+      await pool.stop();
       await emu.close();
     }
   }, 60_000);
@@ -168,7 +168,7 @@ describe('one cloud call per ENI (ECS refuses concurrent operations on one ENI)'
       await Promise.all([factory.assignIps(eni, 1, 'tok-x1'), factory.assignIps(eni, 1, 'tok-x2')]);
       expect(emu.api.calls.filter((c) => c.outcome === 'Operation.Conflict').length).toBeGreaterThan(0);
     } finally {
-      pool.stop();
+      await pool.stop();
       await emu.close();
     }
   }, 120_000);

@@ -56,7 +56,7 @@ describe('HubService over the pool: ENI host facts and setup', () => {
       expect(pool.stats().leased).toBe(1);
       expect(prepared).toHaveLength(1);
     } finally {
-      pool.stop();
+      await pool.stop();
     }
   });
 });

@@ -94,7 +94,7 @@ describe('EniPool', () => {
     const pending = journal.pending();
     expect(pending).toEqual([expect.objectContaining({ kind: 'create-eni' })]);
     const saved = journal.saved;
-    t.pool.stop();
+    await t.pool.stop(0);
     expect(String(await b)).toMatch(/stopping/u);
     await t.clock.advance(3000); // the cloud finishes the create the dead daemon asked for; the reply is lost
     expect(t.factory.enis.size).toBe(2);
@@ -109,7 +109,7 @@ describe('EniPool', () => {
     expect(restarted.pool.stats()).toMatchObject({ enis: 2, leased: 1, idle: 1 });
     await expect(restarted.pool.acquire({ label: 'c', requested: leased.primaryIp })).rejects.toThrow(/already in use/u);
     expect((await restarted.pool.acquire({ label: 'c' })).id).toBe('eni-2');
-    restarted.pool.stop();
+    await restarted.pool.stop(0);
   });
 
   it('a vSwitch out of addresses is inhibited and the next ENI comes from the other one', async () => {

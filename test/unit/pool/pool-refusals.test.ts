@@ -36,7 +36,7 @@ describe('Pool under refusals', () => {
     const third = t.pool.acquire({ label: 'ns/c' });
     await t.clock.advance(3200);
     expect((await third).ip).toMatch(/^192\.168\./u);
-    t.pool.stop();
+    await t.pool.stop(0);
   });
 
   it('a pool whose start failed rejects allocations at once with the reason; a later start serves', async () => {
@@ -51,7 +51,7 @@ describe('Pool under refusals', () => {
     const got = t.pool.acquire({ label: 'ns/a' });
     await t.clock.advance(3200);
     expect((await got).ip).toBeDefined();
-    t.pool.stop();
+    await t.pool.stop(0);
   });
 });
 
@@ -78,6 +78,6 @@ describe('Pool: a create whose reply was lost', () => {
     expect(t.pool.stats().enis).toBe(1);
     expect(t.journal.pending()).toEqual([]);
     expect(await a).toMatchObject({ eni: { id: 'eni-1' } });
-    t.pool.stop();
+    await t.pool.stop(0);
   });
 });

@@ -54,7 +54,7 @@ describe('Pool.sync', () => {
     expect(pool.eniOf(idle[0] ?? ip(''))).toBeUndefined();
     expect(pool.eniOf(a.ip)?.id).toBe(e.id); // the lease stays until its DEL
     expect(journal.saved.flatMap((x) => x.ips)).toContain('192.168.99.9');
-    pool.stop();
+    await pool.stop(0);
   });
 
   it('a view read while a cloud operation started is void', async () => {
@@ -66,6 +66,6 @@ describe('Pool.sync', () => {
     await clock.advance(100);
     expect(pool.opSeq).toBeGreaterThan(seq);
     expect(pool.sync(seq, new Map([[e.id, []]]))).toBeUndefined();
-    pool.stop();
+    await pool.stop(0);
   });
 });
