@@ -44,10 +44,12 @@ import { policyInputOf, type PolicyEnvironment } from './policy/input.js';
 import type { PolicyAdapters } from './policy/adapters.js';
 import { METRIC_PREFIX } from './metrics.js';
 import { PoolKeeper, type PoolSyncFindings } from './pool-keeper.js';
+import { WaitRegistry } from './waits.js';
+import { whyReply } from './why.js';
 import { EniHostSetup } from './eni-host-setup.js';
 import { ScheduledPods } from './k8s/scheduled-pods.js';
 import type { RecoveryReport } from '../pool/recover.js';
-import type { PolicyModelReply, PolicyVerifyReply, StatusReply } from '../rpc/protocol.js';
+import type { PolicyModelReply, PolicyVerifyReply, StatusReply, WhyReply, WhyRequest } from '../rpc/protocol.js';
 import type { LinkByMac } from '../pool/eni-source.js';
 
 export const PENDING_DRAIN_INTERVAL_MS = 30_000;
@@ -112,6 +114,8 @@ export interface DaemonDeps {
    * policy backend at all (unit tests of other parts).
    */
   readonly policy?: PolicyAdapters;
+  /** The wait registry's refresh and repost periods (./waits.ts; tests shorten them). */
+  readonly waitTiming?: { readonly refreshMs?: number; readonly repostMs?: number };
 }
 
 interface PreparedConflist {
@@ -155,6 +159,9 @@ export class Daemon {
   #enforcer: BuiltinEnforcer | undefined;
   #builtinMetrics: BuiltinMetrics | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
+  /** What each pod's network waits for (`terway-hub why`, the pods' `AllocIPWaiting` events). */
+  #waits: WaitRegistry | undefined;
+  #unwatchPods: (() => void) | undefined;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps) {
     this.#cfg = cfg;
@@ -179,6 +186,11 @@ export class Daemon {
   /** The config the node runs now (the local config with the cluster's mode/MTU/podCIDR applied). */
   get effectiveConfig(): DaemonConfig {
     return this.#effective;
+  }
+
+  /** The per-pod wait registry (undefined before start). */
+  get waits(): WaitRegistry | undefined {
+    return this.#waits;
   }
 
   /** The NetworkPolicy backend's controller (undefined without policy adapters). */
@@ -248,7 +260,18 @@ export class Daemon {
       this.#eniSetup = eniSetup;
       const enforcer = pol === undefined ? undefined : this.#createEnforcer(pol, this.#store, nodeName ?? pol.hostname());
       this.#enforcer = enforcer;
+      const agent = this.#agent;
+      const waits = new WaitRegistry({
+        ...(agent !== undefined ? { post: (ns: string, name: string, message: string) => { agent.reporter.podEvent(ns, name, 'Normal', 'AllocIPWaiting', message); } } : {}),
+        policyNotReady: () => this.#policyNotReady(),
+        ...this.#deps.waitTiming,
+      });
+      this.#waits = waits;
+      waits.start();
+      // a pod gone from this node waits for nothing any more
+      this.#unwatchPods = agent?.pods.on((e) => { if (e.type === 'delete') waits.forget(e.object.namespace, e.object.name); });
       const service = new HubService({
+        waits,
         ...(enforcer !== undefined ? { isolate: (lease) => enforcer.isolate(lease) } : {}),
         prepareEni: (p, local, eni, facts) => eniSetup.ensure(p, local, eni, facts),
         store: this.#store,
@@ -305,7 +328,7 @@ export class Daemon {
       await this.#drain();
       // the builtin backend enforces before the first ADD can arrive (a restarted node's runtime may send one at once)
       if (this.#policyDecision?.backend === 'builtin') await this.#enforcer?.enable().catch((e: unknown) => { this.#log.error('builtin NetworkPolicy rules not programmed at start', { err: errorMessage(e) }); });
-      this.#rpc = new HubRpcServer(service, this.#log.child({ component: 'rpc' }), { policyModel: () => this.#policyModelReply(nodeName), policyVerify: () => this.#policyVerify() });
+      this.#rpc = new HubRpcServer(service, this.#log.child({ component: 'rpc' }), { policyModel: () => this.#policyModelReply(nodeName), policyVerify: () => this.#policyVerify(), why: (req) => Promise.resolve(this.#why(req)) });
       await this.#rpc.listen(cfg.socket);
       this.#serving = true;
       service.setReady(true);
@@ -351,6 +374,8 @@ export class Daemon {
     await this.#bandwidth?.stop();
     this.#scheduled?.stop();
     await this.#pools?.stop();
+    this.#unwatchPods?.();
+    this.#waits?.stop();
     this.#service?.setReady(false, 'stopping');
     this.#serving = false;
     if (this.#conflistPath !== undefined && !this.#cfg.keepConflistOnExit) {
@@ -542,8 +567,9 @@ export class Daemon {
   }
 
   /** What Status says beyond the service: the policy backend, and a rejected cluster config. */
-  #statusDetail(): Pick<StatusReply, 'policy' | 'configError'> {
+  #statusDetail(): Pick<StatusReply, 'policy' | 'configError' | 'pools'> {
     const st = this.#policy?.status();
+    const pools = this.#pools?.levels() ?? [];
     const configError = this.#agent?.config.lastError;
     const builtin = st?.backend === 'builtin' ? this.#enforcer?.status() : undefined;
     return {
@@ -561,7 +587,23 @@ export class Daemon {
           }
         : {}),
       ...(configError !== undefined ? { configError } : {}),
+      ...(pools.length > 0 ? { pools } : {}),
     };
+  }
+
+  /** `terway-hub why`: the pod's wait from the registry, its lease, the informer (./why.ts). */
+  #why(req: WhyRequest): WhyReply {
+    const waits = this.#waits;
+    const store = this.#store;
+    const agent = this.#agent;
+    return whyReply(req, {
+      wait: (ns, name) => waits?.reason(ns, name),
+      leases: (ns, name) => store?.listByPod(ns, name) ?? [],
+      ...(agent !== undefined ? { pod: (ns: string, name: string) => agent.pods.get(ns, name) } : {}),
+      configError: () => agent?.config.lastError,
+      policyNotReady: () => this.#policyNotReady(),
+      mode: () => this.#effective.mode,
+    }, Date.now());
   }
 
   #policyModelReply(nodeName: string | undefined): PolicyModelReply {

@@ -23,6 +23,7 @@ import { PoolSource, type AddressSource } from '../pool/source.js';
 import { EniPool, withoutDemand } from '../pool/eni-pool.js';
 import { EniSource, type LinkByMac } from '../pool/eni-source.js';
 import type { LeaseStore } from '../store/store.js';
+import type { PoolLevels } from '../rpc/protocol.js';
 
 /** Pause between attempts to start a pool whose start failed. */
 export const START_RETRY_MS = 5_000;
@@ -195,6 +196,19 @@ export class PoolKeeper implements ScheduledDemand {
   /** Every pool's numbers, for status and metrics. */
   stats(): readonly { readonly key: string; readonly stats: ReturnType<Pool['stats']> }[] {
     return [...this.#pools].map(([key, p]) => ({ key, stats: p.pool.stats() }));
+  }
+
+  /** Every pool's levels for `terway-hub status` (IP pools, then whole-ENI pools). */
+  levels(): readonly PoolLevels[] {
+    const ip = [...this.#pools].map(([key, p]): PoolLevels => {
+      const s = p.pool.stats();
+      return { key, kind: 'ip', enis: s.enis, ips: s.ips, idle: s.idle, leased: s.leased, waiting: s.waiting, inFlight: s.inFlight, releasing: s.releasing, heldForScheduled: s.heldForScheduled };
+    });
+    const eni = [...this.#eniPools].map(([key, p]): PoolLevels => {
+      const s = p.pool.stats();
+      return { key, kind: 'eni', enis: s.enis, ips: s.enis, idle: s.idle, leased: s.leased, waiting: s.waiting, inFlight: s.inFlight, releasing: 0, heldForScheduled: 0 };
+    });
+    return [...ip, ...eni];
   }
 
   /** Resolves once every pool's cloud calls under way are journaled (or their grace ran out). */

@@ -9,8 +9,8 @@ import { chmod, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
-import { parseAllocateRequest, parseConfirmRequest, parseGcRequest, parseLookupRequest, parsePolicyModelRequest, parsePolicyVerifyRequest, parseReleaseRequest, parseStatusRequest } from '../rpc/messages.js';
-import { CONTENT_TYPE, DEADLINE_HEADER, ROUTES, type MethodName, type PolicyModelReply, type PolicyVerifyReply } from '../rpc/protocol.js';
+import { parseAllocateRequest, parseConfirmRequest, parseGcRequest, parseLookupRequest, parsePolicyModelRequest, parsePolicyVerifyRequest, parseReleaseRequest, parseStatusRequest, parseWhyRequest } from '../rpc/messages.js';
+import { CONTENT_TYPE, DEADLINE_HEADER, ROUTES, type MethodName, type PolicyModelReply, type PolicyVerifyReply, type WhyReply, type WhyRequest } from '../rpc/protocol.js';
 import { deadlineExceeded, httpErrorOf, type HttpError } from './http-errors.js';
 import type { HubService } from './service.js';
 
@@ -23,11 +23,14 @@ const MAX_BODY = 4 << 20;
 export interface AdminSources {
   readonly policyModel: () => PolicyModelReply;
   readonly policyVerify: () => Promise<PolicyVerifyReply>;
+  /** `terway-hub why`: what the pod's network waits for now (src/daemon/why.ts). */
+  readonly why: (req: WhyRequest) => Promise<WhyReply>;
 }
 
 const NO_ADMIN: AdminSources = {
   policyModel: () => ({ kubernetes: false, nodeName: '', objects: [], refused: [] }),
   policyVerify: () => Promise.resolve({ backend: 'none', scopes: [], drift: ['this daemon runs no NetworkPolicy backend'] }),
+  why: (req) => Promise.resolve({ pod: `${req.namespace}/${req.name}`, known: false, waiting: false, notes: ['this daemon keeps no wait registry'] }),
 };
 
 function handlersFor(service: HubService, admin: AdminSources): Record<MethodName, Handler> {
@@ -49,6 +52,7 @@ function handlersFor(service: HubService, admin: AdminSources): Record<MethodNam
       parsePolicyVerifyRequest(raw);
       return admin.policyVerify();
     },
+    why: (raw) => admin.why(parseWhyRequest(raw)),
   };
 }
 

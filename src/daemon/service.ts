@@ -31,6 +31,7 @@ import type { AllocationObserver, PodFacts, PodFactsSource } from './k8s/hooks.j
 import type { Lease } from '../store/lease.js';
 import { createHubMetrics, type HubMetrics, type PoolProbe } from './metrics.js';
 import type { LeaseStore } from '../store/store.js';
+import type { WaitRegistry } from './waits.js';
 
 export interface HubServiceDeps {
   readonly store: LeaseStore;
@@ -64,6 +65,8 @@ export interface HubServiceDeps {
    * ADD (the lease is removed, the IP goes back): no pod runs without its policy.
    */
   readonly isolate?: (lease: Lease) => Promise<void>;
+  /** Told where each pod's allocation is and why it waits (`terway-hub why`, the `AllocIPWaiting` event). */
+  readonly waits?: WaitRegistry;
 }
 
 /**
@@ -117,10 +120,11 @@ export class HubService implements PoolProbe {
   readonly #onSettled: ((lease: Lease) => void) | undefined;
   readonly #prepareEni: HubServiceDeps['prepareEni'];
   readonly #isolate: HubServiceDeps['isolate'];
+  readonly #waits: WaitRegistry | undefined;
   /** Leases older than this were written by an earlier daemon: their ADD's Confirm may have gone to it. */
   readonly #startedAt: number;
   #ready = false;
-  #statusDetail: (() => Pick<StatusReply, 'policy' | 'configError'>) | undefined;
+  #statusDetail: (() => Pick<StatusReply, 'policy' | 'configError' | 'pools'>) | undefined;
   #attachmentGc: ((req: GcRequest) => Promise<GcReply>) | undefined;
   #reason = 'starting';
 
@@ -139,6 +143,7 @@ export class HubService implements PoolProbe {
     this.#onSettled = deps.onSettled;
     this.#prepareEni = deps.prepareEni;
     this.#isolate = deps.isolate;
+    this.#waits = deps.waits;
     this.#startedAt = this.#now().getTime();
     this.metrics = createHubMetrics(this);
   }
@@ -176,6 +181,7 @@ export class HubService implements PoolProbe {
     const keys = [attachmentKeyOf(req.containerId, req.ifName), podKeyOf(req.podNamespace, req.podName)].filter(isString);
     const started = performance.now();
     let facts: PodFacts | undefined;
+    const ticket = this.#waits?.begin(req.podNamespace, req.podName);
     try {
       const outcome = await this.#inFlight.run(keys, 'allocate', async (): Promise<{ reply: AllocateReply; fresh: boolean; fromReservation: boolean }> => {
         const existing = this.#store.get(req);
@@ -196,18 +202,20 @@ export class HubService implements PoolProbe {
         const reserved = requested === undefined ? this.#reservedIp(req, source) : undefined;
         const fromReservation = reserved !== undefined;
         const label = req.podName === '' ? `${req.containerId}/${req.ifName}` : `${req.podNamespace}/${req.podName}`;
+        ticket?.phase('address', source.waitReason === undefined ? undefined : () => source.waitReason?.());
         const grant = await source.take({
           label,
           ...(req.podName !== '' ? { pod: `${req.podNamespace}/${req.podName}` } : {}),
           ...(requested !== undefined ? { requested } : reserved !== undefined ? { requested: reserved, reserved: true } : {}),
           used: this.#store.usedIps(),
           ...(signal !== undefined ? { signal } : {}),
-          onWait: (n) => { this.#observer?.waiting?.({ req, what: n.what }); },
+          onWait: () => { ticket?.waiting(); },
         });
         const ip = grant.ip;
         let allocation: Allocation;
         try {
           // inside the try: a grant whose ENI cannot be found or set up on the host goes back to the pool
+          ticket?.phase('eni-setup');
           const eni = local.exclusive !== undefined ? undefined : grant.eni !== undefined && provider.eniFactsOf !== undefined ? await this.#eniFacts(provider, local, grant.eni) : local.eni;
           allocation = parseAllocation({
             mode: provider.mode,
@@ -225,7 +233,9 @@ export class HubService implements PoolProbe {
           // one fsync for the concurrent ADDs of this moment (src/store/group-commit.ts); the reply waits for it
           const { durable } = this.#store.inGroup(() => { this.#store.put(lease); });
           try {
+            ticket?.phase('policy');
             await this.#isolate?.(lease); // NetworkPolicy rules in place before the pod's network exists
+            ticket?.phase('storing');
             await durable;
           } catch (e) {
             this.#store.delete(req);
@@ -241,9 +251,11 @@ export class HubService implements PoolProbe {
         return { reply: { allocation }, fresh: true, fromReservation };
       });
       const { reply, fresh, fromReservation } = outcome;
+      ticket?.end();
       if (fresh) this.#observer?.succeeded({ req, allocation: reply.allocation, facts, elapsedMs: performance.now() - started, fromReservation });
       return reply;
     } catch (e) {
+      ticket?.end(e);
       this.metrics.allocationFailures.inc({ reason: e instanceof HubError ? e.code : 'internal' });
       if (!(e instanceof BusyError)) this.#observer?.failed({ req, error: e instanceof Error ? e : new Error(String(e)), facts, elapsedMs: performance.now() - started });
       throw e;
@@ -389,7 +401,7 @@ export class HubService implements PoolProbe {
   }
 
   /** What the daemon adds to Status beyond the service's own state (the NetworkPolicy backend). */
-  setStatusDetail(detail: (() => Pick<StatusReply, 'policy' | 'configError'>) | undefined): void {
+  setStatusDetail(detail: (() => Pick<StatusReply, 'policy' | 'configError' | 'pools'>) | undefined): void {
     this.#statusDetail = detail;
   }
 

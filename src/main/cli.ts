@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `terway-hub` CLI: daemon | status | leases | policy. */
+/** `terway-hub` CLI: daemon | status | why | leases | policy. */
 import { parseArgs } from 'node:util';
 import { loadDaemonConfig } from '../config/load.js';
 import { LeaseStore } from '../store/store.js';
@@ -10,12 +10,14 @@ import { askDaemon, DaemonCallError } from './daemon-call.js';
 import { formatLeases } from '../daemon/format-leases.js';
 import { POLICY_USAGE } from '../policy/cli/args.js';
 import { processPolicyIo, runPolicy } from './policy-cli.js';
+import { WHY_USAGE, formatPools, runWhy } from './why-cli.js';
 
 const USAGE = `usage: terway-hub <command> [flags]
 commands:
   daemon   run the node daemon
            ${DAEMON_USAGE.replace(/\n/gu, '\n           ')}
-  status   [--socket PATH] [--json]           ask the daemon for its status (exit 0 when ready)
+  status   [--socket PATH] [--json]           ask the daemon for its status and pool levels (exit 0 when ready)
+  ${WHY_USAGE}
   leases   [--config FILE | --state-dir DIR] [--json]   list the leases recorded on this node
   policy   explain | matrix | diff | verify: NetworkPolicy verdicts from files or the daemon's live model
            ${POLICY_USAGE.split('\n').slice(1).join('\n           ')}`;
@@ -36,6 +38,7 @@ function formatStatus(st: StatusReply): string {
     ...(p?.rules !== undefined ? [`  policy-rules: ${String(p.rules)}${p.lastApply !== undefined ? ` last-apply=${p.lastApply}` : ''}`] : []),
     ...(p?.lastError !== undefined ? [`  policy-error: ${p.lastError}`] : []),
     ...(st.configError !== undefined ? [`  config-error: ${st.configError}`] : []),
+    ...formatPools(st.pools),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -60,6 +63,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return runDaemon(rest);
     case 'status':
       return status(rest);
+    case 'why':
+      return runWhy(rest);
     case 'leases':
       return leases(rest);
     case 'policy':

@@ -18,6 +18,7 @@ import { planEniRefill, planEniShrink, type EniPoolLimits, type EniPoolSnapshot 
 import type { PoolAction } from './plan.js';
 import { DEFAULT_POOL_OPTIONS, type PoolOptions } from './pool.js';
 import { recoverPool, type RecoveryReport } from './recover.js';
+import { poolWaitReason, type PoolFailure, type PoolWaitReason } from './wait-reason.js';
 import type { EniResource, PoolJournal, ResourceFactory, WaitNotice } from './types.js';
 
 /** The IP pool's options apply (min/max idle in ENIs; coalescing, inhibit windows, pauses, reclaim, sync). */
@@ -81,6 +82,10 @@ export class EniPool {
   #o: EniPoolOptions;
   readonly #slots = new Map<string, Slot>();
   #creating = 0;
+  /** ENIs being created (vSwitch, since): what a waiter is told. */
+  readonly #creatingOn = new Map<string, { readonly ips: number; readonly vSwitchId: string; readonly since: number }>();
+  #lastFailure: PoolFailure | undefined;
+  #fatalPause = false;
   readonly #vswInhibit = new Map<string, number>();
   #createInhibitUntil = 0;
   #pausedUntil = 0;
@@ -184,7 +189,7 @@ export class EniPool {
         this.#waiters = this.#waiters.filter((x) => x !== w);
         reject(new ExhaustedError(`${o.label}: gave up waiting for an ENI from the cloud`));
       }, { once: true });
-      o.onWait?.({ what: this.#waitingFor() });
+      o.onWait?.({ what: this.waitReason().text });
       this.#kick(this.#o.coalesceMs);
     });
   }
@@ -261,9 +266,22 @@ export class EniPool {
     }
   }
 
-  #waitingFor(): string {
-    if (this.#creating > 0) return `waiting for a new ENI from ${this.#f.name} (${String(this.#creating)} being created)`;
-    return `no idle ENI on this node: asking ${this.#f.name} for one`;
+  /** Why an allocation finding no idle ENI waits now (./wait-reason.ts), from the pool's live state. */
+  waitReason(): PoolWaitReason {
+    return poolWaitReason({
+      now: this.#clock.now(),
+      cloud: this.#f.name,
+      unit: 'eni',
+      started: this.#maxEnis !== undefined,
+      creating: [...this.#creatingOn.values()],
+      assigning: 0,
+      assignCalls: 0,
+      vSwitches: [...this.#vswInhibit].map(([id, until]) => ({ id, inhibitedUntil: until })),
+      createInhibitedUntil: this.#createInhibitUntil,
+      pausedUntil: this.#pausedUntil,
+      fatalPause: this.#fatalPause && this.#pausedUntil > this.#clock.now(),
+      ...(this.#lastFailure !== undefined ? { lastFailure: this.#lastFailure } : {}),
+    });
   }
 
   #save(): void {
@@ -359,15 +377,18 @@ export class EniPool {
       case 'create-eni': {
         const token = this.#newToken();
         this.#creating++;
+        this.#creatingOn.set(id, { ips: a.count, vSwitchId: a.vSwitchId, since: started });
         this.#j.begin({ id, kind: a.kind, vSwitchId: a.vSwitchId, count: a.count, token, startedAt: started });
         op = this.#f.createEni(a.vSwitchId, a.count, token).then(
           (res) => {
             const now = this.#clock.now();
             this.#slots.set(res.id, { res, leased: false, deleting: false, idleSince: now, asideUntil: 0 });
+            this.#lastFailure = undefined;
+            this.#fatalPause = false;
             this.#log.info('exclusive-ENI pool: ENI created', { eni: res.id, mac: res.mac, ip: res.primaryIp, vSwitch: res.vSwitchId, ms: now - started });
           },
           (e: unknown) => { this.#failed(a, e); },
-        ).finally(() => { this.#creating--; });
+        ).finally(() => { this.#creating--; this.#creatingOn.delete(id); });
         break;
       }
       case 'delete-eni': {
@@ -405,6 +426,9 @@ export class EniPool {
     const now = this.#clock.now();
     const msg = errorMessage(err);
     this.#blocked = `${a.kind}: ${msg}`;
+    const cause = this.#f.cause?.(err);
+    this.#lastFailure = { action: a.kind, kind, message: msg, at: now, ...(cause !== undefined ? { cause } : {}), ...(a.kind === 'create-eni' ? { vSwitchId: a.vSwitchId } : {}) };
+    this.#fatalPause = kind === 'fatal';
     this.#log.warn('exclusive-ENI pool: cloud call failed', { action: a.kind, ...('eniId' in a ? { eni: a.eniId } : {}), ...('vSwitchId' in a ? { vSwitch: a.vSwitchId } : {}), kind, err: msg });
     switch (kind) {
       case 'vswitch-exhausted':

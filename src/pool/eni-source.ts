@@ -7,6 +7,7 @@
 import type { IfName, IpAddr, MacAddr } from '../lib/brand.js';
 import { InvalidInputError, UnavailableError } from '../lib/errors.js';
 import type { EniPool } from './eni-pool.js';
+import type { PoolWaitReason } from './wait-reason.js';
 import type { AddressSource, Grant, TakeOptions } from './source.js';
 
 /** The host link that has `mac` now, or undefined (src/cloud/host-links.ts reads sysfs). */
@@ -71,5 +72,9 @@ export class EniSource implements AddressSource {
   /** The whole-ENI pool takes no schedule-time demand. */
   heldForScheduled(): number {
     return 0;
+  }
+
+  waitReason(): PoolWaitReason {
+    return this.pool.waitReason();
   }
 }

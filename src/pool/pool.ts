@@ -36,6 +36,7 @@ import { recoverPool, type RecoveryReport } from './recover.js';
 import { planRelease, retireDelta, spreadRetired } from './retire.js';
 import { planSync, type SyncDecision } from './sync.js';
 import type { EniResource, PoolJournal, ResourceFactory, WaitNotice } from './types.js';
+import { poolWaitReason, type PoolFailure, type PoolWaitReason } from './wait-reason.js';
 
 export interface PoolOptions {
   readonly minIdle: number;
@@ -164,7 +165,11 @@ export class Pool {
   readonly #newToken: () => string;
   readonly #random: () => number;
   readonly #enis = new Map<string, Entry>();
-  readonly #creating = new Map<string, number>();
+  readonly #creating = new Map<string, { readonly ips: number; readonly vSwitchId: string; readonly since: number }>();
+  /** The last failed call no call has succeeded after (./wait-reason.ts: why waiters wait). */
+  #lastFailure: PoolFailure | undefined;
+  /** The vSwitches of the last plan (a waiter is told where the pool fails over to). */
+  #knownVSwitches: readonly string[] = [];
   readonly #vswInhibit = new Map<string, number>();
   #createInhibitUntil = 0;
   /** After a transient or fatal failure no new cloud call is made before this (the client already retried). */
@@ -412,7 +417,7 @@ export class Pool {
         reject(new ExhaustedError(`${o.label}: gave up waiting for an IP from the cloud`));
       };
       o.signal?.addEventListener('abort', onAbort, { once: true });
-      o.onWait?.({ what: this.#waitingFor() });
+      o.onWait?.({ what: this.waitReason().text });
       this.#kick(this.#o.coalesceMs);
     });
   }
@@ -528,12 +533,25 @@ export class Pool {
     }
   }
 
-  #waitingFor(): string {
-    const creating = [...this.#creating.values()].reduce((n, c) => n + c, 0);
-    const assigning = [...this.#enis.values()].reduce((n, e) => n + e.assigning, 0);
-    if (creating > 0) return `waiting for a new ENI (${String(creating)} IPs) from ${this.#f.name}`;
-    if (assigning > 0) return `waiting for ${String(assigning)} IPs being assigned by ${this.#f.name}`;
-    return `no idle IP on this node: asking ${this.#f.name} for more`;
+  /** Why an allocation finding no idle IP waits now (./wait-reason.ts), from the pool's live state. */
+  waitReason(): PoolWaitReason {
+    const now = this.#clock.now();
+    const entries = [...this.#enis.values()];
+    const ids = [...new Set([...this.#knownVSwitches, ...this.#vswInhibit.keys()])];
+    return poolWaitReason({
+      now,
+      cloud: this.#f.name,
+      started: this.#limits !== undefined,
+      ...(this.#startFailure !== undefined ? { startFailure: this.#startFailure } : {}),
+      creating: [...this.#creating.values()],
+      assigning: entries.reduce((n, e) => n + e.assigning, 0),
+      assignCalls: entries.filter((e) => e.assigning > 0).length,
+      vSwitches: ids.map((id) => ({ id, inhibitedUntil: this.#vswInhibit.get(id) ?? 0 })),
+      createInhibitedUntil: this.#createInhibitUntil,
+      pausedUntil: this.#pausedUntil,
+      fatalPause: this.#fatalPause,
+      ...(this.#lastFailure !== undefined ? { lastFailure: this.#lastFailure } : {}),
+    });
   }
 
   #add(res: EniResource): Entry {
@@ -575,7 +593,7 @@ export class Pool {
     const scheduled = this.#expectedCount();
     this.#recordDemand(now, [...this.#enis.values()].reduce((n, e) => n + e.leased.size, 0) + this.#waiters.length + scheduled);
     return {
-      now, enis, creating: [...this.#creating.values()].map((ips) => ({ ips })), vSwitches: [], waiting: this.#waiters.length, scheduled, recentAllocations: this.#recent,
+      now, enis, creating: [...this.#creating.values()].map((c) => ({ ips: c.ips })), vSwitches: [], waiting: this.#waiters.length, scheduled, recentAllocations: this.#recent,
       reclaimDue, ...(reclaimDue ? { reclaimBatch: now >= this.#nextReclaimAt ? this.#o.reclaimBatch : 0 } : {}), demandHistory: this.#demand,
     };
   }
@@ -606,6 +624,7 @@ export class Pool {
       .then((vsws) => {
         const base = this.#snapshot();
         const now = base.now;
+        this.#knownVSwitches = vsws.map((v) => v.id);
         if (now < this.#pausedUntil) {
           if (this.#fatalPause) for (const w of this.#waiters.splice(0)) w.reject(new ExhaustedError(`${w.label}: no IP: the cloud refused the last call (${this.#blocked}); the pool tries again in ${String(Math.ceil((this.#pausedUntil - now) / 1000))} s`));
           this.#retry(this.#pausedUntil - now);
@@ -664,12 +683,13 @@ export class Pool {
       case 'create-eni': {
         const vSwitchId = unfinished?.vSwitchId ?? a.vSwitchId;
         const count = unfinished?.count ?? a.count;
-        this.#creating.set(id, count);
+        this.#creating.set(id, { ips: count, vSwitchId, since: started });
         if (unfinished === undefined) this.#j.begin({ id, kind: a.kind, vSwitchId, count, token, startedAt: started });
         let keep = false;
         op = this.#f.createEni(vSwitchId, count, token).then(
           (res) => {
             this.#add(res);
+            this.#lastFailure = undefined;
             this.#log.info('pool: ENI created', { eni: res.id, vSwitch: res.vSwitchId, ips: res.ips.length, ms: this.#clock.now() - started, ...(unfinished !== undefined ? { retriedToken: true } : {}) });
           },
           (e: unknown) => {
@@ -693,7 +713,7 @@ export class Pool {
         e.assigning += a.count;
         this.#j.begin({ id, kind: a.kind, eniId: a.eniId, count: a.count, token, startedAt: started });
         op = this.#f.assignIps(a.eniId, a.count, token).then(
-          (ips) => { e.res = { ...e.res, ips: [...e.res.ips, ...ips.filter((ip) => !e.res.ips.includes(ip))] }; },
+          (ips) => { e.res = { ...e.res, ips: [...e.res.ips, ...ips.filter((ip) => !e.res.ips.includes(ip))] }; this.#lastFailure = undefined; },
           (err: unknown) => { this.#failed(a, err); },
         ).finally(() => { e.assigning -= a.count; e.busy = false; });
         break;
@@ -744,6 +764,9 @@ export class Pool {
     const now = this.#clock.now();
     const msg = errorMessage(err);
     this.#blocked = `${a.kind}: ${msg}`;
+    const vSwitchId = a.kind === 'create-eni' ? a.vSwitchId : 'eniId' in a ? this.#enis.get(a.eniId)?.res.vSwitchId : undefined;
+    const cause = this.#f.cause?.(err);
+    this.#lastFailure = { action: a.kind, kind, message: msg, at: now, ...(cause !== undefined ? { cause } : {}), ...(vSwitchId !== undefined ? { vSwitchId } : {}) };
     this.#log.warn('pool: cloud call failed', { action: a.kind, ...('eniId' in a ? { eni: a.eniId } : {}), ...('vSwitchId' in a ? { vSwitch: a.vSwitchId } : {}), kind, err: msg });
     switch (kind) {
       case 'vswitch-exhausted':

@@ -11,6 +11,7 @@ import { CoolDown } from '../ipam/cool-down.js';
 import { freeCount, pickFree, setHas, setSize, type AddressSet } from '../ipam/range.js';
 import type { Pool } from './pool.js';
 import type { EniResource, WaitNotice } from './types.js';
+import type { PoolWaitReason } from './wait-reason.js';
 
 export interface Grant {
   readonly ip: IpAddr;
@@ -48,6 +49,8 @@ export interface AddressSource {
   free(used: ReadonlySet<string>): number;
   /** Of the free addresses, those pods scheduled to this node will take (a pool's schedule-time demand; else 0). */
   heldForScheduled(): number;
+  /** A pool: why a take finding nothing idle waits now (./wait-reason.ts). */
+  waitReason?(): PoolWaitReason;
 }
 
 export class StaticSource implements AddressSource {
@@ -143,5 +146,9 @@ export class PoolSource implements AddressSource {
 
   heldForScheduled(): number {
     return this.pool.stats().heldForScheduled;
+  }
+
+  waitReason(): PoolWaitReason {
+    return this.pool.waitReason();
   }
 }

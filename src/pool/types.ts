@@ -53,6 +53,8 @@ export interface ResourceFactory {
   /** Detaches and deletes; NotFound counts as success. */
   deleteEni(eniId: string): Promise<void>;
   classify(err: unknown): FailureKind;
+  /** The finer cause of a failure for people (`throttled`, `vswitch-ip-exhausted`, …); absent: the kind says it all. */
+  cause?(err: unknown): string | undefined;
   /**
    * What the node sees of these ENIs now (a cloud: the instance metadata service's private IPs by MAC): ENI id → its
    * IPs, undefined when the node does not list it. Absent: the factory has no view besides its own (no periodic sync).

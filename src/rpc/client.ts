@@ -27,6 +27,7 @@ import {
   parsePolicyVerifyReply,
   parseReleaseReply,
   parseStatusReply,
+  parseWhyReply,
 } from './messages.js';
 import { CONTENT_TYPE, DEADLINE_HEADER, ROUTES, type HubAdminRpc, type HubRpc, type MethodName, type Route } from './protocol.js';
 
@@ -153,5 +154,6 @@ export function createRpcClient(opts: RpcClientOptions): HubRpcClient {
     gc: (req) => unary('gc', req, parseGcReply),
     policyModel: (req) => unary('policyModel', req, parsePolicyModelReply),
     policyVerify: (req) => unary('policyVerify', req, parsePolicyVerifyReply),
+    why: (req) => unary('why', req, parseWhyReply),
   };
 }

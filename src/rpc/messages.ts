@@ -6,7 +6,7 @@
 import { parseIfName, parseIp, parseNetnsPath } from '../lib/brand.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { quote } from '../lib/text.js';
-import { containerIdProblem, podIdentityProblem } from '../lib/validate/names.js';
+import { containerIdProblem, dnsLabelProblem, dnsSubdomainProblem, podIdentityProblem } from '../lib/validate/names.js';
 import { isEmptySpec } from '../bandwidth/types.js';
 import { parseAllocation, parseBandwidth } from '../modes/allocation.js';
 import type {
@@ -25,8 +25,12 @@ import type {
   PolicyModelRequest,
   PolicyVerifyReply,
   PolicyVerifyRequest,
+  PoolLevels,
   StatusReply,
   StatusRequest,
+  WhyReason,
+  WhyReply,
+  WhyRequest,
 } from './protocol.js';
 import { arr, bool, int, obj, str, type Obj } from '../lib/validate/input-fields.js';
 
@@ -122,6 +126,7 @@ export function parseStatusReply(raw: unknown): StatusReply {
     mode: str(o, 'mode', ''),
     reason: str(o, 'reason', ''),
     ...(o.configError !== undefined ? { configError: str(o, 'configError', '') } : {}),
+    ...(o.pools !== undefined ? { pools: arr(o, 'pools', '').map((p, i) => parsePoolLevels(p, `pools[${String(i)}].`)) } : {}),
   };
   if (o.policy === undefined) return base;
   const p = obj(o.policy, 'policy');
@@ -186,4 +191,51 @@ function strings(o: Obj, key: string): string[] {
 export function parsePolicyModelReply(raw: unknown): PolicyModelReply {
   const o = obj(raw, 'reply');
   return { kubernetes: bool(o, 'kubernetes', ''), nodeName: str(o, 'nodeName', ''), objects: arr(o, 'objects', ''), refused: strings(o, 'refused') };
+}
+
+function parsePoolLevels(raw: unknown, field: string): PoolLevels {
+  const o = obj(raw, field.slice(0, -1));
+  const kind = str(o, 'kind', field);
+  if (kind !== 'ip' && kind !== 'eni') throw new InvalidInputError(`${field}kind`, `must be "ip" or "eni": ${quote(kind)}`);
+  const n = (k: string): number => int(o, k, field, 0, Number.MAX_SAFE_INTEGER);
+  return { key: str(o, 'key', field), kind, enis: n('enis'), ips: n('ips'), idle: n('idle'), leased: n('leased'), waiting: n('waiting'), inFlight: n('inFlight'), releasing: n('releasing'), heldForScheduled: n('heldForScheduled') };
+}
+
+/** `namespace` and `name`: a Kubernetes namespace (DNS label) and pod name (DNS subdomain). */
+export function parseWhyRequest(raw: unknown): WhyRequest {
+  const o = obj(raw, 'request');
+  const namespace = str(o, 'namespace', '');
+  const name = str(o, 'name', '');
+  const nsProblem = dnsLabelProblem(namespace);
+  if (nsProblem !== undefined) throw new InvalidInputError('namespace', `${nsProblem}: ${quote(namespace)}`);
+  const nameProblem = dnsSubdomainProblem(name);
+  if (nameProblem !== undefined) throw new InvalidInputError('name', `${nameProblem}: ${quote(name)}`);
+  return { namespace, name };
+}
+
+function parseWhyReason(raw: unknown): WhyReason {
+  const o = obj(raw, 'reason');
+  const d = obj(o.detail, 'reason.detail');
+  const detail: Record<string, string> = {};
+  for (const k of Object.keys(d)) detail[k] = str(d, k, 'reason.detail.');
+  return {
+    kind: str(o, 'kind', 'reason.'),
+    text: str(o, 'text', 'reason.'),
+    since: str(o, 'since', 'reason.'),
+    ...(o.retryAt !== undefined ? { retryAt: str(o, 'retryAt', 'reason.') } : {}),
+    detail,
+  };
+}
+
+export function parseWhyReply(raw: unknown): WhyReply {
+  const o = obj(raw, 'reply');
+  return {
+    pod: str(o, 'pod', ''),
+    known: bool(o, 'known', ''),
+    waiting: bool(o, 'waiting', ''),
+    ...(o.reason !== undefined ? { reason: parseWhyReason(o.reason) } : {}),
+    ...(o.ip !== undefined ? { ip: str(o, 'ip', '') } : {}),
+    ...(o.since !== undefined ? { since: str(o, 'since', '') } : {}),
+    notes: strings(o, 'notes'),
+  };
 }

@@ -34,6 +34,7 @@ export const ROUTES = {
   gc: { method: 'POST', path: '/v1/gc' },
   policyModel: { method: 'GET', path: '/v1/policy/model' },
   policyVerify: { method: 'GET', path: '/v1/policy/verify' },
+  why: { method: 'POST', path: '/v1/why' },
 } as const satisfies Record<string, Route>;
 export type MethodName = keyof typeof ROUTES;
 
@@ -107,6 +108,28 @@ export interface StatusReply {
   readonly policy?: PolicyStatusReply;
   /** Why the cluster config was rejected (the last good one runs); absent when the last reconcile was accepted. */
   readonly configError?: string;
+  /** The warm pools' levels (absent from daemons that run none: vpc, or an older daemon). */
+  readonly pools?: readonly PoolLevels[];
+}
+
+/** One warm pool's numbers now (src/pool/pool.ts `stats()`, src/pool/eni-pool.ts for whole ENIs). */
+export interface PoolLevels {
+  /** Which pool (its cloud factory's key). */
+  readonly key: string;
+  /** `ip`: secondary IPs on shared ENIs; `eni`: whole ENIs (exclusive-ENI mode; counts are ENIs). */
+  readonly kind: 'ip' | 'eni';
+  readonly enis: number;
+  readonly ips: number;
+  readonly idle: number;
+  readonly leased: number;
+  /** Allocations waiting for the cloud now. */
+  readonly waiting: number;
+  /** Cloud calls under way. */
+  readonly inFlight: number;
+  /** Being given back to the cloud (retired above max_pool_size, or in an Unassign/Delete call). */
+  readonly releasing: number;
+  /** Unleased IPs scheduled pods will take. */
+  readonly heldForScheduled: number;
 }
 
 export interface PolicyStatusReply {
@@ -153,10 +176,43 @@ export interface PolicyVerifyReply {
   readonly drift: readonly string[];
 }
 
+/** `terway-hub why NAMESPACE/POD`: what the pod's network waits for right now. */
+export interface WhyRequest {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** A classified wait (src/daemon/wait-reasons.ts): `kind` for machines, `text` for people; times are ISO 8601. */
+export interface WhyReason {
+  readonly kind: string;
+  readonly text: string;
+  readonly since: string;
+  /** When the daemon tries again (end of a pause or an inhibit window). */
+  readonly retryAt?: string;
+  /** Facts such as the vSwitch, the failover target, the error. */
+  readonly detail: Readonly<Record<string, string>>;
+}
+
+export interface WhyReply {
+  /** `namespace/name`. */
+  readonly pod: string;
+  /** False: the daemon knows nothing of the pod (not on this node, no allocation, no lease). */
+  readonly known: boolean;
+  readonly waiting: boolean;
+  /** Present while waiting. */
+  readonly reason?: WhyReason;
+  /** Not waiting: the pod's IP and since when it holds it. */
+  readonly ip?: string;
+  readonly since?: string;
+  /** Node-wide facts that bear on the pod (a refused cluster config, a NetworkPolicy backend not ready). */
+  readonly notes: readonly string[];
+}
+
 /** What the CLI asks the daemon beyond the plugin's calls. */
 export interface HubAdminRpc {
   policyModel(req: PolicyModelRequest): Promise<PolicyModelReply>;
   policyVerify(req: PolicyVerifyRequest): Promise<PolicyVerifyReply>;
+  why(req: WhyRequest): Promise<WhyReply>;
 }
 
 export interface HubRpc {

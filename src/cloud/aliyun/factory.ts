@@ -75,6 +75,7 @@ export function createAliyunFactory(d: AliyunFactoryDeps): ResourceFactory {
       for (const e of enis) out.set(e.id, macs.has(e.mac.toLowerCase()) ? (await d.metadata.eni(e.mac)).privateIps : undefined);
       return out;
     },
+    cause: (err: unknown): string | undefined => aliyunErrorOf(err)?.kind,
     classify: (err: unknown): FailureKind => {
       const info = aliyunErrorOf(err);
       if (info === undefined) return 'fatal';

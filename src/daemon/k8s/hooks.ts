@@ -36,16 +36,8 @@ export interface AllocationFailed {
   readonly elapsedMs: number;
 }
 
-/** An allocation waits for the cloud (no idle IP on the node): what it waits for. */
-export interface AllocationWaiting {
-  readonly req: AllocateRequest;
-  readonly what: string;
-}
-
 /** Told after the reply is decided; must not throw or block (work is done asynchronously). */
 export interface AllocationObserver {
   succeeded(e: AllocationSucceeded): void;
   failed(e: AllocationFailed): void;
-  /** Once per allocation that has to wait for the cloud (a pod event says so). */
-  waiting?(e: AllocationWaiting): void;
 }

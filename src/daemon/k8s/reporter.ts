@@ -1,6 +1,7 @@
 /**
  * Tells Kubernetes what allocation did: pod events (`AllocIPSucceed`, `AllocIPFailed`, and `ParseFailed` when a
- * bandwidth annotation is bad; bandwidth updates post theirs through `podEvent`), the pod's
+ * bandwidth annotation is bad; bandwidth updates and the wait registry's `AllocIPWaiting` post theirs through
+ * `podEvent`), the pod's
  * `k8s.aliyun.com/pod-ips` annotation, node Warning events and the node condition `SufficientIP`. Everything runs
  * in the background with a few retries and never delays or fails an RPC; `idle()` waits for it (tests, stop).
  */
@@ -9,7 +10,7 @@ import { REASON_PARSE_FAILED } from './bandwidth-reconciler.js';
 import { ConfigError, ExhaustedError, HubError, errorMessage } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { KubeApi, NodeCondition } from '../../k8s/types.js';
-import type { AllocationFailed, AllocationObserver, AllocationSucceeded, AllocationWaiting } from './hooks.js';
+import type { AllocationFailed, AllocationObserver, AllocationSucceeded } from './hooks.js';
 
 export const POD_IPS_ANNOTATION = 'k8s.aliyun.com/pod-ips';
 export const SUFFICIENT_IP = 'SufficientIP';
@@ -79,13 +80,10 @@ export class KubeReporter implements AllocationObserver {
     if (error instanceof ExhaustedError) this.#setSufficient(false, 'InsufficientIP', error.message);
   }
 
-  /** An event on a pod (bandwidth: `BandwidthUpdated`, `ParseFailed`, `BandwidthUpdateFailed`), in the background. */
-  /** The pod waits for the cloud (no idle IP on the node): a Normal `AllocIPWaiting` event saying for what. */
-  waiting(e: AllocationWaiting): void {
-    if (e.req.podName === '') return;
-    this.podEvent(e.req.podNamespace, e.req.podName, 'Normal', 'AllocIPWaiting', e.what);
-  }
-
+  /**
+   * An event on a pod (bandwidth: `BandwidthUpdated`, `ParseFailed`, `BandwidthUpdateFailed`; the wait registry's
+   * `AllocIPWaiting`, src/daemon/waits.ts), in the background.
+   */
   podEvent(namespace: string, name: string, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const uid = this.#deps.podUid?.(namespace, name);
     this.#run(`pod event ${reason}`, () => this.#deps.kube.createEvent({ target: podTarget(namespace, name, uid), type, reason, message }));

@@ -173,7 +173,7 @@ describe('HubRpcServer on a unix socket', () => {
     expect(await client.policyVerify({})).toEqual({ backend: 'none', scopes: [], drift: ['this daemon runs no NetworkPolicy backend'] });
     const objects = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }];
     const verify = { backend: 'builtin', scopes: ['host'], drift: ['host: missing chain pod0_in'] };
-    const other = new HubRpcServer(service, undefined, { policyModel: () => ({ kubernetes: true, nodeName: 'n1', objects, refused: ['NetworkPolicy x/p: spec.x: unknown field'] }), policyVerify: () => Promise.resolve(verify) });
+    const other = new HubRpcServer(service, undefined, { policyModel: () => ({ kubernetes: true, nodeName: 'n1', objects, refused: ['NetworkPolicy x/p: spec.x: unknown field'] }), policyVerify: () => Promise.resolve(verify), why: (r) => Promise.resolve({ pod: `${r.namespace}/${r.name}`, known: false, waiting: false, notes: [] }) });
     const path = join(tempDir('hub-rpc-model-'), 'hub.sock');
     await other.listen(path);
     const c = createNodeRpcClient(path);

@@ -84,6 +84,7 @@ const REPLIES: Record<MethodName, unknown> = {
   gc: { released: [], errors: [] },
   policyModel: { kubernetes: false, nodeName: '', objects: [], refused: [] },
   policyVerify: { backend: 'none', scopes: [], drift: [] },
+  why: { pod: 'default/web', known: true, waiting: true, reason: { kind: 'throttled', text: 'throttled by aliyun', since: '2026-01-01T00:00:00.000Z', retryAt: '2026-01-01T00:00:02.000Z', detail: { cloud: 'aliyun' } }, notes: [] },
 };
 
 const ERROR_CLASSES: [HubErrorCode, new (...args: never[]) => HubError][] = [
@@ -125,6 +126,7 @@ describe('rpc client over node:http', () => {
       'POST /v1/gc +body',
       'GET /v1/policy/model',
       'GET /v1/policy/verify',
+      'POST /v1/why +body',
     ]);
   });
 
