@@ -13,6 +13,9 @@ import { FakeKube } from './fake-kube.js';
 import { req } from './helpers/fixtures.js';
 import { startWhyDaemon, type WhyDaemon } from './helpers/why-daemon.js';
 import { eventually } from '../../helpers/wait.js';
+import { runCli } from '../../helpers/cli.js';
+import { join } from 'node:path';
+import { tempDir } from '../../helpers/tmp.js';
 
 const running: WhyDaemon[] = [];
 afterEach(async () => {
@@ -169,5 +172,38 @@ describe('why: policy and config', () => {
     expect(served).toMatchObject({ waiting: false, ip: allocation.ip });
     expect(served.notes).toEqual([expect.stringMatching(/^the node's cluster config is refused \(the last good config, mode veth-policy-routing, serves\): kube-system\/eni-config: policy\.backend: cilium refused in ipvlan mode/u)]);
     expect(kube.events.some((e) => e.reason === 'ConfigError' && /cilium refused in ipvlan mode/u.test(e.message))).toBe(true);
+  });
+});
+
+describe('why: the CLI', () => {
+  it('exit codes: 0 not waiting, 3 waiting, 4 unknown pod, 1 daemon unreachable, 2 bad arguments; --json; status prints the pool levels', async () => {
+    const kube = new FakeKube();
+    const d = await start(kube);
+    const socket = d.cfg.socket;
+    kube.addPod('ok');
+    kube.addPod('bad', { annotations: { 'kubernetes.io/egress-bandwidth': 'x' } });
+    await eventually(() => { expect(d.daemon.agent?.pods.get('default', 'bad')).toBeDefined(); });
+    const { allocation } = await svc(d).allocate(req('c1', { podName: 'ok' }));
+    await expect(svc(d).allocate(req('c2', { podName: 'bad' }))).rejects.toThrow(/egress-bandwidth/u);
+    const [ok, bad, json, unknown, down, usage, status] = await Promise.all([
+      runCli(['why', 'default/ok', '--socket', socket]),
+      runCli(['why', 'default/bad', '--socket', socket]),
+      runCli(['why', 'default/bad', '--socket', socket, '--json']),
+      runCli(['why', 'default/ghost', '--socket', socket]),
+      runCli(['why', 'default/ok', '--socket', join(tempDir('hub-why-none-'), 'no.sock')]),
+      runCli(['why', 'no-slash', '--socket', socket]),
+      runCli(['status', '--socket', socket]),
+    ]);
+    expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^default/ok: not waiting: has IP ${allocation.ip.replace(/\./gu, '\\.')} since \\S+\n$`, 'u')) });
+    expect(bad.code).toBe(3);
+    expect(bad.stdout).toMatch(/^default\/bad: waiting \(bad-annotation\) since \S+\n {2}bad annotation kubernetes\.io\/egress-bandwidth: .*\n {2}detail: annotation=kubernetes\.io\/egress-bandwidth\n$/u);
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ pod: 'default/bad', known: true, waiting: true, reason: { kind: 'bad-annotation' } });
+    expect(unknown).toMatchObject({ code: 4, stdout: "default/ghost: unknown to this node's daemon (not bound to this node, no allocation, no lease)\n" });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/daemon unreachable/u);
+    expect(usage.code).toBe(2);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/\n {2}pool local:eth1:\S+ \(ip\): ips=\d+ idle=\d+ leased=1 waiting=0 in-flight=\d+ releasing=\d+ enis=1 held-for-scheduled=\d+\n/u);
   });
 });
