@@ -78,7 +78,13 @@ describe('Daemon', () => {
     expect(statSync(cfg.socket).mode & 0o777).toBe(0o600);
 
     const client = createNodeRpcClient(cfg.socket);
-    expect(await client.status({})).toEqual({ ready: true, mode: 'veth-policy-routing', reason: '' });
+    // the warm pool's levels: the pending release's IP came back idle
+    expect(await client.status({})).toEqual({
+      ready: true,
+      mode: 'veth-policy-routing',
+      reason: '',
+      pools: [{ key: 'local:eth1:192.168.0.0/24:192.168.0.10-192.168.0.20', kind: 'ip', enis: 1, ips: 1, idle: 1, leased: 0, waiting: 0, inFlight: 0, releasing: 0, heldForScheduled: 0 }],
+    });
     const { allocation } = await client.allocate(req('c1'));
     // the pending release gave 192.168.0.10 back to the warm pool, where it is the only idle IP (min_pool_size 0):
     // handed out again (idle IPs go longest-idle first; a cold pool has no other)

@@ -263,9 +263,11 @@ describe('Daemon: live pod bandwidth through the informer, the executor and the 
     await expect(service.allocate(req('c1', { podName: 'bad' }))).rejects.toBeInstanceOf(ConfigError);
     expect(service.leases()).toBe(0);
     await eventually(() => {
-      expect(kube.events.map((e) => `${e.target.name}/${e.target.uid} ${e.type} ${e.reason}`)).toEqual(['bad/uid-bad Warning AllocIPFailed', 'bad/uid-bad Warning ParseFailed']);
+      // the wait registry's event names the reason the pod waits for (src/daemon/waits.ts)
+      expect(kube.events.map((e) => `${e.target.name}/${e.target.uid} ${e.type} ${e.reason}`)).toEqual(['bad/uid-bad Normal AllocIPWaiting', 'bad/uid-bad Warning AllocIPFailed', 'bad/uid-bad Warning ParseFailed']);
     });
-    expect(kube.events[1]?.message).toMatch(/k8s\.aliyun\.com\/egress-bandwidth: .*"12"/u);
+    expect(kube.events[0]?.message).toMatch(/^waiting \(bad-annotation\): bad annotation k8s\.aliyun\.com\/egress-bandwidth: .*"12"/u);
+    expect(kube.events[2]?.message).toMatch(/k8s\.aliyun\.com\/egress-bandwidth: .*"12"/u);
   });
 
   it('a released lease is forgotten and later changes leave it alone', async () => {
