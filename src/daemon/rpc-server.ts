@@ -60,8 +60,11 @@ function deadlineOf(req: IncomingMessage): number | undefined | HttpError {
   if (raw === undefined) return undefined;
   const ms = typeof raw === 'string' && /^\d{1,10}$/u.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(ms)) return { status: 400, body: { code: 'invalid-input', message: `${DEADLINE_HEADER}: must be a count of milliseconds: ${JSON.stringify(raw)}` } };
-  return ms;
+  // longer than a timer can hold (≈ 24.8 days; setTimeout would fire after 1 ms): no deadline in practice
+  return ms > MAX_TIMER_MS ? undefined : ms;
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type Body = { readonly value: unknown } | { readonly refused: HttpError };
 
