@@ -216,7 +216,7 @@ export class AliyunEcsClient implements AliyunEniCloud {
       }
     }
     const eni = await this.poll('wait_eni_status', `ENI ${eniId} to be InUse`, async () => {
-      const e = await this.inUseChecks.get(eniId);
+      const e = await this.inUseChecks.get(eniId, signal);
       if (e === undefined) throw new NotFoundError(`ENI ${eniId} vanished while attaching`);
       if (e.status === 'Available') throw new UnavailableError(`ENI ${eniId} attach failed (back to Available)`);
       return e.status === 'InUse' ? e : undefined;
