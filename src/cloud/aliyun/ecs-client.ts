@@ -6,6 +6,7 @@
  * failures onto typed errors (errors.ts). Secrets never leave: errors and logs are redacted, SDK errors are never
  * attached as `cause` (they hold the signed request).
  */
+import { onceUntilFailure } from '../../lib/memo.js';
 import type { IpAddr } from '../../lib/brand.js';
 import { InvalidInputError, NotFoundError, UnavailableError } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
@@ -96,7 +97,7 @@ export class AliyunEcsClient implements AliyunEniCloud {
    * DescribeNetworkInterfaces again. Dropped on detach/delete, and when the metadata service no longer lists the MAC.
    */
   private readonly attachedHere = new Map<string, AttachedEni['mac']>();
-  private instanceIdP: Promise<string> | undefined;
+  private readonly instanceId: (signal?: AbortSignal) => Promise<string>;
   private readonly inUseChecks: DescribeBatcher;
 
   constructor(private readonly o: AliyunClientOptions) {
@@ -107,21 +108,14 @@ export class AliyunEcsClient implements AliyunEniCloud {
     this.limiter = new RateLimiter(o.rateLimit ?? {}, this.clock, (action, ms) => {
       this.log.warn('ECS client-side rate limit: waiting', { action, waitMs: Math.round(ms), perMinute: this.limiter.perMinute(action) });
     });
-    if (o.instanceId !== undefined) this.instanceIdP = Promise.resolve(o.instanceId);
+    const known = o.instanceId;
+    this.instanceId = known !== undefined ? () => Promise.resolve(known) : onceUntilFailure((signal?: AbortSignal) => o.metadata.instanceId(signal));
     this.inUseChecks = new DescribeBatcher(o.describeBatchMs ?? 100, this.clock, (ids) => this.describeEnis({ ids }));
   }
 
   /** How many ClientTokens are kept for requests whose last attempt failed (Terway's LRU). */
   get keptClientTokens(): number {
     return this.tokens.kept;
-  }
-
-  private instanceId(signal?: AbortSignal): Promise<string> {
-    this.instanceIdP ??= this.o.metadata.instanceId(signal).catch((e: unknown) => {
-      this.instanceIdP = undefined;
-      throw e;
-    });
-    return this.instanceIdP;
   }
 
   /** One logical ECS request: rate limit, attempts with backoff, ClientToken, error mapping. */

@@ -11,6 +11,7 @@
  * it runs on the local provider (the node's podCIDR). Secrets never reach a log line or an error: the ECS client
  * redacts what it reports, and this file logs only the credential source's name.
  */
+import { onceUntilFailure } from '../../lib/memo.js';
 import type { DaemonConfig } from '../../config/daemon-config.js';
 import type { AliyunSettings } from '../../config/cloud-config.js';
 import type { EniConf } from '../../config/eni-conf.js';
@@ -151,15 +152,12 @@ export class AliyunProviders {
           get eniConf() { return thisCurrent().eniConf; },
         }),
     };
-    let primaryFacts: Promise<EniFacts | undefined> | undefined;
-    const primaryEni = (): Promise<EniFacts | undefined> => {
-      primaryFacts ??= this.#eniFacts(primary.mac, primary.gateway, 0).catch((e: unknown) => {
-        primaryFacts = undefined; // asked again next time
+    const primaryFacts = onceUntilFailure(() => this.#eniFacts(primary.mac, primary.gateway, 0));
+    const primaryEni = (): Promise<EniFacts | undefined> =>
+      primaryFacts().catch((e: unknown) => { // asked again next time
         d.log.warn('aliyun: the primary ENI has no host link (node routes through it are not set up)', { mac: primary.mac, err: errorMessage(e) });
         return undefined;
       });
-      return primaryFacts;
-    };
     // eni_conf's service_cidr first (the cluster's setting), else the mode's section
     const facts = (section: { readonly hostStackCidrs?: readonly Cidr[] } | undefined, field: string) => ({ hostIp, serviceCidr, hostStackCidrs: section?.hostStackCidrs ?? [], serviceCidrField: field });
     const exclusive = (): ExclusiveNodeFacts => exclusiveNodeFacts(facts(cfg.eni, 'eni_conf.service_cidr'));
