@@ -11,7 +11,7 @@ import { parseAllDocuments } from 'yaml';
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MANIFESTS = join(REPO, 'manifests');
 
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown };
+export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown };
 
 export interface Kustomization {
   readonly dir: string;
@@ -20,6 +20,8 @@ export interface Kustomization {
   readonly components: readonly string[];
   readonly patches: readonly { readonly path?: string; readonly patch?: string; readonly target?: { readonly kind: string; readonly name: string } }[];
   readonly images: readonly { readonly name: string; readonly newName?: string; readonly newTag?: string }[];
+  /** `labels` entries without includeSelectors/includeTemplates: added to every object's metadata.labels. */
+  readonly labels: readonly { readonly pairs: Readonly<Record<string, string>> }[];
 }
 
 /** Every YAML document of a file, each one checked for parse errors. */
@@ -33,7 +35,7 @@ export function readObjects(file: string): K8sObject[] {
 export function readKustomization(dir: string): Kustomization {
   const [k] = readObjects(join(dir, 'kustomization.yaml')) as unknown as Partial<Kustomization>[];
   if (k === undefined) throw new Error(`${relative(REPO, dir)}: empty kustomization.yaml`);
-  return { dir, kind: k.kind ?? 'Kustomization', resources: k.resources ?? [], components: k.components ?? [], patches: k.patches ?? [], images: k.images ?? [] };
+  return { dir, kind: k.kind ?? 'Kustomization', resources: k.resources ?? [], components: k.components ?? [], patches: k.patches ?? [], images: k.images ?? [], labels: k.labels ?? [] };
 }
 
 /** Every file a kustomization names (resources and patch files), relative to its directory. */
@@ -46,7 +48,10 @@ export function yamlFilesIn(dir: string): string[] {
   return readdirSync(dir).filter((f) => /\.ya?ml$/u.test(f) && f !== 'kustomization.yaml' && statSync(join(dir, f)).isFile());
 }
 
-/** kustomize build: resources, then the components' resources and patches, then images. */
+/**
+ * kustomize build of `dir` (its resources, its components, its own patches, images and labels), then
+ * `extraComponents` as an overlay with `resources: [dir]` and `components: extraComponents` would add them.
+ */
 export function build(dir: string, extraComponents: readonly string[] = []): K8sObject[] {
   const k = readKustomization(dir);
   const objects: K8sObject[] = [];
@@ -55,16 +60,20 @@ export function build(dir: string, extraComponents: readonly string[] = []): K8s
     if (!existsSync(p)) throw new Error(`${relative(REPO, dir)}/kustomization.yaml: resource ${r} does not exist`);
     objects.push(...(statSync(p).isDirectory() ? build(p) : readObjects(p)));
   }
-  for (const c of [...k.components.map((c) => join(dir, c)), ...extraComponents]) {
-    const comp = readKustomization(c);
-    if (comp.kind !== 'Component') throw new Error(`${relative(REPO, c)} is not a kustomize Component`);
-    for (const r of comp.resources) objects.push(...readObjects(join(c, r)));
-    applyPatches(objects, comp);
-    applyImages(objects, comp.images);
-  }
+  for (const c of k.components) applyComponent(objects, join(dir, c));
   applyPatches(objects, k);
   applyImages(objects, k.images);
+  for (const { pairs } of k.labels) for (const o of objects) o.metadata = { ...o.metadata, labels: { ...o.metadata.labels, ...pairs } };
+  for (const c of extraComponents) applyComponent(objects, c);
   return objects;
+}
+
+function applyComponent(objects: K8sObject[], dir: string): void {
+  const comp = readKustomization(dir);
+  if (comp.kind !== 'Component') throw new Error(`${relative(REPO, dir)} is not a kustomize Component`);
+  for (const r of comp.resources) objects.push(...readObjects(join(dir, r)));
+  applyPatches(objects, comp);
+  applyImages(objects, comp.images);
 }
 
 function applyPatches(objects: K8sObject[], k: Kustomization): void {
@@ -83,18 +92,19 @@ function applyPatches(objects: K8sObject[], k: Kustomization): void {
   }
 }
 
-/** Strategic merge as kustomize does it for what manifests/ patches: maps merge, lists of named items merge by name, other lists are replaced. */
+/**
+ * Strategic merge as kustomize does it for what manifests/ patches: maps merge, lists of named items merge by name
+ * (a new item goes before the existing ones, as kustomize puts it), other lists are replaced.
+ */
 export function strategicMerge(base: unknown, patch: unknown): unknown {
   if (Array.isArray(base) && Array.isArray(patch)) {
     const named = (x: unknown): x is { name: string } => typeof x === 'object' && x !== null && typeof (x as { name?: unknown }).name === 'string';
     if (!patch.every(named) || !base.every(named)) return patch;
-    const out: unknown[] = [...base];
-    for (const item of patch) {
-      const i = out.findIndex((b) => named(b) && b.name === item.name);
-      if (i < 0) out.push(item);
-      else out[i] = strategicMerge(out[i], item);
-    }
-    return out;
+    const merged = base.map((b) => {
+      const p = patch.find((x) => x.name === b.name);
+      return p === undefined ? b : strategicMerge(b, p);
+    });
+    return [...patch.filter((p) => !base.some((b) => b.name === p.name)), ...merged];
   }
   if (typeof base === 'object' && base !== null && typeof patch === 'object' && patch !== null && !Array.isArray(base) && !Array.isArray(patch)) {
     const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };

@@ -4,8 +4,9 @@
  * installed from the path the build writes, node setup in a privileged init step, the conflist kept and sorting
  * first, affinity, resources, probes, the log dir.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parse } from 'yaml';
 import { parseDaemonConfig, type DaemonConfig } from '../../src/config/daemon-config.js';
@@ -52,6 +53,20 @@ describe('manifests: kustomizations resolve', () => {
     const theirs = out.stdout.split(/^---$/mu).map((d) => parse(d) as K8sObject);
     expect(ids(theirs)).toEqual(ids(base));
     expect(podSpec(theirs)).toEqual(podSpec(base));
+  });
+  kust.each(COMPONENTS.map((c) => [c]))('`kubectl kustomize` of an overlay with the %s component yields what this resolver yields', (name) => {
+    const overlay = mkdtempSync(join(tmpdir(), 'mf-overlay-'));
+    try {
+      writeFileSync(join(overlay, 'kustomization.yaml'), `resources: [${relative(overlay, join(MANIFESTS, 'base'))}]\ncomponents: [${relative(overlay, componentDir(name))}]\n`);
+      const out = spawnSync('kubectl', ['kustomize', overlay], { encoding: 'utf8' });
+      expect(out.stderr).toBe('');
+      const theirs = out.stdout.split(/^---$/mu).map((d) => parse(d) as K8sObject);
+      const ours = build(join(MANIFESTS, 'base'), [componentDir(name)]);
+      const byId = (objs: readonly K8sObject[]): Record<string, K8sObject> => Object.fromEntries(objs.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+      expect(byId(theirs)).toEqual(byId(ours));
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
   });
 });
 
