@@ -10,6 +10,7 @@ import { askDaemon, DaemonCallError } from './daemon-call.js';
 import { formatLeases } from '../daemon/format-leases.js';
 import { POLICY_USAGE } from '../policy/cli/args.js';
 import { processPolicyIo, runPolicy } from './policy-cli.js';
+import { INSTALL_CNI_USAGE, installCni } from './install-cni.js';
 
 const USAGE = `usage: terway-hub <command> [flags]
 commands:
@@ -18,7 +19,8 @@ commands:
   status   [--socket PATH] [--json]           ask the daemon for its status (exit 0 when ready)
   leases   [--config FILE | --state-dir DIR] [--json]   list the leases recorded on this node
   policy   explain | matrix | diff | verify: NetworkPolicy verdicts from files or the daemon's live model
-           ${POLICY_USAGE.split('\n').slice(1).join('\n           ')}`;
+           ${POLICY_USAGE.split('\n').slice(1).join('\n           ')}
+  install-cni ${INSTALL_CNI_USAGE}`;
 
 async function status(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { socket: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } } });
@@ -64,6 +66,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return leases(rest);
     case 'policy':
       return runPolicy(rest, processPolicyIo);
+    case 'install-cni':
+      return installCni(rest, (line) => process.stdout.write(`${line}\n`));
     case undefined:
     case '-h':
     case '--help':
