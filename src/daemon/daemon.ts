@@ -376,12 +376,16 @@ export class Daemon {
   /** The config watcher's refusal (set, or cleared once the Node can run the cluster config: then serving starts). */
   async #refused(r: NodeRefusal | undefined): Promise<void> {
     this.#refusal = r;
+    const service = this.#service;
     if (r !== undefined) {
-      this.#service?.setRefusal(`${r.reason}: ${r.message}`);
+      service?.setRefusal(`${r.reason}: ${r.message}`);
       return;
     }
+    if (service === undefined) return; // still starting: start() goes serving
     this.#log.info('the node runs the cluster config now: serving');
-    await this.#goServing();
+    service.setRefusal(undefined);
+    if (this.#serving) service.setReady(true); // it served the local config before the refusal
+    else await this.#goServing();
   }
 
   /** /readyz: why not ready (a refusal, not serving yet, a failed node setup, the policy backend), or undefined. */

@@ -17,6 +17,7 @@ import { createNodeRpcClient } from '../../src/rpc/exchange-node.js';
 import type { KubeEmulator, KubeObject } from '../k8s-emulator/index.js';
 import { startKubeEmulator } from '../k8s-emulator/index.js';
 import { emulatedKubeApi, node } from '../k8s-emulator/testing.js';
+import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
 import { req } from '../unit/daemon/helpers/fixtures.js';
@@ -74,9 +75,27 @@ function vpcConfig(dir: string, nodeName?: string) {
 
 const adapters = () => nodeAdapters({ sysctl: () => Promise.resolve(), runner: { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) }, sysfs: () => Promise.resolve('7') });
 
-async function startDaemon(nodeName: string) {
+/** The same, in veth-policy-routing mode (its ENI from the daemon config). */
+function vethConfig(dir: string, nodeName: string) {
+  return parseDaemonConfig({
+    mode: 'veth-policy-routing',
+    socket: join(dir, 'run', 'daemon.sock'),
+    stateDir: join(dir, 'state'),
+    cniConfDir: join(dir, 'net.d'),
+    cniLogFile: join(dir, 'log', 'cni.log'),
+    httpListen: '127.0.0.1:0',
+    nodeName,
+    local: { eni: { link: 'eth1', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.20', subnet: '192.168.0.0/24' } },
+  });
+}
+
+function configMap(data: Record<string, string>): object {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'eni-config', namespace: 'kube-system' }, data };
+}
+
+async function startDaemon(nodeName: string, mode: 'vpc' | 'veth' = 'vpc') {
   const dir = tempDir('hub-nd-cidr-');
-  const cfg = vpcConfig(dir, nodeName);
+  const cfg = mode === 'vpc' ? vpcConfig(dir, nodeName) : vethConfig(dir, nodeName);
   const daemon = new Daemon(cfg, { kube: emulatedKubeApi(emu, { eventHost: nodeName }), ...adapters(), kubeSyncTimeoutMs: 5000, kubeRetry: { attempts: 5, baseDelayMs: 20 } });
   await daemon.start();
   cleanups.push(() => daemon.stop());
@@ -91,6 +110,9 @@ describe('VPC podCIDR from the Node (daemon + real client + API emulator)', () =
     const st = await client.status({});
     expect(st.ready).toBe(false);
     expect(st.reason).toMatch(/^NoPodCIDR: VPC mode takes the pod CIDR from the Node, and Node nd-nocidr has no spec\.podCIDR/u);
+    const cli = await runCli(['status', '--socket', cfg.socket]); // `terway-hub status` as an operator runs it
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toMatch(/^ready=false mode=vpc reason=NoPodCIDR: VPC mode takes the pod CIDR from the Node, and Node nd-nocidr has no spec\.podCIDR/u);
     const addr = daemon.httpAddress ?? '';
     const readyz = await get(addr, '/readyz');
     expect(readyz.status).toBe(503);
@@ -110,6 +132,33 @@ describe('VPC podCIDR from the Node (daemon + real client + API emulator)', () =
     expect(daemon.effectiveConfig.vpc?.podCIDR).toBe('10.244.7.0/24');
     await eventually(() => { expect(annotations(emu.get('Node', '', 'nd-nocidr'))[CONFIG_ERROR_ANNOTATION]).toBeUndefined(); });
     expect(events('NoPodCIDR', 'nd-nocidr')).toHaveLength(1);
+  });
+
+  it('a node serving veth when the cluster switches to VPC without a podCIDR keeps veth (NoPodCIDR event); the podCIDR switches it', async () => {
+    emu.put('Node', node('nd-switch'));
+    const { client } = await startDaemon('nd-switch', 'veth');
+    cleanups.push(() => { emu.delete('ConfigMap', 'kube-system', 'eni-config'); });
+    expect(await client.status({})).toMatchObject({ ready: true, mode: 'veth-policy-routing' });
+    emu.put('ConfigMap', configMap({ eni_conf: JSON.stringify({ version: '1' }), daemon_mode: 'VPC' }));
+    await eventually(() => { expect(events('NoPodCIDR', 'nd-switch')).toEqual([{ type: 'Warning', message: expect.stringMatching(/has no spec\.podCIDR.*keeping the last good config \(mode veth-policy-routing\)/u) as unknown as string }]); });
+    expect(await client.status({})).toMatchObject({ ready: true, mode: 'veth-policy-routing' });
+    emu.put('Node', node('nd-switch', { podCIDR: '10.244.9.0/24' }));
+    await eventually(async () => { expect(await client.status({})).toMatchObject({ ready: true, mode: 'vpc' }); });
+    expect((await client.allocate(req('s1', { podName: '', podNamespace: '' }))).allocation).toMatchObject({ mode: 'vpc', ip: '10.244.9.2' });
+  });
+
+  it('a node whose cluster config was rejected at start (serving its local config) stops serving for NoPodCIDR, and serves again with the podCIDR', async () => {
+    emu.put('Node', node('nd-rejected'));
+    emu.put('ConfigMap', configMap({ eni_conf: JSON.stringify({ min_pool_size: 9, max_pool_size: 2 }), daemon_mode: 'VPC' }));
+    cleanups.push(() => { emu.delete('ConfigMap', 'kube-system', 'eni-config'); });
+    const { client } = await startDaemon('nd-rejected', 'veth');
+    expect(await client.status({})).toMatchObject({ ready: true, mode: 'veth-policy-routing', configError: expect.stringMatching(/min_pool_size/u) });
+    emu.put('ConfigMap', configMap({ eni_conf: JSON.stringify({ version: '1' }), daemon_mode: 'VPC' }));
+    await eventually(async () => { expect(await client.status({})).toMatchObject({ ready: false, reason: expect.stringMatching(/^NoPodCIDR: /u) }); });
+    await expect(client.allocate(req('r0', { podName: '', podNamespace: '' }))).rejects.toBeInstanceOf(UnavailableError);
+    emu.put('Node', node('nd-rejected', { podCIDR: '10.244.8.0/24' }));
+    await eventually(async () => { expect(await client.status({})).toMatchObject({ ready: true, mode: 'vpc', reason: '' }); });
+    expect((await client.allocate(req('r1', { podName: '', podNamespace: '' }))).allocation).toMatchObject({ mode: 'vpc', ip: '10.244.8.2' });
   });
 
   it('two nodes with the same daemon config and different podCIDRs hand out disjoint addresses', async () => {

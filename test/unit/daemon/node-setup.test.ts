@@ -17,6 +17,7 @@ import { nodeAdapters } from '../../../src/main/adapters.js';
 import { dataplaneFor } from '../../../src/modes/registry.js';
 import { createExecutor, type SysctlWriter } from '../../../src/netlink/executor.js';
 import { createNodeRpcClient } from '../../../src/rpc/exchange-node.js';
+import { runCli } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { eventually } from '../../helpers/wait.js';
 import { FakeKube } from './fake-kube.js';
@@ -161,6 +162,8 @@ describe('daemon node setup', () => {
     const st = await client.status({});
     expect(st.ready).toBe(true); // ADDs still work (they ensure what their pods need)
     expect(st.nodeSetup).toMatch(/sysctl net\.ipv4\.ip_forward=1: EROFS/u);
+    const cli = await runCli(['status', '--socket', cfg.socket]); // `terway-hub status` as an operator runs it
+    expect(cli.stdout).toMatch(/^ {2}node-setup: node setup failed \(retrying\): sysctl net\.ipv4\.ip_forward=1: EROFS/mu);
 
     readOnly = false; // e.g. the privileged init step ran, or the admin fixed it
     await eventually(async () => { expect(await get(addr, '/readyz')).toEqual({ status: 200, body: 'ready\n' }); }, 5000, 20);
