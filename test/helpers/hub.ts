@@ -61,6 +61,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     cniConfDir: confDir,
     conflistName,
     keepConflistOnExit: false, // the tests check a clean stop removes it (the default keeps it: a DaemonSet's)
+    cniLogFile: join(dir, 'log', 'cni.log'), // the daemon creates its directory: never /var/log on the test host
     networkName,
     httpListen: '',
     logLevel: 'debug',
