@@ -125,7 +125,7 @@ describe('Daemon', () => {
     expect(existsSync(join(dir, 'net.d', '05-terway-hub.conflist'))).toBe(true);
 
     const dir2 = tempDir('hub-daemon3-');
-    const cfg2 = parseDaemonConfig({ socket: join(dir2, 'd.sock'), stateDir: join(dir2, 's'), cniConfDir: join(dir2, 'n'), httpListen: '', mode: 'vpc', vpc: { podCIDR: '10.1.0.0/30' } });
+    const cfg2 = parseDaemonConfig({ socket: join(dir2, 'd.sock'), stateDir: join(dir2, 's'), cniConfDir: join(dir2, 'n'), cniLogFile: join(dir2, 'log', 'cni.log'), httpListen: '', mode: 'vpc', vpc: { podCIDR: '10.1.0.0/30' } });
     const d2 = new Daemon(cfg2, nodeAdapters({ sysctl: () => Promise.reject(new Error('read-only /proc')) }));
     await d2.start(); // sysctl failures are logged, not fatal
     const c = createNodeRpcClient(cfg2.socket);

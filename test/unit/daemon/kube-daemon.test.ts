@@ -22,6 +22,7 @@ function config(dir: string, extra: Record<string, unknown> = {}) {
     socket: join(dir, 'run', 'daemon.sock'),
     stateDir: join(dir, 'state'),
     cniConfDir: join(dir, 'net.d'),
+    cniLogFile: join(dir, 'log', 'cni.log'), // not /var/log on the test host (the daemon creates the directory)
     httpListen: '',
     local: { eni: { link: 'eth1', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.11', subnet: '192.168.0.0/24' } },
     vpc: { podCIDR: '10.9.0.0/24' },
