@@ -120,7 +120,9 @@ export class HubService implements PoolProbe {
   /** Leases older than this were written by an earlier daemon: their ADD's Confirm may have gone to it. */
   readonly #startedAt: number;
   #ready = false;
-  #statusDetail: (() => Pick<StatusReply, 'policy' | 'configError'>) | undefined;
+  #statusDetail: (() => Pick<StatusReply, 'policy' | 'configError' | 'nodeSetup'>) | undefined;
+  /** Why new allocations are refused (the Node refuses the cluster config); undefined when they are not. */
+  #refusal: string | undefined;
   #attachmentGc: ((req: GcRequest) => Promise<GcReply>) | undefined;
   #reason = 'starting';
 
@@ -172,7 +174,14 @@ export class HubService implements PoolProbe {
     return this.#ready;
   }
 
+  /** Refuses new allocations (UnavailableError naming `reason`) and reports not ready; undefined lifts it. */
+  setRefusal(reason: string | undefined): void {
+    this.#refusal = reason;
+    if (reason !== undefined) this.setReady(false, reason);
+  }
+
   async allocate(req: AllocateRequest, signal?: AbortSignal): Promise<AllocateReply> {
+    if (this.#refusal !== undefined) throw new UnavailableError(`not serving: ${this.#refusal}`);
     const keys = [attachmentKeyOf(req.containerId, req.ifName), podKeyOf(req.podNamespace, req.podName)].filter(isString);
     const started = performance.now();
     let facts: PodFacts | undefined;
@@ -389,7 +398,7 @@ export class HubService implements PoolProbe {
   }
 
   /** What the daemon adds to Status beyond the service's own state (the NetworkPolicy backend). */
-  setStatusDetail(detail: (() => Pick<StatusReply, 'policy' | 'configError'>) | undefined): void {
+  setStatusDetail(detail: (() => Pick<StatusReply, 'policy' | 'configError' | 'nodeSetup'>) | undefined): void {
     this.#statusDetail = detail;
   }
 

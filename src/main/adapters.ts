@@ -17,6 +17,7 @@ import { InstanceLock } from '../store/instance-lock.js';
 import { LeaseStore } from '../store/store.js';
 import { createExecutor, type ExecutorFactory, type SysctlWriter } from '../netlink/executor.js';
 import { PluginVersionProbe } from '../daemon/plugin-versions.js';
+import { procSysctlReader, type SysctlReader } from '../daemon/node-setup.js';
 import { hostname } from 'node:os';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -45,6 +46,8 @@ export interface NodeAdapters {
   readonly spawner: ProcessSpawner;
   /** The policy backend's HTTP health probes on loopback. */
   readonly prober: HealthProber;
+  /** Reads /proc/sys (node setup writes a sysctl only when its value differs). */
+  readonly readSysctl: SysctlReader;
   /** Asks the chain's CNI plugin binaries `VERSION` (through its own process runner; cached per binary). */
   readonly pluginVersions: PluginVersionProbe;
   /** Running the NetworkPolicy backend (supervisor, residue cleanup, files, responder, node facts). */
@@ -56,6 +59,8 @@ export interface AdapterOverrides {
   readonly runner?: CommandRunner;
   /** Writes /proc/sys (default: the file itself). */
   readonly sysctl?: SysctlWriter;
+  /** Reads /proc/sys (default: the file itself; with a fake writer and no reader, every value reads as unknown). */
+  readonly readSysctl?: SysctlReader;
   /** Reads /sys and /proc (the local provider's ENI ifindex and MAC, the kernel's ipvlan module and release). */
   readonly sysfs?: SysfsReader;
   readonly spawner?: ProcessSpawner;
@@ -93,6 +98,7 @@ export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
     lockStateDir: (dir) => InstanceLock.acquire(dir),
     openStore: (dir) => LeaseStore.open(dir),
     runner,
+    readSysctl: o.readSysctl ?? (sysctl !== undefined ? () => Promise.reject(new Error('no sysctl reader (a fake writer)')) : procSysctlReader),
     executorFor: (log) => createExecutor({ runner, log, ...(sysctl !== undefined ? { writeSysctl: sysctl } : {}) }),
     providerFor: (cfg) => (cfg.cloud.provider === 'aliyun' ? aliyun.providerFor(cfg, () => local(cfg)) : local(cfg)),
     spawner: o.spawner ?? createProcessSpawner(),

@@ -79,6 +79,7 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
     openStore: adapters.openStore,
     providerFor: adapters.providerFor,
     executorFor: adapters.executorFor,
+    readSysctl: adapters.readSysctl,
     linkByMac: linkByMacFrom(),
     pluginVersions: adapters.pluginVersions,
     policy: adapters.policyFor(cfg, process.env),

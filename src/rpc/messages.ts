@@ -122,6 +122,7 @@ export function parseStatusReply(raw: unknown): StatusReply {
     mode: str(o, 'mode', ''),
     reason: str(o, 'reason', ''),
     ...(o.configError !== undefined ? { configError: str(o, 'configError', '') } : {}),
+    ...(o.nodeSetup !== undefined ? { nodeSetup: str(o, 'nodeSetup', '') } : {}),
   };
   if (o.policy === undefined) return base;
   const p = obj(o.policy, 'policy');

@@ -107,6 +107,8 @@ export interface StatusReply {
   readonly policy?: PolicyStatusReply;
   /** Why the cluster config was rejected (the last good one runs); absent when the last reconcile was accepted. */
   readonly configError?: string;
+  /** The node setup's failed ops (retried; /readyz is not ready meanwhile); absent when the last run succeeded. */
+  readonly nodeSetup?: string;
 }
 
 export interface PolicyStatusReply {
