@@ -68,7 +68,7 @@ export function instrumentFactory(f: ResourceFactory, observe: FactoryCallObserv
     createEni: (vSwitchId, count, token) =>
       timed('create-eni', () => f.createEni(vSwitchId, count, token), (ok, e) => {
         if (ok && e !== undefined) remember(e);
-        return { eni: e?.mac ?? '', ips: count };
+        return { eni: e?.mac ?? '', ips: ok && e !== undefined ? e.ips.length : count };
       }),
     assignIps: (eniId, count, token) =>
       timed('assign', () => f.assignIps(eniId, count, token), (ok, ips) => {
