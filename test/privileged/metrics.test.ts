@@ -137,6 +137,8 @@ d('metrics after real ADD/DEL', () => {
     // the plugin's whole ADD includes its netlink phase and its wait for the daemon's reply
     expect(sum('plugin')).toBeGreaterThan(sum('netlink') + sum('cloud'));
     expect(count('pod_facts')).toBe(0); // no Kubernetes here: no pod lookup
+    const mean = (phase: string): string => (count(phase) === 0 ? '-' : ((1000 * sum(phase)) / count(phase)).toFixed(2));
+    console.log(`metrics: ADD phase means (ms) over 3 ADDs: ${['node_facts', 'pool', 'cloud', 'policy', 'store', 'netlink', 'plugin'].map((p) => `${p} ${mean(p)} (n=${String(count(p))})`).join(', ')}`);
 
     expect(value(m, 'terway_rpc_latency_count', { rpc_api: 'AllocIP', error: 'false' })).toBe(3);
     expect(value(m, 'terway_rpc_latency_sum', { rpc_api: 'AllocIP' })).toBeGreaterThanOrEqual(250); // milliseconds
