@@ -3,7 +3,8 @@
  * answering after a set latency, the builtin NetworkPolicy backend) and the REAL plugin binary ADD three pods and
  * DEL them; the metrics endpoint on a unix socket (never the network) is scraped before and after. Every ADD phase
  * histogram counts each ADD once (the first one waited for the cloud), Terway's rpc latency counts the calls, and
- * the gauges agree with each other and with the counters (IPs asked of the cloud − IPs given back = IPs held).
+ * the gauges agree with each other and with the counters (IPs asked of the cloud − IPs given back = IPs held); the
+ * GC component's first pass is counted.
  */
 import { existsSync, statSync } from 'node:fs';
 import { request } from 'node:http';
@@ -113,6 +114,13 @@ d('metrics after real ADD/DEL', () => {
     const health = await scrape(metricsSocket, '/healthz');
     expect(health.status).toBe(200);
     expect(health.body).toMatch(/^ok\npolicy: builtin enforcing/u);
+    // the GC component's pass at start reached its counters (src/main wires the collector's onResult): nothing to reclaim
+    await eventually(async () => {
+      expect(value(await metrics(), 'terway_hub_gc_passes_total', { result: 'ok' })).toBeGreaterThanOrEqual(1);
+    }, 10_000, 100);
+    const m = await metrics();
+    expect(['lease', 'veth', 'rule', 'route', 'ifb'].map((kind) => value(m, 'terway_hub_gc_reclaimed_total', { kind }))).toEqual([0, 0, 0, 0, 0]);
+    expect(value(m, 'terway_hub_config_error')).toBe(0);
   });
 
   it('ADD: every phase histogram counts each ADD once; the cold pool made the first wait for the cloud', async () => {
