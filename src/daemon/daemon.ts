@@ -43,7 +43,10 @@ import { BuiltinEnforcer } from './policy/enforcer.js';
 import { registerBuiltinMetrics, type BuiltinMetrics } from './policy/builtin-metrics.js';
 import { policyInputOf, type PolicyEnvironment } from './policy/input.js';
 import type { PolicyAdapters } from './policy/adapters.js';
+import { Registry } from 'prom-client';
 import { METRIC_PREFIX } from './metrics.js';
+import { registerOpsMetrics, type OpsMetrics } from './ops-metrics.js';
+import { registerTerwayMetrics, type CloudCall, type TerwayMetrics } from './terway-metrics.js';
 import { PoolKeeper, type PoolSyncFindings } from './pool-keeper.js';
 import { EniHostSetup } from './eni-host-setup.js';
 import { NodeSetupKeeper, procSysctlReader, type SysctlReader } from './node-setup.js';
@@ -74,6 +77,8 @@ export interface DaemonContext {
   readonly agent?: KubeNodeAgent;
   /** eni mode: the secondary ENIs the instance type allows (the `aliyun/eni` device plugin's capacity). */
   readonly exclusiveEniCapacity?: () => number | undefined;
+  /** The daemon's metrics of background work (GC passes feed it). */
+  readonly ops?: OpsMetrics;
 }
 
 /**
@@ -167,12 +172,31 @@ export class Daemon {
   #refusal: NodeRefusal | undefined;
   /** The RPC server is bound (status answers), serving or not. */
   #listening = false;
+  /** Every metric of the daemon: the service's, Terway's set, the background work's, the policy backend's. */
+  readonly #registry = new Registry();
+  readonly #terway: TerwayMetrics;
+  readonly #ops: OpsMetrics;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps) {
     this.#cfg = cfg;
     this.#effective = cfg;
     this.#deps = deps;
     this.#log = deps.log ?? silentLogger;
+    this.#terway = registerTerwayMetrics(this.#registry, () => {
+      const service = this.#service;
+      return service === undefined ? undefined : { poolTotal: () => service.poolSize(), poolIdle: () => service.poolFree(), factories: () => this.#pools?.factories() ?? [] };
+    });
+    this.#ops = registerOpsMetrics(this.#registry, METRIC_PREFIX, this.#terway, () => this.#agent?.config.lastError);
+  }
+
+  /** The daemon's metrics registry (what /metrics serves). */
+  get registry(): Registry {
+    return this.#registry;
+  }
+
+  /** One Aliyun client call (the providers' CloudCallObserver, wired in src/main): `aliyun_*_latency`. */
+  observeCloudCall(call: CloudCall): void {
+    this.#terway.observeCloudCall(call);
   }
 
   get service(): HubService | undefined {
@@ -234,6 +258,7 @@ export class Daemon {
           ...(this.#deps.kubeRetry !== undefined ? { retry: this.#deps.kubeRetry } : {}),
           ...(this.#deps.parseBandwidth !== undefined ? { parseBandwidth: this.#deps.parseBandwidth } : {}),
           shaping: () => this.#shaping,
+          onConfigRejected: (source) => { this.#ops.configRejected(source); },
         });
         await this.#agent.start(); // applies the first effective config into #effective (no service yet)
         const agent = this.#agent;
@@ -256,7 +281,7 @@ export class Daemon {
       const provider = await this.#providerFor(eff);
       await provider.verify(); // ipvlan on a kernel without it: the daemon does not start (with Kubernetes, #apply refused it already)
       await this.#setUpNode(provider, eff.vethPrefix);
-      this.#pools = new PoolKeeper(this.#store, this.#log.child({ component: 'pool' }), (r) => { this.#reportRecovery(r); }, this.#deps.linkByMac);
+      this.#pools = new PoolKeeper(this.#store, this.#log.child({ component: 'pool' }), (r) => { this.#reportRecovery(r); }, this.#deps.linkByMac, (c) => { this.#ops.factoryCall(c); });
       const source = await this.#pools.sourceFor(provider, eff.pool);
       const eniSetup = new EniHostSetup(() => this.#executor('eni-setup'), () => this.#effective.vethPrefix, this.#log.child({ component: 'eni-setup' }));
       this.#eniSetup = eniSetup;
@@ -277,6 +302,7 @@ export class Daemon {
           enforcer?.released(lease);
         },
         onSettled: (lease) => { this.#bandwidth?.settled(lease); },
+        metrics: { registry: this.#registry, terway: this.#terway },
       });
       this.#service = service;
       service.setStatusDetail(() => this.#statusDetail());
@@ -447,6 +473,7 @@ export class Daemon {
       ...(nodeName !== undefined ? { nodeName } : {}),
       ...(this.#agent !== undefined ? { agent: this.#agent } : {}),
       exclusiveEniCapacity: () => this.#pools?.exclusiveEniCapacity(),
+      ops: this.#ops,
     };
   }
 

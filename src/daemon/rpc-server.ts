@@ -131,7 +131,7 @@ export class HubRpcServer {
     const started = process.hrtime.bigint();
     const done = (status: number, body: unknown, result: string): void => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.#service.metrics.rpcDuration.observe({ method: name, result }, seconds);
+      this.#service.metrics.observeRpc(name, result, seconds);
       send(res, status, body);
     };
     const fail = (e: HttpError): void => { done(e.status, e.body, e.body.code); };

@@ -29,7 +29,7 @@ import { InFlight, attachmentKeyOf, podKeyOf } from './in-flight.js';
 import { exclusiveFields } from './exclusive-allocation.js';
 import type { AllocationObserver, PodFacts, PodFactsSource } from './k8s/hooks.js';
 import type { Lease } from '../store/lease.js';
-import { createHubMetrics, type HubMetrics, type PoolProbe } from './metrics.js';
+import { createHubMetrics, timePhase, type HubMetrics, type HubMetricsOptions, type PoolProbe } from './metrics.js';
 import type { LeaseStore } from '../store/store.js';
 
 export interface HubServiceDeps {
@@ -64,6 +64,8 @@ export interface HubServiceDeps {
    * ADD (the lease is removed, the IP goes back): no pod runs without its policy.
    */
   readonly isolate?: (lease: Lease) => Promise<void>;
+  /** The registry to register in (the daemon's one) and what Terway's factory gauges read. */
+  readonly metrics?: HubMetricsOptions;
 }
 
 /**
@@ -142,7 +144,7 @@ export class HubService implements PoolProbe {
     this.#prepareEni = deps.prepareEni;
     this.#isolate = deps.isolate;
     this.#startedAt = this.#now().getTime();
-    this.metrics = createHubMetrics(this);
+    this.metrics = createHubMetrics(this, deps.metrics);
   }
 
   get mode(): string {
@@ -200,24 +202,30 @@ export class HubService implements PoolProbe {
         if (facts?.hostNetwork === true) throw new InvalidInputError('pod', `${req.podNamespace}/${req.podName} uses the host network: it gets no pod IP`);
         this.purgeExpiredReservations();
         const { provider, mtu, source } = this.#runtime; // one snapshot: a mode switch mid-request cannot mix modes
-        const local = await provider.localFacts();
+        const phases = this.metrics.addPhase;
+        const local = await timePhase(phases, 'node_facts', () => provider.localFacts());
         const requested = req.requestedIp === undefined ? undefined : this.#requestedIp(req.requestedIp, source);
         const reserved = requested === undefined ? this.#reservedIp(req, source) : undefined;
         const fromReservation = reserved !== undefined;
         const label = req.podName === '' ? `${req.containerId}/${req.ifName}` : `${req.podNamespace}/${req.podName}`;
-        const grant = await source.take({
+        let waited = false; // for the pool's cloud call: the time is the cloud's, not the pool's
+        const grant = await timePhase(phases, () => (waited ? 'cloud' : 'pool'), () => source.take({
           label,
           ...(req.podName !== '' ? { pod: `${req.podNamespace}/${req.podName}` } : {}),
           ...(requested !== undefined ? { requested } : reserved !== undefined ? { requested: reserved, reserved: true } : {}),
           used: this.#store.usedIps(),
           ...(signal !== undefined ? { signal } : {}),
-          onWait: (n) => { this.#observer?.waiting?.({ req, what: n.what }); },
-        });
+          onWait: (n) => {
+            waited = true;
+            this.#observer?.waiting?.({ req, what: n.what });
+          },
+        }));
         const ip = grant.ip;
         let allocation: Allocation;
         try {
           // inside the try: a grant whose ENI cannot be found or set up on the host goes back to the pool
-          const eni = local.exclusive !== undefined ? undefined : grant.eni !== undefined && provider.eniFactsOf !== undefined ? await this.#eniFacts(provider, local, grant.eni) : local.eni;
+          const granted = grant.eni;
+          const eni = local.exclusive !== undefined ? undefined : granted !== undefined && provider.eniFactsOf !== undefined ? await timePhase(phases, 'eni_setup', () => this.#eniFacts(provider, local, granted)) : local.eni;
           allocation = parseAllocation({
             mode: provider.mode,
             ip,
@@ -234,8 +242,9 @@ export class HubService implements PoolProbe {
           // one fsync for the concurrent ADDs of this moment (src/store/group-commit.ts); the reply waits for it
           const { durable } = this.#store.inGroup(() => { this.#store.put(lease); });
           try {
-            await this.#isolate?.(lease); // NetworkPolicy rules in place before the pod's network exists
-            await durable;
+            const isolate = this.#isolate;
+            if (isolate !== undefined) await timePhase(phases, 'policy', () => isolate(lease)); // NetworkPolicy rules in place before the pod's network exists
+            await timePhase(phases, 'store', () => durable);
           } catch (e) {
             this.#store.delete(req);
             this.#notifyReleased(lease); // listeners that saw the pod join (the enforcer's overlay) forget it again
@@ -270,7 +279,8 @@ export class HubService implements PoolProbe {
   async #factsFor(req: AllocateRequest): Promise<PodFacts | undefined> {
     if (this.#podFacts === undefined || req.podName === '') return undefined;
     try {
-      const facts = await this.#podFacts.get(req.podNamespace, req.podName);
+      const source = this.#podFacts;
+      const facts = await timePhase(this.metrics.addPhase, 'pod_facts', () => source.get(req.podNamespace, req.podName));
       if (facts === undefined) this.#log.warn('allocate: pod not found in the API; allocating without pod facts', { pod: `${req.podNamespace}/${req.podName}` });
       return facts;
     } catch (e) {
@@ -352,6 +362,9 @@ export class HubService implements PoolProbe {
     this.#dataplaneBusy.delete(key);
     const lease = this.#store.get(req);
     if (lease !== undefined) this.#notify(this.#onSettled, lease, 'settled');
+    // the plugin's own phases, as it measured them (absent from older plugins)
+    if (req.timings?.netlinkMs !== undefined) this.metrics.addPhase.observe({ phase: 'netlink' }, req.timings.netlinkMs / 1000);
+    if (req.timings?.pluginMs !== undefined) this.metrics.addPhase.observe({ phase: 'plugin' }, req.timings.pluginMs / 1000);
     return Promise.resolve({ confirmed: lease !== undefined });
   }
 

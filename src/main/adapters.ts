@@ -8,6 +8,7 @@
 import { createLocalProvider, readSysfs, type SysfsReader } from '../cloud/local/provider.js';
 import type { CloudProvider } from '../cloud/types.js';
 import { AliyunProviders } from '../cloud/aliyun/provider.js';
+import type { CloudCallObserver } from '../cloud/aliyun/call-observer.js';
 import { linkByMacFrom } from '../cloud/host-links.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
@@ -71,6 +72,8 @@ export interface AdapterOverrides {
   readonly cleanupFs?: CleanupFs;
   /** The Aliyun provider's log (it logs its session, never a secret); default: silent. */
   readonly log?: Logger;
+  /** Told after every Aliyun OpenAPI attempt and metadata request (the daemon's latency metrics). */
+  readonly onCloudCall?: CloudCallObserver;
 }
 
 const realCleanupFs: CleanupFs = {
@@ -93,7 +96,7 @@ export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
   const runner = o.runner ?? createProcessRunner();
   const { sysctl, sysfs } = o;
   const local = (cfg: DaemonConfig): CloudProvider => createLocalProvider(cfg, sysfs ?? readSysfs, runner);
-  const aliyun = new AliyunProviders({ read: sysfs ?? readSysfs, linkByMac: linkByMacFrom(), runner, log: (o.log ?? silentLogger).child({ component: 'aliyun' }) });
+  const aliyun = new AliyunProviders({ read: sysfs ?? readSysfs, linkByMac: linkByMacFrom(), runner, log: (o.log ?? silentLogger).child({ component: 'aliyun' }), ...(o.onCloudCall !== undefined ? { onCall: o.onCloudCall } : {}) });
   return {
     lockStateDir: (dir) => InstanceLock.acquire(dir),
     openStore: (dir) => LeaseStore.open(dir),

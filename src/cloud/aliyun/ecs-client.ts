@@ -20,6 +20,7 @@ import { arr, obj, parseAssigned, parseCapacity, parseEni, str } from './parse.j
 import { RateLimiter } from './rate-limit.js';
 import type { Redactor } from './redact.js';
 import type { EcsAction, EcsTransport, PlainObject } from './sdk.js';
+import { observeCloudCall, type CloudCallObserver } from './call-observer.js';
 import { MAX_IPS_PER_CALL, type AliyunEniCloud, type AttachedEni, type CreateEniRequest, type DescribeEnisFilter, type EniInfo, type InstanceCapacity, type MetadataClient } from './types.js';
 
 export interface AliyunClientOptions {
@@ -45,6 +46,8 @@ export interface AliyunClientOptions {
   readonly logger?: Logger;
   /** The InUse checks of ENIs attached together within this window go out as one describe (default 100 ms). */
   readonly describeBatchMs?: number;
+  /** Told after every attempt (the API's wall time, failed or not): `aliyun_openapi_latency`. */
+  readonly onCall?: CloudCallObserver;
 }
 
 class AttemptTimeout extends Error {
@@ -133,11 +136,14 @@ export class AliyunEcsClient implements AliyunEniCloud {
         await this.limiter.take(action, opt.signal);
         const creds = await this.o.credentials.get(opt.signal);
         attempts++;
+        const started = performance.now();
         try {
           const body = await withDeadline(this.o.transport(action, req, creds), this.o.attemptTimeoutMs ?? 20_000);
+          observeCloudCall(this.o.onCall, 'openapi', action, false, started);
           // success: the token is spent (not put back)
           return { ok: true, body };
         } catch (e) {
+          observeCloudCall(this.o.onCall, 'openapi', action, true, started);
           last = readSdkError(action, e);
           if (opt.okKinds?.includes(last.info.kind) === true) return { ok: false, tolerated: last.info };
           const retry = isRetryable(last.info.kind) || opt.retryKinds?.includes(last.info.kind) === true;

@@ -30,6 +30,7 @@ import { exclusiveNodeFacts, ipvlanNodeFacts } from '../node-facts.js';
 import type { CloudProvider, IpSource, LocalFacts } from '../types.js';
 // ./create.js (and with it the ECS SDK, ≈ 1 s of module loading) is imported when a session is built: a daemon on the
 // local provider, and the CLI, never load it
+import type { CloudCallObserver } from './call-observer.js';
 import type { AliyunCloud, createAliyunCloud } from './create.js';
 import { createAliyunFactory } from './factory.js';
 
@@ -42,6 +43,8 @@ export interface AliyunProviderDeps {
   readonly log: Logger;
   /** How long a just-attached ENI's host link may take to appear (default 5 s). */
   readonly linkWaitMs?: number;
+  /** Told after every OpenAPI attempt and metadata request of a session (the daemon's latency metrics). */
+  readonly onCall?: CloudCallObserver;
   /** The SDK clients of a session (tests inject short timeouts); default ./create.ts. */
   readonly createCloud?: typeof createAliyunCloud;
 }
@@ -119,6 +122,7 @@ export class AliyunProviders {
       signatureAlgorithm: settings.signature === 'v2' ? 'v2' : 'ACS3-HMAC-SHA256',
       readTimeoutMs: settings.readTimeoutMs,
       logger: this.deps.log.child({ component: 'ecs' }),
+      ...(this.deps.onCall !== undefined ? { onCall: this.deps.onCall } : {}),
     });
     const instanceId = await cloud.metadata.instanceId();
     const mac = await cloud.metadata.primaryMac();

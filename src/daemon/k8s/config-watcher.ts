@@ -34,6 +34,8 @@ export interface ConfigWatcherDeps {
    */
   readonly refused?: (refusal: NodeRefusal | undefined) => void | Promise<void>;
   readonly log?: Logger;
+  /** Told when a config is rejected with a new error (the ConfigError event): metrics. Must not throw. */
+  readonly onRejected?: (source: string) => void;
 }
 
 export class ConfigWatcher {
@@ -166,6 +168,7 @@ export class ConfigWatcher {
     if (message !== this.#lastError) {
       this.#log.error('cluster config rejected', { source, field: error.path, err: error.message, keeping });
       this.#deps.reporter.nodeWarning('ConfigError', message);
+      this.#deps.onRejected?.(source);
     }
     this.#lastError = message;
     const node = this.#deps.nodes.get('', this.#deps.nodeName);

@@ -30,6 +30,8 @@ export interface NodeAgentDeps {
   readonly parseBandwidth?: BandwidthParser;
   /** False while a chained plugin shapes pod bandwidth: allocations then carry no annotation limits. Default on. */
   readonly shaping?: () => boolean;
+  /** Told when the cluster config is rejected with a new error (metrics). */
+  readonly onConfigRejected?: (source: string) => void;
 }
 
 export class KubeNodeAgent {
@@ -65,7 +67,7 @@ export class KubeNodeAgent {
       podUid: (ns, name) => this.pods.get(ns, name)?.uid,
       ...(deps.retry !== undefined ? { retry: deps.retry } : {}),
     });
-    this.config = new ConfigWatcher({ kube, local: deps.local, nodeName, nodes: this.nodes, configMaps: this.configMaps, reporter: this.reporter, apply: deps.apply, ...(deps.refused !== undefined ? { refused: deps.refused } : {}), log: this.#log });
+    this.config = new ConfigWatcher({ kube, local: deps.local, nodeName, nodes: this.nodes, configMaps: this.configMaps, reporter: this.reporter, apply: deps.apply, ...(deps.refused !== undefined ? { refused: deps.refused } : {}), log: this.#log, ...(deps.onConfigRejected !== undefined ? { onRejected: deps.onConfigRejected } : {}) });
     this.podFacts = new KubePodFacts({
       informer: this.pods,
       getPod: (ns, name) => kube.getPod(ns, name),

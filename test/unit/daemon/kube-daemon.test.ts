@@ -123,11 +123,16 @@ describe('Daemon with Kubernetes: config and mode', () => {
     kube.setConfigMap('eni-config', { eni_conf: JSON.stringify({ max_pool_size: -3 }), daemon_mode: 'VPC' });
     await settle(d);
     expect(kube.events.filter((e) => e.reason === 'ConfigError')).toHaveLength(1);
+    // metrics: one config error counted (as the one event), and the node runs a rejected config's predecessor now
+    const metrics = async (): Promise<string> => d.registry.metrics();
+    expect(await metrics()).toMatch(/^terway_hub_config_errors_total\{source="[^"]*eni-config[^"]*"\} 1$/mu);
+    expect(await metrics()).toMatch(/^terway_hub_config_error 1$/mu);
 
     kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'VPC' });
     await settle(d);
     expect(svc(d).mode).toBe('vpc');
     expect(kube.node().annotations[CONFIG_ERROR_ANNOTATION]).toBeUndefined();
+    expect(await metrics()).toMatch(/^terway_hub_config_error 0$/mu);
   });
 
   it('refuses modes that are not available yet (datapathv2), and ENI without its node settings or as a live switch, naming the field', async () => {
