@@ -59,12 +59,13 @@ d('/healthz and /readyz with a supervised NetworkPolicy backend', () => {
     writeFileSync(felix, `#!/bin/sh\n${Object.entries(vars).map(([k, v]) => `export ${k}='${v}'`).join('\n')}\nexec '${BUN}' '${STAND_IN}' "$@"\n`);
     chmodSync(felix, 0o755);
     const cfg = parseDaemonConfig({
-      mode: 'veth-policy-routing',
+      // vpc: its node setup is sysctls only (faked below), so /readyz has the backend alone to wait for
+      mode: 'vpc',
+      vpc: { podCIDR: '10.244.7.0/24' },
       socket: join(dir, 'run', 'daemon.sock'),
       stateDir: join(dir, 'state'),
       cniConfDir: join(dir, 'net.d'),
       httpListen: '127.0.0.1:0',
-      local: { eni: { link: 'eth1', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.20', subnet: '192.168.0.0/24' } },
       policy: { backend: 'felix', felix: { binary: felix, version: 'v3.28.2', healthPort: port } },
     });
     const adapters = nodeAdapters({ sysctl: () => Promise.resolve(), sysfs: (p) => (p === '/sys/class/net/eth1/ifindex' ? Promise.resolve('7\n') : Promise.reject(new Error('no'))) });
