@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import { layering } from './tools/eslint-rules/layering.js';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'coverage/**', 'jest.config.js', 'eslint.config.js', 'test/summary-reporter.cjs'] },
+  { ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'coverage/**', 'tmp/**', 'jest.config.js', 'eslint.config.js', 'test/summary-reporter.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

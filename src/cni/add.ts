@@ -36,10 +36,11 @@ async function releaseAfterFailure(rpc: HubRpc, env: AttachmentEnv, err: unknown
  * with a Kubernetes identity have live updates. A failure is logged, not fatal: the daemon stops waiting for the
  * Confirm after its build deadline.
  */
-async function confirm(rpc: HubRpc, env: AttachmentEnv, log: Logger): Promise<void> {
+async function confirm(rpc: HubRpc, env: AttachmentEnv, log: Logger, netlinkMs: number): Promise<void> {
   if (env.args.podName === '') return;
   try {
-    await rpc.confirm({ containerId: env.containerId, ifName: env.ifName });
+    // the plugin's phases for the daemon's ADD histogram: performance.now() counts from the process start
+    await rpc.confirm({ containerId: env.containerId, ifName: env.ifName, timings: { netlinkMs, pluginMs: performance.now() } });
   } catch (err) {
     log.warn('could not confirm the ADD to the daemon (live updates wait for its deadline)', { err });
   }
@@ -82,9 +83,11 @@ export async function cmdAdd(
   const node = nodeFacts(config);
   try {
     const { plan, result } = deps.dataplanes(allocation.mode).planSetup(spec, allocation, node);
+    const started = performance.now();
     const report = await deps.executor.apply(plan, signal);
-    log.info('dataplane set up', { ops: plan.length, applied: report.applied });
-    await confirm(rpc, env, log);
+    const netlinkMs = performance.now() - started;
+    log.info('dataplane set up', { ops: plan.length, applied: report.applied, ms: Math.round(netlinkMs * 10) / 10 });
+    await confirm(rpc, env, log, netlinkMs);
     return buildAddResult(config.cniVersion, result);
   } catch (err) {
     if (err instanceof PlanError && err.rollbackErrors.length > 0) {

@@ -7,7 +7,8 @@
  * switches the service to a new provider (new pods get the new dataplane; leases keep the mode they were made in)
  * and re-renders the conflist.
  */
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { CloudProvider } from '../cloud/types.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { ConfigError, errorMessage } from '../lib/errors.js';
@@ -42,11 +43,16 @@ import { BuiltinEnforcer } from './policy/enforcer.js';
 import { registerBuiltinMetrics, type BuiltinMetrics } from './policy/builtin-metrics.js';
 import { policyInputOf, type PolicyEnvironment } from './policy/input.js';
 import type { PolicyAdapters } from './policy/adapters.js';
+import { Registry } from 'prom-client';
 import { METRIC_PREFIX } from './metrics.js';
+import { registerOpsMetrics, type OpsMetrics } from './ops-metrics.js';
+import { registerTerwayMetrics, type CloudCall, type TerwayMetrics } from './terway-metrics.js';
 import { PoolKeeper, type PoolSyncFindings } from './pool-keeper.js';
 import { WaitRegistry } from './waits.js';
 import { whyReply } from './why.js';
 import { EniHostSetup } from './eni-host-setup.js';
+import { NodeSetupKeeper, procSysctlReader, type SysctlReader } from './node-setup.js';
+import type { NodeRefusal } from './k8s/effective-config.js';
 import { ScheduledPods } from './k8s/scheduled-pods.js';
 import type { RecoveryReport } from '../pool/recover.js';
 import type { PolicyModelReply, PolicyVerifyReply, StatusReply, WhyReply, WhyRequest } from '../rpc/protocol.js';
@@ -73,6 +79,8 @@ export interface DaemonContext {
   readonly agent?: KubeNodeAgent;
   /** eni mode: the secondary ENIs the instance type allows (the `aliyun/eni` device plugin's capacity). */
   readonly exclusiveEniCapacity?: () => number | undefined;
+  /** The daemon's metrics of background work (GC passes feed it). */
+  readonly ops?: OpsMetrics;
 }
 
 /**
@@ -97,6 +105,10 @@ export interface DaemonDeps {
   /** Asks the chain's plugin binaries their CNI versions (src/daemon/plugin-versions.ts over the process runner). */
   readonly pluginVersions: PluginVersionSource;
   readonly pendingDrainIntervalMs?: number;
+  /** Reads /proc/sys (node setup writes a sysctl only when its value differs); default: the file itself. */
+  readonly readSysctl?: SysctlReader;
+  /** How often a failed node setup is retried (default NODE_SETUP_RETRY_MS). */
+  readonly nodeSetupRetryMs?: number;
   /** Called after the socket is bound and before the conflist is written (tests observe the ordering). */
   readonly onServing?: () => void | Promise<void>;
   /** The Kubernetes API; absent → the daemon runs on its local config alone (podman, demo, tests). */
@@ -162,12 +174,36 @@ export class Daemon {
   /** What each pod's network waits for (`terway-hub why`, the pods' `AllocIPWaiting` events). */
   #waits: WaitRegistry | undefined;
   #unwatchPods: (() => void) | undefined;
+  #nodeSetup: NodeSetupKeeper | undefined;
+  /** The Node refuses the cluster config (VPC without a podCIDR) and none was accepted: not serving. */
+  #refusal: NodeRefusal | undefined;
+  /** The RPC server is bound (status answers), serving or not. */
+  #listening = false;
+  /** Every metric of the daemon: the service's, Terway's set, the background work's, the policy backend's. */
+  readonly #registry = new Registry();
+  readonly #terway: TerwayMetrics;
+  readonly #ops: OpsMetrics;
 
   constructor(cfg: DaemonConfig, deps: DaemonDeps) {
     this.#cfg = cfg;
     this.#effective = cfg;
     this.#deps = deps;
     this.#log = deps.log ?? silentLogger;
+    this.#terway = registerTerwayMetrics(this.#registry, () => {
+      const service = this.#service;
+      return service === undefined ? undefined : { poolTotal: () => service.poolSize(), poolIdle: () => service.poolFree(), factories: () => this.#pools?.factories() ?? [] };
+    });
+    this.#ops = registerOpsMetrics(this.#registry, METRIC_PREFIX, this.#terway, () => this.#agent?.config.lastError);
+  }
+
+  /** The daemon's metrics registry (what /metrics serves). */
+  get registry(): Registry {
+    return this.#registry;
+  }
+
+  /** One Aliyun client call (the providers' CloudCallObserver, wired in src/main): `aliyun_*_latency`. */
+  observeCloudCall(call: CloudCall): void {
+    this.#terway.observeCloudCall(call);
   }
 
   get service(): HubService | undefined {
@@ -217,6 +253,7 @@ export class Daemon {
     this.#lock = this.#deps.lockStateDir(cfg.stateDir); // before anything shared is touched: the store, the socket
     try {
       this.#store = this.#deps.openStore(cfg.stateDir);
+      await this.#ensureLogDir(cfg.cniLogFile);
       const nodeName = this.#nodeName();
       const pol = this.#deps.policy;
       if (pol !== undefined) this.#policyEnv = { nodeName: nodeName ?? pol.hostname(), kube: pol.kubeAccess, node: await pol.nodeFacts() };
@@ -227,11 +264,13 @@ export class Daemon {
           nodeName,
           local: cfg,
           apply: (eff) => this.#apply(eff),
+          refused: (r) => this.#refused(r),
           log: this.#log.child({ component: 'k8s' }),
           ...(this.#deps.kubeSyncTimeoutMs !== undefined ? { syncTimeoutMs: this.#deps.kubeSyncTimeoutMs } : {}),
           ...(this.#deps.kubeRetry !== undefined ? { retry: this.#deps.kubeRetry } : {}),
           ...(this.#deps.parseBandwidth !== undefined ? { parseBandwidth: this.#deps.parseBandwidth } : {}),
           shaping: () => this.#shaping,
+          onConfigRejected: (source) => { this.#ops.configRejected(source); },
         });
         await this.#agent.start(); // applies the first effective config into #effective (no service yet)
         const agent = this.#agent;
@@ -254,7 +293,7 @@ export class Daemon {
       const provider = await this.#providerFor(eff);
       await provider.verify(); // ipvlan on a kernel without it: the daemon does not start (with Kubernetes, #apply refused it already)
       await this.#setUpNode(provider, eff.vethPrefix);
-      this.#pools = new PoolKeeper(this.#store, this.#log.child({ component: 'pool' }), (r) => { this.#reportRecovery(r); }, this.#deps.linkByMac);
+      this.#pools = new PoolKeeper(this.#store, this.#log.child({ component: 'pool' }), (r) => { this.#reportRecovery(r); }, this.#deps.linkByMac, (c) => { this.#ops.factoryCall(c); });
       const source = await this.#pools.sourceFor(provider, eff.pool);
       const eniSetup = new EniHostSetup(() => this.#executor('eni-setup'), () => this.#effective.vethPrefix, this.#log.child({ component: 'eni-setup' }));
       this.#eniSetup = eniSetup;
@@ -286,6 +325,7 @@ export class Daemon {
           enforcer?.released(lease);
         },
         onSettled: (lease) => { this.#bandwidth?.settled(lease); },
+        metrics: { registry: this.#registry, terway: this.#terway },
       });
       this.#service = service;
       service.setStatusDetail(() => this.#statusDetail());
@@ -317,8 +357,8 @@ export class Daemon {
       if (listen !== undefined) {
         this.#http = new HubHttpServer({
           registry: service.metrics.registry,
-          serving: () => this.#serving,
-          notReadyReason: () => (this.#serving && service.ready ? this.#policyNotReady() : 'not serving'),
+          serving: () => this.#listening, // alive (a node refusing to serve is not restarted by its liveness probe)
+          notReadyReason: () => this.#notReady(service),
           detail: () => this.#policyLine(),
         });
         this.#httpAddress = await this.#http.listen(listen);
@@ -330,13 +370,13 @@ export class Daemon {
       if (this.#policyDecision?.backend === 'builtin') await this.#enforcer?.enable().catch((e: unknown) => { this.#log.error('builtin NetworkPolicy rules not programmed at start', { err: errorMessage(e) }); });
       this.#rpc = new HubRpcServer(service, this.#log.child({ component: 'rpc' }), { policyModel: () => this.#policyModelReply(nodeName), policyVerify: () => this.#policyVerify(), why: (req) => Promise.resolve(this.#why(req)) });
       await this.#rpc.listen(cfg.socket);
-      this.#serving = true;
-      service.setReady(true);
-      await this.#deps.onServing?.();
-
-      if (pol !== undefined) this.#policy = this.#createPolicy(pol, service);
-      await this.#installConflist();
-      await this.#activatePolicy();
+      this.#listening = true;
+      const refusal = this.#refusal;
+      if (refusal === undefined) await this.#goServing();
+      else {
+        service.setRefusal(`${refusal.reason}: ${refusal.message}`);
+        this.#log.error('not serving: the node refuses the cluster config', { reason: refusal.reason, err: refusal.message });
+      }
 
       const every = this.#deps.pendingDrainIntervalMs ?? PENDING_DRAIN_INTERVAL_MS;
       this.#timer = setInterval(() => void this.#drain(), every);
@@ -355,6 +395,56 @@ export class Daemon {
     }
   }
 
+  /**
+   * The plugin's log directory (`cniLogFile`'s, /var/log/terway-hub by default), created 0750 when missing: the plugin
+   * never creates it (src/lib/log-file.ts falls back to stderr, which the runtime mostly drops). Not fatal.
+   */
+  async #ensureLogDir(file: string): Promise<void> {
+    const dir = dirname(file);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o750 });
+    } catch (e) {
+      this.#log.warn('the CNI log directory could not be created: the plugin logs to stderr', { dir, err: errorMessage(e) });
+    }
+  }
+
+  /** Ready for ADDs: the conflist goes to the host, the policy backend starts. */
+  async #goServing(): Promise<void> {
+    const service = this.#service;
+    if (service === undefined || this.#serving || !this.#listening || this.#stopping !== undefined) return;
+    this.#serving = true;
+    service.setRefusal(undefined);
+    service.setReady(true);
+    await this.#deps.onServing?.();
+    const pol = this.#deps.policy;
+    if (pol !== undefined) this.#policy = this.#createPolicy(pol, service);
+    await this.#installConflist();
+    await this.#activatePolicy();
+  }
+
+  /** The config watcher's refusal (set, or cleared once the Node can run the cluster config: then serving starts). */
+  async #refused(r: NodeRefusal | undefined): Promise<void> {
+    this.#refusal = r;
+    const service = this.#service;
+    if (r !== undefined) {
+      service?.setRefusal(`${r.reason}: ${r.message}`);
+      return;
+    }
+    if (service === undefined) return; // still starting: start() goes serving
+    this.#log.info('the node runs the cluster config now: serving');
+    service.setRefusal(undefined);
+    if (this.#serving) service.setReady(true); // it served the local config before the refusal
+    else await this.#goServing();
+  }
+
+  /** /readyz: why not ready (a refusal, not serving yet, a failed node setup, the policy backend), or undefined. */
+  #notReady(service: HubService): string | undefined {
+    const r = this.#refusal;
+    if (r !== undefined) return `not serving: ${r.reason}: ${r.message}`;
+    if (!this.#serving || !service.ready) return 'not serving';
+    return this.#nodeSetup?.notReadyReason() ?? this.#policyNotReady();
+  }
+
   /** Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -369,6 +459,8 @@ export class Daemon {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
+    this.#nodeSetup?.stop();
+    await this.#nodeSetup?.idle();
     this.#enforcer?.stop(); // its rules stay: policy is enforced until the next start
     await this.#policy?.stop().catch((e: unknown) => { this.#log.warn('policy backend stop failed', { err: errorMessage(e) }); });
     await this.#bandwidth?.stop();
@@ -378,6 +470,7 @@ export class Daemon {
     this.#waits?.stop();
     this.#service?.setReady(false, 'stopping');
     this.#serving = false;
+    this.#listening = false;
     if (this.#conflistPath !== undefined && !this.#cfg.keepConflistOnExit) {
       await removeFile(this.#conflistPath).catch((e: unknown) => { this.#log.warn('conflist removal failed', { err: errorMessage(e) }); });
     }
@@ -405,6 +498,7 @@ export class Daemon {
       ...(nodeName !== undefined ? { nodeName } : {}),
       ...(this.#agent !== undefined ? { agent: this.#agent } : {}),
       exclusiveEniCapacity: () => this.#pools?.exclusiveEniCapacity(),
+      ops: this.#ops,
     };
   }
 
@@ -490,17 +584,21 @@ export class Daemon {
   }
 
   /**
-   * Node state every pod of the provider's mode relies on (Dataplane.planNode: sysctls, the ENI table, …). Failures
-   * are logged, not fatal: ADD ensures what its pods need again.
+   * Node state every pod of the provider's mode relies on (Dataplane.planNode: sysctls, the ENI table, …), applied
+   * part by part (./node-setup.ts: a read-only /proc/sys never skips the routes). Failures are not fatal (ADD ensures
+   * what its pods need again) but loud: a Warning `NodeSetupFailed` node event, /readyz and status name the op; it
+   * is retried until it succeeds.
    */
   async #setUpNode(provider: CloudProvider, vethPrefix: string): Promise<void> {
-    const executor = this.#executor('node-setup');
-    try {
-      const local = await provider.localFacts();
-      await executor.apply(dataplaneFor(provider.mode).planNode({ vethPrefix }, local));
-    } catch (e) {
-      this.#log.error('node setup incomplete', { err: errorMessage(e) });
-    }
+    this.#nodeSetup ??= new NodeSetupKeeper({
+      executor: () => this.#executor('node-setup'),
+      readSysctl: this.#deps.readSysctl ?? procSysctlReader,
+      failed: (message) => { this.#agent?.reporter.nodeWarning('NodeSetupFailed', `node setup for ${this.#effective.mode} incomplete (retrying): ${message}`); },
+      recovered: () => { this.#agent?.reporter.nodeEvent('Normal', 'NodeSetupSucceeded', 'node setup done after earlier failures'); },
+      log: this.#log.child({ component: 'node-setup' }),
+      ...(this.#deps.nodeSetupRetryMs !== undefined ? { retryMs: this.#deps.nodeSetupRetryMs } : {}),
+    });
+    await this.#nodeSetup.run(async () => dataplaneFor(provider.mode).planNode({ vethPrefix }, await provider.localFacts()));
   }
 
   /** The policy decision of a config (undefined without policy adapters); throws ConfigError when refused. */
@@ -567,7 +665,8 @@ export class Daemon {
   }
 
   /** What Status says beyond the service: the policy backend, and a rejected cluster config. */
-  #statusDetail(): Pick<StatusReply, 'policy' | 'configError' | 'pools'> {
+  #statusDetail(): Pick<StatusReply, 'policy' | 'configError' | 'nodeSetup' | 'pools'> {
+    const nodeSetup = this.#nodeSetup?.notReadyReason();
     const st = this.#policy?.status();
     const pools = this.#pools?.levels() ?? [];
     const configError = this.#agent?.config.lastError;
@@ -588,6 +687,7 @@ export class Daemon {
         : {}),
       ...(configError !== undefined ? { configError } : {}),
       ...(pools.length > 0 ? { pools } : {}),
+      ...(nodeSetup !== undefined ? { nodeSetup } : {}),
     };
   }
 

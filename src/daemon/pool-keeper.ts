@@ -22,6 +22,8 @@ import type { RecoveryReport } from '../pool/recover.js';
 import { PoolSource, type AddressSource } from '../pool/source.js';
 import { EniPool, withoutDemand } from '../pool/eni-pool.js';
 import { EniSource, type LinkByMac } from '../pool/eni-source.js';
+import { instrumentFactory, type FactoryCallObserver, type InstrumentedFactory } from './factory-metrics.js';
+import type { FactoryView } from './terway-metrics.js';
 import type { LeaseStore } from '../store/store.js';
 import type { PoolLevels } from '../rpc/protocol.js';
 
@@ -62,11 +64,11 @@ export interface ScheduledDemand {
 }
 
 export class PoolKeeper implements ScheduledDemand {
-  readonly #pools = new Map<string, { readonly pool: Pool; readonly source: PoolSource; readonly factory: ResourceFactory }>();
+  readonly #pools = new Map<string, { readonly pool: Pool; readonly source: PoolSource; readonly factory: InstrumentedFactory }>();
   #stopped = false;
   /** Per pool: invalid leased IPs already reported (each once while it stays invalid; a skipped round keeps them). */
   readonly #reportedInvalid = new Map<string, ReadonlySet<string>>();
-  readonly #eniPools = new Map<string, { readonly pool: EniPool; readonly source: EniSource }>();
+  readonly #eniPools = new Map<string, { readonly pool: EniPool; readonly source: EniSource; readonly factory: InstrumentedFactory }>();
   /** Pods scheduled here awaiting their IP (what the informer says), whichever pool is current. */
   readonly #scheduled = new Set<string>();
   /** The pool that expects them: the current mode's, when it has one and schedule-time demand is on. */
@@ -79,7 +81,13 @@ export class PoolKeeper implements ScheduledDemand {
     readonly onRecovery: (report: RecoveryReport) => void,
     /** Finds an exclusive ENI's host link by its MAC (src/cloud/host-links.ts). */
     readonly linkByMac?: LinkByMac,
+    /** Told of every cloud call the pools make (metrics: ./factory-metrics.ts). */
+    readonly observeFactory?: FactoryCallObserver,
   ) {}
+
+  #instrument(f: ResourceFactory): InstrumentedFactory {
+    return instrumentFactory(f, (c) => { this.observeFactory?.(c); });
+  }
 
   /**
    * The pool source for `provider`, created (and recovered) on first use; undefined: a static address set. The
@@ -96,7 +104,7 @@ export class PoolKeeper implements ScheduledDemand {
       have.pool.configure(poolOptionsOf(config));
     } else {
       const known = (): ReadonlySet<string> => new Set([...this.store.usedIps(), ...this.store.pool.loadEnis().flatMap((e) => e.ips)]);
-      const factory = f.create(known);
+      const factory = this.#instrument(f.create(known));
       const pool = new Pool({ factory, journal: this.store.pool, log: this.log, newToken: randomUUID, options: poolOptionsOf(config) });
       await this.#start(pool, f.key);
       have = { pool, source: new PoolSource(pool, factory.name), factory };
@@ -148,11 +156,11 @@ export class PoolKeeper implements ScheduledDemand {
       return have.source;
     }
     if (this.linkByMac === undefined) throw new ConfigError('mode', 'eni mode needs the host link lookup by MAC (not wired in this daemon)');
-    const factory = f.create(() => new Set([...this.store.usedIps(), ...this.store.pool.loadEnis().flatMap((e) => e.ips)]));
+    const factory = this.#instrument(f.create(() => new Set([...this.store.usedIps(), ...this.store.pool.loadEnis().flatMap((e) => e.ips)])));
     const pool = new EniPool({ factory, journal: this.store.pool, log: this.log, newToken: randomUUID, options });
     this.onRecovery(await pool.start(new Set(this.store.usedIps())));
     const source = new EniSource(pool, this.linkByMac);
-    this.#eniPools.set(key, { pool, source });
+    this.#eniPools.set(key, { pool, source, factory });
     return source;
   }
 
@@ -209,6 +217,19 @@ export class PoolKeeper implements ScheduledDemand {
       return { key, kind: 'eni', enis: s.enis, ips: s.enis, idle: s.idle, leased: s.leased, waiting: s.waiting, inFlight: s.inFlight, releasing: 0, heldForScheduled: 0 };
     });
     return [...ip, ...eni];
+  }
+
+  /** Every pool's factory as the Terway factory gauges show it: its ENIs (by MAC) and their IPs, its limits. */
+  factories(): readonly FactoryView[] {
+    const limits = (f: InstrumentedFactory) => {
+      const l = f.knownLimits;
+      return l === undefined ? {} : { maxEnis: l.maxEnis, ipsPerEni: l.ipsPerEni };
+    };
+    return [
+      ...[...this.#pools.values()].map(({ pool, factory }) => ({ name: factory.name, ...limits(factory), enis: pool.enis().map((e) => ({ mac: e.mac, ips: e.ips.length })) })),
+      // the exclusive-ENI pool: the ENIs its factory listed or created and did not delete
+      ...[...this.#eniPools.values()].map(({ factory }) => ({ name: factory.name, ...limits(factory), enis: factory.knownEnis() })),
+    ];
   }
 
   /** Resolves once every pool's cloud calls under way are journaled (or their grace ran out). */

@@ -64,8 +64,11 @@ function deadlineOf(req: IncomingMessage): number | undefined | HttpError {
   if (raw === undefined) return undefined;
   const ms = typeof raw === 'string' && /^\d{1,10}$/u.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(ms)) return { status: 400, body: { code: 'invalid-input', message: `${DEADLINE_HEADER}: must be a count of milliseconds: ${JSON.stringify(raw)}` } };
-  return ms;
+  // longer than a timer can hold (≈ 24.8 days; setTimeout would fire after 1 ms): no deadline in practice
+  return ms > MAX_TIMER_MS ? undefined : ms;
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type Body = { readonly value: unknown } | { readonly refused: HttpError };
 
@@ -132,7 +135,7 @@ export class HubRpcServer {
     const started = process.hrtime.bigint();
     const done = (status: number, body: unknown, result: string): void => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.#service.metrics.rpcDuration.observe({ method: name, result }, seconds);
+      this.#service.metrics.observeRpc(name, result, seconds);
       send(res, status, body);
     };
     const fail = (e: HttpError): void => { done(e.status, e.body, e.body.code); };

@@ -29,7 +29,7 @@ import { InFlight, attachmentKeyOf, podKeyOf } from './in-flight.js';
 import { exclusiveFields } from './exclusive-allocation.js';
 import type { AllocationObserver, PodFacts, PodFactsSource } from './k8s/hooks.js';
 import type { Lease } from '../store/lease.js';
-import { createHubMetrics, type HubMetrics, type PoolProbe } from './metrics.js';
+import { createHubMetrics, timePhase, type HubMetrics, type HubMetricsOptions, type PoolProbe } from './metrics.js';
 import type { LeaseStore } from '../store/store.js';
 import type { WaitRegistry } from './waits.js';
 
@@ -67,6 +67,8 @@ export interface HubServiceDeps {
   readonly isolate?: (lease: Lease) => Promise<void>;
   /** Told where each pod's allocation is and why it waits (`terway-hub why`, the `AllocIPWaiting` event). */
   readonly waits?: WaitRegistry;
+  /** The registry to register in (the daemon's one) and what Terway's factory gauges read. */
+  readonly metrics?: HubMetricsOptions;
 }
 
 /**
@@ -124,7 +126,9 @@ export class HubService implements PoolProbe {
   /** Leases older than this were written by an earlier daemon: their ADD's Confirm may have gone to it. */
   readonly #startedAt: number;
   #ready = false;
-  #statusDetail: (() => Pick<StatusReply, 'policy' | 'configError' | 'pools'>) | undefined;
+  #statusDetail: (() => Pick<StatusReply, 'policy' | 'configError' | 'nodeSetup' | 'pools'>) | undefined;
+  /** Why new allocations are refused (the Node refuses the cluster config); undefined when they are not. */
+  #refusal: string | undefined;
   #attachmentGc: ((req: GcRequest) => Promise<GcReply>) | undefined;
   #reason = 'starting';
 
@@ -145,7 +149,7 @@ export class HubService implements PoolProbe {
     this.#isolate = deps.isolate;
     this.#waits = deps.waits;
     this.#startedAt = this.#now().getTime();
-    this.metrics = createHubMetrics(this);
+    this.metrics = createHubMetrics(this, deps.metrics);
   }
 
   get mode(): string {
@@ -177,7 +181,14 @@ export class HubService implements PoolProbe {
     return this.#ready;
   }
 
+  /** Refuses new allocations (UnavailableError naming `reason`) and reports not ready; undefined lifts it. */
+  setRefusal(reason: string | undefined): void {
+    this.#refusal = reason;
+    if (reason !== undefined) this.setReady(false, reason);
+  }
+
   async allocate(req: AllocateRequest, signal?: AbortSignal): Promise<AllocateReply> {
+    if (this.#refusal !== undefined) throw new UnavailableError(`not serving: ${this.#refusal}`);
     const keys = [attachmentKeyOf(req.containerId, req.ifName), podKeyOf(req.podNamespace, req.podName)].filter(isString);
     const started = performance.now();
     let facts: PodFacts | undefined;
@@ -197,26 +208,32 @@ export class HubService implements PoolProbe {
         if (facts?.hostNetwork === true) throw new InvalidInputError('pod', `${req.podNamespace}/${req.podName} uses the host network: it gets no pod IP`);
         this.purgeExpiredReservations();
         const { provider, mtu, source } = this.#runtime; // one snapshot: a mode switch mid-request cannot mix modes
-        const local = await provider.localFacts();
+        const phases = this.metrics.addPhase;
+        const local = await timePhase(phases, 'node_facts', () => provider.localFacts());
         const requested = req.requestedIp === undefined ? undefined : this.#requestedIp(req.requestedIp, source);
         const reserved = requested === undefined ? this.#reservedIp(req, source) : undefined;
         const fromReservation = reserved !== undefined;
         const label = req.podName === '' ? `${req.containerId}/${req.ifName}` : `${req.podNamespace}/${req.podName}`;
         ticket?.phase('address', source.waitReason === undefined ? undefined : () => source.waitReason?.());
-        const grant = await source.take({
+        let waited = false; // for the pool's cloud call: the time is the cloud's, not the pool's
+        const grant = await timePhase(phases, () => (waited ? 'cloud' : 'pool'), () => source.take({
           label,
           ...(req.podName !== '' ? { pod: `${req.podNamespace}/${req.podName}` } : {}),
           ...(requested !== undefined ? { requested } : reserved !== undefined ? { requested: reserved, reserved: true } : {}),
           used: this.#store.usedIps(),
           ...(signal !== undefined ? { signal } : {}),
-          onWait: () => { ticket?.waiting(); },
-        });
+          onWait: () => {
+            waited = true;
+            ticket?.waiting();
+          },
+        }));
         const ip = grant.ip;
         let allocation: Allocation;
         try {
           // inside the try: a grant whose ENI cannot be found or set up on the host goes back to the pool
           ticket?.phase('eni-setup');
-          const eni = local.exclusive !== undefined ? undefined : grant.eni !== undefined && provider.eniFactsOf !== undefined ? await this.#eniFacts(provider, local, grant.eni) : local.eni;
+          const granted = grant.eni;
+          const eni = local.exclusive !== undefined ? undefined : granted !== undefined && provider.eniFactsOf !== undefined ? await timePhase(phases, 'eni_setup', () => this.#eniFacts(provider, local, granted)) : local.eni;
           allocation = parseAllocation({
             mode: provider.mode,
             ip,
@@ -233,10 +250,11 @@ export class HubService implements PoolProbe {
           // one fsync for the concurrent ADDs of this moment (src/store/group-commit.ts); the reply waits for it
           const { durable } = this.#store.inGroup(() => { this.#store.put(lease); });
           try {
+            const isolate = this.#isolate;
             ticket?.phase('policy');
-            await this.#isolate?.(lease); // NetworkPolicy rules in place before the pod's network exists
+            if (isolate !== undefined) await timePhase(phases, 'policy', () => isolate(lease)); // NetworkPolicy rules in place before the pod's network exists
             ticket?.phase('storing');
-            await durable;
+            await timePhase(phases, 'store', () => durable);
           } catch (e) {
             this.#store.delete(req);
             this.#notifyReleased(lease); // listeners that saw the pod join (the enforcer's overlay) forget it again
@@ -273,7 +291,8 @@ export class HubService implements PoolProbe {
   async #factsFor(req: AllocateRequest): Promise<PodFacts | undefined> {
     if (this.#podFacts === undefined || req.podName === '') return undefined;
     try {
-      const facts = await this.#podFacts.get(req.podNamespace, req.podName);
+      const source = this.#podFacts;
+      const facts = await timePhase(this.metrics.addPhase, 'pod_facts', () => source.get(req.podNamespace, req.podName));
       if (facts === undefined) this.#log.warn('allocate: pod not found in the API; allocating without pod facts', { pod: `${req.podNamespace}/${req.podName}` });
       return facts;
     } catch (e) {
@@ -355,6 +374,9 @@ export class HubService implements PoolProbe {
     this.#dataplaneBusy.delete(key);
     const lease = this.#store.get(req);
     if (lease !== undefined) this.#notify(this.#onSettled, lease, 'settled');
+    // the plugin's own phases, as it measured them (absent from older plugins)
+    if (req.timings?.netlinkMs !== undefined) this.metrics.addPhase.observe({ phase: 'netlink' }, req.timings.netlinkMs / 1000);
+    if (req.timings?.pluginMs !== undefined) this.metrics.addPhase.observe({ phase: 'plugin' }, req.timings.pluginMs / 1000);
     return Promise.resolve({ confirmed: lease !== undefined });
   }
 
@@ -401,7 +423,7 @@ export class HubService implements PoolProbe {
   }
 
   /** What the daemon adds to Status beyond the service's own state (the NetworkPolicy backend). */
-  setStatusDetail(detail: (() => Pick<StatusReply, 'policy' | 'configError' | 'pools'>) | undefined): void {
+  setStatusDetail(detail: (() => Pick<StatusReply, 'policy' | 'configError' | 'nodeSetup' | 'pools'>) | undefined): void {
     this.#statusDetail = detail;
   }
 

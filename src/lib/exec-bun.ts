@@ -5,22 +5,12 @@
  * aborted. Undefined outside bun (the daemon and the tests run on Node.js).
  */
 import { ExecError } from './errors.js';
-import { executableOf, type CommandRunner } from './exec.js';
-import { toolEnv } from './which.js';
-
-interface BunSubprocess {
-  readonly stdout: ReadableStream<Uint8Array>;
-  readonly stderr: ReadableStream<Uint8Array>;
-  readonly exited: Promise<number>;
-  kill(): void;
-}
-
-interface BunSpawn {
-  spawn(argv: readonly string[], opts: { stdin: Uint8Array; stdout: 'pipe'; stderr: 'pipe'; env: Record<string, string> }): BunSubprocess;
-}
+import { bunGlobal, type BunSubprocess } from './bun.js';
+import type { CommandRunner } from './exec.js';
+import { executableOf, toolEnv } from './which.js';
 
 export function createBunRunner(): CommandRunner | undefined {
-  const bun = (globalThis as { Bun?: BunSpawn }).Bun;
+  const bun = bunGlobal();
   if (bun === undefined) return undefined;
   const env = toolEnv();
   return {

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { ExecError } from './errors.js';
-import { toolEnv, which } from './which.js';
+import { executableOf, toolEnv } from './which.js';
 
 export interface Command {
   readonly file: string;
@@ -23,13 +23,6 @@ export interface CommandOutput {
 export interface CommandRunner {
   /** Runs the command; resolves with its output whatever the exit code. Rejects only if it could not start. */
   run(cmd: Command, signal?: AbortSignal): Promise<CommandOutput>;
-}
-
-/** The absolute path of `cmd.file`, or ExecError naming where it was looked for. */
-export function executableOf(cmd: Command): string {
-  const file = which(cmd.file);
-  if (file === undefined) throw new ExecError([cmd.file, ...cmd.args], null, `${cmd.file}: not found in the system directories or PATH`);
-  return file;
 }
 
 export function createProcessRunner(): CommandRunner {
@@ -52,13 +45,6 @@ export function createProcessRunner(): CommandRunner {
         child.stdin.end(cmd.stdin ?? '');
       }),
   };
-}
-
-/** Runs and throws ExecError on a non-zero exit. */
-export async function runChecked(runner: CommandRunner, cmd: Command, signal?: AbortSignal): Promise<string> {
-  const res = await runner.run(cmd, signal);
-  if (res.exitCode !== 0) throw new ExecError([cmd.file, ...cmd.args], res.exitCode, res.stderr);
-  return res.stdout;
 }
 
 /** How a long-running process ended: its exit code, or the signal that killed it. */

@@ -5,6 +5,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { ExecError } from './errors.js';
 
 export const SYSTEM_DIRS: readonly string[] = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
 
@@ -37,4 +38,11 @@ export function toolEnv(base: NodeJS.ProcessEnv = process.env): Record<string, s
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined && k !== 'LANGUAGE' && !k.startsWith('LC_')) env[k] = v;
   return { ...env, LC_ALL: 'C', LANG: 'C' };
+}
+
+/** The absolute path a command runs from; ExecError when it is nowhere to be found. */
+export function executableOf(cmd: { readonly file: string; readonly args: readonly string[] }): string {
+  const file = which(cmd.file);
+  if (file === undefined) throw new ExecError([cmd.file, ...cmd.args], null, `${cmd.file}: not found in the system directories or PATH`);
+  return file;
 }

@@ -8,6 +8,7 @@
 import { createLocalProvider, readSysfs, type SysfsReader } from '../cloud/local/provider.js';
 import type { CloudProvider } from '../cloud/types.js';
 import { AliyunProviders } from '../cloud/aliyun/provider.js';
+import type { CloudCallObserver } from '../cloud/aliyun/call-observer.js';
 import { linkByMacFrom } from '../cloud/host-links.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
@@ -17,6 +18,7 @@ import { InstanceLock } from '../store/instance-lock.js';
 import { LeaseStore } from '../store/store.js';
 import { createExecutor, type ExecutorFactory, type SysctlWriter } from '../netlink/executor.js';
 import { PluginVersionProbe } from '../daemon/plugin-versions.js';
+import { procSysctlReader, type SysctlReader } from '../daemon/node-setup.js';
 import { hostname } from 'node:os';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -45,6 +47,8 @@ export interface NodeAdapters {
   readonly spawner: ProcessSpawner;
   /** The policy backend's HTTP health probes on loopback. */
   readonly prober: HealthProber;
+  /** Reads /proc/sys (node setup writes a sysctl only when its value differs). */
+  readonly readSysctl: SysctlReader;
   /** Asks the chain's CNI plugin binaries `VERSION` (through its own process runner; cached per binary). */
   readonly pluginVersions: PluginVersionProbe;
   /** Running the NetworkPolicy backend (supervisor, residue cleanup, files, responder, node facts). */
@@ -56,6 +60,8 @@ export interface AdapterOverrides {
   readonly runner?: CommandRunner;
   /** Writes /proc/sys (default: the file itself). */
   readonly sysctl?: SysctlWriter;
+  /** Reads /proc/sys (default: the file itself; with a fake writer and no reader, every value reads as unknown). */
+  readonly readSysctl?: SysctlReader;
   /** Reads /sys and /proc (the local provider's ENI ifindex and MAC, the kernel's ipvlan module and release). */
   readonly sysfs?: SysfsReader;
   readonly spawner?: ProcessSpawner;
@@ -66,6 +72,8 @@ export interface AdapterOverrides {
   readonly cleanupFs?: CleanupFs;
   /** The Aliyun provider's log (it logs its session, never a secret); default: silent. */
   readonly log?: Logger;
+  /** Told after every Aliyun OpenAPI attempt and metadata request (the daemon's latency metrics). */
+  readonly onCloudCall?: CloudCallObserver;
 }
 
 const realCleanupFs: CleanupFs = {
@@ -88,11 +96,12 @@ export function nodeAdapters(o: AdapterOverrides = {}): NodeAdapters {
   const runner = o.runner ?? createProcessRunner();
   const { sysctl, sysfs } = o;
   const local = (cfg: DaemonConfig): CloudProvider => createLocalProvider(cfg, sysfs ?? readSysfs, runner);
-  const aliyun = new AliyunProviders({ read: sysfs ?? readSysfs, linkByMac: linkByMacFrom(), runner, log: (o.log ?? silentLogger).child({ component: 'aliyun' }) });
+  const aliyun = new AliyunProviders({ read: sysfs ?? readSysfs, linkByMac: linkByMacFrom(), runner, log: (o.log ?? silentLogger).child({ component: 'aliyun' }), ...(o.onCloudCall !== undefined ? { onCall: o.onCloudCall } : {}) });
   return {
     lockStateDir: (dir) => InstanceLock.acquire(dir),
     openStore: (dir) => LeaseStore.open(dir),
     runner,
+    readSysctl: o.readSysctl ?? (sysctl !== undefined ? () => Promise.reject(new Error('no sysctl reader (a fake writer)')) : procSysctlReader),
     executorFor: (log) => createExecutor({ runner, log, ...(sysctl !== undefined ? { writeSysctl: sysctl } : {}) }),
     providerFor: (cfg) => (cfg.cloud.provider === 'aliyun' ? aliyun.providerFor(cfg, () => local(cfg)) : local(cfg)),
     spawner: o.spawner ?? createProcessSpawner(),

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `terway-hub` CLI: daemon | status | why | leases | policy. */
+/** `terway-hub` CLI: daemon | status | why | leases | policy | node-setup. */
 import { parseArgs } from 'node:util';
 import { loadDaemonConfig } from '../config/load.js';
 import { LeaseStore } from '../store/store.js';
@@ -11,6 +11,8 @@ import { formatLeases } from '../daemon/format-leases.js';
 import { POLICY_USAGE } from '../policy/cli/args.js';
 import { processPolicyIo, runPolicy } from './policy-cli.js';
 import { WHY_USAGE, formatPools, runWhy } from './why-cli.js';
+import { INSTALL_CNI_USAGE, installCni } from './install-cni.js';
+import { NODE_SETUP_USAGE, runNodeSetup } from './node-setup-cli.js';
 
 const USAGE = `usage: terway-hub <command> [flags]
 commands:
@@ -20,7 +22,9 @@ commands:
   ${WHY_USAGE}
   leases   [--config FILE | --state-dir DIR] [--json]   list the leases recorded on this node
   policy   explain | matrix | diff | verify: NetworkPolicy verdicts from files or the daemon's live model
-           ${POLICY_USAGE.split('\n').slice(1).join('\n           ')}`;
+           ${POLICY_USAGE.split('\n').slice(1).join('\n           ')}
+  install-cni ${INSTALL_CNI_USAGE}
+  node-setup ${NODE_SETUP_USAGE}`;
 
 async function status(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { socket: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } } });
@@ -39,6 +43,7 @@ function formatStatus(st: StatusReply): string {
     ...(p?.lastError !== undefined ? [`  policy-error: ${p.lastError}`] : []),
     ...(st.configError !== undefined ? [`  config-error: ${st.configError}`] : []),
     ...formatPools(st.pools),
+    ...(st.nodeSetup !== undefined ? [`  node-setup: ${st.nodeSetup}`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -69,6 +74,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return leases(rest);
     case 'policy':
       return runPolicy(rest, processPolicyIo);
+    case 'install-cni':
+      return installCni(rest, (line) => process.stdout.write(`${line}\n`));
+    case 'node-setup':
+      return runNodeSetup(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -2,8 +2,8 @@
  * Composition root of the CNI plugin binary (bun --compile). Keep the import graph small: every pod pays for the
  * start-up. Only stdout carries the result/error JSON; logs go to `logFile` or stderr.
  */
-import { writeSync } from 'node:fs';
-import { createProcessRunner } from '../lib/exec.js';
+import { fstatSync, writeSync } from 'node:fs';
+import { bunGlobal } from '../lib/bun.js';
 import { createBunRunner } from '../lib/exec-bun.js';
 import { InternalError } from '../lib/errors.js';
 import { createLogger, type LogSink } from '../lib/log.js';
@@ -21,11 +21,14 @@ import type { NetConf } from '../cni/config.js';
 import type { CniDeps } from '../cni/deps.js';
 import { CniCode } from '../cni/spec.js';
 
+/** The plugin runs only as the bun binary: bun's runtime is what it reads stdin, spawns and calls the daemon with. */
+const NOT_BUN = 'the CNI plugin runs only as the bun binary (dist/bin/terway-hub), not under Node.js';
+
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) return '';
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+  const bun = bunGlobal();
+  if (bun === undefined) throw new InternalError(NOT_BUN);
+  // a terminal (or /dev/null) has no config to read: do not wait for one
+  return fstatSync(0).isCharacterDevice() ? '' : bun.stdin.text();
 }
 
 function sinkFor(config: NetConf): LogSink {
@@ -48,12 +51,13 @@ async function main(): Promise<number> {
   const rpcFor = (config: NetConf): HubRpcClient => {
     // bun's fetch over the unix socket; node:http stays out of the bundle (test/unit/lint/plugin-bundle.test.ts)
     const exchange = createFetchExchange();
-    if (exchange === undefined) throw new InternalError('the CNI plugin runs only as the bun binary (no fetch over a unix socket here)');
+    if (exchange === undefined) throw new InternalError(NOT_BUN);
     return createRpcClient({ socketPath: config.socket, timeoutMs: config.timeoutMs, exchange });
   };
   const makeDeps = (config: NetConf): CniDeps => {
     const log = createLogger(sinkFor(config), config.logLevel);
-    const runner = createBunRunner() ?? createProcessRunner();
+    const runner = createBunRunner();
+    if (runner === undefined) throw new InternalError(NOT_BUN);
     return {
       rpc: (c) => (client ??= rpcFor(c)),
       // only ADD and DEL program links: CHECK, STATUS and GC do not load bun:ffi and libc

@@ -72,26 +72,30 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
   });
   const log = createLogger(process.stderr, parseLogLevel(cfg.logLevel), { component: 'daemon' });
   const kube = await kubeFor(cfg, log);
-  const adapters = nodeAdapters({ log });
+  // the Aliyun clients' timings reach the daemon's metrics (built just below; no call is made before it exists)
+  const metrics: { daemon?: Daemon } = {};
+  const adapters = nodeAdapters({ log, onCloudCall: (c) => { metrics.daemon?.observeCloudCall(c); } });
   const daemon = new Daemon(cfg, {
     log,
     lockStateDir: adapters.lockStateDir,
     openStore: adapters.openStore,
     providerFor: adapters.providerFor,
     executorFor: adapters.executorFor,
+    readSysctl: adapters.readSysctl,
     linkByMac: linkByMacFrom(),
     pluginVersions: adapters.pluginVersions,
     policy: adapters.policyFor(cfg, process.env),
     components: (ctx) => nodeComponents(ctx, adapters),
     ...(kube !== undefined ? { kube } : {}),
   });
+  metrics.daemon = daemon;
   await daemon.start();
   return waitForSignal(daemon, log);
 }
 
 /** GC (at start, periodically, and behind the CNI GC verb) and, when enabled, the kubelet device plugin. */
 function nodeComponents(ctx: DaemonContext, adapters: NodeAdapters): readonly NodeComponent[] {
-  const gc = gcComponent(ctx, { runner: adapters.runner, executorFor: adapters.executorFor, intervalMs: ctx.config.gcIntervalSeconds * 1000 });
+  const gc = gcComponent(ctx, { runner: adapters.runner, executorFor: adapters.executorFor, intervalMs: ctx.config.gcIntervalSeconds * 1000, onResult: (r) => { ctx.ops?.gcPass(r); } });
   ctx.service.setAttachmentGc((req) => gc.gcAttachments(req.validAttachments));
   const dp = ctx.config.devicePlugin;
   return [

@@ -1,5 +1,6 @@
 /** Reads a namespace's network state with `ip -j` (host, or a pod netns through nsenter); ipCommand also runs nft/conntrack there. */
-import { runChecked, type Command, type CommandRunner } from '../lib/exec.js';
+import type { Command, CommandRunner } from '../lib/exec.js';
+import { runChecked } from '../lib/run-checked.js';
 import type { NsRef } from './ops.js';
 import { parseAddrs, parseFilters, parseLinks, parseNeighs, parseQdiscs, parseRoutes, parseRules, type ObservedState } from './state.js';
 

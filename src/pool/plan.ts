@@ -63,6 +63,8 @@ export interface EniView {
   readonly idle: number;
   /** Idle IPs that are not its primary (what Unassign can take). */
   readonly idleSecondary: number;
+  /** IPs of it pods hold. */
+  readonly leased: number;
   /** Idle IPs retired above max_pool_size (or by reclaim), no call yet (./retire.ts): neither idle nor leased. */
   readonly retiring?: number;
   /** IPs being assigned to it now. */
@@ -151,9 +153,9 @@ export function heldForScheduled(s: Pick<PoolSnapshot, 'enis' | 'scheduled'>): {
   return { held, idle: unleased - held };
 }
 
-/** Pods needing an IP now: leased + waiting + scheduled. */
+/** Pods needing an IP now: leased + waiting + scheduled (IPs retired or being given back are no pods). */
 export function podsNow(s: PoolSnapshot): number {
-  return s.enis.reduce((n, e) => n + e.ips - e.idle, 0) + s.waiting + (s.scheduled ?? 0);
+  return s.enis.reduce((n, e) => n + e.leased, 0) + s.waiting + (s.scheduled ?? 0);
 }
 
 /** The most pods that needed an IP at once within the history window (now included). */

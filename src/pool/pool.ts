@@ -582,6 +582,7 @@ export class Pool {
         ips: e.res.ips.length,
         idle: idle.length,
         idleSecondary: idle.filter((ip) => ip !== e.res.primaryIp).length,
+        leased: e.leased.size,
         retiring: e.retiring.size,
         assigning: e.assigning,
         inhibitedUntil: e.inhibitedUntil,

@@ -4,6 +4,7 @@
  * for merely importing node:net (docs/adr/0006-plugin-daemon-http1.md). Undefined outside bun: Node.js's fetch
  * cannot reach a unix socket (those callers use ./exchange-node.ts).
  */
+import { bunGlobal } from '../lib/bun.js';
 import type { HttpExchange } from './client.js';
 
 /** Bun's RequestInit extension. */
@@ -12,7 +13,7 @@ interface UnixRequestInit extends RequestInit {
 }
 
 export function createFetchExchange(): HttpExchange | undefined {
-  if ((globalThis as { Bun?: unknown }).Bun === undefined) return undefined;
+  if (bunGlobal() === undefined) return undefined;
   return async (req) => {
     const init: UnixRequestInit = {
       unix: req.socketPath,

@@ -106,8 +106,24 @@ export function parseReleaseReply(raw: unknown): ReleaseReply {
   return { released: bool(obj(raw, 'reply'), 'released', '') };
 }
 
+/** A plugin-measured duration: milliseconds, finite, 0 up to an hour. */
+const MAX_TIMING_MS = 3_600_000;
+
+function timingMs(o: Obj, key: string): number | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_TIMING_MS) throw new InvalidInputError(`timings.${key}`, `must be milliseconds, 0 to ${String(MAX_TIMING_MS)}: ${quote(v)}`);
+  return v;
+}
+
 export function parseConfirmRequest(raw: unknown): ConfirmRequest {
-  return attachmentKey(obj(raw, 'request'), '');
+  const o = obj(raw, 'request');
+  const key = attachmentKey(o, '');
+  if (o.timings === undefined) return key;
+  const t = obj(o.timings, 'timings');
+  const netlinkMs = timingMs(t, 'netlinkMs');
+  const pluginMs = timingMs(t, 'pluginMs');
+  return { ...key, timings: { ...(netlinkMs !== undefined ? { netlinkMs } : {}), ...(pluginMs !== undefined ? { pluginMs } : {}) } };
 }
 
 export function parseConfirmReply(raw: unknown): ConfirmReply {
@@ -127,6 +143,7 @@ export function parseStatusReply(raw: unknown): StatusReply {
     reason: str(o, 'reason', ''),
     ...(o.configError !== undefined ? { configError: str(o, 'configError', '') } : {}),
     ...(o.pools !== undefined ? { pools: arr(o, 'pools', '').map((p, i) => parsePoolLevels(p, `pools[${String(i)}].`)) } : {}),
+    ...(o.nodeSetup !== undefined ? { nodeSetup: str(o, 'nodeSetup', '') } : {}),
   };
   if (o.policy === undefined) return base;
   const p = obj(o.policy, 'policy');

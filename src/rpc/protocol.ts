@@ -93,7 +93,18 @@ export interface ReleaseReply {
 }
 
 /** The plugin's ADD built the attachment's dataplane: live updates (bandwidth) may touch it from now on. */
-export type ConfirmRequest = AttachmentKey;
+export interface ConfirmRequest extends AttachmentKey {
+  /** How long the plugin's own phases took (the daemon's ADD phase histogram); absent from older plugins. */
+  readonly timings?: AddTimings;
+}
+
+/** Milliseconds, measured in the plugin. */
+export interface AddTimings {
+  /** Programming the dataplane (the netlink/tc plan, rollback included when it failed). */
+  readonly netlinkMs?: number;
+  /** The plugin's whole ADD so far: from its process start (runtime start-up included) to the Confirm. */
+  readonly pluginMs?: number;
+}
 export interface ConfirmReply {
   /** False when the daemon has no lease for it (released meanwhile). */
   readonly confirmed: boolean;
@@ -108,6 +119,8 @@ export interface StatusReply {
   readonly policy?: PolicyStatusReply;
   /** Why the cluster config was rejected (the last good one runs); absent when the last reconcile was accepted. */
   readonly configError?: string;
+  /** The node setup's failed ops (retried; /readyz is not ready meanwhile); absent when the last run succeeded. */
+  readonly nodeSetup?: string;
   /** The warm pools' levels (absent from daemons that run none: vpc, or an older daemon). */
   readonly pools?: readonly PoolLevels[];
 }

@@ -1,6 +1,7 @@
 /** Test-side process helpers (argv only): synchronous `sh`/`shTry`, and `shAsync` through the hub's own runner. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createProcessRunner, runChecked } from '../../src/lib/exec.js';
+import { createProcessRunner } from '../../src/lib/exec.js';
+import { runChecked } from '../../src/lib/run-checked.js';
 
 export function sh(file: string, args: readonly string[], input?: string): string {
   return execFileSync(file, args, { encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'] });

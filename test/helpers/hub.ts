@@ -53,13 +53,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const networkName = opts.networkName ?? `hubnet-${dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/gu, 'x')}`;
   const socket = join(dir, 'run', 'daemon.sock');
   const confDir = join(dir, 'net.d');
-  const conflistName = '10-terway-hub.conflist';
+  const conflistName = '05-terway-hub.conflist';
   const config = {
     mode: opts.mode,
     socket,
     stateDir: join(dir, 'state'),
     cniConfDir: confDir,
     conflistName,
+    keepConflistOnExit: false, // the tests check a clean stop removes it (the default keeps it: a DaemonSet's)
+    cniLogFile: join(dir, 'log', 'cni.log'), // the daemon creates its directory: never /var/log on the test host
     networkName,
     httpListen: '',
     logLevel: 'debug',

@@ -106,6 +106,7 @@ d('live pod bandwidth: daemon + API emulator + real netns', () => {
       socket: join(dir, 'run', 'daemon.sock'),
       stateDir: join(dir, 'state'),
       cniConfDir: join(dir, 'net.d'),
+      cniLogFile: join(dir, 'log', 'cni.log'), // not /var/log on the test host (the daemon creates the directory)
       httpListen: '',
       nodeName: NODE,
       vethPrefix: PREFIX,

@@ -64,6 +64,7 @@ async function startDaemon(nodeName: string, extra: Record<string, unknown> = {}
     socket: join(dir, 'run', 'daemon.sock'),
     stateDir: join(dir, 'state'),
     cniConfDir: join(dir, 'net.d'),
+    cniLogFile: join(dir, 'log', 'cni.log'), // not /var/log on the test host (the daemon creates the directory)
     httpListen: '',
     nodeName,
     local: { eni: { link: 'eth1', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.20', subnet: '192.168.0.0/24' } },
@@ -96,7 +97,7 @@ function newNode(extra: { labels?: Record<string, string>; podCIDR?: string } = 
 describe('daemon + real client + API emulator', () => {
   it('rejects a bad ConfigMap with a ConfigError node event and keeps the old config; fixing it clears the annotation', async () => {
     emu.put('ConfigMap', configMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'ENIMultiIP' }));
-    const n = newNode();
+    const n = newNode({ podCIDR: '10.39.0.0/24' });
     const { daemon, client } = await startDaemon(n);
     expect((await client.status({})).mode).toBe('veth-policy-routing');
     await eventually(() => { expect(annotations(emu.get('Node', '', n))[MODE_ANNOTATION]).toBe('veth-policy-routing'); });
@@ -175,7 +176,7 @@ describe('daemon + real client + API emulator', () => {
 
   it('a re-created StatefulSet pod gets its IP back; k8s.aliyun.com/pod-ips is patched after ADD; events are posted', async () => {
     emu.put('ConfigMap', configMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'ENIMultiIP' }));
-    const n = newNode();
+    const n = newNode({ podCIDR: '10.39.0.0/24' });
     const { client } = await startDaemon(n);
     const sts = { ...pod('web-0', n), metadata: { name: 'web-0', namespace: 'default', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: 'sts-uid', controller: true }] } };
     emu.put('Pod', sts);

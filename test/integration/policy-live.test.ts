@@ -139,6 +139,7 @@ describe('daemon + emulator, asked by the CLI without -f', () => {
       socket: join(dir, 'run', 'daemon.sock'),
       stateDir: join(dir, 'state'),
       cniConfDir: join(dir, 'net.d'),
+      cniLogFile: join(dir, 'log', 'cni.log'), // not /var/log on the test host (the daemon creates the directory)
       httpListen: '',
       nodeName,
       local: { eni: { link: 'eth1', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.20', subnet: '192.168.0.0/24' } },

@@ -2,6 +2,7 @@
  * The standalone plugin binary against malformed input (the right CNI error code, nothing changed on the host),
  * and DEL while the daemon is down (host cleaned, release recorded, finished by the daemon when it is back).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +111,20 @@ d('the plugin binary', () => {
     const r = callPlugin({ command: 'VERSION' }, JSON.stringify({ cniVersion: '1.0.0' }));
     expect(r.code).toBe(0);
     expect(r.json).toEqual({ cniVersion: '1.0.0', supportedVersions: ['0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+  });
+
+  it('reads no .env or bunfig.toml from its working directory (kubelet\'s cwd is not its config); stdin on /dev/null works', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'hub-cwd-'));
+    writeFileSync(join(cwd, '.env'), 'CNI_COMMAND=VERSION\n');
+    writeFileSync(join(cwd, 'bunfig.toml'), 'preload = ["./evil.ts"]\n');
+    writeFileSync(join(cwd, 'evil.ts'), 'console.log("preloaded");\n');
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const planted = spawnSync(PLUGIN, [], { cwd, env, input: JSON.stringify({ cniVersion: '1.0.0' }), encoding: 'utf8' });
+    expect(planted.stdout).not.toContain('supportedVersions');
+    expect(planted.stdout).not.toContain('preloaded');
+    // the control: the same call with the variable really set answers, also with stdin on /dev/null (a character device)
+    const real = spawnSync(PLUGIN, [], { cwd, env: { ...env, CNI_COMMAND: 'VERSION' }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    expect({ status: real.status, supported: (JSON.parse(real.stdout) as { supportedVersions: string[] }).supportedVersions.length > 0 }).toEqual({ status: 0, supported: true });
   });
 
   it('STATUS is ready while the daemon serves', () => {

@@ -31,6 +31,7 @@ describePrivileged('ipvlan refusal on a kernel without ipvlan', [!hostHasIpvlan(
       socket: join(dir, 'run', 'daemon.sock'),
       stateDir: join(dir, 'state'),
       cniConfDir: join(dir, 'net.d'),
+      cniLogFile: join(dir, 'log', 'cni.log'), // not /var/log on the test host (the daemon creates the directory)
       httpListen: '',
       local: { eni: { link: eni, gateway: '192.168.77.253', ips: '192.168.77.11-192.168.77.20', subnet: '192.168.77.0/24' } },
       ipvlan: { hostIp: '172.31.5.10', serviceCidr: '10.96.0.0/16' },

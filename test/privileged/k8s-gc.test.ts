@@ -50,6 +50,7 @@ d('GC with Kubernetes (real daemon, real client, API emulator, real plugin)', ()
       socket,
       stateDir: join(dir, 'state'),
       cniConfDir: join(dir, 'net.d'),
+      cniLogFile: join(dir, 'log', 'cni.log'), // not /var/log on the test host (the daemon creates the directory)
       httpListen: '',
       nodeName,
       vpc: { podCIDR: '10.217.0.0/24' }, // the local fallback: the Node's spec.podCIDR must win

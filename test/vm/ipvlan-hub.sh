@@ -57,7 +57,7 @@ EOF
 D=$(mktemp -d /tmp/hub-XXXXXX)
 cat >"$D/config.json" <<EOF
 { "mode": "ipvlan", "socket": "$D/run/daemon.sock", "stateDir": "$D/state", "cniConfDir": "$D/net.d",
-  "conflistName": "10-terway-hub.conflist", "networkName": "${P}net", "httpListen": "", "logLevel": "debug",
+  "conflistName": "05-terway-hub.conflist", "keepConflistOnExit": false, "networkName": "${P}net", "httpListen": "", "logLevel": "debug",
   "cniLogFile": "$OUT/cni.log",
   "local": { "eni": { "link": "$ENI", "gateway": "$GW", "subnet": "$SUBNET", "ips": "$IPS" } },
   "ipvlan": { "hostIp": "$HOSTIP", "serviceCidr": "$SVC_CIDR" } }
@@ -65,10 +65,10 @@ EOF
 t=$(cut -d' ' -f1 /proc/uptime)
 "$NODE" dist/main/cli.js daemon --config "$D/config.json" >"$OUT/daemon.log" 2>&1 &
 daemon=$!
-for _ in $(seq 400); do [ -f "$D/net.d/10-terway-hub.conflist" ] || ! kill -0 $daemon 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 400); do [ -f "$D/net.d/05-terway-hub.conflist" ] || ! kill -0 $daemon 2>/dev/null && break; sleep 0.1; done
 echo "daemon ready: $(awk -v t="$t" '{ printf "%.1f", $1 - t }' /proc/uptime) s"
-check "daemon wrote its conflist (it is serving)" test -f "$D/net.d/10-terway-hub.conflist"
-[ -f "$D/net.d/10-terway-hub.conflist" ] || { cat "$OUT/daemon.log"; exit 1; }
+check "daemon wrote its conflist (it is serving)" test -f "$D/net.d/05-terway-hub.conflist"
+[ -f "$D/net.d/05-terway-hub.conflist" ] || { cat "$OUT/daemon.log"; exit 1; }
 check "terway-hub status says mode=ipvlan" bash -c "'$NODE' dist/main/cli.js status --socket $D/run/daemon.sock | tee /dev/stderr | grep -q 'ready=true mode=ipvlan'"
 
 # --- the node state the daemon built ----------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ check "clsact on the ENI, egress u32 $SVC_CIDR pref 40000 -> ingress redirect to
 before=$(snapshot)
 
 # --- three pods through the plugin -----------------------------------------------------------------------------------
-conf=$D/net.d/10-terway-hub.conflist
+conf=$D/net.d/05-terway-hub.conflist
 stdin_of() { # stdin_of BANDWIDTH_JSON|'' PREV_RESULT_FILE|'': the plugin's stdin, the way libcni builds it
   "$NODE" -e '
     const fs = require("fs");
@@ -170,7 +170,7 @@ check "a second DEL succeeds (idempotent)" cni DEL "$NS1" "$(stdin_of "$BW" "$OU
 kill -TERM $daemon
 wait $daemon
 code=$?
-check "daemon stopped cleanly (status $code) and removed its conflist" bash -c "[ $code = 0 ] && test ! -e $D/net.d/10-terway-hub.conflist"
+check "daemon stopped cleanly (status $code) and removed its conflist" bash -c "[ $code = 0 ] && test ! -e $D/net.d/05-terway-hub.conflist"
 check "the host slave stays after the daemon stops (node state)" ip link show "$HS"
 
 kill $(jobs -p) 2>/dev/null # one-off iperf3 servers whose client never came (after a failed check)

@@ -19,22 +19,22 @@ check "dist/bin/terway-hub VERSION" bash -c "CNI_COMMAND=VERSION dist/bin/terway
 D=$(mktemp -d /tmp/hub-XXXXXX)
 cat >"$D/config.json" <<EOF
 { "mode": "vpc", "socket": "$D/run/daemon.sock", "stateDir": "$D/state", "cniConfDir": "$D/net.d",
-  "conflistName": "10-terway-hub.conflist", "networkName": "${P}net", "httpListen": "", "logLevel": "debug",
+  "conflistName": "05-terway-hub.conflist", "keepConflistOnExit": false, "networkName": "${P}net", "httpListen": "", "logLevel": "debug",
   "vpc": { "podCIDR": "10.77.9.0/24" } }
 EOF
 t=$(up)
 "$NODE" dist/main/cli.js daemon --config "$D/config.json" >"$OUT/daemon.log" 2>&1 &
 daemon=$!
-for _ in $(seq 300); do [ -f "$D/net.d/10-terway-hub.conflist" ] || ! kill -0 $daemon 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do [ -f "$D/net.d/05-terway-hub.conflist" ] || ! kill -0 $daemon 2>/dev/null && break; sleep 0.1; done
 echo "daemon ready: $(awk -v t="$t" '{ printf "%.1f", $1 - t }' /proc/uptime) s"
-check "daemon wrote its conflist (it is serving)" test -f "$D/net.d/10-terway-hub.conflist"
+check "daemon wrote its conflist (it is serving)" test -f "$D/net.d/05-terway-hub.conflist"
 check "terway-hub status" bash -c "'$NODE' dist/main/cli.js status --socket $D/run/daemon.sock | tee /dev/stderr | grep -q 'ready=true mode=vpc'"
 
 # ADD and DEL of a pod through the plugin, the way libcni calls it
 pod=${P}pod
 ip netns add "$pod"
 stdin=$("$NODE" -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(JSON.stringify({ cniVersion: c.cniVersion, name: c.name, ...c.plugins[0] }))' \
-  "$D/net.d/10-terway-hub.conflist")
+  "$D/net.d/05-terway-hub.conflist")
 cni() { env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="${P}ctr" CNI_NETNS="/var/run/netns/$pod" CNI_IFNAME=eth0 \
   CNI_PATH=/opt/cni/bin CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${P}pod" dist/bin/terway-hub <<<"$stdin"; }
 t=$(up)
@@ -48,5 +48,5 @@ check "plugin DEL" cni DEL
 check "DEL removed the pod's interface" bash -c "! ip -n $pod link show eth0"
 kill -TERM $daemon
 wait $daemon
-check "daemon stopped cleanly and removed its conflist" test ! -e "$D/net.d/10-terway-hub.conflist"
+check "daemon stopped cleanly and removed its conflist" test ! -e "$D/net.d/05-terway-hub.conflist"
 [ "$fails" = 0 ]

@@ -12,6 +12,7 @@ import { AliyunEcsClient } from './ecs-client.js';
 import { createMetadataClient } from './metadata.js';
 import { Redactor } from './redact.js';
 import { createSdkTransport, type SdkOptions } from './sdk.js';
+import type { CloudCallObserver } from './call-observer.js';
 import type { AliyunEniCloud, MetadataClient } from './types.js';
 
 export interface AliyunCloudOptions {
@@ -26,6 +27,8 @@ export interface AliyunCloudOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /** Told after every OpenAPI attempt and metadata request (the daemon's latency metrics). */
+  readonly onCall?: CloudCallObserver;
 }
 
 export interface AliyunCloud {
@@ -41,7 +44,7 @@ export interface AliyunCloud {
 export async function createAliyunCloud(o: AliyunCloudOptions, signal?: AbortSignal): Promise<AliyunCloud> {
   const clock = o.clock ?? realClock;
   const redactor = new Redactor();
-  const metadata = createMetadataClient({ ...(o.metadataEndpoint === undefined ? {} : { endpoint: o.metadataEndpoint }), clock });
+  const metadata = createMetadataClient({ ...(o.metadataEndpoint === undefined ? {} : { endpoint: o.metadataEndpoint }), clock, ...(o.onCall === undefined ? {} : { onCall: o.onCall }) });
   const c = o.eniConf;
   const credentials = createCredentialProvider(
     { ...(c.accessKey === undefined ? {} : { accessKey: c.accessKey }), ...(c.accessSecret === undefined ? {} : { accessSecret: c.accessSecret }), ...(c.credentialPath === undefined ? {} : { credentialPath: c.credentialPath }), metadata },
@@ -70,6 +73,7 @@ export async function createAliyunCloud(o: AliyunCloudOptions, signal?: AbortSig
     clock,
     ...(o.random === undefined ? {} : { random: o.random }),
     ...(o.logger === undefined ? {} : { logger: o.logger }),
+    ...(o.onCall === undefined ? {} : { onCall: o.onCall }),
   });
   return { cloud, metadata, credentialSource: credentials.source, redact: (t) => redactor.redact(t) };
 }

@@ -7,6 +7,10 @@
 import type { Clock } from './clock.js';
 import type { EniInfo } from './types.js';
 
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
 /** DescribeNetworkInterfaces takes at most this many NetworkInterfaceId.N. */
 const MAX_IDS = 100;
 
@@ -26,10 +30,20 @@ export class DescribeBatcher {
     private readonly describe: (ids: readonly string[]) => Promise<readonly EniInfo[]>,
   ) {}
 
-  /** The ENI as DescribeNetworkInterfaces shows it now (undefined: gone), asked together with others within the window. */
-  get(id: string): Promise<EniInfo | undefined> {
+  /**
+   * The ENI as DescribeNetworkInterfaces shows it now (undefined: gone), asked together with others within the window.
+   * `signal` ends this asker's wait (rejecting with its reason); the shared call goes on for the others.
+   */
+  get(id: string, signal?: AbortSignal): Promise<EniInfo | undefined> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ id, resolve, reject });
+      if (signal?.aborted === true) {
+        reject(asError(signal.reason));
+        return;
+      }
+      const onAbort = (): void => { reject(asError(signal?.reason)); };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => { signal?.removeEventListener('abort', onAbort); };
+      this.#queue.push({ id, resolve: (e) => { done(); resolve(e); }, reject: (err) => { done(); reject(asError(err)); } });
       if (this.#scheduled) return;
       this.#scheduled = true;
       void this.clock.sleep(this.windowMs).then(() => this.#flush());

@@ -6,6 +6,7 @@
  * failures onto typed errors (errors.ts). Secrets never leave: errors and logs are redacted, SDK errors are never
  * attached as `cause` (they hold the signed request).
  */
+import { onceUntilFailure } from '../../lib/memo.js';
 import type { IpAddr } from '../../lib/brand.js';
 import { InvalidInputError, NotFoundError, UnavailableError } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
@@ -19,6 +20,7 @@ import { arr, obj, parseAssigned, parseCapacity, parseEni, str } from './parse.j
 import { RateLimiter } from './rate-limit.js';
 import type { Redactor } from './redact.js';
 import type { EcsAction, EcsTransport, PlainObject } from './sdk.js';
+import { observeCloudCall, type CloudCallObserver } from './call-observer.js';
 import { MAX_IPS_PER_CALL, type AliyunEniCloud, type AttachedEni, type CreateEniRequest, type DescribeEnisFilter, type EniInfo, type InstanceCapacity, type MetadataClient } from './types.js';
 
 export interface AliyunClientOptions {
@@ -44,6 +46,8 @@ export interface AliyunClientOptions {
   readonly logger?: Logger;
   /** The InUse checks of ENIs attached together within this window go out as one describe (default 100 ms). */
   readonly describeBatchMs?: number;
+  /** Told after every attempt (the API's wall time, failed or not): `aliyun_openapi_latency`. */
+  readonly onCall?: CloudCallObserver;
 }
 
 class AttemptTimeout extends Error {
@@ -96,7 +100,7 @@ export class AliyunEcsClient implements AliyunEniCloud {
    * DescribeNetworkInterfaces again. Dropped on detach/delete, and when the metadata service no longer lists the MAC.
    */
   private readonly attachedHere = new Map<string, AttachedEni['mac']>();
-  private instanceIdP: Promise<string> | undefined;
+  private readonly instanceId: (signal?: AbortSignal) => Promise<string>;
   private readonly inUseChecks: DescribeBatcher;
 
   constructor(private readonly o: AliyunClientOptions) {
@@ -107,21 +111,14 @@ export class AliyunEcsClient implements AliyunEniCloud {
     this.limiter = new RateLimiter(o.rateLimit ?? {}, this.clock, (action, ms) => {
       this.log.warn('ECS client-side rate limit: waiting', { action, waitMs: Math.round(ms), perMinute: this.limiter.perMinute(action) });
     });
-    if (o.instanceId !== undefined) this.instanceIdP = Promise.resolve(o.instanceId);
+    const known = o.instanceId;
+    this.instanceId = known !== undefined ? () => Promise.resolve(known) : onceUntilFailure((signal?: AbortSignal) => o.metadata.instanceId(signal));
     this.inUseChecks = new DescribeBatcher(o.describeBatchMs ?? 100, this.clock, (ids) => this.describeEnis({ ids }));
   }
 
   /** How many ClientTokens are kept for requests whose last attempt failed (Terway's LRU). */
   get keptClientTokens(): number {
     return this.tokens.kept;
-  }
-
-  private instanceId(signal?: AbortSignal): Promise<string> {
-    this.instanceIdP ??= this.o.metadata.instanceId(signal).catch((e: unknown) => {
-      this.instanceIdP = undefined;
-      throw e;
-    });
-    return this.instanceIdP;
   }
 
   /** One logical ECS request: rate limit, attempts with backoff, ClientToken, error mapping. */
@@ -139,11 +136,14 @@ export class AliyunEcsClient implements AliyunEniCloud {
         await this.limiter.take(action, opt.signal);
         const creds = await this.o.credentials.get(opt.signal);
         attempts++;
+        const started = performance.now();
         try {
           const body = await withDeadline(this.o.transport(action, req, creds), this.o.attemptTimeoutMs ?? 20_000);
+          observeCloudCall(this.o.onCall, 'openapi', action, false, started);
           // success: the token is spent (not put back)
           return { ok: true, body };
         } catch (e) {
+          observeCloudCall(this.o.onCall, 'openapi', action, true, started);
           last = readSdkError(action, e);
           if (opt.okKinds?.includes(last.info.kind) === true) return { ok: false, tolerated: last.info };
           const retry = isRetryable(last.info.kind) || opt.retryKinds?.includes(last.info.kind) === true;
@@ -216,7 +216,7 @@ export class AliyunEcsClient implements AliyunEniCloud {
       }
     }
     const eni = await this.poll('wait_eni_status', `ENI ${eniId} to be InUse`, async () => {
-      const e = await this.inUseChecks.get(eniId);
+      const e = await this.inUseChecks.get(eniId, signal);
       if (e === undefined) throw new NotFoundError(`ENI ${eniId} vanished while attaching`);
       if (e.status === 'Available') throw new UnavailableError(`ENI ${eniId} attach failed (back to Available)`);
       return e.status === 'InUse' ? e : undefined;

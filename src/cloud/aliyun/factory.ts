@@ -5,6 +5,7 @@
  * the metadata service) before the pool uses them; capacity from the instance type (Terway §7.1:
  * maxENI = ⌊Adapters × eni_cap_ratio⌋ + eni_cap_shift − 1, capped by `max_eni`; IPs per ENI = IPv4PerAdapter).
  */
+import { onceUntilFailure } from '../../lib/memo.js';
 import type { EniConf } from '../../config/eni-conf.js';
 import type { IpAddr } from '../../lib/brand.js';
 import { ConfigError } from '../../lib/errors.js';
@@ -33,14 +34,7 @@ export function createAliyunFactory(d: AliyunFactoryDeps): ResourceFactory {
     return { id: e.id, mac: e.mac, vSwitchId: m.vSwitchId, cidr: m.vSwitchCidr, gateway: m.gateway, primaryIp: m.primaryIp, ips: m.privateIps };
   };
   // an instance never changes zone: asked once (the pool lists the vSwitches at every plan), again after a failure
-  let zone: Promise<string> | undefined;
-  const zoneId = (): Promise<string> => {
-    zone ??= d.metadata.zoneId().catch((e: unknown) => {
-      zone = undefined;
-      throw e;
-    });
-    return zone;
-  };
+  const zoneId = onceUntilFailure(() => d.metadata.zoneId());
   return {
     name: 'aliyun',
     limits: async (): Promise<FactoryLimits> => {

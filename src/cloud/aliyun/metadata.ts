@@ -8,6 +8,7 @@ import { parseCidr, parseIp, type MacAddr } from '../../lib/brand.js';
 import { NotFoundError, UnavailableError, errorMessage } from '../../lib/errors.js';
 import { DEFAULT_BACKOFFS, backoffDelays, type Backoff } from './backoff.js';
 import { realClock, type Clock } from './clock.js';
+import { observeCloudCall, type CloudCallObserver } from './call-observer.js';
 import type { MetadataClient, MetadataEni, RoleCredentials } from './types.js';
 
 export const DEFAULT_METADATA_ENDPOINT = 'http://100.100.100.200';
@@ -20,6 +21,8 @@ export interface MetadataClientOptions {
   readonly tokenTtlSeconds?: number;
   readonly backoff?: Backoff;
   readonly clock?: Clock;
+  /** Told after every HTTP request (its path, wall time, failed or not): `aliyun_metadata_latency`. */
+  readonly onCall?: CloudCallObserver;
 }
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/u;
@@ -47,10 +50,17 @@ export function createMetadataClient(o: MetadataClientOptions = {}): MetadataCli
 
   const request = async (method: 'GET' | 'PUT', path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<string> => {
     const timeout = AbortSignal.timeout(timeoutMs);
-    const res = await fetch(`${endpoint}${path}`, { method, headers, signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) });
-    const body = await res.text();
-    if (!res.ok) throw new HttpStatusError(res.status, `HTTP ${String(res.status)}`);
-    return body;
+    const started = performance.now();
+    let ok = false;
+    try {
+      const res = await fetch(`${endpoint}${path}`, { method, headers, signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) });
+      const body = await res.text();
+      if (!res.ok) throw new HttpStatusError(res.status, `HTTP ${String(res.status)}`);
+      ok = true;
+      return body;
+    } finally {
+      observeCloudCall(o.onCall, 'metadata', path, !ok, started);
+    }
   };
 
   const getToken = async (signal?: AbortSignal): Promise<string | undefined> => {

@@ -11,6 +11,7 @@
  * it runs on the local provider (the node's podCIDR). Secrets never reach a log line or an error: the ECS client
  * redacts what it reports, and this file logs only the credential source's name.
  */
+import { onceUntilFailure } from '../../lib/memo.js';
 import type { DaemonConfig } from '../../config/daemon-config.js';
 import type { AliyunSettings } from '../../config/cloud-config.js';
 import type { EniConf } from '../../config/eni-conf.js';
@@ -29,6 +30,7 @@ import { exclusiveNodeFacts, ipvlanNodeFacts } from '../node-facts.js';
 import type { CloudProvider, IpSource, LocalFacts } from '../types.js';
 // ./create.js (and with it the ECS SDK, ≈ 1 s of module loading) is imported when a session is built: a daemon on the
 // local provider, and the CLI, never load it
+import type { CloudCallObserver } from './call-observer.js';
 import type { AliyunCloud, createAliyunCloud } from './create.js';
 import { createAliyunFactory } from './factory.js';
 
@@ -41,6 +43,8 @@ export interface AliyunProviderDeps {
   readonly log: Logger;
   /** How long a just-attached ENI's host link may take to appear (default 5 s). */
   readonly linkWaitMs?: number;
+  /** Told after every OpenAPI attempt and metadata request of a session (the daemon's latency metrics). */
+  readonly onCall?: CloudCallObserver;
   /** The SDK clients of a session (tests inject short timeouts); default ./create.ts. */
   readonly createCloud?: typeof createAliyunCloud;
 }
@@ -118,6 +122,7 @@ export class AliyunProviders {
       signatureAlgorithm: settings.signature === 'v2' ? 'v2' : 'ACS3-HMAC-SHA256',
       readTimeoutMs: settings.readTimeoutMs,
       logger: this.deps.log.child({ component: 'ecs' }),
+      ...(this.deps.onCall !== undefined ? { onCall: this.deps.onCall } : {}),
     });
     const instanceId = await cloud.metadata.instanceId();
     const mac = await cloud.metadata.primaryMac();
@@ -151,15 +156,12 @@ export class AliyunProviders {
           get eniConf() { return thisCurrent().eniConf; },
         }),
     };
-    let primaryFacts: Promise<EniFacts | undefined> | undefined;
-    const primaryEni = (): Promise<EniFacts | undefined> => {
-      primaryFacts ??= this.#eniFacts(primary.mac, primary.gateway, 0).catch((e: unknown) => {
-        primaryFacts = undefined; // asked again next time
+    const primaryFacts = onceUntilFailure(() => this.#eniFacts(primary.mac, primary.gateway, 0));
+    const primaryEni = (): Promise<EniFacts | undefined> =>
+      primaryFacts().catch((e: unknown) => { // asked again next time
         d.log.warn('aliyun: the primary ENI has no host link (node routes through it are not set up)', { mac: primary.mac, err: errorMessage(e) });
         return undefined;
       });
-      return primaryFacts;
-    };
     // eni_conf's service_cidr first (the cluster's setting), else the mode's section
     const facts = (section: { readonly hostStackCidrs?: readonly Cidr[] } | undefined, field: string) => ({ hostIp, serviceCidr, hostStackCidrs: section?.hostStackCidrs ?? [], serviceCidrField: field });
     const exclusive = (): ExclusiveNodeFacts => exclusiveNodeFacts(facts(cfg.eni, 'eni_conf.service_cidr'));

@@ -8,7 +8,7 @@ import type { DaemonConfig } from '../../config/daemon-config.js';
 import { ConfigError, errorMessage } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { ConfigMapInfo, Informer, KubeApi, NodeInfo } from '../../k8s/types.js';
-import { effectiveConfig, fingerprint, type EffectiveConfig } from './effective-config.js';
+import { effectiveConfig, fingerprint, type EffectiveConfig, type NodeRefusal } from './effective-config.js';
 import type { KubeReporter } from './reporter.js';
 
 export const MODE_ANNOTATION = 'terway-hub.io/mode';
@@ -28,7 +28,14 @@ export interface ConfigWatcherDeps {
   readonly reporter: KubeReporter;
   /** Applies a new effective config (throws when it cannot: the config is then rejected). */
   readonly apply: (config: EffectiveConfig) => Promise<ApplyOutcome>;
+  /**
+   * The Node refuses the cluster config before any was accepted (VPC without a podCIDR): the daemon must not serve.
+   * Called with the refusal, and with undefined once a config is accepted after one.
+   */
+  readonly refused?: (refusal: NodeRefusal | undefined) => void | Promise<void>;
   readonly log?: Logger;
+  /** Told when a config is rejected with a new error (the ConfigError event): metrics. Must not throw. */
+  readonly onRejected?: (source: string) => void;
 }
 
 export class ConfigWatcher {
@@ -37,6 +44,7 @@ export class ConfigWatcher {
   #current: EffectiveConfig | undefined;
   #currentPrint = '';
   #lastError: string | undefined;
+  #refusal: NodeRefusal | undefined;
   #queue: Promise<void> = Promise.resolve();
   #pending = false;
   readonly #unsubscribe: (() => void)[] = [];
@@ -53,6 +61,11 @@ export class ConfigWatcher {
 
   get lastError(): string | undefined {
     return this.#lastError;
+  }
+
+  /** Why the node does not serve: the Node refused the cluster config and none was accepted before. */
+  get refusal(): NodeRefusal | undefined {
+    return this.#refusal;
   }
 
   /** Subscribes to changes (informers are started by the caller) and runs the first reconcile. */
@@ -99,7 +112,8 @@ export class ConfigWatcher {
     const node = this.#deps.nodes.get('', this.#deps.nodeName);
     const res = effectiveConfig({ local: this.#deps.local, node, configMap: (ns, name) => this.#deps.configMaps.get(ns, name) });
     if (!res.ok) {
-      this.#reject(res.source, res.error);
+      if ('refusal' in res) await this.#refuse(res.source, res.refusal);
+      else this.#reject(res.source, res.error);
       return;
     }
     const next = res.config;
@@ -120,6 +134,32 @@ export class ConfigWatcher {
     }
     this.#lastError = undefined;
     this.#annotate(node, { [MODE_ANNOTATION]: next.daemon.mode, [CONFIG_ERROR_ANNOTATION]: null });
+    if (this.#refusal !== undefined) {
+      this.#log.info('node refusal cleared', { reason: this.#refusal.reason });
+      this.#refusal = undefined;
+      await this.#deps.refused?.(undefined);
+    }
+  }
+
+  /**
+   * The Node cannot run the cluster config (yet). Before any config was accepted the daemon refuses to serve (it
+   * waits for the Node to change); afterwards the last good config keeps running, as for a rejected config. Either
+   * way: a Warning node event with the refusal's reason, once per message, and the config-error annotation.
+   */
+  async #refuse(source: string, refusal: NodeRefusal): Promise<void> {
+    const gates = this.#current === undefined;
+    const message = gates ? `${source}: ${refusal.message}` : `${source}: ${refusal.message}; keeping the last good config (mode ${this.#current?.daemon.mode ?? this.#deps.local.mode})`;
+    if (message !== this.#lastError) {
+      this.#log.error('node refuses the cluster config', { source, reason: refusal.reason, err: refusal.message, serving: !gates });
+      this.#deps.reporter.nodeWarning(refusal.reason, message);
+    }
+    this.#lastError = message;
+    const node = this.#deps.nodes.get('', this.#deps.nodeName);
+    this.#annotate(node, { [CONFIG_ERROR_ANNOTATION]: message });
+    if (gates && this.#refusal?.message !== refusal.message) {
+      this.#refusal = refusal;
+      await this.#deps.refused?.(refusal);
+    }
   }
 
   #reject(source: string, error: ConfigError): void {
@@ -128,6 +168,7 @@ export class ConfigWatcher {
     if (message !== this.#lastError) {
       this.#log.error('cluster config rejected', { source, field: error.path, err: error.message, keeping });
       this.#deps.reporter.nodeWarning('ConfigError', message);
+      this.#deps.onRejected?.(source);
     }
     this.#lastError = message;
     const node = this.#deps.nodes.get('', this.#deps.nodeName);

@@ -1,7 +1,9 @@
 /**
  * Pure: what the node should run, from the local daemon config, the `eni-config` ConfigMap, the node's
- * `terway-config` override ConfigMap and the Node itself (its podCIDR for VPC mode). Either a complete config or
- * the ConfigError that rejects the cluster config as a whole.
+ * `terway-config` override ConfigMap and the Node itself (its podCIDR for VPC mode). Either a complete config,
+ * the ConfigError that rejects the cluster config as a whole, or a refusal: the config is fine but this Node
+ * cannot run it yet (VPC mode and no `spec.podCIDR`: in a cluster the podCIDR comes from the Node only, never from
+ * the daemon config, so two nodes never share a pool).
  */
 import { checkNoOverlap, type DaemonConfig, type ExclusiveEniConfig, type IpvlanConfig } from '../../config/daemon-config.js';
 import { isIpv4Cidr } from '../../config/fields.js';
@@ -13,6 +15,7 @@ import { hubModeFor } from '../../config/mode-mapping.js';
 import { setFromCidr } from '../../ipam/range.js';
 import { ConfigError, errorMessage } from '../../lib/errors.js';
 import { networkCidr } from '../../lib/net.js';
+import type { Cidr } from '../../lib/brand.js';
 import type { ConfigMapInfo, NodeInfo } from '../../k8s/types.js';
 import type { ChainInput } from '../../templates/chain-plan.js';
 
@@ -29,7 +32,24 @@ export interface EffectiveConfig {
   readonly chain: ChainInput;
 }
 
-export type EffectiveResult = { readonly ok: true; readonly config: EffectiveConfig } | { readonly ok: false; readonly error: ConfigError; readonly source: string };
+/** Why this Node cannot serve the cluster config (yet): the daemon stays not ready until the Node changes. */
+export interface NodeRefusal {
+  /** The Warning node event's reason. */
+  readonly reason: 'NoPodCIDR';
+  readonly message: string;
+}
+
+export type EffectiveResult =
+  | { readonly ok: true; readonly config: EffectiveConfig }
+  | { readonly ok: false; readonly error: ConfigError; readonly source: string }
+  | { readonly ok: false; readonly refusal: NodeRefusal; readonly source: string };
+
+/** Thrown inside effectiveConfig for a refusal (turned into the result's `refusal`). */
+class RefusalSignal extends Error {
+  constructor(readonly refusal: NodeRefusal) {
+    super(refusal.message);
+  }
+}
 
 export interface EffectiveInputs {
   readonly local: DaemonConfig;
@@ -46,7 +66,8 @@ export function effectiveConfig(inp: EffectiveInputs): EffectiveResult {
     const base = inp.configMap(ns, inp.local.eniConfigName);
     if (base === undefined) {
       if (overrideName !== undefined && overrideName !== '') throw new ConfigError(`node label ${NODE_CONFIG_LABEL}`, `names ${ns}/${overrideName} but ${baseId} does not exist`);
-      const local = { ...inp.local, pool: poolWithNodeMaxPods(inp.local.pool, inp.node?.maxPods) };
+      const own = inp.local.mode === 'vpc' ? { ...inp.local, vpc: { podCIDR: nodePodCidr(inp.node, inp.local.nodeName) } } : inp.local;
+      const local = { ...own, pool: poolWithNodeMaxPods(inp.local.pool, inp.node?.maxPods) };
       return { ok: true, config: { daemon: local, source: 'local config', statefulKinds: [...BUILTIN_STATEFUL_KINDS], enablePatchPodIps: true, chain: chainOf(inp.local, undefined) } };
     }
     let override: ConfigMapInfo | undefined;
@@ -62,6 +83,7 @@ export function effectiveConfig(inp: EffectiveInputs): EffectiveResult {
     const pooled = { ...daemon, pool: poolWithNodeMaxPods(poolFromEniConf(daemon.pool, cluster.eniConf), inp.node?.maxPods), cloud: cloudWithEniConf(daemon.cloud, cluster.eniConf) };
     return { ok: true, config: { daemon: pooled, cluster, source, statefulKinds: cluster.eniConf.statefulKinds, enablePatchPodIps: cluster.eniConf.enablePatchPodIps, chain: chainOf(inp.local, cluster) } };
   } catch (e) {
+    if (e instanceof RefusalSignal) return { ok: false, refusal: e.refusal, source };
     const error = e instanceof ConfigError ? e : new ConfigError(source, errorMessage(e), { cause: e });
     return { ok: false, error, source };
   }
@@ -97,16 +119,31 @@ function applyMode(local: DaemonConfig, mode: DaemonConfig['mode'], cluster: Clu
     return { ...withMtu, ipvlan: ipvlanOf(local, cluster) };
   }
   if (mode === 'eni') return cloudEnis(local) ? withMtu : { ...withMtu, eni: exclusiveOf(local, cluster) };
-  const fromNode = node?.podCIDR;
-  const raw = fromNode !== undefined && fromNode !== '' ? fromNode : local.vpc?.podCIDR;
-  const field = fromNode !== undefined && fromNode !== '' ? 'Node.spec.podCIDR' : 'vpc.podCIDR';
-  if (raw === undefined) throw new ConfigError('daemon_mode', 'VPC needs the Node spec.podCIDR or vpc.podCIDR in the daemon config');
-  try {
-    setFromCidr(raw, field);
-  } catch (e) {
-    throw new ConfigError(field, errorMessage(e), { cause: e });
+  return { ...withMtu, vpc: { podCIDR: nodePodCidr(node, local.nodeName) } };
+}
+
+/**
+ * VPC's pod CIDR in a cluster: the Node's `spec.podCIDR` (assigned by the controller manager or the admin), never the
+ * daemon config's `vpc.podCIDR` (one config for every node would give them all the same pool). None → a refusal.
+ */
+function nodePodCidr(node: NodeInfo | undefined, nodeName: string | undefined): Cidr {
+  const raw = node?.podCIDR;
+  if (raw === undefined || raw === '') {
+    const who = node?.name ?? nodeName;
+    const theNode = who === undefined ? 'the Node' : `Node ${who}`;
+    throw new RefusalSignal({
+      reason: 'NoPodCIDR',
+      message: node === undefined
+        ? `VPC mode takes the pod CIDR from the Node, and ${theNode} is not known yet (not listed by the API server); not serving until it is`
+        : `VPC mode takes the pod CIDR from the Node, and ${theNode} has no spec.podCIDR (kube-controller-manager --allocate-node-cidrs, or set it); not serving until it has one`,
+    });
   }
-  return { ...withMtu, vpc: { podCIDR: networkCidr(raw) } };
+  try {
+    setFromCidr(raw, 'Node.spec.podCIDR');
+  } catch (e) {
+    throw new ConfigError('Node.spec.podCIDR', errorMessage(e), { cause: e });
+  }
+  return networkCidr(raw);
 }
 
 /**

@@ -8,7 +8,7 @@ import { BUILTIN_STATEFUL_KINDS } from '../../config/eni-conf.js';
 import { errorMessage } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { ConfigMapInfo, Informer, KubeApi, NodeInfo, PodInfo, RawObjectInfo } from '../../k8s/types.js';
-import { ConfigWatcher, type ApplyOutcome } from './config-watcher.js';
+import { ConfigWatcher, type ApplyOutcome, type ConfigWatcherDeps } from './config-watcher.js';
 import type { EffectiveConfig } from './effective-config.js';
 import { KubePodFacts, type BandwidthParser } from './pod-facts.js';
 import { KubeReporter, type RetryPolicy } from './reporter.js';
@@ -20,6 +20,8 @@ export interface NodeAgentDeps {
   readonly nodeName: string;
   readonly local: DaemonConfig;
   readonly apply: (config: EffectiveConfig) => Promise<ApplyOutcome>;
+  /** See ConfigWatcherDeps.refused. */
+  readonly refused?: ConfigWatcherDeps['refused'];
   readonly log?: Logger;
   /** How long start() waits for the first list of each informer before going on with the local config. */
   readonly syncTimeoutMs?: number;
@@ -28,6 +30,8 @@ export interface NodeAgentDeps {
   readonly parseBandwidth?: BandwidthParser;
   /** False while a chained plugin shapes pod bandwidth: allocations then carry no annotation limits. Default on. */
   readonly shaping?: () => boolean;
+  /** Told when the cluster config is rejected with a new error (metrics). */
+  readonly onConfigRejected?: (source: string) => void;
 }
 
 export class KubeNodeAgent {
@@ -63,7 +67,7 @@ export class KubeNodeAgent {
       podUid: (ns, name) => this.pods.get(ns, name)?.uid,
       ...(deps.retry !== undefined ? { retry: deps.retry } : {}),
     });
-    this.config = new ConfigWatcher({ kube, local: deps.local, nodeName, nodes: this.nodes, configMaps: this.configMaps, reporter: this.reporter, apply: deps.apply, log: this.#log });
+    this.config = new ConfigWatcher({ kube, local: deps.local, nodeName, nodes: this.nodes, configMaps: this.configMaps, reporter: this.reporter, apply: deps.apply, ...(deps.refused !== undefined ? { refused: deps.refused } : {}), log: this.#log, ...(deps.onConfigRejected !== undefined ? { onRejected: deps.onConfigRejected } : {}) });
     this.podFacts = new KubePodFacts({
       informer: this.pods,
       getPod: (ns, name) => kube.getPod(ns, name),

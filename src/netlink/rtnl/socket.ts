@@ -9,6 +9,7 @@
  * synchronous too: rtnetlink handles a request inside `sendto`, so its answer is queued before `recvfrom` (a receive
  * timeout guards against a kernel that never answers).
  */
+import { bunGlobal } from '../../lib/bun.js';
 import { cString, NLMSG_DONE, NLMSG_ERROR, parseAck, parseMessages, type NlAck, type NlMessage } from './wire.js';
 
 const AF_NETLINK = 16;
@@ -85,7 +86,7 @@ export interface RtnlSystem {
 
 /** The libc bindings, or undefined outside bun or when libc cannot be loaded (the caller then keeps iproute2). */
 export async function loadLibc(): Promise<RtnlSystem | undefined> {
-  if ((globalThis as { Bun?: unknown }).Bun === undefined) return undefined;
+  if (bunGlobal() === undefined) return undefined;
   const ffi = await import('bun:ffi');
   const c = ffi.dlopen('libc.so.6', SIGNATURES).symbols as unknown as LibcSymbols;
   const errno = (): number => ffi.read.i32(c.__errno_location(), 0);

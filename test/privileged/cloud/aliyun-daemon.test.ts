@@ -78,6 +78,12 @@ d('aliyun provider: real daemon + real plugin + emulated ECS', () => {
     await waitFor(() => (daemon.logs().match(/ENI set up on the host/gu)?.length ?? 0) === enis.length, { timeoutMs: 3000, what: () => `one host setup per ENI (${String(enis.length)}); logs:\n${daemon.logs().slice(-3000)}` });
     const link = node.links.linkName(enis[0]?.id ?? '') ?? '';
     expect(sh('ip', ['link', 'show', link])).toMatch(/state UP|,UP/u);
+    // Terway's cloud metrics: the ECS client's and the metadata client's timings reach /metrics (src/main wires them)
+    const metrics = await metricsOf(daemon);
+    const count = (re: RegExp): number => [...metrics.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+    expect(count(/^aliyun_openapi_latency_count\{api="CreateNetworkInterface",error="false"\} (\d+)$/gmu)).toBe(node.emu.api.count('CreateNetworkInterface').ok);
+    expect(count(/^aliyun_metadata_latency_count\{url="[^"]*",error="false"\} (\d+)$/gmu)).toBeGreaterThan(0);
+    expect(count(/^terway_eniip_factory_eni_count\{name="[^"]*",max_eni="\d+"\} (\d+)$/gmu)).toBe(enis.length);
   }, 60_000);
 
   it('the periodic sync adopts an IP assigned behind the pool\'s back and counts it in /metrics', async () => {

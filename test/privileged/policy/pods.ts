@@ -44,8 +44,19 @@ export class Agent {
       this.child.stdin.write(`${JSON.stringify({ ...req, id })}\n`);
     });
   }
+  /**
+   * Probes every target at once; the ones that failed are probed once more, alone and with twice the time: on a
+   * loaded machine a UDP echo can miss a short window (seen in a full run at load 11), while a denied flow fails
+   * both times — a retry can turn a lost reply into a pass, never a denial into one.
+   */
   async probe(targets: readonly Target[], timeoutMs: number): Promise<boolean[]> {
-    return (await this.ask({ op: 'probe', targets, timeoutMs }))['results'] as boolean[];
+    const first = (await this.ask({ op: 'probe', targets, timeoutMs }))['results'] as boolean[];
+    const failed = targets.map((t, i) => ({ t, i })).filter(({ i }) => first[i] !== true);
+    if (failed.length === 0) return first;
+    const again = (await this.ask({ op: 'probe', targets: failed.map(({ t }) => t), timeoutMs: timeoutMs * 2 }))['results'] as boolean[];
+    const out = [...first];
+    failed.forEach(({ i }, k) => { out[i] = again[k] === true; });
+    return out;
   }
   /** Opens a TCP connection kept open; returns its key, or undefined when it could not connect. */
   async hold(ip: string, port: number, timeoutMs: number): Promise<number | undefined> {

@@ -20,6 +20,9 @@ import { RateLimiter } from '../../../src/cloud/aliyun/rate-limit.js';
 import { Redactor } from '../../../src/cloud/aliyun/redact.js';
 import { createSdkTransport } from '../../../src/cloud/aliyun/sdk.js';
 import { EcsEmulator } from '../../ecs-emulator/index.js';
+import type { CloudCallObserver } from '../../../src/cloud/aliyun/call-observer.js';
+import { registerTerwayMetrics } from '../../../src/daemon/terway-metrics.js';
+import { Registry } from 'prom-client';
 import { tempDir } from '../../helpers/tmp.js';
 
 const VSW = 'vsw-node0000000000000001';
@@ -29,11 +32,11 @@ const FAST: Record<BackoffKey, Backoff> = Object.fromEntries(
   Object.entries(DEFAULT_BACKOFFS).map(([k, b]) => [k, { ...b, initialDelayMs: b.initialDelayMs / 100, durationMs: b.durationMs / 100, capMs: b.capMs / 100, steps: Math.max(b.steps, 3) }]),
 ) as Record<BackoffKey, Backoff>;
 
-function setup(emu: EcsEmulator, o: { v2?: boolean; secret?: string; readTimeoutMs?: number; rateLimit?: Record<string, number>; ram?: boolean } = {}) {
+function setup(emu: EcsEmulator, o: { v2?: boolean; secret?: string; readTimeoutMs?: number; rateLimit?: Record<string, number>; ram?: boolean; onCall?: CloudCallObserver } = {}) {
   const lines: string[] = [];
   const redactor = new Redactor();
   const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
-  const metadata = createMetadataClient({ endpoint: emu.metadata.url, timeoutMs: 2000 });
+  const metadata = createMetadataClient({ endpoint: emu.metadata.url, timeoutMs: 2000, ...(o.onCall === undefined ? {} : { onCall: o.onCall }) });
   const credentials = createCredentialProvider(
     o.ram === true ? { metadata } : { accessKey: emu.credentials.accessKeyId, accessSecret: o.secret ?? emu.credentials.accessKeySecret },
     redactor,
@@ -50,6 +53,7 @@ function setup(emu: EcsEmulator, o: { v2?: boolean; secret?: string; readTimeout
     ...(o.rateLimit === undefined ? {} : { rateLimit: o.rateLimit }),
     clock,
     logger: createLogger({ write: (l) => lines.push(l) }, 'debug'),
+    ...(o.onCall === undefined ? {} : { onCall: o.onCall }),
   });
   return { client, lines, metadata };
 }
@@ -177,6 +181,29 @@ describe('Aliyun cloud client against the ECS emulator (real SDK)', () => {
     expect(aliyunErrorOf(e2)).toMatchObject({ aliyunCode: 'QuotaExceeded.PrivateIpAddress', kind: 'ip-quota' });
     expect(e2.message).toMatch(/^ECS AssignPrivateIpAddresses: QuotaExceeded\.PrivateIpAddress \(HTTP 403, request [0-9A-F-]+\)/u);
     await expect(client.assignIps(eni.id, { count: 11 })).rejects.toThrow(/1\.\.10 addresses per call/u);
+  });
+
+  it('every OpenAPI attempt and metadata request is timed (failed ones too): Terway\'s aliyun_openapi_latency and aliyun_metadata_latency in ms', async () => {
+    const registry = new Registry();
+    const terway = registerTerwayMetrics(registry, () => undefined);
+    const seen: Parameters<CloudCallObserver>[0][] = [];
+    const { client, metadata } = setup(emu, { onCall: (c) => { seen.push(c); terway.observeCloudCall(c); } });
+    emu.api.faults.failNext('CreateNetworkInterface', 'InternalError', 2);
+    await client.createEni({ vSwitchId: VSW, securityGroupIds: ['sg-1'], ipCount: 1 });
+    const creates = seen.filter((c) => c.service === 'openapi' && c.api === 'CreateNetworkInterface');
+    expect(creates.map((c) => c.error)).toEqual([true, true, false]);
+    expect(creates.every((c) => c.ms > 0 && c.ms < 2000)).toBe(true);
+    await metadata.regionId();
+    expect(seen.filter((c) => c.service === 'metadata').map((c) => c.api)).toContain('/latest/meta-data/region-id');
+    const text = await registry.metrics();
+    expect(text).toMatch(/^aliyun_openapi_latency_count\{api="CreateNetworkInterface",error="true"\} 2$/mu);
+    expect(text).toMatch(/^aliyun_openapi_latency_count\{api="CreateNetworkInterface",error="false"\} 1$/mu);
+    const sum = Number(/^aliyun_openapi_latency_sum\{api="CreateNetworkInterface",error="false"\} (\S+)$/mu.exec(text)?.[1]);
+    expect(sum).toBeCloseTo(creates[2]?.ms ?? -1, 6); // milliseconds, as Terway's
+    expect(text).toMatch(/^aliyun_metadata_latency_count\{url="\/latest\/meta-data\/region-id",error="false"\} 1$/mu);
+    // an observer that throws never fails the call it observes
+    const { client: c2 } = setup(emu, { onCall: () => { throw new Error('boom'); } });
+    await expect(c2.createEni({ vSwitchId: VSW, securityGroupIds: ['sg-1'], ipCount: 1 })).resolves.toMatchObject({ vSwitchId: VSW });
   });
 
   it('release paths: an ENI already gone, an address already unassigned count as success', async () => {

@@ -31,6 +31,7 @@ async function startWith(extra: Record<string, unknown>): Promise<{ daemon: Daem
     socket: join(dir, 'run', 'daemon.sock'),
     stateDir: join(dir, 'state'),
     cniConfDir: join(dir, 'net.d'),
+    cniLogFile: join(dir, 'log', 'cni.log'), // not /var/log on the test host (the daemon creates the directory)
     httpListen: '',
     ...extra,
   });

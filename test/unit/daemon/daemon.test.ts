@@ -14,6 +14,10 @@ import { eventually } from '../../helpers/wait.js';
 import { nodeAdapters } from '../../../src/main/adapters.js';
 import type { PolicyAdapters } from '../../../src/daemon/policy/adapters.js';
 import type { BuiltinApplier } from '../../../src/policy/builtin/apply.js';
+import type { CommandRunner } from '../../../src/lib/exec.js';
+
+/** ip(8) answering every batch (the node setup's ENI route; eth1 does not exist on the test host). */
+const okRunner: CommandRunner = { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) };
 
 function get(address: string, path: string): Promise<{ status: number; body: string }> {
   const i = address.lastIndexOf(':');
@@ -35,16 +39,17 @@ function config(dir: string, extra: Record<string, unknown> = {}) {
     stateDir: join(dir, 'state'),
     cniConfDir: join(dir, 'net.d'),
     httpListen: '127.0.0.1:0',
+    cniLogFile: join(dir, 'log', 'terway-hub', 'cni.log'),
     local: { eni: { link: 'eth1', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.20', subnet: '192.168.0.0/24' } },
     ...extra,
   });
 }
 
 describe('Daemon', () => {
-  it('writes sysctls, drains pending releases, serves, then installs the conflist; removes it on stop', async () => {
+  it('writes sysctls, drains pending releases, serves, then installs the conflist; removes it on stop when keepConflistOnExit is false', async () => {
     const dir = tempDir('hub-daemon-');
-    const cfg = config(dir);
-    const conflist = join(dir, 'net.d', '10-terway-hub.conflist');
+    const cfg = config(dir, { keepConflistOnExit: false });
+    const conflist = join(dir, 'net.d', '05-terway-hub.conflist');
     // a lease from a previous run, and a release the plugin recorded while the daemon was down
     const pre = LeaseStore.open(cfg.stateDir);
     pre.put(lease('gone', '192.168.0.10'));
@@ -55,6 +60,7 @@ describe('Daemon', () => {
     let seenAtServing: { conflist: boolean; socket: boolean; health: number } | undefined;
     const daemon: Daemon = new Daemon(cfg, {
       ...nodeAdapters({
+        runner: okRunner,
         sysctl: (p, v) => {
           sysctls.push(`${p}=${v}`);
           return Promise.resolve();
@@ -71,10 +77,11 @@ describe('Daemon', () => {
     expect(existsSync(conflist)).toBe(false);
     await starting;
     expect(seenAtServing).toEqual({ conflist: false, socket: true, health: 200 });
+    expect(statSync(join(dir, 'log', 'terway-hub')).mode & 0o777).toBe(0o750); // the plugin's log dir, created at start
     expect(sysctls).toEqual(['/proc/sys/net/ipv4/ip_forward=1', '/proc/sys/net/ipv4/conf/all/rp_filter=0', '/proc/sys/net/ipv4/conf/default/rp_filter=0']);
 
     expect(JSON.parse(readFileSync(conflist, 'utf8'))).toMatchObject({ name: 'terway-hub', plugins: [{ type: 'terway-hub', socket: cfg.socket }] });
-    expect(readdirSync(join(dir, 'net.d'))).toEqual(['10-terway-hub.conflist']); // no temp file left
+    expect(readdirSync(join(dir, 'net.d'))).toEqual(['05-terway-hub.conflist']); // no temp file left
     expect(statSync(cfg.socket).mode & 0o777).toBe(0o600);
 
     const client = createNodeRpcClient(cfg.socket);
@@ -114,16 +121,17 @@ describe('Daemon', () => {
     after.close();
   });
 
-  it('keeps the conflist on exit when configured, and treats sysctl failures as non-fatal (vpc mode end to end)', async () => {
+  it('keeps the conflist on exit by default (a rollout or liveness kill leaves the node its CNI config), and treats sysctl failures as non-fatal (vpc mode end to end)', async () => {
     const dir = tempDir('hub-daemon2-');
-    const cfg = config(dir, { keepConflistOnExit: true, httpListen: '' });
+    const cfg = config(dir, { httpListen: '' });
+    expect(cfg.keepConflistOnExit).toBe(true);
     const d = new Daemon(cfg, nodeAdapters({ sysctl: () => Promise.resolve(), sysfs: () => Promise.resolve('3') }));
     await d.start();
     await d.stop();
-    expect(existsSync(join(dir, 'net.d', '10-terway-hub.conflist'))).toBe(true);
+    expect(existsSync(join(dir, 'net.d', '05-terway-hub.conflist'))).toBe(true);
 
     const dir2 = tempDir('hub-daemon3-');
-    const cfg2 = parseDaemonConfig({ socket: join(dir2, 'd.sock'), stateDir: join(dir2, 's'), cniConfDir: join(dir2, 'n'), httpListen: '', mode: 'vpc', vpc: { podCIDR: '10.1.0.0/30' } });
+    const cfg2 = parseDaemonConfig({ socket: join(dir2, 'd.sock'), stateDir: join(dir2, 's'), cniConfDir: join(dir2, 'n'), cniLogFile: join(dir2, 'log', 'cni.log'), httpListen: '', mode: 'vpc', vpc: { podCIDR: '10.1.0.0/30' } });
     const d2 = new Daemon(cfg2, nodeAdapters({ sysctl: () => Promise.reject(new Error('read-only /proc')) }));
     await d2.start(); // sysctl failures are logged, not fatal
     const c = createNodeRpcClient(cfg2.socket);
@@ -143,7 +151,7 @@ describe('Daemon', () => {
       readBack: () => Promise.resolve(undefined),
       cutDenied: () => Promise.resolve([]),
     };
-    const adapters = nodeAdapters({ sysctl: () => Promise.resolve(), sysfs: (p) => (p === '/sys/class/net/eth1/ifindex' ? Promise.resolve('7\n') : Promise.reject(new Error('no'))) });
+    const adapters = nodeAdapters({ runner: okRunner, sysctl: () => Promise.resolve(), sysfs: (p) => (p === '/sys/class/net/eth1/ifindex' ? Promise.resolve('7\n') : Promise.reject(new Error('no'))) });
     // the policy side without the host: no residue cleanup, files or responder of the real node
     const policy: PolicyAdapters = {
       ...adapters.policyFor(cfg, {}),

@@ -34,6 +34,7 @@ async function start(kube: FakeKube): Promise<{ d: Daemon; ctx: () => DaemonCont
     socket: join(dir, 'run', 'daemon.sock'),
     stateDir: join(dir, 'state'),
     cniConfDir: join(dir, 'net.d'),
+    cniLogFile: join(dir, 'log', 'cni.log'), // not /var/log on the test host (the daemon creates the directory)
     httpListen: '',
     local: {
       eni: { link: 'eth9', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.11', subnet: '192.168.0.0/24' },

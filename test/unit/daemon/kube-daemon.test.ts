@@ -22,6 +22,7 @@ function config(dir: string, extra: Record<string, unknown> = {}) {
     socket: join(dir, 'run', 'daemon.sock'),
     stateDir: join(dir, 'state'),
     cniConfDir: join(dir, 'net.d'),
+    cniLogFile: join(dir, 'log', 'cni.log'), // not /var/log on the test host (the daemon creates the directory)
     httpListen: '',
     local: { eni: { link: 'eth1', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.11', subnet: '192.168.0.0/24' } },
     vpc: { podCIDR: '10.9.0.0/24' },
@@ -82,11 +83,11 @@ describe('Daemon with Kubernetes: config and mode', () => {
   });
 
   it('switches mode without a restart; an old pod keeps its lease mode and its teardown plan', async () => {
-    const kube = new FakeKube();
+    const kube = new FakeKube('node-1', { podCIDR: '10.9.0.0/24' });
     kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'VPC', '10-terway.conf': VETH_CONF });
     const d = await start(kube);
     const old = await svc(d).allocate(req('old'));
-    expect(old.allocation).toMatchObject({ mode: 'vpc', ip: '10.9.0.2' }); // no Node podCIDR → local vpc.podCIDR
+    expect(old.allocation).toMatchObject({ mode: 'vpc', ip: '10.9.0.2' }); // the Node's podCIDR
 
     kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'ENIMultiIP', '10-terway.conf': JSON.stringify({ type: 'terway', eniip_virtual_type: 'veth', mtu: 1400 }) });
     await settle(d);
@@ -107,7 +108,7 @@ describe('Daemon with Kubernetes: config and mode', () => {
   });
 
   it('rejects a bad ConfigMap as a whole: Warning ConfigError naming the field, annotation, old config kept; fixed → annotation removed', async () => {
-    const kube = new FakeKube();
+    const kube = new FakeKube('node-1', { podCIDR: '10.9.0.0/24' });
     kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'ENIMultiIP' });
     const d = await start(kube);
     kube.setConfigMap('eni-config', { eni_conf: JSON.stringify({ max_pool_size: -3 }), daemon_mode: 'VPC' });
@@ -122,11 +123,16 @@ describe('Daemon with Kubernetes: config and mode', () => {
     kube.setConfigMap('eni-config', { eni_conf: JSON.stringify({ max_pool_size: -3 }), daemon_mode: 'VPC' });
     await settle(d);
     expect(kube.events.filter((e) => e.reason === 'ConfigError')).toHaveLength(1);
+    // metrics: one config error counted (as the one event), and the node runs a rejected config's predecessor now
+    const metrics = async (): Promise<string> => d.registry.metrics();
+    expect(await metrics()).toMatch(/^terway_hub_config_errors_total\{source="[^"]*eni-config[^"]*"\} 1$/mu);
+    expect(await metrics()).toMatch(/^terway_hub_config_error 1$/mu);
 
     kube.setConfigMap('eni-config', { eni_conf: ENI_CONF, daemon_mode: 'VPC' });
     await settle(d);
     expect(svc(d).mode).toBe('vpc');
     expect(kube.node().annotations[CONFIG_ERROR_ANNOTATION]).toBeUndefined();
+    expect(await metrics()).toMatch(/^terway_hub_config_error 0$/mu);
   });
 
   it('refuses modes that are not available yet (datapathv2), and ENI without its node settings or as a live switch, naming the field', async () => {
@@ -231,7 +237,7 @@ describe('Daemon with Kubernetes: config and mode', () => {
   });
 
   it('merges the per-node override ConfigMap named by the terway-config label', async () => {
-    const kube = new FakeKube('node-1', { labels: { 'terway-config': 'sticky-kinds' } });
+    const kube = new FakeKube('node-1', { labels: { 'terway-config': 'sticky-kinds' }, podCIDR: '10.9.0.0/24' });
     kube.setConfigMap('eni-config', { eni_conf: JSON.stringify({ max_pool_size: 5, custom_stateful_workload_kinds: ['CloneSet'] }), daemon_mode: 'VPC' });
     kube.setConfigMap('sticky-kinds', { eni_conf: JSON.stringify({ custom_stateful_workload_kinds: ['GameServer'], enable_patch_pod_ips: false }) });
     const d = await start(kube);

@@ -203,6 +203,7 @@ describe('Daemon: live pod bandwidth through the informer, the executor and the 
         socket: join(dir, 'run', 'daemon.sock'),
         stateDir: join(dir, 'state'),
         cniConfDir: join(dir, 'net.d'),
+        cniLogFile: join(dir, 'log', 'cni.log'), // not /var/log on the test host (the daemon creates the directory)
         httpListen: '',
         vethPrefix: 'cali',
         local: { eni: { link: 'eth1', gateway: '192.168.0.1', ips: '192.168.0.10-192.168.0.11', subnet: '192.168.0.0/24' } },

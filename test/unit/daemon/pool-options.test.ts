@@ -18,7 +18,7 @@ const eniConfig: ConfigMapInfo = {
 
 function poolOf(n: NodeInfo | undefined, cm: ConfigMapInfo | undefined) {
   const r = effectiveConfig({ local, node: n, configMap: (ns, name) => (cm !== undefined && ns === cm.namespace && name === cm.name ? cm : undefined) });
-  if (!r.ok) throw r.error;
+  if (!r.ok) throw 'refusal' in r ? new Error(r.refusal.message) : r.error;
   return r.config.daemon.pool;
 }
 
@@ -26,7 +26,7 @@ describe('pool options from the effective config', () => {
   it('node max pods: the Node status.capacity.pods when Kubernetes has it, else pool.nodeMaxPods', () => {
     expect(poolOf(node(250), undefined).nodeMaxPods).toBe(250);
     expect(poolOf(node(), undefined).nodeMaxPods).toBe(64);
-    expect(poolOf(undefined, undefined).nodeMaxPods).toBe(64);
+    expect(() => poolOf(undefined, undefined)).toThrow(/VPC mode takes the pod CIDR from the Node, and the Node is not known yet/u); // a cluster's VPC pool is the Node's
     expect(poolOf(node(30), eniConfig).nodeMaxPods).toBe(30);
   });
 

@@ -159,6 +159,19 @@ describe('HubRpcServer on a unix socket', () => {
       gate.resolve();
     }
     expect(await client.lookup({ containerId: 'd1', ifName: 'eth0' })).toEqual({ found: false });
+    // a deadline beyond what a timer holds is no deadline (it used to fire after 1 ms)
+    const far = deferred();
+    provider.gate = far.promise;
+    try {
+      const slow = raw(socket, 'POST', '/v1/allocate', JSON.stringify(req('d2')), { [DEADLINE_HEADER]: '9999999999' });
+      await new Promise((r) => setTimeout(r, 100));
+      far.resolve();
+      expect((await slow).status).toBe(200);
+      expect(await client.release({ containerId: 'd2', ifName: 'eth0', reason: 'test' })).toEqual({ released: true });
+    } finally {
+      provider.gate = undefined;
+      far.resolve();
+    }
   });
 
   it('records RPC latency by method and result', async () => {

@@ -14,7 +14,7 @@ const ROOT = resolve(process.cwd());
 const ENTRY = 'src/main/cni.ts';
 
 /** Built-in modules the plugin may load (node: prefix as written in the source; bun:ffi for rtnetlink, src/netlink/rtnl). */
-const ALLOWED_EXTERNAL = ['bun:ffi', 'node:child_process', 'node:fs', 'node:fs/promises', 'node:path'];
+const ALLOWED_EXTERNAL = ['bun:ffi', 'node:fs', 'node:fs/promises', 'node:path'];
 /** src folders the plugin may reach; of src/main only its own entry. */
 const ALLOWED_FOLDERS = ['bandwidth', 'cni', 'lib', 'modes', 'netlink', 'rpc'];
 const FORBIDDEN_FOLDERS = ['daemon', 'k8s', 'cloud', 'policy', 'templates', 'store', 'gc', 'device-plugin', 'config', 'ipam'];

@@ -5,7 +5,7 @@ const LIMITS: PoolLimits = { minIdle: 2, maxIdle: 8, maxEnis: 3, ipsPerEni: 10 }
 const NOW = 1_000_000;
 
 function eni(id: string, ips: number, idle: number, extra: Partial<EniView> = {}): EniView {
-  return { id, vSwitchId: 'vsw-a', ips, idle, idleSecondary: Math.min(idle, ips - 1), assigning: 0, ...extra };
+  return { id, vSwitchId: 'vsw-a', ips, idle, idleSecondary: Math.min(idle, ips - 1), leased: ips - idle - (extra.retiring ?? 0), assigning: 0, ...extra };
 }
 
 function snap(o: Partial<PoolSnapshot> = {}): PoolSnapshot {
@@ -42,6 +42,8 @@ describe('target idle on a full node', () => {
     expect(targetIdle(L, snap({ enis: [eni('eni-1', 18, 0)], waiting: 1, scheduled: 1 }))).toBe(0);
     // a full node needs no new ENI for stock: the waiter and the scheduled pod only
     expect(ipsOf(planRefill(L, snap({ enis: [eni('eni-1', 20, 0)], waiting: 1, scheduled: 1, recentAllocations: burst })))).toBe(2);
+    // IPs retired above max_pool_size (no call yet) are no pods: 10 leased + 7 retiring leaves room for 10, not 3
+    expect(targetIdle(L, snap({ enis: [eni('eni-1', 17, 0, { retiring: 7 })], recentAllocations: burst }))).toBe(6);
     // max pods unknown: no cap
     expect(targetIdle({ ...L, warm: { warmEnis: 0, nodeMaxPods: 0, minEnis: 0 } }, snap({ enis: [eni('eni-1', 18, 0)], recentAllocations: burst }))).toBe(6);
   });

@@ -6,7 +6,7 @@ const LIMITS: PoolLimits = { minIdle: 2, maxIdle: 8, maxEnis: 7, ipsPerEni: 20 }
 const NOW = 1_000_000;
 
 function eni(id: string, ips: number, idle: number, extra: Partial<EniView> = {}): EniView {
-  return { id, vSwitchId: 'vsw-a', ips, idle, idleSecondary: Math.min(idle, ips - 1), assigning: 0, ...extra };
+  return { id, vSwitchId: 'vsw-a', ips, idle, idleSecondary: Math.min(idle, ips - 1), leased: ips - idle - (extra.retiring ?? 0), assigning: 0, ...extra };
 }
 
 function snap(o: Partial<PoolSnapshot> = {}): PoolSnapshot {
