@@ -89,6 +89,7 @@ export function instrumentFactory(f: ResourceFactory, observe: FactoryCallObserv
         return { eni: known?.mac ?? '', ips: known?.ips ?? 0 };
       }),
     classify: (err) => f.classify(err),
+    ...(f.cause !== undefined ? { cause: f.cause.bind(f) } : {}),
     ...(f.nodeView !== undefined ? { nodeView: f.nodeView.bind(f) } : {}),
   };
   return wrapped;
