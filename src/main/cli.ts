@@ -12,6 +12,7 @@ import { POLICY_USAGE } from '../policy/cli/args.js';
 import { processPolicyIo, runPolicy } from './policy-cli.js';
 import { INSTALL_CNI_USAGE, installCni } from './install-cni.js';
 import { NODE_SETUP_USAGE, runNodeSetup } from './node-setup-cli.js';
+import { RENDER_USAGE, processRenderIo, runRender } from './cmd/render.js';
 
 const USAGE = `usage: terway-hub <command> [flags]
 commands:
@@ -22,7 +23,8 @@ commands:
   policy   explain | matrix | diff | verify: NetworkPolicy verdicts from files or the daemon's live model
            ${POLICY_USAGE.split('\n').slice(1).join('\n           ')}
   install-cni ${INSTALL_CNI_USAGE}
-  node-setup ${NODE_SETUP_USAGE}`;
+  node-setup ${NODE_SETUP_USAGE}
+  ${RENDER_USAGE}`;
 
 async function status(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { socket: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } } });
@@ -73,6 +75,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return installCni(rest, (line) => process.stdout.write(`${line}\n`));
     case 'node-setup':
       return runNodeSetup(rest);
+    case 'render':
+      return runRender(rest, processRenderIo);
     case undefined:
     case '-h':
     case '--help':
