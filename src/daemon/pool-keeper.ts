@@ -25,6 +25,7 @@ import { EniSource, type LinkByMac } from '../pool/eni-source.js';
 import { instrumentFactory, type FactoryCallObserver, type InstrumentedFactory } from './factory-metrics.js';
 import type { FactoryView } from './terway-metrics.js';
 import type { LeaseStore } from '../store/store.js';
+import type { PoolEntryReply } from '../rpc/operator-protocol.js';
 
 /** Pause between attempts to start a pool whose start failed. */
 export const START_RETRY_MS = 5_000;
@@ -216,6 +217,11 @@ export class PoolKeeper implements ScheduledDemand {
       // the exclusive-ENI pool: the ENIs its factory listed or created and did not delete
       ...[...this.#eniPools.values()].map(({ factory }) => ({ name: factory.name, ...limits(factory), enis: factory.knownEnis() })),
     ];
+  }
+
+  /** Every pool's ENIs, IPs by state, cloud calls and inhibits (the operator's `pool` call). */
+  detail(): readonly PoolEntryReply[] {
+    return [...this.#pools].map(([key, p]) => ({ key, stats: { ...p.pool.stats() }, ...p.pool.detail() }));
   }
 
   /** Resolves once every pool's cloud calls under way are journaled (or their grace ran out). */

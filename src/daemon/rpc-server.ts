@@ -11,6 +11,8 @@ import { UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { parseAllocateRequest, parseConfirmRequest, parseGcRequest, parseLookupRequest, parsePolicyModelRequest, parsePolicyVerifyRequest, parseReleaseRequest, parseStatusRequest } from '../rpc/messages.js';
 import { CONTENT_TYPE, DEADLINE_HEADER, ROUTES, type MethodName, type PolicyModelReply, type PolicyVerifyReply } from '../rpc/protocol.js';
+import { parseMappingRequest, parsePoolRequest } from '../rpc/operator-messages.js';
+import type { MappingReply, PoolReply } from '../rpc/operator-protocol.js';
 import { deadlineExceeded, httpErrorOf, type HttpError } from './http-errors.js';
 import type { HubService } from './service.js';
 
@@ -23,6 +25,8 @@ const MAX_BODY = 4 << 20;
 export interface AdminSources {
   readonly policyModel: () => PolicyModelReply;
   readonly policyVerify: () => Promise<PolicyVerifyReply>;
+  readonly pool?: () => PoolReply;
+  readonly mapping?: (signal: AbortSignal) => Promise<MappingReply>;
 }
 
 const NO_ADMIN: AdminSources = {
@@ -48,6 +52,14 @@ function handlersFor(service: HubService, admin: AdminSources): Record<MethodNam
     policyVerify: (raw) => {
       parsePolicyVerifyRequest(raw);
       return admin.policyVerify();
+    },
+    pool: (raw) => {
+      parsePoolRequest(raw);
+      return Promise.resolve(admin.pool?.() ?? { mode: '', pools: [] });
+    },
+    mapping: (raw, signal) => {
+      parseMappingRequest(raw);
+      return admin.mapping?.(signal) ?? Promise.resolve({ entries: [], mismatches: [], notes: ['this daemon does not gather the mapping'] });
     },
   };
 }

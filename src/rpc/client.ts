@@ -28,6 +28,7 @@ import {
   parseReleaseReply,
   parseStatusReply,
 } from './messages.js';
+import { parseMappingReply, parsePoolReply } from './operator-messages.js';
 import { CONTENT_TYPE, DEADLINE_HEADER, ROUTES, type HubAdminRpc, type HubRpc, type MethodName, type Route } from './protocol.js';
 
 /** One HTTP/1.1 request on the daemon's unix socket. */
@@ -153,5 +154,7 @@ export function createRpcClient(opts: RpcClientOptions): HubRpcClient {
     gc: (req) => unary('gc', req, parseGcReply),
     policyModel: (req) => unary('policyModel', req, parsePolicyModelReply),
     policyVerify: (req) => unary('policyVerify', req, parsePolicyVerifyReply),
+    pool: (req) => unary('pool', req, parsePoolReply),
+    mapping: (req) => unary('mapping', req, parseMappingReply),
   };
 }

@@ -84,6 +84,8 @@ const REPLIES: Record<MethodName, unknown> = {
   gc: { released: [], errors: [] },
   policyModel: { kubernetes: false, nodeName: '', objects: [], refused: [] },
   policyVerify: { backend: 'none', scopes: [], drift: [] },
+  pool: { mode: 'veth-policy-routing', pools: [{ key: 'local', stats: { enis: 1 }, enis: [{ id: 'eni-1', vSwitchId: 'vsw', ips: ['10.0.0.9'], leased: ['10.0.0.9'], idle: [], retiring: [], releasing: [], assigning: 0, busy: false, deleting: false }], creating: 0, inhibitedVSwitches: [] }] },
+  mapping: { entries: [], mismatches: [{ kind: 'ip-leased-twice', detail: 'x' }], notes: [] },
 };
 
 const ERROR_CLASSES: [HubErrorCode, new (...args: never[]) => HubError][] = [
@@ -125,6 +127,8 @@ describe('rpc client over node:http', () => {
       'POST /v1/gc +body',
       'GET /v1/policy/model',
       'GET /v1/policy/verify',
+      'GET /v1/pool',
+      'GET /v1/mapping',
     ]);
   });
 
