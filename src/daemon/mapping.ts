@@ -38,7 +38,9 @@ export function compareMapping(inp: MappingInput): MappingReply {
 
   const entries: MappingEntry[] = inp.leases.map((l) => {
     const fp = leaseFootprint(l, inp.node);
-    const missing = [...fp.links.filter((n) => !links.has(n)).map((n) => `link ${n}`), ...fp.routes.filter((r) => !routes.has(`${ip32(r.dst)}|${r.dev}`)).map((r) => `route ${r.dst} dev ${r.dev}`)];
+    // the links its routes go through must exist; the footprint's other links (a bandwidth ifb) only may
+    const required = [...new Set(fp.routes.map((r) => r.dev))];
+    const missing = [...required.filter((n) => !links.has(n)).map((n) => `link ${n}`), ...fp.routes.filter((r) => !routes.has(`${ip32(r.dst)}|${r.dev}`)).map((r) => `route ${r.dst} dev ${r.dev}`)];
     if (inp.host !== undefined && missing.length > 0) {
       mismatches.push({ kind: 'lease-without-kernel', detail: `pod ${podOf(l)} (${l.containerId.slice(0, 12)}/${l.ifName}) leases ${l.allocation.ip} but the kernel lacks its ${missing.join(', ')}` });
     }
