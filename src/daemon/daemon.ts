@@ -50,6 +50,8 @@ import { registerTerwayMetrics, type CloudCall, type TerwayMetrics } from './ter
 import { PoolKeeper, type PoolSyncFindings } from './pool-keeper.js';
 import { WaitRegistry } from './waits.js';
 import { whyReply } from './why.js';
+import { operatorSources, type OperatorViews } from './operator-sources.js';
+import type { HostView } from '../gc/types.js';
 import { EniHostSetup } from './eni-host-setup.js';
 import { NodeSetupKeeper, procSysctlReader, type SysctlReader } from './node-setup.js';
 import type { NodeRefusal } from './k8s/effective-config.js';
@@ -109,6 +111,8 @@ export interface DaemonDeps {
   readonly readSysctl?: SysctlReader;
   /** How often a failed node setup is retried (default NODE_SETUP_RETRY_MS). */
   readonly nodeSetupRetryMs?: number;
+  /** Observes the host's links, routes and rules (the operator's `mapping`; src/main: observeState over the runner). */
+  readonly observeHost?: (signal?: AbortSignal) => Promise<HostView>;
   /** Called after the socket is bound and before the conflist is written (tests observe the ordering). */
   readonly onServing?: () => void | Promise<void>;
   /** The Kubernetes API; absent → the daemon runs on its local config alone (podman, demo, tests). */
@@ -368,7 +372,7 @@ export class Daemon {
       await this.#drain();
       // the builtin backend enforces before the first ADD can arrive (a restarted node's runtime may send one at once)
       if (this.#policyDecision?.backend === 'builtin') await this.#enforcer?.enable().catch((e: unknown) => { this.#log.error('builtin NetworkPolicy rules not programmed at start', { err: errorMessage(e) }); });
-      this.#rpc = new HubRpcServer(service, this.#log.child({ component: 'rpc' }), { policyModel: () => this.#policyModelReply(nodeName), policyVerify: () => this.#policyVerify(), why: (req) => Promise.resolve(this.#why(req)) });
+      this.#rpc = new HubRpcServer(service, this.#log.child({ component: 'rpc' }), { policyModel: () => this.#policyModelReply(nodeName), policyVerify: () => this.#policyVerify(), why: (req) => Promise.resolve(this.#why(req)), ...operatorSources(this.#operatorViews(service)) });
       await this.#rpc.listen(cfg.socket);
       this.#listening = true;
       const refusal = this.#refusal;
@@ -770,6 +774,17 @@ export class Daemon {
     const builtin = st.backend === 'builtin' ? this.#enforcer?.status() : undefined;
     if (builtin !== undefined) return `policy: builtin ${builtin.state} (${String(builtin.rules)} rules in ${String(builtin.scopes)} scopes${builtin.lastError !== undefined ? `; last error: ${builtin.lastError}` : ''})`;
     return `policy: ${st.backend} ${st.state} (restarts ${String(st.restarts)}${st.chainEntryActive ? ', CNI chain entry active' : ''})`;
+  }
+
+  /** What the operator's `pool` and `mapping` calls read (./operator-sources.ts). */
+  #operatorViews(service: HubService): OperatorViews {
+    return {
+      mode: () => service.runtime.provider.mode,
+      pools: () => this.#pools?.detail() ?? [],
+      leases: () => this.#store?.list() ?? [],
+      vethPrefix: () => this.#effective.vethPrefix,
+      ...(this.#deps.observeHost !== undefined ? { observeHost: this.#deps.observeHost } : {}),
+    };
   }
 
   /** A dataplane executor (ip/tc) logging as `component`. */

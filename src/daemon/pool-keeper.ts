@@ -26,6 +26,7 @@ import { instrumentFactory, type FactoryCallObserver, type InstrumentedFactory }
 import type { FactoryView } from './terway-metrics.js';
 import type { LeaseStore } from '../store/store.js';
 import type { PoolLevels } from '../rpc/protocol.js';
+import type { PoolEntryReply } from '../rpc/operator-protocol.js';
 
 /** Pause between attempts to start a pool whose start failed. */
 export const START_RETRY_MS = 5_000;
@@ -230,6 +231,11 @@ export class PoolKeeper implements ScheduledDemand {
       // the exclusive-ENI pool: the ENIs its factory listed or created and did not delete
       ...[...this.#eniPools.values()].map(({ factory }) => ({ name: factory.name, ...limits(factory), enis: factory.knownEnis() })),
     ];
+  }
+
+  /** Every pool's ENIs, IPs by state, cloud calls and inhibits (the operator's `pool` call). */
+  detail(): readonly PoolEntryReply[] {
+    return [...this.#pools].map(([key, p]) => ({ key, stats: { ...p.pool.stats() }, ...p.pool.detail() }));
   }
 
   /** Resolves once every pool's cloud calls under way are journaled (or their grace ran out). */

@@ -11,6 +11,8 @@ import { UnavailableError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { parseAllocateRequest, parseConfirmRequest, parseGcRequest, parseLookupRequest, parsePolicyModelRequest, parsePolicyVerifyRequest, parseReleaseRequest, parseStatusRequest, parseWhyRequest } from '../rpc/messages.js';
 import { CONTENT_TYPE, DEADLINE_HEADER, ROUTES, type MethodName, type PolicyModelReply, type PolicyVerifyReply, type WhyReply, type WhyRequest } from '../rpc/protocol.js';
+import { parseMappingRequest, parsePoolRequest } from '../rpc/operator-messages.js';
+import type { MappingReply, PoolReply } from '../rpc/operator-protocol.js';
 import { deadlineExceeded, httpErrorOf, type HttpError } from './http-errors.js';
 import type { HubService } from './service.js';
 
@@ -25,6 +27,8 @@ export interface AdminSources {
   readonly policyVerify: () => Promise<PolicyVerifyReply>;
   /** `terway-hub why`: what the pod's network waits for now (src/daemon/why.ts). */
   readonly why: (req: WhyRequest) => Promise<WhyReply>;
+  readonly pool?: () => PoolReply;
+  readonly mapping?: (signal: AbortSignal) => Promise<MappingReply>;
 }
 
 const NO_ADMIN: AdminSources = {
@@ -53,6 +57,14 @@ function handlersFor(service: HubService, admin: AdminSources): Record<MethodNam
       return admin.policyVerify();
     },
     why: (raw) => admin.why(parseWhyRequest(raw)),
+    pool: (raw) => {
+      parsePoolRequest(raw);
+      return Promise.resolve(admin.pool?.() ?? { mode: '', pools: [] });
+    },
+    mapping: (raw, signal) => {
+      parseMappingRequest(raw);
+      return admin.mapping?.(signal) ?? Promise.resolve({ entries: [], mismatches: [], notes: ['this daemon does not gather the mapping'] });
+    },
   };
 }
 

@@ -13,6 +13,9 @@ import { processPolicyIo, runPolicy } from './policy-cli.js';
 import { WHY_USAGE, formatPools, runWhy } from './why-cli.js';
 import { INSTALL_CNI_USAGE, installCni } from './install-cni.js';
 import { NODE_SETUP_USAGE, runNodeSetup } from './node-setup-cli.js';
+import { RENDER_USAGE, processRenderIo, runRender } from './cmd/render.js';
+import { POOL_USAGE, runPool } from './cmd/pool.js';
+import { MAPPING_USAGE, runMapping } from './cmd/mapping.js';
 
 const USAGE = `usage: terway-hub <command> [flags]
 commands:
@@ -24,7 +27,10 @@ commands:
   policy   explain | matrix | diff | verify: NetworkPolicy verdicts from files or the daemon's live model
            ${POLICY_USAGE.split('\n').slice(1).join('\n           ')}
   install-cni ${INSTALL_CNI_USAGE}
-  node-setup ${NODE_SETUP_USAGE}`;
+  node-setup ${NODE_SETUP_USAGE}
+  ${RENDER_USAGE}
+  ${POOL_USAGE}
+  ${MAPPING_USAGE}`;
 
 async function status(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { socket: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } } });
@@ -78,6 +84,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       return installCni(rest, (line) => process.stdout.write(`${line}\n`));
     case 'node-setup':
       return runNodeSetup(rest);
+    case 'render':
+      return runRender(rest, processRenderIo);
+    case 'pool':
+      return runPool(rest);
+    case 'mapping':
+      return runMapping(rest);
     case undefined:
     case '-h':
     case '--help':

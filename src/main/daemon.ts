@@ -6,6 +6,8 @@ import type { KubeApi } from '../k8s/types.js';
 import { Daemon, type DaemonContext, type NodeComponent } from '../daemon/daemon.js';
 import { EniDevicePlugin } from '../device-plugin/index.js';
 import { gcComponent } from '../gc/index.js';
+import { observeState } from '../netlink/observe.js';
+import { HOST } from '../netlink/ops.js';
 import { nodeAdapters, type NodeAdapters } from './adapters.js';
 import { errorMessage } from '../lib/errors.js';
 import { linkByMacFrom } from '../cloud/host-links.js';
@@ -84,6 +86,7 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
     readSysctl: adapters.readSysctl,
     linkByMac: linkByMacFrom(),
     pluginVersions: adapters.pluginVersions,
+    observeHost: (signal) => observeState(adapters.runner, HOST, signal),
     policy: adapters.policyFor(cfg, process.env),
     components: (ctx) => nodeComponents(ctx, adapters),
     ...(kube !== undefined ? { kube } : {}),

@@ -156,6 +156,35 @@ export interface PoolStats {
   readonly busyEnis: number;
 }
 
+/** One ENI of `Pool.detail()`. */
+export interface PoolEniDetail {
+  readonly id: string;
+  readonly vSwitchId: string;
+  readonly link?: string;
+  readonly ips: readonly string[];
+  readonly leased: readonly string[];
+  readonly idle: readonly string[];
+  readonly retiring: readonly string[];
+  readonly releasing: readonly string[];
+  /** IPs being assigned by a cloud call now. */
+  readonly assigning: number;
+  readonly busy: boolean;
+  readonly deleting: boolean;
+  readonly inhibitedUntil?: string;
+}
+
+export interface PoolDetail {
+  readonly enis: readonly PoolEniDetail[];
+  /** IPs of ENIs being created now. */
+  readonly creating: number;
+  readonly inhibitedVSwitches: readonly { readonly vSwitchId: string; readonly until: string }[];
+  readonly createInhibitedUntil?: string;
+  readonly pausedUntil?: string;
+  /** The last failed cloud call (`action: message`). */
+  readonly lastError?: string;
+  readonly startFailure?: string;
+}
+
 export class Pool {
   readonly #f: ResourceFactory;
   readonly #j: PoolJournal;
@@ -350,6 +379,34 @@ export class Pool {
     if (x === undefined || x.done) return false;
     x.done = true;
     return true;
+  }
+
+  /** Read-only: each ENI's IPs by state and the cloud calls, inhibits and last failure, for the operator's `pool` view. */
+  detail(): PoolDetail {
+    const now = this.#clock.now();
+    const iso = (t: number): string => new Date(t).toISOString();
+    return {
+      enis: [...this.#enis.values()].map((e) => ({
+        id: e.res.id,
+        vSwitchId: e.res.vSwitchId,
+        ...(e.res.link !== undefined ? { link: e.res.link } : {}),
+        ips: [...e.res.ips],
+        leased: [...e.leased],
+        idle: this.#idleOf(e),
+        retiring: [...e.retiring],
+        releasing: [...e.releasing],
+        assigning: e.assigning,
+        busy: e.busy,
+        deleting: e.deleting,
+        ...(e.inhibitedUntil > now ? { inhibitedUntil: new Date(e.inhibitedUntil).toISOString() } : {}),
+      })),
+      creating: [...this.#creating.values()].reduce((n, c) => n + c.ips, 0),
+      inhibitedVSwitches: [...this.#vswInhibit].flatMap(([v, t]) => (t > now ? [{ vSwitchId: v, until: new Date(t).toISOString() }] : [])),
+      ...(this.#createInhibitUntil > now ? { createInhibitedUntil: iso(this.#createInhibitUntil) } : {}),
+      ...(this.#pausedUntil > now ? { pausedUntil: iso(this.#pausedUntil) } : {}),
+      ...(this.#blocked !== '' ? { lastError: this.#blocked } : {}),
+      ...(this.#startFailure !== undefined ? { startFailure: this.#startFailure } : {}),
+    };
   }
 
   /** The ENIs the pool holds now. */

@@ -29,6 +29,7 @@ import {
   parseStatusReply,
   parseWhyReply,
 } from './messages.js';
+import { parseMappingReply, parsePoolReply } from './operator-messages.js';
 import { CONTENT_TYPE, DEADLINE_HEADER, ROUTES, type HubAdminRpc, type HubRpc, type MethodName, type Route } from './protocol.js';
 
 /** One HTTP/1.1 request on the daemon's unix socket. */
@@ -155,5 +156,7 @@ export function createRpcClient(opts: RpcClientOptions): HubRpcClient {
     policyModel: (req) => unary('policyModel', req, parsePolicyModelReply),
     policyVerify: (req) => unary('policyVerify', req, parsePolicyVerifyReply),
     why: (req) => unary('why', req, parseWhyReply),
+    pool: (req) => unary('pool', req, parsePoolReply),
+    mapping: (req) => unary('mapping', req, parseMappingReply),
   };
 }

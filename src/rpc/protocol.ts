@@ -14,6 +14,8 @@ import type { HubErrorCode } from '../lib/errors.js';
 import type { IpAddr } from '../lib/brand.js';
 import type { Allocation } from '../modes/types.js';
 
+import type { MappingReply, MappingRequest, PoolReply, PoolRequest } from './operator-protocol.js';
+
 export const DEFAULT_SOCKET = '/var/run/terway-hub/daemon.sock';
 export const CONTENT_TYPE = 'application/json';
 /** Milliseconds the caller still waits for the reply (a decimal integer); absent: no deadline. */
@@ -35,6 +37,8 @@ export const ROUTES = {
   policyModel: { method: 'GET', path: '/v1/policy/model' },
   policyVerify: { method: 'GET', path: '/v1/policy/verify' },
   why: { method: 'POST', path: '/v1/why' },
+  pool: { method: 'GET', path: '/v1/pool' },
+  mapping: { method: 'GET', path: '/v1/mapping' },
 } as const satisfies Record<string, Route>;
 export type MethodName = keyof typeof ROUTES;
 
@@ -226,6 +230,8 @@ export interface HubAdminRpc {
   policyModel(req: PolicyModelRequest): Promise<PolicyModelReply>;
   policyVerify(req: PolicyVerifyRequest): Promise<PolicyVerifyReply>;
   why(req: WhyRequest): Promise<WhyReply>;
+  pool(req: PoolRequest): Promise<PoolReply>;
+  mapping(req: MappingRequest): Promise<MappingReply>;
 }
 
 export interface HubRpc {

@@ -85,6 +85,8 @@ const REPLIES: Record<MethodName, unknown> = {
   policyModel: { kubernetes: false, nodeName: '', objects: [], refused: [] },
   policyVerify: { backend: 'none', scopes: [], drift: [] },
   why: { pod: 'default/web', known: true, waiting: true, reason: { kind: 'throttled', text: 'throttled by aliyun', since: '2026-01-01T00:00:00.000Z', retryAt: '2026-01-01T00:00:02.000Z', detail: { cloud: 'aliyun' } }, notes: [] },
+  pool: { mode: 'veth-policy-routing', pools: [{ key: 'local', stats: { enis: 1 }, enis: [{ id: 'eni-1', vSwitchId: 'vsw', ips: ['10.0.0.9'], leased: ['10.0.0.9'], idle: [], retiring: [], releasing: [], assigning: 0, busy: false, deleting: false }], creating: 0, inhibitedVSwitches: [] }] },
+  mapping: { entries: [], mismatches: [{ kind: 'ip-leased-twice', detail: 'x' }], notes: [] },
 };
 
 const ERROR_CLASSES: [HubErrorCode, new (...args: never[]) => HubError][] = [
@@ -127,6 +129,8 @@ describe('rpc client over node:http', () => {
       'GET /v1/policy/model',
       'GET /v1/policy/verify',
       'POST /v1/why +body',
+      'GET /v1/pool',
+      'GET /v1/mapping',
     ]);
   });
 
