@@ -121,6 +121,18 @@ function stream(r: Extract<Request, { op: 'stream' }>): void {
     while (Date.now() < until) if (!s.write(chunk)) return;
     s.end();
   };
+  // a dropped SYN would otherwise wait out the kernel's retries (minutes); a sink answers within ms + a few seconds
+  let answered = false;
+  const answer = (o: Record<string, unknown>): void => {
+    if (answered) return;
+    answered = true;
+    clearTimeout(deadline);
+    reply({ id: r.id, ...o });
+  };
+  const deadline = setTimeout(() => {
+    s.destroy();
+    answer({});
+  }, r.ms + 5000);
   s.once('connect', () => {
     until = Date.now() + r.ms;
     s.on('drain', fill);
@@ -128,11 +140,11 @@ function stream(r: Extract<Request, { op: 'stream' }>): void {
   });
   s.on('data', (d: Buffer) => (reply_ += d.toString()));
   s.on('error', () => {
-    reply({ id: r.id });
+    answer({});
   });
   s.on('end', () => {
     const got = JSON.parse(reply_ || '{}') as { bytes?: number; ms?: number };
-    reply({ id: r.id, ...(got.bytes !== undefined && got.ms !== undefined && got.ms > 0 ? { bps: (got.bytes * 8 * 1000) / got.ms } : {}) });
+    answer(got.bytes !== undefined && got.ms !== undefined && got.ms > 0 ? { bps: (got.bytes * 8 * 1000) / got.ms } : {});
   });
 }
 
