@@ -7,11 +7,13 @@
  * after; shaping measured (no iperf3); CHECK, DEL, and the host compared with its state before the run.
  * Everything is undone on success, failure and Ctrl-C; any failure exits 1 with its reason.
  *
- * Usage (root): bun scripts/demo.ts      TERWAY_HUB_NO_INSTALL=1: install nothing (what is missing is named)
+ * Usage (root): bun scripts/demo.ts [--mode veth-policy-routing|vpc]   (default veth-policy-routing: the "ENI" is a
+ * veth whose far end sits in a namespace that plays the vSwitch; vpc: pod addresses from the Node's podCIDR)
+ * TERWAY_HUB_NO_INSTALL=1: install nothing (what is missing is named)
  */
 import { existsSync } from 'node:fs';
 import { CLI, PLUGIN } from '../test/helpers/hub.js';
-import { POLICY, PODS, expectedMatrix, key, startCluster } from './demo/cluster.js';
+import { POD_CIDR, POLICY, PODS, expectedMatrix, key, startCluster, type DemoMode } from './demo/cluster.js';
 import { measure, printMatrix, startAgents } from './demo/connectivity.js';
 import { ENI, GATEWAY, POD_IPS, cleanupAll, hostDiff, onCleanup, removeStale, setUpNode, snapshot } from './demo/host.js';
 import { cli, showStatus, showTable, showWhy, verify } from './demo/observe.js';
@@ -31,6 +33,13 @@ async function waitFor(what: string, ms: number, ok: () => Promise<boolean> | bo
   }
 }
 
+const modeArg = process.argv.includes('--mode') ? process.argv[process.argv.indexOf('--mode') + 1] : undefined;
+if (modeArg !== undefined && modeArg !== 'vpc' && modeArg !== 'veth-policy-routing') {
+  console.error(`usage: bun scripts/demo.ts [--mode veth-policy-routing|vpc] (got --mode ${modeArg})`);
+  process.exit(2);
+}
+const mode: DemoMode = modeArg === 'vpc' ? 'vpc' : 'veth-policy-routing';
+
 async function main(): Promise<void> {
   const t0 = performance.now();
   section('Prerequisites', 'root, the built binaries, and the Debian packages the demo drives (ping, iperf3 and podman are NOT needed)');
@@ -45,17 +54,21 @@ async function main(): Promise<void> {
   removeStale(PODS.map((p) => p.netns));
   const before = snapshot();
 
-  section('The node', `a veth "${ENI}" plays the ENI; namespace dm-vswitch behind it plays the vSwitch (gateway ${GATEWAY}); pod IPs ${POD_IPS}`);
-  setUpNode(before);
+  section('The node', mode === 'vpc'
+    ? `vpc mode: pod addresses from the Node's podCIDR ${POD_CIDR}, routed by the host (no ENI)`
+    : `veth-policy-routing: a veth "${ENI}" plays the ENI; namespace dm-vswitch behind it plays the vSwitch (gateway ${GATEWAY}); pod IPs ${POD_IPS}`);
+  setUpNode(before, mode === 'veth-policy-routing');
   say('done');
 
   section('The cluster (emulated)', 'no Kubernetes here: the repo\'s API emulator (test/k8s-emulator) serves the Node, Namespaces, Pods and, later, the NetworkPolicy');
-  const emu = await startCluster();
+  const emu = await startCluster(mode);
   onCleanup('API emulator', () => emu.close());
   say(`API at ${emu.kubeconfigFile()}; pods: ${PODS.map(key).join(', ')} (shop/web annotated ingress 20M, egress 10M)`);
 
-  section('The daemon', `terway-hub daemon, local provider with simulated cloud latency (ENI create ${String(LATENCY.create)} ms, IP assign ${String(LATENCY.assign)} ms, release ${String(LATENCY.unassign)} ms), policy backend auto`);
-  const daemon = await startHub(emu);
+  section('The daemon', mode === 'vpc'
+    ? 'terway-hub daemon in vpc mode (IPAM over the podCIDR: no cloud calls), policy backend auto'
+    : `terway-hub daemon, local provider with simulated cloud latency (ENI create ${String(LATENCY.create)} ms, IP assign ${String(LATENCY.assign)} ms, release ${String(LATENCY.unassign)} ms), policy backend auto`);
+  const daemon = await startHub(emu, mode);
   say(`socket ${daemon.socket}; conflist ${daemon.conflistPath}`);
   await waitFor('the builtin policy backend to enforce', 20_000, () => {
     const st = cli(daemon, ['status', '--json']);
@@ -65,7 +78,7 @@ async function main(): Promise<void> {
   section('Pods', 'three network namespaces ADDed through the plugin binary exactly as a CNI runtime calls it');
   const pods = await addPods(daemon, emu);
   for (const p of pods) say(`ADD ${key(p).padEnd(18)} ${p.ip.padEnd(14)} host veth ${p.hostVeth.padEnd(16)} ${p.ms.toFixed(0).padStart(5)} ms`);
-  say('(an ADD that waited on the warm pool pays the simulated cloud latency; the pool refills behind it)');
+  if (mode === 'veth-policy-routing') say('(an ADD that waited on the warm pool pays the simulated cloud latency; the pool refills behind it)');
   const badCheck = await checkPods(daemon, pods);
   say(badCheck.length === 0 ? 'CHECK: all three ok (the plugin re-read the kernel state and found what ADD made)' : `CHECK failed: ${badCheck.join('; ')}`);
   if (badCheck.length > 0) throw new DemoFailure(`CNI CHECK failed: ${badCheck.join('; ')}`);
@@ -113,14 +126,15 @@ async function main(): Promise<void> {
   console.log(`\ndemo OK in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-let stopping = false;
-async function stop(code: number, why: string): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+let stopping: Promise<never> | undefined;
+/** Cleans up once and exits; a second caller (main failing because the clean-up pulled things away) waits for it. */
+function stop(code: number, why: string): Promise<never> {
+  stopping ??= (async () => {
     console.error(`\ndemo FAILED: ${why}\ncleaning up…`);
     await cleanupAll();
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { void stop(130, `interrupted (${sig})`); });
 

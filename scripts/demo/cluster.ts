@@ -14,6 +14,10 @@ export type Obj = Record<string, unknown>;
 export const NODE_NAME = 'dm-node';
 export const CONFIGMAP = 'dm-eni-config';
 export const WEB_PORT: PortProto = { port: 80, protocol: 'TCP' };
+/** vpc mode: the pods' addresses come from the Node's spec.podCIDR. */
+export const POD_CIDR = '10.198.0.0/24';
+
+export type DemoMode = 'veth-policy-routing' | 'vpc';
 
 export interface DemoPod {
   readonly namespace: string;
@@ -47,16 +51,16 @@ export function podObject(p: DemoPod, ip?: string): Obj {
   };
 }
 
-const nodeObject: Obj = {
+const nodeObject = (mode: DemoMode): Obj => ({
   apiVersion: 'v1',
   kind: 'Node',
   metadata: { name: NODE_NAME, labels: {} },
-  spec: {},
+  spec: mode === 'vpc' ? { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] } : {},
   status: {
     addresses: [{ type: 'InternalIP', address: NODE_IP }, { type: 'Hostname', address: NODE_NAME }],
     conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'ready', lastHeartbeatTime: '2024-01-01T00:00:00Z', lastTransitionTime: '2024-01-01T00:00:00Z' }],
   },
-};
+});
 
 /** shop/web accepts TCP 80 only from pods labelled app=client in its own namespace. */
 export const POLICY: Obj = {
@@ -70,10 +74,10 @@ export const POLICY: Obj = {
   },
 };
 
-export async function startCluster(): Promise<KubeEmulator> {
+export async function startCluster(mode: DemoMode): Promise<KubeEmulator> {
   const emu = await startKubeEmulator();
-  emu.put('Node', nodeObject);
-  emu.put('ConfigMap', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CONFIGMAP, namespace: 'kube-system' }, data: { eni_conf: JSON.stringify({ version: '1' }), daemon_mode: 'ENIMultiIP' } });
+  emu.put('Node', nodeObject(mode));
+  emu.put('ConfigMap', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CONFIGMAP, namespace: 'kube-system' }, data: { eni_conf: JSON.stringify({ version: '1' }), daemon_mode: mode === 'vpc' ? 'VPC' : 'ENIMultiIP' } });
   for (const ns of new Set(PODS.map((p) => p.namespace))) emu.put('Namespace', namespaceObject(ns));
   for (const p of PODS) emu.put('Pod', podObject(p));
   return emu;
@@ -81,7 +85,7 @@ export async function startCluster(): Promise<KubeEmulator> {
 
 /** What the NetworkPolicy semantics say (the project's evaluator over the same objects): pod pair → allowed. */
 export function expectedMatrix(ips: ReadonlyMap<string, string>, policies: readonly Obj[]): Record<string, boolean> {
-  const items = [...new Set(PODS.map((p) => p.namespace))].map(namespaceObject).concat(PODS.map((p) => podObject(p, ips.get(key(p)))), [nodeObject], policies);
+  const items = [...new Set(PODS.map((p) => p.namespace))].map(namespaceObject).concat(PODS.map((p) => podObject(p, ips.get(key(p)))), [nodeObject('veth-policy-routing')], policies);
   const r = readObjects(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
   if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
   const m = matrix(r.model, [WEB_PORT]);

@@ -24,6 +24,7 @@ export function onCleanup(what: string, fn: () => Promise<void> | void): void {
 /** Runs every registered clean-up, newest first; a failing one is reported and the rest still run. */
 export async function cleanupAll(): Promise<void> {
   for (const c of cleanups.splice(0).reverse()) {
+    if (process.env.TERWAY_HUB_DEMO_DEBUG === '1') console.error(`   clean-up: ${c.what}`);
     try {
       await c.fn();
     } catch (e) {
@@ -39,8 +40,14 @@ export function nftTables(): string[] {
   return r.stdout.split('\n').map((l) => l.replace(/^table /u, '').trim()).filter((l) => l !== '').sort();
 }
 
-/** Leftovers of an earlier, killed demo run. */
+/** Leftovers of an earlier, killed demo run (its pods' policy-routing rules included). */
 export function removeStale(pods: readonly string[]): void {
+  const rules = JSON.parse(run(['ip', '-j', 'rule', 'show']).stdout || '[]') as { priority?: number; src?: string; dst?: string; table?: string }[];
+  for (const r of rules) {
+    const ip = [r.src, r.dst].find((a) => a !== undefined && /^10\.19[89]\.0\.\d+$/u.test(a));
+    if (ip === undefined || r.priority === undefined) continue;
+    run(['ip', 'rule', 'del', r.src === ip ? 'from' : 'to', ip, 'priority', String(r.priority), 'lookup', r.table ?? 'main']);
+  }
   for (const p of pods) run(['ip', 'netns', 'del', p]);
   run(['ip', 'link', 'del', ENI]);
   run(['ip', 'netns', 'del', VSW]);
@@ -57,16 +64,9 @@ export function snapshot(): Before {
   return { host: snapshotHost(), tables: nftTables(), forward: sh(['sysctl', '-n', 'net.ipv4.ip_forward']).trim() };
 }
 
-/** The vSwitch namespace and its veth (the "ENI"), the node address, forwarding on; each undone at clean-up. */
-export function setUpNode(before: Before): void {
-  sh(['ip', 'netns', 'add', VSW]);
-  onCleanup('vSwitch namespace', () => { run(['ip', 'netns', 'del', VSW]); });
-  sh(['ip', 'link', 'add', ENI, 'type', 'veth', 'peer', 'name', 'gw0', 'netns', VSW]);
-  onCleanup('ENI veth', () => { run(['ip', 'link', 'del', ENI]); });
-  sh(['ip', 'link', 'set', ENI, 'up']);
-  sh(['sysctl', '-qw', `net.ipv4.conf.${ENI}.proxy_arp=1`, `net.ipv4.conf.${ENI}.rp_filter=0`]);
-  sh(['ip', '-n', VSW, 'addr', 'add', `${GATEWAY}/24`, 'dev', 'gw0']);
-  sh(['ip', '-n', VSW, 'link', 'set', 'gw0', 'up']);
+/** The vSwitch namespace and its veth (the "ENI", not in vpc mode), the node address, forwarding on; each undone at clean-up. */
+export function setUpNode(before: Before, withEni: boolean): void {
+  if (withEni) setUpEni();
   sh(['ip', 'addr', 'add', `${NODE_IP}/32`, 'dev', 'lo']);
   onCleanup('node address', () => { run(['ip', 'addr', 'del', `${NODE_IP}/32`, 'dev', 'lo']); });
   sh(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
@@ -76,6 +76,17 @@ export function setUpNode(before: Before): void {
   onCleanup('builtin policy table', () => {
     if (!before.tables.includes(BUILTIN_TABLE.join(' ')) && nftTables().includes(BUILTIN_TABLE.join(' '))) run(['nft', 'delete', 'table', ...BUILTIN_TABLE]);
   });
+}
+
+function setUpEni(): void {
+  sh(['ip', 'netns', 'add', VSW]);
+  onCleanup('vSwitch namespace', () => { run(['ip', 'netns', 'del', VSW]); });
+  sh(['ip', 'link', 'add', ENI, 'type', 'veth', 'peer', 'name', 'gw0', 'netns', VSW]);
+  onCleanup('ENI veth', () => { run(['ip', 'link', 'del', ENI]); });
+  sh(['ip', 'link', 'set', ENI, 'up']);
+  sh(['sysctl', '-qw', `net.ipv4.conf.${ENI}.proxy_arp=1`, `net.ipv4.conf.${ENI}.rp_filter=0`]);
+  sh(['ip', '-n', VSW, 'addr', 'add', `${GATEWAY}/24`, 'dev', 'gw0']);
+  sh(['ip', '-n', VSW, 'link', 'set', 'gw0', 'up']);
 }
 
 /** What differs from `before` (empty: the host is exactly as it was). */

@@ -4,18 +4,19 @@
  */
 import { callPluginAsync, pluginStdin, startDaemon, type RunningDaemon } from '../../test/helpers/hub.js';
 import type { KubeEmulator } from '../../test/k8s-emulator/index.js';
-import { CONFIGMAP, NODE_NAME, PODS, key, podObject, type DemoPod } from './cluster.js';
+import { CONFIGMAP, NODE_NAME, PODS, POD_CIDR, key, podObject, type DemoMode, type DemoPod } from './cluster.js';
 import { ENI, GATEWAY, POD_IPS, SUBNET, onCleanup } from './host.js';
 import { DemoFailure, run, sh } from './ui.js';
 
 /** The local provider's simulated cloud latency (ms): what a real ENI/IP API call costs, roughly. */
 export const LATENCY = { create: 400, assign: 250, unassign: 100 };
 
-export async function startHub(emu: KubeEmulator): Promise<RunningDaemon> {
+export async function startHub(emu: KubeEmulator, mode: DemoMode): Promise<RunningDaemon> {
   const daemon = await startDaemon({
-    mode: 'veth-policy-routing',
+    mode,
     networkName: 'dm-net',
-    eni: { link: ENI, gateway: GATEWAY, subnet: SUBNET, ips: POD_IPS },
+    detached: true,
+    ...(mode === 'vpc' ? { podCIDR: POD_CIDR } : { eni: { link: ENI, gateway: GATEWAY, subnet: SUBNET, ips: POD_IPS } }),
     extra: {
       kubeconfig: emu.kubeconfigFile(),
       nodeName: NODE_NAME,
