@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEniStandIn } from '../test/helpers/eni.js';
+import { formatPhases, phaseMeans, type PhaseMeans } from './phases.js';
 import { callPlugin, callPluginAsync, PLUGIN, pluginStdin, startDaemon, type RunningDaemon } from '../test/helpers/hub.js';
 import { REF, refExec, refExecAsync } from './ref-cni.js';
 import { pct } from './stats.js';
@@ -109,7 +110,11 @@ async function main(): Promise<void> {
 
   const tag = Math.random().toString(36).slice(2, 7);
   const eni = mode === 'veth-policy-routing' ? createEniStandIn(`hbe${tag}`, `hbv${tag}`, '10.224.0') : undefined;
-  const daemon = await startDaemon(eni === undefined ? { mode, podCIDR: '10.220.0.0/23' } : { mode, eni: eni.eniConfig(250) });
+  const metricsDir = mkdtempSync(join(tmpdir(), 'hub-bench-metrics-'));
+  const metricsSocket = join(metricsDir, 'metrics.sock');
+  // as a node runs it: info logging (the test helper's default is debug), metrics on a unix socket for the phase breakdown
+  const extra = { logLevel: 'info', httpListen: metricsSocket };
+  const daemon = await startDaemon(eni === undefined ? { mode, podCIDR: '10.220.0.0/23', extra } : { mode, eni: eni.eniConfig(250), extra });
   const hubConf = pluginStdin(daemon.conflist());
   const ipamDir = mkdtempSync(join(tmpdir(), 'refipam-'));
   const refConf = { cniVersion: '1.0.0', name: `refnet${tag}`, type: 'ptp', ipMasq: false, mtu: 1500, ipam: { type: 'host-local', subnet: '10.222.0.0/23', dataDir: ipamDir } };
@@ -135,6 +140,7 @@ async function main(): Promise<void> {
     return [tAdd, tDel];
   };
   let b: BurstResult | undefined;
+  let phases: PhaseMeans | undefined;
   try {
     // warm-up of both (page cache, daemon JIT), not counted
     for (let i = -3; i < pods; i++) {
@@ -165,6 +171,7 @@ async function main(): Promise<void> {
         }
       }
     }
+    phases = await phaseMeans(metricsSocket); // the sequential pods only (before the burst)
     if (burst > 0) b = await burstRound(daemon, tag, burst, refConf, bwConf, names);
   } finally {
     for (const n of names) spawnSync('ip', ['netns', 'del', n]);
@@ -172,6 +179,7 @@ async function main(): Promise<void> {
     daemon.cleanup();
     eni?.remove();
     rmSync(ipamDir, { recursive: true, force: true });
+    rmSync(metricsDir, { recursive: true, force: true });
   }
   const f = (x: number): string => x.toFixed(2);
   const row = (what: string, xs: number[]): void => { console.log(`${what.padEnd(24)} p50 ${f(pct(xs, 50)).padStart(7)} ms   p99 ${f(pct(xs, 99)).padStart(7)} ms   (n=${xs.length})`); };
@@ -179,6 +187,7 @@ async function main(): Promise<void> {
   row('reference ADD (ptp+bw)', refAdd);
   row('hub DEL', hubDel);
   row('reference DEL (bw+ptp)', refDel);
+  console.log(formatPhases(phases));
   if (compareNetlink) {
     row('hub ADD (iproute2)', ipAdd);
     row('hub DEL (iproute2)', ipDel);

@@ -1,127 +1,146 @@
 /**
- * The main job on the embedded default (local provider, no cloud): starts the daemon, creates three
- * network-namespace "pods" through the standalone plugin binary, shows their addresses and connectivity,
- * runs CHECK, then deletes them and verifies the host is exactly as before.
+ * The whole hub on one machine, no cluster (README's first command: `npm run demo`, as root). Sections:
+ * prerequisites; the node (a veth "ENI" with a vSwitch namespace behind it); the Kubernetes API emulator standing in
+ * for the cluster; the daemon on the embedded local provider with simulated cloud latency; three netns pods ADDed
+ * through the plugin binary (one with bandwidth annotations); live `status`/`why`; connectivity measured by bun
+ * probe agents (no ping); a NetworkPolicy enforced by the builtin nftables backend, with the matrix before and
+ * after; shaping measured (no iperf3); CHECK, DEL, and the host compared with its state before the run.
+ * Everything is undone on success, failure and Ctrl-C; any failure exits 1 with its reason.
  *
- * Usage (root): bun scripts/demo.ts [--mode veth-policy-routing|vpc]
- * In veth-policy-routing mode the "ENI" is a veth whose far end sits in a namespace that plays the vSwitch.
+ * Usage (root): bun scripts/demo.ts [--mode veth-policy-routing|vpc]   (default veth-policy-routing: the "ENI" is a
+ * veth whose far end sits in a namespace that plays the vSwitch; vpc: pod addresses from the Node's podCIDR)
+ * TERWAY_HUB_NO_INSTALL=1: install nothing (what is missing is named)
  */
-import { spawnSync } from 'node:child_process';
-import { callPlugin, PLUGIN, pluginStdin, startDaemon } from '../test/helpers/hub.js';
-import { diffHost, snapshotHost } from '../test/helpers/host-state.js';
+import { existsSync } from 'node:fs';
+import { CLI, PLUGIN } from '../test/helpers/hub.js';
+import { POD_CIDR, POLICY, PODS, expectedMatrix, key, startCluster, type DemoMode } from './demo/cluster.js';
+import { measure, printMatrix, startAgents } from './demo/connectivity.js';
+import { ENI, GATEWAY, POD_IPS, cleanupAll, hostDiff, onCleanup, removeStale, setUpNode, snapshot } from './demo/host.js';
+import { cli, showStatus, showTable, showWhy, verify } from './demo/observe.js';
+import { LATENCY, addPods, checkPods, delPods, startHub } from './demo/pods.js';
+import { measureShaping } from './demo/shaping.js';
+import { DemoFailure, say, section } from './demo/ui.js';
 import { DEMO_PREREQS, ensurePrereqs } from './prereqs.js';
 
-const modeArg = process.argv[process.argv.indexOf('--mode') + 1];
-const mode = modeArg === 'vpc' ? 'vpc' : 'veth-policy-routing';
-const ENI = 'hubdemo-eni';
-const VSW = 'hubdemo-vswitch';
-const PODS = ['hubdemo-pod1', 'hubdemo-pod2', 'hubdemo-pod3'];
+/** Without these nothing runs; conntrack only cuts already-open flows a policy denies (new ones are denied anyway). */
+const ESSENTIAL = new Set(['iproute2', 'procps', 'util-linux', 'nftables']);
 
-function sh(args: string[], allowFail = false): string {
-  const r = spawnSync(args[0] ?? '', args.slice(1), { encoding: 'utf8' });
-  if (r.status !== 0 && !allowFail) throw new Error(`${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
+async function waitFor(what: string, ms: number, ok: () => Promise<boolean> | boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > until) throw new DemoFailure(`timed out after ${String(ms / 1000)} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
-/** One of this machine's own global IPv4 addresses (traffic to it stays on the machine). */
-function hostAddress(): string | undefined {
-  const links = JSON.parse(sh(['ip', '-j', '-4', 'addr', 'show', 'scope', 'global'])) as { addr_info: { local: string }[] }[];
-  return links.flatMap((l) => l.addr_info.map((a) => a.local)).find((a) => !a.startsWith('10.19'));
+const modeArg = process.argv.includes('--mode') ? process.argv[process.argv.indexOf('--mode') + 1] : undefined;
+if (modeArg !== undefined && modeArg !== 'vpc' && modeArg !== 'veth-policy-routing') {
+  console.error(`usage: bun scripts/demo.ts [--mode veth-policy-routing|vpc] (got --mode ${modeArg})`);
+  process.exit(2);
 }
-
-function cleanupFixtures(): void {
-  for (const p of PODS) sh(['ip', 'netns', 'del', p], true);
-  sh(['ip', 'link', 'del', ENI], true);
-  sh(['ip', 'netns', 'del', VSW], true);
-}
-
-const BUILTIN_TABLE = 'inet terway-hub';
-
-/** The host's nftables tables (`family name`), sorted; empty without `nft`. */
-function nftTables(): string[] {
-  const r = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' });
-  if (r.status !== 0) return [];
-  return r.stdout.split('\n').map((l) => l.replace(/^table /u, '').trim()).filter((l) => l !== '').sort();
-}
+const mode: DemoMode = modeArg === 'vpc' ? 'vpc' : 'veth-policy-routing';
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('the demo needs root (network namespaces): run it as root');
+  const t0 = performance.now();
+  section('Prerequisites', 'root, the built binaries, and the Debian packages the demo drives (ping, iperf3 and podman are NOT needed)');
+  if (process.getuid?.() !== 0) throw new DemoFailure('the demo needs root (it creates network namespaces): run it as root');
+  for (const f of [PLUGIN, CLI]) if (!existsSync(f)) throw new DemoFailure(`${f} is missing: run npm run build (npm run demo does)`);
   const missing = ensurePrereqs(DEMO_PREREQS, 'demo');
-  if (missing.length > 0) throw new Error(`the demo needs ${missing.map((p) => p.pkg).join(', ')}`);
-  cleanupFixtures();
-  const before = snapshotHost();
-  const tablesBefore = nftTables();
-  if (mode === 'veth-policy-routing') {
-    sh(['ip', 'netns', 'add', VSW]);
-    sh(['ip', 'link', 'add', ENI, 'type', 'veth', 'peer', 'name', 'gw0', 'netns', VSW]);
-    sh(['ip', 'link', 'set', ENI, 'up']);
-    sh(['sysctl', '-qw', `net.ipv4.conf.${ENI}.proxy_arp=1`, `net.ipv4.conf.${ENI}.rp_filter=0`]);
-    sh(['ip', '-n', VSW, 'addr', 'add', '10.199.0.1/24', 'dev', 'gw0']);
-    sh(['ip', '-n', VSW, 'link', 'set', 'gw0', 'up']);
-  }
-  const daemon = await startDaemon(
-    mode === 'vpc'
-      ? { mode, podCIDR: '10.198.0.0/24', networkName: 'hubdemo' }
-      : { mode, networkName: 'hubdemo', eni: { link: ENI, gateway: '10.199.0.1', subnet: '10.199.0.0/24', ips: '10.199.0.10-10.199.0.19' } },
-  );
-  console.log(`daemon up (${mode}); socket ${daemon.socket}; conflist ${daemon.conflistPath}`);
-  const conf = pluginStdin(daemon.conflist());
-  const results: { pod: string; ip: string; veth: string; result: unknown }[] = [];
-  try {
-    for (const [i, pod] of PODS.entries()) {
-      sh(['ip', 'netns', 'add', pod]);
-      const t0 = performance.now();
-      const r = callPlugin({ command: 'ADD', containerId: `demo${i}`, netns: `/var/run/netns/${pod}`, ifName: 'eth0', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=demo;K8S_POD_NAME=${pod}` }, conf);
-      if (r.code !== 0) throw new Error(`ADD ${pod}: ${r.stdout} ${r.stderr}`);
-      const res = r.json as { ips: { address: string }[]; interfaces: { name: string }[] };
-      results.push({ pod, ip: res.ips[0]?.address ?? '?', veth: res.interfaces[0]?.name ?? '?', result: r.json });
-      console.log(`ADD ${pod.padEnd(14)} ${String(res.ips[0]?.address).padEnd(16)} host veth ${res.interfaces[0]?.name}  (${(performance.now() - t0).toFixed(1)} ms)`);
-    }
-    const targets = [...results.map((r) => ({ name: r.pod, ip: r.ip.split('/')[0] ?? '' }))];
-    const host = hostAddress();
-    if (host !== undefined) targets.push({ name: 'host', ip: host });
-    if (mode === 'veth-policy-routing') targets.push({ name: 'vswitch-gw', ip: '10.199.0.1' });
-    console.log('\nping matrix (from row to column):');
-    console.log(`${''.padEnd(14)}${targets.map((t) => t.name.padEnd(14)).join('')}`);
-    let failures = 0;
-    for (const src of results) {
-      const cells = targets.map((t) => {
-        if (t.name === src.pod) return '-'.padEnd(14);
-        const ok = spawnSync('ip', ['netns', 'exec', src.pod, 'ping', '-c', '1', '-W', '2', t.ip]).status === 0;
-        if (!ok) failures++;
-        return (ok ? 'ok' : 'FAIL').padEnd(14);
-      });
-      console.log(`${src.pod.padEnd(14)}${cells.join('')}`);
-    }
-    for (const [i, r] of results.entries()) {
-      const c = callPlugin({ command: 'CHECK', containerId: `demo${i}`, netns: `/var/run/netns/${r.pod}`, ifName: 'eth0', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=demo;K8S_POD_NAME=${r.pod}` }, pluginStdin(daemon.conflist(), { prevResult: r.result }));
-      console.log(`CHECK ${r.pod}: ${c.code === 0 ? 'ok' : c.stdout}`);
-      if (c.code !== 0) failures++;
-    }
-    if (mode === 'veth-policy-routing') {
-      console.log('\nhost policy routing:');
-      console.log(sh(['ip', 'rule', 'show']).split('\n').filter((l) => /^(512|2048):/u.test(l)).join('\n'));
-    }
-    for (const [i, r] of results.entries()) {
-      const d = callPlugin({ command: 'DEL', containerId: `demo${i}`, netns: `/var/run/netns/${r.pod}`, ifName: 'eth0', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=demo;K8S_POD_NAME=${r.pod}` }, pluginStdin(daemon.conflist(), { prevResult: r.result }));
-      if (d.code !== 0) throw new Error(`DEL ${r.pod}: ${d.stdout}`);
-    }
-    console.log(`\nDEL x${results.length}: ok`);
-    if (failures > 0) throw new Error(`${failures} connectivity/CHECK failures`);
-  } finally {
-    await daemon.stop();
-    daemon.cleanup();
-    cleanupFixtures();
-    // the builtin NetworkPolicy backend's host table outlives a daemon stop on purpose (a restart must not open the
-    // pods); the demo is over, so it goes like the rest of the demo's state
-    if (!tablesBefore.includes(BUILTIN_TABLE) && nftTables().includes(BUILTIN_TABLE)) spawnSync('nft', ['delete', 'table', ...BUILTIN_TABLE.split(' ')], { stdio: 'ignore' });
-  }
-  const diff = diffHost(before, snapshotHost());
-  if (diff.added.length + diff.removed.length > 0) throw new Error(`host not restored: ${JSON.stringify(diff)}`);
-  const tablesAfter = nftTables();
-  if (tablesAfter.join('\n') !== tablesBefore.join('\n')) throw new Error(`nftables not restored: before [${tablesBefore.join(', ')}], after [${tablesAfter.join(', ')}]`);
-  console.log('host state restored exactly (links, addresses, routes in all tables, rules, neighbours, qdiscs, nftables tables)');
-  console.log(`demo OK (${mode}; plugin ${PLUGIN})`);
+  const fatal = missing.filter((p) => ESSENTIAL.has(p.pkg));
+  if (fatal.length > 0) throw new DemoFailure(`missing ${fatal.map((p) => `${p.pkg} (${p.why})`).join(', ')}: apt-get install -y ${fatal.map((p) => p.pkg).join(' ')}`);
+  for (const p of missing) say(`without ${p.pkg}: ${p.why} is off (new connections are still checked)`);
+  say(`ok: ${DEMO_PREREQS.filter((p) => !missing.includes(p)).map((p) => p.pkg).join(', ')}`);
+
+  removeStale(PODS.map((p) => p.netns));
+  const before = snapshot();
+
+  section('The node', mode === 'vpc'
+    ? `vpc mode: pod addresses from the Node's podCIDR ${POD_CIDR}, routed by the host (no ENI)`
+    : `veth-policy-routing: a veth "${ENI}" plays the ENI; namespace dm-vswitch behind it plays the vSwitch (gateway ${GATEWAY}); pod IPs ${POD_IPS}`);
+  setUpNode(before, mode === 'veth-policy-routing');
+  say('done');
+
+  section('The cluster (emulated)', 'no Kubernetes here: the repo\'s API emulator (test/k8s-emulator) serves the Node, Namespaces, Pods and, later, the NetworkPolicy');
+  const emu = await startCluster(mode);
+  onCleanup('API emulator', () => emu.close());
+  say(`API at ${emu.kubeconfigFile()}; pods: ${PODS.map(key).join(', ')} (shop/web annotated ingress 20M, egress 10M)`);
+
+  section('The daemon', mode === 'vpc'
+    ? 'terway-hub daemon in vpc mode (IPAM over the podCIDR: no cloud calls), policy backend auto'
+    : `terway-hub daemon, local provider with simulated cloud latency (ENI create ${String(LATENCY.create)} ms, IP assign ${String(LATENCY.assign)} ms, release ${String(LATENCY.unassign)} ms), policy backend auto`);
+  const daemon = await startHub(emu, mode);
+  say(`socket ${daemon.socket}; conflist ${daemon.conflistPath}`);
+  await waitFor('the builtin policy backend to enforce', 20_000, () => {
+    const st = cli(daemon, ['status', '--json']);
+    return /"backend":"builtin","state":"enforcing"/u.test(st.stdout);
+  });
+
+  section('Pods', 'three network namespaces ADDed through the plugin binary exactly as a CNI runtime calls it');
+  const pods = await addPods(daemon, emu);
+  for (const p of pods) say(`ADD ${key(p).padEnd(18)} ${p.ip.padEnd(14)} host veth ${p.hostVeth.padEnd(16)} ${p.ms.toFixed(0).padStart(5)} ms`);
+  if (mode === 'veth-policy-routing') say('(an ADD that waited on the warm pool pays the simulated cloud latency; the pool refills behind it)');
+  const badCheck = await checkPods(daemon, pods);
+  say(badCheck.length === 0 ? 'CHECK: all three ok (the plugin re-read the kernel state and found what ADD made)' : `CHECK failed: ${badCheck.join('; ')}`);
+  if (badCheck.length > 0) throw new DemoFailure(`CNI CHECK failed: ${badCheck.join('; ')}`);
+
+  section('Live status', 'what an operator asks the running daemon');
+  showStatus(daemon);
+  showWhy(daemon, 'shop/web');
+
+  section('Connectivity (no policy)', 'TCP connections to port 80 made by bun probe agents inside the pods and on the node; row → column');
+  const agents = await startAgents(pods);
+  const ips = new Map(pods.map((p) => [key(p), p.ip]));
+  const open = expectedMatrix(ips, []);
+  let m = await measure(pods, agents);
+  const badOpen = printMatrix(pods, m, open);
+  if (badOpen.length > 0) throw new DemoFailure(`connectivity without policy: ${badOpen.join('; ')}`);
+
+  section('Bandwidth shaping', 'TCP streams of 2 s between the pods\' bun agents (before the policy, which would deny the stream port); the receiver measures (no iperf3)');
+  const badShape = await measureShaping(pods, agents);
+  if (badShape.length > 0) throw new DemoFailure(`shaping: ${badShape.join('; ')}`);
+
+  section('NetworkPolicy, enforced', 'shop/web-from-client: shop/web accepts TCP 80 only from app=client pods in shop; the builtin nftables backend enforces it');
+  emu.put('NetworkPolicy', POLICY);
+  const closed = expectedMatrix(ips, [POLICY]);
+  await waitFor('the policy to be enforced', 20_000, async () => {
+    m = await measure(pods, agents);
+    return Object.entries(closed).every(([k, v]) => m.pods[k] === v);
+  });
+  const badClosed = printMatrix(pods, m, closed);
+  if (badClosed.length > 0) throw new DemoFailure(`connectivity with the policy: ${badClosed.join('; ')}`);
+  say('(expected cells come from the project\'s policy evaluator over the same objects; the node stays allowed for kubelet probes)');
+
+  section('Policy backend config', 'what the builtin backend rendered into the kernel, and the CLI checking it against the daemon\'s live model');
+  showTable();
+  const v = verify(daemon);
+  say(`$ terway-hub policy verify   → ${v.text.split('\n')[0] ?? ''}`);
+  if (!v.ok) throw new DemoFailure(`policy verify: ${v.text}`);
+
+  section('Teardown', 'DEL for every pod through the plugin, then the daemon, the emulator and the node fixtures go');
+  const dels = await delPods(daemon, pods);
+  say(`DEL x${String(dels.length)}: ok (${dels.map((t) => `${t.toFixed(0)} ms`).join(', ')})`);
+  await cleanupAll();
+  const diff = hostDiff(before);
+  if (diff.length > 0) throw new DemoFailure(`host not restored: ${diff.join('; ')}`);
+  say('host state restored exactly (links, addresses, routes in all tables, rules, neighbours, qdiscs, nftables tables, ip_forward)');
+  console.log(`\ndemo OK in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-await main();
+let stopping: Promise<never> | undefined;
+/** Cleans up once and exits; a second caller (main failing because the clean-up pulled things away) waits for it. */
+function stop(code: number, why: string): Promise<never> {
+  stopping ??= (async () => {
+    console.error(`\ndemo FAILED: ${why}\ncleaning up…`);
+    await cleanupAll();
+    process.exit(code);
+  })();
+  return stopping;
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { void stop(130, `interrupted (${sig})`); });
+
+try {
+  await main();
+  process.exit(0);
+} catch (e) {
+  await stop(1, e instanceof DemoFailure ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e));
+}

@@ -18,18 +18,18 @@ export interface Prereq {
 
 export const DEMO_PREREQS: readonly Prereq[] = [
   { pkg: 'iproute2', file: '/usr/sbin/ip', why: 'ip/tc: the executor and every network check' },
-  { pkg: 'iputils-ping', file: '/usr/bin/ping', why: 'the connectivity matrix' },
   { pkg: 'procps', file: '/usr/sbin/sysctl', why: 'sysctl for the demo vSwitch' },
   { pkg: 'util-linux', file: '/usr/bin/nsenter', why: 'nsenter/unshare: pod namespaces, hermetic test runs' },
+  { pkg: 'nftables', file: '/usr/sbin/nft', why: 'the builtin NetworkPolicy backend (its rules are nftables)' },
+  { pkg: 'conntrack', file: '/usr/sbin/conntrack', why: 'the builtin policy backend cutting denied flows' },
 ];
 
 export const TEST_PREREQS: readonly Prereq[] = [
   ...DEMO_PREREQS,
+  { pkg: 'iputils-ping', file: '/usr/bin/ping', why: 'connectivity checks in the privileged suites' },
   { pkg: 'tar', file: '/usr/bin/tar', why: 'the podman test image' },
   { pkg: 'iperf3', file: '/usr/bin/iperf3', why: 'bandwidth measurements' },
   { pkg: 'iptables', file: '/usr/sbin/iptables', why: 'the reference portmap/firewall plugins' },
-  { pkg: 'nftables', file: '/usr/sbin/nft', why: 'nftables checks, the builtin policy backend' },
-  { pkg: 'conntrack', file: '/usr/sbin/conntrack', why: 'the builtin policy backend cutting denied flows' },
   { pkg: 'containernetworking-plugins', file: '/usr/lib/cni/portmap', why: 'the reference CNI plugins (chains, benchmarks)' },
   { pkg: 'podman', file: '/usr/bin/podman', why: 'a real CNI runtime (libcni)' },
   { pkg: 'runc', file: '/usr/sbin/runc', why: "podman's OCI runtime" },

@@ -28,6 +28,8 @@ export interface DaemonOptions {
   readonly extra?: Record<string, unknown>;
   /** How long a (re)start may take until the conflist appears (default 20 s; a loaded host starts Node slowly). */
   readonly startTimeoutMs?: number;
+  /** In its own process group: a terminal's Ctrl-C reaches the caller only, which can still DEL through it (demo). */
+  readonly detached?: boolean;
 }
 
 export interface RunningDaemon {
@@ -80,7 +82,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let rendered: Record<string, unknown> = {};
   const launch = async (): Promise<void> => {
     rmSync(conflistPath, { force: true }); // a SIGKILLed daemon leaves its conflist: wait for a fresh one
-    const c = spawn(NODE, [CLI, 'daemon', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(NODE, [CLI, 'daemon', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached === true });
     c.stdout.on('data', (b: Buffer) => (logText += b.toString()));
     c.stderr.on('data', (b: Buffer) => (logText += b.toString()));
     child = c;

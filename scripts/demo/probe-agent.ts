@@ -4,7 +4,10 @@
  * for none), and a prober driven by JSON lines on stdin, answering JSON lines on stdout:
  * `{id, op:'probe', targets:[{ip,port,proto}], timeoutMs}` → `{id, results:[bool]}` (TCP: connect; UDP: an echoed
  * datagram, resent every 100 ms); `{id, op:'hold', ip, port}` opens a TCP connection kept under `id`; `{id, op:'send', key, timeoutMs}`
- * writes on held connection `key` and waits for the echo → `{id, ok}`.
+ * writes on held connection `key` and waits for the echo → `{id, ok}`; with a second argument SINK, a TCP byte sink on
+ * that port that answers, when the sender half-closes, `{bytes, ms}` counted from its first to its last byte;
+ * `{id, op:'stream', ip, port, ms}` streams to such a sink for `ms` → `{id, bps}` (the rate the receiver saw).
+ * Moved here from the policy packet tests so the demo measures connectivity and shaping without ping or iperf3.
  */
 import { createSocket } from 'node:dgram';
 import { createConnection, createServer, type Socket } from 'node:net';
@@ -18,7 +21,8 @@ interface Target {
 type Request =
   | { readonly id: number; readonly op: 'probe'; readonly targets: readonly Target[]; readonly timeoutMs: number }
   | { readonly id: number; readonly op: 'hold'; readonly ip: string; readonly port: number; readonly timeoutMs: number }
-  | { readonly id: number; readonly op: 'send'; readonly key: number; readonly timeoutMs: number };
+  | { readonly id: number; readonly op: 'send'; readonly key: number; readonly timeoutMs: number }
+  | { readonly id: number; readonly op: 'stream'; readonly ip: string; readonly port: number; readonly ms: number };
 
 const reply = (o: unknown): void => {
   process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -108,11 +112,66 @@ function send(r: Extract<Request, { op: 'send' }>): void {
   s.write('ping\n');
 }
 
+function stream(r: Extract<Request, { op: 'stream' }>): void {
+  const s = createConnection({ host: r.ip, port: r.port });
+  const chunk = Buffer.alloc(64 * 1024, 120);
+  let reply_ = '';
+  let until = 0;
+  const fill = (): void => {
+    while (Date.now() < until) if (!s.write(chunk)) return;
+    s.end();
+  };
+  // a dropped SYN would otherwise wait out the kernel's retries (minutes); a sink answers within ms + a few seconds
+  let answered = false;
+  const answer = (o: Record<string, unknown>): void => {
+    if (answered) return;
+    answered = true;
+    clearTimeout(deadline);
+    reply({ id: r.id, ...o });
+  };
+  const deadline = setTimeout(() => {
+    s.destroy();
+    answer({});
+  }, r.ms + 5000);
+  s.once('connect', () => {
+    until = Date.now() + r.ms;
+    s.on('drain', fill);
+    fill();
+  });
+  s.on('data', (d: Buffer) => (reply_ += d.toString()));
+  s.on('error', () => {
+    answer({});
+  });
+  s.on('end', () => {
+    const got = JSON.parse(reply_ || '{}') as { bytes?: number; ms?: number };
+    answer(got.bytes !== undefined && got.ms !== undefined && got.ms > 0 ? { bps: (got.bytes * 8 * 1000) / got.ms } : {});
+  });
+}
+
+function sink(port: number, onListening: () => void): void {
+  createServer({ allowHalfOpen: true }, (c) => {
+    let bytes = 0;
+    let first = 0;
+    let last = 0;
+    c.on('data', (d: Buffer) => {
+      last = performance.now();
+      if (first === 0) first = last;
+      bytes += d.length;
+    });
+    c.on('end', () => {
+      c.end(JSON.stringify({ bytes, ms: last - first }));
+    });
+    c.on('error', () => undefined);
+  }).listen(port, '0.0.0.0', onListening);
+}
+
 const ports = (process.argv[2] ?? '-') === '-' ? [] : (process.argv[2] ?? '').split(',').map(Number);
 let listening = 0;
+const sinkPort = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
 const ready = (): void => {
-  if (++listening === ports.length * 2) reply({ ready: true });
+  if (++listening === ports.length * 2 + (sinkPort === undefined ? 0 : 1)) reply({ ready: true });
 };
+if (sinkPort !== undefined) sink(sinkPort, ready);
 for (const port of ports) {
   const tcp = createServer((c) => {
     c.on('data', (d) => c.write(d));
@@ -126,7 +185,7 @@ for (const port of ports) {
   });
   udp.bind(port, '0.0.0.0', ready);
 }
-if (ports.length === 0) reply({ ready: true });
+if (ports.length === 0 && sinkPort === undefined) reply({ ready: true });
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   const r = JSON.parse(line) as Request;
@@ -135,6 +194,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       reply({ id: r.id, results });
     });
   } else if (r.op === 'hold') hold(r);
+  else if (r.op === 'stream') stream(r);
   else send(r);
 }).on('close', () => {
   process.exit(0);
