@@ -4,7 +4,7 @@
  * disagreement: a lease whose host objects are missing, a hub veth route no lease explains, a leased IP on no
  * ENI of the pool, an IP leased twice. A lease whose ADD is under way can show as missing its kernel state.
  */
-import { explainedBy, leaseFootprint } from '../gc/lease-host.js';
+import { explainedBy, leaseFootprint, routeKey } from '../gc/lease-host.js';
 import { hostLinkFacts } from '../gc/host-orphans.js';
 import type { HostView } from '../gc/types.js';
 import { isHubVeth } from '../modes/common/veth-dataplane.js';
@@ -24,13 +24,11 @@ function podOf(l: Lease): string {
   return l.podName === '' ? l.containerId : `${l.podNamespace}/${l.podName}`;
 }
 
-const ip32 = (dst: string): string => (dst.endsWith('/32') ? dst.slice(0, -3) : dst);
-
 export function compareMapping(inp: MappingInput): MappingReply {
   const mismatches: Mismatch[] = [];
   const notes: string[] = [];
   const links = new Set(inp.host?.links.map((l) => l.name) ?? []);
-  const routes = new Set((inp.host?.routes ?? []).filter((r) => r.table === 'main' && r.dev !== undefined).map((r) => `${ip32(r.dst)}|${r.dev ?? ''}`));
+  const routes = new Set((inp.host?.routes ?? []).filter((r) => r.table === 'main' && r.dev !== undefined).map((r) => routeKey(r.dst, r.dev ?? '')));
   const eniOf = new Map<string, string>();
   for (const p of inp.pools) for (const e of p.enis) for (const ip of e.ips) eniOf.set(ip, e.id);
   if (inp.host === undefined) notes.push('the kernel was not observed (this daemon has no host observer): leases are not compared with it');
@@ -40,7 +38,7 @@ export function compareMapping(inp: MappingInput): MappingReply {
     const fp = leaseFootprint(l, inp.node);
     // the links its routes go through must exist; the footprint's other links (a bandwidth ifb) only may
     const required = [...new Set(fp.routes.map((r) => r.dev))];
-    const missing = [...required.filter((n) => !links.has(n)).map((n) => `link ${n}`), ...fp.routes.filter((r) => !routes.has(`${ip32(r.dst)}|${r.dev}`)).map((r) => `route ${r.dst} dev ${r.dev}`)];
+    const missing = [...required.filter((n) => !links.has(n)).map((n) => `link ${n}`), ...fp.routes.filter((r) => !routes.has(routeKey(r.dst, r.dev))).map((r) => `route ${r.dst} dev ${r.dev}`)];
     if (inp.host !== undefined && missing.length > 0) {
       mismatches.push({ kind: 'lease-without-kernel', detail: `pod ${podOf(l)} (${l.containerId.slice(0, 12)}/${l.ifName}) leases ${l.allocation.ip} but the kernel lacks its ${missing.join(', ')}` });
     }
@@ -62,7 +60,7 @@ export function compareMapping(inp: MappingInput): MappingReply {
     const hubVeths = new Set(inp.host.links.filter((l) => isHubVeth(hostLinkFacts(l, inp.host?.links ?? []), inp.node)).map((l) => l.name));
     for (const r of inp.host.routes) {
       if (r.table !== 'main' || r.dev === undefined || !hubVeths.has(r.dev) || !r.dst.endsWith('/32')) continue;
-      if (!explained.routes.has(`${ip32(r.dst)}|${r.dev}`)) mismatches.push({ kind: 'kernel-without-lease', detail: `route ${r.dst} dev ${r.dev} (a hub veth) has no lease` });
+      if (!explained.routes.has(routeKey(r.dst, r.dev))) mismatches.push({ kind: 'kernel-without-lease', detail: `route ${r.dst} dev ${r.dev} (a hub veth) has no lease` });
     }
   }
   return { entries, mismatches, notes };

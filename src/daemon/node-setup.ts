@@ -113,10 +113,6 @@ export class NodeSetupKeeper {
   }
 
   /** The failures of the last run (empty when it succeeded). */
-  get failures(): readonly NodeSetupFailure[] {
-    return this.#failures;
-  }
-
   /** For /readyz: undefined when the last run succeeded. */
   notReadyReason(): string | undefined {
     return this.#failures.length === 0 ? undefined : `node setup failed (retrying): ${describeFailures(this.#failures)}`;

@@ -3,13 +3,14 @@
  * them, and Terway's disposed/alloc counters), what each GC pass reclaimed, and the cluster configs rejected.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { GcResult } from '../gc/collector.js';
+import type { GcCounts } from '../gc/types.js';
 import type { FactoryCall } from './factory-metrics.js';
 import type { TerwayMetrics } from './terway-metrics.js';
 
-/** What a GC pass reclaimed (structurally src/gc's GcResult: its counts and errors). */
-export interface GcPassLike {
-  readonly counts: { readonly released: number; readonly veths: number; readonly rules: number; readonly routes: number; readonly ifbs: number };
-  readonly errors: readonly string[];
+/** What a GC pass reclaimed: the counts this reads, and its errors. */
+interface GcPassLike extends Pick<GcResult, 'errors'> {
+  readonly counts: Pick<GcCounts, 'released' | 'veths' | 'rules' | 'routes' | 'ifbs'>;
 }
 
 export const GC_KINDS = ['lease', 'veth', 'rule', 'route', 'ifb'] as const;

@@ -5,7 +5,7 @@
 import type { CloudProvider, LocalFacts } from '../cloud/types.js';
 import type { EniResource } from '../pool/types.js';
 import { StaticSource, type AddressSource } from '../pool/source.js';
-import { BusyError, ConflictError, HubError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
+import { BusyError, ConflictError, errorMessage, HubError, InvalidInputError, toError, UnavailableError } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { listPendingReleases, removePendingRelease } from '../lib/pending-release.js';
 import { parseAllocation } from '../modes/allocation.js';
@@ -275,7 +275,7 @@ export class HubService implements PoolProbe {
     } catch (e) {
       ticket?.end(e);
       this.metrics.allocationFailures.inc({ reason: e instanceof HubError ? e.code : 'internal' });
-      if (!(e instanceof BusyError)) this.#observer?.failed({ req, error: e instanceof Error ? e : new Error(String(e)), facts, elapsedMs: performance.now() - started });
+      if (!(e instanceof BusyError)) this.#observer?.failed({ req, error: toError(e), facts, elapsedMs: performance.now() - started });
       throw e;
     }
   }

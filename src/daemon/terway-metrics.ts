@@ -14,18 +14,19 @@
  *    `eni` is the MAC) and `terway_eniip_factory_ip_alloc_count{eni, status}` (counter, succeed/fail).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { CloudCall } from '../cloud/aliyun/call-observer.js';
 import type { MethodName } from '../rpc/protocol.js';
 
 /** Terway's resource-pool label values: the hub's pool holds the node's own IPv4 addresses. */
-export const POOL_TYPE = 'LocalIP';
-export const IP_STACK = 'IPv4';
+const POOL_TYPE = 'LocalIP';
+const IP_STACK = 'IPv4';
 
 /** Terway's `rpc_api` for the calls it shares with the hub (its CNI's AllocIP, ReleaseIP, GetIPInfo). */
 export const TERWAY_RPC_API: Readonly<Partial<Record<MethodName, string>>> = { allocate: 'AllocIP', release: 'ReleaseIP', lookup: 'GetIPInfo' };
 
 const RPC_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 60000, 120000];
 const OPENAPI_BUCKETS_MS = [10, 25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 13800, 14800, 16800, 20800, 28800, 44800];
-const METADATA_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800];
+const METADATA_BUCKETS_MS = RPC_BUCKETS_MS.filter((b) => b <= 12800);
 
 /** One ENI of a factory as the pool holds it now. */
 export interface FactoryEniView {
@@ -51,13 +52,7 @@ export interface TerwayProbe {
   factories(): readonly FactoryView[];
 }
 
-/** The timing of one Aliyun client call (structurally src/cloud/aliyun/call-observer.ts's). */
-export interface CloudCall {
-  readonly service: 'openapi' | 'metadata';
-  readonly api: string;
-  readonly error: boolean;
-  readonly ms: number;
-}
+
 
 export interface TerwayMetrics {
   observeRpc(method: MethodName, ok: boolean, seconds: number): void;

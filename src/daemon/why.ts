@@ -9,6 +9,7 @@
  * Node-wide facts that bear on every pod (a refused cluster config, a NetworkPolicy backend not ready) go into
  * `notes`. Pure over its sources.
  */
+import { isoOf } from '../lib/clock.js';
 import type { PodInfo } from '../k8s/types.js';
 import type { WhyReason, WhyReply, WhyRequest } from '../rpc/protocol.js';
 import type { Lease } from '../store/lease.js';
@@ -26,7 +27,6 @@ export interface WhySources {
   readonly mode: () => string;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function whyReply(req: WhyRequest, s: WhySources, now: number): WhyReply {
   const pod = `${req.namespace}/${req.name}`;
@@ -52,5 +52,5 @@ export function whyReply(req: WhyRequest, s: WhySources, now: number): WhyReply 
 }
 
 function reasonOf(w: WaitInfo): WhyReason {
-  return { kind: w.kind, text: w.text, since: iso(w.since), ...(w.retryAt !== undefined ? { retryAt: iso(w.retryAt) } : {}), detail: w.detail };
+  return { kind: w.kind, text: w.text, since: isoOf(w.since), ...(w.retryAt !== undefined ? { retryAt: isoOf(w.retryAt) } : {}), detail: w.detail };
 }

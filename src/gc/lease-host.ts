@@ -37,6 +37,11 @@ function ipOf32(cidr: string): string {
   return cidr.endsWith('/32') ? cidr.slice(0, -3) : cidr;
 }
 
+/** A host route's identity in `Explained.routes`: its address (a /32 as the bare IP) and its device. */
+export function routeKey(dst: string, dev: string): string {
+  return `${ipOf32(dst)}|${dev}`;
+}
+
 export function explainedBy(leases: readonly Lease[], node: NodeFacts): Explained {
   const links = new Set<string>();
   const ips = new Set<string>();
@@ -46,7 +51,7 @@ export function explainedBy(leases: readonly Lease[], node: NodeFacts): Explaine
     for (const link of fp.links) links.add(link);
     ips.add(l.allocation.ip);
     for (const ip of fp.ruleIps) ips.add(ip);
-    for (const r of fp.routes) routes.add(`${ipOf32(r.dst)}|${r.dev}`);
+    for (const r of fp.routes) routes.add(routeKey(r.dst, r.dev));
   }
   return { links, ips, routes };
 }

@@ -20,3 +20,8 @@ export const realClock: Clock = {
     return { cancel: () => { clearTimeout(t); } };
   },
 };
+
+/** Epoch milliseconds as an ISO-8601 timestamp (what replies and events carry). */
+export function isoOf(ms: number): string {
+  return new Date(ms).toISOString();
+}

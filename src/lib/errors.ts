@@ -98,3 +98,8 @@ export class InternalError extends HubError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A thrown value as an Error (a rejection must carry one). */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -5,7 +5,6 @@
  * Exit codes: 0 allowed / no change / done / no drift; 1 denied (explain), changes (diff) or drift (verify); 2 bad flags or objects (nothing
  * is evaluated); 3 the daemon could not be asked.
  */
-import { readFile } from 'node:fs/promises';
 import { InvalidInputError, errorMessage } from '../lib/errors.js';
 import { DEFAULT_SOCKET, type PolicyModelReply, type PolicyVerifyReply } from '../rpc/protocol.js';
 import { POLICY_USAGE, parsePolicyArgs, type PolicyCommand } from '../policy/cli/args.js';
@@ -17,14 +16,11 @@ import { matrix } from '../policy/model/matrix.js';
 import { readObjects } from '../policy/model/objects.js';
 import { podKey, type PolicyModel } from '../policy/model/types.js';
 import { askDaemon, DaemonCallError } from './daemon-call.js';
+import { processTextIo, type TextIo } from './text-io.js';
 
 export const EXIT = { ok: 0, deniedOrChanged: 1, usage: 2, daemon: 3 } as const;
 
-export interface PolicyIo {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-  /** A file's text; `-` is stdin. */
-  readonly readText: (path: string) => Promise<string>;
+export interface PolicyIo extends TextIo {
   readonly liveModel: (socket: string, timeoutMs: number) => Promise<PolicyModelReply>;
   readonly verify: (socket: string, timeoutMs: number) => Promise<PolicyVerifyReply>;
 }
@@ -125,15 +121,7 @@ export async function runPolicy(argv: readonly string[], io: PolicyIo): Promise<
 
 /** The real I/O: files and stdin, the daemon's socket. */
 export const processPolicyIo: PolicyIo = {
-  out: (t) => { process.stdout.write(t); },
-  err: (t) => { process.stderr.write(t); },
-  readText: async (path) => (path === '-' ? readStdin() : readFile(path, 'utf8')),
+  ...processTextIo,
   liveModel: (socket, timeoutMs) => askDaemon(socket, timeoutMs, (c) => c.policyModel({})),
   verify: (socket, timeoutMs) => askDaemon(socket, timeoutMs, (c) => c.policyVerify({})),
 };
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}

@@ -8,7 +8,7 @@
  *
  * start/stop/swap are serialised (a stop waits for a start in progress, then ends what it started).
  */
-import { ConflictError, errorMessage } from '../lib/errors.js';
+import { ConflictError, errorMessage, toError } from '../lib/errors.js';
 import type { ProcessExit, ProcessSpawner, SpawnedProcess } from '../lib/exec.js';
 import type { Logger } from '../lib/log.js';
 import type { ProcessSpec } from './process-spec.js';
@@ -146,7 +146,7 @@ export class Supervisor {
     try {
       checkProcessSpec(spec); // a bad new spec leaves the old backend running
     } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      return Promise.reject(toError(e));
     }
     this.#unwant();
     return this.#serial(async () => {

@@ -11,7 +11,7 @@
  */
 import type { IpAddr } from '../lib/brand.js';
 import { realClock, type Clock, type Timer } from '../lib/clock.js';
-import { ConflictError, ExhaustedError, InvalidInputError, errorMessage } from '../lib/errors.js';
+import { ConflictError, errorMessage, ExhaustedError, InvalidInputError, toError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { InFlightCalls, STOP_GRACE_MS } from './in-flight.js';
 import { planEniRefill, planEniShrink, type EniPoolLimits, type EniPoolSnapshot } from './eni-plan.js';
@@ -81,7 +81,6 @@ export class EniPool {
   readonly #newToken: () => string;
   #o: EniPoolOptions;
   readonly #slots = new Map<string, Slot>();
-  #creating = 0;
   /** ENIs being created (vSwitch, since): what a waiter is told. */
   readonly #creatingOn = new Map<string, { readonly ips: number; readonly vSwitchId: string; readonly since: number }>();
   #lastFailure: PoolFailure | undefined;
@@ -159,7 +158,7 @@ export class EniPool {
       enis: slots.length,
       idle: slots.filter((s) => this.#isIdle(s)).length,
       leased: slots.filter((s) => s.leased).length,
-      creating: this.#creating,
+      creating: this.#creatingOn.size,
       waiting: this.#waiters.length,
       inFlight: this.#inFlight,
     };
@@ -176,7 +175,7 @@ export class EniPool {
       try {
         return Promise.resolve(this.#take(o.requested, o.held === true));
       } catch (e) {
-        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+        return Promise.reject(toError(e));
       }
     }
     const slot = this.#pickIdle();
@@ -279,7 +278,7 @@ export class EniPool {
       vSwitches: [...this.#vswInhibit].map(([id, until]) => ({ id, inhibitedUntil: until })),
       createInhibitedUntil: this.#createInhibitUntil,
       pausedUntil: this.#pausedUntil,
-      fatalPause: this.#fatalPause && this.#pausedUntil > this.#clock.now(),
+      fatalPause: this.#fatalPause,
       ...(this.#lastFailure !== undefined ? { lastFailure: this.#lastFailure } : {}),
     });
   }
@@ -322,7 +321,7 @@ export class EniPool {
     return {
       now,
       enis: [...this.#slots.values()].map((s) => ({ id: s.res.id, idle: this.#isIdle(s, now), idleSince: s.idleSince })),
-      creating: this.#creating,
+      creating: this.#creatingOn.size,
       waiting: this.#waiters.length,
       reclaimDue: this.#o.reclaimAfterMs !== undefined && now - this.#lastChange >= this.#o.reclaimAfterMs,
     };
@@ -376,7 +375,6 @@ export class EniPool {
     switch (a.kind) {
       case 'create-eni': {
         const token = this.#newToken();
-        this.#creating++;
         this.#creatingOn.set(id, { ips: a.count, vSwitchId: a.vSwitchId, since: started });
         this.#j.begin({ id, kind: a.kind, vSwitchId: a.vSwitchId, count: a.count, token, startedAt: started });
         op = this.#f.createEni(a.vSwitchId, a.count, token).then(
@@ -388,7 +386,7 @@ export class EniPool {
             this.#log.info('exclusive-ENI pool: ENI created', { eni: res.id, mac: res.mac, ip: res.primaryIp, vSwitch: res.vSwitchId, ms: now - started });
           },
           (e: unknown) => { this.#failed(a, e); },
-        ).finally(() => { this.#creating--; this.#creatingOn.delete(id); });
+        ).finally(() => { this.#creatingOn.delete(id); });
         break;
       }
       case 'delete-eni': {

@@ -27,8 +27,8 @@
  * while its call has not started.
  */
 import type { IpAddr } from '../lib/brand.js';
-import { realClock, type Clock, type Timer } from '../lib/clock.js';
-import { ConflictError, ExhaustedError, InvalidInputError, UnavailableError, errorMessage } from '../lib/errors.js';
+import { isoOf, realClock, type Clock, type Timer } from '../lib/clock.js';
+import { ConflictError, errorMessage, ExhaustedError, InvalidInputError, toError, UnavailableError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { InFlightCalls, STOP_GRACE_MS } from './in-flight.js';
 import { DEFAULT_DEMAND, planRefill, reclaimShare, warmEniTarget, type DemandSettings, type EniView, type PoolAction, type PoolLimits, type PoolSnapshot } from './plan.js';
@@ -168,11 +168,13 @@ export interface PoolEniDetail {
   readonly releasing: readonly string[];
   /** IPs being assigned by a cloud call now. */
   readonly assigning: number;
+  /** A cloud call on it is in flight. */
   readonly busy: boolean;
   readonly deleting: boolean;
   readonly inhibitedUntil?: string;
 }
 
+/** `Pool.detail()`: also the wire shape of `terway-hub pool` (src/rpc/operator-protocol.ts). */
 export interface PoolDetail {
   readonly enis: readonly PoolEniDetail[];
   /** IPs of ENIs being created now. */
@@ -384,7 +386,6 @@ export class Pool {
   /** Read-only: each ENI's IPs by state and the cloud calls, inhibits and last failure, for the operator's `pool` view. */
   detail(): PoolDetail {
     const now = this.#clock.now();
-    const iso = (t: number): string => new Date(t).toISOString();
     return {
       enis: [...this.#enis.values()].map((e) => ({
         id: e.res.id,
@@ -398,12 +399,12 @@ export class Pool {
         assigning: e.assigning,
         busy: e.busy,
         deleting: e.deleting,
-        ...(e.inhibitedUntil > now ? { inhibitedUntil: new Date(e.inhibitedUntil).toISOString() } : {}),
+        ...(e.inhibitedUntil > now ? { inhibitedUntil: isoOf(e.inhibitedUntil) } : {}),
       })),
       creating: [...this.#creating.values()].reduce((n, c) => n + c.ips, 0),
-      inhibitedVSwitches: [...this.#vswInhibit].flatMap(([v, t]) => (t > now ? [{ vSwitchId: v, until: new Date(t).toISOString() }] : [])),
-      ...(this.#createInhibitUntil > now ? { createInhibitedUntil: iso(this.#createInhibitUntil) } : {}),
-      ...(this.#pausedUntil > now ? { pausedUntil: iso(this.#pausedUntil) } : {}),
+      inhibitedVSwitches: [...this.#vswInhibit].flatMap(([v, t]) => (t > now ? [{ vSwitchId: v, until: isoOf(t) }] : [])),
+      ...(this.#createInhibitUntil > now ? { createInhibitedUntil: isoOf(this.#createInhibitUntil) } : {}),
+      ...(this.#pausedUntil > now ? { pausedUntil: isoOf(this.#pausedUntil) } : {}),
       ...(this.#blocked !== '' ? { lastError: this.#blocked } : {}),
       ...(this.#startFailure !== undefined ? { startFailure: this.#startFailure } : {}),
     };
@@ -461,7 +462,7 @@ export class Pool {
       try {
         return Promise.resolve(this.#take(o.requested, o.held === true, announced));
       } catch (e) {
-        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+        return Promise.reject(toError(e));
       }
     }
     const ip = this.#pickIdle();

@@ -13,6 +13,7 @@
  *  8. IPs being assigned to attached ENIs;
  *  9. none of these: no idle IP, the next plan asks the cloud.
  */
+import { isoOf } from '../lib/clock.js';
 import type { FailureKind } from './types.js';
 
 export type PoolWaitKind =
@@ -71,7 +72,6 @@ export interface PoolWaitFacts {
   readonly unit?: 'ip' | 'eni';
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function poolWaitReason(f: PoolWaitFacts): PoolWaitReason {
   const { now, cloud } = f;
@@ -81,10 +81,10 @@ export function poolWaitReason(f: PoolWaitFacts): PoolWaitReason {
     return { kind: 'pool-not-started', text: `the ${cloud} ENI pool has not started${f.startFailure !== undefined ? `: ${f.startFailure}` : ''}; retrying`, detail: { cloud, ...(f.startFailure !== undefined ? { error: f.startFailure } : {}) } };
   }
   if (paused && f.fatalPause) {
-    return { kind: 'cloud-refused', text: `${cloud} refused the last call (${last?.message ?? 'unknown error'}); the pool tries again at ${iso(f.pausedUntil)}`, ...sinceOf(last), retryAt: f.pausedUntil, detail: { cloud, ...failureDetail(last) } };
+    return { kind: 'cloud-refused', text: `${cloud} refused the last call (${last?.message ?? 'unknown error'}); the pool tries again at ${isoOf(f.pausedUntil)}`, ...sinceOf(last), retryAt: f.pausedUntil, detail: { cloud, ...failureDetail(last) } };
   }
   if (last !== undefined && (last.cause === 'throttled' || /throttl/iu.test(last.message)) && last.kind === 'transient') {
-    const when = paused ? `tries again at ${iso(f.pausedUntil)}` : 'is trying again now';
+    const when = paused ? `tries again at ${isoOf(f.pausedUntil)}` : 'is trying again now';
     return { kind: 'throttled', text: `throttled by ${cloud} (${last.action}: ${last.message}); the pool ${when}`, since: last.at, ...(paused ? { retryAt: f.pausedUntil } : {}), detail: { cloud, ...failureDetail(last) } };
   }
   const inhibited = f.vSwitches.filter((v) => v.inhibitedUntil > now);
@@ -96,17 +96,17 @@ export function poolWaitReason(f: PoolWaitFacts): PoolWaitReason {
     const ids = inhibited.map((v) => v.id).join(', ');
     return {
       kind: 'vswitch-exhausted',
-      text: `vSwitch ${ids} has no free IP (inhibited until ${iso(first?.inhibitedUntil ?? now)}); ${failover}`,
+      text: `vSwitch ${ids} has no free IP (inhibited until ${isoOf(first?.inhibitedUntil ?? now)}); ${failover}`,
       ...sinceOf(last),
       retryAt: Math.min(...inhibited.map((v) => v.inhibitedUntil)),
       detail: { cloud, vSwitch: ids, ...(others.length > 0 ? { failover: on ?? others.join(',') } : {}), ...failureDetail(last) },
     };
   }
   if (f.createInhibitedUntil > now && f.creating.length === 0 && f.assigning === 0) {
-    return { kind: 'eni-quota', text: `the instance has all the ENIs it may have; ENI creation is paused until ${iso(f.createInhibitedUntil)}`, ...sinceOf(last), retryAt: f.createInhibitedUntil, detail: { cloud, ...failureDetail(last) } };
+    return { kind: 'eni-quota', text: `the instance has all the ENIs it may have; ENI creation is paused until ${isoOf(f.createInhibitedUntil)}`, ...sinceOf(last), retryAt: f.createInhibitedUntil, detail: { cloud, ...failureDetail(last) } };
   }
   if (paused && f.creating.length === 0 && f.assigning === 0) {
-    return { kind: 'cloud-retry', text: `the last call to ${cloud} failed (${last?.message ?? 'unknown error'}); the pool tries again at ${iso(f.pausedUntil)}`, ...sinceOf(last), retryAt: f.pausedUntil, detail: { cloud, ...failureDetail(last) } };
+    return { kind: 'cloud-retry', text: `the last call to ${cloud} failed (${last?.message ?? 'unknown error'}); the pool tries again at ${isoOf(f.pausedUntil)}`, ...sinceOf(last), retryAt: f.pausedUntil, detail: { cloud, ...failureDetail(last) } };
   }
   if (f.creating.length > 0) {
     const ips = f.creating.reduce((n, c) => n + c.ips, 0);

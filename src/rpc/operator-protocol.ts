@@ -2,40 +2,18 @@
  * The operator's `pool` and `mapping` calls (CLI → daemon, never the plugin): their messages. Routes are in
  * ./protocol.ts (ROUTES), parsers in ./operator-messages.ts.
  */
+import type { PoolDetail, PoolEniDetail } from '../pool/pool.js';
 
 /** `terway-hub pool`. */
 export type PoolRequest = Record<string, never>;
 
-export interface PoolEniReply {
-  readonly id: string;
-  readonly vSwitchId: string;
-  readonly link?: string;
-  readonly ips: readonly string[];
-  readonly leased: readonly string[];
-  readonly idle: readonly string[];
-  readonly retiring: readonly string[];
-  readonly releasing: readonly string[];
-  /** IPs a cloud call is assigning to it now. */
-  readonly assigning: number;
-  /** A cloud call on it is in flight. */
-  readonly busy: boolean;
-  readonly deleting: boolean;
-  readonly inhibitedUntil?: string;
-}
+/** One ENI as the pool sees it (the pool's own detail is the wire shape). */
+export type PoolEniReply = PoolEniDetail;
 
-export interface PoolEntryReply {
+export interface PoolEntryReply extends PoolDetail {
   readonly key: string;
   /** The pool's counters (src/pool/pool.ts PoolStats). */
   readonly stats: Readonly<Record<string, number>>;
-  readonly enis: readonly PoolEniReply[];
-  /** IPs of ENIs being created now. */
-  readonly creating: number;
-  readonly inhibitedVSwitches: readonly { readonly vSwitchId: string; readonly until: string }[];
-  readonly createInhibitedUntil?: string;
-  readonly pausedUntil?: string;
-  /** The last failed cloud call. */
-  readonly lastError?: string;
-  readonly startFailure?: string;
 }
 
 export interface PoolReply {

@@ -4,7 +4,14 @@
  * request (`metadata`, `api`: the path), with its wall time: the daemon's latency metrics (src/main wires it; this
  * folder never imports prom-client). Must not throw; errors it throws are ignored.
  */
-export type CloudCallObserver = (call: { readonly service: 'openapi' | 'metadata'; readonly api: string; readonly error: boolean; readonly ms: number }) => void;
+export interface CloudCall {
+  readonly service: 'openapi' | 'metadata';
+  readonly api: string;
+  readonly error: boolean;
+  readonly ms: number;
+}
+
+export type CloudCallObserver = (call: CloudCall) => void;
 
 /** Calls the observer, never letting it fail the call it observes. */
 export function observeCloudCall(o: CloudCallObserver | undefined, service: 'openapi' | 'metadata', api: string, error: boolean, startedMs: number): void {

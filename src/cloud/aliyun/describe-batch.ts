@@ -4,12 +4,9 @@
  * 3 s) ask within `windowMs` of each other; their checks go out as one call listing up to 100 ids (the API's page)
  * instead of one call per ENI. Same checks, fewer calls against DescribeNetworkInterfaces' rate limit.
  */
+import { toError } from '../../lib/errors.js';
 import type { Clock } from './clock.js';
 import type { EniInfo } from './types.js';
-
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
-}
 
 /** DescribeNetworkInterfaces takes at most this many NetworkInterfaceId.N. */
 const MAX_IDS = 100;
@@ -37,13 +34,13 @@ export class DescribeBatcher {
   get(id: string, signal?: AbortSignal): Promise<EniInfo | undefined> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted === true) {
-        reject(asError(signal.reason));
+        reject(toError(signal.reason));
         return;
       }
-      const onAbort = (): void => { reject(asError(signal?.reason)); };
+      const onAbort = (): void => { reject(toError(signal?.reason)); };
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = (): void => { signal?.removeEventListener('abort', onAbort); };
-      this.#queue.push({ id, resolve: (e) => { done(); resolve(e); }, reject: (err) => { done(); reject(asError(err)); } });
+      this.#queue.push({ id, resolve: (e) => { done(); resolve(e); }, reject: (err) => { done(); reject(toError(err)); } });
       if (this.#scheduled) return;
       this.#scheduled = true;
       void this.clock.sleep(this.windowMs).then(() => this.#flush());

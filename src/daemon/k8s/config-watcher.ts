@@ -64,10 +64,6 @@ export class ConfigWatcher {
   }
 
   /** Why the node does not serve: the Node refused the cluster config and none was accepted before. */
-  get refusal(): NodeRefusal | undefined {
-    return this.#refusal;
-  }
-
   /** Subscribes to changes (informers are started by the caller) and runs the first reconcile. */
   async start(): Promise<void> {
     const ns = this.#deps.local.kubeNamespace;

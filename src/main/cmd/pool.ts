@@ -4,11 +4,8 @@
  * cloud error. Exit codes: 0 shown; 1 a pool failed to start or its last cloud call failed while calls are paused;
  * 2 bad flags; 3 the daemon could not be asked.
  */
-import { parseArgs } from 'node:util';
-import { errorMessage } from '../../lib/errors.js';
-import { DEFAULT_SOCKET } from '../../rpc/protocol.js';
 import type { PoolEntryReply, PoolReply } from '../../rpc/operator-protocol.js';
-import { askDaemon, DaemonCallError } from '../daemon-call.js';
+import { askDaemon, runDaemonQuery } from '../daemon-call.js';
 
 export const POOL_USAGE = 'pool     [--socket PATH] [--json]           the daemon\'s pools: ENIs, IPs by state, cloud calls, inhibits, last cloud error (exit 1: a pool is failing)';
 export const POOL_EXIT = { ok: 0, failing: 1, usage: 2, daemon: 3 } as const;
@@ -44,22 +41,14 @@ export function poolFailing(r: PoolReply): boolean {
   return r.pools.some((p) => p.startFailure !== undefined || (p.pausedUntil !== undefined && p.lastError !== undefined));
 }
 
-export async function runPool(argv: readonly string[], ask: (socket: string, timeoutMs: number) => Promise<PoolReply> = (s, t) => askDaemon(s, t, (c) => c.pool({}))): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args: [...argv], options: { socket: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } } }).values;
-  } catch (e) {
-    process.stderr.write(`error: ${errorMessage(e)}\nusage: terway-hub ${POOL_USAGE}\n`);
-    return POOL_EXIT.usage;
-  }
-  let r: PoolReply;
-  try {
-    r = await ask(values.socket ?? DEFAULT_SOCKET, Number(values.timeout ?? '5000'));
-  } catch (e) {
-    if (!(e instanceof DaemonCallError)) throw e;
-    process.stderr.write(`error: could not ask the daemon for its pools (${e.details})\n`);
-    return POOL_EXIT.daemon;
-  }
-  process.stdout.write(values.json === true ? `${JSON.stringify(r)}\n` : formatPoolReply(r));
-  return poolFailing(r) ? POOL_EXIT.failing : POOL_EXIT.ok;
+export function runPool(argv: readonly string[], ask: (socket: string, timeoutMs: number) => Promise<PoolReply> = (s, t) => askDaemon(s, t, (c) => c.pool({}))): Promise<number> {
+  return runDaemonQuery(argv, {
+    usage: POOL_USAGE,
+    what: 'its pools',
+    defaultTimeoutMs: 5000,
+    ask,
+    format: formatPoolReply,
+    exitOf: (r) => (poolFailing(r) ? POOL_EXIT.failing : POOL_EXIT.ok),
+    exits: POOL_EXIT,
+  });
 }

@@ -5,7 +5,6 @@
  * `config.yaml` ConfigMap in it (the daemon's own) is the local config unless --config is given.
  * Exit codes: 0 rendered; 1 the config is refused (the ConfigError names the field); 2 bad flags or unreadable files.
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { decodeConfigText, loadDaemonConfig } from '../../config/load.js';
@@ -14,17 +13,14 @@ import { ConfigError, InvalidInputError, errorMessage } from '../../lib/errors.j
 import { toConfigMapInfo, toNodeInfo } from '../../k8s/map.js';
 import type { ConfigMapInfo } from '../../k8s/types.js';
 import { formatNodeRender, renderNode } from '../../daemon/render-node.js';
+import { processTextIo, type TextIo } from '../text-io.js';
 
 export const RENDER_USAGE = 'render   -f CONFIGMAP.yaml [-f ...] [--node NODE.yaml] [--config FILE] [--iptables nft|legacy] [--json]   the conflist and policy files a ConfigMap would produce here (writes nothing; exit 1: refused)';
 /** The local config's podCIDR when none is given (a cluster config in VPC mode takes the Node's). */
 const FALLBACK_POD_CIDR = '10.88.0.0/24';
 export const RENDER_EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
-export interface RenderIo {
-  readonly out: (t: string) => void;
-  readonly err: (t: string) => void;
-  readonly readText: (path: string) => Promise<string>;
-}
+export type RenderIo = TextIo;
 
 /** Every object of a (multi-document, or `kind: List`) YAML/JSON text. */
 export function objectsOf(text: string, source: string): unknown[] {
@@ -98,14 +94,4 @@ function wantsJson(argv: readonly string[]): boolean {
   return argv.includes('--json');
 }
 
-export const processRenderIo: RenderIo = {
-  out: (t) => { process.stdout.write(t); },
-  err: (t) => { process.stderr.write(t); },
-  readText: (path) => (path === '-' ? readStdin() : readFile(path, 'utf8')),
-};
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}
+export const processRenderIo: RenderIo = processTextIo;

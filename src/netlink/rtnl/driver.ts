@@ -6,7 +6,7 @@
  * `Cannot find device "X"`), so ../tolerate.ts decides alike. Not supported (the executor sends them to `ip -batch`):
  * `link.ipvlan` (no ipvlan on the kernels this is verified on), and every non-ip op (tc, sysctls).
  */
-import { errorMessage } from '../../lib/errors.js';
+import { errorMessage, toError } from '../../lib/errors.js';
 import type { IpDriver } from '../ip-driver.js';
 import type { NsRef, Op } from '../ops.js';
 import { sameNs } from '../render.js';
@@ -226,7 +226,7 @@ export function createRtnlDriver(sys: RtnlSystem): IpDriver {
       try {
         return Promise.resolve(readMac(ns, name));
       } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+        return Promise.reject(toError(err));
       }
     },
   };
