@@ -99,10 +99,7 @@ describe('terway-hub render', () => {
 
   it('refuses a VPC config on a Node without spec.podCIDR, as the daemon would (exit 1)', async () => {
     const vpc = shipped.find((f) => readFileSync(f, 'utf8').includes('daemon_mode: VPC'));
-    if (vpc === undefined) {
-      console.log('skipped: no shipped eni-config with daemon_mode: VPC');
-      return;
-    }
+    if (vpc === undefined) throw new Error('no shipped eni-config with daemon_mode: VPC (manifests/examples/)');
     const r = await render(['-f', daemonConfig ?? 'missing', '-f', vpc, '--node', 'node.yaml', '--json'], { 'node.yaml': 'apiVersion: v1\nkind: Node\nmetadata: { name: bare }\n' });
     expect(r.code).toBe(RENDER_EXIT.refused);
     expect(JSON.parse(r.out)).toMatchObject({ ok: false, field: 'node.spec.podCIDR' });

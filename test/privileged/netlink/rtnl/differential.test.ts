@@ -66,6 +66,7 @@ d.each(MODES)('$mode plans', ({ phases }) => {
     const rtnlPhases = phases(rtnl.podPaths);
     const known = new Set([...macsOf(refPhases.flatMap((p) => p.actions)), ...macsOf(rtnlPhases.flatMap((p) => p.actions))]);
     expect(ref.state(known)).toEqual(rtnl.state(known));
+    expect(rtnlPhases.length).toBe(refPhases.length); // every phase is compared, none stands in for a missing one
     let refIpProcesses = 0;
     refPhases.forEach((phase, i) => {
       const rtnlPhase = rtnlPhases[i] ?? phase;
